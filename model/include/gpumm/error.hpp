@@ -1,0 +1,39 @@
+#pragma once
+// Errors the user can fix (bad scenario input) and warnings recorded during a run.
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gpumm {
+
+/// One problem found in a scenario file, located as precisely as the input allows.
+/// `line` and `column` are 1-based; 0 means "the file as a whole".
+struct Diagnostic {
+  std::string file;
+  int line = 0;
+  int column = 0;
+  std::string path;     ///< key path, e.g. `firms.meta.builds[2].lead_time`
+  std::string message;  ///< short, lowercase, says what was expected
+
+  /// `file:line:col: path: message`, the way compilers write it.
+  std::string to_string() const;
+};
+
+/// Thrown when a scenario (or any input file) is invalid. Carries every problem found in one pass.
+class ScenarioError : public std::runtime_error {
+ public:
+  explicit ScenarioError(std::vector<Diagnostic> diagnostics);
+  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+
+ private:
+  std::vector<Diagnostic> diagnostics_;
+};
+
+/// Numeric trouble during a run: recorded with its period, never thrown.
+struct Warning {
+  int period = 0;
+  std::string code;     ///< stable machine-readable code, e.g. `pipeline_clamped`
+  std::string message;
+};
+
+}  // namespace gpumm

@@ -1,0 +1,97 @@
+#pragma once
+// Writing results (DESIGN §7): RFC 4180 CSV with units in column names, formula-like text
+// escaped, and files that appear only when complete (written under a staging folder, then
+// renamed into place).
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gpumm/scenario.hpp"
+#include "gpumm/simulate.hpp"
+
+namespace gpumm {
+
+/// The output folder cannot be used (not an earlier gpumm output, not writable...).
+class OutputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A text cell as RFC 4180 wants it: quoted when it holds a comma, quote or line break, and
+/// prefixed with `'` when a spreadsheet would run it as a formula (`=`, `+`, `-`, `@`, tab, CR).
+std::string csv_text(std::string_view text);
+/// A number as the shortest text that reads back to the same double ("0" for -0).
+std::string csv_number(double x);
+
+/// A CSV file written row by row.
+class CsvWriter {
+ public:
+  CsvWriter(const std::filesystem::path& path, const std::vector<std::string>& header);
+  ~CsvWriter();
+  CsvWriter(const CsvWriter&) = delete;
+  CsvWriter& operator=(const CsvWriter&) = delete;
+
+  CsvWriter& text(std::string_view s);
+  CsvWriter& number(double x);
+  void end_row();
+  void close();  ///< flush and close; throws OutputError on a write error
+
+ private:
+  void sep();
+  std::FILE* file_ = nullptr;
+  std::filesystem::path path_;
+  std::string line_;
+  bool first_ = true;
+};
+
+/// An output folder that receives complete files only. Files are written in a staging folder
+/// inside it and renamed into place by `commit()`; if the run fails before that, the staging
+/// folder is removed and the folder is left as it was.
+class OutputDir {
+ public:
+  /// Refuses a folder that exists, is not empty and is not an earlier gpumm output.
+  explicit OutputDir(std::filesystem::path dir);
+  ~OutputDir();
+  OutputDir(const OutputDir&) = delete;
+  OutputDir& operator=(const OutputDir&) = delete;
+
+  /// Where to write `name` before commit.
+  std::filesystem::path staged(const std::string& name);
+  void commit();
+  const std::filesystem::path& dir() const { return dir_; }
+
+  static constexpr const char* kMarker = ".gpumm-output";
+
+ private:
+  std::filesystem::path dir_, staging_;
+  std::vector<std::string> names_;
+  bool committed_ = false;
+};
+
+/// Streams a run's per-period files (timeseries, firms, regions) while it runs, then writes
+/// summary.csv and scenario.resolved.yaml at the end.
+class RunWriter {
+ public:
+  RunWriter(const Scenario& s, OutputDir& out);
+  ~RunWriter();
+  /// Observer to pass to `simulate`.
+  PeriodObserver observer();
+  /// Write the files that need the whole run and close everything.
+  void finish(const RunResult& r, const std::string& tool_version);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Column names of each CSV file, as documented in the README.
+const std::vector<std::string>& summary_columns();
+const std::vector<std::string>& firms_columns();
+const std::vector<std::string>& regions_columns();
+const std::vector<std::string>& timeseries_columns();
+
+}  // namespace gpumm

@@ -1,0 +1,182 @@
+#pragma once
+// The scenario: everything a run needs, immutable once loaded (DESIGN §1-§3, §10).
+// Plain aggregates with their defaults written in the struct. Quantities are stored in the
+// units their names carry (`_mw`, `_usd`, `_kw_per_gpu`); durations keep their calendar unit
+// because `18mo` and `540d` are not the same lead time on a calendar.
+// Entities are referred to by small integer indices into the vectors of `Scenario`.
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gpumm/calendar.hpp"
+#include "gpumm/units.hpp"
+
+namespace gpumm {
+
+inline constexpr double kUnlimited = std::numeric_limits<double>::infinity();
+
+/// How far along an announced power/data-center project is. Announced pipelines are
+/// inflated: each stage carries a completion probability (see `StageProbabilities`).
+enum class Stage { announced, permitted, under_construction, operational };
+std::string to_string(Stage s);
+bool parse_stage(std::string_view text, Stage& out);
+
+/// Completion probability of a build by stage. Defaults are assumptions informed by LBNL's
+/// "Queued Up" (about 70-80% of interconnection requests withdraw), so an announced project is
+/// far from certain; a project under construction almost always completes.
+struct StageProbabilities {
+  double announced_share = 0.3;            // assumption
+  double permitted_share = 0.6;            // assumption
+  double under_construction_share = 0.95;  // assumption
+  double operational_share = 1.0;
+  double of(Stage s) const;
+};
+
+/// How stage probabilities apply: `expected` scales each build's MW by its probability (a
+/// smooth expected pipeline); `sampled` draws complete / never-completes per build from the
+/// run's seed.
+enum class PipelineMode { expected, sampled };
+
+/// An upstream production node (advanced packaging, HBM, optics, transformers...).
+struct UpstreamNode {
+  std::string id;
+  std::string unit = "units";          ///< what the node counts (label only), e.g. `wafers`
+  double capacity_per_year = 0;        ///< node units per year at the start
+  double max_growth_per_year = kUnlimited;  ///< cap on capacity growth, share per year (0.8 = +80%/y)
+  struct Expansion {
+    Date commit;
+    double add_per_year = 0;  ///< node units per year added
+    Duration lag{12, Duration::Unit::month};
+  };
+  std::vector<Expansion> expansions;
+};
+
+/// A GPU or accelerator generation (merchant or custom).
+struct Generation {
+  std::string id;
+  std::string family;              ///< e.g. `nvidia`, `tpu`: capex buys the newest of a family
+  int custom_for = -1;             ///< owning firm of a custom accelerator, -1 for merchant GPUs
+  double train_h100e = 1.0;        ///< training compute per unit, H100-equivalents
+  double infer_h100e = 1.0;        ///< inference compute per unit, H100-equivalents
+  double it_kw_per_gpu = 0;        ///< IT power per unit including server overhead, kW
+  double ports_per_gpu = 1.0;      ///< scale-out network ports (optical transceivers) per unit
+  Duration lead_time{3, Duration::Unit::month};    ///< order to delivery
+  Duration useful_life{6, Duration::Unit::year};   ///< retirement after delivery
+  double price_usd = 0;            ///< unit price (what capex pays per unit)
+  // production ramp: 0 at first shipment, linear to the plateau, flat, linear down to 0
+  Date first_shipment;
+  Duration ramp{12, Duration::Unit::month};
+  double peak_units_per_year = 0;
+  std::optional<Date> end_of_production;  ///< start of the ramp-down; none = produced to the end
+  Duration ramp_down{6, Duration::Unit::month};
+  struct NodeUse {
+    int node = -1;
+    double per_gpu = 0;  ///< node units consumed per unit produced
+  };
+  std::vector<NodeUse> uses;
+};
+
+struct Region {
+  std::string id;
+  std::string latency_group;
+  double pue = 1.3;  ///< facility MW per IT MW (assumption when not given: new builds 1.1-1.2,
+                     ///< industry average about 1.56, Uptime 2024)
+  double interconnect_cap_mw_per_year = kUnlimited;  ///< grid MW that can be energized per year
+  std::vector<int> excluded_generations;             ///< export controls
+};
+
+/// GPUs ordered explicitly: delivered after the generation's lead time, subject to production.
+struct GpuOrder {
+  int generation = -1;
+  double units = 0;
+  Date date;
+  int region = -1;  ///< -1: split across the firm's regions by their weights
+};
+
+/// A power + data-center tranche: facility MW energized after `lead_time` (through the
+/// region's interconnect queue when `grid`), IT shell built after `build_time`.
+struct Build {
+  int region = -1;
+  double power_mw = 0;      ///< facility power
+  Date commit;
+  Duration lead_time{24, Duration::Unit::month};
+  Duration build_time{18, Duration::Unit::month};
+  Stage stage = Stage::under_construction;
+  bool grid = true;         ///< false: on-site generation, bypasses the interconnect queue
+};
+
+/// How a firm's capex divides. What is left (1 - sum) is spent on things gpumm does not model.
+struct CapexSplit {
+  double gpus_share = 0.45;        // assumption
+  double facilities_share = 0.35;  // assumption
+  double network_share = 0.05;     // assumption
+};
+
+struct Firm {
+  std::string id;
+  std::vector<double> region_weight;       ///< share of new capacity per region (nregion), sums to 1
+  std::vector<double> power_at_start_mw;   ///< energized facility MW with built shells (nregion)
+  std::vector<double> fleet_at_start;      ///< GPUs installed at the start (ngeneration)
+  std::vector<std::pair<std::string, double>> family_mix;  ///< capex GPU budget by family
+  std::vector<GpuOrder> orders;
+  std::vector<Build> builds;
+  std::map<int, double> capex_usd;         ///< year -> USD
+  CapexSplit capex_split;
+  Duration build_lead_time{24, Duration::Unit::month};  ///< grid lead for capex-funded power
+  Duration build_time{18, Duration::Unit::month};       ///< construction of capex-funded shells
+};
+
+struct Costs {
+  double facility_usd_per_mw = 29e6;  ///< about $29B per GW of facility (Epoch data-center hub)
+  double port_usd = 1500;             ///< per 800G-class transceiver port: assumption
+};
+
+struct Network {
+  Duration lead_time{3, Duration::Unit::month};
+  double ports_per_year = kUnlimited;  ///< global supply cap on ports
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::string source_file;
+  Date start;
+  Date end;
+  Step step = Step::month;
+  std::uint64_t seed = 1;
+  PipelineMode pipeline = PipelineMode::expected;
+  StageProbabilities stages;
+  Costs costs;
+  Network network;
+  std::vector<UpstreamNode> nodes;
+  std::vector<Generation> generations;
+  std::vector<Region> regions;
+  std::vector<Firm> firms;
+
+  int ngeneration() const { return static_cast<int>(generations.size()); }
+  int nregion() const { return static_cast<int>(regions.size()); }
+  int nfirm() const { return static_cast<int>(firms.size()); }
+  int nnode() const { return static_cast<int>(nodes.size()); }
+};
+
+/// Limits that protect against hostile or absurd input.
+struct LoadLimits {
+  std::size_t max_file_bytes = 16u << 20;   ///< 16 MiB
+  std::uint64_t max_nodes = 2'000'000;      ///< after expanding aliases
+  int max_depth = 64;
+};
+
+/// Load and validate a scenario from a YAML file. Throws ScenarioError with every problem.
+Scenario load_scenario_file(const std::string& path, const LoadLimits& limits = {});
+/// Same, from text; `file_name` is used in messages.
+Scenario load_scenario_text(const std::string& text, const std::string& file_name,
+                            const LoadLimits& limits = {});
+
+/// The full scenario after defaults as YAML (`scenario.resolved.yaml`): loading it gives back
+/// the same scenario, so the run it describes can be reproduced exactly.
+std::string write_resolved_yaml(const Scenario& s, const std::string& tool_version);
+
+}  // namespace gpumm

@@ -1,0 +1,99 @@
+#pragma once
+// A run: the scenario stepped period by period (DESIGN §3). `simulate` is a pure function of the
+// scenario: no globals, no I/O, the same scenario (and seed) gives the same numbers, and many
+// runs can go on at once on different threads.
+//
+// Shapes: a cell is a firm x region pair, index c = firm * nregion + region; per-generation
+// arrays are indexed c * ngeneration + g.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gpumm/calendar.hpp"
+#include "gpumm/error.hpp"
+#include "gpumm/scenario.hpp"
+#include "gpumm/supply.hpp"
+
+namespace gpumm {
+
+/// Something that will happen in a later period (a delivery, an arrival, a retirement).
+struct Event {
+  int cell = 0;
+  int gen = -1;        ///< generation, or -1 for power, shells and ports
+  double amount = 0;   ///< units, MW or ports
+  bool bypass_queue = false;  ///< power that needs no interconnect slot (on-site, or before start)
+  int due = 0;         ///< for placed orders: period in which they fall due
+};
+
+/// The stocks that change during a run (STYLE §1: scenario and state are different things).
+struct State {
+  int ncell = 0, ngen = 0;
+  // per cell (ncell)
+  std::vector<double> energized_mw;     ///< facility MW energized
+  std::vector<double> grid_queue_mw;    ///< MW ready but waiting for an interconnect slot
+  std::vector<double> it_built_mw;      ///< IT MW of built shells
+  std::vector<double> usable_it_mw;     ///< min(energized / PUE, built IT MW) this period
+  std::vector<Binding> power_binding;   ///< which of power or building limits usable IT MW
+  std::vector<double> ports;            ///< installed scale-out ports
+  std::vector<double> port_backlog;     ///< ports due but not yet delivered
+  // per cell x generation (ncell * ngen)
+  std::vector<double> installed;        ///< GPUs installed
+  std::vector<double> deployed;         ///< GPUs that can run this period
+  std::vector<double> stranded;         ///< installed - deployed
+  std::vector<Binding> stranded_by;     ///< what binds the stranded GPUs
+  std::vector<double> backlog;          ///< GPUs due but not delivered (production short)
+  std::vector<double> on_order;         ///< GPUs ordered, not yet due
+  std::vector<double> ordered;          ///< flow: GPUs ordered this period
+  std::vector<double> delivered;        ///< flow: GPUs delivered this period
+  std::vector<double> retired;          ///< flow: GPUs retired this period
+  // per generation (ngen)
+  std::vector<int> gen_bound_by;        ///< -1 none, -2 production ramp, >= 0 upstream node
+  std::vector<double> produced;         ///< units produced this period
+  // cumulative totals for conservation checks
+  double ordered_total = 0, delivered_total = 0, retired_total = 0, initial_total = 0;
+  double beyond_horizon = 0;            ///< GPUs due after the last period (never delivered)
+  // pending events by period (index t holds what happens in period t)
+  std::vector<std::vector<Event>> power_arrivals, shell_arrivals, gpu_due, port_due, retirements;
+  std::vector<std::vector<Event>> orders_placed;  ///< explicit orders, by the period they are placed
+};
+
+/// Aggregates of one period; everything `summary.csv` shows.
+struct PeriodSummary {
+  int period = 0;
+  double installed_gpus = 0, installed_h100e = 0;
+  double deployed_gpus = 0, deployed_h100e = 0;
+  double stranded_gpus = 0, stranded_h100e = 0;
+  double stranded_power_gpus = 0, stranded_building_gpus = 0, stranded_network_gpus = 0;
+  double energized_mw = 0, grid_queue_mw = 0, it_built_mw = 0, usable_it_mw = 0;
+  double ordered_gpus = 0, delivered_gpus = 0, retired_gpus = 0;
+  double backlog_gpus = 0, on_order_gpus = 0;
+  double capex_spent_usd = 0;
+  int binding_upstream = -1;  ///< -1 none, -2 production ramp, >= 0 upstream node index
+};
+
+/// Called after every period with the state; writers stream rows from here, so a run holds
+/// per-period detail only as long as the observer keeps it.
+using PeriodObserver =
+    std::function<void(int t, const State& state, const PeriodSummary& summary)>;
+
+/// The result of a run as data (STYLE §6).
+struct RunResult {
+  Calendar calendar;
+  std::vector<PeriodSummary> periods;
+  std::vector<Warning> warnings;
+  std::vector<int> deploy_order;  ///< generations, best H100e per kW first
+
+  /// Period with the most stranded GPUs (-1 if none were ever stranded).
+  int peak_stranded_period() const;
+  /// One line: horizon, final installed and deployed H100e, peak stranded.
+  std::string brief(const Scenario& s) const;
+};
+
+/// Name of a binding code from `PeriodSummary::binding_upstream` / `State::gen_bound_by`.
+std::string binding_upstream_name(const Scenario& s, int code);
+
+/// Run the scenario. `seed` overrides the scenario's seed when given.
+RunResult simulate(const Scenario& s, const PeriodObserver& observer = {});
+
+}  // namespace gpumm

@@ -1,0 +1,152 @@
+#include "gpumm/calendar.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+
+namespace gpumm {
+
+namespace bg = boost::gregorian;
+
+std::string to_string(Step s) {
+  switch (s) {
+    case Step::week: return "week";
+    case Step::month: return "month";
+    case Step::quarter: return "quarter";
+  }
+  return "month";
+}
+
+bool parse_step(std::string_view text, Step& out) {
+  if (text == "week") out = Step::week;
+  else if (text == "month") out = Step::month;
+  else if (text == "quarter") out = Step::quarter;
+  else return false;
+  return true;
+}
+
+namespace {
+
+bool digits(std::string_view s, int& out) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (c < '0' || c > '9') return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  (void)p;
+  return ec == std::errc();
+}
+
+int month_length(int year, int month) {
+  return bg::gregorian_calendar::end_of_month_day(static_cast<unsigned short>(year),
+                                                  static_cast<unsigned short>(month));
+}
+
+}  // namespace
+
+Parsed<Date> parse_date(std::string_view s) {
+  Parsed<Date> r;
+  const std::string expected = "expected an ISO date `YYYY-MM-DD` (or `YYYY-MM`, `YYYY-Qn`)";
+  int y = 0, m = 0, d = 1;
+  if (s.size() < 7 || s[4] != '-' || !digits(s.substr(0, 4), y)) {
+    r.error = expected;
+    return r;
+  }
+  if (s.size() == 7 && (s[5] == 'Q' || s[5] == 'q')) {
+    int q = 0;
+    if (!digits(s.substr(6, 1), q) || q < 1 || q > 4) {
+      r.error = "quarter must be Q1 to Q4";
+      return r;
+    }
+    m = 3 * (q - 1) + 1;
+  } else if (s.size() == 7) {
+    if (!digits(s.substr(5, 2), m)) {
+      r.error = expected;
+      return r;
+    }
+  } else if (s.size() == 10 && s[7] == '-') {
+    if (!digits(s.substr(5, 2), m) || !digits(s.substr(8, 2), d)) {
+      r.error = expected;
+      return r;
+    }
+  } else {
+    r.error = expected;
+    return r;
+  }
+  if (y < 1900 || y > 2999) {
+    r.error = "year must be between 1900 and 2999";
+    return r;
+  }
+  if (m < 1 || m > 12) {
+    r.error = "impossible date: month " + std::to_string(m);
+    return r;
+  }
+  if (d < 1 || d > month_length(y, m)) {
+    r.error = "impossible date: " + std::string(s) + " (that month has " +
+              std::to_string(month_length(y, m)) + " days)";
+    return r;
+  }
+  r.value = Date(static_cast<unsigned short>(y), static_cast<unsigned short>(m),
+                 static_cast<unsigned short>(d));
+  return r;
+}
+
+std::string to_iso(Date d) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", static_cast<int>(d.year()),
+                static_cast<int>(d.month()), static_cast<int>(d.day()));
+  return buf;
+}
+
+int days_in_year(int year) { return bg::gregorian_calendar::is_leap_year(year) ? 366 : 365; }
+
+Date Calendar::add(Date d, const Duration& dur) {
+  if (dur.unit == Duration::Unit::day) return d + bg::days(dur.count);
+  if (dur.unit == Duration::Unit::week) return d + bg::days(7 * dur.count);
+  long total = static_cast<long>(d.year()) * 12 + (static_cast<long>(d.month()) - 1) + dur.months();
+  int y = static_cast<int>(total / 12);
+  int m = static_cast<int>(total % 12) + 1;
+  int day = std::min<int>(d.day(), month_length(y, m));
+  return Date(static_cast<unsigned short>(y), static_cast<unsigned short>(m),
+              static_cast<unsigned short>(day));
+}
+
+Calendar::Calendar(Date start, Date end, Step step) : step_(step) {
+  const Duration one = step == Step::week      ? Duration{1, Duration::Unit::week}
+                       : step == Step::month   ? Duration{1, Duration::Unit::month}
+                                               : Duration{1, Duration::Unit::quarter};
+  Date s = start;
+  // always at least one period, even when end < start (the loader rejects that case)
+  do {
+    Date next = add(s, one);
+    Period p;
+    p.start = s;
+    p.last = next - bg::days(1);
+    p.days = static_cast<int>((next - s).days());
+    periods_.push_back(p);
+    s = next;
+  } while (s <= end);
+}
+
+int Calendar::index_of(Date d) const {
+  if (d < periods_.front().start) return -1;
+  if (d > periods_.back().last) return size();
+  auto it = std::upper_bound(periods_.begin(), periods_.end(), d,
+                             [](Date x, const Period& p) { return x < p.start; });
+  return static_cast<int>(it - periods_.begin()) - 1;
+}
+
+int Calendar::first_starting_at_or_after(Date d) const {
+  auto it = std::lower_bound(periods_.begin(), periods_.end(), d,
+                             [](const Period& p, Date x) { return p.start < x; });
+  return static_cast<int>(it - periods_.begin());
+}
+
+int Calendar::days_in_year(int t, int year) const {
+  const Period& p = (*this)[t];
+  Date a = std::max(p.start, Date(static_cast<unsigned short>(year), 1, 1));
+  Date b = std::min(p.last, Date(static_cast<unsigned short>(year), 12, 31));
+  if (b < a) return 0;
+  return static_cast<int>((b - a).days()) + 1;
+}
+
+}  // namespace gpumm

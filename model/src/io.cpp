@@ -1,0 +1,368 @@
+#include "gpumm/io.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+
+namespace gpumm {
+
+namespace fs = std::filesystem;
+
+// ---- cells ----------------------------------------------------------------------------------
+
+std::string csv_text(std::string_view text) {
+  std::string s(text);
+  if (!s.empty() && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' ||
+                     s[0] == '\r'))
+    s.insert(s.begin(), '\'');
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"') q += '"';
+    q += c;
+  }
+  q += '"';
+  return q;
+}
+
+std::string csv_number(double x) {
+  if (x == 0.0) return "0";
+  char buf[32];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, x);
+  (void)ec;
+  return std::string(buf, p);
+}
+
+// ---- CsvWriter ------------------------------------------------------------------------------
+
+namespace {
+// Test hook: GPUMM_TEST_KILL_AFTER_ROWS=N kills the process (SIGKILL) after N rows have been
+// written, the way an interrupted run dies, so tests can check what such a run leaves behind.
+long kill_after_rows() {
+  static const long n = [] {
+    const char* v = std::getenv("GPUMM_TEST_KILL_AFTER_ROWS");
+    return v ? std::atol(v) : -1L;
+  }();
+  return n;
+}
+long rows_written = 0;
+}  // namespace
+
+CsvWriter::CsvWriter(const fs::path& path, const std::vector<std::string>& header) : path_(path) {
+  file_ = std::fopen(path.c_str(), "wb");
+  if (!file_) throw OutputError("cannot create " + path.string());
+  std::setvbuf(file_, nullptr, _IOFBF, 1 << 16);
+  for (const std::string& h : header) text(h);
+  end_row();
+}
+
+CsvWriter::~CsvWriter() {
+  if (file_) std::fclose(file_);
+}
+
+void CsvWriter::sep() {
+  if (!first_) line_ += ',';
+  first_ = false;
+}
+
+CsvWriter& CsvWriter::text(std::string_view s) {
+  sep();
+  line_ += csv_text(s);
+  return *this;
+}
+
+CsvWriter& CsvWriter::number(double x) {
+  sep();
+  if (x == 0.0) {
+    line_ += '0';
+    return *this;
+  }
+  char buf[32];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, x);
+  (void)ec;
+  line_.append(buf, p);
+  return *this;
+}
+
+void CsvWriter::end_row() {
+  line_ += "\r\n";  // RFC 4180 line ending
+  std::fwrite(line_.data(), 1, line_.size(), file_);
+  line_.clear();
+  first_ = true;
+  if (kill_after_rows() >= 0 && ++rows_written > kill_after_rows()) {
+    std::fflush(file_);
+    std::raise(SIGKILL);
+  }
+}
+
+void CsvWriter::close() {
+  if (!file_) return;
+  const bool bad = std::ferror(file_) != 0;
+  const bool closed = std::fclose(file_) == 0;
+  file_ = nullptr;
+  if (bad || !closed) throw OutputError("error writing " + path_.string());
+}
+
+// ---- OutputDir ------------------------------------------------------------------------------
+
+OutputDir::OutputDir(fs::path dir) : dir_(std::move(dir)) {
+  std::error_code ec;
+  if (fs::exists(dir_, ec)) {
+    if (!fs::is_directory(dir_, ec))
+      throw OutputError(dir_.string() + " exists and is not a folder; choose another with -o");
+    const bool empty = fs::is_empty(dir_, ec);
+    if (!empty && !fs::exists(dir_ / kMarker, ec))
+      throw OutputError("refusing to write into " + dir_.string() +
+                        ": it is not empty and is not an earlier gpumm output (no " + kMarker +
+                        "); choose another folder with -o");
+    // staging folders left by runs that were killed
+    for (const auto& entry : fs::directory_iterator(dir_, ec))
+      if (entry.path().filename().string().rfind(".staging-", 0) == 0) fs::remove_all(entry.path(), ec);
+  } else {
+    fs::create_directories(dir_, ec);
+    if (ec) throw OutputError("cannot create " + dir_.string() + ": " + ec.message());
+  }
+  staging_ = dir_ / (".staging-" + std::to_string(::getpid()));
+  fs::remove_all(staging_, ec);
+  fs::create_directories(staging_, ec);
+  if (ec) throw OutputError("cannot create " + staging_.string() + ": " + ec.message());
+}
+
+OutputDir::~OutputDir() {
+  std::error_code ec;
+  if (!committed_) fs::remove_all(staging_, ec);
+}
+
+fs::path OutputDir::staged(const std::string& name) {
+  names_.push_back(name);
+  return staging_ / name;
+}
+
+void OutputDir::commit() {
+  {
+    std::ofstream marker(staging_ / kMarker);
+    marker << "this folder holds gpumm output; gpumm may overwrite it\n";
+    if (!marker) throw OutputError("cannot write " + (staging_ / kMarker).string());
+  }
+  names_.push_back(kMarker);
+  for (const std::string& name : names_) {
+    std::error_code ec;
+    fs::rename(staging_ / name, dir_ / name, ec);
+    if (ec) throw OutputError("cannot move " + name + " into " + dir_.string() + ": " + ec.message());
+  }
+  std::error_code ec;
+  fs::remove_all(staging_, ec);
+  committed_ = true;
+}
+
+// ---- columns --------------------------------------------------------------------------------
+
+const std::vector<std::string>& summary_columns() {
+  static const std::vector<std::string> c = {
+      "date", "period_end", "period_days",
+      "installed_gpus", "installed_h100e", "deployed_gpus", "deployed_h100e",
+      "stranded_gpus", "stranded_h100e", "stranded_power_gpus", "stranded_building_gpus",
+      "stranded_network_gpus", "energized_mw", "grid_queue_mw", "it_built_mw", "usable_it_mw",
+      "ordered_gpus", "delivered_gpus", "retired_gpus", "backlog_gpus", "on_order_gpus",
+      "capex_spent_usd", "binding_upstream_node"};
+  return c;
+}
+
+const std::vector<std::string>& firms_columns() {
+  static const std::vector<std::string> c = {
+      "date", "firm", "energized_mw", "grid_queue_mw", "it_built_mw", "usable_it_mw",
+      "installed_gpus", "installed_h100e", "deployed_gpus", "deployed_h100e", "stranded_gpus",
+      "stranded_power_gpus", "stranded_building_gpus", "stranded_network_gpus", "ports",
+      "ordered_gpus", "delivered_gpus", "backlog_gpus", "on_order_gpus", "binding_input",
+      "binding_upstream_node"};
+  return c;
+}
+
+const std::vector<std::string>& regions_columns() {
+  static const std::vector<std::string> c = {
+      "date", "region", "latency_group", "energized_mw", "grid_queue_mw", "it_built_mw",
+      "usable_it_mw", "installed_gpus", "installed_h100e", "deployed_gpus", "deployed_h100e",
+      "stranded_gpus", "stranded_power_gpus", "stranded_building_gpus", "stranded_network_gpus",
+      "backlog_gpus", "binding_input"};
+  return c;
+}
+
+const std::vector<std::string>& timeseries_columns() {
+  static const std::vector<std::string> c = {"date", "firm", "region", "generation", "metric",
+                                             "value", "unit"};
+  return c;
+}
+
+// ---- RunWriter ------------------------------------------------------------------------------
+
+namespace {
+
+// Sums over a set of cells, and the input that binds the most stranded GPUs among them.
+struct Agg {
+  double energized = 0, queue = 0, built = 0, usable = 0, ports = 0;
+  double installed = 0, installed_h = 0, deployed = 0, deployed_h = 0, stranded = 0;
+  double by_power = 0, by_building = 0, by_network = 0;
+  double ordered = 0, delivered = 0, backlog = 0, on_order = 0;
+
+  void add_cell(const Scenario& s, const State& st, int c) {
+    const size_t ci = static_cast<size_t>(c);
+    energized += st.energized_mw[ci];
+    queue += st.grid_queue_mw[ci];
+    built += st.it_built_mw[ci];
+    usable += st.usable_it_mw[ci];
+    ports += st.ports[ci];
+    for (int g = 0; g < st.ngen; ++g) {
+      const size_t i = static_cast<size_t>(c * st.ngen + g);
+      const double h = s.generations[static_cast<size_t>(g)].train_h100e;
+      installed += st.installed[i];
+      installed_h += st.installed[i] * h;
+      deployed += st.deployed[i];
+      deployed_h += st.deployed[i] * h;
+      stranded += st.stranded[i];
+      if (st.stranded_by[i] == Binding::power) by_power += st.stranded[i];
+      if (st.stranded_by[i] == Binding::building) by_building += st.stranded[i];
+      if (st.stranded_by[i] == Binding::network) by_network += st.stranded[i];
+      ordered += st.ordered[i];
+      delivered += st.delivered[i];
+      backlog += st.backlog[i];
+      on_order += st.on_order[i];
+    }
+  }
+  std::string binding() const {
+    if (stranded <= 0) return "none";
+    if (by_power >= by_building && by_power >= by_network) return "power";
+    if (by_building >= by_network) return "building";
+    return "network";
+  }
+};
+
+}  // namespace
+
+struct RunWriter::Impl {
+  const Scenario& s;
+  OutputDir& out;
+  Calendar cal;
+  CsvWriter timeseries, firms, regions;
+  std::vector<std::string> date_text;
+
+  Impl(const Scenario& sc, OutputDir& o)
+      : s(sc), out(o), cal(sc.start, sc.end, sc.step),
+        timeseries(o.staged("timeseries.csv"), timeseries_columns()),
+        firms(o.staged("firms.csv"), firms_columns()),
+        regions(o.staged("regions.csv"), regions_columns()) {
+    for (int t = 0; t < cal.size(); ++t) date_text.push_back(to_iso(cal[t].start));
+  }
+
+  void series(int t, const std::string& firm, const std::string& region, const std::string& gen,
+              const char* metric, double value, const char* unit) {
+    if (value == 0.0) return;  // long format: absent rows read as zero in a pivot table
+    timeseries.text(date_text[static_cast<size_t>(t)]).text(firm).text(region).text(gen)
+        .text(metric).number(value).text(unit);
+    timeseries.end_row();
+  }
+
+  void on_period(int t, const State& st) {
+    const int R = s.nregion(), G = s.ngeneration();
+    const std::string& date = date_text[static_cast<size_t>(t)];
+    // timeseries: per cell and per cell x generation
+    for (int f = 0; f < s.nfirm(); ++f) {
+      const std::string& firm = s.firms[static_cast<size_t>(f)].id;
+      for (int r = 0; r < R; ++r) {
+        const int c = f * R + r;
+        const size_t ci = static_cast<size_t>(c);
+        const std::string& region = s.regions[static_cast<size_t>(r)].id;
+        series(t, firm, region, "", "energized", st.energized_mw[ci], "MW");
+        series(t, firm, region, "", "grid_queue", st.grid_queue_mw[ci], "MW");
+        series(t, firm, region, "", "it_built", st.it_built_mw[ci], "MW");
+        series(t, firm, region, "", "usable_it", st.usable_it_mw[ci], "MW");
+        series(t, firm, region, "", "ports", st.ports[ci], "ports");
+        for (int g = 0; g < G; ++g) {
+          const size_t i = static_cast<size_t>(c * G + g);
+          const Generation& gen = s.generations[static_cast<size_t>(g)];
+          series(t, firm, region, gen.id, "installed", st.installed[i], "GPUs");
+          series(t, firm, region, gen.id, "installed_h100e", st.installed[i] * gen.train_h100e, "H100e");
+          series(t, firm, region, gen.id, "deployed", st.deployed[i], "GPUs");
+          series(t, firm, region, gen.id, "stranded", st.stranded[i], "GPUs");
+          series(t, firm, region, gen.id, "delivered", st.delivered[i], "GPUs");
+          series(t, firm, region, gen.id, "backlog", st.backlog[i], "GPUs");
+          series(t, firm, region, gen.id, "on_order", st.on_order[i], "GPUs");
+        }
+      }
+    }
+    // firms
+    for (int f = 0; f < s.nfirm(); ++f) {
+      Agg a;
+      for (int r = 0; r < R; ++r) a.add_cell(s, st, f * R + r);
+      // the upstream constraint on the generation where this firm waits the most
+      int worst = -1;
+      double most = 0;
+      for (int g = 0; g < G; ++g) {
+        double b = 0;
+        for (int r = 0; r < R; ++r) b += st.backlog[static_cast<size_t>((f * R + r) * G + g)];
+        if (b > most) {
+          most = b;
+          worst = g;
+        }
+      }
+      const std::string upstream =
+          worst < 0 ? "none" : binding_upstream_name(s, st.gen_bound_by[static_cast<size_t>(worst)]);
+      firms.text(date).text(s.firms[static_cast<size_t>(f)].id).number(a.energized).number(a.queue)
+          .number(a.built).number(a.usable).number(a.installed).number(a.installed_h)
+          .number(a.deployed).number(a.deployed_h).number(a.stranded).number(a.by_power)
+          .number(a.by_building).number(a.by_network).number(a.ports).number(a.ordered)
+          .number(a.delivered).number(a.backlog).number(a.on_order).text(a.binding()).text(upstream);
+      firms.end_row();
+    }
+    // regions
+    for (int r = 0; r < R; ++r) {
+      Agg a;
+      for (int f = 0; f < s.nfirm(); ++f) a.add_cell(s, st, f * R + r);
+      const Region& reg = s.regions[static_cast<size_t>(r)];
+      regions.text(date).text(reg.id).text(reg.latency_group).number(a.energized).number(a.queue)
+          .number(a.built).number(a.usable).number(a.installed).number(a.installed_h)
+          .number(a.deployed).number(a.deployed_h).number(a.stranded).number(a.by_power)
+          .number(a.by_building).number(a.by_network).number(a.backlog).text(a.binding());
+      regions.end_row();
+    }
+  }
+
+  void finish(const RunResult& r, const std::string& version) {
+    timeseries.close();
+    firms.close();
+    regions.close();
+    CsvWriter summary(out.staged("summary.csv"), summary_columns());
+    for (const PeriodSummary& p : r.periods) {
+      const Period& per = cal[p.period];
+      summary.text(to_iso(per.start)).text(to_iso(per.last)).number(per.days)
+          .number(p.installed_gpus).number(p.installed_h100e).number(p.deployed_gpus)
+          .number(p.deployed_h100e).number(p.stranded_gpus).number(p.stranded_h100e)
+          .number(p.stranded_power_gpus).number(p.stranded_building_gpus)
+          .number(p.stranded_network_gpus).number(p.energized_mw).number(p.grid_queue_mw)
+          .number(p.it_built_mw).number(p.usable_it_mw).number(p.ordered_gpus)
+          .number(p.delivered_gpus).number(p.retired_gpus).number(p.backlog_gpus)
+          .number(p.on_order_gpus).number(p.capex_spent_usd)
+          .text(binding_upstream_name(s, p.binding_upstream));
+      summary.end_row();
+    }
+    summary.close();
+    std::ofstream yaml(out.staged("scenario.resolved.yaml"), std::ios::binary);
+    yaml << write_resolved_yaml(s, version);
+    if (!yaml) throw OutputError("cannot write scenario.resolved.yaml");
+  }
+};
+
+RunWriter::RunWriter(const Scenario& s, OutputDir& out) : impl_(std::make_unique<Impl>(s, out)) {}
+RunWriter::~RunWriter() = default;
+
+PeriodObserver RunWriter::observer() {
+  return [this](int t, const State& st, const PeriodSummary&) { impl_->on_period(t, st); };
+}
+
+void RunWriter::finish(const RunResult& r, const std::string& tool_version) {
+  impl_->finish(r, tool_version);
+}
+
+}  // namespace gpumm

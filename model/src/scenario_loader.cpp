@@ -1,0 +1,710 @@
+// Loading and validating scenarios. The only place (with scenario_writer.cpp) that sees YAML.
+// Reading never stops at the first problem: every problem goes to `Diagnostics` and the
+// ScenarioError thrown at the end lists them all, each with file:line:col and key path.
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gpumm/scenario.hpp"
+#include "yaml_reader.hpp"
+
+namespace gpumm {
+
+using detail::Diagnostics;
+using detail::MapReader;
+
+std::string to_string(Stage s) {
+  switch (s) {
+    case Stage::announced: return "announced";
+    case Stage::permitted: return "permitted";
+    case Stage::under_construction: return "under_construction";
+    case Stage::operational: return "operational";
+  }
+  return "announced";
+}
+
+bool parse_stage(std::string_view text, Stage& out) {
+  if (text == "announced") out = Stage::announced;
+  else if (text == "permitted") out = Stage::permitted;
+  else if (text == "under_construction") out = Stage::under_construction;
+  else if (text == "operational") out = Stage::operational;
+  else return false;
+  return true;
+}
+
+double StageProbabilities::of(Stage s) const {
+  switch (s) {
+    case Stage::announced: return announced_share;
+    case Stage::permitted: return permitted_share;
+    case Stage::under_construction: return under_construction_share;
+    case Stage::operational: return operational_share;
+  }
+  return 1.0;
+}
+
+namespace {
+
+// Counts nodes as the parser emits them, expanding aliases by the size of what they point at,
+// so that an alias bomb is refused before anything is built in memory.
+class SizeGuard : public YAML::EventHandler {
+ public:
+  explicit SizeGuard(const LoadLimits& limits) : limits_(limits) {}
+  struct TooLarge {
+    YAML::Mark mark;
+    std::string message;
+  };
+  int documents = 0;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents > 1) throw TooLarge{mark, "a scenario file holds one YAML document"};
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = sizes_.find(anchor);
+    add(mark, it == sizes_.end() ? 1 : it->second);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string&) override {
+    leaf(mark, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  void add(const YAML::Mark& mark, std::uint64_t n) {
+    total_ += n;
+    if (total_ > limits_.max_nodes)
+      throw TooLarge{mark, "document too large: more than " + std::to_string(limits_.max_nodes) +
+                               " values once aliases are expanded (an alias bomb?)"};
+  }
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    add(mark, 1);
+    if (anchor) sizes_[anchor] = 1;
+  }
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    add(mark, 1);
+    stack_.push_back({anchor, total_});
+    if (static_cast<int>(stack_.size()) > limits_.max_depth)
+      throw TooLarge{mark, "nesting deeper than " + std::to_string(limits_.max_depth) + " levels"};
+  }
+  void close() {
+    Open o = stack_.back();
+    stack_.pop_back();
+    if (o.anchor) sizes_[o.anchor] = total_ - o.start + 1;
+  }
+  struct Open {
+    YAML::anchor_t anchor;
+    std::uint64_t start;
+  };
+  const LoadLimits& limits_;
+  std::uint64_t total_ = 0;
+  std::vector<Open> stack_;
+  std::map<YAML::anchor_t, std::uint64_t> sizes_;
+};
+
+bool valid_id(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+          c == '_' || c == '-'))
+      return false;
+  return true;
+}
+
+std::string index_path(const std::string& path, std::size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+class Loader {
+ public:
+  Loader(Diagnostics& d, const YAML::Node& root) : d_(d), root_(root) {}
+
+  Scenario load() {
+    MapReader top(d_, root_, "");
+    if (!top.valid()) return s_;
+    top.planned("projects", "training projects belong to the demand model (planned)");
+    top.planned("programs", "training programs belong to the demand model (planned)");
+    top.planned("inference", "inference demand belongs to the demand model (planned)");
+    top.planned("other_demand", "other workloads belong to the demand model (planned)");
+    top.planned("services", "inference services belong to the demand model (planned)");
+    top.planned("contracts", "contracts belong to the market model (planned)");
+    top.planned("market", "the market between firms is planned");
+    top.planned("prices", "prices belong to the market model (planned)");
+    top.planned("investment", "the investment rule belongs to the market model (planned)");
+    top.planned("diagnosis", "the diagnosis settings are planned");
+    top.planned("extends", "scenario composition (`extends`) is planned");
+
+    load_time(top);
+    top.text("description", s_.description);
+    load_settings(top);
+
+    // ids first, so references can be checked whatever the order of sections
+    YAML::Node nodes = top.get("upstream");
+    YAML::Node gens = top.get("generations");
+    YAML::Node regions = top.get("regions");
+    YAML::Node firms = top.get("firms");
+    collect_ids(nodes, "upstream", node_ids_);
+    collect_ids(gens, "generations", gen_ids_);
+    collect_ids(regions, "regions", region_ids_);
+    collect_ids(firms, "firms", firm_ids_);
+    if (!gens.IsDefined()) top.missing("generations", "at least one GPU generation");
+    if (!regions.IsDefined()) top.missing("regions", "at least one region");
+    if (!firms.IsDefined()) top.missing("firms", "at least one firm");
+
+    load_nodes(nodes);
+    load_generations(gens);
+    load_regions(regions);
+    load_firms(firms);
+    top.finish();
+    return s_;
+  }
+
+ private:
+  // ---- time and global settings -------------------------------------------------------------
+  void load_time(MapReader& top) {
+    top.text("name", s_.name);
+    if (!s_.name.empty() && !valid_id(s_.name))
+      d_.error(top.get("name"), "name",
+               "`" + s_.name + "`: use letters, digits, `_` or `-` (it names the output folder)");
+    bool have_start = date(top, "start", s_.start, true);
+    bool have_end = date(top, "end", s_.end, true);
+    std::string step;
+    if (top.text("step", step) && !parse_step(step, s_.step))
+      d_.error(top.get("step"), "step", "`" + step + "`: expected week, month or quarter");
+    if (have_start && have_end) {
+      if (s_.end < s_.start)
+        d_.error(top.get("end"), "end",
+                 to_iso(s_.end) + " is before start " + to_iso(s_.start));
+      else if ((s_.end - s_.start).days() > 100 * 366)
+        d_.error(top.get("end"), "end", "horizon longer than 100 years");
+    }
+    if (have_start && s_.step == Step::month && s_.start.day() != 1)
+      d_.error(top.get("start"), "start",
+               to_iso(s_.start) + ": a monthly calendar starts on the first of a month (e.g. `" +
+                   to_iso(Date(s_.start.year(), s_.start.month(), 1)) + "`)");
+    if (have_start && s_.step == Step::quarter &&
+        (s_.start.day() != 1 || (s_.start.month() - 1) % 3 != 0))
+      d_.error(top.get("start"), "start",
+               to_iso(s_.start) + ": a quarterly calendar starts on the first day of a quarter "
+                                  "(e.g. `" + std::to_string(s_.start.year()) + "-Q1`)");
+    double seed = 1;
+    if (top.number("seed", seed, false, 0, 9007199254740991.0)) {
+      if (seed != std::floor(seed))
+        d_.error(top.get("seed"), "seed", "must be a whole number");
+      else
+        s_.seed = static_cast<std::uint64_t>(seed);
+    }
+  }
+
+  void load_settings(MapReader& top) {
+    std::string mode;
+    if (top.text("pipeline", mode)) {
+      if (mode == "expected") s_.pipeline = PipelineMode::expected;
+      else if (mode == "sampled") s_.pipeline = PipelineMode::sampled;
+      else d_.error(top.get("pipeline"), "pipeline", "`" + mode + "`: expected `expected` or `sampled`");
+    }
+    if (YAML::Node n = top.get("stages"); n.IsDefined()) {
+      MapReader m(d_, n, "stages");
+      m.share("announced", s_.stages.announced_share);
+      m.share("permitted", s_.stages.permitted_share);
+      m.share("under_construction", s_.stages.under_construction_share);
+      m.share("operational", s_.stages.operational_share);
+      m.finish();
+    }
+    if (YAML::Node n = top.get("costs"); n.IsDefined()) {
+      MapReader m(d_, n, "costs");
+      money(m, "facility_per_mw", s_.costs.facility_usd_per_mw, false, true);
+      money(m, "port", s_.costs.port_usd, false, false);
+      m.finish();
+    }
+    if (YAML::Node n = top.get("network"); n.IsDefined()) {
+      MapReader m(d_, n, "network");
+      m.quantity("lead_time", s_.network.lead_time, &parse_duration);
+      m.number("ports_per_year", s_.network.ports_per_year, false, 0.0);
+      m.finish();
+    }
+  }
+
+  // ---- ids and references -------------------------------------------------------------------
+  void collect_ids(const YAML::Node& n, const std::string& section, std::vector<std::string>& ids) {
+    if (!n.IsDefined()) return;
+    if (!n.IsMap()) {
+      d_.error(n, section, "expected a map from id to definition");
+      return;
+    }
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string id = it->first.IsScalar() ? it->first.Scalar() : "";
+      if (!valid_id(id))
+        d_.error(it->first, section, "`" + id + "`: ids use letters, digits, `_` or `-`");
+      else if (std::find(ids.begin(), ids.end(), id) != ids.end())
+        d_.error(it->first, section + "." + id, "duplicate id");
+      ids.push_back(id);
+    }
+  }
+
+  // Resolve a reference; records "unknown X" with a suggestion. Returns -1 when unknown.
+  int ref(const YAML::Node& n, const std::string& path, const std::string& name,
+          const std::vector<std::string>& ids, const char* what) {
+    auto it = std::find(ids.begin(), ids.end(), name);
+    if (it != ids.end()) return static_cast<int>(it - ids.begin());
+    std::string msg = "unknown " + std::string(what) + " `" + name + "`";
+    std::string guess = detail::did_you_mean(name, ids);
+    if (!guess.empty()) msg += "; did you mean `" + guess + "`?";
+    else if (!ids.empty()) msg += " (defined: " + join(ids) + ")";
+    d_.error(n, path, msg);
+    return -1;
+  }
+
+  int ref_key(MapReader& m, std::string_view key, const std::vector<std::string>& ids,
+              const char* what, bool required) {
+    std::string name;
+    if (!m.text(key, name, required)) return -1;
+    return ref(m.get(key), m.child_path(key), name, ids, what);
+  }
+
+  static std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (std::size_t i = 0; i < v.size() && i < 12; ++i) s += (i ? ", " : "") + v[i];
+    if (v.size() > 12) s += ", ...";
+    return s;
+  }
+
+  // ---- typed helpers ------------------------------------------------------------------------
+  bool date(MapReader& m, std::string_view key, Date& out, bool required) {
+    return m.quantity(key, out, &parse_date, required);
+  }
+
+  bool money(MapReader& m, std::string_view key, double& out, bool required, bool positive) {
+    if (!m.quantity(key, out, &parse_money_usd, required)) return false;
+    if (out < 0 || (positive && out == 0)) {
+      d_.error(m.get(key), m.child_path(key), positive ? "must be > 0" : "must be >= 0");
+      return false;
+    }
+    return true;
+  }
+
+  bool power(MapReader& m, std::string_view key, double& out, bool required) {
+    if (!m.quantity(key, out, &parse_power_mw, required)) return false;
+    if (out < 0) {
+      d_.error(m.get(key), m.child_path(key), "must be >= 0");
+      return false;
+    }
+    return true;
+  }
+
+  bool duration(MapReader& m, std::string_view key, Duration& out, bool required,
+                bool positive = false) {
+    if (!m.quantity(key, out, &parse_duration, required)) return false;
+    if (positive && out.count == 0) {
+      d_.error(m.get(key), m.child_path(key), "must be > 0");
+      return false;
+    }
+    return true;
+  }
+
+  // ---- sections -----------------------------------------------------------------------------
+  void load_nodes(const YAML::Node& section) {
+    if (!section.IsDefined() || !section.IsMap()) return;
+    for (auto it = section.begin(); it != section.end(); ++it) {
+      UpstreamNode u;
+      u.id = it->first.Scalar();
+      std::string path = "upstream." + u.id;
+      MapReader m(d_, it->second, path);
+      m.text("unit", u.unit);
+      m.number("capacity_per_year", u.capacity_per_year, true, 0.0);
+      m.number("max_growth_per_year", u.max_growth_per_year, false, 0.0);
+      if (YAML::Node ex = m.get("expansions"); ex.IsDefined()) {
+        if (!ex.IsSequence()) d_.error(ex, m.child_path("expansions"), "expected a list");
+        else
+          for (std::size_t i = 0; i < ex.size(); ++i) {
+            MapReader e(d_, ex[i], index_path(m.child_path("expansions"), i));
+            UpstreamNode::Expansion x;
+            date(e, "commit", x.commit, true);
+            e.number("add_per_year", x.add_per_year, true, 0.0);
+            duration(e, "lag", x.lag, false);
+            e.finish();
+            u.expansions.push_back(x);
+          }
+      }
+      m.finish();
+      s_.nodes.push_back(std::move(u));
+    }
+  }
+
+  void load_generations(const YAML::Node& section) {
+    if (!section.IsDefined() || !section.IsMap()) return;
+    if (section.size() == 0) d_.error(section, "generations", "define at least one generation");
+    for (auto it = section.begin(); it != section.end(); ++it) {
+      Generation g;
+      g.id = it->first.Scalar();
+      std::string path = "generations." + g.id;
+      MapReader m(d_, it->second, path);
+      if (!m.text("family", g.family)) g.family = g.id;
+      if (m.has("custom_for")) g.custom_for = ref_key(m, "custom_for", firm_ids_, "firm", false);
+      m.number("train_h100e", g.train_h100e, false, 0.0, 1000.0);
+      m.number("infer_h100e", g.infer_h100e, false, 0.0, 1000.0);
+      double kw_mw = 0;
+      if (m.quantity("it_power", kw_mw, &parse_power_mw, true)) {
+        if (kw_mw <= 0 || kw_mw > 1.0)  // 1 MW per unit is not a GPU
+          d_.error(m.get("it_power"), m.child_path("it_power"),
+                   "IT power per unit must be > 0 and at most 1 MW (e.g. `1.45 kW`)");
+        else g.it_kw_per_gpu = kw_mw * 1000.0;
+      }
+      m.number("ports_per_gpu", g.ports_per_gpu, false, 0.0, 64.0);
+      duration(m, "lead_time", g.lead_time, false);
+      duration(m, "useful_life", g.useful_life, false, true);
+      money(m, "price", g.price_usd, false, false);
+      date(m, "first_shipment", g.first_shipment, true);
+      duration(m, "ramp", g.ramp, false);
+      m.number("peak_units_per_year", g.peak_units_per_year, true, 0.0, 1e9);
+      Date eop;
+      if (date(m, "end_of_production", eop, false)) {
+        g.end_of_production = eop;
+        if (eop < g.first_shipment)
+          d_.error(m.get("end_of_production"), m.child_path("end_of_production"),
+                   "is before first_shipment " + to_iso(g.first_shipment));
+      }
+      duration(m, "ramp_down", g.ramp_down, false);
+      if (YAML::Node u = m.get("uses"); u.IsDefined()) {
+        MapReader um(d_, u, m.child_path("uses"));
+        for (auto& [name, val] : um.entries()) {
+          Generation::NodeUse use;
+          use.node = ref(val, um.child_path(name), name, node_ids_, "upstream node");
+          double x = 0;
+          um.number(name, x, false, 0.0);
+          use.per_gpu = x;
+          if (use.node >= 0) g.uses.push_back(use);
+        }
+      }
+      m.finish();
+      s_.generations.push_back(std::move(g));
+    }
+  }
+
+  void load_regions(const YAML::Node& section) {
+    if (!section.IsDefined() || !section.IsMap()) return;
+    if (section.size() == 0) d_.error(section, "regions", "define at least one region");
+    for (auto it = section.begin(); it != section.end(); ++it) {
+      Region r;
+      r.id = it->first.Scalar();
+      MapReader m(d_, it->second, "regions." + r.id);
+      if (!m.text("latency_group", r.latency_group)) r.latency_group = r.id;
+      m.number("pue", r.pue, false, 1.0, 3.0);
+      if (m.quantity("interconnect_cap", r.interconnect_cap_mw_per_year, &parse_power_mw_per_year) &&
+          r.interconnect_cap_mw_per_year < 0)
+        d_.error(m.get("interconnect_cap"), m.child_path("interconnect_cap"), "must be >= 0");
+      if (YAML::Node ex = m.get("excludes"); ex.IsDefined()) {
+        if (!ex.IsSequence()) d_.error(ex, m.child_path("excludes"), "expected a list of generations");
+        else
+          for (std::size_t i = 0; i < ex.size(); ++i) {
+            std::string name;
+            std::string p = index_path(m.child_path("excludes"), i);
+            if (detail::scalar(d_, ex[i], p, name)) {
+              int g = ref(ex[i], p, name, gen_ids_, "generation");
+              if (g >= 0) r.excluded_generations.push_back(g);
+            }
+          }
+      }
+      m.finish();
+      s_.regions.push_back(std::move(r));
+    }
+  }
+
+  bool excluded(int region, int gen) const {
+    if (region < 0 || region >= s_.nregion() || gen < 0) return false;
+    const auto& ex = s_.regions[static_cast<size_t>(region)].excluded_generations;
+    return std::find(ex.begin(), ex.end(), gen) != ex.end();
+  }
+
+  // A map from region id to a value read by `read` (weights, power).
+  template <class F>
+  std::vector<double> per_region(MapReader& m, std::string_view key, F read) {
+    std::vector<double> out(region_ids_.size(), 0.0);
+    YAML::Node n = m.get(key);
+    if (!n.IsDefined()) return out;
+    MapReader rm(d_, n, m.child_path(key));
+    for (auto& [name, val] : rm.entries()) {
+      int r = ref(val, rm.child_path(name), name, region_ids_, "region");
+      double x = 0;
+      if (read(rm, name, x) && r >= 0) out[static_cast<size_t>(r)] = x;
+      rm.get(name);
+    }
+    return out;
+  }
+
+  void load_firms(const YAML::Node& section) {
+    if (!section.IsDefined() || !section.IsMap()) return;
+    if (section.size() == 0) d_.error(section, "firms", "define at least one firm");
+    for (auto it = section.begin(); it != section.end(); ++it) {
+      Firm f;
+      f.id = it->first.Scalar();
+      const int firm_index = s_.nfirm();
+      MapReader m(d_, it->second, "firms." + f.id);
+      m.planned("sells_surplus", "selling surplus belongs to the market model (planned)");
+      m.planned("demand", "firm demand belongs to the demand model (planned)");
+      m.planned("investment", "the investment rule belongs to the market model (planned)");
+
+      // region weights: required, positive, sum to 1
+      if (!m.has("regions")) m.missing("regions", "where the firm builds, e.g. `{us_east: 1.0}`");
+      f.region_weight = per_region(m, "regions", [](MapReader& rm, const std::string& k, double& x) {
+        return rm.share(k, x);
+      });
+      if (m.has("regions")) {
+        double sum = 0;
+        for (double w : f.region_weight) sum += w;
+        if (std::abs(sum - 1.0) > 1e-6)
+          d_.error(m.get("regions"), m.child_path("regions"),
+                   "region weights sum to " + format_number(sum) + "; they must sum to 1");
+      }
+      f.power_at_start_mw = per_region(m, "power_at_start", [this](MapReader& rm, const std::string& k, double& x) {
+        return power(rm, k, x, false);
+      });
+
+      // initial fleet by generation
+      f.fleet_at_start.assign(gen_ids_.size(), 0.0);
+      if (YAML::Node n = m.get("fleet_at_start"); n.IsDefined()) {
+        MapReader fm(d_, n, m.child_path("fleet_at_start"));
+        for (auto& [name, val] : fm.entries()) {
+          int g = ref(val, fm.child_path(name), name, gen_ids_, "generation");
+          double x = 0;
+          if (fm.number(name, x, false, 0.0, 1e9) && g >= 0) f.fleet_at_start[static_cast<size_t>(g)] = x;
+        }
+      }
+
+      // capex budget by year and its split
+      if (YAML::Node n = m.get("capex"); n.IsDefined()) {
+        MapReader cm(d_, n, m.child_path("capex"));
+        for (auto& [name, val] : cm.entries()) {
+          Parsed<double> y = parse_number(name);
+          if (!y.ok() || y.value != std::floor(y.value) || y.value < 1900 || y.value > 2999) {
+            d_.error(val, cm.child_path(name), "capex is keyed by year (e.g. `2026: $135B`)");
+            cm.get(name);
+            continue;
+          }
+          double usd = 0;
+          if (money(cm, name, usd, false, false)) f.capex_usd[static_cast<int>(y.value)] = usd;
+        }
+      }
+      if (YAML::Node n = m.get("capex_split"); n.IsDefined()) {
+        MapReader sm(d_, n, m.child_path("capex_split"));
+        sm.share("gpus", f.capex_split.gpus_share);
+        sm.share("facilities", f.capex_split.facilities_share);
+        sm.share("network", f.capex_split.network_share);
+        sm.finish();
+        double sum = f.capex_split.gpus_share + f.capex_split.facilities_share +
+                     f.capex_split.network_share;
+        if (sum > 1.0 + 1e-9)
+          d_.error(n, m.child_path("capex_split"),
+                   "shares sum to " + format_number(sum) + "; they must sum to at most 1");
+      }
+      if (YAML::Node n = m.get("family_mix"); n.IsDefined()) {
+        MapReader fm(d_, n, m.child_path("family_mix"));
+        double sum = 0;
+        for (auto& [name, val] : fm.entries()) {
+          double x = 0;
+          if (!fm.share(name, x)) continue;
+          if (!family_exists(name)) {
+            d_.error(val, fm.child_path(name), "no generation has family `" + name + "`");
+            continue;
+          }
+          f.family_mix.emplace_back(name, x);
+          sum += x;
+        }
+        if (std::abs(sum - 1.0) > 1e-6)
+          d_.error(n, m.child_path("family_mix"),
+                   "shares sum to " + format_number(sum) + "; they must sum to 1");
+      } else if (!f.capex_usd.empty()) {
+        if (family_exists("nvidia")) f.family_mix.emplace_back("nvidia", 1.0);
+        else
+          m.missing("family_mix", "which GPU families the capex buys, e.g. `{nvidia: 1.0}`");
+      }
+      duration(m, "build_lead_time", f.build_lead_time, false);
+      duration(m, "build_time", f.build_time, false);
+
+      load_orders(m, f, firm_index);
+      load_builds(m, f);
+      m.finish();
+      s_.firms.push_back(std::move(f));
+    }
+    // checks that need every firm and generation
+    for (std::size_t i = 0; i < s_.firms.size(); ++i) check_capex_prices(s_.firms[i], section);
+  }
+
+  bool family_exists(const std::string& fam) const {
+    for (const Generation& g : s_.generations)
+      if (g.family == fam) return true;
+    return false;
+  }
+
+  void check_capex_prices(const Firm& f, const YAML::Node& section) {
+    if (f.capex_usd.empty() || f.capex_split.gpus_share == 0) return;
+    for (auto& [fam, share] : f.family_mix) {
+      for (const Generation& g : s_.generations)
+        if (g.family == fam && g.price_usd <= 0 &&
+            (g.custom_for < 0 || g.custom_for == firm_index(f.id))) {
+          d_.error(section[f.id], "firms." + f.id + ".capex",
+                   "buys family `" + fam + "` but generations." + g.id +
+                       ".price is not set; give its unit price (e.g. `price: $30000`)");
+          return;
+        }
+    }
+  }
+
+  int firm_index(const std::string& id) const {
+    auto it = std::find(firm_ids_.begin(), firm_ids_.end(), id);
+    return it == firm_ids_.end() ? -1 : static_cast<int>(it - firm_ids_.begin());
+  }
+
+  void load_orders(MapReader& m, Firm& f, int firm) {
+    YAML::Node list = m.get("orders");
+    if (!list.IsDefined()) return;
+    if (!list.IsSequence()) {
+      d_.error(list, m.child_path("orders"), "expected a list of orders");
+      return;
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      MapReader o(d_, list[i], index_path(m.child_path("orders"), i));
+      GpuOrder ord;
+      ord.generation = ref_key(o, "generation", gen_ids_, "generation", true);
+      o.number("units", ord.units, true, 0.0, 1e9);
+      date(o, "date", ord.date, true);
+      if (o.has("region")) ord.region = ref_key(o, "region", region_ids_, "region", false);
+      if (ord.generation >= 0 && ord.generation < s_.ngeneration()) {
+        const Generation& g = s_.generations[static_cast<size_t>(ord.generation)];
+        if (g.custom_for >= 0 && g.custom_for != firm)
+          d_.error(o.get("generation"), o.child_path("generation"),
+                   "`" + g.id + "` is a custom accelerator of " + firm_ids_[static_cast<size_t>(g.custom_for)] +
+                       "; only its owner can order it");
+        if (excluded(ord.region, ord.generation))
+          d_.error(o.get("region"), o.child_path("region"),
+                   "region `" + s_.regions[static_cast<size_t>(ord.region)].id + "` excludes `" + g.id +
+                       "` (export controls)");
+      }
+      o.finish();
+      f.orders.push_back(ord);
+    }
+  }
+
+  void load_builds(MapReader& m, Firm& f) {
+    YAML::Node list = m.get("builds");
+    if (!list.IsDefined()) return;
+    if (!list.IsSequence()) {
+      d_.error(list, m.child_path("builds"), "expected a list of builds");
+      return;
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      MapReader b(d_, list[i], index_path(m.child_path("builds"), i));
+      Build bl;
+      bl.lead_time = f.build_lead_time;
+      bl.build_time = f.build_time;
+      bl.region = ref_key(b, "region", region_ids_, "region", true);
+      if (power(b, "power", bl.power_mw, true) && bl.power_mw == 0)
+        d_.error(b.get("power"), b.child_path("power"), "must be > 0");
+      date(b, "commit", bl.commit, true);
+      duration(b, "lead_time", bl.lead_time, false);
+      duration(b, "build_time", bl.build_time, false);
+      std::string stage;
+      if (b.text("stage", stage) && !parse_stage(stage, bl.stage))
+        d_.error(b.get("stage"), b.child_path("stage"),
+                 "`" + stage + "`: expected announced, permitted, under_construction or operational");
+      b.boolean("grid", bl.grid);
+      b.finish();
+      f.builds.push_back(bl);
+    }
+  }
+
+  Diagnostics& d_;
+  YAML::Node root_;
+  Scenario s_;
+  std::vector<std::string> node_ids_, gen_ids_, region_ids_, firm_ids_;
+};
+
+}  // namespace
+
+Scenario load_scenario_text(const std::string& text, const std::string& file_name,
+                            const LoadLimits& limits) {
+  Diagnostics d;
+  d.file = file_name;
+  if (text.size() > limits.max_file_bytes) {
+    d.error(YAML::Mark::null_mark(), "",
+            "file too large (" + std::to_string(text.size()) + " bytes; the limit is " +
+                std::to_string(limits.max_file_bytes) + ")");
+    throw ScenarioError(d.list);
+  }
+  // 1. refuse alias bombs, deep nesting and multiple documents before building anything
+  try {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    SizeGuard guard(limits);
+    while (parser.HandleNextDocument(guard)) {
+    }
+    if (guard.documents == 0) {
+      d.error(YAML::Mark::null_mark(), "", "empty scenario: expected a map with start, end, generations, regions and firms");
+      throw ScenarioError(d.list);
+    }
+  } catch (const SizeGuard::TooLarge& e) {
+    d.error(e.mark, "", e.message);
+    throw ScenarioError(d.list);
+  } catch (const YAML::Exception& e) {
+    d.error(e.mark, "", "invalid YAML: " + e.msg);
+    throw ScenarioError(d.list);
+  }
+  // 2. build the tree and read it
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    d.error(e.mark, "", "invalid YAML: " + e.msg);
+    throw ScenarioError(d.list);
+  }
+  Loader loader(d, root);
+  Scenario s = loader.load();
+  s.source_file = file_name;
+  if (s.name.empty()) s.name = std::filesystem::path(file_name).stem().string();
+  if (!valid_id(s.name)) s.name = "scenario";
+  if (!d.list.empty()) throw ScenarioError(d.list);
+  return s;
+}
+
+Scenario load_scenario_file(const std::string& path, const LoadLimits& limits) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    Diagnostic d;
+    d.file = path;
+    d.message = std::filesystem::exists(path, ec) ? "not a regular file" : "no such file";
+    throw ScenarioError({d});
+  }
+  auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > limits.max_file_bytes) {
+    Diagnostic d;
+    d.file = path;
+    d.message = "file too large (" + std::to_string(size) + " bytes; the limit is " +
+                std::to_string(limits.max_file_bytes) + ")";
+    throw ScenarioError({d});
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    Diagnostic d;
+    d.file = path;
+    d.message = "cannot read the file";
+    throw ScenarioError({d});
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return load_scenario_text(ss.str(), path, limits);
+}
+
+}  // namespace gpumm

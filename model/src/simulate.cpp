@@ -1,0 +1,567 @@
+#include "gpumm/simulate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <set>
+
+namespace gpumm {
+
+namespace {
+
+// Counter-based random numbers: the draw for (seed, a, b) never depends on other draws, so
+// adding a build does not change another build's fate.
+std::uint64_t splitmix64(std::uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+double uniform01(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
+  std::uint64_t h = splitmix64(splitmix64(splitmix64(seed) ^ a) ^ (b * 0x9E3779B97F4A7C15ull));
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
+
+// Precomputation for one run: everything that depends only on the scenario and calendar.
+struct Plan {
+  const Scenario& s;
+  const Calendar& cal;
+  int F, R, G, N, T, ncell;
+  std::vector<double> production;  // (G x T) units the ramp allows in each period
+  std::vector<double> node_cap;    // (N x T) node units per period
+  std::vector<int> due_at;         // (G x T) period in which an order placed in t falls due
+  std::vector<int> retire_at;      // (G x T) period in which a delivery of t retires
+  std::vector<int> port_due_at;    // (T) period in which ports ordered in t fall due
+  std::vector<int> deploy_order;   // generations, best H100e per kW first
+  // capex per firm and year, net of what explicit orders and builds already spend
+  std::vector<std::map<int, double>> gpu_budget, facility_budget;  // (F) year -> USD
+
+  Plan(const Scenario& sc, const Calendar& c)
+      : s(sc), cal(c), F(sc.nfirm()), R(sc.nregion()), G(sc.ngeneration()), N(sc.nnode()),
+        T(c.size()), ncell(F * R) {
+    production.resize(static_cast<size_t>(G * T));
+    due_at.resize(static_cast<size_t>(G * T));
+    retire_at.resize(static_cast<size_t>(G * T));
+    for (int g = 0; g < G; ++g) {
+      const Generation& gen = s.generations[static_cast<size_t>(g)];
+      for (int t = 0; t < T; ++t) {
+        const Date from = cal[t].start;
+        const Date to = cal[t].last + boost::gregorian::days(1);
+        production[static_cast<size_t>(g * T + t)] = production_units(gen, from, to);
+        due_at[static_cast<size_t>(g * T + t)] = cal.arrival(from, gen.lead_time);
+        retire_at[static_cast<size_t>(g * T + t)] = cal.arrival(from, gen.useful_life);
+      }
+    }
+    node_cap.reserve(static_cast<size_t>(N * T));
+    for (const UpstreamNode& n : s.nodes) {
+      std::vector<double> c = node_capacity_per_period(n, cal);
+      node_cap.insert(node_cap.end(), c.begin(), c.end());
+    }
+    port_due_at.resize(static_cast<size_t>(T));
+    for (int t = 0; t < T; ++t) port_due_at[static_cast<size_t>(t)] = cal.arrival(cal[t].start, s.network.lead_time);
+
+    deploy_order.resize(static_cast<size_t>(G));
+    std::iota(deploy_order.begin(), deploy_order.end(), 0);
+    std::stable_sort(deploy_order.begin(), deploy_order.end(), [&](int a, int b) {
+      const Generation& x = s.generations[static_cast<size_t>(a)];
+      const Generation& y = s.generations[static_cast<size_t>(b)];
+      const double ex = x.train_h100e / x.it_kw_per_gpu, ey = y.train_h100e / y.it_kw_per_gpu;
+      if (ex != ey) return ex > ey;
+      return y.first_shipment < x.first_shipment;
+    });
+
+    gpu_budget.resize(static_cast<size_t>(F));
+    facility_budget.resize(static_cast<size_t>(F));
+    for (int f = 0; f < F; ++f) {
+      const Firm& firm = s.firms[static_cast<size_t>(f)];
+      if (firm.capex_usd.empty()) continue;
+      std::map<int, double> spent_gpus, spent_fac;
+      for (const GpuOrder& o : firm.orders) {
+        const Generation& g = s.generations[static_cast<size_t>(o.generation)];
+        spent_gpus[o.date.year()] += o.units * (g.price_usd + g.ports_per_gpu * s.costs.port_usd);
+      }
+      for (const Build& b : firm.builds) spent_fac[b.commit.year()] += b.power_mw * s.costs.facility_usd_per_mw;
+      for (auto& [year, usd] : firm.capex_usd) {
+        const double gpus = (firm.capex_split.gpus_share + firm.capex_split.network_share) * usd;
+        gpu_budget[static_cast<size_t>(f)][year] = std::max(0.0, gpus - spent_gpus[year]);
+        facility_budget[static_cast<size_t>(f)][year] =
+            std::max(0.0, firm.capex_split.facilities_share * usd - spent_fac[year]);
+      }
+    }
+  }
+
+  // Spending of a yearly budget that falls in period t, by actual days.
+  double in_period(const std::map<int, double>& by_year, int t) const {
+    double usd = 0.0;
+    const int y0 = cal[t].start.year(), y1 = cal[t].last.year();
+    for (int y = y0; y <= y1; ++y) {
+      auto it = by_year.find(y);
+      if (it != by_year.end()) usd += it->second * cal.days_in_year(t, y) / days_in_year(y);
+    }
+    return usd;
+  }
+
+  // Newest generation of `family` that firm f can buy for delivery around `when`.
+  int newest_of_family(const std::string& family, int f, Date when) const {
+    int best = -1;
+    for (int g = 0; g < G; ++g) {
+      const Generation& gen = s.generations[static_cast<size_t>(g)];
+      if (gen.family != family || (gen.custom_for >= 0 && gen.custom_for != f)) continue;
+      if (when < gen.first_shipment) continue;
+      if (gen.end_of_production && !(when < *gen.end_of_production)) continue;
+      if (best < 0 || s.generations[static_cast<size_t>(best)].first_shipment < gen.first_shipment) best = g;
+    }
+    return best;
+  }
+
+  bool excluded(int r, int g) const {
+    const auto& ex = s.regions[static_cast<size_t>(r)].excluded_generations;
+    return std::find(ex.begin(), ex.end(), g) != ex.end();
+  }
+};
+
+class Engine {
+ public:
+  Engine(const Scenario& s, const Calendar& cal) : s_(s), cal_(cal), p_(s, cal) {}
+
+  RunResult run(const PeriodObserver& observer) {
+    RunResult result{cal_, {}, {}, p_.deploy_order};
+    init();
+    result.periods.reserve(static_cast<size_t>(p_.T));
+    for (int t = 0; t < p_.T; ++t) {
+      PeriodSummary sum;
+      step(t, sum);
+      result.periods.push_back(sum);
+      if (observer) observer(t, st_, sum);
+    }
+    result.warnings = std::move(warnings_);
+    return result;
+  }
+
+ private:
+  size_t cg(int c, int g) const { return static_cast<size_t>(c * p_.G + g); }
+  int cell(int f, int r) const { return f * p_.R + r; }
+
+  void init() {
+    const int T = p_.T, C = p_.ncell, G = p_.G;
+    st_.ncell = C;
+    st_.ngen = G;
+    for (auto* v : {&st_.energized_mw, &st_.grid_queue_mw, &st_.it_built_mw, &st_.usable_it_mw,
+                    &st_.ports, &st_.port_backlog})
+      v->assign(static_cast<size_t>(C), 0.0);
+    st_.power_binding.assign(static_cast<size_t>(C), Binding::power);
+    for (auto* v : {&st_.installed, &st_.deployed, &st_.stranded, &st_.backlog, &st_.on_order,
+                    &st_.ordered, &st_.delivered, &st_.retired})
+      v->assign(static_cast<size_t>(C * G), 0.0);
+    st_.stranded_by.assign(static_cast<size_t>(C * G), Binding::none);
+    st_.gen_bound_by.assign(static_cast<size_t>(G), -1);
+    st_.produced.assign(static_cast<size_t>(G), 0.0);
+    for (auto* v : {&st_.power_arrivals, &st_.shell_arrivals, &st_.gpu_due, &st_.port_due,
+                    &st_.retirements, &st_.orders_placed})
+      v->assign(static_cast<size_t>(T), {});
+
+    for (int f = 0; f < p_.F; ++f) {
+      const Firm& firm = s_.firms[static_cast<size_t>(f)];
+      // power and shells in service at the start
+      for (int r = 0; r < p_.R; ++r) {
+        const double mw = firm.power_at_start_mw[static_cast<size_t>(r)];
+        st_.energized_mw[static_cast<size_t>(cell(f, r))] += mw;
+        st_.it_built_mw[static_cast<size_t>(cell(f, r))] += mw / s_.regions[static_cast<size_t>(r)].pue;
+      }
+      // the fleet at the start, split by region weight, dated at its generation's first shipment
+      for (int g = 0; g < G; ++g) {
+        const double units = firm.fleet_at_start[static_cast<size_t>(g)];
+        if (units <= 0) continue;
+        const Generation& gen = s_.generations[static_cast<size_t>(g)];
+        const int retire = cal_.arrival(gen.first_shipment, gen.useful_life);
+        for (auto [r, w] : region_split(f, g)) {
+          const int c = cell(f, r);
+          st_.installed[cg(c, g)] += units * w;
+          st_.ports[static_cast<size_t>(c)] += units * w * gen.ports_per_gpu;
+          if (retire < T) st_.retirements[static_cast<size_t>(std::max(retire, 0))].push_back({c, g, units * w});
+        }
+        st_.initial_total += units;
+      }
+      // explicit builds, discounted (or drawn) by their stage's completion probability
+      for (size_t i = 0; i < firm.builds.size(); ++i) {
+        const Build& b = firm.builds[i];
+        const double p = s_.stages.of(b.stage);
+        double mw = b.power_mw * p;
+        if (s_.pipeline == PipelineMode::sampled)
+          mw = uniform01(s_.seed, static_cast<std::uint64_t>(f), i) < p ? b.power_mw : 0.0;
+        if (mw <= 0) continue;
+        const Date ready = Calendar::add(b.commit, b.lead_time);
+        add_power(cell(f, b.region), mw, cal_.arrival(b.commit, b.lead_time),
+                  !b.grid || ready < cal_.start());
+        add_shell(cell(f, b.region), mw, cal_.arrival(b.commit, b.build_time));
+      }
+      // explicit orders, placed in the period of their date (before the start: in period 0)
+      for (const GpuOrder& o : firm.orders) {
+        const int placed = std::max(cal_.index_of(o.date), 0);
+        if (placed >= T) continue;
+        const Generation& gen = s_.generations[static_cast<size_t>(o.generation)];
+        const int due = cal_.arrival(o.date, gen.lead_time);
+        const int port_due = cal_.arrival(o.date, s_.network.lead_time);
+        if (o.region >= 0) {
+          Event e{cell(f, o.region), o.generation, o.units, false, due};
+          st_.orders_placed[static_cast<size_t>(placed)].push_back(e);
+          st_.orders_placed[static_cast<size_t>(placed)].push_back({e.cell, -1, o.units * gen.ports_per_gpu, false, port_due});
+        } else {
+          for (auto [r, w] : region_split(f, o.generation)) {
+            Event e{cell(f, r), o.generation, o.units * w, false, due};
+            st_.orders_placed[static_cast<size_t>(placed)].push_back(e);
+            st_.orders_placed[static_cast<size_t>(placed)].push_back({e.cell, -1, e.amount * gen.ports_per_gpu, false, port_due});
+          }
+        }
+      }
+    }
+  }
+
+  // The firm's region weights, without regions that exclude generation g, renormalized.
+  std::vector<std::pair<int, double>> region_split(int f, int g) const {
+    std::vector<std::pair<int, double>> out;
+    double total = 0;
+    const Firm& firm = s_.firms[static_cast<size_t>(f)];
+    for (int r = 0; r < p_.R; ++r) {
+      const double w = firm.region_weight[static_cast<size_t>(r)];
+      if (w > 0 && (g < 0 || !p_.excluded(r, g))) {
+        out.emplace_back(r, w);
+        total += w;
+      }
+    }
+    for (auto& rw : out) rw.second /= total;
+    return out;
+  }
+
+  void add_power(int c, double mw, int period, bool bypass) {
+    if (period < p_.T) st_.power_arrivals[static_cast<size_t>(period)].push_back({c, -1, mw, bypass, 0});
+  }
+  void add_shell(int c, double facility_mw, int period) {
+    const double it_mw = facility_mw / s_.regions[static_cast<size_t>(c % p_.R)].pue;
+    if (period < p_.T) st_.shell_arrivals[static_cast<size_t>(period)].push_back({c, -1, it_mw, false, 0});
+  }
+
+  // An order of `units` of generation g for cell c placed in period t, due in period `due`.
+  void place_order(int t, int c, int g, double units, int due) {
+    st_.ordered[cg(c, g)] += units;
+    st_.ordered_total += units;
+    if (due < p_.T) {
+      st_.gpu_due[static_cast<size_t>(std::max(due, t))].push_back({c, g, units, false, 0});
+      st_.on_order[cg(c, g)] += units;
+    } else {
+      st_.beyond_horizon += units;
+    }
+  }
+  void place_ports(int t, int c, double ports, int due) {
+    if (due < p_.T) st_.port_due[static_cast<size_t>(std::max(due, t))].push_back({c, -1, ports, false, 0});
+  }
+
+  static void release(std::vector<Event>& bucket) { std::vector<Event>().swap(bucket); }
+
+  void warn_once(int t, const std::string& code, const std::string& message) {
+    if (warned_.insert(code + message).second) warnings_.push_back({t, code, message});
+  }
+
+  // ---- the step ---------------------------------------------------------------------------
+  void step(int t, PeriodSummary& out) {
+    out.period = t;
+    std::fill(st_.ordered.begin(), st_.ordered.end(), 0.0);
+    std::fill(st_.delivered.begin(), st_.delivered.end(), 0.0);
+    std::fill(st_.retired.begin(), st_.retired.end(), 0.0);
+    // GPUs at the end of their useful life leave, with their ports
+    retire(t);
+    // explicit orders placed now, and what this period's capex buys
+    place_explicit_orders(t);
+    spend_capex(t, out);
+    // power, interconnect queue and data-center shells
+    advance_power(t);
+    // orders that fall due join the backlog; production and upstream nodes decide deliveries
+    produce_and_deliver(t, out);
+    deliver_ports(t);
+    // what each cell can run: Leontief over power, buildings and ports
+    deploy(t);
+    summarize(out);
+    check_invariants(t);
+  }
+
+  void retire(int t) {
+    for (const Event& e : st_.retirements[static_cast<size_t>(t)]) {
+      const size_t i = cg(e.cell, e.gen);
+      const double units = std::min(e.amount, st_.installed[i]);
+      st_.installed[i] -= units;
+      st_.retired[i] += units;
+      st_.retired_total += units;
+      const double ports = units * s_.generations[static_cast<size_t>(e.gen)].ports_per_gpu;
+      st_.ports[static_cast<size_t>(e.cell)] = std::max(0.0, st_.ports[static_cast<size_t>(e.cell)] - ports);
+    }
+    release(st_.retirements[static_cast<size_t>(t)]);
+  }
+
+  void place_explicit_orders(int t) {
+    for (const Event& e : st_.orders_placed[static_cast<size_t>(t)]) {
+      if (e.gen >= 0) place_order(t, e.cell, e.gen, e.amount, e.due);
+      else place_ports(t, e.cell, e.amount, e.due);
+    }
+    release(st_.orders_placed[static_cast<size_t>(t)]);
+  }
+
+  void spend_capex(int t, PeriodSummary& out) {
+    const Date now = cal_[t].start;
+    for (int f = 0; f < p_.F; ++f) {
+      const Firm& firm = s_.firms[static_cast<size_t>(f)];
+      if (firm.capex_usd.empty()) continue;
+      // GPUs with their ports, newest generation of each family in the mix
+      const double gpu_usd = p_.in_period(p_.gpu_budget[static_cast<size_t>(f)], t);
+      if (gpu_usd > 0) {
+        for (const auto& [family, share] : firm.family_mix) {
+          const double usd = gpu_usd * share;
+          const int g = p_.newest_of_family(family, f, now);
+          if (g < 0) {
+            warn_once(t, "capex_unspent",
+                      firm.id + " has no " + family + " generation to buy on " + to_iso(now));
+            continue;
+          }
+          const Generation& gen = s_.generations[static_cast<size_t>(g)];
+          const double units = usd / (gen.price_usd + gen.ports_per_gpu * s_.costs.port_usd);
+          const int due = p_.due_at[static_cast<size_t>(g * p_.T + t)];
+          const int port_due = p_.port_due_at[static_cast<size_t>(t)];
+          for (auto [r, w] : region_split(f, g)) {
+            place_order(t, cell(f, r), g, units * w, due);
+            place_ports(t, cell(f, r), units * w * gen.ports_per_gpu, port_due);
+          }
+          out.capex_spent_usd += usd;
+        }
+      }
+      // facilities: power and shells committed now, funded so certain to complete
+      const double fac_usd = p_.in_period(p_.facility_budget[static_cast<size_t>(f)], t);
+      if (fac_usd > 0) {
+        const double mw = fac_usd / s_.costs.facility_usd_per_mw;
+        const int power_at = cal_.arrival(now, firm.build_lead_time);
+        const int shell_at = cal_.arrival(now, firm.build_time);
+        for (auto [r, w] : region_split(f, -1)) {
+          add_power(cell(f, r), mw * w, power_at, false);
+          add_shell(cell(f, r), mw * w, shell_at);
+        }
+        out.capex_spent_usd += fac_usd;
+      }
+    }
+  }
+
+  void advance_power(int t) {
+    for (const Event& e : st_.power_arrivals[static_cast<size_t>(t)]) {
+      if (e.bypass_queue) st_.energized_mw[static_cast<size_t>(e.cell)] += e.amount;
+      else st_.grid_queue_mw[static_cast<size_t>(e.cell)] += e.amount;
+    }
+    release(st_.power_arrivals[static_cast<size_t>(t)]);
+    for (const Event& e : st_.shell_arrivals[static_cast<size_t>(t)])
+      st_.it_built_mw[static_cast<size_t>(e.cell)] += e.amount;
+    release(st_.shell_arrivals[static_cast<size_t>(t)]);
+    // each region energizes at most its interconnect cap, shared pro-rata among waiting firms
+    const double year_days = days_in_year(cal_[t].start.year());
+    for (int r = 0; r < p_.R; ++r) {
+      const double cap = s_.regions[static_cast<size_t>(r)].interconnect_cap_mw_per_year;
+      double waiting = 0;
+      for (int f = 0; f < p_.F; ++f) waiting += st_.grid_queue_mw[static_cast<size_t>(cell(f, r))];
+      if (waiting <= 0) continue;
+      const double slots = cap == kUnlimited ? waiting : cap * cal_[t].days / year_days;
+      const double share = std::min(1.0, slots / waiting);
+      for (int f = 0; f < p_.F; ++f) {
+        const size_t c = static_cast<size_t>(cell(f, r));
+        const double mw = st_.grid_queue_mw[c] * share;
+        st_.energized_mw[c] += mw;
+        st_.grid_queue_mw[c] = share >= 1.0 ? 0.0 : st_.grid_queue_mw[c] - mw;
+      }
+    }
+  }
+
+  void produce_and_deliver(int t, PeriodSummary& out) {
+    const int G = p_.G, C = p_.ncell;
+    for (const Event& e : st_.gpu_due[static_cast<size_t>(t)]) {
+      const size_t i = cg(e.cell, e.gen);
+      st_.on_order[i] = std::max(0.0, st_.on_order[i] - e.amount);
+      st_.backlog[i] += e.amount;
+    }
+    release(st_.gpu_due[static_cast<size_t>(t)]);
+
+    // what each generation would ship: its backlog, up to the ramp
+    want_.assign(static_cast<size_t>(G), 0.0);
+    need_.assign(static_cast<size_t>(G), 0.0);
+    for (int c = 0; c < C; ++c)
+      for (int g = 0; g < G; ++g) want_[static_cast<size_t>(g)] += st_.backlog[cg(c, g)];
+    for (int g = 0; g < G; ++g)
+      need_[static_cast<size_t>(g)] = std::min(want_[static_cast<size_t>(g)], p_.production[static_cast<size_t>(g * p_.T + t)]);
+
+    // upstream nodes: if the generations using a node need more than it has, all are scaled
+    scale_.assign(static_cast<size_t>(std::max(p_.N, 0)), 1.0);
+    for (int n = 0; n < p_.N; ++n) {
+      double load = 0;
+      for (int g = 0; g < G; ++g)
+        for (const auto& u : s_.generations[static_cast<size_t>(g)].uses)
+          if (u.node == n) load += u.per_gpu * need_[static_cast<size_t>(g)];
+      const double cap = p_.node_cap[static_cast<size_t>(n * p_.T + t)];
+      if (load > cap) scale_[static_cast<size_t>(n)] = load > 0 ? cap / load : 1.0;
+    }
+    out.binding_upstream = -1;
+    double tightest = 1.0;
+    for (int g = 0; g < G; ++g) {
+      const size_t gi = static_cast<size_t>(g);
+      double factor = 1.0;
+      int node = -1;
+      for (const auto& u : s_.generations[gi].uses)
+        if (scale_[static_cast<size_t>(u.node)] < factor) {
+          factor = scale_[static_cast<size_t>(u.node)];
+          node = u.node;
+        }
+      const double ship = need_[gi] * factor;
+      st_.produced[gi] = ship;
+      // who binds this generation's deliveries
+      int bound = -1;
+      if (want_[gi] > ship * (1 + 1e-12) + 1e-9) bound = node >= 0 ? node : -2;
+      st_.gen_bound_by[gi] = bound;
+      if (bound >= 0 && factor < tightest) {
+        tightest = factor;
+        out.binding_upstream = bound;
+      } else if (bound == -2 && out.binding_upstream == -1) {
+        out.binding_upstream = -2;
+      }
+      if (ship <= 0) continue;
+      // share the shipment pro-rata to each cell's backlog
+      const double share = std::min(1.0, ship / want_[gi]);
+      for (int c = 0; c < C; ++c) {
+        const size_t i = cg(c, g);
+        if (st_.backlog[i] <= 0) continue;
+        const double units = share >= 1.0 ? st_.backlog[i] : st_.backlog[i] * share;
+        st_.backlog[i] = share >= 1.0 ? 0.0 : st_.backlog[i] - units;
+        st_.installed[i] += units;
+        st_.delivered[i] += units;
+        st_.delivered_total += units;
+        const int retire = p_.retire_at[static_cast<size_t>(g * p_.T + t)];
+        if (retire < p_.T) st_.retirements[static_cast<size_t>(retire)].push_back({c, g, units, false, 0});
+      }
+    }
+  }
+
+  void deliver_ports(int t) {
+    for (const Event& e : st_.port_due[static_cast<size_t>(t)])
+      st_.port_backlog[static_cast<size_t>(e.cell)] += e.amount;
+    release(st_.port_due[static_cast<size_t>(t)]);
+    double waiting = 0;
+    for (double b : st_.port_backlog) waiting += b;
+    if (waiting <= 0) return;
+    const double cap = s_.network.ports_per_year == kUnlimited
+                           ? waiting
+                           : s_.network.ports_per_year * cal_[t].days / days_in_year(cal_[t].start.year());
+    const double share = std::min(1.0, cap / waiting);
+    for (int c = 0; c < p_.ncell; ++c) {
+      const size_t i = static_cast<size_t>(c);
+      const double got = share >= 1.0 ? st_.port_backlog[i] : st_.port_backlog[i] * share;
+      st_.ports[i] += got;
+      st_.port_backlog[i] = share >= 1.0 ? 0.0 : st_.port_backlog[i] - got;
+    }
+  }
+
+  void deploy(int /*t*/) {
+    const int G = p_.G;
+    for (int c = 0; c < p_.ncell; ++c) {
+      const size_t ci = static_cast<size_t>(c);
+      CellDeployment cd = usable_it_power(st_.energized_mw[ci], s_.regions[static_cast<size_t>(c % p_.R)].pue,
+                                          st_.it_built_mw[ci]);
+      st_.usable_it_mw[ci] = cd.usable_it_mw;
+      st_.power_binding[ci] = cd.power_binding;
+      const size_t base = cg(c, 0);
+      deploy_cell(s_.generations, p_.deploy_order, cd, st_.ports[ci],
+                  std::span<const double>(st_.installed.data() + base, static_cast<size_t>(G)),
+                  std::span<double>(st_.deployed.data() + base, static_cast<size_t>(G)),
+                  std::span<double>(st_.stranded.data() + base, static_cast<size_t>(G)),
+                  std::span<Binding>(st_.stranded_by.data() + base, static_cast<size_t>(G)));
+    }
+  }
+
+  void summarize(PeriodSummary& out) {
+    const int G = p_.G;
+    for (int c = 0; c < p_.ncell; ++c) {
+      const size_t ci = static_cast<size_t>(c);
+      out.energized_mw += st_.energized_mw[ci];
+      out.grid_queue_mw += st_.grid_queue_mw[ci];
+      out.it_built_mw += st_.it_built_mw[ci];
+      out.usable_it_mw += st_.usable_it_mw[ci];
+      for (int g = 0; g < G; ++g) {
+        const size_t i = cg(c, g);
+        const double h = s_.generations[static_cast<size_t>(g)].train_h100e;
+        out.installed_gpus += st_.installed[i];
+        out.installed_h100e += st_.installed[i] * h;
+        out.deployed_gpus += st_.deployed[i];
+        out.deployed_h100e += st_.deployed[i] * h;
+        out.stranded_gpus += st_.stranded[i];
+        out.stranded_h100e += st_.stranded[i] * h;
+        switch (st_.stranded_by[i]) {
+          case Binding::power: out.stranded_power_gpus += st_.stranded[i]; break;
+          case Binding::building: out.stranded_building_gpus += st_.stranded[i]; break;
+          case Binding::network: out.stranded_network_gpus += st_.stranded[i]; break;
+          case Binding::none: break;
+        }
+        out.ordered_gpus += st_.ordered[i];
+        out.delivered_gpus += st_.delivered[i];
+        out.retired_gpus += st_.retired[i];
+        out.backlog_gpus += st_.backlog[i];
+        out.on_order_gpus += st_.on_order[i];
+      }
+    }
+  }
+
+  // Record anomalies instead of throwing (STYLE §5).
+  void check_invariants(int t) {
+    for (size_t i = 0; i < st_.installed.size(); ++i) {
+      if (st_.installed[i] < 0 || st_.backlog[i] < 0 || st_.deployed[i] > st_.installed[i] * (1 + 1e-12) + 1e-9) {
+        warn_once(t, "invariant", "a stock left its bounds in period " + std::to_string(t));
+        return;
+      }
+    }
+  }
+
+  const Scenario& s_;
+  const Calendar& cal_;
+  Plan p_;
+  State st_;
+  std::vector<double> want_, need_, scale_;
+  std::vector<Warning> warnings_;
+  std::set<std::string> warned_;
+};
+
+}  // namespace
+
+std::string binding_upstream_name(const Scenario& s, int code) {
+  if (code == -1) return "none";
+  if (code == -2) return "production";
+  return s.nodes[static_cast<size_t>(code)].id;
+}
+
+int RunResult::peak_stranded_period() const {
+  int best = -1;
+  double most = 0;
+  for (const PeriodSummary& p : periods)
+    if (p.stranded_gpus > most) {
+      most = p.stranded_gpus;
+      best = p.period;
+    }
+  return best;
+}
+
+std::string RunResult::brief(const Scenario& s) const {
+  const PeriodSummary& last = periods.back();
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%s: %s to %s (%d %ss); final installed %.3g H100e, deployed %.3g H100e",
+                s.name.c_str(), to_iso(calendar.start()).c_str(),
+                to_iso(calendar[calendar.size() - 1].last).c_str(), calendar.size(),
+                to_string(calendar.step()).c_str(), last.installed_h100e, last.deployed_h100e);
+  return buf;
+}
+
+RunResult simulate(const Scenario& s, const PeriodObserver& observer) {
+  Calendar cal(s.start, s.end, s.step);
+  Engine engine(s, cal);
+  return engine.run(observer);
+}
+
+}  // namespace gpumm

@@ -1,0 +1,177 @@
+#include "gpumm/units.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <utility>
+
+namespace gpumm {
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// Parse a finite number at the start of `s`; returns the rest (unit text) in `rest`.
+bool leading_number(std::string_view s, double& out, std::string_view& rest) {
+  s = trim(s);
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc() || ptr == s.data()) return false;
+  if (!std::isfinite(out)) return false;
+  rest = trim(std::string_view(ptr, static_cast<size_t>(s.data() + s.size() - ptr)));
+  return true;
+}
+
+template <class T>
+Parsed<T> fail(std::string message) {
+  Parsed<T> p;
+  p.error = std::move(message);
+  return p;
+}
+
+}  // namespace
+
+double Duration::approx_days() const {
+  switch (unit) {
+    case Unit::day: return static_cast<double>(count);
+    case Unit::week: return 7.0 * static_cast<double>(count);
+    case Unit::month: return 365.2425 / 12.0 * static_cast<double>(count);
+    case Unit::quarter: return 365.2425 / 4.0 * static_cast<double>(count);
+    case Unit::year: return 365.2425 * static_cast<double>(count);
+  }
+  return 0.0;
+}
+
+long Duration::months() const {
+  switch (unit) {
+    case Unit::month: return count;
+    case Unit::quarter: return 3 * count;
+    case Unit::year: return 12 * count;
+    default: return -1;
+  }
+}
+
+Parsed<Duration> parse_duration(std::string_view text) {
+  const std::string expected =
+      "expected a duration with a unit: d, w, mo, q or y (e.g. `90d`, `6w`, `18mo`, `2q`, `3y`)";
+  std::string_view s = trim(text);
+  size_t i = 0;
+  bool negative = false;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) negative = s[i++] == '-';
+  size_t digits_start = i;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+  if (i == digits_start) return fail<Duration>(expected);
+  long n = 0;
+  auto [ptr, ec] = std::from_chars(s.data() + digits_start, s.data() + i, n);
+  if (ec != std::errc() || n > 100000) return fail<Duration>("duration is too large");
+  (void)ptr;
+  std::string_view unit = trim(s.substr(i));
+  Duration d;
+  d.count = negative ? -n : n;
+  if (unit == "d") d.unit = Duration::Unit::day;
+  else if (unit == "w") d.unit = Duration::Unit::week;
+  else if (unit == "mo") d.unit = Duration::Unit::month;
+  else if (unit == "q") d.unit = Duration::Unit::quarter;
+  else if (unit == "y") d.unit = Duration::Unit::year;
+  else if (unit.empty()) return fail<Duration>("missing unit; " + expected);
+  else if (unit == "m")
+    return fail<Duration>("ambiguous unit `m`; write `mo` for months (e.g. `18mo`)");
+  else return fail<Duration>("unknown unit `" + std::string(unit) + "`; " + expected);
+  if (d.count < 0) return fail<Duration>("must be >= 0");
+  return {d, {}};
+}
+
+Parsed<double> parse_power_mw(std::string_view text) {
+  const std::string expected = "expected a power with a unit: kW, MW or GW (e.g. `250 MW`)";
+  double x = 0;
+  std::string_view unit;
+  if (!leading_number(text, x, unit)) return fail<double>(expected);
+  if (unit == "kW") return {x / 1000.0, {}};
+  if (unit == "MW") return {x, {}};
+  if (unit == "GW") return {x * 1000.0, {}};
+  if (unit.empty()) return fail<double>("missing unit; " + expected);
+  return fail<double>("unknown unit `" + std::string(unit) + "`; " + expected);
+}
+
+Parsed<double> parse_power_mw_per_year(std::string_view text) {
+  const std::string expected = "expected a power per year: MW/y or GW/y (e.g. `4 GW/y`)";
+  double x = 0;
+  std::string_view unit;
+  if (!leading_number(text, x, unit)) return fail<double>(expected);
+  if (unit == "MW/y") return {x, {}};
+  if (unit == "GW/y") return {x * 1000.0, {}};
+  if (unit.empty() || unit == "MW" || unit == "GW")
+    return fail<double>("missing `/y`: the cap is per year; " + expected);
+  return fail<double>("unknown unit `" + std::string(unit) + "`; " + expected);
+}
+
+Parsed<double> parse_money_usd(std::string_view text) {
+  const std::string expected = "expected money in dollars: $, $k, $M, $B or $T (e.g. `$14.2B`)";
+  std::string_view s = trim(text);
+  if (s.empty() || s.front() != '$') {
+    double x = 0;
+    std::string_view rest;
+    if (leading_number(s, x, rest)) return fail<double>("missing `$`; " + expected);
+    return fail<double>(expected);
+  }
+  s.remove_prefix(1);
+  double x = 0;
+  std::string_view unit;
+  if (!leading_number(s, x, unit)) return fail<double>(expected);
+  if (unit.empty()) return {x, {}};
+  if (unit == "k" || unit == "K") return {x * 1e3, {}};
+  if (unit == "M") return {x * 1e6, {}};
+  if (unit == "B") return {x * 1e9, {}};
+  if (unit == "T") return {x * 1e12, {}};
+  return fail<double>("unknown unit `" + std::string(unit) + "`; " + expected);
+}
+
+Parsed<double> parse_flop(std::string_view text) {
+  const std::string expected = "expected compute in FLOP (e.g. `3e26 FLOP`)";
+  double x = 0;
+  std::string_view unit;
+  if (!leading_number(text, x, unit)) return fail<double>(expected);
+  if (unit == "FLOP") return {x, {}};
+  if (unit.empty()) return fail<double>("missing unit; " + expected);
+  return fail<double>("unknown unit `" + std::string(unit) + "`; " + expected);
+}
+
+Parsed<double> parse_number(std::string_view text) {
+  double x = 0;
+  std::string_view rest;
+  std::string_view s = trim(text);
+  if (s == ".nan" || s == ".NaN" || s == "nan" || s == ".inf" || s == "-.inf" || s == "inf")
+    return fail<double>("must be a finite number");
+  if (!leading_number(s, x, rest)) return fail<double>("expected a number");
+  if (!rest.empty())
+    return fail<double>("expected a plain number, found unit text `" + std::string(rest) + "`");
+  return {x, {}};
+}
+
+std::string format_number(double x) {
+  char buf[64];
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, x);
+  (void)ec;
+  return std::string(buf, ptr);
+}
+
+std::string to_string(const Duration& d) {
+  const char* u = "mo";
+  switch (d.unit) {
+    case Duration::Unit::day: u = "d"; break;
+    case Duration::Unit::week: u = "w"; break;
+    case Duration::Unit::month: u = "mo"; break;
+    case Duration::Unit::quarter: u = "q"; break;
+    case Duration::Unit::year: u = "y"; break;
+  }
+  return std::to_string(d.count) + u;
+}
+
+std::string format_power_mw(double mw) { return format_number(mw) + " MW"; }
+std::string format_power_mw_per_year(double mw) { return format_number(mw) + " MW/y"; }
+std::string format_money_usd(double usd) { return "$" + format_number(usd); }
+
+}  // namespace gpumm

@@ -1,0 +1,192 @@
+#include "yaml_reader.hpp"
+
+#include <algorithm>
+
+namespace gpumm::detail {
+
+void Diagnostics::error(const YAML::Mark& mark, const std::string& path,
+                        const std::string& message) {
+  Diagnostic d;
+  d.file = file;
+  // yaml-cpp marks are 0-based; a null mark (-1) means "no position"
+  d.line = mark.line >= 0 ? mark.line + 1 : 0;
+  d.column = mark.column >= 0 ? mark.column + 1 : 0;
+  d.path = path;
+  d.message = message;
+  list.push_back(std::move(d));
+}
+
+namespace {
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+}  // namespace
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+  for (const std::string& c : candidates) {
+    std::size_t d = edit_distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+bool scalar(Diagnostics& diags, const YAML::Node& node, const std::string& path,
+            std::string& out) {
+  if (node.IsNull()) {
+    diags.error(node, path, "missing value");
+    return false;
+  }
+  if (!node.IsScalar()) {
+    diags.error(node, path, std::string("expected a single value, found a ") +
+                                (node.IsMap() ? "map" : "list"));
+    return false;
+  }
+  out = node.Scalar();
+  return true;
+}
+
+MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string path)
+    : diags_(diags), node_(node), path_(std::move(path)) {
+  if (!node.IsDefined()) return;
+  if (!node.IsMap()) {
+    diags_.error(node, path_, std::string("expected a map of keys, found a ") +
+                                  (node.IsSequence() ? "list" : node.IsNull() ? "null" : "value"));
+    return;
+  }
+  valid_ = true;
+  // duplicate keys: yaml-cpp keeps both entries; the first one wins on lookup, so say so
+  std::map<std::string, int> first_line;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
+    auto [pos, inserted] = first_line.emplace(key, it->first.Mark().line + 1);
+    if (!inserted)
+      diags_.error(it->first, child_path(key),
+                   "duplicate key (first defined at line " + std::to_string(pos->second) + ")");
+  }
+}
+
+std::string MapReader::child_path(std::string_view key) const {
+  if (path_.empty()) return std::string(key);
+  return path_ + "." + std::string(key);
+}
+
+YAML::Node MapReader::get(std::string_view key) {
+  known_.insert(std::string(key));
+  if (!valid_) return YAML::Node(YAML::NodeType::Undefined);
+  const YAML::Node& n = node_;
+  for (auto it = n.begin(); it != n.end(); ++it)
+    if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+  return YAML::Node(YAML::NodeType::Undefined);
+}
+
+bool MapReader::has(std::string_view key) const {
+  if (!valid_) return false;
+  for (auto it = node_.begin(); it != node_.end(); ++it)
+    if (it->first.IsScalar() && it->first.Scalar() == key) return true;
+  return false;
+}
+
+void MapReader::missing(std::string_view key, const std::string& what) {
+  std::string msg = "missing required key `" + std::string(key) + "`";
+  if (!what.empty()) msg += " (" + what + ")";
+  diags_.error(node_, path_.empty() ? std::string("(top level)") : path_, msg);
+}
+
+std::vector<std::pair<std::string, YAML::Node>> MapReader::entries() const {
+  std::vector<std::pair<std::string, YAML::Node>> out;
+  if (!valid_) return out;
+  for (auto it = node_.begin(); it != node_.end(); ++it)
+    out.emplace_back(it->first.IsScalar() ? it->first.Scalar() : std::string("?"), it->second);
+  return out;
+}
+
+void MapReader::finish() {
+  if (!valid_) return;
+  std::vector<std::string> known(known_.begin(), known_.end());
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    if (!it->first.IsScalar()) {
+      diags_.error(it->first, path_, "keys must be plain names");
+      continue;
+    }
+    const std::string& key = it->first.Scalar();
+    if (known_.count(key)) continue;
+    auto p = planned_.find(key);
+    if (p != planned_.end()) {
+      diags_.error(it->first, child_path(key),
+                   "not implemented yet in this version of gpumm: " + p->second +
+                       "; remove the key to run");
+      continue;
+    }
+    std::string msg = "unknown key `" + key + "`";
+    std::string guess = did_you_mean(key, known);
+    if (!guess.empty()) msg += "; did you mean `" + guess + "`?";
+    diags_.error(it->first, child_path(key), msg);
+  }
+}
+
+bool MapReader::text(std::string_view key, std::string& out, bool required) {
+  YAML::Node n = get(key);
+  if (!n.IsDefined()) {
+    if (required) missing(key, "");
+    return false;
+  }
+  return scalar(diags_, n, child_path(key), out);
+}
+
+bool MapReader::number(std::string_view key, double& out, bool required, double min, double max) {
+  YAML::Node n = get(key);
+  if (!n.IsDefined()) {
+    if (required) missing(key, "");
+    return false;
+  }
+  std::string s;
+  if (!scalar(diags_, n, child_path(key), s)) return false;
+  Parsed<double> p = parse_number(s);
+  if (!p.ok()) {
+    diags_.error(n, child_path(key), "`" + s + "`: " + p.error);
+    return false;
+  }
+  if (p.value < min || p.value > max) {
+    std::string range = max >= kHuge ? ">= " + format_number(min)
+                        : min <= -kHuge ? "<= " + format_number(max)
+                                        : "between " + format_number(min) + " and " + format_number(max);
+    diags_.error(n, child_path(key), "= " + s + "; must be " + range);
+    return false;
+  }
+  out = p.value;
+  return true;
+}
+
+bool MapReader::boolean(std::string_view key, bool& out, bool required) {
+  YAML::Node n = get(key);
+  if (!n.IsDefined()) {
+    if (required) missing(key, "");
+    return false;
+  }
+  std::string s;
+  if (!scalar(diags_, n, child_path(key), s)) return false;
+  if (s == "true") out = true;
+  else if (s == "false") out = false;
+  else {
+    diags_.error(n, child_path(key), "`" + s + "`: expected true or false");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace gpumm::detail

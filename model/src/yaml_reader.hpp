@@ -1,0 +1,106 @@
+#pragma once
+// Internal: strict, located reading of YAML maps for the scenario loader.
+// Every problem is recorded as a Diagnostic (file:line:col, key path, message) and reading
+// goes on, so one pass reports all problems.
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gpumm/error.hpp"
+#include "gpumm/units.hpp"
+
+namespace gpumm::detail {
+
+/// Collects diagnostics for one file.
+struct Diagnostics {
+  std::string file;
+  std::vector<Diagnostic> list;
+
+  void error(const YAML::Mark& mark, const std::string& path, const std::string& message);
+  void error(const YAML::Node& node, const std::string& path, const std::string& message) {
+    error(node.Mark(), path, message);
+  }
+};
+
+/// Closest candidate by edit distance, or "" when none is close enough to suggest.
+std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+
+/// A view of one YAML map: looks keys up, remembers which were read, reports duplicates on
+/// construction and unknown keys in `finish()`.
+class MapReader {
+ public:
+  MapReader(Diagnostics& diags, const YAML::Node& node, std::string path);
+
+  bool valid() const { return valid_; }
+  const std::string& path() const { return path_; }
+  const YAML::Node& node() const { return node_; }
+  Diagnostics& diags() { return diags_; }
+  std::string child_path(std::string_view key) const;
+
+  /// The value at `key` (undefined when absent); marks the key as known.
+  YAML::Node get(std::string_view key);
+  bool has(std::string_view key) const;
+  /// Report a missing required key at the map's position.
+  void missing(std::string_view key, const std::string& what);
+
+  /// Keys that belong to parts of the model that are not implemented yet, with a short note.
+  void planned(std::string_view key, std::string note) { planned_[std::string(key)] = std::move(note); }
+  /// Report unknown keys (with a did-you-mean) and planned-but-unimplemented keys.
+  void finish();
+
+  /// Every key of the map in document order, with its node.
+  std::vector<std::pair<std::string, YAML::Node>> entries() const;
+
+  // Typed reads. Each returns true when the key is present and valid; it records an error when
+  // the value is invalid or when `required` and the key is absent. `out` keeps its default
+  // otherwise.
+  bool text(std::string_view key, std::string& out, bool required = false);
+  bool number(std::string_view key, double& out, bool required = false,
+              double min = -kHuge, double max = kHuge);
+  bool share(std::string_view key, double& out, bool required = false) {
+    return number(key, out, required, 0.0, 1.0);
+  }
+  bool boolean(std::string_view key, bool& out, bool required = false);
+  template <class T>
+  bool quantity(std::string_view key, T& out, Parsed<T> (*parse)(std::string_view),
+                bool required = false);
+
+  static constexpr double kHuge = 1e300;
+
+ private:
+  Diagnostics& diags_;
+  YAML::Node node_;
+  std::string path_;
+  bool valid_ = false;
+  std::set<std::string> known_;
+  std::map<std::string, std::string> planned_;
+};
+
+/// The scalar text of `node`, or records "expected ..." and returns false.
+bool scalar(Diagnostics& diags, const YAML::Node& node, const std::string& path, std::string& out);
+
+template <class T>
+bool MapReader::quantity(std::string_view key, T& out, Parsed<T> (*parse)(std::string_view),
+                         bool required) {
+  YAML::Node n = get(key);
+  if (!n.IsDefined()) {
+    if (required) missing(key, "");
+    return false;
+  }
+  std::string s;
+  if (!scalar(diags_, n, child_path(key), s)) return false;
+  Parsed<T> p = parse(s);
+  if (!p.ok()) {
+    diags_.error(n, child_path(key), "`" + s + "`: " + p.error);
+    return false;
+  }
+  out = p.value;
+  return true;
+}
+
+}  // namespace gpumm::detail

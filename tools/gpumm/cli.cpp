@@ -1,0 +1,197 @@
+#include "cli.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <optional>
+#include <ostream>
+
+#include "gpumm/io.hpp"
+#include "gpumm/scenario.hpp"
+#include "gpumm/simulate.hpp"
+
+namespace gpumm::cli {
+
+namespace {
+
+const char* kHelp = R"(gpumm - a simulator of the AI compute market
+
+gpumm steps the multi-year buildout of GPUs (by generation), power, data centers and
+networks, firm by firm and region by region, and writes spreadsheet-ready CSV.
+
+Usage:
+  gpumm run SCENARIO.yaml [-o DIR] [--seed N] [--quiet]
+      Simulate a scenario and write its output folder (default: out/<scenario name>/).
+      -o, --output DIR   where to write; an existing folder is only reused if an earlier
+                         gpumm run wrote it
+      --seed N           override the scenario's seed (random slips and build draws)
+      -q, --quiet        print nothing but errors
+  gpumm validate FILE.yaml...
+      Check scenarios without running them; every problem is listed as
+      file:line:column: key.path: message
+  gpumm --help | --version
+
+Example:
+  gpumm run inputs/base.yaml -o out/base
+  then open out/base/summary.csv in a spreadsheet: one row per period with installed,
+  deployed and stranded GPUs, power, backlog and the binding upstream node.
+
+Output files:
+  summary.csv             one row per period, aggregate supply
+  firms.csv, regions.csv  one row per period and firm / region
+  timeseries.csv          long format (date, firm, region, generation, metric, value, unit)
+  scenario.resolved.yaml  the scenario after defaults, to reproduce the run exactly
+
+Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
+The scenario format is documented in docs/scenario.md.
+)";
+
+int usage(std::ostream& err, const std::string& message) {
+  err << "gpumm: " << message << "\n" << "Try `gpumm --help`.\n";
+  return kBadInput;
+}
+
+int report(std::ostream& err, const ScenarioError& e) {
+  for (const Diagnostic& d : e.diagnostics()) err << d.to_string() << "\n";
+  const size_t n = e.diagnostics().size();
+  err << n << (n == 1 ? " problem" : " problems") << " found\n";
+  return kBadInput;
+}
+
+std::string fmt(const char* f, double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, x);
+  return buf;
+}
+
+int cmd_validate(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
+  if (files.empty()) return usage(err, "validate needs at least one scenario file");
+  int code = kOk;
+  for (const std::string& f : files) {
+    try {
+      Scenario s = load_scenario_file(f);
+      out << f << ": ok (" << s.nfirm() << " firms, " << s.nregion() << " regions, "
+          << s.ngeneration() << " generations)\n";
+    } catch (const ScenarioError& e) {
+      report(err, e);
+      code = kBadInput;
+    }
+  }
+  return code;
+}
+
+int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::string scenario_path, out_dir;
+  bool quiet = false, have_seed = false;
+  std::uint64_t seed = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-o" || a == "--output") {
+      if (++i >= args.size()) return usage(err, a + " needs a folder");
+      out_dir = args[i];
+    } else if (a == "--seed") {
+      if (++i >= args.size()) return usage(err, "--seed needs a whole number");
+      const std::string& v = args[i];
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
+      if (ec != std::errc() || p != v.data() + v.size())
+        return usage(err, "--seed `" + v + "`: expected a whole number >= 0");
+      have_seed = true;
+    } else if (a == "-q" || a == "--quiet") {
+      quiet = true;
+    } else if (!a.empty() && a[0] == '-') {
+      return usage(err, "unknown option `" + a + "` for run");
+    } else if (scenario_path.empty()) {
+      scenario_path = a;
+    } else {
+      return usage(err, "run takes one scenario (got `" + scenario_path + "` and `" + a + "`)");
+    }
+  }
+  if (scenario_path.empty()) return usage(err, "run needs a scenario file, e.g. `gpumm run inputs/base.yaml`");
+
+  Scenario s;
+  try {
+    s = load_scenario_file(scenario_path);
+  } catch (const ScenarioError& e) {
+    return report(err, e);
+  }
+  if (have_seed) s.seed = seed;
+  if (out_dir.empty()) out_dir = (std::filesystem::path("out") / s.name).string();
+
+  try {
+    OutputDir dir(out_dir);
+    std::optional<RunResult> result;
+    {
+      RunWriter writer(s, dir);
+      result = simulate(s, writer.observer());
+      writer.finish(*result, GPUMM_VERSION);
+    }
+    dir.commit();
+    const RunResult& r = *result;
+    if (quiet) return kOk;
+
+    const PeriodSummary& last = r.periods.back();
+    out << "gpumm " << GPUMM_VERSION << ": " << s.name << ", " << to_iso(r.calendar.start())
+        << " to " << to_iso(r.calendar[r.calendar.size() - 1].last) << ", " << r.calendar.size()
+        << " " << to_string(r.calendar.step()) << "s, seed " << s.seed << "\n";
+    out << "  final installed   " << fmt("%.4g", last.installed_h100e) << " H100e ("
+        << fmt("%.4g", last.installed_gpus) << " GPUs)\n";
+    out << "  final deployed    " << fmt("%.4g", last.deployed_h100e) << " H100e\n";
+    const int peak = r.peak_stranded_period();
+    if (peak < 0) {
+      out << "  stranded GPUs     none in any period\n";
+    } else {
+      const PeriodSummary& p = r.periods[static_cast<size_t>(peak)];
+      std::string by = "power";
+      double most = p.stranded_power_gpus;
+      if (p.stranded_building_gpus > most) { by = "building"; most = p.stranded_building_gpus; }
+      if (p.stranded_network_gpus > most) { by = "network"; }
+      out << "  peak stranded     " << fmt("%.4g", p.stranded_gpus) << " GPUs on "
+          << to_iso(r.calendar[peak].start) << ", mostly for want of " << by << "\n";
+    }
+    int bound = 0;
+    for (const PeriodSummary& p : r.periods) bound += p.binding_upstream >= 0 ? 1 : 0;
+    out << "  upstream nodes    binding in " << bound << " of " << r.periods.size() << " periods\n";
+    for (const Warning& w : r.warnings)
+      out << "  warning: " << to_iso(r.calendar[w.period].start) << ": " << w.code << ": " << w.message << "\n";
+    out << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
+        << "timeseries.csv, scenario.resolved.yaml)\n";
+    return kOk;
+  } catch (const OutputError& e) {
+    err << "gpumm: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const std::exception& e) {
+    err << "gpumm: run failed: " << e.what() << "\n";
+    return kRuntimeFailure;
+  }
+}
+
+}  // namespace
+
+int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  if (args.empty()) {
+    err << kHelp;
+    return kBadInput;
+  }
+  const std::string& cmd = args[0];
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    out << kHelp;
+    return kOk;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    out << "gpumm " << GPUMM_VERSION << "\n";
+    return kOk;
+  }
+  for (const std::string& a : rest)
+    if (a == "--help" || a == "-h") {
+      out << kHelp;
+      return kOk;
+    }
+  if (cmd == "run") return cmd_run(rest, out, err);
+  if (cmd == "validate") return cmd_validate(rest, out, err);
+  std::string msg = "unknown command `" + cmd + "`";
+  if (cmd.rfind("-", 0) != 0) msg += "; the commands are run and validate";
+  return usage(err, msg);
+}
+
+}  // namespace gpumm::cli

@@ -1,0 +1,16 @@
+#pragma once
+// The gpumm command line: `run`, `validate`, `--help`, `--version`.
+// Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace gpumm::cli {
+
+inline constexpr int kOk = 0;
+inline constexpr int kRuntimeFailure = 1;
+inline constexpr int kBadInput = 2;
+
+int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace gpumm::cli
