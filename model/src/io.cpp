@@ -166,8 +166,8 @@ const std::vector<std::string>& summary_columns() {
       "installed_gpus", "installed_h100e", "deployed_gpus", "deployed_h100e",
       "stranded_gpus", "stranded_h100e", "stranded_power_gpus", "stranded_building_gpus",
       "stranded_network_gpus", "energized_mw", "grid_queue_mw", "it_built_mw", "usable_it_mw",
-      "ordered_gpus", "delivered_gpus", "retired_gpus", "backlog_gpus", "on_order_gpus",
-      "capex_spent_usd", "binding_upstream_node"};
+      "ordered_gpus", "delivered_gpus", "retired_gpus", "rolled_over_gpus", "backlog_gpus",
+      "on_order_gpus", "capex_spent_usd", "binding_upstream_node"};
   return c;
 }
 
@@ -342,7 +342,8 @@ struct RunWriter::Impl {
           .number(p.stranded_power_gpus).number(p.stranded_building_gpus)
           .number(p.stranded_network_gpus).number(p.energized_mw).number(p.grid_queue_mw)
           .number(p.it_built_mw).number(p.usable_it_mw).number(p.ordered_gpus)
-          .number(p.delivered_gpus).number(p.retired_gpus).number(p.backlog_gpus)
+          .number(p.delivered_gpus).number(p.retired_gpus).number(p.rolled_over_gpus)
+          .number(p.backlog_gpus)
           .number(p.on_order_gpus).number(p.capex_spent_usd)
           .text(binding_upstream_name(s, p.binding_upstream));
       summary.end_row();

@@ -232,8 +232,16 @@ class Loader {
     }
     if (YAML::Node n = top.get("network"); n.IsDefined()) {
       MapReader m(d_, n, "network");
-      m.quantity("lead_time", s_.network.lead_time, &parse_duration);
-      m.number("ports_per_year", s_.network.ports_per_year, false, 0.0);
+      duration(m, "lead_time", s_.network.lead_time, false);
+      if (YAML::Node sup = m.get("supply"); sup.IsDefined()) {
+        MapReader sm(d_, sup, "network.supply");
+        UpstreamNode u;
+        u.id = "network";
+        u.unit = "ports";
+        load_capacity(sm, u);
+        sm.finish();
+        s_.network.supply = u;
+      }
       m.finish();
     }
   }
@@ -321,26 +329,33 @@ class Loader {
     for (auto it = section.begin(); it != section.end(); ++it) {
       UpstreamNode u;
       u.id = it->first.Scalar();
-      std::string path = "upstream." + u.id;
-      MapReader m(d_, it->second, path);
+      MapReader m(d_, it->second, "upstream." + u.id);
       m.text("unit", u.unit);
-      m.number("capacity_per_year", u.capacity_per_year, true, 0.0);
-      m.number("max_growth_per_year", u.max_growth_per_year, false, 0.0);
-      if (YAML::Node ex = m.get("expansions"); ex.IsDefined()) {
-        if (!ex.IsSequence()) d_.error(ex, m.child_path("expansions"), "expected a list");
-        else
-          for (std::size_t i = 0; i < ex.size(); ++i) {
-            MapReader e(d_, ex[i], index_path(m.child_path("expansions"), i));
-            UpstreamNode::Expansion x;
-            date(e, "commit", x.commit, true);
-            e.number("add_per_year", x.add_per_year, true, 0.0);
-            duration(e, "lag", x.lag, false);
-            e.finish();
-            u.expansions.push_back(x);
-          }
-      }
+      load_capacity(m, u);
       m.finish();
       s_.nodes.push_back(std::move(u));
+    }
+  }
+
+  // capacity_per_year, max_growth_per_year and expansions: shared by upstream nodes and the
+  // network's port supply
+  void load_capacity(MapReader& m, UpstreamNode& u) {
+    m.number("capacity_per_year", u.capacity_per_year, true, 0.0);
+    m.number("max_growth_per_year", u.max_growth_per_year, false, 0.0);
+    YAML::Node ex = m.get("expansions");
+    if (!ex.IsDefined()) return;
+    if (!ex.IsSequence()) {
+      d_.error(ex, m.child_path("expansions"), "expected a list");
+      return;
+    }
+    for (std::size_t i = 0; i < ex.size(); ++i) {
+      MapReader e(d_, ex[i], index_path(m.child_path("expansions"), i));
+      UpstreamNode::Expansion x;
+      date(e, "commit", x.commit, true);
+      e.number("add_per_year", x.add_per_year, true, 0.0);
+      duration(e, "lag", x.lag, false);
+      e.finish();
+      u.expansions.push_back(x);
     }
   }
 
@@ -498,6 +513,8 @@ class Loader {
           if (money(cm, name, usd, false, false)) f.capex_usd[static_cast<int>(y.value)] = usd;
         }
       }
+      Date capex_start;
+      if (date(m, "capex_start", capex_start, false)) f.capex_start = capex_start;
       if (YAML::Node n = m.get("capex_split"); n.IsDefined()) {
         MapReader sm(d_, n, m.child_path("capex_split"));
         sm.share("gpus", f.capex_split.gpus_share);
@@ -582,6 +599,7 @@ class Loader {
       o.number("units", ord.units, true, 0.0, 1e9);
       date(o, "date", ord.date, true);
       if (o.has("region")) ord.region = ref_key(o, "region", region_ids_, "region", false);
+      duration(o, "over", ord.over, false);
       if (ord.generation >= 0 && ord.generation < s_.ngeneration()) {
         const Generation& g = s_.generations[static_cast<size_t>(ord.generation)];
         if (g.custom_for >= 0 && g.custom_for != firm)
@@ -610,7 +628,7 @@ class Loader {
       Build bl;
       bl.lead_time = f.build_lead_time;
       bl.build_time = f.build_time;
-      bl.region = ref_key(b, "region", region_ids_, "region", true);
+      if (b.has("region")) bl.region = ref_key(b, "region", region_ids_, "region", false);
       if (power(b, "power", bl.power_mw, true) && bl.power_mw == 0)
         d_.error(b.get("power"), b.child_path("power"), "must be > 0");
       date(b, "commit", bl.commit, true);

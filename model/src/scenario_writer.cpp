@@ -14,6 +14,18 @@ void emit_cap(YAML::Emitter& e, const char* key, double x) {
   if (x != kUnlimited) e << YAML::Key << key << YAML::Value << format_number(x);
 }
 
+void emit_capacity(YAML::Emitter& e, const UpstreamNode& u) {
+  e << YAML::Key << "capacity_per_year" << YAML::Value << format_number(u.capacity_per_year);
+  emit_cap(e, "max_growth_per_year", u.max_growth_per_year);
+  if (u.expansions.empty()) return;
+  e << YAML::Key << "expansions" << YAML::Value << YAML::BeginSeq;
+  for (const auto& x : u.expansions)
+    e << YAML::Flow << YAML::BeginMap << YAML::Key << "commit" << YAML::Value << to_iso(x.commit)
+      << YAML::Key << "add_per_year" << YAML::Value << format_number(x.add_per_year)
+      << YAML::Key << "lag" << YAML::Value << to_string(x.lag) << YAML::EndMap;
+  e << YAML::EndSeq;
+}
+
 }  // namespace
 
 std::string write_resolved_yaml(const Scenario& s, const std::string& tool_version) {
@@ -43,9 +55,13 @@ std::string write_resolved_yaml(const Scenario& s, const std::string& tool_versi
   e << YAML::Key << "port" << YAML::Value << format_money_usd(s.costs.port_usd);
   e << YAML::EndMap;
 
-  e << YAML::Key << "network" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  e << YAML::Key << "network" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "lead_time" << YAML::Value << to_string(s.network.lead_time);
-  emit_cap(e, "ports_per_year", s.network.ports_per_year);
+  if (s.network.supply) {
+    e << YAML::Key << "supply" << YAML::Value << YAML::BeginMap;
+    emit_capacity(e, *s.network.supply);
+    e << YAML::EndMap;
+  }
   e << YAML::EndMap;
 
   if (!s.nodes.empty()) {
@@ -53,16 +69,7 @@ std::string write_resolved_yaml(const Scenario& s, const std::string& tool_versi
     for (const UpstreamNode& u : s.nodes) {
       e << YAML::Key << u.id << YAML::Value << YAML::BeginMap;
       e << YAML::Key << "unit" << YAML::Value << u.unit;
-      e << YAML::Key << "capacity_per_year" << YAML::Value << format_number(u.capacity_per_year);
-      emit_cap(e, "max_growth_per_year", u.max_growth_per_year);
-      if (!u.expansions.empty()) {
-        e << YAML::Key << "expansions" << YAML::Value << YAML::BeginSeq;
-        for (const auto& x : u.expansions)
-          e << YAML::Flow << YAML::BeginMap << YAML::Key << "commit" << YAML::Value << to_iso(x.commit)
-            << YAML::Key << "add_per_year" << YAML::Value << format_number(x.add_per_year)
-            << YAML::Key << "lag" << YAML::Value << to_string(x.lag) << YAML::EndMap;
-        e << YAML::EndSeq;
-      }
+      emit_capacity(e, u);
       e << YAML::EndMap;
     }
     e << YAML::EndMap;
@@ -145,6 +152,7 @@ std::string write_resolved_yaml(const Scenario& s, const std::string& tool_versi
         e << YAML::Key << std::to_string(year) << YAML::Value << format_money_usd(usd);
       e << YAML::EndMap;
     }
+    if (f.capex_start) e << YAML::Key << "capex_start" << YAML::Value << to_iso(*f.capex_start);
     e << YAML::Key << "capex_split" << YAML::Value << YAML::Flow << YAML::BeginMap
       << YAML::Key << "gpus" << YAML::Value << format_number(f.capex_split.gpus_share)
       << YAML::Key << "facilities" << YAML::Value << format_number(f.capex_split.facilities_share)
@@ -160,6 +168,7 @@ std::string write_resolved_yaml(const Scenario& s, const std::string& tool_versi
         e << YAML::Key << "units" << YAML::Value << format_number(o.units);
         e << YAML::Key << "date" << YAML::Value << to_iso(o.date);
         if (o.region >= 0) e << YAML::Key << "region" << YAML::Value << region_id(s, o.region);
+        if (o.over.count > 0) e << YAML::Key << "over" << YAML::Value << to_string(o.over);
         e << YAML::EndMap;
       }
       e << YAML::EndSeq;
@@ -168,7 +177,7 @@ std::string write_resolved_yaml(const Scenario& s, const std::string& tool_versi
       e << YAML::Key << "builds" << YAML::Value << YAML::BeginSeq;
       for (const Build& b : f.builds) {
         e << YAML::Flow << YAML::BeginMap;
-        e << YAML::Key << "region" << YAML::Value << region_id(s, b.region);
+        if (b.region >= 0) e << YAML::Key << "region" << YAML::Value << region_id(s, b.region);
         e << YAML::Key << "power" << YAML::Value << format_power_mw(b.power_mw);
         e << YAML::Key << "commit" << YAML::Value << to_iso(b.commit);
         e << YAML::Key << "lead_time" << YAML::Value << to_string(b.lead_time);

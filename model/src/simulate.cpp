@@ -33,6 +33,8 @@ struct Plan {
   std::vector<int> due_at;         // (G x T) period in which an order placed in t falls due
   std::vector<int> retire_at;      // (G x T) period in which a delivery of t retires
   std::vector<int> port_due_at;    // (T) period in which ports ordered in t fall due
+  std::vector<double> port_cap;    // (T) ports the world can supply per period; empty: unlimited
+  std::vector<int> production_ends;  // (G) first period from which the ramp produces nothing
   std::vector<int> deploy_order;   // generations, best H100e per kW first
   // capex per firm and year, net of what explicit orders and builds already spend
   std::vector<std::map<int, double>> gpu_budget, facility_budget;  // (F) year -> USD
@@ -53,11 +55,19 @@ struct Plan {
         retire_at[static_cast<size_t>(g * T + t)] = cal.arrival(from, gen.useful_life);
       }
     }
+    production_ends.assign(static_cast<size_t>(G), 0);
+    for (int g = 0; g < G; ++g)
+      for (int t = T - 1; t >= 0; --t)
+        if (production[static_cast<size_t>(g * T + t)] > 0) {
+          production_ends[static_cast<size_t>(g)] = t + 1;
+          break;
+        }
     node_cap.reserve(static_cast<size_t>(N * T));
     for (const UpstreamNode& n : s.nodes) {
       std::vector<double> c = node_capacity_per_period(n, cal);
       node_cap.insert(node_cap.end(), c.begin(), c.end());
     }
+    if (s.network.supply) port_cap = node_capacity_per_period(*s.network.supply, cal);
     port_due_at.resize(static_cast<size_t>(T));
     for (int t = 0; t < T; ++t) port_due_at[static_cast<size_t>(t)] = cal.arrival(cal[t].start, s.network.lead_time);
 
@@ -77,11 +87,14 @@ struct Plan {
       const Firm& firm = s.firms[static_cast<size_t>(f)];
       if (firm.capex_usd.empty()) continue;
       std::map<int, double> spent_gpus, spent_fac;
+      const Date from = firm.capex_start.value_or(cal.start());
       for (const GpuOrder& o : firm.orders) {
+        if (o.date < from) continue;
         const Generation& g = s.generations[static_cast<size_t>(o.generation)];
         spent_gpus[o.date.year()] += o.units * (g.price_usd + g.ports_per_gpu * s.costs.port_usd);
       }
-      for (const Build& b : firm.builds) spent_fac[b.commit.year()] += b.power_mw * s.costs.facility_usd_per_mw;
+      for (const Build& b : firm.builds)
+        if (!(b.commit < from)) spent_fac[b.commit.year()] += b.power_mw * s.costs.facility_usd_per_mw;
       for (auto& [year, usd] : firm.capex_usd) {
         const double gpus = (firm.capex_split.gpus_share + firm.capex_split.network_share) * usd;
         gpu_budget[static_cast<size_t>(f)][year] = std::max(0.0, gpus - spent_gpus[year]);
@@ -102,17 +115,34 @@ struct Plan {
     return usd;
   }
 
-  // Newest generation of `family` that firm f can buy for delivery around `when`.
-  int newest_of_family(const std::string& family, int f, Date when) const {
-    int best = -1;
+  // What firm f buys of `family` when it orders in period t: each generation the firm may use
+  // gets a share of the budget in proportion to what its ramp can produce in the period the
+  // order falls due, so purchases follow the vendor's generation transitions. When nothing is
+  // in production then, the newest generation already announced takes it all (and waits).
+  // Writes (generation, share) pairs to `out`; leaves it empty when nothing can be bought.
+  void family_mix_at(const std::string& family, int f, int t,
+                     std::vector<std::pair<int, double>>& out) const {
+    out.clear();
+    double total = 0.0;
+    int newest = -1;
     for (int g = 0; g < G; ++g) {
       const Generation& gen = s.generations[static_cast<size_t>(g)];
       if (gen.family != family || (gen.custom_for >= 0 && gen.custom_for != f)) continue;
-      if (when < gen.first_shipment) continue;
-      if (gen.end_of_production && !(when < *gen.end_of_production)) continue;
-      if (best < 0 || s.generations[static_cast<size_t>(best)].first_shipment < gen.first_shipment) best = g;
+      if (gen.end_of_production && !(cal[t].start < *gen.end_of_production)) continue;
+      if (newest < 0 || s.generations[static_cast<size_t>(newest)].first_shipment < gen.first_shipment)
+        newest = g;
+      const int due = due_at[static_cast<size_t>(g * T + t)];
+      const double cap = due < T ? production[static_cast<size_t>(g * T + due)] : 0.0;
+      if (cap > 0) {
+        out.emplace_back(g, cap);
+        total += cap;
+      }
     }
-    return best;
+    if (total > 0) {
+      for (auto& gs : out) gs.second /= total;
+    } else if (newest >= 0 && !(cal[t].start + boost::gregorian::days(366) < s.generations[static_cast<size_t>(newest)].first_shipment)) {
+      out.emplace_back(newest, 1.0);
+    }
   }
 
   bool excluded(int r, int g) const {
@@ -152,7 +182,7 @@ class Engine {
       v->assign(static_cast<size_t>(C), 0.0);
     st_.power_binding.assign(static_cast<size_t>(C), Binding::power);
     for (auto* v : {&st_.installed, &st_.deployed, &st_.stranded, &st_.backlog, &st_.on_order,
-                    &st_.ordered, &st_.delivered, &st_.retired})
+                    &st_.ordered, &st_.delivered, &st_.retired, &st_.rolled_over})
       v->assign(static_cast<size_t>(C * G), 0.0);
     st_.stranded_by.assign(static_cast<size_t>(C * G), Binding::none);
     st_.gen_bound_by.assign(static_cast<size_t>(G), -1);
@@ -192,29 +222,52 @@ class Engine {
           mw = uniform01(s_.seed, static_cast<std::uint64_t>(f), i) < p ? b.power_mw : 0.0;
         if (mw <= 0) continue;
         const Date ready = Calendar::add(b.commit, b.lead_time);
-        add_power(cell(f, b.region), mw, cal_.arrival(b.commit, b.lead_time),
-                  !b.grid || ready < cal_.start());
-        add_shell(cell(f, b.region), mw, cal_.arrival(b.commit, b.build_time));
-      }
-      // explicit orders, placed in the period of their date (before the start: in period 0)
-      for (const GpuOrder& o : firm.orders) {
-        const int placed = std::max(cal_.index_of(o.date), 0);
-        if (placed >= T) continue;
-        const Generation& gen = s_.generations[static_cast<size_t>(o.generation)];
-        const int due = cal_.arrival(o.date, gen.lead_time);
-        const int port_due = cal_.arrival(o.date, s_.network.lead_time);
-        if (o.region >= 0) {
-          Event e{cell(f, o.region), o.generation, o.units, false, due};
-          st_.orders_placed[static_cast<size_t>(placed)].push_back(e);
-          st_.orders_placed[static_cast<size_t>(placed)].push_back({e.cell, -1, o.units * gen.ports_per_gpu, false, port_due});
-        } else {
-          for (auto [r, w] : region_split(f, o.generation)) {
-            Event e{cell(f, r), o.generation, o.units * w, false, due};
-            st_.orders_placed[static_cast<size_t>(placed)].push_back(e);
-            st_.orders_placed[static_cast<size_t>(placed)].push_back({e.cell, -1, e.amount * gen.ports_per_gpu, false, port_due});
-          }
+        const auto split = b.region >= 0 ? std::vector<std::pair<int, double>>{{b.region, 1.0}}
+                                         : region_split(f, -1);
+        for (auto [r, w] : split) {
+          add_power(cell(f, r), mw * w, cal_.arrival(b.commit, b.lead_time),
+                    !b.grid || ready < cal_.start());
+          add_shell(cell(f, r), mw * w, cal_.arrival(b.commit, b.build_time));
         }
       }
+      // explicit orders, placed in the period of their date (before the start: in period 0);
+      // an order spread `over` a span is placed in slices of one calendar step
+      for (const GpuOrder& o : firm.orders)
+        for (auto [date, units] : order_slices(o)) place_explicit(f, o, date, units);
+    }
+  }
+
+  // Slices of an order: one per calendar step from its date until `over` has passed, each
+  // with its share of the units by days.
+  std::vector<std::pair<Date, double>> order_slices(const GpuOrder& o) const {
+    if (o.over.count <= 0) return {{o.date, o.units}};
+    const Duration step = cal_.step() == Step::week    ? Duration{1, Duration::Unit::week}
+                          : cal_.step() == Step::month ? Duration{1, Duration::Unit::month}
+                                                       : Duration{1, Duration::Unit::quarter};
+    const Date end = Calendar::add(o.date, o.over);
+    const double total_days = static_cast<double>((end - o.date).days());
+    std::vector<std::pair<Date, double>> out;
+    for (long k = 0;; ++k) {
+      const Date a = Calendar::add(o.date, Duration{k * step.count, step.unit});
+      if (!(a < end)) break;
+      const Date b = std::min(end, Calendar::add(o.date, Duration{(k + 1) * step.count, step.unit}));
+      out.emplace_back(a, o.units * static_cast<double>((b - a).days()) / total_days);
+    }
+    return out;
+  }
+
+  void place_explicit(int f, const GpuOrder& o, Date date, double units) {
+    const int placed = std::max(cal_.index_of(date), 0);
+    if (placed >= p_.T) return;
+    const Generation& gen = s_.generations[static_cast<size_t>(o.generation)];
+    const int due = cal_.arrival(date, gen.lead_time);
+    const int port_due = cal_.arrival(date, s_.network.lead_time);
+    auto& bucket = st_.orders_placed[static_cast<size_t>(placed)];
+    const auto split = o.region >= 0 ? std::vector<std::pair<int, double>>{{o.region, 1.0}}
+                                     : region_split(f, o.generation);
+    for (auto [r, w] : split) {
+      bucket.push_back({cell(f, r), o.generation, units * w, false, due});
+      bucket.push_back({cell(f, r), -1, units * w * gen.ports_per_gpu, false, port_due});
     }
   }
 
@@ -269,6 +322,7 @@ class Engine {
     std::fill(st_.ordered.begin(), st_.ordered.end(), 0.0);
     std::fill(st_.delivered.begin(), st_.delivered.end(), 0.0);
     std::fill(st_.retired.begin(), st_.retired.end(), 0.0);
+    std::fill(st_.rolled_over.begin(), st_.rolled_over.end(), 0.0);
     // GPUs at the end of their useful life leave, with their ports
     retire(t);
     // explicit orders placed now, and what this period's capex buys
@@ -310,27 +364,29 @@ class Engine {
     const Date now = cal_[t].start;
     for (int f = 0; f < p_.F; ++f) {
       const Firm& firm = s_.firms[static_cast<size_t>(f)];
-      if (firm.capex_usd.empty()) continue;
+      if (firm.capex_usd.empty() || (firm.capex_start && cal_[t].last < *firm.capex_start)) continue;
       // GPUs with their ports, newest generation of each family in the mix
       const double gpu_usd = p_.in_period(p_.gpu_budget[static_cast<size_t>(f)], t);
       if (gpu_usd > 0) {
         for (const auto& [family, share] : firm.family_mix) {
-          const double usd = gpu_usd * share;
-          const int g = p_.newest_of_family(family, f, now);
-          if (g < 0) {
+          p_.family_mix_at(family, f, t, mix_);
+          if (mix_.empty()) {
             warn_once(t, "capex_unspent",
                       firm.id + " has no " + family + " generation to buy on " + to_iso(now));
             continue;
           }
-          const Generation& gen = s_.generations[static_cast<size_t>(g)];
-          const double units = usd / (gen.price_usd + gen.ports_per_gpu * s_.costs.port_usd);
-          const int due = p_.due_at[static_cast<size_t>(g * p_.T + t)];
-          const int port_due = p_.port_due_at[static_cast<size_t>(t)];
-          for (auto [r, w] : region_split(f, g)) {
-            place_order(t, cell(f, r), g, units * w, due);
-            place_ports(t, cell(f, r), units * w * gen.ports_per_gpu, port_due);
+          for (auto [g, gshare] : mix_) {
+            const double usd = gpu_usd * share * gshare;
+            const Generation& gen = s_.generations[static_cast<size_t>(g)];
+            const double units = usd / (gen.price_usd + gen.ports_per_gpu * s_.costs.port_usd);
+            const int due = p_.due_at[static_cast<size_t>(g * p_.T + t)];
+            const int port_due = p_.port_due_at[static_cast<size_t>(t)];
+            for (auto [r, w] : region_split(f, g)) {
+              place_order(t, cell(f, r), g, units * w, due);
+              place_ports(t, cell(f, r), units * w * gen.ports_per_gpu, port_due);
+            }
+            out.capex_spent_usd += usd;
           }
-          out.capex_spent_usd += usd;
         }
       }
       // facilities: power and shells committed now, funded so certain to complete
@@ -383,6 +439,7 @@ class Engine {
       st_.backlog[i] += e.amount;
     }
     release(st_.gpu_due[static_cast<size_t>(t)]);
+    roll_over_ended(t);
 
     // what each generation would ship: its backlog, up to the ramp
     want_.assign(static_cast<size_t>(G), 0.0);
@@ -442,6 +499,43 @@ class Engine {
     }
   }
 
+  // Backlog of a generation whose production has ended for good can never be delivered: the
+  // buyer re-orders the same value of what its family ships now (the successor). Orders are
+  // never lost: the old units count as rolled over, the new ones as ordered.
+  void roll_over_ended(int t) {
+    for (int g = 0; g < p_.G; ++g) {
+      if (p_.production_ends[static_cast<size_t>(g)] > t) continue;
+      const Generation& old = s_.generations[static_cast<size_t>(g)];
+      const double old_price = old.price_usd + old.ports_per_gpu * s_.costs.port_usd;
+      for (int c = 0; c < p_.ncell; ++c) {
+        const size_t i = cg(c, g);
+        if (st_.backlog[i] <= 0) continue;
+        p_.family_mix_at(old.family, c / p_.R, t, mix_);
+        std::erase_if(mix_, [&](const auto& gs) {
+          const Generation& to = s_.generations[static_cast<size_t>(gs.first)];
+          return gs.first == g || p_.excluded(c % p_.R, gs.first) ||
+                 to.price_usd + to.ports_per_gpu * s_.costs.port_usd <= 0;
+        });
+        if (mix_.empty() || old_price <= 0) {
+          warn_once(t, "backlog_undeliverable",
+                    "orders for " + old.id + " wait for production that has ended and has no successor");
+          continue;
+        }
+        double total_share = 0;
+        for (auto [g2, share] : mix_) total_share += share;
+        const double value = st_.backlog[i] * old_price;
+        for (auto [g2, share] : mix_) {
+          const Generation& gen = s_.generations[static_cast<size_t>(g2)];
+          const double units = value * share / total_share / (gen.price_usd + gen.ports_per_gpu * s_.costs.port_usd);
+          place_order(t, c, g2, units, p_.due_at[static_cast<size_t>(g2 * p_.T + t)]);
+        }
+        st_.rolled_over[i] += st_.backlog[i];
+        st_.rolled_over_total += st_.backlog[i];
+        st_.backlog[i] = 0.0;
+      }
+    }
+  }
+
   void deliver_ports(int t) {
     for (const Event& e : st_.port_due[static_cast<size_t>(t)])
       st_.port_backlog[static_cast<size_t>(e.cell)] += e.amount;
@@ -449,9 +543,7 @@ class Engine {
     double waiting = 0;
     for (double b : st_.port_backlog) waiting += b;
     if (waiting <= 0) return;
-    const double cap = s_.network.ports_per_year == kUnlimited
-                           ? waiting
-                           : s_.network.ports_per_year * cal_[t].days / days_in_year(cal_[t].start.year());
+    const double cap = p_.port_cap.empty() ? waiting : p_.port_cap[static_cast<size_t>(t)];
     const double share = std::min(1.0, cap / waiting);
     for (int c = 0; c < p_.ncell; ++c) {
       const size_t i = static_cast<size_t>(c);
@@ -504,6 +596,7 @@ class Engine {
         out.ordered_gpus += st_.ordered[i];
         out.delivered_gpus += st_.delivered[i];
         out.retired_gpus += st_.retired[i];
+        out.rolled_over_gpus += st_.rolled_over[i];
         out.backlog_gpus += st_.backlog[i];
         out.on_order_gpus += st_.on_order[i];
       }
@@ -525,6 +618,7 @@ class Engine {
   Plan p_;
   State st_;
   std::vector<double> want_, need_, scale_;
+  std::vector<std::pair<int, double>> mix_;
   std::vector<Warning> warnings_;
   std::set<std::string> warned_;
 };

@@ -94,12 +94,13 @@ struct GpuOrder {
   double units = 0;
   Date date;
   int region = -1;  ///< -1: split across the firm's regions by their weights
+  Duration over{0, Duration::Unit::day};  ///< > 0: placed evenly (by days) over this span
 };
 
 /// A power + data-center tranche: facility MW energized after `lead_time` (through the
 /// region's interconnect queue when `grid`), IT shell built after `build_time`.
 struct Build {
-  int region = -1;
+  int region = -1;          ///< -1: split across the firm's regions by their weights
   double power_mw = 0;      ///< facility power
   Date commit;
   Duration lead_time{24, Duration::Unit::month};
@@ -124,6 +125,7 @@ struct Firm {
   std::vector<GpuOrder> orders;
   std::vector<Build> builds;
   std::map<int, double> capex_usd;         ///< year -> USD
+  std::optional<Date> capex_start;         ///< capex is spent from this date on (default: start)
   CapexSplit capex_split;
   Duration build_lead_time{24, Duration::Unit::month};  ///< grid lead for capex-funded power
   Duration build_time{18, Duration::Unit::month};       ///< construction of capex-funded shells
@@ -134,9 +136,11 @@ struct Costs {
   double port_usd = 1500;             ///< per 800G-class transceiver port: assumption
 };
 
+/// Scale-out network ports (optical transceivers): ordered with every GPU, delivered after
+/// `lead_time`, from a global supply that is unlimited unless `supply` is given.
 struct Network {
   Duration lead_time{3, Duration::Unit::month};
-  double ports_per_year = kUnlimited;  ///< global supply cap on ports
+  std::optional<UpstreamNode> supply;  ///< ports per year, growing like an upstream node
 };
 
 struct Scenario {

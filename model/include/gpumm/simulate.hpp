@@ -47,12 +47,14 @@ struct State {
   std::vector<double> ordered;          ///< flow: GPUs ordered this period
   std::vector<double> delivered;        ///< flow: GPUs delivered this period
   std::vector<double> retired;          ///< flow: GPUs retired this period
+  std::vector<double> rolled_over;      ///< flow: backlog of an ended generation re-ordered
   // per generation (ngen)
   std::vector<int> gen_bound_by;        ///< -1 none, -2 production ramp, >= 0 upstream node
   std::vector<double> produced;         ///< units produced this period
   // cumulative totals for conservation checks
   double ordered_total = 0, delivered_total = 0, retired_total = 0, initial_total = 0;
   double beyond_horizon = 0;            ///< GPUs due after the last period (never delivered)
+  double rolled_over_total = 0;         ///< GPUs of ended generations re-ordered as a successor
   // pending events by period (index t holds what happens in period t)
   std::vector<std::vector<Event>> power_arrivals, shell_arrivals, gpu_due, port_due, retirements;
   std::vector<std::vector<Event>> orders_placed;  ///< explicit orders, by the period they are placed
@@ -66,7 +68,7 @@ struct PeriodSummary {
   double stranded_gpus = 0, stranded_h100e = 0;
   double stranded_power_gpus = 0, stranded_building_gpus = 0, stranded_network_gpus = 0;
   double energized_mw = 0, grid_queue_mw = 0, it_built_mw = 0, usable_it_mw = 0;
-  double ordered_gpus = 0, delivered_gpus = 0, retired_gpus = 0;
+  double ordered_gpus = 0, delivered_gpus = 0, retired_gpus = 0, rolled_over_gpus = 0;
   double backlog_gpus = 0, on_order_gpus = 0;
   double capex_spent_usd = 0;
   int binding_upstream = -1;  ///< -1 none, -2 production ramp, >= 0 upstream node index
