@@ -1,0 +1,202 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "gpumm/scenario.hpp"
+#include "gpumm/simulate.hpp"
+
+using namespace gpumm;
+
+namespace {
+
+// A small valid scenario; tests append or replace lines to break it.
+const std::string kValid = R"(name: small
+start: 2024-01
+end: 2025-12-31
+generations:
+  h100: {it_power: 1.45 kW, first_shipment: 2022-10-01, peak_units_per_year: 1000000, price: $25000}
+  tpu: {custom_for: google, it_power: 1 kW, first_shipment: 2024-01-01, peak_units_per_year: 10000}
+regions:
+  us_east: {pue: 1.25, interconnect_cap: 2 GW/y}
+  europe: {pue: 1.3}
+firms:
+  google:
+    regions: {us_east: 0.5, europe: 0.5}
+    power_at_start: {us_east: 100 MW}
+    fleet_at_start: {h100: 1000}
+)";
+
+std::vector<Diagnostic> problems(const std::string& yaml) {
+  try {
+    load_scenario_text(yaml, "s.yaml");
+  } catch (const ScenarioError& e) {
+    return e.diagnostics();
+  }
+  return {};
+}
+
+std::string first(const std::string& yaml) {
+  auto p = problems(yaml);
+  return p.empty() ? std::string("(no problem)") : p.front().to_string();
+}
+
+}  // namespace
+
+TEST_CASE("scenario: a valid scenario loads with its defaults") {
+  Scenario s = load_scenario_text(kValid, "s.yaml");
+  CHECK(s.name == "small");
+  CHECK(s.step == Step::month);
+  CHECK(s.seed == 1);
+  REQUIRE(s.ngeneration() == 2);
+  CHECK(s.generations[0].it_kw_per_gpu == doctest::Approx(1.45));
+  CHECK(s.generations[0].lead_time == Duration{3, Duration::Unit::month});
+  CHECK(s.generations[0].family == "h100");
+  CHECK(s.generations[1].custom_for == 0);
+  CHECK(s.regions[0].interconnect_cap_mw_per_year == 2000.0);
+  CHECK(s.regions[1].interconnect_cap_mw_per_year == kUnlimited);
+  CHECK(s.regions[1].latency_group == "europe");
+  CHECK(s.firms[0].region_weight == std::vector<double>{0.5, 0.5});
+  CHECK(s.firms[0].power_at_start_mw == std::vector<double>{100.0, 0.0});
+}
+
+TEST_CASE("scenario: the name defaults to the file's stem") {
+  std::string yaml = kValid;
+  yaml.erase(0, yaml.find('\n') + 1);
+  CHECK(load_scenario_text(yaml, "inputs/cases/grid.yaml").name == "grid");
+}
+
+TEST_CASE("scenario: an unknown key is located and gets a did-you-mean") {
+  std::string yaml = kValid + "    capex_splt: {gpus: 0.5}\n";
+  CHECK(first(yaml) ==
+        "s.yaml:15:5: firms.google.capex_splt: unknown key `capex_splt`; did you mean `capex_split`?");
+}
+
+TEST_CASE("scenario: a negative lead time points at the value") {
+  std::string yaml = kValid;
+  yaml.replace(yaml.find("price: $25000}"), 14, "price: $25000, lead_time: -3mo}");
+  CHECK(first(yaml) == "s.yaml:5:113: generations.h100.lead_time: `-3mo`: must be >= 0");
+}
+
+TEST_CASE("scenario: every problem is reported in one pass") {
+  std::string yaml = kValid;
+  yaml.replace(yaml.find("1.45 kW"), 7, "1.45");            // missing unit
+  yaml.replace(yaml.find("pue: 1.3"), 8, "pue: .nan");      // not finite
+  yaml += "    orders: [{generation: tpu, units: 5, date: 2024-02-30}]\n";  // bad date
+  auto p = problems(yaml);
+  REQUIRE(p.size() == 3);
+  CHECK(p[0].to_string() ==
+        "s.yaml:5:20: generations.h100.it_power: `1.45`: missing unit; expected a power with a "
+        "unit: kW, MW or GW (e.g. `250 MW`)");
+  CHECK(p[1].to_string() == "s.yaml:9:17: regions.europe.pue: `.nan`: must be a finite number");
+  CHECK(p[2].to_string() ==
+        "s.yaml:15:48: firms.google.orders[0].date: `2024-02-30`: impossible date: 2024-02-30 "
+        "(that month has 29 days)");
+}
+
+TEST_CASE("scenario: references to undefined entities are errors with suggestions") {
+  std::string yaml = kValid + "    builds: [{region: us_eats, power: 1 GW, commit: 2024-01-01}]\n";
+  CHECK(first(yaml) ==
+        "s.yaml:15:23: firms.google.builds[0].region: unknown region `us_eats`; did you mean `us_east`?");
+  std::string gen = kValid + "    fleet_at_start2: {}\n";
+  CHECK(first(gen).find("did you mean `fleet_at_start`?") != std::string::npos);
+}
+
+TEST_CASE("scenario: a custom accelerator can be ordered only by its owner") {
+  std::string yaml = kValid +
+                     "  meta:\n    regions: {us_east: 1.0}\n"
+                     "    orders: [{generation: tpu, units: 5, date: 2024-02-01}]\n";
+  CHECK(first(yaml) ==
+        "s.yaml:17:27: firms.meta.orders[0].generation: `tpu` is a custom accelerator of google; "
+        "only its owner can order it");
+}
+
+TEST_CASE("scenario: dates, ranges and shapes") {
+  SUBCASE("end before start") {
+    std::string yaml = kValid;
+    yaml.replace(yaml.find("end: 2025-12-31"), 15, "end: 2023-12-31");
+    CHECK(first(yaml) == "s.yaml:3:6: end: 2023-12-31 is before start 2024-01-01");
+  }
+  SUBCASE("a monthly calendar starts on the first of a month") {
+    std::string yaml = kValid;
+    yaml.replace(yaml.find("start: 2024-01"), 14, "start: 2024-01-15");
+    CHECK(first(yaml).find("s.yaml:2:8: start: 2024-01-15: a monthly calendar starts on the first") == 0);
+  }
+  SUBCASE("region weights must sum to 1") {
+    std::string yaml = kValid;
+    yaml.replace(yaml.find("europe: 0.5}"), 12, "europe: 0.4}");
+    CHECK(first(yaml) == "s.yaml:12:14: firms.google.regions: region weights sum to 0.9; they must sum to 1");
+  }
+  SUBCASE("a list where a map is expected") {
+    std::string yaml = kValid;
+    yaml.replace(yaml.find("{pue: 1.3}"), 10, "[1.3]");
+    CHECK(first(yaml) == "s.yaml:9:11: regions.europe: expected a map of keys, found a list");
+  }
+  SUBCASE("pue out of range") {
+    std::string yaml = kValid;
+    yaml.replace(yaml.find("pue: 1.3"), 8, "pue: 0.9");
+    CHECK(first(yaml) == "s.yaml:9:17: regions.europe.pue: = 0.9; must be between 1 and 3");
+  }
+  SUBCASE("missing required keys are reported at their map") {
+    std::string yaml = kValid;
+    yaml.replace(yaml.find("first_shipment: 2022-10-01, "), 28, "");
+    CHECK(first(yaml) == "s.yaml:5:9: generations.h100: missing required key `first_shipment`");
+  }
+}
+
+TEST_CASE("scenario: duplicate keys are errors") {
+  std::string yaml = kValid + "    power_at_start: {europe: 5 MW}\n";
+  CHECK(first(yaml) == "s.yaml:15:5: firms.google.power_at_start: duplicate key (first defined at line 13)");
+}
+
+TEST_CASE("scenario: keys of later parts of the model say they are not implemented yet") {
+  std::string yaml = kValid + "contracts: []\n";
+  CHECK(first(yaml) ==
+        "s.yaml:15:1: contracts: not implemented yet in this version of gpumm: contracts belong "
+        "to the market model (planned); remove the key to run");
+}
+
+TEST_CASE("scenario: YAML syntax errors are located") {
+  std::string yaml = kValid + "  bad: [unclosed\n";
+  CHECK(first(yaml).rfind("s.yaml:16:", 0) == 0);
+  CHECK(first(yaml).find("invalid YAML") != std::string::npos);
+}
+
+TEST_CASE("scenario: alias bombs, deep nesting and several documents are refused") {
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char prev = 'a';
+  for (char c = 'b'; c <= 'l'; ++c, ++prev) {
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += std::string(i ? ", *" : "*") + prev;
+    bomb += "]\n";
+  }
+  CHECK(first(bomb).find("document too large") != std::string::npos);
+  std::string deep(200, '[');
+  CHECK(first(deep).find("nesting deeper than 64 levels") != std::string::npos);
+  CHECK(first(kValid + "---\nname: x\n").find("a scenario file holds one YAML document") != std::string::npos);
+  CHECK(first("") == "s.yaml: empty scenario: expected a map with start, end, generations, regions and firms");
+}
+
+TEST_CASE("scenario: an oversized file is refused before parsing") {
+  LoadLimits limits;
+  limits.max_file_bytes = 100;
+  CHECK_THROWS_WITH_AS(load_scenario_text(kValid, "s.yaml", limits),
+                       doctest::Contains("file too large"), ScenarioError);
+}
+
+TEST_CASE("scenario: a missing file is a clear error") {
+  CHECK_THROWS_WITH_AS(load_scenario_file("no/such/file.yaml"), "no/such/file.yaml: no such file",
+                       ScenarioError);
+}
+
+TEST_CASE("scenario: the resolved YAML reloads to the same scenario and the same run") {
+  Scenario a = load_scenario_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+  std::string text = write_resolved_yaml(a, "test");
+  Scenario b = load_scenario_text(text, "resolved.yaml");
+  CHECK(write_resolved_yaml(b, "test") == text);
+  RunResult ra = simulate(a), rb = simulate(b);
+  REQUIRE(ra.periods.size() == rb.periods.size());
+  for (size_t t = 0; t < ra.periods.size(); ++t) {
+    CHECK(ra.periods[t].installed_h100e == rb.periods[t].installed_h100e);
+    CHECK(ra.periods[t].stranded_gpus == rb.periods[t].stranded_gpus);
+  }
+}

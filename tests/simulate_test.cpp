@@ -1,0 +1,279 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include "gpumm/scenario.hpp"
+#include "gpumm/simulate.hpp"
+
+using namespace gpumm;
+
+namespace {
+
+// One firm in one region, one generation with ample production; `extra` adds firm keys.
+std::string one_firm(const std::string& step, const std::string& start, const std::string& end,
+                     const std::string& firm_extra, const std::string& gen_extra = "",
+                     const std::string& region_extra = "", const std::string& top_extra = "") {
+  return "start: " + start + "\nend: " + end + "\nstep: " + step + "\n" + top_extra +
+         "generations:\n"
+         "  g1: {it_power: 1 kW, first_shipment: 2020-01-01, ramp: 0mo, peak_units_per_year: 1e8, "
+         "price: $10000, lead_time: 3mo" + gen_extra + "}\n"
+         "regions:\n"
+         "  r1: {pue: 1.25" + region_extra + "}\n"
+         "firms:\n"
+         "  f1:\n"
+         "    regions: {r1: 1.0}\n" + firm_extra;
+}
+
+Scenario load(const std::string& yaml) { return load_scenario_text(yaml, "test.yaml"); }
+
+}  // namespace
+
+TEST_CASE("simulate: a power tranche arrives exactly at commit + lead time, for every step") {
+  struct Case {
+    const char* step;
+    const char* start;
+    const char* lead;
+    int commit_period;
+    int lead_periods;
+  };
+  for (Case c : {Case{"month", "2024-01", "6mo", 2, 6}, Case{"quarter", "2024-Q1", "2q", 1, 2},
+                 Case{"week", "2024-01-01", "6w", 3, 6}, Case{"month", "2024-01", "1y", 0, 12}}) {
+    CAPTURE(c.step);
+    Step step;
+    parse_step(c.step, step);
+    Calendar steps(parse_date(c.start).value, parse_date("2027-12-31").value, step);
+    const std::string commit = to_iso(steps[c.commit_period].start);
+    Scenario s = load(one_firm(c.step, c.start, "2027-12-31",
+                               "    builds: [{region: r1, power: 100 MW, commit: " + commit +
+                                   ", lead_time: " + c.lead + ", build_time: 0d, stage: operational}]\n"));
+    RunResult r = simulate(s);
+    const int arrive = c.commit_period + c.lead_periods;
+    CHECK(r.periods[static_cast<size_t>(arrive - 1)].energized_mw == 0.0);
+    CHECK(r.periods[static_cast<size_t>(arrive)].energized_mw == 100.0);
+  }
+}
+
+TEST_CASE("simulate: an order is delivered after the generation's lead time") {
+  Scenario s = load(one_firm("month", "2024-01", "2024-12-31",
+                             "    power_at_start: {r1: 1 GW}\n"
+                             "    orders: [{generation: g1, units: 1000, date: 2024-02-01}]\n"));
+  RunResult r = simulate(s);
+  CHECK(r.periods[1].ordered_gpus == 1000);
+  CHECK(r.periods[1].on_order_gpus == 1000);
+  CHECK(r.periods[3].delivered_gpus == 0);
+  CHECK(r.periods[4].delivered_gpus == 1000);
+  CHECK(r.periods[4].installed_gpus == 1000);  // 2024-02-01 + 3mo = 2024-05-01, period 4
+  CHECK(r.periods[3].installed_gpus == 0);
+}
+
+TEST_CASE("simulate: an order spread over a quarter is placed month by month") {
+  Scenario s = load(one_firm("month", "2024-01", "2024-12-31",
+                             "    power_at_start: {r1: 1 GW}\n"
+                             "    orders: [{generation: g1, units: 910, date: 2024-01-01, over: 1q}]\n"));
+  RunResult r = simulate(s);
+  // January 31, February 29 and March 31 of the quarter's 91 days
+  CHECK(r.periods[0].ordered_gpus == doctest::Approx(310));
+  CHECK(r.periods[1].ordered_gpus == doctest::Approx(290));
+  CHECK(r.periods[2].ordered_gpus == doctest::Approx(310));
+  CHECK(r.periods[5].installed_gpus == doctest::Approx(910));
+}
+
+TEST_CASE("simulate: scarce production is shared pro-rata to backlog, the rest waits") {
+  // 36,500 a year in 2025 is exactly 100 a day, 700 a week
+  std::string yaml =
+      "start: 2025-01-06\nend: 2025-03-31\nstep: week\n"
+      "generations:\n"
+      "  g1: {it_power: 1 kW, first_shipment: 2020-01-01, ramp: 0mo, peak_units_per_year: 36500, price: $1, lead_time: 2w}\n"
+      "regions:\n  r1: {}\n"
+      "firms:\n"
+      "  a: {regions: {r1: 1.0}, power_at_start: {r1: 1 GW}, orders: [{generation: g1, units: 600, date: 2025-01-06}]}\n"
+      "  b: {regions: {r1: 1.0}, power_at_start: {r1: 1 GW}, orders: [{generation: g1, units: 800, date: 2025-01-06}]}\n";
+  Scenario s = load(yaml);
+  std::vector<std::vector<double>> installed, backlog;
+  simulate(s, [&](int, const State& st, const PeriodSummary&) {
+    installed.push_back({st.installed[0], st.installed[1]});
+    backlog.push_back({st.backlog[0], st.backlog[1]});
+  });
+  // due in week 2: 1400 wanted, 700 made -> 300 and 400, the rest next week
+  CHECK(installed[1] == std::vector<double>{0, 0});
+  CHECK(installed[2][0] == doctest::Approx(300));
+  CHECK(installed[2][1] == doctest::Approx(400));
+  CHECK(backlog[2][0] == doctest::Approx(300));
+  CHECK(backlog[2][1] == doctest::Approx(400));
+  CHECK(installed[3][0] == doctest::Approx(600));
+  CHECK(installed[3][1] == doctest::Approx(800));
+  CHECK(backlog[3][0] == doctest::Approx(0));
+}
+
+TEST_CASE("simulate: the binding input of stranded GPUs is named") {
+  SUBCASE("power: not enough energized MW") {
+    Scenario s = load(one_firm("month", "2024-01", "2024-03-31",
+                               "    power_at_start: {r1: 1.25 MW}\n    fleet_at_start: {g1: 3000}\n"));
+    RunResult r = simulate(s);
+    CHECK(r.periods[0].deployed_gpus == doctest::Approx(1000));  // 1.25 MW / 1.25 = 1 MW of IT
+    CHECK(r.periods[0].stranded_power_gpus == doctest::Approx(2000));
+  }
+  SUBCASE("building: power energized before the shells are built") {
+    Scenario s = load(one_firm("month", "2024-01", "2024-12-31",
+                               "    fleet_at_start: {g1: 10000}\n"
+                               "    builds: [{region: r1, power: 12.5 MW, commit: 2024-01-01, lead_time: 2mo, build_time: 6mo, stage: operational}]\n"));
+    RunResult r = simulate(s);
+    CHECK(r.periods[3].energized_mw == doctest::Approx(12.5));
+    CHECK(r.periods[3].stranded_building_gpus == doctest::Approx(10000));
+    CHECK(r.periods[6].deployed_gpus == doctest::Approx(10000));
+    CHECK(r.periods[6].stranded_gpus == 0);
+  }
+  SUBCASE("network: ports arrive later than GPUs") {
+    Scenario s = load(one_firm("month", "2024-01", "2024-12-31",
+                               "    power_at_start: {r1: 1 GW}\n"
+                               "    orders: [{generation: g1, units: 1000, date: 2024-01-01}]\n",
+                               "", "", "network: {lead_time: 6mo}\n"));
+    RunResult r = simulate(s);
+    CHECK(r.periods[3].installed_gpus == doctest::Approx(1000));
+    CHECK(r.periods[3].stranded_network_gpus == doctest::Approx(1000));
+    CHECK(r.periods[6].stranded_gpus == 0);
+  }
+}
+
+TEST_CASE("simulate: GPUs retire at the end of their useful life, with their ports") {
+  Scenario s = load(one_firm("month", "2024-01", "2026-12-31",
+                             "    power_at_start: {r1: 1 GW}\n"
+                             "    orders: [{generation: g1, units: 500, date: 2024-01-01}]\n",
+                             ", useful_life: 1y"));
+  std::vector<double> ports;
+  RunResult r = simulate(s, [&](int, const State& st, const PeriodSummary&) { ports.push_back(st.ports[0]); });
+  CHECK(r.periods[14].installed_gpus == 500);  // delivered April 2024 (period 3)
+  CHECK(r.periods[15].installed_gpus == 0);    // retired April 2025 (period 15)
+  CHECK(r.periods[15].retired_gpus == 500);
+  CHECK(ports[14] == 500);
+  CHECK(ports[15] == 0);
+}
+
+TEST_CASE("simulate: the interconnect cap energizes at most its share per period, pro-rata") {
+  // 3650 MW a year is 10 MW a day: 310 MW in January 2025
+  std::string yaml =
+      "start: 2025-01\nend: 2025-06-30\n"
+      "generations:\n  g1: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
+      "regions:\n  r1: {interconnect_cap: 3650 MW/y}\n"
+      "firms:\n"
+      "  a: {regions: {r1: 1.0}, builds: [{power: 300 MW, commit: 2024-01-01, lead_time: 12mo, stage: operational}]}\n"
+      "  b: {regions: {r1: 1.0}, builds: [{power: 100 MW, commit: 2024-01-01, lead_time: 12mo, stage: operational}]}\n";
+  Scenario s = load(yaml);
+  std::vector<std::vector<double>> energized;
+  RunResult r = simulate(s, [&](int, const State& st, const PeriodSummary&) {
+    energized.push_back({st.energized_mw[0], st.energized_mw[1]});
+  });
+  CHECK(r.periods[0].energized_mw == doctest::Approx(310));
+  CHECK(energized[0][0] == doctest::Approx(232.5));  // 3/4 of the slots to the 300 MW firm
+  CHECK(energized[0][1] == doctest::Approx(77.5));
+  CHECK(r.periods[0].grid_queue_mw == doctest::Approx(90));
+  CHECK(r.periods[1].energized_mw == doctest::Approx(400));
+  CHECK(r.periods[1].grid_queue_mw == doctest::Approx(0));
+}
+
+TEST_CASE("simulate: a build counts at its stage's completion probability") {
+  std::string firm = "    builds: [{region: r1, power: 100 MW, commit: 2023-01-01, lead_time: 6mo, stage: announced}]\n";
+  SUBCASE("expected pipeline") {
+    RunResult r = simulate(load(one_firm("month", "2024-01", "2024-03-31", firm)));
+    CHECK(r.periods[0].energized_mw == doctest::Approx(30));  // 100 MW x 0.3
+  }
+  SUBCASE("sampled pipeline: each build completes or not, drawn from the seed") {
+    std::string many;
+    for (int i = 0; i < 40; ++i)
+      many += "      - {region: r1, power: 1 MW, commit: 2023-01-01, lead_time: 6mo, stage: permitted}\n";
+    auto energized = [&](int seed) {
+      Scenario s = load(one_firm("month", "2024-01", "2024-03-31", "    builds:\n" + many, "", "",
+                                 "pipeline: sampled\nseed: " + std::to_string(seed) + "\n"));
+      return simulate(s).periods[0].energized_mw;
+    };
+    const double a = energized(1), b = energized(2);
+    CHECK(a == std::floor(a));  // whole builds only
+    CHECK(a == energized(1));   // same seed, same draw
+    CHECK(a != b);              // another seed, other draws
+    CHECK(a > 10);              // 40 draws at p = 0.6
+    CHECK(a < 38);
+  }
+}
+
+TEST_CASE("simulate: capex buys GPUs at their price, spread over the year by days") {
+  Scenario s = load(one_firm("month", "2025-01", "2025-12-31",
+                             "    power_at_start: {r1: 1 GW}\n"
+                             "    capex: {2025: $365M}\n"
+                             "    capex_split: {gpus: 0.5, facilities: 0, network: 0}\n"
+                             "    family_mix: {g1: 1.0}\n"));
+  RunResult r = simulate(s);
+  // $182.5M a year is $0.5M a day; January: $15.5M at $10,000 + 1 port x $1,500 each
+  CHECK(r.periods[0].capex_spent_usd == doctest::Approx(15.5e6));
+  CHECK(r.periods[0].ordered_gpus == doctest::Approx(15.5e6 / 11500));
+  CHECK(r.periods[1].capex_spent_usd == doctest::Approx(14.0e6));
+}
+
+TEST_CASE("simulate: an upstream node scales production and is named as binding") {
+  std::string top = "upstream:\n  cowos: {capacity_per_year: 365}\n";  // 1 wafer a day
+  Scenario s = load(one_firm("month", "2025-01", "2025-06-30",
+                             "    power_at_start: {r1: 1 GW}\n"
+                             "    orders: [{generation: g1, units: 1000, date: 2024-10-01}]\n",
+                             ", uses: {cowos: 0.1}", "", top));
+  RunResult r = simulate(s);
+  // January: 31 wafers make 310 GPUs of the 1000 due
+  CHECK(r.periods[0].delivered_gpus == doctest::Approx(310));
+  CHECK(r.periods[0].backlog_gpus == doctest::Approx(690));
+  CHECK(binding_upstream_name(s, r.periods[0].binding_upstream) == "cowos");
+  CHECK(r.periods[3].backlog_gpus == doctest::Approx(0));
+  CHECK(binding_upstream_name(s, r.periods[4].binding_upstream) == "none");
+}
+
+TEST_CASE("simulate: backlog of an ended generation is re-ordered as its successor, by value") {
+  std::string yaml =
+      "start: 2025-01\nend: 2025-12-31\ncosts: {port: $0}\n"
+      "generations:\n"
+      "  old: {family: f, it_power: 1 kW, first_shipment: 2020-01-01, ramp: 0mo, peak_units_per_year: 0, price: $100}\n"
+      "  new: {family: f, it_power: 1 kW, first_shipment: 2020-01-01, ramp: 0mo, peak_units_per_year: 1e9, price: $200}\n"
+      "regions:\n  r1: {}\n"
+      "firms:\n  a: {regions: {r1: 1.0}, power_at_start: {r1: 1 GW}, orders: [{generation: old, units: 1000, date: 2025-01-01}]}\n";
+  RunResult r = simulate(load(yaml));
+  CHECK(r.periods[3].rolled_over_gpus == doctest::Approx(1000));
+  CHECK(r.periods[3].ordered_gpus == doctest::Approx(500));  // same value at twice the price
+  CHECK(r.periods[6].installed_gpus == doctest::Approx(500));
+}
+
+TEST_CASE("simulate: invariants hold every period of the base scenario") {
+  Scenario s = load_scenario_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+  int periods = 0;
+  simulate(s, [&](int t, const State& st, const PeriodSummary&) {
+    ++periods;
+    CAPTURE(t);
+    double backlog = 0, on_order = 0;
+    bool ok = true;
+    for (size_t i = 0; i < st.installed.size(); ++i) {
+      // no stock goes negative; deployed never exceeds installed; stranded is the difference
+      ok = ok && st.installed[i] >= 0 && st.backlog[i] >= 0 && st.on_order[i] >= 0 &&
+           st.deployed[i] >= 0 && st.deployed[i] <= st.installed[i] * (1 + 1e-12) &&
+           std::abs(st.installed[i] - st.deployed[i] - st.stranded[i]) <= 1e-6 * (1 + st.installed[i]);
+      backlog += st.backlog[i];
+      on_order += st.on_order[i];
+    }
+    for (size_t c = 0; c < st.energized_mw.size(); ++c)
+      ok = ok && st.energized_mw[c] >= 0 && st.grid_queue_mw[c] >= 0 && st.ports[c] >= 0 &&
+           st.it_built_mw[c] >= 0;
+    CHECK(ok);
+    // what is ordered is delivered, backlogged, still on order, due after the horizon or rolled over
+    const double accounted = st.delivered_total + backlog + on_order + st.beyond_horizon + st.rolled_over_total;
+    CHECK(accounted == doctest::Approx(st.ordered_total).epsilon(1e-9));
+  });
+  CHECK(periods == 120);
+}
+
+TEST_CASE("simulate: the same scenario gives bit-identical results") {
+  Scenario s = load_scenario_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+  RunResult a = simulate(s), b = simulate(s);
+  REQUIRE(a.periods.size() == b.periods.size());
+  bool same = true;
+  for (size_t t = 0; t < a.periods.size(); ++t)
+    same = same && a.periods[t].installed_h100e == b.periods[t].installed_h100e &&
+           a.periods[t].deployed_h100e == b.periods[t].deployed_h100e &&
+           a.periods[t].energized_mw == b.periods[t].energized_mw &&
+           a.periods[t].backlog_gpus == b.periods[t].backlog_gpus;
+  CHECK(same);
+}

@@ -1,0 +1,59 @@
+#include <doctest/doctest.h>
+
+#include "gpumm/units.hpp"
+
+using namespace gpumm;
+
+TEST_CASE("units: durations carry their calendar unit") {
+  CHECK(parse_duration("90d").value == Duration{90, Duration::Unit::day});
+  CHECK(parse_duration("6w").value == Duration{6, Duration::Unit::week});
+  CHECK(parse_duration("18mo").value == Duration{18, Duration::Unit::month});
+  CHECK(parse_duration("2q").value == Duration{2, Duration::Unit::quarter});
+  CHECK(parse_duration(" 3y ").value == Duration{3, Duration::Unit::year});
+  CHECK(parse_duration("18mo").value.months() == 18);
+  CHECK(parse_duration("2q").value.months() == 6);
+  CHECK(parse_duration("6w").value.approx_days() == 42.0);
+}
+
+TEST_CASE("units: bad durations say what was expected") {
+  CHECK(parse_duration("18").error.rfind("missing unit", 0) == 0);
+  CHECK(parse_duration("18m").error == "ambiguous unit `m`; write `mo` for months (e.g. `18mo`)");
+  CHECK(parse_duration("-3mo").error == "must be >= 0");
+  CHECK(parse_duration("3 fortnights").error.rfind("unknown unit `fortnights`", 0) == 0);
+  CHECK_FALSE(parse_duration("mo").ok());
+  CHECK_FALSE(parse_duration("1.5y").ok());
+}
+
+TEST_CASE("units: power in kW, MW, GW and per year") {
+  CHECK(parse_power_mw("1.45 kW").value == doctest::Approx(0.00145));
+  CHECK(parse_power_mw("250 MW").value == 250.0);
+  CHECK(parse_power_mw("1.2 GW").value == doctest::Approx(1200.0));
+  CHECK(parse_power_mw("250").error.rfind("missing unit", 0) == 0);
+  CHECK(parse_power_mw("250 mw").error.rfind("unknown unit `mw`", 0) == 0);
+  CHECK(parse_power_mw_per_year("4 GW/y").value == 4000.0);
+  CHECK(parse_power_mw_per_year("4 GW").error.rfind("missing `/y`", 0) == 0);
+}
+
+TEST_CASE("units: money, compute and plain numbers") {
+  CHECK(parse_money_usd("$14.2B").value == doctest::Approx(14.2e9));
+  CHECK(parse_money_usd("$25000").value == 25000.0);
+  CHECK(parse_money_usd("$10M").value == 10e6);
+  CHECK(parse_money_usd("$2k").value == 2000.0);
+  CHECK(parse_money_usd("14B").error.rfind("missing `$`", 0) == 0);
+  CHECK(parse_flop("3e26 FLOP").value == 3e26);
+  CHECK(parse_flop("3e26").error.rfind("missing unit", 0) == 0);
+  CHECK(parse_number("1.25").value == 1.25);
+  CHECK(parse_number(".nan").error == "must be a finite number");
+  CHECK(parse_number(".inf").error == "must be a finite number");
+  CHECK(parse_number("1e999").error == "expected a number");
+  CHECK(parse_number("12 MW").error == "expected a plain number, found unit text `MW`");
+}
+
+TEST_CASE("units: formatting round-trips exactly") {
+  for (double x : {0.1, 1.0 / 3.0, 123456789.125, 2.9e7, 1e-9}) {
+    CHECK(parse_number(format_number(x)).value == x);
+    CHECK(parse_power_mw(format_power_mw(x)).value == x);
+    CHECK(parse_money_usd(format_money_usd(x)).value == x);
+  }
+  CHECK(to_string(Duration{18, Duration::Unit::month}) == "18mo");
+}
