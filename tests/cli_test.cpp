@@ -1,0 +1,217 @@
+// End-to-end tests of the gpumm program: run it as a user would and read what it leaves.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "gpumm/io.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kSource = GPUMM_SOURCE_DIR;
+const std::string kBin = GPUMM_BIN;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+fs::path scratch(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("gpumm-cli-test-" + std::to_string(::getpid())) / name;
+  fs::remove_all(p);
+  fs::create_directories(p.parent_path());
+  return p;
+}
+
+// Run `gpumm ARGS` in `cwd` with optional environment prefix; capture exit code and streams.
+Result run_gpumm(const std::string& args, const fs::path& cwd = kSource, const std::string& env = "") {
+  const fs::path base = scratch("io");
+  fs::create_directories(base);
+  const fs::path out = base / "stdout", err = base / "stderr";
+  const std::string cmd = "cd '" + cwd.string() + "' && " + env + " '" + kBin + "' " + args + " >'" +
+                          out.string() + "' 2>'" + err.string() + "'";
+  const int status = std::system(cmd.c_str());
+  Result r;
+  if (WIFEXITED(status)) r.code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) r.code = 128 + WTERMSIG(status);
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> v;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) {
+    if (!l.empty() && l.back() == '\r') l.pop_back();
+    v.push_back(l);
+  }
+  return v;
+}
+
+std::string join(const std::vector<std::string>& cols) {
+  std::string s;
+  for (const auto& c : cols) s += (s.empty() ? "" : ",") + c;
+  return s;
+}
+
+const char* kFiles[] = {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv", "scenario.resolved.yaml"};
+
+}  // namespace
+
+TEST_CASE("cli: --help teaches with an example, --version names the version") {
+  Result h = run_gpumm("--help");
+  CHECK(h.code == 0);
+  CHECK(h.out.find("Usage:") != std::string::npos);
+  CHECK(h.out.find("gpumm run inputs/base.yaml -o out/base") != std::string::npos);
+  Result v = run_gpumm("--version");
+  CHECK(v.code == 0);
+  CHECK(v.out == std::string("gpumm ") + GPUMM_VERSION + "\n");
+  CHECK(run_gpumm("run --help").code == 0);
+}
+
+TEST_CASE("cli: usage errors exit 2 and say what to do") {
+  Result none = run_gpumm("");
+  CHECK(none.code == 2);
+  Result unknown = run_gpumm("simulate inputs/base.yaml");
+  CHECK(unknown.code == 2);
+  CHECK(unknown.err.find("unknown command `simulate`") != std::string::npos);
+  CHECK(run_gpumm("run").code == 2);
+  CHECK(run_gpumm("run inputs/base.yaml --seed abc").code == 2);
+  CHECK(run_gpumm("run inputs/base.yaml --frobnicate").code == 2);
+  Result missing = run_gpumm("run no-such-file.yaml");
+  CHECK(missing.code == 2);
+  CHECK(missing.err.find("no-such-file.yaml: no such file") != std::string::npos);
+}
+
+TEST_CASE("cli: the base scenario runs and writes every file with the documented columns") {
+  const fs::path out = scratch("base");
+  Result r = run_gpumm("run inputs/base.yaml -o '" + out.string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("base, 2023-01-01 to 2032-12-31, 120 months") != std::string::npos);
+  CHECK(r.out.find("final installed") != std::string::npos);
+  CHECK(r.out.find("peak stranded") != std::string::npos);
+  CHECK(r.out.find(out.string()) != std::string::npos);
+  for (const char* f : kFiles) CHECK_MESSAGE(fs::exists(out / f), std::string(f));
+
+  auto summary = lines(slurp(out / "summary.csv"));
+  REQUIRE(summary.size() == 121);
+  CHECK(summary[0] == join(gpumm::summary_columns()));
+  CHECK(summary[1].rfind("2023-01-01,2023-01-31,31,", 0) == 0);
+  CHECK(summary[120].rfind("2032-12-01,2032-12-31,31,", 0) == 0);
+  CHECK(lines(slurp(out / "firms.csv"))[0] == join(gpumm::firms_columns()));
+  CHECK(lines(slurp(out / "firms.csv")).size() == 1 + 120 * 10);
+  CHECK(lines(slurp(out / "regions.csv"))[0] == join(gpumm::regions_columns()));
+  CHECK(lines(slurp(out / "regions.csv")).size() == 1 + 120 * 7);
+  auto ts = lines(slurp(out / "timeseries.csv"));
+  CHECK(ts[0] == "date,firm,region,generation,metric,value,unit");
+  CHECK(ts.size() > 10000);
+
+  // every row of every CSV has as many fields as its header (no text holds a comma)
+  for (const char* f : {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv"}) {
+    auto rows = lines(slurp(out / f));
+    const auto fields = [](const std::string& l) { return std::count(l.begin(), l.end(), ',') + 1; };
+    bool same = true;
+    for (const auto& l : rows) same = same && fields(l) == fields(rows[0]);
+    CHECK_MESSAGE(same, std::string(f));
+  }
+  // summary mentions the seed and version for reproduction
+  const std::string resolved = slurp(out / "scenario.resolved.yaml");
+  CHECK(resolved.find("seed: 42") != std::string::npos);
+  CHECK(resolved.find(std::string("gpumm ") + GPUMM_VERSION) != std::string::npos);
+}
+
+TEST_CASE("cli: two runs of the same scenario give byte-identical files; the resolved scenario reproduces them") {
+  const fs::path a = scratch("det-a"), b = scratch("det-b"), c = scratch("det-c");
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + a.string() + "'").code == 0);
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + b.string() + "'").code == 0);
+  REQUIRE(run_gpumm("run '" + (a / "scenario.resolved.yaml").string() + "' -q -o '" + c.string() + "'").code == 0);
+  for (const char* f : kFiles) {
+    CAPTURE(f);
+    CHECK(slurp(a / f) == slurp(b / f));
+    CHECK(slurp(a / f) == slurp(c / f));
+  }
+}
+
+TEST_CASE("cli: --seed overrides the scenario's seed and is recorded") {
+  const fs::path out = scratch("seed");
+  REQUIRE(run_gpumm("run tests/testdata/good_small.yaml -q --seed 7 -o '" + out.string() + "'").code == 0);
+  CHECK(slurp(out / "scenario.resolved.yaml").find("seed: 7") != std::string::npos);
+}
+
+TEST_CASE("cli: the default output folder is out/<scenario name>") {
+  const fs::path cwd = scratch("default-out");
+  fs::create_directories(cwd);
+  Result r = run_gpumm("run '" + (kSource / "tests/testdata/good_small.yaml").string() + "'", cwd);
+  REQUIRE(r.code == 0);
+  CHECK(fs::exists(cwd / "out" / "small" / "summary.csv"));
+  CHECK(r.out.find("out/small/") != std::string::npos);
+}
+
+TEST_CASE("cli: every broken scenario exits 2 with its file, line and column") {
+  const fs::path dir = kSource / "tests/testdata/bad";
+  int cases = 0;
+  for (const std::string& row : lines(slurp(dir / "EXPECTED.tsv"))) {
+    if (row.empty()) continue;
+    const auto tab = row.find('\t');
+    const std::string file = row.substr(0, tab), expected = row.substr(tab + 1);
+    CAPTURE(file);
+    Result r = run_gpumm("validate " + file, dir);
+    CHECK(r.code == 2);
+    CHECK(lines(r.err).at(0) == expected);
+    // `run` refuses the same file the same way and writes nothing
+    const fs::path out = scratch("bad-" + file);
+    Result run = run_gpumm("run " + file + " -o '" + out.string() + "'", dir);
+    CHECK(run.code == 2);
+    CHECK(lines(run.err).at(0) == expected);
+    CHECK_FALSE(fs::exists(out));
+    ++cases;
+  }
+  CHECK(cases >= 15);
+  Result several = run_gpumm("validate several_problems.yaml", dir);
+  CHECK(several.err.find("3 problems found") != std::string::npos);
+}
+
+TEST_CASE("cli: validate accepts good files and reports each bad one") {
+  Result r = run_gpumm("validate inputs/base.yaml tests/testdata/good_small.yaml tests/testdata/bad/nan_value.yaml");
+  CHECK(r.code == 2);
+  CHECK(r.out.find("inputs/base.yaml: ok (10 firms, 7 regions, 18 generations)") != std::string::npos);
+  CHECK(r.out.find("good_small.yaml: ok") != std::string::npos);
+  CHECK(r.err.find("nan_value.yaml:10:17:") != std::string::npos);
+  CHECK(run_gpumm("validate inputs/base.yaml").code == 0);
+}
+
+TEST_CASE("cli: an interrupted run leaves no complete-looking file, and the next run recovers") {
+  const fs::path out = scratch("killed");
+  Result killed = run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'", kSource,
+                        "GPUMM_TEST_KILL_AFTER_ROWS=5000");
+  CHECK(killed.code == 128 + 9);  // SIGKILL
+  for (const char* f : kFiles) CHECK_FALSE_MESSAGE(fs::exists(out / f), std::string(f));
+  Result again = run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'");
+  CHECK(again.code == 0);
+  for (const char* f : kFiles) CHECK_MESSAGE(fs::exists(out / f), std::string(f));
+  int staging = 0;
+  for (auto& e : fs::directory_iterator(out)) staging += e.path().filename().string().rfind(".staging", 0) == 0;
+  CHECK(staging == 0);
+}
+
+TEST_CASE("cli: a folder that gpumm did not write is never overwritten") {
+  const fs::path out = scratch("foreign");
+  fs::create_directories(out);
+  std::ofstream(out / "summary.csv") << "my own numbers";
+  Result r = run_gpumm("run tests/testdata/good_small.yaml -o '" + out.string() + "'");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("not an earlier gpumm output") != std::string::npos);
+  CHECK(slurp(out / "summary.csv") == "my own numbers");
+}

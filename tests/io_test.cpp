@@ -1,0 +1,92 @@
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "gpumm/io.hpp"
+
+using namespace gpumm;
+namespace fs = std::filesystem;
+
+namespace {
+fs::path fresh_dir(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("gpumm-io-test-" + std::to_string(::getpid()) + "-" + name);
+  fs::remove_all(p);
+  return p;
+}
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+}  // namespace
+
+TEST_CASE("io: text cells are quoted per RFC 4180 and formulas are defused") {
+  CHECK(csv_text("meta") == "meta");
+  CHECK(csv_text("a,b") == "\"a,b\"");
+  CHECK(csv_text("say \"hi\"") == "\"say \"\"hi\"\"\"");
+  CHECK(csv_text("two\nlines") == "\"two\nlines\"");
+  CHECK(csv_text("=SUM(A1)") == "'=SUM(A1)");
+  CHECK(csv_text("+1") == "'+1");
+  CHECK(csv_text("-x") == "'-x");
+  CHECK(csv_text("@cmd") == "'@cmd");
+  CHECK(csv_text("=a,b") == "\"'=a,b\"");
+}
+
+TEST_CASE("io: numbers are the shortest text that reads back exactly") {
+  CHECK(csv_number(0.0) == "0");
+  CHECK(csv_number(-0.0) == "0");
+  CHECK(csv_number(1.5) == "1.5");
+  CHECK(csv_number(-2.25) == "-2.25");
+  CHECK(std::stod(csv_number(1.0 / 3.0)) == 1.0 / 3.0);
+}
+
+TEST_CASE("io: files appear only on commit, with the marker") {
+  fs::path dir = fresh_dir("commit");
+  {
+    OutputDir out(dir);
+    CsvWriter w(out.staged("a.csv"), {"date", "value_mw"});
+    w.text("2024-01-01").number(1.5);
+    w.end_row();
+    w.close();
+    CHECK_FALSE(fs::exists(dir / "a.csv"));
+    out.commit();
+  }
+  CHECK(slurp(dir / "a.csv") == "date,value_mw\r\n2024-01-01,1.5\r\n");
+  CHECK(fs::exists(dir / OutputDir::kMarker));
+  // no staging folder is left behind
+  int entries = 0;
+  for (auto& e : fs::directory_iterator(dir)) entries += e.path().filename().string().rfind(".staging", 0) == 0;
+  CHECK(entries == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("io: a run that fails before commit leaves the folder as it was") {
+  fs::path dir = fresh_dir("fail");
+  {
+    OutputDir out(dir);
+    CsvWriter w(out.staged("a.csv"), {"x"});
+    w.number(1);
+    w.end_row();
+    w.close();
+    out.commit();
+  }
+  const std::string before = slurp(dir / "a.csv");
+  {
+    OutputDir out(dir);  // an earlier gpumm output may be reused
+    CsvWriter w(out.staged("a.csv"), {"x"});
+    w.number(2);
+    w.end_row();
+    // no commit: the writer dies here
+  }
+  CHECK(slurp(dir / "a.csv") == before);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("io: a folder that is not an earlier gpumm output is refused") {
+  fs::path dir = fresh_dir("foreign");
+  fs::create_directories(dir);
+  std::ofstream(dir / "thesis.docx") << "important";
+  CHECK_THROWS_WITH_AS(OutputDir{dir}, doctest::Contains("is not an earlier gpumm output"), OutputError);
+  CHECK(slurp(dir / "thesis.docx") == "important");
+  fs::remove_all(dir);
+}

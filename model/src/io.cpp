@@ -113,12 +113,14 @@ OutputDir::OutputDir(fs::path dir) : dir_(std::move(dir)) {
   if (fs::exists(dir_, ec)) {
     if (!fs::is_directory(dir_, ec))
       throw OutputError(dir_.string() + " exists and is not a folder; choose another with -o");
-    const bool empty = fs::is_empty(dir_, ec);
-    if (!empty && !fs::exists(dir_ / kMarker, ec))
+    // staging folders left by killed runs are ours; anything else needs the marker
+    bool foreign = false;
+    for (const auto& entry : fs::directory_iterator(dir_, ec))
+      if (entry.path().filename().string().rfind(".staging-", 0) != 0) foreign = true;
+    if (foreign && !fs::exists(dir_ / kMarker, ec))
       throw OutputError("refusing to write into " + dir_.string() +
                         ": it is not empty and is not an earlier gpumm output (no " + kMarker +
                         "); choose another folder with -o");
-    // staging folders left by runs that were killed
     for (const auto& entry : fs::directory_iterator(dir_, ec))
       if (entry.path().filename().string().rfind(".staging-", 0) == 0) fs::remove_all(entry.path(), ec);
   } else {

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -114,6 +115,13 @@ class SizeGuard : public YAML::EventHandler {
   std::vector<Open> stack_;
   std::map<YAML::anchor_t, std::uint64_t> sizes_;
 };
+
+// A sum for a message: 0.9 rather than 0.8999999999999999.
+std::string rounded(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  return buf;
+}
 
 bool valid_id(const std::string& s) {
   if (s.empty() || s.size() > 64) return false;
@@ -482,7 +490,7 @@ class Loader {
         for (double w : f.region_weight) sum += w;
         if (std::abs(sum - 1.0) > 1e-6)
           d_.error(m.get("regions"), m.child_path("regions"),
-                   "region weights sum to " + format_number(sum) + "; they must sum to 1");
+                   "region weights sum to " + rounded(sum) + "; they must sum to 1");
       }
       f.power_at_start_mw = per_region(m, "power_at_start", [this](MapReader& rm, const std::string& k, double& x) {
         return power(rm, k, x, false);
@@ -525,7 +533,7 @@ class Loader {
                      f.capex_split.network_share;
         if (sum > 1.0 + 1e-9)
           d_.error(n, m.child_path("capex_split"),
-                   "shares sum to " + format_number(sum) + "; they must sum to at most 1");
+                   "shares sum to " + rounded(sum) + "; they must sum to at most 1");
       }
       if (YAML::Node n = m.get("family_mix"); n.IsDefined()) {
         MapReader fm(d_, n, m.child_path("family_mix"));
@@ -542,7 +550,7 @@ class Loader {
         }
         if (std::abs(sum - 1.0) > 1e-6)
           d_.error(n, m.child_path("family_mix"),
-                   "shares sum to " + format_number(sum) + "; they must sum to 1");
+                   "shares sum to " + rounded(sum) + "; they must sum to 1");
       } else if (!f.capex_usd.empty()) {
         if (family_exists("nvidia")) f.family_mix.emplace_back("nvidia", 1.0);
         else
