@@ -108,3 +108,17 @@ TEST_CASE("calendar: steps round-trip through text") {
   Step x;
   CHECK_FALSE(parse_step("monthly", x));
 }
+
+TEST_CASE("calendar: arrival from a period start agrees with date arithmetic") {
+  for (Step step : {Step::week, Step::month, Step::quarter}) {
+    Calendar cal(Date(2024, 1, 1), Date(2030, 12, 31), step);
+    for (Duration lead : {Duration{0, Duration::Unit::month}, Duration{1, Duration::Unit::month},
+                          Duration{18, Duration::Unit::month}, Duration{2, Duration::Unit::quarter},
+                          Duration{6, Duration::Unit::year}, Duration{90, Duration::Unit::day},
+                          Duration{6, Duration::Unit::week}, Duration{10, Duration::Unit::year}})
+      for (int t = 0; t < cal.size(); t += 5) {
+        CAPTURE(t);
+        CHECK(cal.arrival_from_period(t, lead) == cal.arrival(cal[t].start, lead));
+      }
+  }
+}

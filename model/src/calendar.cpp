@@ -141,6 +141,22 @@ int Calendar::first_starting_at_or_after(Date d) const {
   return static_cast<int>(it - periods_.begin());
 }
 
+int Calendar::arrival_from_period(int t, const Duration& lead) const {
+  const Date start = periods_.front().start;
+  const long months = lead.months();
+  const bool aligned = start.day() == 1 && (step_ != Step::quarter || (start.month() - 1) % 3 == 0);
+  long ahead = -1;
+  if (months >= 0 && aligned && step_ != Step::week) {
+    const long per = step_ == Step::month ? 1 : 3;
+    ahead = (months + per - 1) / per;
+  } else if (months < 0 && step_ == Step::week) {
+    const long days = lead.unit == Duration::Unit::week ? 7 * lead.count : lead.count;
+    ahead = (days + 6) / 7;
+  }
+  if (ahead < 0) return arrival((*this)[t].start, lead);
+  return static_cast<int>(std::min<long>(t + ahead, size()));
+}
+
 int Calendar::days_in_year(int t, int year) const {
   const Period& p = (*this)[t];
   Date a = std::max(p.start, Date(static_cast<unsigned short>(year), 1, 1));

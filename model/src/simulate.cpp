@@ -1,5 +1,7 @@
 #include "gpumm/simulate.hpp"
 
+#include "event_queue.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -35,6 +37,9 @@ struct Plan {
   std::vector<int> port_due_at;    // (T) period in which ports ordered in t fall due
   std::vector<double> port_cap;    // (T) ports the world can supply per period; empty: unlimited
   std::vector<int> production_ends;  // (G) first period from which the ramp produces nothing
+  int window = 2, due_window = 2, retire_window = 2;  // ring sizes of the event queues
+  std::vector<double> gpu_usd, facility_usd;       // (F x T) capex spent per period
+  std::vector<std::vector<std::pair<int, double>>> splits;  // ((G + 1) x F) region shares
   std::vector<int> deploy_order;   // generations, best H100e per kW first
   // capex per firm and year, net of what explicit orders and builds already spend
   std::vector<std::map<int, double>> gpu_budget, facility_budget;  // (F) year -> USD
@@ -45,14 +50,21 @@ struct Plan {
     production.resize(static_cast<size_t>(G * T));
     due_at.resize(static_cast<size_t>(G * T));
     retire_at.resize(static_cast<size_t>(G * T));
+    std::vector<double> first_day(static_cast<size_t>(T));
+    std::vector<int> year_days(static_cast<size_t>(T));
+    for (int t = 0; t < T; ++t) {
+      first_day[static_cast<size_t>(t)] = static_cast<double>(cal[t].start.day_number());
+      year_days[static_cast<size_t>(t)] = days_in_year(cal[t].start.year());
+    }
     for (int g = 0; g < G; ++g) {
       const Generation& gen = s.generations[static_cast<size_t>(g)];
+      const ProductionRamp ramp(gen);
       for (int t = 0; t < T; ++t) {
-        const Date from = cal[t].start;
-        const Date to = cal[t].last + boost::gregorian::days(1);
-        production[static_cast<size_t>(g * T + t)] = production_units(gen, from, to);
-        due_at[static_cast<size_t>(g * T + t)] = cal.arrival(from, gen.lead_time);
-        retire_at[static_cast<size_t>(g * T + t)] = cal.arrival(from, gen.useful_life);
+        const size_t i = static_cast<size_t>(g * T + t);
+        const double a = first_day[static_cast<size_t>(t)];
+        production[i] = ramp.units(a, a + cal[t].days, year_days[static_cast<size_t>(t)]);
+        due_at[i] = cal.arrival_from_period(t, gen.lead_time);
+        retire_at[i] = cal.arrival_from_period(t, gen.useful_life);
       }
     }
     production_ends.assign(static_cast<size_t>(G), 0);
@@ -69,7 +81,22 @@ struct Plan {
     }
     if (s.network.supply) port_cap = node_capacity_per_period(*s.network.supply, cal);
     port_due_at.resize(static_cast<size_t>(T));
-    for (int t = 0; t < T; ++t) port_due_at[static_cast<size_t>(t)] = cal.arrival(cal[t].start, s.network.lead_time);
+    for (int t = 0; t < T; ++t) port_due_at[static_cast<size_t>(t)] = cal.arrival_from_period(t, s.network.lead_time);
+
+    // how far ahead the run schedules events, in periods: sizes of the rings (an event beyond
+    // them still goes to their overflow lists)
+    window = due_window = retire_window = 2;
+    for (int g = 0; g < G && T > 0; ++g) {
+      due_window = std::max(due_window, due_at[static_cast<size_t>(g * T)] + 2);
+      retire_window = std::max(retire_window, retire_at[static_cast<size_t>(g * T)] + 2);
+    }
+    if (T > 0) due_window = std::max(due_window, port_due_at[0] + 2);
+    for (const Firm& f : s.firms)
+      window = std::max({window, cal.arrival_from_period(0, f.build_lead_time) + 2,
+                         cal.arrival_from_period(0, f.build_time) + 2});
+    due_window = std::min(due_window, T + 1);
+    retire_window = std::min(retire_window, T + 1);
+    window = std::min(window, T + 1);
 
     deploy_order.resize(static_cast<size_t>(G));
     std::iota(deploy_order.begin(), deploy_order.end(), 0);
@@ -102,6 +129,43 @@ struct Plan {
             std::max(0.0, firm.capex_split.facilities_share * usd - spent_fac[year]);
       }
     }
+    spread_budgets();
+    split_regions();
+  }
+
+  // Capex per firm and period, by actual days (F x T); zero before the firm's capex start.
+  void spread_budgets() {
+    gpu_usd.assign(static_cast<size_t>(F * T), 0.0);
+    facility_usd.assign(static_cast<size_t>(F * T), 0.0);
+    for (int f = 0; f < F; ++f) {
+      const Firm& firm = s.firms[static_cast<size_t>(f)];
+      if (firm.capex_usd.empty()) continue;
+      for (int t = 0; t < T; ++t) {
+        if (firm.capex_start && cal[t].last < *firm.capex_start) continue;
+        gpu_usd[static_cast<size_t>(f * T + t)] = in_period(gpu_budget[static_cast<size_t>(f)], t);
+        facility_usd[static_cast<size_t>(f * T + t)] = in_period(facility_budget[static_cast<size_t>(f)], t);
+      }
+    }
+  }
+
+  // The firm's region weights without the regions that exclude generation g (any region for
+  // g = -1), renormalized; one list per (g + 1, firm).
+  void split_regions() {
+    splits.assign(static_cast<size_t>((G + 1) * F), {});
+    for (int g = -1; g < G; ++g)
+      for (int f = 0; f < F; ++f) {
+        auto& out = splits[static_cast<size_t>((g + 1) * F + f)];
+        double total = 0;
+        const Firm& firm = s.firms[static_cast<size_t>(f)];
+        for (int r = 0; r < R; ++r) {
+          const double w = firm.region_weight[static_cast<size_t>(r)];
+          if (w > 0 && (g < 0 || !excluded(r, g))) {
+            out.emplace_back(r, w);
+            total += w;
+          }
+        }
+        for (auto& rw : out) rw.second /= total;
+      }
   }
 
   // Spending of a yearly budget that falls in period t, by actual days.
@@ -186,10 +250,20 @@ class Engine {
       v->assign(static_cast<size_t>(C * G), 0.0);
     st_.stranded_by.assign(static_cast<size_t>(C * G), Binding::none);
     st_.gen_bound_by.assign(static_cast<size_t>(G), -1);
+    live_.assign(static_cast<size_t>(G), 0);
+    pair_on_.assign(static_cast<size_t>(C * G), 0);
+    train_h100e_.clear();
+    for (const Generation& g : s_.generations) train_h100e_.push_back(g.train_h100e);
+    pairs_.clear();
+    dropped_.clear();
+    collect_cells();
     st_.produced.assign(static_cast<size_t>(G), 0.0);
-    for (auto* v : {&st_.power_arrivals, &st_.shell_arrivals, &st_.gpu_due, &st_.port_due,
-                    &st_.retirements, &st_.orders_placed})
-      v->assign(static_cast<size_t>(T), {});
+    for (auto* q : {&power_q_, &shell_q_}) q->reset(T, p_.window);
+    explicit_.clear();
+    next_explicit_ = 0;
+    gpu_due_.reset(T, p_.due_window, C * G);
+    retire_.reset(T, p_.retire_window, C * G);
+    port_due_.reset(T, p_.due_window, C);
 
     for (int f = 0; f < p_.F; ++f) {
       const Firm& firm = s_.firms[static_cast<size_t>(f)];
@@ -208,8 +282,9 @@ class Engine {
         for (auto [r, w] : region_split(f, g)) {
           const int c = cell(f, r);
           st_.installed[cg(c, g)] += units * w;
+          mark_pair(c, g);
           st_.ports[static_cast<size_t>(c)] += units * w * gen.ports_per_gpu;
-          if (retire < T) st_.retirements[static_cast<size_t>(std::max(retire, 0))].push_back({c, g, units * w});
+          retire_.add(0, retire, static_cast<int>(cg(c, g)), units * w);
         }
         st_.initial_total += units;
       }
@@ -235,6 +310,9 @@ class Engine {
       for (const GpuOrder& o : firm.orders)
         for (auto [date, units] : order_slices(o)) place_explicit(f, o, date, units);
     }
+    for (auto* q : {&power_q_, &shell_q_}) q->seal();
+    std::stable_sort(explicit_.begin(), explicit_.end(),
+                     [](const Explicit& a, const Explicit& b) { return a.period < b.period; });
   }
 
   // Slices of an order: one per calendar step from its date until `over` has passed, each
@@ -262,55 +340,101 @@ class Engine {
     const Generation& gen = s_.generations[static_cast<size_t>(o.generation)];
     const int due = cal_.arrival(date, gen.lead_time);
     const int port_due = cal_.arrival(date, s_.network.lead_time);
-    auto& bucket = st_.orders_placed[static_cast<size_t>(placed)];
-    const auto split = o.region >= 0 ? std::vector<std::pair<int, double>>{{o.region, 1.0}}
-                                     : region_split(f, o.generation);
-    for (auto [r, w] : split) {
-      bucket.push_back({cell(f, r), o.generation, units * w, false, due});
-      bucket.push_back({cell(f, r), -1, units * w * gen.ports_per_gpu, false, port_due});
-    }
+    explicit_.push_back({placed, f, o.region, o.generation, units, due, port_due});
   }
 
   // The firm's region weights, without regions that exclude generation g, renormalized.
-  std::vector<std::pair<int, double>> region_split(int f, int g) const {
-    std::vector<std::pair<int, double>> out;
-    double total = 0;
-    const Firm& firm = s_.firms[static_cast<size_t>(f)];
-    for (int r = 0; r < p_.R; ++r) {
-      const double w = firm.region_weight[static_cast<size_t>(r)];
-      if (w > 0 && (g < 0 || !p_.excluded(r, g))) {
-        out.emplace_back(r, w);
-        total += w;
-      }
-    }
-    for (auto& rw : out) rw.second /= total;
-    return out;
+  const std::vector<std::pair<int, double>>& region_split(int f, int g) const {
+    return p_.splits[static_cast<size_t>((g + 1) * p_.F + f)];
   }
 
   void add_power(int c, double mw, int period, bool bypass) {
-    if (period < p_.T) st_.power_arrivals[static_cast<size_t>(period)].push_back({c, -1, mw, bypass, 0});
+    power_q_.push(now_, period, {c, -1, mw, bypass, 0});
   }
   void add_shell(int c, double facility_mw, int period) {
     const double it_mw = facility_mw / s_.regions[static_cast<size_t>(c % p_.R)].pue;
-    if (period < p_.T) st_.shell_arrivals[static_cast<size_t>(period)].push_back({c, -1, it_mw, false, 0});
+    shell_q_.push(now_, period, {c, -1, it_mw, false, 0});
   }
 
   // An order of `units` of generation g for cell c placed in period t, due in period `due`.
   void place_order(int t, int c, int g, double units, int due) {
+    mark_pair(c, g);
     st_.ordered[cg(c, g)] += units;
     st_.ordered_total += units;
     if (due < p_.T) {
-      st_.gpu_due[static_cast<size_t>(std::max(due, t))].push_back({c, g, units, false, 0});
+      gpu_due_.add(t, due, static_cast<int>(cg(c, g)), units);
       st_.on_order[cg(c, g)] += units;
     } else {
       st_.beyond_horizon += units;
     }
   }
   void place_ports(int t, int c, double ports, int due) {
-    if (due < p_.T) st_.port_due[static_cast<size_t>(std::max(due, t))].push_back({c, -1, ports, false, 0});
+    port_due_.add(t, due, c, ports);
   }
 
-  static void release(std::vector<Event>& bucket) { std::vector<Event>().swap(bucket); }
+
+  // Sparsity: the step visits only the cells a firm can use and, within them, the (cell,
+  // generation) pairs that hold stock or orders (`pairs_`, sorted by index), and the
+  // generations that have any such pair (`live_gens_`, and `live_order_` in deployment order).
+  void mark_pair(int c, int g) {
+    const size_t i = cg(c, g);
+    if (pair_on_[i]) return;
+    pair_on_[i] = 1;
+    pairs_.push_back({static_cast<int>(i), c, g});
+    pairs_sorted_ = false;
+    if (!live_[static_cast<size_t>(g)]) {
+      live_[static_cast<size_t>(g)] = 1;
+      live_changed_ = true;
+    }
+  }
+  void collect_live() {
+    if (!pairs_sorted_) {
+      std::sort(pairs_.begin(), pairs_.end(), [](const Pair& a, const Pair& b) { return a.i < b.i; });
+      pairs_sorted_ = true;
+    }
+    if (!live_changed_) return;
+    live_changed_ = false;
+    live_gens_.clear();
+    live_order_.clear();
+    for (int g = 0; g < p_.G; ++g)
+      if (live_[static_cast<size_t>(g)]) live_gens_.push_back(g);
+    for (int g : p_.deploy_order)
+      if (live_[static_cast<size_t>(g)]) live_order_.push_back(g);
+  }
+  // Drop pairs left with nothing installed, waiting or on order; their flows of this period
+  // are zeroed at the start of the next.
+  void drop_empty_pairs() {
+    std::fill(live_.begin(), live_.end(), 0);
+    size_t keep = 0;
+    for (const Pair& p : pairs_) {
+      const size_t k = static_cast<size_t>(p.i);
+      if (st_.installed[k] > 0 || st_.backlog[k] > 0 || st_.on_order[k] > 0) {
+        pairs_[keep++] = p;
+        live_[static_cast<size_t>(p.g)] = 1;
+      } else {
+        pair_on_[k] = 0;
+        dropped_.push_back(p);
+      }
+    }
+    pairs_.resize(keep);
+    live_changed_ = true;
+  }
+  void collect_cells() {
+    std::vector<char> used(static_cast<size_t>(p_.ncell), 0);
+    for (int f = 0; f < p_.F; ++f) {
+      const Firm& firm = s_.firms[static_cast<size_t>(f)];
+      for (int r = 0; r < p_.R; ++r)
+        if (firm.region_weight[static_cast<size_t>(r)] > 0 || firm.power_at_start_mw[static_cast<size_t>(r)] > 0)
+          used[static_cast<size_t>(cell(f, r))] = 1;
+      for (const Build& b : firm.builds)
+        if (b.region >= 0) used[static_cast<size_t>(cell(f, b.region))] = 1;
+      for (const GpuOrder& o : firm.orders)
+        if (o.region >= 0) used[static_cast<size_t>(cell(f, o.region))] = 1;
+    }
+    cells_.clear();
+    for (int c = 0; c < p_.ncell; ++c)
+      if (used[static_cast<size_t>(c)]) cells_.push_back(c);
+  }
 
   void warn_once(int t, const std::string& code, const std::string& message) {
     if (warned_.insert(code + message).second) warnings_.push_back({t, code, message});
@@ -319,15 +443,21 @@ class Engine {
   // ---- the step ---------------------------------------------------------------------------
   void step(int t, PeriodSummary& out) {
     out.period = t;
-    std::fill(st_.ordered.begin(), st_.ordered.end(), 0.0);
-    std::fill(st_.delivered.begin(), st_.delivered.end(), 0.0);
-    std::fill(st_.retired.begin(), st_.retired.end(), 0.0);
-    std::fill(st_.rolled_over.begin(), st_.rolled_over.end(), 0.0);
+    now_ = t;
+    // flows of the last period are zero now (they live only on pairs, or pairs just dropped)
+    for (const auto* list : {&pairs_, &dropped_})
+      for (const Pair& p : *list) {
+        const size_t k = static_cast<size_t>(p.i);
+        st_.ordered[k] = st_.delivered[k] = st_.retired[k] = st_.rolled_over[k] = 0.0;
+      }
+    dropped_.clear();
+    collect_live();
     // GPUs at the end of their useful life leave, with their ports
     retire(t);
     // explicit orders placed now, and what this period's capex buys
     place_explicit_orders(t);
     spend_capex(t, out);
+    collect_live();
     // power, interconnect queue and data-center shells
     advance_power(t);
     // orders that fall due join the backlog; production and upstream nodes decide deliveries
@@ -335,38 +465,47 @@ class Engine {
     deliver_ports(t);
     // what each cell can run: Leontief over power, buildings and ports
     deploy(t);
-    summarize(out);
-    check_invariants(t);
+    drop_empty_pairs();
+    summarize(t, out);
   }
 
   void retire(int t) {
-    for (const Event& e : st_.retirements[static_cast<size_t>(t)]) {
-      const size_t i = cg(e.cell, e.gen);
-      const double units = std::min(e.amount, st_.installed[i]);
+    double* due = retire_.slot(t);
+    for (const Pair& p : pairs_) {
+      const size_t i = static_cast<size_t>(p.i);
+      if (due[i] == 0.0) continue;
+      const double units = std::min(due[i], st_.installed[i]);
+      due[i] = 0.0;
       st_.installed[i] -= units;
       st_.retired[i] += units;
       st_.retired_total += units;
-      const double ports = units * s_.generations[static_cast<size_t>(e.gen)].ports_per_gpu;
-      st_.ports[static_cast<size_t>(e.cell)] = std::max(0.0, st_.ports[static_cast<size_t>(e.cell)] - ports);
+      const int c = p.c;
+      const double ports = units * s_.generations[static_cast<size_t>(p.g)].ports_per_gpu;
+      st_.ports[static_cast<size_t>(c)] = std::max(0.0, st_.ports[static_cast<size_t>(c)] - ports);
     }
-    release(st_.retirements[static_cast<size_t>(t)]);
   }
 
   void place_explicit_orders(int t) {
-    for (const Event& e : st_.orders_placed[static_cast<size_t>(t)]) {
-      if (e.gen >= 0) place_order(t, e.cell, e.gen, e.amount, e.due);
-      else place_ports(t, e.cell, e.amount, e.due);
+    for (; next_explicit_ < explicit_.size() && explicit_[next_explicit_].period <= t; ++next_explicit_) {
+      const Explicit& o = explicit_[next_explicit_];
+      const double ppg = s_.generations[static_cast<size_t>(o.gen)].ports_per_gpu;
+      const auto place = [&](int r, double w) {
+        place_order(t, cell(o.firm, r), o.gen, o.units * w, o.due);
+        place_ports(t, cell(o.firm, r), o.units * w * ppg, o.port_due);
+      };
+      if (o.region >= 0) place(o.region, 1.0);
+      else
+        for (auto [r, w] : region_split(o.firm, o.gen)) place(r, w);
     }
-    release(st_.orders_placed[static_cast<size_t>(t)]);
   }
 
   void spend_capex(int t, PeriodSummary& out) {
     const Date now = cal_[t].start;
     for (int f = 0; f < p_.F; ++f) {
       const Firm& firm = s_.firms[static_cast<size_t>(f)];
-      if (firm.capex_usd.empty() || (firm.capex_start && cal_[t].last < *firm.capex_start)) continue;
+      if (firm.capex_usd.empty()) continue;
       // GPUs with their ports, newest generation of each family in the mix
-      const double gpu_usd = p_.in_period(p_.gpu_budget[static_cast<size_t>(f)], t);
+      const double gpu_usd = p_.gpu_usd[static_cast<size_t>(f * p_.T + t)];
       if (gpu_usd > 0) {
         for (const auto& [family, share] : firm.family_mix) {
           p_.family_mix_at(family, f, t, mix_);
@@ -390,11 +529,11 @@ class Engine {
         }
       }
       // facilities: power and shells committed now, funded so certain to complete
-      const double fac_usd = p_.in_period(p_.facility_budget[static_cast<size_t>(f)], t);
+      const double fac_usd = p_.facility_usd[static_cast<size_t>(f * p_.T + t)];
       if (fac_usd > 0) {
         const double mw = fac_usd / s_.costs.facility_usd_per_mw;
-        const int power_at = cal_.arrival(now, firm.build_lead_time);
-        const int shell_at = cal_.arrival(now, firm.build_time);
+        const int power_at = cal_.arrival_from_period(t, firm.build_lead_time);
+        const int shell_at = cal_.arrival_from_period(t, firm.build_time);
         for (auto [r, w] : region_split(f, -1)) {
           add_power(cell(f, r), mw * w, power_at, false);
           add_shell(cell(f, r), mw * w, shell_at);
@@ -405,14 +544,11 @@ class Engine {
   }
 
   void advance_power(int t) {
-    for (const Event& e : st_.power_arrivals[static_cast<size_t>(t)]) {
+    power_q_.drain(t, [&](const Event& e) {
       if (e.bypass_queue) st_.energized_mw[static_cast<size_t>(e.cell)] += e.amount;
       else st_.grid_queue_mw[static_cast<size_t>(e.cell)] += e.amount;
-    }
-    release(st_.power_arrivals[static_cast<size_t>(t)]);
-    for (const Event& e : st_.shell_arrivals[static_cast<size_t>(t)])
-      st_.it_built_mw[static_cast<size_t>(e.cell)] += e.amount;
-    release(st_.shell_arrivals[static_cast<size_t>(t)]);
+    });
+    shell_q_.drain(t, [&](const Event& e) { st_.it_built_mw[static_cast<size_t>(e.cell)] += e.amount; });
     // each region energizes at most its interconnect cap, shared pro-rata among waiting firms
     const double year_days = days_in_year(cal_[t].start.year());
     for (int r = 0; r < p_.R; ++r) {
@@ -432,21 +568,28 @@ class Engine {
   }
 
   void produce_and_deliver(int t, PeriodSummary& out) {
-    const int G = p_.G, C = p_.ncell;
-    for (const Event& e : st_.gpu_due[static_cast<size_t>(t)]) {
-      const size_t i = cg(e.cell, e.gen);
-      st_.on_order[i] = std::max(0.0, st_.on_order[i] - e.amount);
-      st_.backlog[i] += e.amount;
-    }
-    release(st_.gpu_due[static_cast<size_t>(t)]);
+    const int G = p_.G;
+    // orders that fall due now join the backlog (twice: roll-overs may fall due at once)
+    const auto fall_due = [&] {
+      double* due = gpu_due_.slot(t);
+      for (const Pair& p : pairs_) {
+        const size_t i = static_cast<size_t>(p.i);
+        if (due[i] == 0.0) continue;
+        st_.on_order[i] = std::max(0.0, st_.on_order[i] - due[i]);
+        st_.backlog[i] += due[i];
+        due[i] = 0.0;
+      }
+    };
+    fall_due();
     roll_over_ended(t);
+    collect_live();
+    fall_due();
 
     // what each generation would ship: its backlog, up to the ramp
     want_.assign(static_cast<size_t>(G), 0.0);
     need_.assign(static_cast<size_t>(G), 0.0);
-    for (int c = 0; c < C; ++c)
-      for (int g = 0; g < G; ++g) want_[static_cast<size_t>(g)] += st_.backlog[cg(c, g)];
-    for (int g = 0; g < G; ++g)
+    for (const Pair& p : pairs_) want_[static_cast<size_t>(p.g)] += st_.backlog[static_cast<size_t>(p.i)];
+    for (int g : live_gens_)
       need_[static_cast<size_t>(g)] = std::min(want_[static_cast<size_t>(g)], p_.production[static_cast<size_t>(g * p_.T + t)]);
 
     // upstream nodes: if the generations using a node need more than it has, all are scaled
@@ -461,7 +604,8 @@ class Engine {
     }
     out.binding_upstream = -1;
     double tightest = 1.0;
-    for (int g = 0; g < G; ++g) {
+    share_.assign(static_cast<size_t>(G), 0.0);
+    for (int g : live_gens_) {
       const size_t gi = static_cast<size_t>(g);
       double factor = 1.0;
       int node = -1;
@@ -482,20 +626,20 @@ class Engine {
       } else if (bound == -2 && out.binding_upstream == -1) {
         out.binding_upstream = -2;
       }
-      if (ship <= 0) continue;
-      // share the shipment pro-rata to each cell's backlog
-      const double share = std::min(1.0, ship / want_[gi]);
-      for (int c = 0; c < C; ++c) {
-        const size_t i = cg(c, g);
-        if (st_.backlog[i] <= 0) continue;
-        const double units = share >= 1.0 ? st_.backlog[i] : st_.backlog[i] * share;
-        st_.backlog[i] = share >= 1.0 ? 0.0 : st_.backlog[i] - units;
-        st_.installed[i] += units;
-        st_.delivered[i] += units;
-        st_.delivered_total += units;
-        const int retire = p_.retire_at[static_cast<size_t>(g * p_.T + t)];
-        if (retire < p_.T) st_.retirements[static_cast<size_t>(retire)].push_back({c, g, units, false, 0});
-      }
+      if (ship > 0) share_[gi] = std::min(1.0, ship / want_[gi]);
+    }
+    // share each generation's shipment pro-rata to each cell's backlog
+    for (const Pair& p : pairs_) {
+      const size_t i = static_cast<size_t>(p.i);
+      const size_t g = static_cast<size_t>(p.g);
+      const double share = share_[g];
+      if (share <= 0 || st_.backlog[i] <= 0) continue;
+      const double units = share >= 1.0 ? st_.backlog[i] : st_.backlog[i] * share;
+      st_.backlog[i] = share >= 1.0 ? 0.0 : st_.backlog[i] - units;
+      st_.installed[i] += units;
+      st_.delivered[i] += units;
+      st_.delivered_total += units;
+      retire_.add(t, p_.retire_at[g * static_cast<size_t>(p_.T) + static_cast<size_t>(t)], p.i, units);
     }
   }
 
@@ -503,13 +647,16 @@ class Engine {
   // buyer re-orders the same value of what its family ships now (the successor). Orders are
   // never lost: the old units count as rolled over, the new ones as ordered.
   void roll_over_ended(int t) {
-    for (int g = 0; g < p_.G; ++g) {
-      if (p_.production_ends[static_cast<size_t>(g)] > t) continue;
+    // (place_order may append pairs: visit only those present at the start)
+    const size_t n = pairs_.size();
+    for (size_t k = 0; k < n; ++k) {
+      const Pair p = pairs_[k];
+      const size_t i = static_cast<size_t>(p.i);
+      const int c = p.c, g = p.g;
+      if (p_.production_ends[static_cast<size_t>(g)] > t || st_.backlog[i] <= 0) continue;
       const Generation& old = s_.generations[static_cast<size_t>(g)];
       const double old_price = old.price_usd + old.ports_per_gpu * s_.costs.port_usd;
-      for (int c = 0; c < p_.ncell; ++c) {
-        const size_t i = cg(c, g);
-        if (st_.backlog[i] <= 0) continue;
+      {
         p_.family_mix_at(old.family, c / p_.R, t, mix_);
         std::erase_if(mix_, [&](const auto& gs) {
           const Generation& to = s_.generations[static_cast<size_t>(gs.first)];
@@ -537,15 +684,17 @@ class Engine {
   }
 
   void deliver_ports(int t) {
-    for (const Event& e : st_.port_due[static_cast<size_t>(t)])
-      st_.port_backlog[static_cast<size_t>(e.cell)] += e.amount;
-    release(st_.port_due[static_cast<size_t>(t)]);
+    double* due = port_due_.slot(t);
+    for (int c : cells_) {
+      st_.port_backlog[static_cast<size_t>(c)] += due[c];
+      due[c] = 0.0;
+    }
     double waiting = 0;
-    for (double b : st_.port_backlog) waiting += b;
+    for (int c : cells_) waiting += st_.port_backlog[static_cast<size_t>(c)];
     if (waiting <= 0) return;
     const double cap = p_.port_cap.empty() ? waiting : p_.port_cap[static_cast<size_t>(t)];
     const double share = std::min(1.0, cap / waiting);
-    for (int c = 0; c < p_.ncell; ++c) {
+    for (int c : cells_) {
       const size_t i = static_cast<size_t>(c);
       const double got = share >= 1.0 ? st_.port_backlog[i] : st_.port_backlog[i] * share;
       st_.ports[i] += got;
@@ -555,14 +704,14 @@ class Engine {
 
   void deploy(int /*t*/) {
     const int G = p_.G;
-    for (int c = 0; c < p_.ncell; ++c) {
+    for (int c : cells_) {
       const size_t ci = static_cast<size_t>(c);
       CellDeployment cd = usable_it_power(st_.energized_mw[ci], s_.regions[static_cast<size_t>(c % p_.R)].pue,
                                           st_.it_built_mw[ci]);
       st_.usable_it_mw[ci] = cd.usable_it_mw;
       st_.power_binding[ci] = cd.power_binding;
       const size_t base = cg(c, 0);
-      deploy_cell(s_.generations, p_.deploy_order, cd, st_.ports[ci],
+      deploy_cell(s_.generations, live_order_, cd, st_.ports[ci],
                   std::span<const double>(st_.installed.data() + base, static_cast<size_t>(G)),
                   std::span<double>(st_.deployed.data() + base, static_cast<size_t>(G)),
                   std::span<double>(st_.stranded.data() + base, static_cast<size_t>(G)),
@@ -570,47 +719,60 @@ class Engine {
     }
   }
 
-  void summarize(PeriodSummary& out) {
-    const int G = p_.G;
-    for (int c = 0; c < p_.ncell; ++c) {
+  // Aggregates for summary.csv, and the anomalies check (STYLE §5: recorded, not thrown).
+  void summarize(int t, PeriodSummary& out) {
+    for (int c : cells_) {
       const size_t ci = static_cast<size_t>(c);
       out.energized_mw += st_.energized_mw[ci];
       out.grid_queue_mw += st_.grid_queue_mw[ci];
       out.it_built_mw += st_.it_built_mw[ci];
       out.usable_it_mw += st_.usable_it_mw[ci];
-      for (int g = 0; g < G; ++g) {
-        const size_t i = cg(c, g);
-        const double h = s_.generations[static_cast<size_t>(g)].train_h100e;
-        out.installed_gpus += st_.installed[i];
-        out.installed_h100e += st_.installed[i] * h;
-        out.deployed_gpus += st_.deployed[i];
-        out.deployed_h100e += st_.deployed[i] * h;
-        out.stranded_gpus += st_.stranded[i];
-        out.stranded_h100e += st_.stranded[i] * h;
+    }
+    bool bounds_ok = true;
+    double installed = 0, installed_h = 0, deployed = 0, deployed_h = 0, stranded = 0, stranded_h = 0;
+    double by_power = 0, by_building = 0, by_network = 0;
+    double ordered = 0, delivered = 0, retired = 0, rolled = 0, backlog = 0, on_order = 0;
+    for (const auto* list : {&pairs_, &dropped_})
+      for (const Pair& p : *list) {
+        const size_t i = static_cast<size_t>(p.i);
+        const double h = train_h100e_[static_cast<size_t>(p.g)];
+        installed += st_.installed[i];
+        installed_h += st_.installed[i] * h;
+        deployed += st_.deployed[i];
+        deployed_h += st_.deployed[i] * h;
+        stranded += st_.stranded[i];
+        stranded_h += st_.stranded[i] * h;
         switch (st_.stranded_by[i]) {
-          case Binding::power: out.stranded_power_gpus += st_.stranded[i]; break;
-          case Binding::building: out.stranded_building_gpus += st_.stranded[i]; break;
-          case Binding::network: out.stranded_network_gpus += st_.stranded[i]; break;
+          case Binding::power: by_power += st_.stranded[i]; break;
+          case Binding::building: by_building += st_.stranded[i]; break;
+          case Binding::network: by_network += st_.stranded[i]; break;
           case Binding::none: break;
         }
-        out.ordered_gpus += st_.ordered[i];
-        out.delivered_gpus += st_.delivered[i];
-        out.retired_gpus += st_.retired[i];
-        out.rolled_over_gpus += st_.rolled_over[i];
-        out.backlog_gpus += st_.backlog[i];
-        out.on_order_gpus += st_.on_order[i];
+        ordered += st_.ordered[i];
+        delivered += st_.delivered[i];
+        retired += st_.retired[i];
+        rolled += st_.rolled_over[i];
+        backlog += st_.backlog[i];
+        on_order += st_.on_order[i];
+        bounds_ok = bounds_ok && st_.installed[i] >= 0 && st_.backlog[i] >= 0 &&
+                    st_.deployed[i] <= st_.installed[i] * (1 + 1e-12) + 1e-9;
       }
-    }
-  }
-
-  // Record anomalies instead of throwing (STYLE §5).
-  void check_invariants(int t) {
-    for (size_t i = 0; i < st_.installed.size(); ++i) {
-      if (st_.installed[i] < 0 || st_.backlog[i] < 0 || st_.deployed[i] > st_.installed[i] * (1 + 1e-12) + 1e-9) {
-        warn_once(t, "invariant", "a stock left its bounds in period " + std::to_string(t));
-        return;
-      }
-    }
+    out.installed_gpus = installed;
+    out.installed_h100e = installed_h;
+    out.deployed_gpus = deployed;
+    out.deployed_h100e = deployed_h;
+    out.stranded_gpus = stranded;
+    out.stranded_h100e = stranded_h;
+    out.stranded_power_gpus = by_power;
+    out.stranded_building_gpus = by_building;
+    out.stranded_network_gpus = by_network;
+    out.ordered_gpus = ordered;
+    out.delivered_gpus = delivered;
+    out.retired_gpus = retired;
+    out.rolled_over_gpus = rolled;
+    out.backlog_gpus = backlog;
+    out.on_order_gpus = on_order;
+    if (!bounds_ok) warn_once(t, "invariant", "a stock left its bounds in period " + std::to_string(t));
   }
 
   const Scenario& s_;
@@ -619,6 +781,28 @@ class Engine {
   State st_;
   std::vector<double> want_, need_, scale_;
   std::vector<std::pair<int, double>> mix_;
+  std::vector<int> cells_;                 // cells a firm can use
+  std::vector<char> live_;                 // (G) generation has stock or orders
+  std::vector<int> live_gens_, live_order_;
+  std::vector<char> pair_on_;              // (C x G) pair is in pairs_
+  struct Pair {
+    int i, c, g;  // index cg(c, g), cell, generation
+  };
+  std::vector<Pair> pairs_, dropped_;      // active pairs; pairs dropped this period
+  std::vector<double> train_h100e_;        // (G)
+  bool pairs_sorted_ = true, live_changed_ = true;
+  std::vector<double> share_;              // (G) share of each backlog shipped this period
+  int now_ = 0;  // the period being stepped (0 during init)
+  detail::EventQueue power_q_, shell_q_;
+  // explicit orders (slices of them), by the period they are placed
+  struct Explicit {
+    int period, firm, region, gen;
+    double units;
+    int due, port_due;
+  };
+  std::vector<Explicit> explicit_;
+  size_t next_explicit_ = 0;
+  detail::DenseRing gpu_due_, retire_, port_due_;
   std::vector<Warning> warnings_;
   std::set<std::string> warned_;
 };

@@ -28,23 +28,28 @@ double trapezoid(double x0, double y0, double x1, double y1, double a, double b)
 
 }  // namespace
 
-double production_units(const Generation& g, Date from, Date to) {
-  if (!(from < to) || g.peak_units_per_year <= 0) return 0.0;
-  const double per_day = g.peak_units_per_year / days_in_year(from.year());
-  // knots of the piecewise-linear rate (in units per day)
-  const double t0 = day_number(g.first_shipment);
-  const double t1 = day_number(Calendar::add(g.first_shipment, g.ramp));
-  double t2 = g.end_of_production ? day_number(*g.end_of_production) : 1e12;
-  t2 = std::max(t2, t1);  // ramp-down cannot begin before the ramp-up ends
-  const double t3 = g.end_of_production ? day_number(Calendar::add(*g.end_of_production, g.ramp_down))
-                                        : 1e12;
-  const double a = day_number(from), b = day_number(to);
+ProductionRamp::ProductionRamp(const Generation& g) : peak_per_year_(g.peak_units_per_year) {
+  t0_ = day_number(g.first_shipment);
+  t1_ = day_number(Calendar::add(g.first_shipment, g.ramp));
+  t2_ = g.end_of_production ? day_number(*g.end_of_production) : 1e12;
+  t2_ = std::max(t2_, t1_);  // the ramp-down cannot begin before the ramp-up ends
+  t3_ = g.end_of_production ? std::max(t2_, day_number(Calendar::add(*g.end_of_production, g.ramp_down)))
+                            : 1e12;
+}
+
+double ProductionRamp::units(double a, double b, int year_days) const {
+  if (!(a < b) || peak_per_year_ <= 0) return 0.0;
+  const double per_day = peak_per_year_ / year_days;
   double total = 0.0;
   // ramp up, plateau, ramp down: each segment integrated over its overlap with [a, b)
-  total += trapezoid(t0, 0.0, t1, per_day, std::max(a, t0), std::min(b, t1));
-  total += per_day * std::max(0.0, std::min(b, t2) - std::max(a, t1));
-  total += trapezoid(t2, per_day, std::max(t3, t2), 0.0, std::max(a, t2), std::min(b, t3));
+  total += trapezoid(t0_, 0.0, t1_, per_day, std::max(a, t0_), std::min(b, t1_));
+  total += per_day * std::max(0.0, std::min(b, t2_) - std::max(a, t1_));
+  total += trapezoid(t2_, per_day, t3_, 0.0, std::max(a, t2_), std::min(b, t3_));
   return total;
+}
+
+double production_units(const Generation& g, Date from, Date to) {
+  return ProductionRamp(g).units(day_number(from), day_number(to), days_in_year(from.year()));
 }
 
 std::vector<double> node_capacity_per_period(const UpstreamNode& n, const Calendar& cal) {

@@ -54,6 +54,10 @@ class Calendar {
   int arrival(Date commit, const Duration& lead) const {
     return first_starting_at_or_after(add(commit, lead));
   }
+  /// Period in which something committed at the start of period `t` with lead time `lead`
+  /// becomes available; the same as `arrival(operator[](t).start, lead)`, without date
+  /// arithmetic when the step and the lead's unit allow it (the simulation's hot path).
+  int arrival_from_period(int t, const Duration& lead) const;
   /// Number of days of period `t` that fall in calendar year `year`.
   int days_in_year(int t, int year) const;
 

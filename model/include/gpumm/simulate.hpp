@@ -55,9 +55,6 @@ struct State {
   double ordered_total = 0, delivered_total = 0, retired_total = 0, initial_total = 0;
   double beyond_horizon = 0;            ///< GPUs due after the last period (never delivered)
   double rolled_over_total = 0;         ///< GPUs of ended generations re-ordered as a successor
-  // pending events by period (index t holds what happens in period t)
-  std::vector<std::vector<Event>> power_arrivals, shell_arrivals, gpu_due, port_due, retirements;
-  std::vector<std::vector<Event>> orders_placed;  ///< explicit orders, by the period they are placed
 };
 
 /// Aggregates of one period; everything `summary.csv` shows.

@@ -16,6 +16,19 @@ namespace gpumm {
 enum class Binding : std::uint8_t { none, power, building, network };
 std::string to_string(Binding b);
 
+/// The production ramp of a generation as a piecewise-linear rate over day numbers, so
+/// that a run integrates it per period without date arithmetic.
+class ProductionRamp {
+ public:
+  explicit ProductionRamp(const Generation& g);
+  /// Units produced in days [from_day, to_day) with the yearly rate spread over `year_days`.
+  double units(double from_day, double to_day, int year_days) const;
+
+ private:
+  double t0_, t1_, t2_, t3_;  // first shipment, plateau, start and end of the ramp-down
+  double peak_per_year_;
+};
+
 /// Units of `g` the world can produce in [from, to): the integral of the ramp (0 at first
 /// shipment, linear to the plateau over `ramp`, flat until `end_of_production`, linear to 0
 /// over `ramp_down`), with the per-year rate spread over the actual days of `from`'s year.
