@@ -125,6 +125,7 @@ Calendar::Calendar(Date start, Date end, Step step) : step_(step) {
     periods_.push_back(p);
     s = next;
   } while (s <= end);
+  month_aligned_ = start.day() == 1 && (step_ != Step::quarter || (start.month() - 1) % 3 == 0);
 }
 
 int Calendar::index_of(Date d) const {
@@ -142,11 +143,9 @@ int Calendar::first_starting_at_or_after(Date d) const {
 }
 
 int Calendar::arrival_from_period(int t, const Duration& lead) const {
-  const Date start = periods_.front().start;
   const long months = lead.months();
-  const bool aligned = start.day() == 1 && (step_ != Step::quarter || (start.month() - 1) % 3 == 0);
   long ahead = -1;
-  if (months >= 0 && aligned && step_ != Step::week) {
+  if (months >= 0 && month_aligned_ && step_ != Step::week) {
     const long per = step_ == Step::month ? 1 : 3;
     ahead = (months + per - 1) / per;
   } else if (months < 0 && step_ == Step::week) {

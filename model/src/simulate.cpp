@@ -3,8 +3,10 @@
 #include "event_queue.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <numeric>
 #include <set>
 
@@ -39,8 +41,16 @@ struct Plan {
   std::vector<int> production_ends;  // (G) first period from which the ramp produces nothing
   int window = 2, due_window = 2, retire_window = 2;  // ring sizes of the event queues
   std::vector<double> gpu_usd, facility_usd;       // (F x T) capex spent per period
+  std::vector<std::string> families;               // distinct generation families
+  std::vector<int> gen_family;                     // (G) family index
+  std::vector<std::vector<int>> eligible;          // (families x F) generations a firm may buy
+  std::vector<std::vector<std::pair<int, double>>> firm_mix;  // (F) (family index, share)
+  std::vector<long> ship_day, end_day;             // (G) first shipment, end of production
+  std::vector<long> period_day;                    // (T) day number of each period's start
+  std::vector<int> period_year;                    // (T) year of each period's start
   std::vector<std::vector<std::pair<int, double>>> splits;  // ((G + 1) x F) region shares
   std::vector<int> deploy_order;   // generations, best H100e per kW first
+  std::vector<int> rank;           // (G) position of each generation in deploy_order
   // capex per firm and year, net of what explicit orders and builds already spend
   std::vector<std::map<int, double>> gpu_budget, facility_budget;  // (F) year -> USD
 
@@ -131,10 +141,14 @@ struct Plan {
     }
     spread_budgets();
     split_regions();
+    index_families();
+    rank.resize(static_cast<size_t>(G));
+    for (int k = 0; k < G; ++k) rank[static_cast<size_t>(deploy_order[static_cast<size_t>(k)])] = k;
   }
 
   // Capex per firm and period, by actual days (F x T); zero before the firm's capex start.
   void spread_budgets() {
+    share_years();
     gpu_usd.assign(static_cast<size_t>(F * T), 0.0);
     facility_usd.assign(static_cast<size_t>(F * T), 0.0);
     for (int f = 0; f < F; ++f) {
@@ -168,13 +182,30 @@ struct Plan {
       }
   }
 
-  // Spending of a yearly budget that falls in period t, by actual days.
+  // Spending of a yearly budget that falls in period t, by actual days. A period spans at
+  // most two calendar years (a quarter at most), whose shares are computed once per period.
+  struct YearShare {
+    int year = 0;
+    double share = 0;  // days of the period in `year` / days of `year`
+  };
+  std::vector<std::array<YearShare, 2>> year_shares;  // (T)
+
+  void share_years() {
+    year_shares.assign(static_cast<size_t>(T), {});
+    for (int t = 0; t < T; ++t) {
+      const int y0 = cal[t].start.year(), y1 = cal[t].last.year();
+      for (int y = y0, k = 0; y <= y1 && k < 2; ++y, ++k)
+        year_shares[static_cast<size_t>(t)][static_cast<size_t>(k)] =
+            {y, static_cast<double>(cal.days_in_year(t, y)) / days_in_year(y)};
+    }
+  }
+
   double in_period(const std::map<int, double>& by_year, int t) const {
     double usd = 0.0;
-    const int y0 = cal[t].start.year(), y1 = cal[t].last.year();
-    for (int y = y0; y <= y1; ++y) {
-      auto it = by_year.find(y);
-      if (it != by_year.end()) usd += it->second * cal.days_in_year(t, y) / days_in_year(y);
+    for (const YearShare& ys : year_shares[static_cast<size_t>(t)]) {
+      if (ys.share == 0) continue;
+      auto it = by_year.find(ys.year);
+      if (it != by_year.end()) usd += it->second * ys.share;
     }
     return usd;
   }
@@ -184,17 +215,14 @@ struct Plan {
   // order falls due, so purchases follow the vendor's generation transitions. When nothing is
   // in production then, the newest generation already announced takes it all (and waits).
   // Writes (generation, share) pairs to `out`; leaves it empty when nothing can be bought.
-  void family_mix_at(const std::string& family, int f, int t,
-                     std::vector<std::pair<int, double>>& out) const {
+  void family_mix_at(int family, int f, int t, std::vector<std::pair<int, double>>& out) const {
     out.clear();
     double total = 0.0;
     int newest = -1;
-    for (int g = 0; g < G; ++g) {
-      const Generation& gen = s.generations[static_cast<size_t>(g)];
-      if (gen.family != family || (gen.custom_for >= 0 && gen.custom_for != f)) continue;
-      if (gen.end_of_production && !(cal[t].start < *gen.end_of_production)) continue;
-      if (newest < 0 || s.generations[static_cast<size_t>(newest)].first_shipment < gen.first_shipment)
-        newest = g;
+    const long today = period_day[static_cast<size_t>(t)];
+    for (int g : eligible[static_cast<size_t>(family * F + f)]) {
+      if (today >= end_day[static_cast<size_t>(g)]) continue;
+      if (newest < 0 || ship_day[static_cast<size_t>(newest)] < ship_day[static_cast<size_t>(g)]) newest = g;
       const int due = due_at[static_cast<size_t>(g * T + t)];
       const double cap = due < T ? production[static_cast<size_t>(g * T + due)] : 0.0;
       if (cap > 0) {
@@ -204,9 +232,44 @@ struct Plan {
     }
     if (total > 0) {
       for (auto& gs : out) gs.second /= total;
-    } else if (newest >= 0 && !(cal[t].start + boost::gregorian::days(366) < s.generations[static_cast<size_t>(newest)].first_shipment)) {
+    } else if (newest >= 0 && ship_day[static_cast<size_t>(newest)] <= today + 366) {
       out.emplace_back(newest, 1.0);
     }
+  }
+
+  // Generation families as small integers, and for each (family, firm) the generations of the
+  // family that the firm may buy (merchant ones, and its own custom accelerators).
+  void index_families() {
+    for (const Generation& g : s.generations)
+      if (std::find(families.begin(), families.end(), g.family) == families.end()) families.push_back(g.family);
+    const int nfam = static_cast<int>(families.size());
+    gen_family.resize(static_cast<size_t>(G));
+    eligible.assign(static_cast<size_t>(nfam * F), {});
+    ship_day.resize(static_cast<size_t>(G));
+    end_day.resize(static_cast<size_t>(G));
+    for (int g = 0; g < G; ++g) {
+      const Generation& gen = s.generations[static_cast<size_t>(g)];
+      const int fam = family_index(gen.family);
+      gen_family[static_cast<size_t>(g)] = fam;
+      ship_day[static_cast<size_t>(g)] = gen.first_shipment.day_number();
+      end_day[static_cast<size_t>(g)] = gen.end_of_production ? static_cast<long>(gen.end_of_production->day_number())
+                                                              : std::numeric_limits<long>::max();
+      for (int f = 0; f < F; ++f)
+        if (gen.custom_for < 0 || gen.custom_for == f) eligible[static_cast<size_t>(fam * F + f)].push_back(g);
+    }
+    period_day.resize(static_cast<size_t>(T));
+    period_year.resize(static_cast<size_t>(T));
+    for (int t = 0; t < T; ++t) {
+      period_day[static_cast<size_t>(t)] = cal[t].start.day_number();
+      period_year[static_cast<size_t>(t)] = cal[t].start.year();
+    }
+    firm_mix.assign(static_cast<size_t>(F), {});
+    for (int f = 0; f < F; ++f)
+      for (const auto& [family, share] : s.firms[static_cast<size_t>(f)].family_mix)
+        firm_mix[static_cast<size_t>(f)].emplace_back(family_index(family), share);
+  }
+  int family_index(const std::string& family) const {
+    return static_cast<int>(std::find(families.begin(), families.end(), family) - families.begin());
   }
 
   bool excluded(int r, int g) const {
@@ -500,18 +563,18 @@ class Engine {
   }
 
   void spend_capex(int t, PeriodSummary& out) {
-    const Date now = cal_[t].start;
     for (int f = 0; f < p_.F; ++f) {
       const Firm& firm = s_.firms[static_cast<size_t>(f)];
       if (firm.capex_usd.empty()) continue;
       // GPUs with their ports, newest generation of each family in the mix
       const double gpu_usd = p_.gpu_usd[static_cast<size_t>(f * p_.T + t)];
       if (gpu_usd > 0) {
-        for (const auto& [family, share] : firm.family_mix) {
+        for (const auto& [family, share] : p_.firm_mix[static_cast<size_t>(f)]) {
           p_.family_mix_at(family, f, t, mix_);
           if (mix_.empty()) {
             warn_once(t, "capex_unspent",
-                      firm.id + " has no " + family + " generation to buy on " + to_iso(now));
+                      firm.id + " has no " + p_.families[static_cast<size_t>(family)] +
+                          " generation to buy on " + to_iso(cal_[t].start));
             continue;
           }
           for (auto [g, gshare] : mix_) {
@@ -550,7 +613,7 @@ class Engine {
     });
     shell_q_.drain(t, [&](const Event& e) { st_.it_built_mw[static_cast<size_t>(e.cell)] += e.amount; });
     // each region energizes at most its interconnect cap, shared pro-rata among waiting firms
-    const double year_days = days_in_year(cal_[t].start.year());
+    const double year_days = days_in_year(p_.period_year[static_cast<size_t>(t)]);
     for (int r = 0; r < p_.R; ++r) {
       const double cap = s_.regions[static_cast<size_t>(r)].interconnect_cap_mw_per_year;
       double waiting = 0;
@@ -657,7 +720,7 @@ class Engine {
       const Generation& old = s_.generations[static_cast<size_t>(g)];
       const double old_price = old.price_usd + old.ports_per_gpu * s_.costs.port_usd;
       {
-        p_.family_mix_at(old.family, c / p_.R, t, mix_);
+        p_.family_mix_at(p_.gen_family[static_cast<size_t>(g)], c / p_.R, t, mix_);
         std::erase_if(mix_, [&](const auto& gs) {
           const Generation& to = s_.generations[static_cast<size_t>(gs.first)];
           return gs.first == g || p_.excluded(c % p_.R, gs.first) ||
@@ -704,14 +767,24 @@ class Engine {
 
   void deploy(int /*t*/) {
     const int G = p_.G;
+    // pairs_ is sorted by cell, so each cell's generations are one run of it
+    size_t k = 0;
     for (int c : cells_) {
       const size_t ci = static_cast<size_t>(c);
       CellDeployment cd = usable_it_power(st_.energized_mw[ci], s_.regions[static_cast<size_t>(c % p_.R)].pue,
                                           st_.it_built_mw[ci]);
       st_.usable_it_mw[ci] = cd.usable_it_mw;
       st_.power_binding[ci] = cd.power_binding;
+      while (k < pairs_.size() && pairs_[k].c < c) ++k;
+      cell_order_.clear();
+      for (; k < pairs_.size() && pairs_[k].c == c; ++k) cell_order_.push_back(pairs_[k].g);
+      if (cell_order_.empty()) continue;
+      // best H100e per kW first
+      std::sort(cell_order_.begin(), cell_order_.end(), [&](int a, int b) {
+        return p_.rank[static_cast<size_t>(a)] < p_.rank[static_cast<size_t>(b)];
+      });
       const size_t base = cg(c, 0);
-      deploy_cell(s_.generations, live_order_, cd, st_.ports[ci],
+      deploy_cell(s_.generations, cell_order_, cd, st_.ports[ci],
                   std::span<const double>(st_.installed.data() + base, static_cast<size_t>(G)),
                   std::span<double>(st_.deployed.data() + base, static_cast<size_t>(G)),
                   std::span<double>(st_.stranded.data() + base, static_cast<size_t>(G)),
@@ -792,6 +865,7 @@ class Engine {
   std::vector<double> train_h100e_;        // (G)
   bool pairs_sorted_ = true, live_changed_ = true;
   std::vector<double> share_;              // (G) share of each backlog shipped this period
+  std::vector<int> cell_order_;            // generations of one cell in deployment order
   int now_ = 0;  // the period being stepped (0 during init)
   detail::EventQueue power_q_, shell_q_;
   // explicit orders (slices of them), by the period they are placed

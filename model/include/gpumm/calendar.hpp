@@ -68,6 +68,7 @@ class Calendar {
  private:
   Step step_;
   std::vector<Period> periods_;
+  bool month_aligned_ = false;  // periods start on the first of a month (of a quarter)
 };
 
 /// Days in calendar year `year` (365 or 366).
