@@ -36,10 +36,37 @@ bool digits(std::string_view s, int& out) {
   return ec == std::errc();
 }
 
+bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
 int month_length(int year, int month) {
-  return bg::gregorian_calendar::end_of_month_day(static_cast<unsigned short>(year),
-                                                  static_cast<unsigned short>(month));
+  static constexpr int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month == 2 && leap(year) ? 29 : kDays[month - 1];
 }
+
+// Civil dates to and from days since 1970-01-01 (H. Hinnant's algorithms): the calendar's
+// arithmetic runs on the hot path of a run, where Boost's checked conversions are costly.
+long days_from_civil(long y, long m, long d) {
+  y -= m <= 2;
+  const long era = (y >= 0 ? y : y - 399) / 400;
+  const long yoe = y - era * 400;
+  const long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+void civil_from_days(long z, long& y, long& m, long& d) {
+  z += 719468;
+  const long era = (z >= 0 ? z : z - 146096) / 146097;
+  const long doe = z - era * 146097;
+  const long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const long mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y = yoe + era * 400 + (m <= 2);
+}
+
+const Date kEpoch(1970, 1, 1);
 
 }  // namespace
 
@@ -97,17 +124,17 @@ std::string to_iso(Date d) {
   return buf;
 }
 
-int days_in_year(int year) { return bg::gregorian_calendar::is_leap_year(year) ? 366 : 365; }
+int days_in_year(int year) { return leap(year) ? 366 : 365; }
 
 Date Calendar::add(Date d, const Duration& dur) {
   if (dur.unit == Duration::Unit::day) return d + bg::days(dur.count);
   if (dur.unit == Duration::Unit::week) return d + bg::days(7 * dur.count);
-  long total = static_cast<long>(d.year()) * 12 + (static_cast<long>(d.month()) - 1) + dur.months();
-  int y = static_cast<int>(total / 12);
-  int m = static_cast<int>(total % 12) + 1;
-  int day = std::min<int>(d.day(), month_length(y, m));
-  return Date(static_cast<unsigned short>(y), static_cast<unsigned short>(m),
-              static_cast<unsigned short>(day));
+  long y0, m0, d0;
+  civil_from_days(static_cast<long>((d - kEpoch).days()), y0, m0, d0);
+  const long total = y0 * 12 + (m0 - 1) + dur.months();
+  const long y = total / 12, m = total % 12 + 1;
+  const long day = std::min<long>(d0, month_length(static_cast<int>(y), static_cast<int>(m)));
+  return kEpoch + bg::days(days_from_civil(y, m, day));
 }
 
 Calendar::Calendar(Date start, Date end, Step step) : step_(step) {
