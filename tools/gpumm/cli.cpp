@@ -58,9 +58,14 @@ int report(std::ostream& err, const ScenarioError& e) {
   return kBadInput;
 }
 
-std::string fmt(const char* f, double x) {
+// 260.9M, 45.2k, 812: short numbers for the terminal (the CSV files keep full precision).
+std::string human(double x) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, f, x);
+  const double a = x < 0 ? -x : x;
+  if (a >= 1e9) std::snprintf(buf, sizeof buf, "%.1fB", x / 1e9);
+  else if (a >= 1e6) std::snprintf(buf, sizeof buf, "%.1fM", x / 1e6);
+  else if (a >= 1e4) std::snprintf(buf, sizeof buf, "%.1fk", x / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.0f", x);
   return buf;
 }
 
@@ -133,9 +138,9 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     out << "gpumm " << GPUMM_VERSION << ": " << s.name << ", " << to_iso(r.calendar.start())
         << " to " << to_iso(r.calendar[r.calendar.size() - 1].last) << ", " << r.calendar.size()
         << " " << to_string(r.calendar.step()) << "s, seed " << s.seed << "\n";
-    out << "  final installed   " << fmt("%.4g", last.installed_h100e) << " H100e ("
-        << fmt("%.4g", last.installed_gpus) << " GPUs)\n";
-    out << "  final deployed    " << fmt("%.4g", last.deployed_h100e) << " H100e\n";
+    out << "  final installed   " << human(last.installed_h100e) << " H100e ("
+        << human(last.installed_gpus) << " GPUs)\n";
+    out << "  final deployed    " << human(last.deployed_h100e) << " H100e\n";
     const int peak = r.peak_stranded_period();
     if (peak < 0) {
       out << "  stranded GPUs     none in any period\n";
@@ -145,12 +150,16 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       double most = p.stranded_power_gpus;
       if (p.stranded_building_gpus > most) { by = "building"; most = p.stranded_building_gpus; }
       if (p.stranded_network_gpus > most) { by = "network"; }
-      out << "  peak stranded     " << fmt("%.4g", p.stranded_gpus) << " GPUs on "
+      out << "  peak stranded     " << human(p.stranded_gpus) << " GPUs on "
           << to_iso(r.calendar[peak].start) << ", mostly for want of " << by << "\n";
     }
-    int bound = 0;
-    for (const PeriodSummary& p : r.periods) bound += p.binding_upstream >= 0 ? 1 : 0;
-    out << "  upstream nodes    binding in " << bound << " of " << r.periods.size() << " periods\n";
+    int node = 0, ramp = 0;
+    for (const PeriodSummary& p : r.periods) {
+      node += p.binding_upstream >= 0 ? 1 : 0;
+      ramp += p.binding_upstream == -2 ? 1 : 0;
+    }
+    out << "  deliveries short  " << node << " periods for an upstream node, " << ramp
+        << " for a production ramp (of " << r.periods.size() << ")\n";
     for (const Warning& w : r.warnings)
       out << "  warning: " << to_iso(r.calendar[w.period].start) << ": " << w.code << ": " << w.message << "\n";
     out << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
