@@ -11,7 +11,7 @@ Date d(const char* s) { return parse_date(s).value; }
 
 Generation ramped() {
   Generation g;
-  g.id = "x";
+  g.id.assign(1, 'x');
   g.it_kw_per_gpu = 1.0;
   g.first_shipment = d("2024-01-01");
   g.ramp = {12, Duration::Unit::month};    // 2024-01-01 .. 2025-01-01: 366 days
