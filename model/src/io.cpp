@@ -5,6 +5,7 @@
 #include <charconv>
 #include <csignal>
 #include <cstdlib>
+#include <algorithm>
 #include <fstream>
 
 namespace gpumm {
@@ -169,7 +170,9 @@ const std::vector<std::string>& summary_columns() {
       "stranded_gpus", "stranded_h100e", "stranded_power_gpus", "stranded_building_gpus",
       "stranded_network_gpus", "energized_mw", "grid_queue_mw", "it_built_mw", "usable_it_mw",
       "ordered_gpus", "delivered_gpus", "retired_gpus", "rolled_over_gpus", "backlog_gpus",
-      "on_order_gpus", "capex_spent_usd", "binding_upstream_node"};
+      "on_order_gpus", "capex_spent_usd", "demand_training_h100e", "demand_inference_h100e",
+      "demand_other_h100e", "demand_h100e", "served_h100e", "unserved_h100e", "idle_h100e",
+      "balance_h100e", "relative_balance", "binding_upstream_node"};
   return c;
 }
 
@@ -178,8 +181,9 @@ const std::vector<std::string>& firms_columns() {
       "date", "firm", "energized_mw", "grid_queue_mw", "it_built_mw", "usable_it_mw",
       "installed_gpus", "installed_h100e", "deployed_gpus", "deployed_h100e", "stranded_gpus",
       "stranded_power_gpus", "stranded_building_gpus", "stranded_network_gpus", "ports",
-      "ordered_gpus", "delivered_gpus", "backlog_gpus", "on_order_gpus", "binding_input",
-      "binding_upstream_node"};
+      "ordered_gpus", "delivered_gpus", "backlog_gpus", "on_order_gpus", "demand_training_h100e",
+      "demand_inference_h100e", "demand_other_h100e", "unserved_h100e", "idle_h100e",
+      "balance_h100e", "binding_input", "binding_upstream_node"};
   return c;
 }
 
@@ -188,7 +192,16 @@ const std::vector<std::string>& regions_columns() {
       "date", "region", "latency_group", "energized_mw", "grid_queue_mw", "it_built_mw",
       "usable_it_mw", "installed_gpus", "installed_h100e", "deployed_gpus", "deployed_h100e",
       "stranded_gpus", "stranded_power_gpus", "stranded_building_gpus", "stranded_network_gpus",
-      "backlog_gpus", "binding_input"};
+      "backlog_gpus", "demand_training_h100e", "demand_inference_h100e", "demand_other_h100e",
+      "unserved_h100e", "idle_h100e", "balance_h100e", "binding_input"};
+  return c;
+}
+
+const std::vector<std::string>& projects_columns() {
+  static const std::vector<std::string> c = {
+      "project", "program", "firm", "region", "size_flop", "h100e", "planned_start",
+      "planned_end", "slip_days", "slipped_start", "actual_start", "actual_end", "wait_days",
+      "status"};
   return c;
 }
 
@@ -208,6 +221,7 @@ struct Agg {
   double installed = 0, installed_h = 0, deployed = 0, deployed_h = 0, stranded = 0;
   double by_power = 0, by_building = 0, by_network = 0;
   double ordered = 0, delivered = 0, backlog = 0, on_order = 0;
+  double demand_training = 0, demand_inference = 0, demand_other = 0, unserved = 0, idle = 0;
 
   void add_cell(const Scenario& s, const State& st, int c) {
     const size_t ci = static_cast<size_t>(c);
@@ -216,6 +230,10 @@ struct Agg {
     built += st.it_built_mw[ci];
     usable += st.usable_it_mw[ci];
     ports += st.ports[ci];
+    demand_training += st.demand_training_h100e[ci];
+    demand_inference += st.demand_inference_h100e[ci];
+    demand_other += st.demand_other_h100e[ci];
+    unserved += st.unserved_h100e[ci];
     for (int g = 0; g < st.ngen; ++g) {
       const size_t i = static_cast<size_t>(c * st.ngen + g);
       const double h = s.generations[static_cast<size_t>(g)].train_h100e;
@@ -231,7 +249,11 @@ struct Agg {
       delivered += st.delivered[i];
       backlog += st.backlog[i];
       on_order += st.on_order[i];
+      idle += idle_gpus(st, i) * h;
     }
+  }
+  static double idle_gpus(const State& st, size_t i) {
+    return std::max(0.0, st.deployed[i] - st.used_training[i] - st.used_inference[i] - st.used_other[i]);
   }
   std::string binding() const {
     if (stranded <= 0) return "none";
@@ -281,6 +303,10 @@ struct RunWriter::Impl {
         series(t, firm, region, "", "it_built", st.it_built_mw[ci], "MW");
         series(t, firm, region, "", "usable_it", st.usable_it_mw[ci], "MW");
         series(t, firm, region, "", "ports", st.ports[ci], "ports");
+        series(t, firm, region, "", "demand_training", st.demand_training_h100e[ci], "H100e");
+        series(t, firm, region, "", "demand_inference", st.demand_inference_h100e[ci], "H100e");
+        series(t, firm, region, "", "demand_other", st.demand_other_h100e[ci], "H100e");
+        series(t, firm, region, "", "unserved", st.unserved_h100e[ci], "H100e");
         for (int g = 0; g < G; ++g) {
           const size_t i = static_cast<size_t>(c * G + g);
           const Generation& gen = s.generations[static_cast<size_t>(g)];
@@ -291,6 +317,10 @@ struct RunWriter::Impl {
           series(t, firm, region, gen.id, "delivered", st.delivered[i], "GPUs");
           series(t, firm, region, gen.id, "backlog", st.backlog[i], "GPUs");
           series(t, firm, region, gen.id, "on_order", st.on_order[i], "GPUs");
+          series(t, firm, region, gen.id, "used_training", st.used_training[i], "GPUs");
+          series(t, firm, region, gen.id, "used_inference", st.used_inference[i], "GPUs");
+          series(t, firm, region, gen.id, "used_other", st.used_other[i], "GPUs");
+          series(t, firm, region, gen.id, "idle", Agg::idle_gpus(st, i) * gen.train_h100e, "H100e");
         }
       }
     }
@@ -315,7 +345,9 @@ struct RunWriter::Impl {
           .number(a.built).number(a.usable).number(a.installed).number(a.installed_h)
           .number(a.deployed).number(a.deployed_h).number(a.stranded).number(a.by_power)
           .number(a.by_building).number(a.by_network).number(a.ports).number(a.ordered)
-          .number(a.delivered).number(a.backlog).number(a.on_order).text(a.binding()).text(upstream);
+          .number(a.delivered).number(a.backlog).number(a.on_order).number(a.demand_training)
+          .number(a.demand_inference).number(a.demand_other).number(a.unserved).number(a.idle)
+          .number(a.idle - a.unserved).text(a.binding()).text(upstream);
       firms.end_row();
     }
     // regions
@@ -326,9 +358,33 @@ struct RunWriter::Impl {
       regions.text(date).text(reg.id).text(reg.latency_group).number(a.energized).number(a.queue)
           .number(a.built).number(a.usable).number(a.installed).number(a.installed_h)
           .number(a.deployed).number(a.deployed_h).number(a.stranded).number(a.by_power)
-          .number(a.by_building).number(a.by_network).number(a.backlog).text(a.binding());
+          .number(a.by_building).number(a.by_network).number(a.backlog).number(a.demand_training)
+          .number(a.demand_inference).number(a.demand_other).number(a.unserved).number(a.idle)
+          .number(a.idle - a.unserved).text(a.binding());
       regions.end_row();
     }
+  }
+
+  void write_projects(const RunResult& r) {
+    CsvWriter w(out.staged("projects.csv"), projects_columns());
+    const auto date_of = [&](int t) { return t >= 0 && t < cal.size() ? to_iso(cal[t].start) : std::string(); };
+    for (const ProjectOutcome& p : r.projects) {
+      const std::string status = p.start_period < 0 ? (p.wait_periods > 0 ? "waiting" : "not_started")
+                                 : p.end_period > cal.size() - 1 ? "running" : "done";
+      double wait_days = 0;
+      if (p.start_period >= 0)
+        wait_days = std::max(0.0, static_cast<double>((cal[p.start_period].start - p.slipped_start).days()));
+      else if (p.wait_periods > 0)
+        wait_days = static_cast<double>((cal.horizon_end() - std::max(p.slipped_start, cal.start())).days());
+      w.text(p.name).text(p.program).text(s.firms[static_cast<size_t>(p.firm)].id)
+          .text(p.region >= 0 ? s.regions[static_cast<size_t>(p.region)].id : "")
+          .number(p.flop).number(p.h100e).text(to_iso(p.planned_start)).text(to_iso(p.planned_end))
+          .number(p.slip_days).text(to_iso(p.slipped_start)).text(date_of(p.start_period))
+          .text(p.end_period >= 0 && p.end_period < cal.size() ? date_of(p.end_period) : "")
+          .number(wait_days).text(status);
+      w.end_row();
+    }
+    w.close();
   }
 
   void finish(const RunResult& r, const std::string& version) {
@@ -346,11 +402,15 @@ struct RunWriter::Impl {
           .number(p.it_built_mw).number(p.usable_it_mw).number(p.ordered_gpus)
           .number(p.delivered_gpus).number(p.retired_gpus).number(p.rolled_over_gpus)
           .number(p.backlog_gpus)
-          .number(p.on_order_gpus).number(p.capex_spent_usd)
+          .number(p.on_order_gpus).number(p.capex_spent_usd).number(p.demand_training_h100e)
+          .number(p.demand_inference_h100e).number(p.demand_other_h100e).number(p.demand_h100e())
+          .number(p.served_h100e).number(p.unserved_h100e).number(p.idle_h100e)
+          .number(p.balance_h100e()).number(p.relative_balance())
           .text(binding_upstream_name(s, p.binding_upstream));
       summary.end_row();
     }
     summary.close();
+    write_projects(r);
     std::ofstream yaml(out.staged("scenario.resolved.yaml"), std::ios::binary);
     yaml << write_resolved_yaml(s, version);
     if (!yaml) throw OutputError("cannot write scenario.resolved.yaml");

@@ -143,11 +143,6 @@ class Loader {
   Scenario load() {
     MapReader top(d_, root_, "");
     if (!top.valid()) return s_;
-    top.planned("projects", "training projects belong to the demand model (planned)");
-    top.planned("programs", "training programs belong to the demand model (planned)");
-    top.planned("inference", "inference demand belongs to the demand model (planned)");
-    top.planned("other_demand", "other workloads belong to the demand model (planned)");
-    top.planned("services", "inference services belong to the demand model (planned)");
     top.planned("contracts", "contracts belong to the market model (planned)");
     top.planned("market", "the market between firms is planned");
     top.planned("prices", "prices belong to the market model (planned)");
@@ -176,6 +171,10 @@ class Loader {
     load_generations(gens);
     load_regions(regions);
     load_firms(firms);
+    load_projects(top.get("projects"));
+    load_programs(top.get("programs"));
+    load_inference(top.get("inference"));
+    load_other(top.get("other_demand"));
     top.finish();
     return s_;
   }
@@ -477,7 +476,6 @@ class Loader {
       const int firm_index = s_.nfirm();
       MapReader m(d_, it->second, "firms." + f.id);
       m.planned("sells_surplus", "selling surplus belongs to the market model (planned)");
-      m.planned("demand", "firm demand belongs to the demand model (planned)");
       m.planned("investment", "the investment rule belongs to the market model (planned)");
 
       // region weights: required, positive, sum to 1
@@ -649,6 +647,239 @@ class Loader {
       b.boolean("grid", bl.grid);
       b.finish();
       f.builds.push_back(bl);
+    }
+  }
+
+  // ---- demand -------------------------------------------------------------------------------
+  void load_delay(MapReader& m, Delay& d) {
+    YAML::Node n = m.get("delay");
+    if (!n.IsDefined()) return;
+    MapReader dm(d_, n, m.child_path("delay"));
+    dm.share("probability", d.probability, true);
+    std::string dist;
+    if (dm.text("distribution", dist)) {
+      if (dist == "fixed") d.distribution = Delay::Distribution::fixed;
+      else if (dist == "uniform") d.distribution = Delay::Distribution::uniform;
+      else if (dist == "exponential") d.distribution = Delay::Distribution::exponential;
+      else d_.error(dm.get("distribution"), dm.child_path("distribution"),
+                    "`" + dist + "`: expected fixed, uniform or exponential");
+    }
+    duration(dm, "mean", d.mean, true);
+    dm.finish();
+  }
+
+  // min_generation, regions, contiguous
+  void load_placement(MapReader& m, Placement& p) {
+    if (m.has("min_generation")) p.min_generation = ref_key(m, "min_generation", gen_ids_, "generation", false);
+    YAML::Node rs = m.get("regions");
+    if (rs.IsDefined()) {
+      if (!rs.IsSequence()) d_.error(rs, m.child_path("regions"), "expected a list of regions");
+      else
+        for (std::size_t i = 0; i < rs.size(); ++i) {
+          std::string name;
+          const std::string path = index_path(m.child_path("regions"), i);
+          if (detail::scalar(d_, rs[i], path, name)) {
+            const int r = ref(rs[i], path, name, region_ids_, "region");
+            if (r >= 0) p.regions.push_back(r);
+          }
+        }
+    }
+    m.boolean("contiguous", p.contiguous);
+  }
+
+  // FLOP size: `size: 3e25 FLOP` or `gpus: {generation: h100, count: 100000}`
+  void load_size(MapReader& m, Project& p, bool allow_gpus) {
+    const bool has_size = m.has("size"), has_gpus = allow_gpus && m.has("gpus");
+    if (has_size && has_gpus)
+      d_.error(m.get("gpus"), m.child_path("gpus"), "give either `size` (FLOP) or `gpus`, not both");
+    if (has_gpus) {
+      MapReader g(d_, m.get("gpus"), m.child_path("gpus"));
+      p.gpu_generation = ref_key(g, "generation", gen_ids_, "generation", true);
+      g.number("count", p.gpu_count, true, 0.0, 1e9);
+      g.finish();
+    } else if (m.quantity("size", p.flop, &parse_flop, !has_gpus) && p.flop <= 0) {
+      d_.error(m.get("size"), m.child_path("size"), "must be > 0");
+    }
+    m.number("mfu", p.mfu, false, 0.01, 1.0);
+  }
+
+  int firm_ref(MapReader& m) { return ref_key(m, "firm", firm_ids_, "firm", true); }
+
+  void load_projects(const YAML::Node& list) {
+    if (!list.IsDefined()) return;
+    if (!list.IsSequence()) {
+      d_.error(list, "projects", "expected a list of projects");
+      return;
+    }
+    std::map<std::string, int> seen;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      MapReader m(d_, list[i], index_path("projects", i));
+      Project p;
+      if (m.text("name", p.name, true) && !seen.emplace(p.name, static_cast<int>(i)).second)
+        d_.error(m.get("name"), m.child_path("name"), "duplicate project name `" + p.name + "`");
+      p.firm = firm_ref(m);
+      date(m, "start", p.start, true);
+      duration(m, "duration", p.duration, true, true);
+      load_size(m, p, true);
+      load_placement(m, p.placement);
+      load_delay(m, p.delay);
+      m.finish();
+      s_.projects.push_back(std::move(p));
+    }
+  }
+
+  void load_programs(const YAML::Node& section) {
+    if (!section.IsDefined()) return;
+    if (!section.IsMap()) {
+      d_.error(section, "programs", "expected a map from program id to definition");
+      return;
+    }
+    for (auto it = section.begin(); it != section.end(); ++it) {
+      Program p;
+      p.id = it->first.Scalar();
+      MapReader m(d_, it->second, "programs." + p.id);
+      p.firm = firm_ref(m);
+      date(m, "first_run", p.first_run, true);
+      duration(m, "cadence", p.cadence, true, true);
+      Date until;
+      if (date(m, "until", until, false)) p.until = until;
+      if (m.quantity("size", p.flop, &parse_flop, true) && p.flop <= 0)
+        d_.error(m.get("size"), m.child_path("size"), "must be > 0");
+      m.number("growth_per_year", p.growth_per_year, false, 0.01, 100.0);
+      duration(m, "duration", p.duration, true, true);
+      m.number("duration_growth_per_year", p.duration_growth_per_year, false, 0.01, 10.0);
+      Duration maxd;
+      if (duration(m, "max_duration", maxd, false, true)) p.max_duration = maxd;
+      duration(m, "jitter", p.jitter, false);
+      m.number("mfu", p.mfu, false, 0.01, 1.0);
+      load_placement(m, p.placement);
+      load_delay(m, p.delay);
+      m.finish();
+      s_.programs.push_back(std::move(p));
+    }
+  }
+
+  // a map from year to a value read by `read`
+  template <class F>
+  std::map<int, double> by_year(MapReader& m, std::string_view key, F read) {
+    std::map<int, double> out;
+    YAML::Node n = m.get(key);
+    if (!n.IsDefined()) return out;
+    MapReader ym(d_, n, m.child_path(key));
+    for (auto& [name, val] : ym.entries()) {
+      Parsed<double> y = parse_number(name);
+      if (!y.ok() || y.value != std::floor(y.value) || y.value < 1900 || y.value > 2999) {
+        d_.error(val, ym.child_path(name), "keyed by year (e.g. `2026: ...`)");
+        ym.get(name);
+        continue;
+      }
+      double x = 0;
+      if (read(ym, name, x)) out[static_cast<int>(y.value)] = x;
+    }
+    return out;
+  }
+
+  std::vector<double> weights_or_firm(MapReader& m, int firm) {
+    if (!m.has("regions"))
+      return firm >= 0 && firm < s_.nfirm() ? s_.firms[static_cast<size_t>(firm)].region_weight
+                                            : std::vector<double>(region_ids_.size(), 0.0);
+    std::vector<double> w = per_region(m, "regions", [](MapReader& rm, const std::string& k, double& x) {
+      return rm.share(k, x);
+    });
+    double sum = 0;
+    for (double x : w) sum += x;
+    if (std::abs(sum - 1.0) > 1e-6)
+      d_.error(m.get("regions"), m.child_path("regions"),
+               "region weights sum to " + rounded(sum) + "; they must sum to 1");
+    return w;
+  }
+
+  void load_inference(const YAML::Node& section) {
+    if (!section.IsDefined()) return;
+    if (!section.IsMap()) {
+      d_.error(section, "inference", "expected a map from service id to definition");
+      return;
+    }
+    for (auto it = section.begin(); it != section.end(); ++it) {
+      InferenceService sv;
+      sv.id = it->first.Scalar();
+      MapReader m(d_, it->second, "inference." + sv.id);
+      sv.firm = firm_ref(m);
+      sv.region_weight = weights_or_firm(m, sv.firm);
+      if (YAML::Node u = m.get("users"); u.IsDefined()) {
+        MapReader um(d_, u, m.child_path("users"));
+        um.number("saturation", sv.users_saturation, true, 0.0, 1e11);
+        date(um, "midpoint", sv.users_midpoint, true);
+        um.number("steepness_per_year", sv.users_steepness_per_year, true, 0.0, 100.0);
+        um.finish();
+      } else {
+        m.missing("users", "adoption: {saturation, midpoint, steepness_per_year}");
+      }
+      if (YAML::Node u = m.get("tokens_per_user"); u.IsDefined()) {
+        MapReader tm(d_, u, m.child_path("tokens_per_user"));
+        tm.number("per_day", sv.tokens_per_user_per_day, true, 0.0, 1e12);
+        date(tm, "at", sv.tokens_at, true);
+        tm.number("growth_per_year", sv.tokens_growth_per_year, false, -0.99, 100.0);
+        tm.finish();
+      } else {
+        m.missing("tokens_per_user", "{per_day, at, growth_per_year}");
+      }
+      if (YAML::Node u = m.get("throughput"); u.IsDefined()) {
+        MapReader tm(d_, u, m.child_path("throughput"));
+        tm.number("tokens_per_h100e_second", sv.tokens_per_h100e_second, true, 1e-6, 1e9);
+        date(tm, "at", sv.throughput_at, true);
+        tm.number("gain_per_year", sv.throughput_gain_per_year, false, -0.99, 100.0);
+        tm.finish();
+      } else {
+        m.missing("throughput", "{tokens_per_h100e_second, at, gain_per_year}");
+      }
+      if (YAML::Node u = m.get("price"); u.IsDefined()) {
+        MapReader pm(d_, u, m.child_path("price"));
+        sv.price_usd_per_mtok = by_year(pm, "per_mtok", [this](MapReader& ym, const std::string& k, double& x) {
+          return money(ym, k, x, false, true);
+        });
+        money(pm, "reference", sv.reference_usd_per_mtok, true, true);
+        pm.number("elasticity", sv.elasticity, true, 0.0, 10.0);
+        pm.finish();
+      }
+      m.number("peak_to_average", sv.peak_to_average, false, 1.0, 10.0);
+      if (YAML::Node ls = m.get("launches"); ls.IsDefined()) {
+        if (!ls.IsSequence()) d_.error(ls, m.child_path("launches"), "expected a list of launches");
+        else
+          for (std::size_t i = 0; i < ls.size(); ++i) {
+            MapReader lm(d_, ls[i], index_path(m.child_path("launches"), i));
+            Launch l;
+            date(lm, "date", l.date, true);
+            lm.number("multiplier", l.multiplier, true, 0.0, 1000.0);
+            duration(lm, "ramp", l.ramp, false);
+            load_delay(lm, l.delay);
+            lm.finish();
+            sv.launches.push_back(l);
+          }
+      }
+      m.finish();
+      s_.inference.push_back(std::move(sv));
+    }
+  }
+
+  void load_other(const YAML::Node& section) {
+    if (!section.IsDefined()) return;
+    if (!section.IsMap()) {
+      d_.error(section, "other_demand", "expected a map from workload id to definition");
+      return;
+    }
+    for (auto it = section.begin(); it != section.end(); ++it) {
+      OtherDemand o;
+      o.id = it->first.Scalar();
+      MapReader m(d_, it->second, "other_demand." + o.id);
+      o.firm = firm_ref(m);
+      o.region_weight = weights_or_firm(m, o.firm);
+      if (!m.has("h100e")) m.missing("h100e", "H100e by year, e.g. `{2025: 200000}`");
+      o.h100e_by_year = by_year(m, "h100e", [](MapReader& ym, const std::string& k, double& x) {
+        return ym.number(k, x, false, 0.0, 1e12);
+      });
+      m.finish();
+      s_.other_demand.push_back(std::move(o));
     }
   }
 

@@ -1,6 +1,7 @@
 #include "gpumm/simulate.hpp"
 
 #include "event_queue.hpp"
+#include "gpumm/demand.hpp"
 
 #include <algorithm>
 #include <array>
@@ -13,19 +14,6 @@
 namespace gpumm {
 
 namespace {
-
-// Counter-based random numbers: the draw for (seed, a, b) never depends on other draws, so
-// adding a build does not change another build's fate.
-std::uint64_t splitmix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-double uniform01(std::uint64_t seed, std::uint64_t a, std::uint64_t b) {
-  std::uint64_t h = splitmix64(splitmix64(splitmix64(seed) ^ a) ^ (b * 0x9E3779B97F4A7C15ull));
-  return static_cast<double>(h >> 11) * 0x1.0p-53;
-}
 
 // Precomputation for one run: everything that depends only on the scenario and calendar.
 struct Plan {
@@ -48,6 +36,7 @@ struct Plan {
   std::vector<long> ship_day, end_day;             // (G) first shipment, end of production
   std::vector<long> period_day;                    // (T) day number of each period's start
   std::vector<int> period_year;                    // (T) year of each period's start
+  std::vector<std::vector<int>> groups;            // regions of each latency group
   std::vector<std::vector<std::pair<int, double>>> splits;  // ((G + 1) x F) region shares
   std::vector<int> deploy_order;   // generations, best H100e per kW first
   std::vector<int> rank;           // (G) position of each generation in deploy_order
@@ -142,6 +131,17 @@ struct Plan {
     spread_budgets();
     split_regions();
     index_families();
+    std::vector<std::string> names;
+    for (int r = 0; r < R; ++r) {
+      const std::string& lg = s.regions[static_cast<size_t>(r)].latency_group;
+      auto it = std::find(names.begin(), names.end(), lg);
+      if (it == names.end()) {
+        names.push_back(lg);
+        groups.push_back({r});
+      } else {
+        groups[static_cast<size_t>(it - names.begin())].push_back(r);
+      }
+    }
     rank.resize(static_cast<size_t>(G));
     for (int k = 0; k < G; ++k) rank[static_cast<size_t>(deploy_order[static_cast<size_t>(k)])] = k;
   }
@@ -283,7 +283,7 @@ class Engine {
   Engine(const Scenario& s, const Calendar& cal) : s_(s), cal_(cal), p_(s, cal) {}
 
   RunResult run(const PeriodObserver& observer) {
-    RunResult result{cal_, {}, {}, p_.deploy_order};
+    RunResult result{cal_, {}, {}, p_.deploy_order, {}};
     init();
     result.periods.reserve(static_cast<size_t>(p_.T));
     for (int t = 0; t < p_.T; ++t) {
@@ -293,6 +293,7 @@ class Engine {
       if (observer) observer(t, st_, sum);
     }
     result.warnings = std::move(warnings_);
+    for (const ProjectRun& pr : runs_) result.projects.push_back(pr.out);
     return result;
   }
 
@@ -312,11 +313,21 @@ class Engine {
                     &st_.ordered, &st_.delivered, &st_.retired, &st_.rolled_over})
       v->assign(static_cast<size_t>(C * G), 0.0);
     st_.stranded_by.assign(static_cast<size_t>(C * G), Binding::none);
+    for (auto* v : {&st_.demand_training_h100e, &st_.demand_inference_h100e, &st_.demand_other_h100e,
+                    &st_.unserved_h100e})
+      v->assign(static_cast<size_t>(C), 0.0);
+    for (auto* v : {&st_.used_training, &st_.used_inference, &st_.used_other})
+      v->assign(static_cast<size_t>(C * G), 0.0);
+    init_demand();
     st_.gen_bound_by.assign(static_cast<size_t>(G), -1);
     live_.assign(static_cast<size_t>(G), 0);
     pair_on_.assign(static_cast<size_t>(C * G), 0);
     train_h100e_.clear();
-    for (const Generation& g : s_.generations) train_h100e_.push_back(g.train_h100e);
+    infer_h100e_.clear();
+    for (const Generation& g : s_.generations) {
+      train_h100e_.push_back(g.train_h100e);
+      infer_h100e_.push_back(g.infer_h100e);
+    }
     pairs_.clear();
     dropped_.clear();
     collect_cells();
@@ -528,6 +539,8 @@ class Engine {
     deliver_ports(t);
     // what each cell can run: Leontief over power, buildings and ports
     deploy(t);
+    // own capacity serves own demand: training, then inference, then other
+    serve_demand(t, out);
     drop_empty_pairs();
     summarize(t, out);
   }
@@ -792,6 +805,246 @@ class Engine {
     }
   }
 
+  // ---- demand -------------------------------------------------------------------------------
+  // A training project as it runs: its spec, what it needs, and what happened to it.
+  struct ProjectRun {
+    Project spec;
+    std::vector<char> allowed;  // (G) generations it may run on
+    int ready = 0;              // first period it may start (after its slip)
+    ProjectOutcome out;
+  };
+
+  void init_demand() {
+    runs_.clear();
+    std::vector<Project> all = s_.projects;
+    for (const Program& pg : s_.programs) {
+      std::vector<Project> more = expand_program(pg, s_);
+      all.insert(all.end(), more.begin(), more.end());
+    }
+    for (Project& p : all) {
+      ProjectRun pr;
+      const std::uint64_t key = name_key(p.name);
+      pr.out.name = p.name;
+      pr.out.program = p.program;
+      pr.out.firm = p.firm;
+      pr.out.flop = p.gpu_generation >= 0 ? 0.0 : p.flop;
+      pr.out.h100e = project_h100e(p, s_);
+      pr.out.planned_start = p.start;
+      pr.out.planned_end = Calendar::add(p.start, p.duration);
+      // the slip comes from (seed, project): adding a project changes no other draw
+      pr.out.slip_days = slip_days(p.delay, uniform01(s_.seed, key, 1), uniform01(s_.seed, key, 2));
+      pr.out.slipped_start = p.start + boost::gregorian::days(static_cast<long>(std::lround(pr.out.slip_days)));
+      pr.ready = std::max(cal_.index_of(pr.out.slipped_start), 0);
+      // it must not have ended before the horizon
+      if (Calendar::add(pr.out.slipped_start, p.duration) <= cal_.start()) continue;
+      pr.allowed.assign(static_cast<size_t>(p_.G), 1);
+      if (p.placement.min_generation >= 0) {
+        const Date min_ship = s_.generations[static_cast<size_t>(p.placement.min_generation)].first_shipment;
+        for (int g = 0; g < p_.G; ++g)
+          pr.allowed[static_cast<size_t>(g)] = !(s_.generations[static_cast<size_t>(g)].first_shipment < min_ship);
+      }
+      pr.spec = std::move(p);
+      runs_.push_back(std::move(pr));
+    }
+    // first come, first served: by ready period, then planned start, then name
+    std::stable_sort(runs_.begin(), runs_.end(), [](const ProjectRun& a, const ProjectRun& b) {
+      if (a.ready != b.ready) return a.ready < b.ready;
+      if (a.out.planned_start != b.out.planned_start) return a.out.planned_start < b.out.planned_start;
+      return a.out.name < b.out.name;
+    });
+    // launch dates after their slips, per service
+    launch_dates_.assign(s_.inference.size(), {});
+    for (size_t i = 0; i < s_.inference.size(); ++i) {
+      const InferenceService& sv = s_.inference[i];
+      for (size_t k = 0; k < sv.launches.size(); ++k) {
+        const Launch& l = sv.launches[k];
+        const std::uint64_t key = name_key(sv.id + "#launch" + std::to_string(k));
+        const double slip = slip_days(l.delay, uniform01(s_.seed, key, 1), uniform01(s_.seed, key, 2));
+        launch_dates_[i].push_back(l.date + boost::gregorian::days(static_cast<long>(std::lround(slip))));
+      }
+    }
+  }
+
+  bool region_allowed(const Placement& pl, int r) const {
+    return pl.regions.empty() || std::find(pl.regions.begin(), pl.regions.end(), r) != pl.regions.end();
+  }
+
+  // Free training H100e of a cell on the allowed generations.
+  double free_h100e(int c, const std::vector<char>& allowed) const {
+    double h = 0;
+    for (int g : live_gens_)
+      if (allowed[static_cast<size_t>(g)])
+        h += free_[cg(c, g)] * train_h100e_[static_cast<size_t>(g)];
+    return h;
+  }
+
+  // Take `need` training H100e from cell c, best generations first; returns what it got.
+  double take_greedy(int c, double need, const std::vector<char>& allowed, std::vector<double>& used) {
+    double got = 0;
+    for (int g : live_order_) {
+      if (!allowed[static_cast<size_t>(g)] || got >= need) continue;
+      const size_t i = cg(c, g);
+      const double h = train_h100e_[static_cast<size_t>(g)];
+      if (free_[i] <= 0 || h <= 0) continue;
+      const double units = std::min(free_[i], (need - got) / h);
+      free_[i] -= units;
+      used[i] += units;
+      got += units * h;
+    }
+    return got;
+  }
+
+  // Take the same share of every allowed free GPU in `cells` so that `need` (in units of
+  // `per_unit`: training or inference H100e per GPU) is met as far as it can be.
+  double take_pro_rata(const std::vector<int>& cells, double need, const std::vector<char>* allowed,
+                       const std::vector<double>& per_unit, std::vector<double>& used) {
+    double cap = 0;
+    for (int c : cells)
+      for (int g : live_gens_)
+        if (!allowed || (*allowed)[static_cast<size_t>(g)]) cap += free_[cg(c, g)] * per_unit[static_cast<size_t>(g)];
+    if (cap <= 0 || need <= 0) return 0.0;
+    const double share = std::min(1.0, need / cap);
+    for (int c : cells)
+      for (int g : live_gens_) {
+        if (allowed && !(*allowed)[static_cast<size_t>(g)]) continue;
+        const size_t i = cg(c, g);
+        const double units = free_[i] * share;
+        free_[i] -= units;
+        used[i] += units;
+      }
+    return share * cap;
+  }
+
+  void serve_demand(int t, PeriodSummary& out) {
+    const int R = p_.R;
+    for (auto* v : {&st_.demand_training_h100e, &st_.demand_inference_h100e, &st_.demand_other_h100e,
+                    &st_.unserved_h100e, &st_.used_training, &st_.used_inference, &st_.used_other})
+      std::fill(v->begin(), v->end(), 0.0);
+    free_ = st_.deployed;  // GPUs not yet used this period
+    const Date today = cal_[t].start;
+    double served = 0;
+
+    // training: running projects first, then those ready to start, first come first served
+    for (ProjectRun& pr : runs_) {
+      if (pr.ready > t) break;  // sorted by ready period
+      ProjectOutcome& o = pr.out;
+      if (o.end_period >= 0 && o.end_period <= t) continue;  // finished
+      const int f = o.firm;
+      const double need = o.h100e;
+      if (o.start_period < 0) {
+        // try to start: one cell with room for all of it, or enough across allowed cells
+        int best = -1;
+        double best_free = 0, total_free = 0;
+        for (int r = 0; r < R; ++r) {
+          if (!region_allowed(pr.spec.placement, r)) continue;
+          const int c = cell(f, r);
+          const double h = free_h100e(c, pr.allowed);
+          total_free += h;
+          if (h > best_free) {
+            best_free = h;
+            best = c;
+          }
+        }
+        const bool fits = pr.spec.placement.contiguous ? best_free >= need * (1 - 1e-12) : total_free >= need * (1 - 1e-12);
+        if (!fits) {
+          // it waits: its demand counts, unserved, where the firm would run it
+          ++o.wait_periods;
+          const int r = o.region >= 0 ? o.region : home_region(f, pr.spec.placement);
+          o.region = r;
+          const size_t c = static_cast<size_t>(cell(f, r));
+          st_.demand_training_h100e[c] += need;
+          st_.unserved_h100e[c] += need;
+          continue;
+        }
+        o.start_period = t;
+        const Date begin = std::max(o.slipped_start, today);
+        o.end_period = std::max(t + 1, cal_.first_starting_at_or_after(Calendar::add(begin, pr.spec.duration)));
+        o.region = pr.spec.placement.contiguous ? best % R : (best >= 0 ? best % R : home_region(f, pr.spec.placement));
+      }
+      // running: in its cluster, or spread over the allowed cells
+      double got = 0;
+      int home = cell(f, o.region);
+      if (pr.spec.placement.contiguous) {
+        got = take_greedy(home, need, pr.allowed, st_.used_training);
+      } else {
+        scratch_cells_.clear();
+        for (int r = 0; r < R; ++r)
+          if (region_allowed(pr.spec.placement, r)) scratch_cells_.push_back(cell(f, r));
+        got = take_pro_rata(scratch_cells_, need, &pr.allowed, train_h100e_, st_.used_training);
+      }
+      st_.demand_training_h100e[static_cast<size_t>(home)] += need;
+      st_.unserved_h100e[static_cast<size_t>(home)] += std::max(0.0, need - got);
+      served += got;
+    }
+
+    // inference: demand by region, served anywhere in the region's latency group
+    for (size_t k = 0; k < s_.inference.size(); ++k) {
+      const InferenceService& sv = s_.inference[k];
+      const int f = sv.firm;
+      const double total = service_h100e(sv, service_launch_factor(sv, launch_dates_[k], today), today);
+      if (total <= 0) continue;
+      for (const auto& group : p_.groups) {
+        double want = 0;
+        for (int r : group) want += total * sv.region_weight[static_cast<size_t>(r)];
+        if (want <= 0) continue;
+        scratch_cells_.clear();
+        for (int r : group) scratch_cells_.push_back(cell(f, r));
+        const double got = take_pro_rata(scratch_cells_, want, nullptr, infer_h100e_, st_.used_inference);
+        served += got;
+        for (int r : group) {
+          const double d = total * sv.region_weight[static_cast<size_t>(r)];
+          const size_t c = static_cast<size_t>(cell(f, r));
+          st_.demand_inference_h100e[c] += d;
+          st_.unserved_h100e[c] += d * (1.0 - got / want);
+        }
+      }
+    }
+
+    // other steady workloads: in their own region
+    for (const OtherDemand& od : s_.other_demand) {
+      auto it = od.h100e_by_year.upper_bound(p_.period_year[static_cast<size_t>(t)]);
+      if (it == od.h100e_by_year.begin()) continue;  // before its first year
+      const double total = std::prev(it)->second;
+      for (int r = 0; r < R; ++r) {
+        const double d = total * od.region_weight[static_cast<size_t>(r)];
+        if (d <= 0) continue;
+        const int c = cell(od.firm, r);
+        scratch_cells_.assign(1, c);
+        const double got = take_pro_rata(scratch_cells_, d, nullptr, train_h100e_, st_.used_other);
+        served += got;
+        st_.demand_other_h100e[static_cast<size_t>(c)] += d;
+        st_.unserved_h100e[static_cast<size_t>(c)] += d - got;
+      }
+    }
+
+    // aggregates
+    for (int c : cells_) {
+      const size_t ci = static_cast<size_t>(c);
+      out.demand_training_h100e += st_.demand_training_h100e[ci];
+      out.demand_inference_h100e += st_.demand_inference_h100e[ci];
+      out.demand_other_h100e += st_.demand_other_h100e[ci];
+      out.unserved_h100e += st_.unserved_h100e[ci];
+    }
+    for (const Pair& p : pairs_)
+      out.idle_h100e += free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+    out.served_h100e = served;
+  }
+
+  // Where a firm's waiting project counts: its allowed region where the firm weighs most.
+  int home_region(int f, const Placement& pl) const {
+    int best = -1;
+    double w = -1;
+    for (int r = 0; r < p_.R; ++r) {
+      if (!region_allowed(pl, r)) continue;
+      const double x = s_.firms[static_cast<size_t>(f)].region_weight[static_cast<size_t>(r)];
+      if (x > w) {
+        w = x;
+        best = r;
+      }
+    }
+    return best < 0 ? 0 : best;
+  }
+
   // Aggregates for summary.csv, and the anomalies check (STYLE §5: recorded, not thrown).
   void summarize(int t, PeriodSummary& out) {
     for (int c : cells_) {
@@ -862,7 +1115,11 @@ class Engine {
     int i, c, g;  // index cg(c, g), cell, generation
   };
   std::vector<Pair> pairs_, dropped_;      // active pairs; pairs dropped this period
-  std::vector<double> train_h100e_;        // (G)
+  std::vector<double> train_h100e_, infer_h100e_;  // (G)
+  std::vector<ProjectRun> runs_;
+  std::vector<std::vector<Date>> launch_dates_;  // per service, after slips
+  std::vector<double> free_;               // (C x G) GPUs not yet used this period
+  std::vector<int> scratch_cells_;
   bool pairs_sorted_ = true, live_changed_ = true;
   std::vector<double> share_;              // (G) share of each backlog shipped this period
   std::vector<int> cell_order_;            // generations of one cell in deployment order

@@ -93,5 +93,6 @@ const std::vector<std::string>& summary_columns();
 const std::vector<std::string>& firms_columns();
 const std::vector<std::string>& regions_columns();
 const std::vector<std::string>& timeseries_columns();
+const std::vector<std::string>& projects_columns();
 
 }  // namespace gpumm

@@ -131,6 +131,101 @@ struct Firm {
   Duration build_time{18, Duration::Unit::month};       ///< construction of capex-funded shells
 };
 
+/// A random delay: with `probability`, a start slips by a draw from `distribution` with mean
+/// `mean` (`fixed`: exactly the mean; `uniform`: between 0 and twice the mean; `exponential`).
+struct Delay {
+  enum class Distribution { fixed, uniform, exponential };
+  double probability = 0;
+  Distribution distribution = Distribution::exponential;
+  Duration mean{0, Duration::Unit::day};
+};
+
+/// Where and on what a training run may execute.
+struct Placement {
+  int min_generation = -1;      ///< generations shipped no earlier than this one; -1: any
+  std::vector<int> regions;     ///< allowed regions; empty: any region of the firm
+  bool contiguous = true;       ///< needs one cluster in one firm x region cell
+};
+
+/// One training project. Its size is total compute (`flop` at utilization `mfu`) or a GPU
+/// count of a generation; both become H100e needed in each period of its duration.
+struct Project {
+  std::string name;
+  std::string program;          ///< the program that generated it; empty for explicit ones
+  int firm = -1;
+  Date start;
+  Duration duration{3, Duration::Unit::month};
+  double flop = 0;              ///< total training compute, FLOP
+  double mfu = 0.4;             ///< model FLOP utilization, share (assumption when not given)
+  int gpu_generation = -1;      ///< with gpu_count: size as GPUs of this generation
+  double gpu_count = 0;
+  Placement placement;
+  Delay delay;
+};
+
+/// A series of training projects: the first run, then one every `cadence`, each larger by
+/// `growth_per_year` (a multiplier per year) and longer by `duration_growth_per_year`, up to
+/// `max_duration`; starts jitter uniformly by up to +/- `jitter`.
+struct Program {
+  std::string id;
+  int firm = -1;
+  Date first_run;
+  Duration cadence{12, Duration::Unit::month};
+  std::optional<Date> until;    ///< no run starts after this date (default: the scenario end)
+  double flop = 0;              ///< size of the first run, FLOP
+  double growth_per_year = 1.0;
+  Duration duration{3, Duration::Unit::month};
+  double duration_growth_per_year = 1.0;
+  std::optional<Duration> max_duration;
+  Duration jitter{0, Duration::Unit::day};
+  double mfu = 0.4;
+  Placement placement;
+  Delay delay;
+};
+
+/// A launch that multiplies a service's tokens, reached linearly over `ramp`.
+struct Launch {
+  Date date;
+  double multiplier = 1;
+  Duration ramp{0, Duration::Unit::day};
+  Delay delay;
+};
+
+/// Inference demand of one service (DESIGN §4): tokens per day = users x tokens per user x
+/// (price / reference)^-elasticity x launches; H100e = tokens per second / (tokens per
+/// H100e-second) x peak-to-average.
+struct InferenceService {
+  std::string id;
+  int firm = -1;
+  std::vector<double> region_weight;   ///< where the users are (nregion); default: the firm's
+  // users on a logistic curve
+  double users_saturation = 0;
+  Date users_midpoint;
+  double users_steepness_per_year = 1;
+  // tokens per user per day, growing
+  double tokens_per_user_per_day = 0;
+  Date tokens_at;
+  double tokens_growth_per_year = 0;   ///< share per year (1.5 = +150%/y)
+  // serving throughput, improving with algorithms
+  double tokens_per_h100e_second = 1000;
+  Date throughput_at;
+  double throughput_gain_per_year = 0;
+  // price response
+  std::map<int, double> price_usd_per_mtok;  ///< year -> price; empty: no price response
+  double reference_usd_per_mtok = 0;
+  double elasticity = 0;
+  double peak_to_average = 1.0;
+  std::vector<Launch> launches;
+};
+
+/// Steady workloads (recommendation, internal) in H100e by year.
+struct OtherDemand {
+  std::string id;
+  int firm = -1;
+  std::vector<double> region_weight;   ///< (nregion); default: the firm's
+  std::map<int, double> h100e_by_year;
+};
+
 struct Costs {
   double facility_usd_per_mw = 29e6;  ///< about $29B per GW of facility (Epoch data-center hub)
   double port_usd = 1500;             ///< per 800G-class transceiver port: assumption
@@ -159,6 +254,10 @@ struct Scenario {
   std::vector<Generation> generations;
   std::vector<Region> regions;
   std::vector<Firm> firms;
+  std::vector<Project> projects;
+  std::vector<Program> programs;
+  std::vector<InferenceService> inference;
+  std::vector<OtherDemand> other_demand;
 
   int ngeneration() const { return static_cast<int>(generations.size()); }
   int nregion() const { return static_cast<int>(regions.size()); }

@@ -48,6 +48,11 @@ struct State {
   std::vector<double> delivered;        ///< flow: GPUs delivered this period
   std::vector<double> retired;          ///< flow: GPUs retired this period
   std::vector<double> rolled_over;      ///< flow: backlog of an ended generation re-ordered
+  // demand and its service (see demand.hpp); H100e of work per cell (ncell)
+  std::vector<double> demand_training_h100e, demand_inference_h100e, demand_other_h100e;
+  std::vector<double> unserved_h100e;   ///< demand of the cell that its firm could not serve
+  // GPUs of each cell x generation used by each kind of demand (ncell * ngen)
+  std::vector<double> used_training, used_inference, used_other;
   // per generation (ngen)
   std::vector<int> gen_bound_by;        ///< -1 none, -2 production ramp, >= 0 upstream node
   std::vector<double> produced;         ///< units produced this period
@@ -69,6 +74,28 @@ struct PeriodSummary {
   double backlog_gpus = 0, on_order_gpus = 0;
   double capex_spent_usd = 0;
   int binding_upstream = -1;  ///< -1 none, -2 production ramp, >= 0 upstream node index
+  // demand, in H100e of work (inference: what an H100 would serve)
+  double demand_training_h100e = 0, demand_inference_h100e = 0, demand_other_h100e = 0;
+  double served_h100e = 0, unserved_h100e = 0;
+  double idle_h100e = 0;  ///< deployed capacity no demand used, training H100e
+  double demand_h100e() const { return demand_training_h100e + demand_inference_h100e + demand_other_h100e; }
+  /// idle - unserved: what is left over minus what was left unserved
+  double balance_h100e() const { return idle_h100e - unserved_h100e; }
+  double relative_balance() const { return demand_h100e() > 0 ? balance_h100e() / demand_h100e() : 0.0; }
+};
+
+/// What happened to one training project.
+struct ProjectOutcome {
+  std::string name, program;
+  int firm = -1;
+  int region = -1;           ///< where it ran (or waits), -1 if unknown
+  double flop = 0;           ///< 0 when sized in GPUs
+  double h100e = 0;          ///< H100e it needs each period while it runs
+  Date planned_start, slipped_start, planned_end;
+  double slip_days = 0;
+  int start_period = -1;     ///< -1: never started within the horizon
+  int end_period = -1;       ///< first period after it ends
+  int wait_periods = 0;      ///< periods it was ready but found no capacity
 };
 
 /// Called after every period with the state; writers stream rows from here, so a run holds
@@ -82,6 +109,7 @@ struct RunResult {
   std::vector<PeriodSummary> periods;
   std::vector<Warning> warnings;
   std::vector<int> deploy_order;  ///< generations, best H100e per kW first
+  std::vector<ProjectOutcome> projects;  ///< explicit and generated, in start order
 
   /// Period with the most stranded GPUs (-1 if none were ever stranded).
   int peak_stranded_period() const;
