@@ -66,7 +66,7 @@ std::string join(const std::vector<std::string>& cols) {
   return s;
 }
 
-const char* kFiles[] = {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv", "scenario.resolved.yaml"};
+const char* kFiles[] = {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv", "projects.csv", "scenario.resolved.yaml"};
 
 }  // namespace
 
@@ -111,15 +111,28 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
   CHECK(summary[1].rfind("2023-01-01,2023-01-31,31,", 0) == 0);
   CHECK(summary[120].rfind("2032-12-01,2032-12-31,31,", 0) == 0);
   CHECK(lines(slurp(out / "firms.csv"))[0] == join(gpumm::firms_columns()));
-  CHECK(lines(slurp(out / "firms.csv")).size() == 1 + 120 * 10);
+  CHECK(lines(slurp(out / "firms.csv")).size() == 1 + 120 * 12);
   CHECK(lines(slurp(out / "regions.csv"))[0] == join(gpumm::regions_columns()));
   CHECK(lines(slurp(out / "regions.csv")).size() == 1 + 120 * 7);
   auto ts = lines(slurp(out / "timeseries.csv"));
   CHECK(ts[0] == "date,firm,region,generation,metric,value,unit");
   CHECK(ts.size() > 10000);
 
+  // demand: training, inference and other all appear; every frontier project is listed
+  auto projects = lines(slurp(out / "projects.csv"));
+  CHECK(projects[0] == join(gpumm::projects_columns()));
+  CHECK(projects.size() > 50);
+  int done = 0;
+  for (const auto& l : projects) done += l.find(",done") != std::string::npos;
+  CHECK(done > 10);
+  CHECK(ts[0] == "date,firm,region,generation,metric,value,unit");
+  const std::string all_ts = slurp(out / "timeseries.csv");
+  for (const char* metric : {",demand_training,", ",demand_inference,", ",demand_other,", ",unserved,",
+                             ",used_training,", ",used_inference,", ",used_other,", ",idle,"})
+    CHECK_MESSAGE(all_ts.find(metric) != std::string::npos, std::string(metric));
+
   // every row of every CSV has as many fields as its header (no text holds a comma)
-  for (const char* f : {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv"}) {
+  for (const char* f : {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv", "projects.csv"}) {
     auto rows = lines(slurp(out / f));
     const auto fields = [](const std::string& l) { return std::count(l.begin(), l.end(), ',') + 1; };
     bool same = true;
@@ -186,7 +199,7 @@ TEST_CASE("cli: every broken scenario exits 2 with its file, line and column") {
 TEST_CASE("cli: validate accepts good files and reports each bad one") {
   Result r = run_gpumm("validate inputs/base.yaml tests/testdata/good_small.yaml tests/testdata/bad/nan_value.yaml");
   CHECK(r.code == 2);
-  CHECK(r.out.find("inputs/base.yaml: ok (10 firms, 7 regions, 18 generations)") != std::string::npos);
+  CHECK(r.out.find("inputs/base.yaml: ok (12 firms, 7 regions, 18 generations)") != std::string::npos);
   CHECK(r.out.find("good_small.yaml: ok") != std::string::npos);
   CHECK(r.err.find("nan_value.yaml:10:17:") != std::string::npos);
   CHECK(run_gpumm("validate inputs/base.yaml").code == 0);
@@ -214,4 +227,27 @@ TEST_CASE("cli: a folder that gpumm did not write is never overwritten") {
   CHECK(r.code == 2);
   CHECK(r.err.find("not an earlier gpumm output") != std::string::npos);
   CHECK(slurp(out / "summary.csv") == "my own numbers");
+}
+
+TEST_CASE("cli: a scenario with demand reports it and lists its projects") {
+  const fs::path out = scratch("demand");
+  Result r = run_gpumm("run tests/testdata/good_demand.yaml -o '" + out.string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("demand") != std::string::npos);
+  auto projects = lines(slurp(out / "projects.csv"));
+  REQUIRE(projects.size() >= 6);  // run1 and the frontier program's runs
+  CHECK(projects[1].rfind("frontier-1,frontier,google,", 0) == 0);  // ready first
+  CHECK(projects[2].rfind("run1,,meta,", 0) == 0);
+  // run1: 1e25 FLOP over 92 days (June to August) at 40% MFU needs 3,180.9 H100e
+  const std::string& run1 = projects[2];
+  size_t field = 0, pos = 0;
+  while (field < 5) pos = run1.find(',', pos) + 1, ++field;
+  CHECK(std::stod(run1.substr(pos)) == doctest::Approx(1e25 / (989e12 * 0.4 * 92 * 86400)));
+  auto summary = lines(slurp(out / "summary.csv"));
+  const auto header = summary[0];
+  CHECK(header.find("demand_training_h100e,demand_inference_h100e,demand_other_h100e,demand_h100e") != std::string::npos);
+  // the resolved scenario carries the demand and reproduces the run
+  const fs::path again = scratch("demand-again");
+  REQUIRE(run_gpumm("run '" + (out / "scenario.resolved.yaml").string() + "' -q -o '" + again.string() + "'").code == 0);
+  for (const char* f : kFiles) CHECK_MESSAGE(slurp(out / f) == slurp(again / f), std::string(f));
 }

@@ -83,6 +83,21 @@ std::vector<Project> expand_program(const Program& p, const Scenario& s) {
   return out;
 }
 
+double other_h100e(const OtherDemand& od, Date d) {
+  if (od.h100e_by_year.empty()) return 0.0;
+  const auto mid = [](int y) { return Date(static_cast<unsigned short>(y), 7, 1); };
+  const int first = od.h100e_by_year.begin()->first;
+  if (d < Date(static_cast<unsigned short>(first), 1, 1)) return 0.0;
+  auto next = od.h100e_by_year.begin();
+  while (next != od.h100e_by_year.end() && !(d < mid(next->first))) ++next;
+  if (next == od.h100e_by_year.begin()) return next->second;  // before the first mid-year
+  auto prev = std::prev(next);
+  if (next == od.h100e_by_year.end()) return prev->second;     // after the last mid-year
+  const double span = static_cast<double>((mid(next->first) - mid(prev->first)).days());
+  const double x = static_cast<double>((d - mid(prev->first)).days()) / span;
+  return prev->second + (next->second - prev->second) * x;
+}
+
 double service_users(const InferenceService& sv, Date d) {
   const double x = sv.users_steepness_per_year * years_between(sv.users_midpoint, d);
   return sv.users_saturation / (1.0 + std::exp(-x));

@@ -369,7 +369,8 @@ struct RunWriter::Impl {
     CsvWriter w(out.staged("projects.csv"), projects_columns());
     const auto date_of = [&](int t) { return t >= 0 && t < cal.size() ? to_iso(cal[t].start) : std::string(); };
     for (const ProjectOutcome& p : r.projects) {
-      const std::string status = p.start_period < 0 ? (p.wait_periods > 0 ? "waiting" : "not_started")
+      const std::string status = p.superseded ? "superseded"
+                                 : p.start_period < 0 ? (p.wait_periods > 0 ? "waiting" : "not_started")
                                  : p.end_period > cal.size() - 1 ? "running" : "done";
       double wait_days = 0;
       if (p.start_period >= 0)

@@ -26,6 +26,143 @@ void emit_capacity(YAML::Emitter& e, const UpstreamNode& u) {
   e << YAML::EndSeq;
 }
 
+const char* distribution_name(Delay::Distribution d) {
+  switch (d) {
+    case Delay::Distribution::fixed: return "fixed";
+    case Delay::Distribution::uniform: return "uniform";
+    case Delay::Distribution::exponential: return "exponential";
+  }
+  return "exponential";
+}
+
+void emit_delay(YAML::Emitter& e, const Delay& d) {
+  if (d.probability <= 0) return;
+  e << YAML::Key << "delay" << YAML::Value << YAML::Flow << YAML::BeginMap
+    << YAML::Key << "probability" << YAML::Value << format_number(d.probability)
+    << YAML::Key << "distribution" << YAML::Value << distribution_name(d.distribution)
+    << YAML::Key << "mean" << YAML::Value << to_string(d.mean) << YAML::EndMap;
+}
+
+void emit_placement(YAML::Emitter& e, const Scenario& s, const Placement& p) {
+  if (p.min_generation >= 0)
+    e << YAML::Key << "min_generation" << YAML::Value << s.generations[static_cast<size_t>(p.min_generation)].id;
+  if (!p.regions.empty()) {
+    e << YAML::Key << "regions" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (int r : p.regions) e << region_id(s, r);
+    e << YAML::EndSeq;
+  }
+  e << YAML::Key << "contiguous" << YAML::Value << (p.contiguous ? "true" : "false");
+}
+
+void emit_weights(YAML::Emitter& e, const Scenario& s, const std::vector<double>& w) {
+  e << YAML::Key << "regions" << YAML::Value << YAML::Flow << YAML::BeginMap;
+  for (int r = 0; r < s.nregion(); ++r)
+    if (w[static_cast<size_t>(r)] > 0) e << YAML::Key << region_id(s, r) << YAML::Value << format_number(w[static_cast<size_t>(r)]);
+  e << YAML::EndMap;
+}
+
+std::string flop_text(double x) { return format_number(x) + " FLOP"; }
+
+void emit_demand(YAML::Emitter& e, const Scenario& s) {
+  if (!s.projects.empty()) {
+    e << YAML::Key << "projects" << YAML::Value << YAML::BeginSeq;
+    for (const Project& p : s.projects) {
+      e << YAML::BeginMap;
+      e << YAML::Key << "name" << YAML::Value << p.name;
+      e << YAML::Key << "firm" << YAML::Value << s.firms[static_cast<size_t>(p.firm)].id;
+      e << YAML::Key << "start" << YAML::Value << to_iso(p.start);
+      e << YAML::Key << "duration" << YAML::Value << to_string(p.duration);
+      if (p.gpu_generation >= 0)
+        e << YAML::Key << "gpus" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "generation"
+          << YAML::Value << s.generations[static_cast<size_t>(p.gpu_generation)].id << YAML::Key << "count"
+          << YAML::Value << format_number(p.gpu_count) << YAML::EndMap;
+      else
+        e << YAML::Key << "size" << YAML::Value << flop_text(p.flop);
+      e << YAML::Key << "mfu" << YAML::Value << format_number(p.mfu);
+      emit_placement(e, s, p.placement);
+      emit_delay(e, p.delay);
+      e << YAML::EndMap;
+    }
+    e << YAML::EndSeq;
+  }
+  if (!s.programs.empty()) {
+    e << YAML::Key << "programs" << YAML::Value << YAML::BeginMap;
+    for (const Program& p : s.programs) {
+      e << YAML::Key << p.id << YAML::Value << YAML::BeginMap;
+      e << YAML::Key << "firm" << YAML::Value << s.firms[static_cast<size_t>(p.firm)].id;
+      e << YAML::Key << "first_run" << YAML::Value << to_iso(p.first_run);
+      e << YAML::Key << "cadence" << YAML::Value << to_string(p.cadence);
+      if (p.until) e << YAML::Key << "until" << YAML::Value << to_iso(*p.until);
+      e << YAML::Key << "size" << YAML::Value << flop_text(p.flop);
+      e << YAML::Key << "growth_per_year" << YAML::Value << format_number(p.growth_per_year);
+      e << YAML::Key << "duration" << YAML::Value << to_string(p.duration);
+      e << YAML::Key << "duration_growth_per_year" << YAML::Value << format_number(p.duration_growth_per_year);
+      if (p.max_duration) e << YAML::Key << "max_duration" << YAML::Value << to_string(*p.max_duration);
+      e << YAML::Key << "jitter" << YAML::Value << to_string(p.jitter);
+      e << YAML::Key << "mfu" << YAML::Value << format_number(p.mfu);
+      emit_placement(e, s, p.placement);
+      emit_delay(e, p.delay);
+      e << YAML::EndMap;
+    }
+    e << YAML::EndMap;
+  }
+  if (!s.inference.empty()) {
+    e << YAML::Key << "inference" << YAML::Value << YAML::BeginMap;
+    for (const InferenceService& sv : s.inference) {
+      e << YAML::Key << sv.id << YAML::Value << YAML::BeginMap;
+      e << YAML::Key << "firm" << YAML::Value << s.firms[static_cast<size_t>(sv.firm)].id;
+      emit_weights(e, s, sv.region_weight);
+      e << YAML::Key << "users" << YAML::Value << YAML::Flow << YAML::BeginMap
+        << YAML::Key << "saturation" << YAML::Value << format_number(sv.users_saturation)
+        << YAML::Key << "midpoint" << YAML::Value << to_iso(sv.users_midpoint)
+        << YAML::Key << "steepness_per_year" << YAML::Value << format_number(sv.users_steepness_per_year) << YAML::EndMap;
+      e << YAML::Key << "tokens_per_user" << YAML::Value << YAML::Flow << YAML::BeginMap
+        << YAML::Key << "per_day" << YAML::Value << format_number(sv.tokens_per_user_per_day)
+        << YAML::Key << "at" << YAML::Value << to_iso(sv.tokens_at)
+        << YAML::Key << "growth_per_year" << YAML::Value << format_number(sv.tokens_growth_per_year) << YAML::EndMap;
+      e << YAML::Key << "throughput" << YAML::Value << YAML::Flow << YAML::BeginMap
+        << YAML::Key << "tokens_per_h100e_second" << YAML::Value << format_number(sv.tokens_per_h100e_second)
+        << YAML::Key << "at" << YAML::Value << to_iso(sv.throughput_at)
+        << YAML::Key << "gain_per_year" << YAML::Value << format_number(sv.throughput_gain_per_year) << YAML::EndMap;
+      if (!sv.price_usd_per_mtok.empty() || sv.elasticity != 0) {
+        e << YAML::Key << "price" << YAML::Value << YAML::BeginMap;
+        e << YAML::Key << "per_mtok" << YAML::Value << YAML::Flow << YAML::BeginMap;
+        for (auto& [y, usd] : sv.price_usd_per_mtok) e << YAML::Key << std::to_string(y) << YAML::Value << format_money_usd(usd);
+        e << YAML::EndMap;
+        e << YAML::Key << "reference" << YAML::Value << format_money_usd(sv.reference_usd_per_mtok);
+        e << YAML::Key << "elasticity" << YAML::Value << format_number(sv.elasticity);
+        e << YAML::EndMap;
+      }
+      e << YAML::Key << "peak_to_average" << YAML::Value << format_number(sv.peak_to_average);
+      if (!sv.launches.empty()) {
+        e << YAML::Key << "launches" << YAML::Value << YAML::BeginSeq;
+        for (const Launch& l : sv.launches) {
+          e << YAML::Flow << YAML::BeginMap << YAML::Key << "date" << YAML::Value << to_iso(l.date)
+            << YAML::Key << "multiplier" << YAML::Value << format_number(l.multiplier)
+            << YAML::Key << "ramp" << YAML::Value << to_string(l.ramp);
+          emit_delay(e, l.delay);
+          e << YAML::EndMap;
+        }
+        e << YAML::EndSeq;
+      }
+      e << YAML::EndMap;
+    }
+    e << YAML::EndMap;
+  }
+  if (!s.other_demand.empty()) {
+    e << YAML::Key << "other_demand" << YAML::Value << YAML::BeginMap;
+    for (const OtherDemand& o : s.other_demand) {
+      e << YAML::Key << o.id << YAML::Value << YAML::BeginMap;
+      e << YAML::Key << "firm" << YAML::Value << s.firms[static_cast<size_t>(o.firm)].id;
+      emit_weights(e, s, o.region_weight);
+      e << YAML::Key << "h100e" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      for (auto& [y, h] : o.h100e_by_year) e << YAML::Key << std::to_string(y) << YAML::Value << format_number(h);
+      e << YAML::EndMap << YAML::EndMap;
+    }
+    e << YAML::EndMap;
+  }
+}
+
 }  // namespace
 
 std::string write_resolved_yaml(const Scenario& s, const std::string& tool_version) {
@@ -191,6 +328,7 @@ std::string write_resolved_yaml(const Scenario& s, const std::string& tool_versi
     e << YAML::EndMap;
   }
   e << YAML::EndMap;
+  emit_demand(e, s);
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

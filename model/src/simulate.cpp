@@ -811,6 +811,7 @@ class Engine {
     Project spec;
     std::vector<char> allowed;  // (G) generations it may run on
     int ready = 0;              // first period it may start (after its slip)
+    int next_of_program = -1;   // index in runs_ of the program's next run
     ProjectOutcome out;
   };
 
@@ -852,6 +853,14 @@ class Engine {
       if (a.out.planned_start != b.out.planned_start) return a.out.planned_start < b.out.planned_start;
       return a.out.name < b.out.name;
     });
+    // each program run knows the program's next run (the one that supersedes it if it waits)
+    std::map<std::string, size_t> last;
+    for (size_t k = 0; k < runs_.size(); ++k) {
+      if (runs_[k].out.program.empty()) continue;
+      auto it = last.find(runs_[k].out.program);
+      if (it != last.end()) runs_[it->second].next_of_program = static_cast<int>(k);
+      last[runs_[k].out.program] = k;
+    }
     // launch dates after their slips, per service
     launch_dates_.assign(s_.inference.size(), {});
     for (size_t i = 0; i < s_.inference.size(); ++i) {
@@ -925,10 +934,18 @@ class Engine {
     double served = 0;
 
     // training: running projects first, then those ready to start, first come first served
-    for (ProjectRun& pr : runs_) {
+    for (size_t k = 0; k < runs_.size(); ++k) {
+      ProjectRun& pr = runs_[k];
       if (pr.ready > t) break;  // sorted by ready period
       ProjectOutcome& o = pr.out;
       if (o.end_period >= 0 && o.end_period <= t) continue;  // finished
+      if (o.superseded) continue;
+      // a program's run still waiting when the program's next run is ready is dropped
+      if (o.start_period < 0 && pr.next_of_program >= 0 &&
+          runs_[static_cast<size_t>(pr.next_of_program)].ready <= t) {
+        o.superseded = true;
+        continue;
+      }
       const int f = o.firm;
       const double need = o.h100e;
       if (o.start_period < 0) {
@@ -1002,9 +1019,8 @@ class Engine {
 
     // other steady workloads: in their own region
     for (const OtherDemand& od : s_.other_demand) {
-      auto it = od.h100e_by_year.upper_bound(p_.period_year[static_cast<size_t>(t)]);
-      if (it == od.h100e_by_year.begin()) continue;  // before its first year
-      const double total = std::prev(it)->second;
+      const double total = other_h100e(od, today);
+      if (total <= 0) continue;
       for (int r = 0; r < R; ++r) {
         const double d = total * od.region_weight[static_cast<size_t>(r)];
         if (d <= 0) continue;

@@ -34,12 +34,14 @@ Usage:
 Example:
   gpumm run inputs/base.yaml -o out/base
   then open out/base/summary.csv in a spreadsheet: one row per period with installed,
-  deployed and stranded GPUs, power, backlog and the binding upstream node.
+  deployed and stranded GPUs, power, backlog, demand (training, inference, other), what
+  was served, unserved and idle, the balance and the binding upstream node.
 
 Output files:
   summary.csv             one row per period, aggregate supply
   firms.csv, regions.csv  one row per period and firm / region
   timeseries.csv          long format (date, firm, region, generation, metric, value, unit)
+  projects.csv            every training project: planned and actual start and end, slip, wait
   scenario.resolved.yaml  the scenario after defaults, to reproduce the run exactly
 
 Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
@@ -162,8 +164,10 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         << " for a production ramp (of " << r.periods.size() << ")\n";
     for (const Warning& w : r.warnings)
       out << "  warning: " << to_iso(r.calendar[w.period].start) << ": " << w.code << ": " << w.message << "\n";
+    out << "  demand            " << human(last.demand_h100e()) << " H100e at the end, "
+        << human(last.unserved_h100e) << " unserved, " << human(last.idle_h100e) << " idle\n";
     out << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
-        << "timeseries.csv, scenario.resolved.yaml)\n";
+        << "timeseries.csv, projects.csv, scenario.resolved.yaml)\n";
     return kOk;
   } catch (const OutputError& e) {
     err << "gpumm: " << e.what() << "\n";

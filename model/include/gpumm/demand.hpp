@@ -57,6 +57,11 @@ double service_tokens_per_day(const InferenceService& sv, Date d);
 /// peak-to-average.
 double service_h100e(const InferenceService& sv, double launch_factor, Date d);
 
+/// A steady workload's H100e on `d`: each year's value holds at July 1 of that year and is
+/// interpolated linearly by days in between; before the first year's July 1 it is that year's
+/// value from its January 1 (0 earlier), after the last year's July 1 the last value.
+double other_h100e(const OtherDemand& od, Date d);
+
 /// Years between two dates (365.2425-day years).
 double years_between(Date from, Date to);
 

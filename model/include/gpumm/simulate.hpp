@@ -96,6 +96,7 @@ struct ProjectOutcome {
   int start_period = -1;     ///< -1: never started within the horizon
   int end_period = -1;       ///< first period after it ends
   int wait_periods = 0;      ///< periods it was ready but found no capacity
+  bool superseded = false;   ///< dropped while waiting, when its program's next run was ready
 };
 
 /// Called after every period with the state; writers stream rows from here, so a run holds
