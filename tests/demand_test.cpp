@@ -229,3 +229,17 @@ TEST_CASE("demand: adding a project does not change another project's draw") {
   };
   CHECK(slip_of_a(simulate(load(one))) == slip_of_a(simulate(load(two))));
 }
+
+TEST_CASE("demand: steady workloads hold each year's value at mid-year and interpolate between") {
+  OtherDemand od;
+  od.h100e_by_year = {{2025, 1000}, {2026, 2000}, {2028, 4000}};
+  CHECK(other_h100e(od, d("2024-12-31")) == 0);
+  CHECK(other_h100e(od, d("2025-01-01")) == 1000);
+  CHECK(other_h100e(od, d("2025-07-01")) == 1000);
+  // 2025-07-01 .. 2026-07-01 is 365 days; 2026-01-01 is 184 days in
+  CHECK(other_h100e(od, d("2026-01-01")) == doctest::Approx(1000 + 1000 * 184.0 / 365));
+  CHECK(other_h100e(od, d("2026-07-01")) == 2000);
+  // a missing year is bridged: 2026-07-01 .. 2028-07-01 (731 days)
+  CHECK(other_h100e(od, d("2027-07-01")) == doctest::Approx(2000 + 2000 * 365.0 / 731));
+  CHECK(other_h100e(od, d("2031-03-01")) == 4000);
+}

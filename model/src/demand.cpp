@@ -84,17 +84,19 @@ std::vector<Project> expand_program(const Program& p, const Scenario& s) {
 }
 
 double other_h100e(const OtherDemand& od, Date d) {
-  if (od.h100e_by_year.empty()) return 0.0;
+  const auto& by_year = od.h100e_by_year;
+  if (by_year.empty()) return 0.0;
   const auto mid = [](int y) { return Date(static_cast<unsigned short>(y), 7, 1); };
-  const int first = od.h100e_by_year.begin()->first;
-  if (d < Date(static_cast<unsigned short>(first), 1, 1)) return 0.0;
-  auto next = od.h100e_by_year.begin();
-  while (next != od.h100e_by_year.end() && !(d < mid(next->first))) ++next;
-  if (next == od.h100e_by_year.begin()) return next->second;  // before the first mid-year
+  const int year = d.year();
+  if (year < by_year.begin()->first) return 0.0;
+  // the mid-years on either side of d: (year - 1, year) before July 1, (year, year + 1) after
+  const bool early = d < mid(year);
+  auto next = by_year.lower_bound(early ? year : year + 1);  // first given year >= that
+  if (next == by_year.begin()) return next->second;           // before the first mid-year
   auto prev = std::prev(next);
-  if (next == od.h100e_by_year.end()) return prev->second;     // after the last mid-year
-  const double span = static_cast<double>((mid(next->first) - mid(prev->first)).days());
-  const double x = static_cast<double>((d - mid(prev->first)).days()) / span;
+  if (next == by_year.end()) return prev->second;             // after the last mid-year
+  const Date a = mid(prev->first), b = mid(next->first);
+  const double x = static_cast<double>((d - a).days()) / static_cast<double>((b - a).days());
   return prev->second + (next->second - prev->second) * x;
 }
 

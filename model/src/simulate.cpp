@@ -319,6 +319,9 @@ class Engine {
     for (auto* v : {&st_.used_training, &st_.used_inference, &st_.used_other})
       v->assign(static_cast<size_t>(C * G), 0.0);
     init_demand();
+    free_.assign(static_cast<size_t>(C * G), 0.0);
+    range_begin_.assign(static_cast<size_t>(C), 0);
+    range_end_.assign(static_cast<size_t>(C), 0);
     st_.gen_bound_by.assign(static_cast<size_t>(G), -1);
     live_.assign(static_cast<size_t>(G), 0);
     pair_on_.assign(static_cast<size_t>(C * G), 0);
@@ -523,6 +526,7 @@ class Engine {
       for (const Pair& p : *list) {
         const size_t k = static_cast<size_t>(p.i);
         st_.ordered[k] = st_.delivered[k] = st_.retired[k] = st_.rolled_over[k] = 0.0;
+        st_.used_training[k] = st_.used_inference[k] = st_.used_other[k] = 0.0;
       }
     dropped_.clear();
     collect_live();
@@ -881,9 +885,10 @@ class Engine {
   // Free training H100e of a cell on the allowed generations.
   double free_h100e(int c, const std::vector<char>& allowed) const {
     double h = 0;
-    for (int g : live_gens_)
-      if (allowed[static_cast<size_t>(g)])
-        h += free_[cg(c, g)] * train_h100e_[static_cast<size_t>(g)];
+    for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
+      const Pair& p = pairs_[static_cast<size_t>(k)];
+      if (allowed[static_cast<size_t>(p.g)]) h += free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+    }
     return h;
   }
 
@@ -909,14 +914,18 @@ class Engine {
                        const std::vector<double>& per_unit, std::vector<double>& used) {
     double cap = 0;
     for (int c : cells)
-      for (int g : live_gens_)
-        if (!allowed || (*allowed)[static_cast<size_t>(g)]) cap += free_[cg(c, g)] * per_unit[static_cast<size_t>(g)];
+      for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
+        const Pair& p = pairs_[static_cast<size_t>(k)];
+        if (!allowed || (*allowed)[static_cast<size_t>(p.g)])
+          cap += free_[static_cast<size_t>(p.i)] * per_unit[static_cast<size_t>(p.g)];
+      }
     if (cap <= 0 || need <= 0) return 0.0;
     const double share = std::min(1.0, need / cap);
     for (int c : cells)
-      for (int g : live_gens_) {
-        if (allowed && !(*allowed)[static_cast<size_t>(g)]) continue;
-        const size_t i = cg(c, g);
+      for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
+        const Pair& p = pairs_[static_cast<size_t>(k)];
+        if (allowed && !(*allowed)[static_cast<size_t>(p.g)]) continue;
+        const size_t i = static_cast<size_t>(p.i);
         const double units = free_[i] * share;
         free_[i] -= units;
         used[i] += units;
@@ -927,9 +936,19 @@ class Engine {
   void serve_demand(int t, PeriodSummary& out) {
     const int R = p_.R;
     for (auto* v : {&st_.demand_training_h100e, &st_.demand_inference_h100e, &st_.demand_other_h100e,
-                    &st_.unserved_h100e, &st_.used_training, &st_.used_inference, &st_.used_other})
+                    &st_.unserved_h100e})
       std::fill(v->begin(), v->end(), 0.0);
-    free_ = st_.deployed;  // GPUs not yet used this period
+    // use (zeroed at the start of the step) and free GPUs live on pairs
+    for (const Pair& p : pairs_) free_[static_cast<size_t>(p.i)] = st_.deployed[static_cast<size_t>(p.i)];
+    // each cell's run of pairs_ (sorted by index, so by cell)
+    std::fill(range_begin_.begin(), range_begin_.end(), 0);
+    std::fill(range_end_.begin(), range_end_.end(), 0);
+    for (size_t k = 0; k < pairs_.size();) {
+      const int c = pairs_[k].c;
+      range_begin_[static_cast<size_t>(c)] = static_cast<int>(k);
+      while (k < pairs_.size() && pairs_[k].c == c) ++k;
+      range_end_[static_cast<size_t>(c)] = static_cast<int>(k);
+    }
     const Date today = cal_[t].start;
     double served = 0;
 
@@ -1135,6 +1154,7 @@ class Engine {
   std::vector<ProjectRun> runs_;
   std::vector<std::vector<Date>> launch_dates_;  // per service, after slips
   std::vector<double> free_;               // (C x G) GPUs not yet used this period
+  std::vector<int> range_begin_, range_end_;  // (C) each cell's run of pairs_
   std::vector<int> scratch_cells_;
   bool pairs_sorted_ = true, live_changed_ = true;
   std::vector<double> share_;              // (G) share of each backlog shipped this period
