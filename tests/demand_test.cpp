@@ -243,3 +243,21 @@ TEST_CASE("demand: steady workloads hold each year's value at mid-year and inter
   CHECK(other_h100e(od, d("2027-07-01")) == doctest::Approx(2000 + 2000 * 365.0 / 731));
   CHECK(other_h100e(od, d("2031-03-01")) == 4000);
 }
+
+TEST_CASE("demand: custom accelerators serve only their owner") {
+  // google owns idle TPUs; meta's workload in the same region finds no capacity of its own
+  std::string yaml =
+      "start: 2025-01\nend: 2025-03-31\n"
+      "generations:\n"
+      "  tpu: {custom_for: google, it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
+      "regions:\n  r: {}\n"
+      "firms:\n"
+      "  google: {regions: {r: 1.0}, power_at_start: {r: 1 GW}, fleet_at_start: {tpu: 1000}}\n"
+      "  meta: {regions: {r: 1.0}}\n"
+      "other_demand:\n  recsys: {firm: meta, h100e: {2025: 500}}\n";
+  RunResult r = simulate(load(yaml));
+  CHECK(r.periods[0].demand_other_h100e == 500);
+  CHECK(r.periods[0].unserved_h100e == 500);
+  CHECK(r.periods[0].idle_h100e == 1000);
+  CHECK(r.periods[0].balance_h100e() == 500);
+}
