@@ -1,0 +1,105 @@
+#include "gpumm/diagnosis.hpp"
+
+#include <Eigen/Sparse>
+#include <Eigen/SparseCholesky>
+#include <cmath>
+
+namespace gpumm {
+
+std::vector<double> hp_trend(std::span<const double> y, double lambda) {
+  const int n = static_cast<int>(y.size());
+  std::vector<double> out(y.begin(), y.end());
+  if (n < 3 || lambda <= 0) return out;
+  // A = I + lambda D'D: symmetric, pentadiagonal. Row i of D is (1, -2, 1) at i, i+1, i+2.
+  std::vector<Eigen::Triplet<double>> t;
+  t.reserve(static_cast<size_t>(5 * n));
+  for (int i = 0; i < n; ++i) t.emplace_back(i, i, 1.0);
+  for (int r = 0; r < n - 2; ++r) {
+    const int idx[3] = {r, r + 1, r + 2};
+    const double w[3] = {1.0, -2.0, 1.0};
+    for (int a = 0; a < 3; ++a)
+      for (int b = 0; b < 3; ++b) t.emplace_back(idx[a], idx[b], lambda * w[a] * w[b]);
+  }
+  Eigen::SparseMatrix<double> A(n, n);
+  A.setFromTriplets(t.begin(), t.end());  // duplicates are summed
+  Eigen::SimplicialLDLT<Eigen::SparseMatrix<double>> solver(A);
+  Eigen::VectorXd rhs(n);
+  for (int i = 0; i < n; ++i) rhs(i) = y[static_cast<size_t>(i)];
+  const Eigen::VectorXd tau = solver.solve(rhs);
+  for (int i = 0; i < n; ++i) out[static_cast<size_t>(i)] = tau(i);
+  return out;
+}
+
+double hp_lambda_for(Step step) {
+  switch (step) {
+    case Step::quarter: return 1600.0;
+    case Step::month: return 1600.0 * 81.0;            // 129,600
+    case Step::week: return 1600.0 * std::pow(13.0, 4);  // 45,697,600
+  }
+  return 1600.0;
+}
+
+std::vector<double> centred_moving_average(std::span<const double> y, int window) {
+  const int n = static_cast<int>(y.size());
+  const int half = std::max(0, window / 2);
+  std::vector<double> out(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const int h = std::min({half, i, n - 1 - i});  // symmetric, shrinking at the ends
+    double sum = 0;
+    for (int k = i - h; k <= i + h; ++k) sum += y[static_cast<size_t>(k)];
+    out[static_cast<size_t>(i)] = sum / (2 * h + 1);
+  }
+  return out;
+}
+
+double mismatch_index(std::span<const double> b) {
+  double gross = 0, net = 0;
+  for (double x : b) {
+    gross += std::abs(x);
+    net += x;
+  }
+  return gross > 0 ? (gross - std::abs(net)) / gross : 0.0;
+}
+
+std::string to_string(Regime r) {
+  switch (r) {
+    case Regime::balanced: return "balanced";
+    case Regime::structural_shortage: return "structural_shortage";
+    case Regime::oversupply: return "oversupply";
+  }
+  return "balanced";
+}
+
+DiagnosisSettings resolve_defaults(DiagnosisSettings s, Step step) {
+  const int per_year = step == Step::week ? 52 : step == Step::month ? 12 : 4;
+  if (s.lambda <= 0) s.lambda = hp_lambda_for(step);
+  if (s.window <= 0) s.window = per_year % 2 == 0 ? per_year + 1 : per_year;
+  if (s.persistence <= 0) s.persistence = std::max(1, per_year / 2);
+  return s;
+}
+
+std::vector<Regime> classify_regimes(std::span<const double> trend, std::span<const double> utilization,
+                                     const DiagnosisSettings& s) {
+  const size_t n = trend.size();
+  std::vector<Regime> out(n, Regime::balanced);
+  const auto label_runs = [&](auto condition, Regime regime) {
+    size_t i = 0;
+    while (i < n) {
+      if (!condition(i)) {
+        ++i;
+        continue;
+      }
+      size_t j = i;
+      while (j < n && condition(j)) ++j;
+      if (static_cast<int>(j - i) >= s.persistence)
+        for (size_t k = i; k < j; ++k) out[k] = regime;
+      i = j;
+    }
+  };
+  label_runs([&](size_t i) { return trend[i] < -s.threshold; }, Regime::structural_shortage);
+  label_runs([&](size_t i) { return trend[i] > s.threshold && utilization[i] < s.utilization; },
+             Regime::oversupply);
+  return out;
+}
+
+}  // namespace gpumm
