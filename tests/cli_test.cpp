@@ -66,7 +66,8 @@ std::string join(const std::vector<std::string>& cols) {
   return s;
 }
 
-const char* kFiles[] = {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv", "projects.csv", "scenario.resolved.yaml"};
+const char* kFiles[] = {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv", "projects.csv",
+                        "episodes.csv", "verdict.txt", "scenario.resolved.yaml"};
 
 }  // namespace
 
@@ -132,7 +133,7 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
     CHECK_MESSAGE(all_ts.find(metric) != std::string::npos, std::string(metric));
 
   // every row of every CSV has as many fields as its header (no text holds a comma)
-  for (const char* f : {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv", "projects.csv"}) {
+  for (const char* f : {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv", "projects.csv", "episodes.csv"}) {
     auto rows = lines(slurp(out / f));
     const auto fields = [](const std::string& l) { return std::count(l.begin(), l.end(), ',') + 1; };
     bool same = true;
@@ -250,4 +251,39 @@ TEST_CASE("cli: a scenario with demand reports it and lists its projects") {
   const fs::path again = scratch("demand-again");
   REQUIRE(run_gpumm("run '" + (out / "scenario.resolved.yaml").string() + "' -q -o '" + again.string() + "'").code == 0);
   for (const char* f : kFiles) CHECK_MESSAGE(slurp(out / f) == slurp(again / f), std::string(f));
+}
+
+TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and verdict.txt") {
+  const fs::path out = scratch("diagnosis");
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);
+  auto summary = lines(slurp(out / "summary.csv"));
+  for (const char* col : {"trend_relative_balance", "temporary_relative_balance", "utilization", "mismatch_index",
+                          "mismatch_firms", "mismatch_regions", "mismatch_generations", "regime"})
+    CHECK_MESSAGE(summary[0].find(col) != std::string::npos, std::string(col));
+  int regimes = 0;
+  for (size_t t = 1; t < summary.size(); ++t)
+    regimes += summary[t].find(",structural_shortage,") != std::string::npos ||
+               summary[t].find(",oversupply,") != std::string::npos || summary[t].find(",balanced,") != std::string::npos;
+  CHECK(regimes == 120);
+  auto episodes = lines(slurp(out / "episodes.csv"));
+  CHECK(episodes[0] == join(gpumm::episodes_columns()));
+  CHECK(episodes.size() > 5);
+  const std::string verdict = slurp(out / "verdict.txt");
+  CHECK(verdict.find("Regime timeline") != std::string::npos);
+  CHECK(verdict.find("Largest firm surplus episodes") != std::string::npos);
+}
+
+TEST_CASE("cli: explain answers for a firm and a date, and refuses what it cannot answer") {
+  Result r = run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07");
+  CHECK(r.code == 0);
+  CHECK((r.out.rfind("Yes: ", 0) == 0 || r.out.rfind("No: ", 0) == 0));
+  CHECK(r.out.find("Market in 2026-07: regime") != std::string::npos);
+  CHECK(r.out.find("meta then: deployed") != std::string::npos);
+  Result typo = run_gpumm("explain inputs/base.yaml --firm metta --date 2026-07");
+  CHECK(typo.code == 2);
+  CHECK(typo.err.find("no such firm") != std::string::npos);
+  CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2040-01").code == 2);
+  CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2026-13").code == 2);
+  CHECK(run_gpumm("explain inputs/base.yaml --firm meta").code == 2);
+  CHECK(run_gpumm("explain tests/testdata/bad/nan_value.yaml --firm meta --date 2025-01").code == 2);
 }

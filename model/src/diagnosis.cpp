@@ -102,4 +102,28 @@ std::vector<Regime> classify_regimes(std::span<const double> trend, std::span<co
   return out;
 }
 
+SeriesDiagnosis diagnose_series(std::span<const double> relative_balance,
+                                std::span<const double> utilization, const DiagnosisSettings& settings) {
+  SeriesDiagnosis d;
+  d.settings = settings;
+  d.trend = settings.method == DiagnosisSettings::Method::hp
+                ? hp_trend(relative_balance, settings.lambda)
+                : centred_moving_average(relative_balance, settings.window);
+  d.temporary.resize(relative_balance.size());
+  for (size_t i = 0; i < relative_balance.size(); ++i) d.temporary[i] = relative_balance[i] - d.trend[i];
+  d.regimes = classify_regimes(d.trend, utilization, settings);
+  return d;
+}
+
+std::vector<RegimeRun> regime_runs(std::span<const Regime> regimes) {
+  std::vector<RegimeRun> out;
+  for (size_t i = 0; i < regimes.size(); ++i) {
+    if (out.empty() || out.back().regime != regimes[i])
+      out.push_back({regimes[i], static_cast<int>(i), static_cast<int>(i)});
+    else
+      out.back().last = static_cast<int>(i);
+  }
+  return out;
+}
+
 }  // namespace gpumm

@@ -6,7 +6,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
+
+#include "gpumm/diagnosis.hpp"
+#include "gpumm/episodes.hpp"
 
 namespace gpumm {
 
@@ -172,7 +176,9 @@ const std::vector<std::string>& summary_columns() {
       "ordered_gpus", "delivered_gpus", "retired_gpus", "rolled_over_gpus", "backlog_gpus",
       "on_order_gpus", "capex_spent_usd", "demand_training_h100e", "demand_inference_h100e",
       "demand_other_h100e", "demand_h100e", "served_h100e", "unserved_h100e", "idle_h100e",
-      "balance_h100e", "relative_balance", "binding_upstream_node"};
+      "balance_h100e", "relative_balance", "trend_relative_balance", "temporary_relative_balance",
+      "utilization", "mismatch_index", "mismatch_firms", "mismatch_regions", "mismatch_generations",
+      "regime", "binding_upstream_node"};
   return c;
 }
 
@@ -205,10 +211,94 @@ const std::vector<std::string>& projects_columns() {
   return c;
 }
 
+const std::vector<std::string>& episodes_columns() {
+  static const std::vector<std::string> c = {
+      "firm", "start", "end", "periods", "peak_surplus_h100e", "surplus_h100e_months",
+      "during_structural_shortage", "structural_shortage_share", "slipped_training_project_share",
+      "generation_transition_share", "region_mismatch_share", "weak_demand_share", "main_cause"};
+  return c;
+}
+
 const std::vector<std::string>& timeseries_columns() {
   static const std::vector<std::string> c = {"date", "firm", "region", "generation", "metric",
                                              "value", "unit"};
   return c;
+}
+
+// ---- verdict --------------------------------------------------------------------------------
+
+namespace {
+std::string pct(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * x);
+  return buf;
+}
+std::string month_of(const Calendar& cal, int t) { return to_iso(cal[t].start).substr(0, 7); }
+}  // namespace
+
+std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
+                         const std::vector<Episode>& episodes) {
+  const Calendar& cal = r.calendar;
+  const int T = cal.size();
+  std::string v;
+  v += "gpumm verdict: " + s.name + ", " + to_iso(cal.start()) + " to " + to_iso(cal[T - 1].last) +
+       " (" + std::to_string(T) + " " + to_string(cal.step()) + "s)\n\n";
+  // the question and the answer in one line
+  int shortage = 0, glut = 0;
+  for (Regime g : d.regimes) {
+    shortage += g == Regime::structural_shortage;
+    glut += g == Regime::oversupply;
+  }
+  double mismatch = 0;
+  for (const PeriodSummary& p : r.periods) mismatch += p.mismatch_index;
+  mismatch /= std::max(1, T);
+  v += "Structural shortage in " + std::to_string(shortage) + " of " + std::to_string(T) +
+       " periods, oversupply in " + std::to_string(glut) + ", balanced in " +
+       std::to_string(T - shortage - glut) + ".\n";
+  v += "Mean mismatch index " + std::to_string(mismatch).substr(0, 4) +
+       " (1: surpluses and shortages coexist across firms, regions and generations; "
+       "0: everyone on the same side).\n\n";
+  v += "Regime timeline (trend of the relative balance, " +
+       std::string(d.settings.method == DiagnosisSettings::Method::hp ? "Hodrick-Prescott" : "centred moving average") +
+       "; structural beyond " + pct(d.settings.threshold).substr(1) + " for at least " +
+       std::to_string(d.settings.persistence) + " periods):\n";
+  for (const RegimeRun& run : regime_runs(d.regimes)) {
+    double lo = d.trend[static_cast<size_t>(run.first)], hi = lo;
+    for (int t = run.first; t <= run.last; ++t) {
+      lo = std::min(lo, d.trend[static_cast<size_t>(t)]);
+      hi = std::max(hi, d.trend[static_cast<size_t>(t)]);
+    }
+    char line[160];
+    std::snprintf(line, sizeof line, "  %s to %s  %-20s trend %s to %s\n", month_of(cal, run.first).c_str(),
+                  month_of(cal, run.last).c_str(), to_string(run.regime).c_str(), pct(lo).c_str(), pct(hi).c_str());
+    v += line;
+  }
+  // the largest firm-level surplus episodes, next to the market's regime
+  std::vector<const Episode*> big;
+  for (const Episode& e : episodes) big.push_back(&e);
+  std::sort(big.begin(), big.end(), [](const Episode* a, const Episode* b) { return a->h100e_months > b->h100e_months; });
+  v += "\nLargest firm surplus episodes (" + std::to_string(episodes.size()) + " in all, episodes.csv):\n";
+  for (size_t k = 0; k < big.size() && k < 5; ++k) {
+    const Episode& e = *big[k];
+    char row[240];
+    std::snprintf(row, sizeof row, "  %-10s %s to %s  peak %.2fM H100e, %.1fM H100e-months, %.0f%% in structural shortage, mostly %s\n",
+                  s.firms[static_cast<size_t>(e.firm)].id.c_str(), month_of(cal, e.first).c_str(),
+                  month_of(cal, e.last).c_str(), e.peak_h100e / 1e6, e.h100e_months / 1e6,
+                  100 * e.shortage_share, e.main_cause().c_str());
+    v += row;
+  }
+  v += "\nThe market at the end of the horizon:\n";
+  const PeriodSummary& last = r.periods.back();
+  char line[200];
+  std::snprintf(line, sizeof line,
+                "  demand %.1fM H100e, unserved %.1fM, idle %.1fM, utilization %.0f%%, mismatch %.2f\n",
+                last.demand_h100e() / 1e6, last.unserved_h100e / 1e6, last.idle_h100e / 1e6,
+                100 * last.utilization(), last.mismatch_index);
+  v += line;
+  v += "\nA firm's spare capacity indicates market oversupply only in an `oversupply` period; in a\n"
+       "`structural_shortage` or `balanced` period with a high mismatch index it is a local,\n"
+       "temporary mismatch (see firms.csv for each firm's balance).\n";
+  return v;
 }
 
 // ---- RunWriter ------------------------------------------------------------------------------
@@ -365,6 +455,26 @@ struct RunWriter::Impl {
     }
   }
 
+  void write_episodes(const RunResult& r, const std::vector<Episode>& episodes) {
+    CsvWriter w(out.staged("episodes.csv"), episodes_columns());
+    for (const Episode& e : episodes) {
+      const char* during = e.shortage_share >= 0.5 ? "yes" : e.shortage_share > 0 ? "partly" : "no";
+      w.text(s.firms[static_cast<size_t>(e.firm)].id).text(to_iso(r.calendar[e.first].start))
+          .text(to_iso(r.calendar[e.last].last)).number(e.last - e.first + 1).number(e.peak_h100e)
+          .number(e.h100e_months).text(during).number(e.shortage_share).number(e.slipped_project_share)
+          .number(e.generation_transition_share).number(e.region_mismatch_share).number(e.weak_demand_share)
+          .text(e.main_cause());
+      w.end_row();
+    }
+    w.close();
+  }
+
+  void write_verdict(const RunResult& r, const SeriesDiagnosis& d, const std::vector<Episode>& episodes) {
+    std::ofstream v(out.staged("verdict.txt"), std::ios::binary);
+    v << verdict_text(s, r, d, episodes);
+    if (!v) throw OutputError("cannot write verdict.txt");
+  }
+
   void write_projects(const RunResult& r) {
     CsvWriter w(out.staged("projects.csv"), projects_columns());
     const auto date_of = [&](int t) { return t >= 0 && t < cal.size() ? to_iso(cal[t].start) : std::string(); };
@@ -392,8 +502,16 @@ struct RunWriter::Impl {
     timeseries.close();
     firms.close();
     regions.close();
+    // the diagnosis of the whole run: trend, temporary component, regimes
+    std::vector<double> rel, util;
+    for (const PeriodSummary& p : r.periods) {
+      rel.push_back(p.relative_balance());
+      util.push_back(p.utilization());
+    }
+    const SeriesDiagnosis diag = diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
     CsvWriter summary(out.staged("summary.csv"), summary_columns());
     for (const PeriodSummary& p : r.periods) {
+      const size_t t = static_cast<size_t>(p.period);
       const Period& per = cal[p.period];
       summary.text(to_iso(per.start)).text(to_iso(per.last)).number(per.days)
           .number(p.installed_gpus).number(p.installed_h100e).number(p.deployed_gpus)
@@ -406,12 +524,17 @@ struct RunWriter::Impl {
           .number(p.on_order_gpus).number(p.capex_spent_usd).number(p.demand_training_h100e)
           .number(p.demand_inference_h100e).number(p.demand_other_h100e).number(p.demand_h100e())
           .number(p.served_h100e).number(p.unserved_h100e).number(p.idle_h100e)
-          .number(p.balance_h100e()).number(p.relative_balance())
-          .text(binding_upstream_name(s, p.binding_upstream));
+          .number(p.balance_h100e()).number(p.relative_balance()).number(diag.trend[t])
+          .number(diag.temporary[t]).number(p.utilization()).number(p.mismatch_index)
+          .number(p.mismatch_firms).number(p.mismatch_regions).number(p.mismatch_generations)
+          .text(to_string(diag.regimes[t])).text(binding_upstream_name(s, p.binding_upstream));
       summary.end_row();
     }
     summary.close();
     write_projects(r);
+    const std::vector<Episode> episodes = find_episodes(s, r, diag);
+    write_episodes(r, episodes);
+    write_verdict(r, diag, episodes);
     std::ofstream yaml(out.staged("scenario.resolved.yaml"), std::ios::binary);
     yaml << write_resolved_yaml(s, version);
     if (!yaml) throw OutputError("cannot write scenario.resolved.yaml");

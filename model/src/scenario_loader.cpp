@@ -147,7 +147,6 @@ class Loader {
     top.planned("market", "the market between firms is planned");
     top.planned("prices", "prices belong to the market model (planned)");
     top.planned("investment", "the investment rule belongs to the market model (planned)");
-    top.planned("diagnosis", "the diagnosis settings are planned");
     top.planned("extends", "scenario composition (`extends`) is planned");
 
     load_time(top);
@@ -175,6 +174,7 @@ class Loader {
     load_programs(top.get("programs"));
     load_inference(top.get("inference"));
     load_other(top.get("other_demand"));
+    load_diagnosis(top.get("diagnosis"));
     top.finish();
     return s_;
   }
@@ -881,6 +881,34 @@ class Loader {
       m.finish();
       s_.other_demand.push_back(std::move(o));
     }
+  }
+
+  void load_diagnosis(const YAML::Node& n) {
+    if (!n.IsDefined()) return;
+    MapReader m(d_, n, "diagnosis");
+    DiagnosisSettings& ds = s_.diagnosis;
+    std::string method;
+    if (m.text("method", method)) {
+      if (method == "hp") ds.method = DiagnosisSettings::Method::hp;
+      else if (method == "moving_average") ds.method = DiagnosisSettings::Method::moving_average;
+      else d_.error(m.get("method"), "diagnosis.method", "`" + method + "`: expected hp or moving_average");
+    }
+    m.number("lambda", ds.lambda, false, 0.0, 1e12);
+    double window = 0;
+    if (m.number("window", window, false, 1.0, 1000.0)) {
+      if (window != std::floor(window) || static_cast<int>(window) % 2 == 0)
+        d_.error(m.get("window"), "diagnosis.window", "must be an odd whole number of periods");
+      else ds.window = static_cast<int>(window);
+    }
+    m.number("threshold", ds.threshold, false, 0.0, 10.0);
+    double persistence = 0;
+    if (m.number("persistence", persistence, false, 1.0, 10000.0)) {
+      if (persistence != std::floor(persistence))
+        d_.error(m.get("persistence"), "diagnosis.persistence", "must be a whole number of periods");
+      else ds.persistence = static_cast<int>(persistence);
+    }
+    m.share("utilization", ds.utilization);
+    m.finish();
   }
 
   Diagnostics& d_;

@@ -329,6 +329,16 @@ std::string write_resolved_yaml(const Scenario& s, const std::string& tool_versi
   }
   e << YAML::EndMap;
   emit_demand(e, s);
+  {
+    const DiagnosisSettings d = resolve_defaults(s.diagnosis, s.step);
+    e << YAML::Key << "diagnosis" << YAML::Value << YAML::Flow << YAML::BeginMap
+      << YAML::Key << "method" << YAML::Value << (d.method == DiagnosisSettings::Method::hp ? "hp" : "moving_average")
+      << YAML::Key << "lambda" << YAML::Value << format_number(d.lambda)
+      << YAML::Key << "window" << YAML::Value << std::to_string(d.window)
+      << YAML::Key << "threshold" << YAML::Value << format_number(d.threshold)
+      << YAML::Key << "persistence" << YAML::Value << std::to_string(d.persistence)
+      << YAML::Key << "utilization" << YAML::Value << format_number(d.utilization) << YAML::EndMap;
+  }
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

@@ -2,6 +2,7 @@
 
 #include "event_queue.hpp"
 #include "gpumm/demand.hpp"
+#include "gpumm/diagnosis.hpp"
 
 #include <algorithm>
 #include <array>
@@ -283,9 +284,11 @@ class Engine {
   Engine(const Scenario& s, const Calendar& cal) : s_(s), cal_(cal), p_(s, cal) {}
 
   RunResult run(const PeriodObserver& observer) {
-    RunResult result{cal_, {}, {}, p_.deploy_order, {}};
+    RunResult result{cal_, {}, {}, p_.deploy_order, {}, {}};
     init();
     result.periods.reserve(static_cast<size_t>(p_.T));
+    records_ = &result.firm_records;
+    records_->assign(static_cast<size_t>(p_.T * p_.F), {});
     for (int t = 0; t < p_.T; ++t) {
       PeriodSummary sum;
       step(t, sum);
@@ -508,6 +511,16 @@ class Engine {
       for (const GpuOrder& o : firm.orders)
         if (o.region >= 0) used[static_cast<size_t>(cell(f, o.region))] = 1;
     }
+    // demand lands in the regions its weights name, and training of a firm in any region
+    const auto mark = [&](int f, const std::vector<double>& w) {
+      for (int r = 0; r < p_.R; ++r)
+        if (w[static_cast<size_t>(r)] > 0) used[static_cast<size_t>(cell(f, r))] = 1;
+    };
+    for (const InferenceService& sv : s_.inference) mark(sv.firm, sv.region_weight);
+    for (const OtherDemand& od : s_.other_demand) mark(od.firm, od.region_weight);
+    const std::vector<double> everywhere(static_cast<size_t>(p_.R), 1.0);
+    for (const Project& p : s_.projects) mark(p.firm, everywhere);
+    for (const Program& p : s_.programs) mark(p.firm, everywhere);
     cells_.clear();
     for (int c = 0; c < p_.ncell; ++c)
       if (used[static_cast<size_t>(c)]) cells_.push_back(c);
@@ -1063,6 +1076,80 @@ class Engine {
     for (const Pair& p : pairs_)
       out.idle_h100e += free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
     out.served_h100e = served;
+    measure_mismatch(out);
+    explain_idle(t);
+  }
+
+  // Per firm: its balance and the causes of its idle capacity (see FirmRecord).
+  void explain_idle(int t) {
+    FirmRecord* rec = records_->data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
+    for (const Pair& p : pairs_) {
+      FirmRecord& r = rec[p.c / p_.R];
+      const double h = train_h100e_[static_cast<size_t>(p.g)];
+      r.deployed_h100e += st_.deployed[static_cast<size_t>(p.i)] * h;
+      r.idle_h100e += free_[static_cast<size_t>(p.i)] * h;
+    }
+    for (int c : cells_) rec[c / p_.R].unserved_h100e += st_.unserved_h100e[static_cast<size_t>(c)];
+    // capacity a slipped project would have used now, and idle on generations that a waiting
+    // project may not use
+    slipped_.assign(static_cast<size_t>(p_.F), 0.0);
+    too_old_.assign(static_cast<size_t>(p_.F), 0.0);
+    for (const ProjectRun& pr : runs_) {
+      const ProjectOutcome& o = pr.out;
+      const bool running = o.start_period >= 0 && o.start_period <= t && t < o.end_period;
+      if (o.slip_days > 0 && !running && !o.superseded && cal_[t].start >= o.planned_start &&
+          cal_[t].start < o.planned_end && (o.start_period < 0 || o.start_period > t))
+        slipped_[static_cast<size_t>(o.firm)] += o.h100e;
+      if (o.start_period < 0 && pr.ready <= t && !o.superseded && o.wait_periods > 0) {
+        double old = 0;
+        for (const Pair& p : pairs_)
+          if (p.c / p_.R == o.firm && !pr.allowed[static_cast<size_t>(p.g)])
+            old += free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+        too_old_[static_cast<size_t>(o.firm)] += std::min(old, o.h100e);
+      }
+    }
+    for (int f = 0; f < p_.F; ++f) {
+      FirmRecord& r = rec[f];
+      double left = r.idle_h100e;
+      r.idle_slipped_project = std::min(left, slipped_[static_cast<size_t>(f)]);
+      left -= r.idle_slipped_project;
+      r.idle_generation_transition = std::min(left, too_old_[static_cast<size_t>(f)]);
+      left -= r.idle_generation_transition;
+      // idle here while the same firm leaves demand unserved: it could not reach it
+      r.idle_region_mismatch = std::min(left, std::max(0.0, r.unserved_h100e - r.idle_generation_transition));
+      left -= r.idle_region_mismatch;
+      r.idle_weak_demand = std::max(0.0, left);
+    }
+  }
+
+  // Mismatch of balances: over firm x region x generation (idle, +) and firm x region
+  // (unserved, -), and the same with cells merged by firm, by region and by generation
+  // (unserved demand, which has no generation, is one cell of its own there).
+  void measure_mismatch(PeriodSummary& out) {
+    b_full_.clear();
+    b_firm_.assign(static_cast<size_t>(p_.F), 0.0);
+    b_region_.assign(static_cast<size_t>(p_.R), 0.0);
+    b_gen_.assign(static_cast<size_t>(p_.G + 1), 0.0);
+    for (const Pair& p : pairs_) {
+      const double idle = free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+      if (idle <= 0) continue;
+      b_full_.push_back(idle);
+      b_firm_[static_cast<size_t>(p.c / p_.R)] += idle;
+      b_region_[static_cast<size_t>(p.c % p_.R)] += idle;
+      b_gen_[static_cast<size_t>(p.g)] += idle;
+    }
+    for (int c : cells_) {
+      const double u = st_.unserved_h100e[static_cast<size_t>(c)];
+      if (u <= 0) continue;
+      b_full_.push_back(-u);
+      b_firm_[static_cast<size_t>(c / p_.R)] -= u;
+      b_region_[static_cast<size_t>(c % p_.R)] -= u;
+      b_gen_[static_cast<size_t>(p_.G)] -= u;
+    }
+    out.mismatch_index = mismatch_index(b_full_);
+    out.mismatch_firms = mismatch_index(b_firm_);
+    out.mismatch_regions = mismatch_index(b_region_);
+    out.mismatch_generations = mismatch_index(b_gen_);
   }
 
   // Where a firm's waiting project counts: its allowed region where the firm weighs most.
@@ -1155,6 +1242,9 @@ class Engine {
   std::vector<std::vector<Date>> launch_dates_;  // per service, after slips
   std::vector<double> free_;               // (C x G) GPUs not yet used this period
   std::vector<int> range_begin_, range_end_;  // (C) each cell's run of pairs_
+  std::vector<double> b_full_, b_firm_, b_region_, b_gen_;  // balances for the mismatch index
+  std::vector<FirmRecord>* records_ = nullptr;  // the result's (T x F) firm records
+  std::vector<double> slipped_, too_old_;
   std::vector<int> scratch_cells_;
   bool pairs_sorted_ = true, live_changed_ = true;
   std::vector<double> share_;              // (G) share of each backlog shipped this period

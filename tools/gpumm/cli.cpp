@@ -6,6 +6,7 @@
 #include <optional>
 #include <ostream>
 
+#include "gpumm/episodes.hpp"
 #include "gpumm/io.hpp"
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
@@ -26,6 +27,10 @@ Usage:
                          gpumm run wrote it
       --seed N           override the scenario's seed (random slips and build draws)
       -q, --quiet        print nothing but errors
+  gpumm explain SCENARIO.yaml --firm FIRM --date DATE [--seed N]
+      Answer "does FIRM's surplus at DATE indicate market oversupply?" with the evidence:
+      the market's regime, structural balance and mismatch, the firm's balance, and the
+      surplus episode with its causes. Writes no files.
   gpumm validate FILE.yaml...
       Check scenarios without running them; every problem is listed as
       file:line:column: key.path: message
@@ -41,6 +46,8 @@ Output files:
   summary.csv             one row per period, aggregate supply
   firms.csv, regions.csv  one row per period and firm / region
   timeseries.csv          long format (date, firm, region, generation, metric, value, unit)
+  episodes.csv            every firm surplus episode with its causes
+  verdict.txt             regime timeline, main episodes, the answer in words
   projects.csv            every training project: planned and actual start and end, slip, wait
   scenario.resolved.yaml  the scenario after defaults, to reproduce the run exactly
 
@@ -167,13 +174,84 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     out << "  demand            " << human(last.demand_h100e()) << " H100e at the end, "
         << human(last.unserved_h100e) << " unserved, " << human(last.idle_h100e) << " idle\n";
     out << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
-        << "timeseries.csv, projects.csv, scenario.resolved.yaml)\n";
+        << "timeseries.csv, projects.csv, episodes.csv, verdict.txt, scenario.resolved.yaml)\n";
     return kOk;
   } catch (const OutputError& e) {
     err << "gpumm: " << e.what() << "\n";
     return kBadInput;
   } catch (const std::exception& e) {
     err << "gpumm: run failed: " << e.what() << "\n";
+    return kRuntimeFailure;
+  }
+}
+
+int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::string scenario_path, firm_id, date_text;
+  bool have_seed = false;
+  std::uint64_t seed = 0;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const auto value = [&](std::string& to) {
+      if (++i >= args.size()) return false;
+      to = args[i];
+      return true;
+    };
+    if (a == "--firm") {
+      if (!value(firm_id)) return usage(err, "--firm needs a firm id");
+    } else if (a == "--date") {
+      if (!value(date_text)) return usage(err, "--date needs a date (YYYY-MM-DD or YYYY-MM)");
+    } else if (a == "--seed") {
+      std::string v;
+      if (!value(v)) return usage(err, "--seed needs a whole number");
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
+      if (ec != std::errc() || p != v.data() + v.size()) return usage(err, "--seed `" + v + "`: expected a whole number >= 0");
+      have_seed = true;
+    } else if (!a.empty() && a[0] == '-') {
+      return usage(err, "unknown option `" + a + "` for explain");
+    } else if (scenario_path.empty()) {
+      scenario_path = a;
+    } else {
+      return usage(err, "explain takes one scenario");
+    }
+  }
+  if (scenario_path.empty() || firm_id.empty() || date_text.empty())
+    return usage(err, "explain needs a scenario, --firm and --date, e.g. `gpumm explain inputs/base.yaml --firm meta --date 2026-07`");
+  Scenario s;
+  try {
+    s = load_scenario_file(scenario_path);
+  } catch (const ScenarioError& e) {
+    return report(err, e);
+  }
+  if (have_seed) s.seed = seed;
+  int firm = -1;
+  std::vector<std::string> ids;
+  for (int f = 0; f < s.nfirm(); ++f) {
+    ids.push_back(s.firms[static_cast<size_t>(f)].id);
+    if (ids.back() == firm_id) firm = f;
+  }
+  if (firm < 0) {
+    std::string known;
+    for (const auto& id : ids) known += (known.empty() ? "" : ", ") + id;
+    return usage(err, "--firm `" + firm_id + "`: no such firm in " + scenario_path + " (firms: " + known + ")");
+  }
+  Parsed<Date> date = parse_date(date_text);
+  if (!date.ok()) return usage(err, "--date `" + date_text + "`: " + date.error);
+  try {
+    RunResult r = simulate(s);
+    const int t = r.calendar.index_of(date.value);
+    if (t < 0 || t >= r.calendar.size())
+      return usage(err, "--date " + date_text + " is outside the scenario's horizon (" + to_iso(r.calendar.start()) +
+                            " to " + to_iso(r.calendar[r.calendar.size() - 1].last) + ")");
+    std::vector<double> rel, util;
+    for (const PeriodSummary& p : r.periods) {
+      rel.push_back(p.relative_balance());
+      util.push_back(p.utilization());
+    }
+    const SeriesDiagnosis d = diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
+    out << explain_surplus(s, r, d, find_episodes(s, r, d), firm, t);
+    return kOk;
+  } catch (const std::exception& e) {
+    err << "gpumm: explain failed: " << e.what() << "\n";
     return kRuntimeFailure;
   }
 }
@@ -202,8 +280,9 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
     }
   if (cmd == "run") return cmd_run(rest, out, err);
   if (cmd == "validate") return cmd_validate(rest, out, err);
+  if (cmd == "explain") return cmd_explain(rest, out, err);
   std::string msg = "unknown command `" + cmd + "`";
-  if (cmd.rfind("-", 0) != 0) msg += "; the commands are run and validate";
+  if (cmd.rfind("-", 0) != 0) msg += "; the commands are run, explain and validate";
   return usage(err, msg);
 }
 

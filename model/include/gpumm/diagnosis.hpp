@@ -52,4 +52,24 @@ DiagnosisSettings resolve_defaults(DiagnosisSettings s, Step step);
 std::vector<Regime> classify_regimes(std::span<const double> trend, std::span<const double> utilization,
                                      const DiagnosisSettings& s);
 
+/// The decomposition of a run's relative balance and its regimes.
+struct SeriesDiagnosis {
+  DiagnosisSettings settings;      ///< with the step's defaults filled in
+  std::vector<double> trend;       ///< structural component of the relative balance
+  std::vector<double> temporary;   ///< relative balance - trend
+  std::vector<Regime> regimes;
+};
+
+/// Split the relative balance into trend (HP or centred moving average) and temporary
+/// component, and classify each period. `settings` must be resolved (`resolve_defaults`).
+SeriesDiagnosis diagnose_series(std::span<const double> relative_balance,
+                                std::span<const double> utilization, const DiagnosisSettings& settings);
+
+/// A run of consecutive periods in one regime, [first, last].
+struct RegimeRun {
+  Regime regime = Regime::balanced;
+  int first = 0, last = 0;
+};
+std::vector<RegimeRun> regime_runs(std::span<const Regime> regimes);
+
 }  // namespace gpumm

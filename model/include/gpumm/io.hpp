@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gpumm/diagnosis.hpp"
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
 
@@ -88,11 +89,17 @@ class RunWriter {
   std::unique_ptr<Impl> impl_;
 };
 
+struct Episode;
+/// The human-readable verdict of a run (verdict.txt).
+std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
+                         const std::vector<Episode>& episodes);
+
 /// Column names of each CSV file, as documented in the README.
 const std::vector<std::string>& summary_columns();
 const std::vector<std::string>& firms_columns();
 const std::vector<std::string>& regions_columns();
 const std::vector<std::string>& timeseries_columns();
 const std::vector<std::string>& projects_columns();
+const std::vector<std::string>& episodes_columns();
 
 }  // namespace gpumm

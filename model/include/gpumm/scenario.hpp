@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gpumm/calendar.hpp"
+#include "gpumm/diagnosis.hpp"
 #include "gpumm/units.hpp"
 
 namespace gpumm {
@@ -258,6 +259,7 @@ struct Scenario {
   std::vector<Program> programs;
   std::vector<InferenceService> inference;
   std::vector<OtherDemand> other_demand;
+  DiagnosisSettings diagnosis;  ///< as written; `resolve_defaults` fills the step's defaults
 
   int ngeneration() const { return static_cast<int>(generations.size()); }
   int nregion() const { return static_cast<int>(regions.size()); }

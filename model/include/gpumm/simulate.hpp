@@ -78,10 +78,25 @@ struct PeriodSummary {
   double demand_training_h100e = 0, demand_inference_h100e = 0, demand_other_h100e = 0;
   double served_h100e = 0, unserved_h100e = 0;
   double idle_h100e = 0;  ///< deployed capacity no demand used, training H100e
+  double mismatch_index = 0;        ///< over firm x region x generation cells (and unserved)
+  double mismatch_firms = 0, mismatch_regions = 0, mismatch_generations = 0;
+  /// share of deployed capacity (training H100e) that demand used
+  double utilization() const { return deployed_h100e > 0 ? (deployed_h100e - idle_h100e) / deployed_h100e : 0.0; }
   double demand_h100e() const { return demand_training_h100e + demand_inference_h100e + demand_other_h100e; }
   /// idle - unserved: what is left over minus what was left unserved
   double balance_h100e() const { return idle_h100e - unserved_h100e; }
   double relative_balance() const { return demand_h100e() > 0 ? balance_h100e() / demand_h100e() : 0.0; }
+};
+
+/// One firm in one period: its balance and why it has idle capacity (training H100e).
+/// The idle capacity is split, in this order, into what a slipped training project left
+/// unused, what sits on generations too old for the firm's waiting training, what could not
+/// reach the firm's unserved demand elsewhere (region or latency group), and weak demand.
+struct FirmRecord {
+  double deployed_h100e = 0, idle_h100e = 0, unserved_h100e = 0;
+  double idle_slipped_project = 0, idle_generation_transition = 0, idle_region_mismatch = 0,
+         idle_weak_demand = 0;
+  double balance_h100e() const { return idle_h100e - unserved_h100e; }
 };
 
 /// What happened to one training project.
@@ -111,6 +126,7 @@ struct RunResult {
   std::vector<Warning> warnings;
   std::vector<int> deploy_order;  ///< generations, best H100e per kW first
   std::vector<ProjectOutcome> projects;  ///< explicit and generated, in start order
+  std::vector<FirmRecord> firm_records;  ///< (periods x firms), row t at t * nfirm
 
   /// Period with the most stranded GPUs (-1 if none were ever stranded).
   int peak_stranded_period() const;

@@ -1,0 +1,136 @@
+#include "gpumm/episodes.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+namespace gpumm {
+
+std::string Episode::main_cause() const {
+  const std::pair<double, const char*> causes[] = {
+      {slipped_project_share, "slipped_training_project"},
+      {generation_transition_share, "generation_transition"},
+      {region_mismatch_share, "region_mismatch"},
+      {weak_demand_share, "weak_demand"}};
+  const auto* best = std::max_element(std::begin(causes), std::end(causes),
+                                      [](const auto& a, const auto& b) { return a.first < b.first; });
+  return best->second;
+}
+
+std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
+                                   double min_share) {
+  const int F = s.nfirm(), T = static_cast<int>(r.periods.size());
+  std::vector<Episode> out;
+  for (int f = 0; f < F; ++f) {
+    Episode e;
+    double idle_months = 0, causes[4] = {0, 0, 0, 0};
+    bool open = false;
+    const auto close = [&] {
+      if (!open) return;
+      if (idle_months > 0) {
+        e.slipped_project_share = causes[0] / idle_months;
+        e.generation_transition_share = causes[1] / idle_months;
+        e.region_mismatch_share = causes[2] / idle_months;
+        e.weak_demand_share = causes[3] / idle_months;
+      }
+      int shortage = 0;
+      for (int t = e.first; t <= e.last; ++t) shortage += d.regimes[static_cast<size_t>(t)] == Regime::structural_shortage;
+      e.shortage_share = static_cast<double>(shortage) / (e.last - e.first + 1);
+      out.push_back(e);
+      open = false;
+    };
+    for (int t = 0; t < T; ++t) {
+      const FirmRecord& rec = r.firm_records[static_cast<size_t>(t * F + f)];
+      const double b = rec.balance_h100e();
+      const bool surplus = b > 0 && b > min_share * rec.deployed_h100e;
+      if (!surplus) {
+        close();
+        continue;
+      }
+      const double months = r.calendar[t].days / (365.2425 / 12.0);
+      if (!open) {
+        e = Episode{};
+        e.firm = f;
+        e.first = t;
+        idle_months = 0;
+        std::fill(std::begin(causes), std::end(causes), 0.0);
+        open = true;
+      }
+      e.last = t;
+      e.peak_h100e = std::max(e.peak_h100e, b);
+      e.h100e_months += b * months;
+      idle_months += rec.idle_h100e * months;
+      causes[0] += rec.idle_slipped_project * months;
+      causes[1] += rec.idle_generation_transition * months;
+      causes[2] += rec.idle_region_mismatch * months;
+      causes[3] += rec.idle_weak_demand * months;
+    }
+    close();
+  }
+  return out;
+}
+
+namespace {
+std::string num(double x) {
+  x += 0.0;  // no "-0"
+  if (std::abs(x) < 0.5) x = 0.0;
+  char buf[32];
+  if (std::abs(x) >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", x / 1e6);
+  else if (std::abs(x) >= 1e3) std::snprintf(buf, sizeof buf, "%.1fk", x / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.0f", x);
+  return buf;
+}
+std::string pct(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f%%", 100 * x);
+  return buf;
+}
+std::string month(const Calendar& cal, int t) { return to_iso(cal[t].start).substr(0, 7); }
+}  // namespace
+
+std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
+                            const std::vector<Episode>& episodes, int firm, int t) {
+  const Calendar& cal = r.calendar;
+  const int F = s.nfirm();
+  const FirmRecord& rec = r.firm_records[static_cast<size_t>(t * F + firm)];
+  const PeriodSummary& p = r.periods[static_cast<size_t>(t)];
+  const std::string& id = s.firms[static_cast<size_t>(firm)].id;
+  const Regime regime = d.regimes[static_cast<size_t>(t)];
+  std::string v;
+  // the answer first
+  if (rec.balance_h100e() <= 0) {
+    v += "No: " + id + " has no surplus in " + month(cal, t) + " (idle " + num(rec.idle_h100e) +
+         " H100e, unserved " + num(rec.unserved_h100e) + " H100e).\n";
+  } else if (regime == Regime::oversupply) {
+    v += "Yes: " + id + "'s surplus in " + month(cal, t) +
+         " comes during market oversupply: the structural balance is above the threshold and "
+         "utilization is low.\n";
+  } else {
+    v += "No: " + id + "'s surplus in " + month(cal, t) + " is a local, temporary mismatch; the market is " +
+         (regime == Regime::structural_shortage ? "in structural shortage" : "balanced") + ".\n";
+  }
+  // the evidence
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "\nMarket in %s: regime %s, structural balance (trend) %+.1f%% of demand, temporary "
+                "component %+.1f%%, utilization %.0f%%, mismatch index %.2f (firms %.2f, regions "
+                "%.2f, generations %.2f).\n",
+                month(cal, t).c_str(), to_string(regime).c_str(), 100 * d.trend[static_cast<size_t>(t)],
+                100 * d.temporary[static_cast<size_t>(t)], 100 * p.utilization(), p.mismatch_index,
+                p.mismatch_firms, p.mismatch_regions, p.mismatch_generations);
+  v += line;
+  v += id + " then: deployed " + num(rec.deployed_h100e) + " H100e, idle " + num(rec.idle_h100e) +
+       ", unserved demand " + num(rec.unserved_h100e) + ", balance " + num(rec.balance_h100e()) + ".\n";
+  for (const Episode& e : episodes) {
+    if (e.firm != firm || t < e.first || t > e.last) continue;
+    v += "Surplus episode " + month(cal, e.first) + " to " + month(cal, e.last) + ": peak " + num(e.peak_h100e) +
+         " H100e, " + num(e.h100e_months) + " H100e-months, " + pct(e.shortage_share) +
+         " of it during structural shortage.\n";
+    v += "Causes of the idle capacity: slipped training project " + pct(e.slipped_project_share) +
+         ", generation transition " + pct(e.generation_transition_share) + ", region mismatch " +
+         pct(e.region_mismatch_share) + ", weak demand " + pct(e.weak_demand_share) + ".\n";
+  }
+  return v;
+}
+
+}  // namespace gpumm

@@ -1,0 +1,99 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "gpumm/diagnosis.hpp"
+#include "gpumm/episodes.hpp"
+#include "gpumm/scenario.hpp"
+#include "gpumm/simulate.hpp"
+
+using namespace gpumm;
+
+namespace {
+// One firm with 1000 old GPUs (1 H100e each) in region a (west) and nothing in c (east).
+std::string firm_with(const std::string& fleet, const std::string& demand) {
+  return "start: 2025-01\nend: 2025-12-31\n"
+         "generations:\n"
+         "  old: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
+         "  new: {it_power: 1 kW, train_h100e: 2, first_shipment: 2024-01-01, peak_units_per_year: 1}\n"
+         "regions:\n  a: {latency_group: west}\n  c: {latency_group: east}\n"
+         "firms:\n"
+         "  f: {regions: {a: 1.0}, power_at_start: {a: 1 GW}, fleet_at_start: {" + fleet + "}}\n" + demand;
+}
+
+struct Run {
+  Scenario s;
+  RunResult r;
+  SeriesDiagnosis d;
+  std::vector<Episode> e;
+  explicit Run(const std::string& yaml) : s(load_scenario_text(yaml, "episodes.yaml")), r(simulate(s)) {
+    std::vector<double> rel, util;
+    for (const auto& p : r.periods) {
+      rel.push_back(p.relative_balance());
+      util.push_back(p.utilization());
+    }
+    d = diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
+    e = find_episodes(s, r, d);
+  }
+};
+Run run(const std::string& yaml) { return Run(yaml); }
+}  // namespace
+
+TEST_CASE("episodes: a slipped training project leaves its capacity idle, and is named") {
+  Run x = run(firm_with("old: 1000",
+                        "other_demand:\n  base: {firm: f, h100e: {2025: 200}}\n"
+                        "projects:\n  - {name: p, firm: f, start: 2025-02-01, duration: 3mo, gpus: {generation: old, count: 800},\n"
+                        "     delay: {probability: 1, distribution: fixed, mean: 59d}}\n"));
+  // Jan: 800 idle (weak demand); Feb-Mar: 800 idle while p slipped to April; Apr-Jun: p runs;
+  // Jul-Dec: 800 idle again
+  REQUIRE(x.e.size() == 2);
+  const Episode& first = x.e[0];
+  CHECK(first.first == 0);
+  CHECK(first.last == 2);
+  CHECK(first.peak_h100e == doctest::Approx(800));
+  CHECK(first.slipped_project_share == doctest::Approx(59.0 / 90));  // Feb and Mar of Jan-Mar, by days
+  CHECK(first.weak_demand_share == doctest::Approx(31.0 / 90));
+  CHECK(first.main_cause() == "slipped_training_project");
+  CHECK(x.e[1].first == 6);
+  CHECK(x.e[1].main_cause() == "weak_demand");
+  // H100e-months: 800 over Jan-Mar, in months of 365.2425 / 12 days
+  CHECK(first.h100e_months == doctest::Approx(800 * 90 / (365.2425 / 12)));
+}
+
+TEST_CASE("episodes: idle old generations while newer-only training waits is a generation transition") {
+  Run x = run(firm_with("old: 1000",
+                        "projects:\n  - {name: p, firm: f, start: 2025-01-01, duration: 3mo, gpus: {generation: old, count: 600},\n"
+                        "     min_generation: new}\n"));
+  // p cannot use the old GPUs: 600 unserved, 1000 idle, of which 600 are a generation transition
+  const FirmRecord& rec = x.r.firm_records[0];
+  CHECK(rec.idle_h100e == 1000);
+  CHECK(rec.unserved_h100e == 600);
+  CHECK(rec.idle_generation_transition == 600);
+  CHECK(rec.idle_weak_demand == 400);
+  REQUIRE_FALSE(x.e.empty());
+  CHECK(x.e[0].generation_transition_share == doctest::Approx(0.6));
+}
+
+TEST_CASE("episodes: idle in one latency group while demand in another goes unserved is a region mismatch") {
+  Run x = run(firm_with("old: 1000",
+                        "inference:\n  chat:\n    firm: f\n    regions: {c: 1.0}\n"
+                        "    users: {saturation: 1e9, midpoint: 2000-01-01, steepness_per_year: 50}\n"
+                        "    tokens_per_user: {per_day: 43.2, at: 2025-01-01}\n"
+                        "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n"));
+  // 500 inference H100e wanted in the east, where the firm has nothing
+  const FirmRecord& rec = x.r.firm_records[0];
+  CHECK(rec.unserved_h100e == doctest::Approx(500));
+  CHECK(rec.idle_region_mismatch == doctest::Approx(500));
+  CHECK(rec.idle_weak_demand == doctest::Approx(500));
+  CHECK(rec.balance_h100e() == doctest::Approx(500));
+}
+
+TEST_CASE("episodes: explain answers with the evidence") {
+  Run x = run(firm_with("old: 1000", "other_demand:\n  base: {firm: f, h100e: {2025: 200}}\n"));
+  const std::string text = explain_surplus(x.s, x.r, x.d, x.e, 0, 3);
+  // a lone firm with steady 80% idle: the market itself is oversupplied
+  CHECK(x.d.regimes[3] == Regime::oversupply);
+  CHECK(text.rfind("Yes: f's surplus in 2025-04 comes during market oversupply", 0) == 0);
+  CHECK(text.find("idle 800") != std::string::npos);
+  CHECK(text.find("weak demand 100%") != std::string::npos);
+}
