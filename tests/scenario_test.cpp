@@ -200,3 +200,30 @@ TEST_CASE("scenario: the resolved YAML reloads to the same scenario and the same
     CHECK(ra.periods[t].stranded_gpus == rb.periods[t].stranded_gpus);
   }
 }
+
+TEST_CASE("scenario: extends merges maps, deletes with null, replaces lists") {
+  const std::string dir = GPUMM_SOURCE_DIR "/tests/testdata/extends/";
+  Scenario s = load_scenario_file(dir + "child.yaml");
+  CHECK(s.name == "child");  // the name is the extending file's own
+  REQUIRE(s.ngeneration() == 3);
+  CHECK(s.generations[0].price_usd == 20000);           // overridden
+  CHECK(s.generations[0].it_kw_per_gpu == doctest::Approx(1.45));  // kept from the base
+  CHECK(s.firms[0].capex_usd.empty());                   // deleted
+  REQUIRE(s.firms[1].orders.size() == 1);                // replaced
+  CHECK(s.firms[1].orders[0].units == 1000);
+  CHECK(s.firms[1].builds.size() == 1);                  // kept
+}
+
+TEST_CASE("scenario: with extends, errors point at the file and line they are in") {
+  const std::string dir = GPUMM_SOURCE_DIR "/tests/testdata/extends/";
+  CHECK_THROWS_WITH_AS(load_scenario_file(dir + "child_error.yaml"),
+                       (dir + "child_error.yaml:4:31: firms.meta.power_at_start.us_east: must be >= 0").c_str(),
+                       ScenarioError);
+  CHECK_THROWS_WITH_AS(load_scenario_file(dir + "child_of_bad_base.yaml"),
+                       doctest::Contains("base_error.yaml:4:20: generations.h100.it_power"), ScenarioError);
+  CHECK_THROWS_WITH_AS(load_scenario_file(dir + "cycle_a.yaml"), doctest::Contains("a cycle of extends"),
+                       ScenarioError);
+  CHECK_THROWS_WITH_AS(load_scenario_file(dir + "missing_base.yaml"),
+                       doctest::Contains("missing_base.yaml:1:10: extends: `no_such_base.yaml`: no such file"),
+                       ScenarioError);
+}

@@ -147,7 +147,6 @@ class Loader {
     top.planned("market", "the market between firms is planned");
     top.planned("prices", "prices belong to the market model (planned)");
     top.planned("investment", "the investment rule belongs to the market model (planned)");
-    top.planned("extends", "scenario composition (`extends`) is planned");
 
     load_time(top);
     top.text("description", s_.description);
@@ -919,17 +918,18 @@ class Loader {
 
 }  // namespace
 
-Scenario load_scenario_text(const std::string& text, const std::string& file_name,
-                            const LoadLimits& limits) {
-  Diagnostics d;
-  d.file = file_name;
+namespace {
+
+// Parse one YAML document, refusing alias bombs, deep nesting and several documents before
+// anything is built. Problems go to `d` located in `file`; returns an undefined node on failure.
+YAML::Node parse_document(const std::string& text, const std::string& file, const LoadLimits& limits,
+                          Diagnostics& d) {
   if (text.size() > limits.max_file_bytes) {
-    d.error(YAML::Mark::null_mark(), "",
-            "file too large (" + std::to_string(text.size()) + " bytes; the limit is " +
-                std::to_string(limits.max_file_bytes) + ")");
-    throw ScenarioError(d.list);
+    d.error_in(file, YAML::Mark::null_mark(), "",
+               "file too large (" + std::to_string(text.size()) + " bytes; the limit is " +
+                   std::to_string(limits.max_file_bytes) + ")");
+    return YAML::Node(YAML::NodeType::Undefined);
   }
-  // 1. refuse alias bombs, deep nesting and multiple documents before building anything
   try {
     std::istringstream in(text);
     YAML::Parser parser(in);
@@ -937,24 +937,113 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
     while (parser.HandleNextDocument(guard)) {
     }
     if (guard.documents == 0) {
-      d.error(YAML::Mark::null_mark(), "", "empty scenario: expected a map with start, end, generations, regions and firms");
-      throw ScenarioError(d.list);
+      d.error_in(file, YAML::Mark::null_mark(), "",
+                 "empty scenario: expected a map with start, end, generations, regions and firms");
+      return YAML::Node(YAML::NodeType::Undefined);
     }
   } catch (const SizeGuard::TooLarge& e) {
-    d.error(e.mark, "", e.message);
-    throw ScenarioError(d.list);
+    d.error_in(file, e.mark, "", e.message);
+    return YAML::Node(YAML::NodeType::Undefined);
   } catch (const YAML::Exception& e) {
-    d.error(e.mark, "", "invalid YAML: " + e.msg);
-    throw ScenarioError(d.list);
+    d.error_in(file, e.mark, "", "invalid YAML: " + e.msg);
+    return YAML::Node(YAML::NodeType::Undefined);
   }
-  // 2. build the tree and read it
-  YAML::Node root;
   try {
-    root = YAML::Load(text);
+    return YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    d.error(e.mark, "", "invalid YAML: " + e.msg);
-    throw ScenarioError(d.list);
+    d.error_in(file, e.mark, "", "invalid YAML: " + e.msg);
+    return YAML::Node(YAML::NodeType::Undefined);
   }
+}
+
+// Remember which file every node of `n` came from, for messages after a merge.
+void register_origin(const YAML::Node& n, const std::string& file, Diagnostics& d) {
+  d.origins.emplace_back(n, file);
+  if (n.IsMap())
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      d.origins.emplace_back(it->first, file);
+      register_origin(it->second, file, d);
+    }
+  else if (n.IsSequence())
+    for (auto it = n.begin(); it != n.end(); ++it) register_origin(*it, file, d);
+}
+
+// Merge `over` into `base`: maps merge key by key, `null` deletes a key, anything else
+// (lists, scalars, a map over a non-map) replaces.
+void merge_into(YAML::Node base, const YAML::Node& over) {
+  for (auto it = over.begin(); it != over.end(); ++it) {
+    const std::string key = it->first.Scalar();
+    const YAML::Node value = it->second;
+    YAML::Node existing(YAML::NodeType::Undefined);
+    for (auto b = base.begin(); b != base.end(); ++b)
+      if (b->first.IsScalar() && b->first.Scalar() == key) existing = b->second;
+    if (value.IsNull()) {
+      base.remove(key);
+    } else if (existing.IsDefined() && existing.IsMap() && value.IsMap()) {
+      merge_into(existing, value);
+    } else {
+      if (existing.IsDefined()) base.remove(key);
+      base.force_insert(it->first, value);
+    }
+  }
+}
+
+std::string read_text(const std::string& path, bool& ok) {
+  std::ifstream in(path, std::ios::binary);
+  ok = static_cast<bool>(in);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The document of `file` with its `extends` chain resolved (paths relative to the extending
+// file). `chain` holds the files being extended, to refuse cycles.
+YAML::Node compose(const std::string& text, const std::string& file, const LoadLimits& limits,
+                   std::vector<std::string>& chain, Diagnostics& d) {
+  YAML::Node root = parse_document(text, file, limits, d);
+  if (!root.IsDefined() || !root.IsMap()) return root;
+  YAML::Node ext(YAML::NodeType::Undefined);
+  for (auto it = root.begin(); it != root.end(); ++it)
+    if (it->first.IsScalar() && it->first.Scalar() == "extends") ext = it->second;
+  if (!ext.IsDefined()) return root;
+  if (!ext.IsScalar()) {
+    d.error_in(file, ext.Mark(), "extends", "expected the path of the scenario to extend");
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+  const std::filesystem::path base_path = std::filesystem::path(file).parent_path() / ext.Scalar();
+  const std::string base_file = base_path.lexically_normal().string();
+  if (std::find(chain.begin(), chain.end(), base_file) != chain.end() || chain.size() > 16) {
+    d.error_in(file, ext.Mark(), "extends", "`" + ext.Scalar() + "` extends itself (a cycle of extends)");
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+  bool ok = false;
+  const std::string base_text = read_text(base_file, ok);
+  if (!ok) {
+    d.error_in(file, ext.Mark(), "extends", "`" + ext.Scalar() + "`: no such file (" + base_file + ")");
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+  chain.push_back(base_file);
+  YAML::Node base = compose(base_text, base_file, limits, chain, d);
+  chain.pop_back();
+  if (!base.IsDefined() || !base.IsMap()) return YAML::Node(YAML::NodeType::Undefined);
+  // each node keeps the file it came from; the name is the extending file's own
+  if (d.origins.empty()) register_origin(base, base_file, d);
+  register_origin(root, file, d);
+  base.remove("name");
+  root.remove("extends");
+  merge_into(base, root);
+  return base;
+}
+
+}  // namespace
+
+Scenario load_scenario_text(const std::string& text, const std::string& file_name,
+                            const LoadLimits& limits) {
+  Diagnostics d;
+  d.file = file_name;
+  std::vector<std::string> chain{std::filesystem::path(file_name).lexically_normal().string()};
+  YAML::Node root = compose(text, file_name, limits, chain, d);
+  if (!d.list.empty() || !root.IsDefined()) throw ScenarioError(d.list);
   Loader loader(d, root);
   Scenario s = loader.load();
   s.source_file = file_name;

@@ -4,10 +4,17 @@
 
 namespace gpumm::detail {
 
-void Diagnostics::error(const YAML::Mark& mark, const std::string& path,
-                        const std::string& message) {
+const std::string& Diagnostics::file_of(const YAML::Node& node) const {
+  if (node.IsDefined())
+    for (const auto& [n, f] : origins)
+      if (n.is(node)) return f;
+  return file;
+}
+
+void Diagnostics::error_in(const std::string& in_file, const YAML::Mark& mark, const std::string& path,
+                           const std::string& message) {
   Diagnostic d;
-  d.file = file;
+  d.file = in_file;
   // yaml-cpp marks are 0-based; a null mark (-1) means "no position"
   d.line = mark.line >= 0 ? mark.line + 1 : 0;
   d.column = mark.column >= 0 ? mark.column + 1 : 0;

@@ -20,11 +20,18 @@ namespace gpumm::detail {
 struct Diagnostics {
   std::string file;
   std::vector<Diagnostic> list;
+  /// With `extends`, the file each node came from (nodes not listed are from `file`).
+  std::vector<std::pair<YAML::Node, std::string>> origins;
 
-  void error(const YAML::Mark& mark, const std::string& path, const std::string& message);
-  void error(const YAML::Node& node, const std::string& path, const std::string& message) {
-    error(node.Mark(), path, message);
+  void error(const YAML::Mark& mark, const std::string& path, const std::string& message) {
+    error_in(file, mark, path, message);
   }
+  void error(const YAML::Node& node, const std::string& path, const std::string& message) {
+    error_in(file_of(node), node.Mark(), path, message);
+  }
+  void error_in(const std::string& in_file, const YAML::Mark& mark, const std::string& path,
+                const std::string& message);
+  const std::string& file_of(const YAML::Node& node) const;
 };
 
 /// Closest candidate by edit distance, or "" when none is close enough to suggest.

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <ostream>
 
@@ -175,6 +176,11 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         << human(last.unserved_h100e) << " unserved, " << human(last.idle_h100e) << " idle\n";
     out << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
         << "timeseries.csv, projects.csv, episodes.csv, verdict.txt, scenario.resolved.yaml)\n";
+    // the verdict's first lines: the regimes and the mismatch
+    std::ifstream verdict(dir.dir() / "verdict.txt");
+    std::string line;
+    for (int k = 0; k < 4 && std::getline(verdict, line); ++k)
+      if (k >= 2) out << "  " << line << "\n";
     return kOk;
   } catch (const OutputError& e) {
     err << "gpumm: " << e.what() << "\n";
