@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <sstream>
 
 #include "gpumm/io.hpp"
@@ -286,4 +287,67 @@ TEST_CASE("cli: explain answers for a firm and a date, and refuses what it canno
   CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2026-13").code == 2);
   CHECK(run_gpumm("explain inputs/base.yaml --firm meta").code == 2);
   CHECK(run_gpumm("explain tests/testdata/bad/nan_value.yaml --firm meta --date 2025-01").code == 2);
+}
+
+namespace {
+// Column `name` of every data row of a CSV file.
+std::vector<std::string> column(const fs::path& file, const std::string& name) {
+  auto rows = lines(slurp(file));
+  std::vector<std::string> header;
+  std::string cell;
+  std::istringstream h(rows.at(0));
+  while (std::getline(h, cell, ',')) header.push_back(cell);
+  const size_t k = static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  REQUIRE_MESSAGE(k < header.size(), name);
+  std::vector<std::string> out;
+  for (size_t r = 1; r < rows.size(); ++r) {
+    std::istringstream in(rows[r]);
+    size_t i = 0;
+    while (std::getline(in, cell, ',') && i < k) ++i;
+    out.push_back(cell);
+  }
+  return out;
+}
+double max_of(const std::vector<std::string>& v) {
+  double m = 0;
+  for (const auto& x : v) m = std::max(m, std::stod(x));
+  return m;
+}
+}  // namespace
+
+TEST_CASE("cli: case study glut: inference stalls from 2027 while capex goes on -> oversupply") {
+  const fs::path out = scratch("case-glut");
+  REQUIRE(run_gpumm("run inputs/cases/glut.yaml -q -o '" + out.string() + "'").code == 0);
+  auto dates = column(out / "summary.csv", "date");
+  auto regimes = column(out / "summary.csv", "regime");
+  int after = 0, oversupply = 0, shortage = 0;
+  for (size_t t = 0; t < dates.size(); ++t) {
+    if (dates[t] < "2027-01-01") continue;
+    ++after;
+    oversupply += regimes[t] == "oversupply";
+    shortage += regimes[t] == "structural_shortage";
+  }
+  CHECK(after == 72);
+  CHECK(shortage == 0);
+  CHECK(oversupply >= 0.9 * after);
+  CHECK(slurp(out / "verdict.txt").find("oversupply") != std::string::npos);
+}
+
+TEST_CASE("cli: case study grid-delay: interconnects slip -> GPUs stranded for want of power") {
+  const fs::path base = scratch("case-grid-base"), out = scratch("case-grid");
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + base.string() + "'").code == 0);
+  REQUIRE(run_gpumm("run inputs/cases/grid-delay.yaml -q -o '" + out.string() + "'").code == 0);
+  // many more GPUs wait for power than in the base case
+  const double stranded = max_of(column(out / "summary.csv", "stranded_power_gpus"));
+  CHECK(stranded > 2 * max_of(column(base / "summary.csv", "stranded_power_gpus")));
+  // a firm has chips but no deployable compute: less than half its GPUs can run
+  auto installed = column(out / "firms.csv", "installed_gpus");
+  auto deployed = column(out / "firms.csv", "deployed_gpus");
+  double worst = 1;
+  for (size_t i = 0; i < installed.size(); ++i)
+    if (std::stod(installed[i]) > 1e5) worst = std::min(worst, std::stod(deployed[i]) / std::stod(installed[i]));
+  CHECK(worst < 0.5);
+  // and the market is short of compute for longer than in the base case
+  auto count = [](const std::vector<std::string>& v) { return std::count(v.begin(), v.end(), "structural_shortage"); };
+  CHECK(count(column(out / "summary.csv", "regime")) > count(column(base / "summary.csv", "regime")));
 }

@@ -106,6 +106,7 @@ double service_users(const InferenceService& sv, Date d) {
 }
 
 double service_tokens_per_user(const InferenceService& sv, Date d) {
+  if (sv.tokens_growth_until && *sv.tokens_growth_until < d) d = *sv.tokens_growth_until;
   return sv.tokens_per_user_per_day * std::pow(1.0 + sv.tokens_growth_per_year, years_between(sv.tokens_at, d));
 }
 

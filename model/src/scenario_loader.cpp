@@ -819,6 +819,8 @@ class Loader {
         tm.number("per_day", sv.tokens_per_user_per_day, true, 0.0, 1e12);
         date(tm, "at", sv.tokens_at, true);
         tm.number("growth_per_year", sv.tokens_growth_per_year, false, -0.99, 100.0);
+        Date until;
+        if (date(tm, "growth_until", until, false)) sv.tokens_growth_until = until;
         tm.finish();
       } else {
         m.missing("tokens_per_user", "{per_day, at, growth_per_year}");

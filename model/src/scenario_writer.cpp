@@ -119,7 +119,9 @@ void emit_demand(YAML::Emitter& e, const Scenario& s) {
       e << YAML::Key << "tokens_per_user" << YAML::Value << YAML::Flow << YAML::BeginMap
         << YAML::Key << "per_day" << YAML::Value << format_number(sv.tokens_per_user_per_day)
         << YAML::Key << "at" << YAML::Value << to_iso(sv.tokens_at)
-        << YAML::Key << "growth_per_year" << YAML::Value << format_number(sv.tokens_growth_per_year) << YAML::EndMap;
+        << YAML::Key << "growth_per_year" << YAML::Value << format_number(sv.tokens_growth_per_year);
+      if (sv.tokens_growth_until) e << YAML::Key << "growth_until" << YAML::Value << to_iso(*sv.tokens_growth_until);
+      e << YAML::EndMap;
       e << YAML::Key << "throughput" << YAML::Value << YAML::Flow << YAML::BeginMap
         << YAML::Key << "tokens_per_h100e_second" << YAML::Value << format_number(sv.tokens_per_h100e_second)
         << YAML::Key << "at" << YAML::Value << to_iso(sv.throughput_at)

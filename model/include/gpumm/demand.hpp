@@ -42,7 +42,8 @@ std::vector<Project> expand_program(const Program& p, const Scenario& s);
 
 /// Users of a service on `d`: saturation / (1 + exp(-steepness x (years from midpoint))).
 double service_users(const InferenceService& sv, Date d);
-/// Tokens per user per day on `d`, growing at tokens_growth_per_year from `tokens_at`.
+/// Tokens per user per day on `d`, growing at tokens_growth_per_year from `tokens_at` (and
+/// flat after `tokens_growth_until`, when given).
 double service_tokens_per_user(const InferenceService& sv, Date d);
 /// Tokens per H100e-second on `d`, improving at throughput_gain_per_year from `throughput_at`.
 double service_throughput(const InferenceService& sv, Date d);

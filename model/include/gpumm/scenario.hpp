@@ -207,6 +207,7 @@ struct InferenceService {
   double tokens_per_user_per_day = 0;
   Date tokens_at;
   double tokens_growth_per_year = 0;   ///< share per year (1.5 = +150%/y)
+  std::optional<Date> tokens_growth_until;  ///< tokens per user stop growing on this date
   // serving throughput, improving with algorithms
   double tokens_per_h100e_second = 1000;
   Date throughput_at;
