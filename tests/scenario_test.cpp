@@ -149,10 +149,10 @@ TEST_CASE("scenario: duplicate keys are errors") {
 }
 
 TEST_CASE("scenario: keys of later parts of the model say they are not implemented yet") {
-  std::string yaml = kValid + "contracts: []\n";
+  std::string yaml = kValid + "investment: {}\n";
   CHECK(first(yaml) ==
-        "s.yaml:15:1: contracts: not implemented yet in this version of gpumm: contracts belong "
-        "to the market model (planned); remove the key to run");
+        "s.yaml:15:1: investment: not implemented yet in this version of gpumm: the investment rule "
+        "belongs to the market model (planned); remove the key to run");
 }
 
 TEST_CASE("scenario: YAML syntax errors are located") {

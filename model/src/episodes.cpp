@@ -9,6 +9,7 @@ namespace gpumm {
 std::string Episode::main_cause() const {
   const std::pair<double, const char*> causes[] = {
       {slipped_project_share, "slipped_training_project"},
+      {take_or_pay_share, "take_or_pay_excess"},
       {generation_transition_share, "generation_transition"},
       {region_mismatch_share, "region_mismatch"},
       {weak_demand_share, "weak_demand"}};
@@ -23,15 +24,16 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
   std::vector<Episode> out;
   for (int f = 0; f < F; ++f) {
     Episode e;
-    double idle_months = 0, causes[4] = {0, 0, 0, 0};
+    double idle_months = 0, causes[5] = {0, 0, 0, 0, 0};
     bool open = false;
     const auto close = [&] {
       if (!open) return;
       if (idle_months > 0) {
         e.slipped_project_share = causes[0] / idle_months;
-        e.generation_transition_share = causes[1] / idle_months;
-        e.region_mismatch_share = causes[2] / idle_months;
-        e.weak_demand_share = causes[3] / idle_months;
+        e.take_or_pay_share = causes[1] / idle_months;
+        e.generation_transition_share = causes[2] / idle_months;
+        e.region_mismatch_share = causes[3] / idle_months;
+        e.weak_demand_share = causes[4] / idle_months;
       }
       int shortage = 0;
       for (int t = e.first; t <= e.last; ++t) shortage += d.regimes[static_cast<size_t>(t)] == Regime::structural_shortage;
@@ -61,9 +63,10 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
       e.h100e_months += b * months;
       idle_months += rec.idle_h100e * months;
       causes[0] += rec.idle_slipped_project * months;
-      causes[1] += rec.idle_generation_transition * months;
-      causes[2] += rec.idle_region_mismatch * months;
-      causes[3] += rec.idle_weak_demand * months;
+      causes[1] += rec.idle_take_or_pay * months;
+      causes[2] += rec.idle_generation_transition * months;
+      causes[3] += rec.idle_region_mismatch * months;
+      causes[4] += rec.idle_weak_demand * months;
     }
     close();
   }
@@ -127,7 +130,7 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
          " H100e, " + num(e.h100e_months) + " H100e-months, " + pct(e.shortage_share) +
          " of it during structural shortage.\n";
     v += "Causes of the idle capacity: slipped training project " + pct(e.slipped_project_share) +
-         ", generation transition " + pct(e.generation_transition_share) + ", region mismatch " +
+         ", take-or-pay excess " + pct(e.take_or_pay_share) + ", generation transition " + pct(e.generation_transition_share) + ", region mismatch " +
          pct(e.region_mismatch_share) + ", weak demand " + pct(e.weak_demand_share) + ".\n";
   }
   return v;

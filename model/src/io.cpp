@@ -178,7 +178,8 @@ const std::vector<std::string>& summary_columns() {
       "demand_other_h100e", "demand_h100e", "served_h100e", "unserved_h100e", "idle_h100e",
       "balance_h100e", "relative_balance", "trend_relative_balance", "temporary_relative_balance",
       "utilization", "mismatch_index", "mismatch_firms", "mismatch_regions", "mismatch_generations",
-      "regime", "binding_upstream_node"};
+      "market_matched_h100e", "market_unmet_h100e", "spot_usd_per_h100e_hour",
+      "term_usd_per_h100e_hour", "regime", "binding_upstream_node"};
   return c;
 }
 
@@ -189,7 +190,9 @@ const std::vector<std::string>& firms_columns() {
       "stranded_power_gpus", "stranded_building_gpus", "stranded_network_gpus", "ports",
       "ordered_gpus", "delivered_gpus", "backlog_gpus", "on_order_gpus", "demand_training_h100e",
       "demand_inference_h100e", "demand_other_h100e", "unserved_h100e", "idle_h100e",
-      "balance_h100e", "binding_input", "binding_upstream_node"};
+      "balance_h100e", "contracted_in_h100e", "contracted_out_h100e", "market_bought_h100e",
+      "market_sold_h100e", "resale_revenue_usd", "market_spend_usd", "contract_paid_usd",
+      "contract_received_usd", "backstop_received_usd", "binding_input", "binding_upstream_node"};
   return c;
 }
 
@@ -211,11 +214,26 @@ const std::vector<std::string>& projects_columns() {
   return c;
 }
 
+const std::vector<std::string>& contracts_columns() {
+  static const std::vector<std::string> c = {
+      "date", "contract", "seller", "buyer", "region", "delivered_h100e", "used_h100e",
+      "unused_share", "shortfall_h100e", "price_usd_per_h100e_hour", "payment_usd"};
+  return c;
+}
+
+const std::vector<std::string>& market_columns() {
+  static const std::vector<std::string> c = {
+      "date", "region", "generation", "offers_h100e", "bids_h100e", "matched_h100e", "unmet_h100e",
+      "idle_h100e", "idle_reason", "spot_usd_per_h100e_hour"};
+  return c;
+}
+
 const std::vector<std::string>& episodes_columns() {
   static const std::vector<std::string> c = {
       "firm", "start", "end", "periods", "peak_surplus_h100e", "surplus_h100e_months",
       "during_structural_shortage", "structural_shortage_share", "slipped_training_project_share",
-      "generation_transition_share", "region_mismatch_share", "weak_demand_share", "main_cause"};
+      "take_or_pay_share", "generation_transition_share", "region_mismatch_share",
+      "weak_demand_share", "main_cause"};
   return c;
 }
 
@@ -305,6 +323,12 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
 
 namespace {
 
+int largest_region(const Scenario& s, int f) {
+  const auto& w = s.firms[static_cast<size_t>(f)].region_weight;
+  return static_cast<int>(std::max_element(w.begin(), w.end()) - w.begin());
+}
+
+
 // Sums over a set of cells, and the input that binds the most stranded GPUs among them.
 struct Agg {
   double energized = 0, queue = 0, built = 0, usable = 0, ports = 0;
@@ -359,14 +383,16 @@ struct RunWriter::Impl {
   const Scenario& s;
   OutputDir& out;
   Calendar cal;
-  CsvWriter timeseries, firms, regions;
+  CsvWriter timeseries, firms, regions, contracts, market;
   std::vector<std::string> date_text;
 
   Impl(const Scenario& sc, OutputDir& o)
       : s(sc), out(o), cal(sc.start, sc.end, sc.step),
         timeseries(o.staged("timeseries.csv"), timeseries_columns()),
         firms(o.staged("firms.csv"), firms_columns()),
-        regions(o.staged("regions.csv"), regions_columns()) {
+        regions(o.staged("regions.csv"), regions_columns()),
+        contracts(o.staged("contracts.csv"), contracts_columns()),
+        market(o.staged("market.csv"), market_columns()) {
     for (int t = 0; t < cal.size(); ++t) date_text.push_back(to_iso(cal[t].start));
   }
 
@@ -416,6 +442,7 @@ struct RunWriter::Impl {
     }
     // firms
     for (int f = 0; f < s.nfirm(); ++f) {
+      const size_t fi = static_cast<size_t>(f);
       Agg a;
       for (int r = 0; r < R; ++r) a.add_cell(s, st, f * R + r);
       // the upstream constraint on the generation where this firm waits the most
@@ -437,8 +464,66 @@ struct RunWriter::Impl {
           .number(a.by_building).number(a.by_network).number(a.ports).number(a.ordered)
           .number(a.delivered).number(a.backlog).number(a.on_order).number(a.demand_training)
           .number(a.demand_inference).number(a.demand_other).number(a.unserved).number(a.idle)
-          .number(a.idle - a.unserved).text(a.binding()).text(upstream);
+          .number(a.idle - a.unserved).number(st.contracted_in_h100e[fi]).number(st.contracted_out_h100e[fi])
+          .number(st.bought_h100e[fi]).number(st.sold_h100e[fi]).number(st.resale_revenue_usd[fi])
+          .number(st.market_spend_usd[fi]).number(st.contract_paid_usd[fi]).number(st.contract_received_usd[fi])
+          .number(st.backstop_received_usd[fi]).text(a.binding()).text(upstream);
       firms.end_row();
+    }
+    // contracts in force
+    for (size_t k = 0; k < s.contracts.size(); ++k) {
+      const auto& fl = st.contract_flows[k];
+      if (!fl.in_force) continue;
+      const Contract& c = s.contracts[k];
+      const int r = c.region >= 0 ? c.region : largest_region(s, c.seller);
+      contracts.text(date).text(c.name).text(s.firms[static_cast<size_t>(c.seller)].id)
+          .text(s.firms[static_cast<size_t>(c.buyer)].id).text(s.regions[static_cast<size_t>(r)].id)
+          .number(fl.delivered_h100e).number(fl.used_h100e)
+          .number(fl.delivered_h100e > 0 ? 1.0 - fl.used_h100e / fl.delivered_h100e : 0.0)
+          .number(fl.shortfall_h100e)
+          .number(fl.delivered_h100e > 0 ? fl.payment_usd / (fl.delivered_h100e * 24.0 * cal[t].days) : 0.0)
+          .number(fl.payment_usd);
+      contracts.end_row();
+    }
+    for (size_t k = 0; k < s.backstops.size(); ++k) {
+      if (st.backstop_paid_usd[k] <= 0) continue;
+      const Backstop& b = s.backstops[k];
+      contracts.text(date).text("backstop:" + b.provider).text(s.firms[static_cast<size_t>(b.seller)].id)
+          .text(b.provider).text("").number(0).number(0).number(0).number(0)
+          .number(b.floor_usd_per_h100e_hour).number(st.backstop_paid_usd[k]);
+      contracts.end_row();
+    }
+    // the market, by region x generation, and each region's bids
+    if (s.market.enabled) {
+      double unmet_anywhere = 0;
+      for (double u : st.market_unmet_h100e) unmet_anywhere += u;
+      for (int r = 0; r < R; ++r) {
+        const Region& reg = s.regions[static_cast<size_t>(r)];
+        double matched = 0;
+        for (int g = 0; g < G; ++g) {
+          const size_t i = static_cast<size_t>(r * G + g);
+          matched += st.market_matched_h100e[i];
+          const double offers = st.market_offers_h100e[i];
+          if (offers <= 0) continue;
+          const double idle = std::max(0.0, offers - st.market_matched_h100e[i]);
+          const Generation& gen = s.generations[static_cast<size_t>(g)];
+          std::string why = "";
+          if (idle > 0) {
+            if (gen.custom_for >= 0) why = "custom_accelerator";
+            else if (st.market_unmet_h100e[static_cast<size_t>(r)] > 0) why = "cluster_size_or_generation";
+            else if (unmet_anywhere > 0) why = "wrong_region";
+            else why = "no_bids";
+          }
+          market.text(date).text(reg.id).text(gen.id).number(offers).number(0)
+              .number(st.market_matched_h100e[i]).number(0).number(idle).text(why)
+              .number(st.spot_usd_per_h100e_hour);
+          market.end_row();
+        }
+        market.text(date).text(reg.id).text("all").number(0).number(st.market_bids_h100e[static_cast<size_t>(r)])
+            .number(matched).number(st.market_unmet_h100e[static_cast<size_t>(r)]).number(0).text("")
+            .number(st.spot_usd_per_h100e_hour);
+        market.end_row();
+      }
     }
     // regions
     for (int r = 0; r < R; ++r) {
@@ -462,7 +547,7 @@ struct RunWriter::Impl {
       w.text(s.firms[static_cast<size_t>(e.firm)].id).text(to_iso(r.calendar[e.first].start))
           .text(to_iso(r.calendar[e.last].last)).number(e.last - e.first + 1).number(e.peak_h100e)
           .number(e.h100e_months).text(during).number(e.shortage_share).number(e.slipped_project_share)
-          .number(e.generation_transition_share).number(e.region_mismatch_share).number(e.weak_demand_share)
+          .number(e.take_or_pay_share).number(e.generation_transition_share).number(e.region_mismatch_share).number(e.weak_demand_share)
           .text(e.main_cause());
       w.end_row();
     }
@@ -502,6 +587,8 @@ struct RunWriter::Impl {
     timeseries.close();
     firms.close();
     regions.close();
+    contracts.close();
+    market.close();
     // the diagnosis of the whole run: trend, temporary component, regimes
     std::vector<double> rel, util;
     for (const PeriodSummary& p : r.periods) {
@@ -527,7 +614,8 @@ struct RunWriter::Impl {
           .number(p.balance_h100e()).number(p.relative_balance()).number(diag.trend[t])
           .number(diag.temporary[t]).number(p.utilization()).number(p.mismatch_index)
           .number(p.mismatch_firms).number(p.mismatch_regions).number(p.mismatch_generations)
-          .text(to_string(diag.regimes[t])).text(binding_upstream_name(s, p.binding_upstream));
+          .number(p.market_matched_h100e).number(p.market_unmet_h100e).number(p.spot_usd_per_h100e_hour)
+          .number(p.term_usd_per_h100e_hour).text(to_string(diag.regimes[t])).text(binding_upstream_name(s, p.binding_upstream));
       summary.end_row();
     }
     summary.close();

@@ -143,9 +143,6 @@ class Loader {
   Scenario load() {
     MapReader top(d_, root_, "");
     if (!top.valid()) return s_;
-    top.planned("contracts", "contracts belong to the market model (planned)");
-    top.planned("market", "the market between firms is planned");
-    top.planned("prices", "prices belong to the market model (planned)");
     top.planned("investment", "the investment rule belongs to the market model (planned)");
 
     load_time(top);
@@ -174,6 +171,9 @@ class Loader {
     load_inference(top.get("inference"));
     load_other(top.get("other_demand"));
     load_diagnosis(top.get("diagnosis"));
+    load_contracts(top.get("contracts"));
+    load_backstops(top.get("backstops"));
+    load_market(top.get("market"));
     top.finish();
     return s_;
   }
@@ -474,7 +474,6 @@ class Loader {
       f.id = it->first.Scalar();
       const int firm_index = s_.nfirm();
       MapReader m(d_, it->second, "firms." + f.id);
-      m.planned("sells_surplus", "selling surplus belongs to the market model (planned)");
       m.planned("investment", "the investment rule belongs to the market model (planned)");
 
       // region weights: required, positive, sum to 1
@@ -553,6 +552,7 @@ class Loader {
         else
           m.missing("family_mix", "which GPU families the capex buys, e.g. `{nvidia: 1.0}`");
       }
+      m.boolean("sells_surplus", f.sells_surplus);
       duration(m, "build_lead_time", f.build_lead_time, false);
       duration(m, "build_time", f.build_time, false);
 
@@ -839,7 +839,8 @@ class Loader {
         sv.price_usd_per_mtok = by_year(pm, "per_mtok", [this](MapReader& ym, const std::string& k, double& x) {
           return money(ym, k, x, false, true);
         });
-        money(pm, "reference", sv.reference_usd_per_mtok, true, true);
+        pm.boolean("follows_spot", sv.price_follows_spot);
+        money(pm, "reference", sv.reference_usd_per_mtok, !sv.price_follows_spot, true);
         pm.number("elasticity", sv.elasticity, true, 0.0, 10.0);
         pm.finish();
       }
@@ -882,6 +883,107 @@ class Loader {
       m.finish();
       s_.other_demand.push_back(std::move(o));
     }
+  }
+
+  void load_contracts(const YAML::Node& list) {
+    if (!list.IsDefined()) return;
+    if (!list.IsSequence()) {
+      d_.error(list, "contracts", "expected a list of contracts");
+      return;
+    }
+    std::map<std::string, int> seen;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      MapReader m(d_, list[i], index_path("contracts", i));
+      Contract c;
+      if (m.text("name", c.name, true) && !seen.emplace(c.name, 1).second)
+        d_.error(m.get("name"), m.child_path("name"), "duplicate contract name `" + c.name + "`");
+      c.seller = ref_key(m, "seller", firm_ids_, "firm", true);
+      c.buyer = ref_key(m, "buyer", firm_ids_, "firm", true);
+      if (c.seller >= 0 && c.seller == c.buyer)
+        d_.error(m.get("buyer"), m.child_path("buyer"), "a firm cannot contract with itself");
+      if (m.has("region")) c.region = ref_key(m, "region", region_ids_, "region", false);
+      const bool have_start = date(m, "start", c.start, true);
+      if (date(m, "end", c.end, true) && have_start && c.end < c.start)
+        d_.error(m.get("end"), m.child_path("end"), to_iso(c.end) + " is before start " + to_iso(c.start));
+      if (YAML::Node v = m.get("volume"); v.IsDefined()) {
+        MapReader vm(d_, v, m.child_path("volume"));
+        const bool gpus = vm.has("gpus"), power = vm.has("it_power");
+        if (gpus == power) d_.error(v, m.child_path("volume"), "give either `gpus` (with `generation`) or `it_power`");
+        if (gpus) {
+          vm.number("gpus", c.gpus, true, 0.0, 1e9);
+          c.generation = ref_key(vm, "generation", gen_ids_, "generation", true);
+        }
+        if (power) this->power(vm, "it_power", c.it_mw, true);
+        vm.finish();
+      } else {
+        m.missing("volume", "`{gpus: N, generation: G}` or `{it_power: 200 MW}`");
+      }
+      const bool priced = m.has("price"), valued = m.has("value");
+      if (priced == valued) d_.error(m.node(), m.path(), "give either `price` ($ per H100e-hour) or `value` (total $)");
+      if (priced) money(m, "price", c.price_usd_per_h100e_hour, true, true);
+      if (valued) money(m, "value", c.value_usd, true, true);
+      m.share("take_or_pay", c.take_or_pay);
+      if (YAML::Node o = m.get("option"); o.IsDefined()) {
+        MapReader om(d_, o, m.child_path("option"));
+        Date decision;
+        if (date(om, "decision", decision, true)) {
+          c.option_decision = decision;
+          if (have_start && c.start < decision)
+            d_.error(om.get("decision"), om.child_path("decision"), "an option is decided on or before its start " + to_iso(c.start));
+        }
+        om.number("shortfall_h100e", c.option_shortfall_h100e, false, 0.0, 1e12);
+        om.finish();
+      }
+      m.finish();
+      s_.contracts.push_back(c);
+    }
+  }
+
+  void load_backstops(const YAML::Node& list) {
+    if (!list.IsDefined()) return;
+    if (!list.IsSequence()) {
+      d_.error(list, "backstops", "expected a list of backstops");
+      return;
+    }
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      MapReader m(d_, list[i], index_path("backstops", i));
+      Backstop b;
+      m.text("provider", b.provider, true);
+      b.seller = ref_key(m, "seller", firm_ids_, "firm", true);
+      const bool have_start = date(m, "start", b.start, true);
+      if (date(m, "end", b.end, true) && have_start && b.end < b.start)
+        d_.error(m.get("end"), m.child_path("end"), to_iso(b.end) + " is before start " + to_iso(b.start));
+      money(m, "floor", b.floor_usd_per_h100e_hour, true, true);
+      money(m, "cap", b.cap_usd, true, true);
+      m.finish();
+      s_.backstops.push_back(b);
+    }
+  }
+
+  void load_market(const YAML::Node& n) {
+    if (!n.IsDefined()) return;
+    MarketSettings& mk = s_.market;
+    mk.enabled = true;
+    MapReader m(d_, n, "market");
+    if (YAML::Node sp = m.get("spot"); sp.IsDefined()) {
+      MapReader sm(d_, sp, "market.spot");
+      money(sm, "initial", mk.spot_initial, false, true);
+      money(sm, "floor", mk.spot_floor, false, true);
+      money(sm, "cap", mk.spot_cap, false, true);
+      sm.share("target_utilization", mk.target_utilization);
+      sm.number("sensitivity_per_year", mk.sensitivity_per_year, false, 0.0, 100.0);
+      sm.finish();
+      if (mk.spot_floor > mk.spot_cap)
+        d_.error(sp, "market.spot", "floor " + format_money_usd(mk.spot_floor) + " is above cap " + format_money_usd(mk.spot_cap));
+      else if (mk.spot_initial < mk.spot_floor || mk.spot_initial > mk.spot_cap)
+        d_.error(sp, "market.spot", "initial price must lie between floor and cap");
+    }
+    if (YAML::Node tm = m.get("term"); tm.IsDefined()) {
+      MapReader t(d_, tm, "market.term");
+      duration(t, "lag", mk.term_lag, false);
+      t.finish();
+    }
+    m.finish();
   }
 
   void load_diagnosis(const YAML::Node& n) {

@@ -128,10 +128,11 @@ void emit_demand(YAML::Emitter& e, const Scenario& s) {
         << YAML::Key << "gain_per_year" << YAML::Value << format_number(sv.throughput_gain_per_year) << YAML::EndMap;
       if (!sv.price_usd_per_mtok.empty() || sv.elasticity != 0) {
         e << YAML::Key << "price" << YAML::Value << YAML::BeginMap;
+        if (sv.price_follows_spot) e << YAML::Key << "follows_spot" << YAML::Value << "true";
         e << YAML::Key << "per_mtok" << YAML::Value << YAML::Flow << YAML::BeginMap;
         for (auto& [y, usd] : sv.price_usd_per_mtok) e << YAML::Key << std::to_string(y) << YAML::Value << format_money_usd(usd);
         e << YAML::EndMap;
-        e << YAML::Key << "reference" << YAML::Value << format_money_usd(sv.reference_usd_per_mtok);
+        if (sv.reference_usd_per_mtok > 0) e << YAML::Key << "reference" << YAML::Value << format_money_usd(sv.reference_usd_per_mtok);
         e << YAML::Key << "elasticity" << YAML::Value << format_number(sv.elasticity);
         e << YAML::EndMap;
       }
@@ -161,6 +162,61 @@ void emit_demand(YAML::Emitter& e, const Scenario& s) {
       for (auto& [y, h] : o.h100e_by_year) e << YAML::Key << std::to_string(y) << YAML::Value << format_number(h);
       e << YAML::EndMap << YAML::EndMap;
     }
+    e << YAML::EndMap;
+  }
+}
+
+void emit_market(YAML::Emitter& e, const Scenario& s) {
+  const auto firm = [&](int f) { return s.firms[static_cast<size_t>(f)].id; };
+  if (!s.contracts.empty()) {
+    e << YAML::Key << "contracts" << YAML::Value << YAML::BeginSeq;
+    for (const Contract& c : s.contracts) {
+      e << YAML::Flow << YAML::BeginMap;
+      e << YAML::Key << "name" << YAML::Value << c.name;
+      e << YAML::Key << "seller" << YAML::Value << firm(c.seller);
+      e << YAML::Key << "buyer" << YAML::Value << firm(c.buyer);
+      if (c.region >= 0) e << YAML::Key << "region" << YAML::Value << region_id(s, c.region);
+      e << YAML::Key << "start" << YAML::Value << to_iso(c.start);
+      e << YAML::Key << "end" << YAML::Value << to_iso(c.end);
+      e << YAML::Key << "volume" << YAML::Value << YAML::Flow << YAML::BeginMap;
+      if (c.generation >= 0)
+        e << YAML::Key << "gpus" << YAML::Value << format_number(c.gpus) << YAML::Key << "generation"
+          << YAML::Value << s.generations[static_cast<size_t>(c.generation)].id;
+      else
+        e << YAML::Key << "it_power" << YAML::Value << format_power_mw(c.it_mw);
+      e << YAML::EndMap;
+      if (c.price_usd_per_h100e_hour > 0) e << YAML::Key << "price" << YAML::Value << format_money_usd(c.price_usd_per_h100e_hour);
+      else e << YAML::Key << "value" << YAML::Value << format_money_usd(c.value_usd);
+      e << YAML::Key << "take_or_pay" << YAML::Value << format_number(c.take_or_pay);
+      if (c.option_decision)
+        e << YAML::Key << "option" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "decision"
+          << YAML::Value << to_iso(*c.option_decision) << YAML::Key << "shortfall_h100e" << YAML::Value
+          << format_number(c.option_shortfall_h100e) << YAML::EndMap;
+      e << YAML::EndMap;
+    }
+    e << YAML::EndSeq;
+  }
+  if (!s.backstops.empty()) {
+    e << YAML::Key << "backstops" << YAML::Value << YAML::BeginSeq;
+    for (const Backstop& b : s.backstops)
+      e << YAML::Flow << YAML::BeginMap << YAML::Key << "provider" << YAML::Value << b.provider
+        << YAML::Key << "seller" << YAML::Value << firm(b.seller) << YAML::Key << "start" << YAML::Value
+        << to_iso(b.start) << YAML::Key << "end" << YAML::Value << to_iso(b.end) << YAML::Key << "floor"
+        << YAML::Value << format_money_usd(b.floor_usd_per_h100e_hour) << YAML::Key << "cap" << YAML::Value
+        << format_money_usd(b.cap_usd) << YAML::EndMap;
+    e << YAML::EndSeq;
+  }
+  if (s.market.enabled) {
+    const MarketSettings& m = s.market;
+    e << YAML::Key << "market" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "spot" << YAML::Value << YAML::Flow << YAML::BeginMap
+      << YAML::Key << "initial" << YAML::Value << format_money_usd(m.spot_initial)
+      << YAML::Key << "floor" << YAML::Value << format_money_usd(m.spot_floor)
+      << YAML::Key << "cap" << YAML::Value << format_money_usd(m.spot_cap)
+      << YAML::Key << "target_utilization" << YAML::Value << format_number(m.target_utilization)
+      << YAML::Key << "sensitivity_per_year" << YAML::Value << format_number(m.sensitivity_per_year) << YAML::EndMap;
+    e << YAML::Key << "term" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "lag" << YAML::Value
+      << to_string(m.term_lag) << YAML::EndMap;
     e << YAML::EndMap;
   }
 }
@@ -297,6 +353,7 @@ std::string write_resolved_yaml(const Scenario& s, const std::string& tool_versi
       << YAML::Key << "facilities" << YAML::Value << format_number(f.capex_split.facilities_share)
       << YAML::Key << "network" << YAML::Value << format_number(f.capex_split.network_share)
       << YAML::EndMap;
+    if (f.sells_surplus) e << YAML::Key << "sells_surplus" << YAML::Value << "true";
     e << YAML::Key << "build_lead_time" << YAML::Value << to_string(f.build_lead_time);
     e << YAML::Key << "build_time" << YAML::Value << to_string(f.build_time);
     if (!f.orders.empty()) {
@@ -331,6 +388,7 @@ std::string write_resolved_yaml(const Scenario& s, const std::string& tool_versi
   }
   e << YAML::EndMap;
   emit_demand(e, s);
+  emit_market(e, s);
   {
     const DiagnosisSettings d = resolve_defaults(s.diagnosis, s.step);
     e << YAML::Key << "diagnosis" << YAML::Value << YAML::Flow << YAML::BeginMap

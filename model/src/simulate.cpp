@@ -321,7 +321,6 @@ class Engine {
       v->assign(static_cast<size_t>(C), 0.0);
     for (auto* v : {&st_.used_training, &st_.used_inference, &st_.used_other})
       v->assign(static_cast<size_t>(C * G), 0.0);
-    init_demand();
     free_.assign(static_cast<size_t>(C * G), 0.0);
     range_begin_.assign(static_cast<size_t>(C), 0);
     range_end_.assign(static_cast<size_t>(C), 0);
@@ -337,6 +336,8 @@ class Engine {
     pairs_.clear();
     dropped_.clear();
     collect_cells();
+    init_demand();
+    init_market();
     st_.produced.assign(static_cast<size_t>(G), 0.0);
     for (auto* q : {&power_q_, &shell_q_}) q->reset(T, p_.window);
     explicit_.clear();
@@ -521,6 +522,10 @@ class Engine {
     const std::vector<double> everywhere(static_cast<size_t>(p_.R), 1.0);
     for (const Project& p : s_.projects) mark(p.firm, everywhere);
     for (const Program& p : s_.programs) mark(p.firm, everywhere);
+    for (const Contract& k : s_.contracts) {
+      const int r = k.region >= 0 ? k.region : largest_region(k.seller);
+      used[static_cast<size_t>(cell(k.seller, r))] = used[static_cast<size_t>(cell(k.buyer, r))] = 1;
+    }
     cells_.clear();
     for (int c = 0; c < p_.ncell; ++c)
       if (used[static_cast<size_t>(c)]) cells_.push_back(c);
@@ -560,6 +565,8 @@ class Engine {
     serve_demand(t, out);
     drop_empty_pairs();
     summarize(t, out);
+    // the price of compute responds to this period's tightness
+    update_prices(t, out);
   }
 
   void retire(int t) {
@@ -829,6 +836,7 @@ class Engine {
     std::vector<char> allowed;  // (G) generations it may run on
     int ready = 0;              // first period it may start (after its slip)
     int next_of_program = -1;   // index in runs_ of the program's next run
+    int host = -1;              // firm whose cluster it rents (-1: its own)
     ProjectOutcome out;
   };
 
@@ -953,6 +961,12 @@ class Engine {
       std::fill(v->begin(), v->end(), 0.0);
     // use (zeroed at the start of the step) and free GPUs live on pairs
     for (const Pair& p : pairs_) free_[static_cast<size_t>(p.i)] = st_.deployed[static_cast<size_t>(p.i)];
+    std::fill(unserved_inf_.begin(), unserved_inf_.end(), 0.0);
+    std::fill(unserved_oth_.begin(), unserved_oth_.end(), 0.0);
+    waiting_.clear();
+    // contracts in force move the seller's GPUs to the buyer before anyone serves demand
+    transfer_contracts(t);
+    collect_live();
     // each cell's run of pairs_ (sorted by index, so by cell)
     std::fill(range_begin_.begin(), range_begin_.end(), 0);
     std::fill(range_end_.begin(), range_end_.end(), 0);
@@ -996,7 +1010,9 @@ class Engine {
         }
         const bool fits = pr.spec.placement.contiguous ? best_free >= need * (1 - 1e-12) : total_free >= need * (1 - 1e-12);
         if (!fits) {
-          // it waits: its demand counts, unserved, where the firm would run it
+          // it waits: its demand counts, unserved, where the firm would run it (the market
+          // may yet rent it a cluster, below)
+          waiting_.push_back(k);
           ++o.wait_periods;
           const int r = o.region >= 0 ? o.region : home_region(f, pr.spec.placement);
           o.region = r;
@@ -1010,10 +1026,13 @@ class Engine {
         o.end_period = std::max(t + 1, cal_.first_starting_at_or_after(Calendar::add(begin, pr.spec.duration)));
         o.region = pr.spec.placement.contiguous ? best % R : (best >= 0 ? best % R : home_region(f, pr.spec.placement));
       }
-      // running: in its cluster, or spread over the allowed cells
+      // running: in its cluster (its own or a rented one), or spread over the allowed cells
       double got = 0;
       int home = cell(f, o.region);
-      if (pr.spec.placement.contiguous) {
+      if (pr.host >= 0) {
+        got = take_greedy(cell(pr.host, o.region), need, pr.allowed, st_.used_training);
+        pay_market(f, pr.host, got, t);
+      } else if (pr.spec.placement.contiguous) {
         got = take_greedy(home, need, pr.allowed, st_.used_training);
       } else {
         scratch_cells_.clear();
@@ -1030,7 +1049,10 @@ class Engine {
     for (size_t k = 0; k < s_.inference.size(); ++k) {
       const InferenceService& sv = s_.inference[k];
       const int f = sv.firm;
-      const double total = service_h100e(sv, service_launch_factor(sv, launch_dates_[k], today), today);
+      double total = service_h100e(sv, service_launch_factor(sv, launch_dates_[k], today), today);
+      // with a market, the price of tokens follows the spot price of compute
+      if (sv.price_follows_spot && s_.market.enabled && s_.market.spot_initial > 0)
+        total *= std::pow(spot_ / s_.market.spot_initial, -sv.elasticity);
       if (total <= 0) continue;
       for (const auto& group : p_.groups) {
         double want = 0;
@@ -1045,6 +1067,7 @@ class Engine {
           const size_t c = static_cast<size_t>(cell(f, r));
           st_.demand_inference_h100e[c] += d;
           st_.unserved_h100e[c] += d * (1.0 - got / want);
+          unserved_inf_[c] += d * (1.0 - got / want);
         }
       }
     }
@@ -1062,8 +1085,14 @@ class Engine {
         served += got;
         st_.demand_other_h100e[static_cast<size_t>(c)] += d;
         st_.unserved_h100e[static_cast<size_t>(c)] += d - got;
+        unserved_oth_[static_cast<size_t>(c)] += d - got;
       }
     }
+
+    // the market between firms: what is left unserved meets what sellers have left idle
+    if (s_.market.enabled) served += clear_market(t, out);
+    settle_contracts(t);
+    pay_backstops(t);
 
     // aggregates
     for (int c : cells_) {
@@ -1078,6 +1107,352 @@ class Engine {
     out.served_h100e = served;
     measure_mismatch(out);
     explain_idle(t);
+  }
+
+  // ---- contracts, the market, prices ---------------------------------------------------------
+  struct ContractRun {
+    int first = 0, last = -1;   // periods in force (inclusive)
+    int region = 0;
+    int decision = -1;          // option decision period, -1 for a firm tranche
+    int exercised = 1;          // -1 undecided, 0 lapsed, 1 in force
+    double price = 0;           // $ per H100e-hour, fixed at signing
+    std::vector<std::pair<int, double>> moved;  // (buyer pair index, GPUs) this period
+  };
+
+  int largest_region(int f) const {
+    const auto& w = s_.firms[static_cast<size_t>(f)].region_weight;
+    return static_cast<int>(std::max_element(w.begin(), w.end()) - w.begin());
+  }
+
+  void init_market() {
+    const int F = p_.F, R = p_.R, G = p_.G;
+    st_.contract_flows.assign(s_.contracts.size(), {});
+    st_.backstop_paid_usd.assign(s_.backstops.size(), 0.0);
+    for (auto* v : {&st_.contracted_in_h100e, &st_.contracted_out_h100e, &st_.bought_h100e, &st_.sold_h100e,
+                    &st_.resale_revenue_usd, &st_.market_spend_usd, &st_.contract_paid_usd,
+                    &st_.contract_received_usd, &st_.backstop_received_usd})
+      v->assign(static_cast<size_t>(F), 0.0);
+    st_.market_offers_h100e.assign(static_cast<size_t>(R * G), 0.0);
+    st_.market_matched_h100e.assign(static_cast<size_t>(R * G), 0.0);
+    st_.market_bids_h100e.assign(static_cast<size_t>(R), 0.0);
+    st_.market_unmet_h100e.assign(static_cast<size_t>(R), 0.0);
+    unserved_inf_.assign(static_cast<size_t>(p_.ncell), 0.0);
+    unserved_oth_.assign(static_cast<size_t>(p_.ncell), 0.0);
+    take_or_pay_idle_.assign(static_cast<size_t>(F), 0.0);
+    backstop_left_.clear();
+    for (const Backstop& b : s_.backstops) backstop_left_.push_back(b.cap_usd);
+    spot_ = s_.market.enabled ? s_.market.spot_initial : 0.0;
+    term_ = spot_;
+    contract_runs_.clear();
+    for (const Contract& k : s_.contracts) {
+      ContractRun c;
+      c.first = std::max(cal_.index_of(k.start), 0);
+      c.last = std::min(cal_.index_of(k.end), p_.T - 1);
+      c.region = k.region >= 0 ? k.region : largest_region(k.seller);
+      if (k.option_decision) {
+        c.decision = std::max(cal_.index_of(*k.option_decision), 0);
+        c.exercised = -1;
+      }
+      c.price = k.price_usd_per_h100e_hour;
+      if (c.price <= 0) {
+        // derive the price from the total value: value / (H100e x hours of the term)
+        const double hours = 24.0 * static_cast<double>((k.end - k.start).days() + 1);
+        const double h100e = k.generation >= 0 ? k.gpus * train_h100e_[static_cast<size_t>(k.generation)]
+                                               : k.it_mw * 1000.0 * best_h100e_per_kw(k.start);
+        c.price = h100e > 0 && hours > 0 ? k.value_usd / (h100e * hours) : 0.0;
+      }
+      contract_runs_.push_back(c);
+    }
+  }
+
+  // The best training H100e per kW among generations shipping by `d` (for IT-power volumes).
+  double best_h100e_per_kw(Date d) const {
+    double best = 0;
+    for (const Generation& g : s_.generations)
+      if (!(d < g.first_shipment) && g.custom_for < 0) best = std::max(best, g.train_h100e / g.it_kw_per_gpu);
+    return best;
+  }
+
+  double hours(int t) const { return 24.0 * cal_[t].days; }
+
+  // Move GPUs from one pair to the buyer's pair of the same generation in cell `to`.
+  void move_units(size_t from, int to_cell, int g, double units, ContractRun& run) {
+    if (units <= 0) return;
+    const size_t to = cg(to_cell, g);
+    if (!pair_on_[to]) {
+      mark_pair(to_cell, g);
+      free_[to] = st_.deployed[to];
+    }
+    free_[from] -= units;
+    free_[to] += units;
+    run.moved.emplace_back(static_cast<int>(to), units);
+  }
+
+  void transfer_contracts(int t) {
+    std::fill(st_.contracted_in_h100e.begin(), st_.contracted_in_h100e.end(), 0.0);
+    std::fill(st_.contracted_out_h100e.begin(), st_.contracted_out_h100e.end(), 0.0);
+    for (size_t k = 0; k < s_.contracts.size(); ++k) {
+      const Contract& c = s_.contracts[k];
+      ContractRun& run = contract_runs_[k];
+      auto& flow = st_.contract_flows[k];
+      flow = {};
+      run.moved.clear();
+      // an option is decided at the start of its decision period, on the buyer's shortfall
+      // in the period before (its projected shortfall)
+      if (run.exercised < 0 && t >= run.decision) {
+        const double shortfall = t > 0 ? (*records_)[static_cast<size_t>((t - 1) * p_.F + c.buyer)].unserved_h100e : 0.0;
+        run.exercised = shortfall >= c.option_shortfall_h100e && shortfall > 0 ? 1 : 0;
+      }
+      if (t < run.first || t > run.last || run.exercised != 1) continue;
+      flow.in_force = true;
+      const int seller = cell(c.seller, run.region), buyer = cell(c.buyer, run.region);
+      double delivered = 0;
+      if (c.generation >= 0) {
+        const size_t i = cg(seller, c.generation);
+        const double units = pair_on_[i] ? std::min(std::max(0.0, free_[i]), c.gpus) : 0.0;
+        move_units(i, buyer, c.generation, units, run);
+        delivered = units * train_h100e_[static_cast<size_t>(c.generation)];
+        flow.shortfall_h100e = (c.gpus - units) * train_h100e_[static_cast<size_t>(c.generation)];
+      } else {
+        double kw = c.it_mw * 1000.0;
+        for (int g : live_order_) {
+          const size_t i = cg(seller, g);
+          if (kw <= 0 || !pair_on_[i] || free_[i] <= 0 || s_.generations[static_cast<size_t>(g)].custom_for >= 0) continue;
+          const double per = s_.generations[static_cast<size_t>(g)].it_kw_per_gpu;
+          const double units = std::min(free_[i], kw / per);
+          move_units(i, buyer, g, units, run);
+          kw -= units * per;
+          delivered += units * train_h100e_[static_cast<size_t>(g)];
+        }
+        flow.shortfall_h100e = kw > 1e-9 ? kw * best_h100e_per_kw(cal_[t].start) : 0.0;
+      }
+      if (flow.shortfall_h100e > 1e-6)
+        warn_once(t, "contract_shortfall", "seller " + s_.firms[static_cast<size_t>(c.seller)].id +
+                                               " lacks the capacity of contract " + c.name);
+      flow.delivered_h100e = delivered;
+      st_.contracted_in_h100e[static_cast<size_t>(c.buyer)] += delivered;
+      st_.contracted_out_h100e[static_cast<size_t>(c.seller)] += delivered;
+    }
+  }
+
+  // After everyone served demand: what the buyer used of each contract, and what it paid.
+  void settle_contracts(int t) {
+    std::fill(take_or_pay_idle_.begin(), take_or_pay_idle_.end(), 0.0);
+    std::fill(st_.contract_paid_usd.begin(), st_.contract_paid_usd.end(), 0.0);
+    std::fill(st_.contract_received_usd.begin(), st_.contract_received_usd.end(), 0.0);
+    // GPUs moved into each buyer pair by all contracts, to share its idle among them
+    moved_total_.assign(moved_total_.size(), 0.0);
+    moved_total_.resize(static_cast<size_t>(p_.ncell * p_.G), 0.0);
+    for (const ContractRun& run : contract_runs_)
+      for (auto [i, units] : run.moved) moved_total_[static_cast<size_t>(i)] += units;
+    for (size_t k = 0; k < s_.contracts.size(); ++k) {
+      const Contract& c = s_.contracts[k];
+      auto& flow = st_.contract_flows[k];
+      if (!flow.in_force) continue;
+      double idle = 0;
+      for (auto [i, units] : contract_runs_[k].moved) {
+        const size_t j = static_cast<size_t>(i);
+        const double idle_units = std::min(units, std::max(0.0, free_[j]) * units / moved_total_[j]);
+        idle += idle_units * train_h100e_[j % static_cast<size_t>(p_.G)];
+      }
+      flow.used_h100e = std::max(0.0, flow.delivered_h100e - idle);
+      // take-or-pay: the share paid whether used or not, the rest as used
+      const double paid_h100e = c.take_or_pay * flow.delivered_h100e + (1 - c.take_or_pay) * flow.used_h100e;
+      flow.payment_usd = paid_h100e * hours(t) * contract_runs_[k].price;
+      st_.contract_paid_usd[static_cast<size_t>(c.buyer)] += flow.payment_usd;
+      st_.contract_received_usd[static_cast<size_t>(c.seller)] += flow.payment_usd;
+      take_or_pay_idle_[static_cast<size_t>(c.buyer)] += idle;
+    }
+  }
+
+  // A market purchase of `h100e` training H100e of capacity for a period, at spot.
+  void pay_market(int buyer, int seller, double h100e, int t) {
+    const double usd = h100e * hours(t) * spot_;
+    st_.bought_h100e[static_cast<size_t>(buyer)] += h100e;
+    st_.sold_h100e[static_cast<size_t>(seller)] += h100e;
+    st_.market_spend_usd[static_cast<size_t>(buyer)] += usd;
+    st_.resale_revenue_usd[static_cast<size_t>(seller)] += usd;
+  }
+
+  bool contracted(int owner, int buyer) const {
+    for (const Contract& c : s_.contracts)
+      if (c.seller == owner && c.buyer == buyer) return true;
+    return false;
+  }
+
+  // Offers (sellers' idle GPUs) meet bids (unserved inference within a latency group, other
+  // work within its region, waiting training runs that need a cluster). Shares are pro-rata.
+  // Custom accelerators serve only their owner's contracted customers. Returns what it served.
+  double clear_market(int t, PeriodSummary& out) {
+    const int R = p_.R, G = p_.G;
+    std::fill(st_.bought_h100e.begin(), st_.bought_h100e.end(), 0.0);
+    std::fill(st_.sold_h100e.begin(), st_.sold_h100e.end(), 0.0);
+    std::fill(st_.resale_revenue_usd.begin(), st_.resale_revenue_usd.end(), 0.0);
+    std::fill(st_.market_spend_usd.begin(), st_.market_spend_usd.end(), 0.0);
+    std::fill(st_.market_matched_h100e.begin(), st_.market_matched_h100e.end(), 0.0);
+    std::fill(st_.market_bids_h100e.begin(), st_.market_bids_h100e.end(), 0.0);
+    std::fill(st_.market_unmet_h100e.begin(), st_.market_unmet_h100e.end(), 0.0);
+    // what sellers offer: their idle GPUs after their own demand
+    std::fill(st_.market_offers_h100e.begin(), st_.market_offers_h100e.end(), 0.0);
+    for (const Pair& p : pairs_)
+      if (s_.firms[static_cast<size_t>(p.c / R)].sells_surplus && free_[static_cast<size_t>(p.i)] > 0)
+        st_.market_offers_h100e[static_cast<size_t>((p.c % R) * G + p.g)] +=
+            free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+    double served = 0;
+    // a bid of firm `b` in the regions `where` for `want` units of work (`per_unit`: work per GPU)
+    const auto match = [&](int b, const std::vector<int>& where, double want, const std::vector<double>& per_unit,
+                           std::vector<double>& used) {
+      double cap = 0;
+      for (int r : where)
+        for (int f = 0; f < p_.F; ++f) {
+          if (f == b || !s_.firms[static_cast<size_t>(f)].sells_surplus) continue;
+          const int c = cell(f, r);
+          for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
+            const Pair& p = pairs_[static_cast<size_t>(k)];
+            const int owner = s_.generations[static_cast<size_t>(p.g)].custom_for;
+            if (owner >= 0 && !contracted(owner, b)) continue;
+            cap += std::max(0.0, free_[static_cast<size_t>(p.i)]) * per_unit[static_cast<size_t>(p.g)];
+          }
+        }
+      if (cap <= 0 || want <= 0) return 0.0;
+      const double share = std::min(1.0, want / cap);
+      for (int r : where)
+        for (int f = 0; f < p_.F; ++f) {
+          if (f == b || !s_.firms[static_cast<size_t>(f)].sells_surplus) continue;
+          const int c = cell(f, r);
+          double sold = 0;
+          for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
+            const Pair& p = pairs_[static_cast<size_t>(k)];
+            const int owner = s_.generations[static_cast<size_t>(p.g)].custom_for;
+            if (owner >= 0 && !contracted(owner, b)) continue;
+            const size_t i = static_cast<size_t>(p.i);
+            const double units = std::max(0.0, free_[i]) * share;
+            free_[i] -= units;
+            used[i] += units;
+            const double h = units * train_h100e_[static_cast<size_t>(p.g)];
+            st_.market_matched_h100e[static_cast<size_t>(r * G + p.g)] += h;
+            sold += h;
+          }
+          if (sold > 0) pay_market(b, f, sold, t);
+        }
+      return share * cap;
+    };
+    // inference: within each latency group
+    for (const auto& group : p_.groups)
+      for (int b = 0; b < p_.F; ++b) {
+        double want = 0;
+        for (int r : group) want += unserved_inf_[static_cast<size_t>(cell(b, r))];
+        if (want <= 0) continue;
+        for (int r : group) st_.market_bids_h100e[static_cast<size_t>(r)] += unserved_inf_[static_cast<size_t>(cell(b, r))];
+        const double got = match(b, group, want, infer_h100e_, st_.used_inference);
+        served += got;
+        for (int r : group) {
+          const size_t c = static_cast<size_t>(cell(b, r));
+          const double part = unserved_inf_[c] * (got / want);
+          st_.unserved_h100e[c] = std::max(0.0, st_.unserved_h100e[c] - part);
+          st_.market_unmet_h100e[static_cast<size_t>(r)] += unserved_inf_[c] - part;
+        }
+      }
+    // other work: within its region
+    for (int r = 0; r < R; ++r)
+      for (int b = 0; b < p_.F; ++b) {
+        const size_t c = static_cast<size_t>(cell(b, r));
+        const double want = unserved_oth_[c];
+        if (want <= 0) continue;
+        st_.market_bids_h100e[static_cast<size_t>(r)] += want;
+        const double got = match(b, std::vector<int>{r}, want, train_h100e_, st_.used_other);
+        served += got;
+        st_.unserved_h100e[c] = std::max(0.0, st_.unserved_h100e[c] - got);
+        st_.market_unmet_h100e[static_cast<size_t>(r)] += want - got;
+      }
+    // training runs that found no cluster of their own: rent one from a seller
+    for (size_t k : waiting_) {
+      ProjectRun& pr = runs_[k];
+      ProjectOutcome& o = pr.out;
+      const int f = o.firm;
+      const double need = o.h100e;
+      const int home_r = o.region;
+      st_.market_bids_h100e[static_cast<size_t>(home_r)] += need;
+      int best = -1;
+      double best_free = 0;
+      for (int r = 0; r < R; ++r) {
+        if (!region_allowed(pr.spec.placement, r)) continue;
+        for (int h = 0; h < p_.F; ++h) {
+          if (h == f || !s_.firms[static_cast<size_t>(h)].sells_surplus) continue;
+          const int c = cell(h, r);
+          double room = 0;
+          for (int q = range_begin_[static_cast<size_t>(c)]; q < range_end_[static_cast<size_t>(c)]; ++q) {
+            const Pair& p = pairs_[static_cast<size_t>(q)];
+            const int owner = s_.generations[static_cast<size_t>(p.g)].custom_for;
+            if (!pr.allowed[static_cast<size_t>(p.g)] || (owner >= 0 && !contracted(owner, f))) continue;
+            room += std::max(0.0, free_[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
+          }
+          if (room > best_free) {
+            best_free = room;
+            best = c;
+          }
+        }
+      }
+      if (best < 0 || best_free < need * (1 - 1e-12)) {
+        st_.market_unmet_h100e[static_cast<size_t>(home_r)] += need;
+        continue;
+      }
+      // start it now on the rented cluster
+      --o.wait_periods;
+      o.start_period = t;
+      const Date begin = std::max(o.slipped_start, cal_[t].start);
+      o.end_period = std::max(t + 1, cal_.first_starting_at_or_after(Calendar::add(begin, pr.spec.duration)));
+      pr.host = best / R;
+      const int r = best % R;
+      // its demand moves with it to the rented cluster's region
+      st_.demand_training_h100e[static_cast<size_t>(cell(f, home_r))] -= need;
+      st_.unserved_h100e[static_cast<size_t>(cell(f, home_r))] =
+          std::max(0.0, st_.unserved_h100e[static_cast<size_t>(cell(f, home_r))] - need);
+      st_.demand_training_h100e[static_cast<size_t>(cell(f, r))] += need;
+      o.region = r;
+      const double got = take_greedy(best, need, pr.allowed, st_.used_training);
+      st_.unserved_h100e[static_cast<size_t>(cell(f, r))] += std::max(0.0, need - got);
+      pay_market(f, pr.host, got, t);
+      served += got;
+    }
+    for (int r = 0; r < R; ++r) {
+      out.market_unmet_h100e += st_.market_unmet_h100e[static_cast<size_t>(r)];
+      for (int g = 0; g < G; ++g) out.market_matched_h100e += st_.market_matched_h100e[static_cast<size_t>(r * G + g)];
+    }
+    return served;
+  }
+
+  // Unsold capacity of a backstopped seller is bought at the floor price, up to the cap.
+  void pay_backstops(int t) {
+    std::fill(st_.backstop_received_usd.begin(), st_.backstop_received_usd.end(), 0.0);
+    for (size_t k = 0; k < s_.backstops.size(); ++k) {
+      const Backstop& b = s_.backstops[k];
+      st_.backstop_paid_usd[k] = 0;
+      if (cal_[t].last < b.start || b.end < cal_[t].start || backstop_left_[k] <= 0) continue;
+      double unsold = 0;
+      for (const Pair& p : pairs_)
+        if (p.c / p_.R == b.seller) unsold += std::max(0.0, free_[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
+      const double usd = std::min(backstop_left_[k], unsold * hours(t) * b.floor_usd_per_h100e_hour);
+      backstop_left_[k] -= usd;
+      st_.backstop_paid_usd[k] = usd;
+      st_.backstop_received_usd[static_cast<size_t>(b.seller)] += usd;
+    }
+  }
+
+  // Spot moves toward tightness: up when market utilization is above the target, down when
+  // below, within [floor, cap]; the term price follows spot with a first-order lag.
+  void update_prices(int t, PeriodSummary& out) {
+    out.spot_usd_per_h100e_hour = spot_;
+    out.term_usd_per_h100e_hour = term_;
+    st_.spot_usd_per_h100e_hour = spot_;
+    st_.term_usd_per_h100e_hour = term_;
+    if (!s_.market.enabled) return;
+    const MarketSettings& m = s_.market;
+    const double years = cal_[t].days / 365.2425;
+    const double gap = out.utilization() - m.target_utilization;
+    spot_ = std::clamp(spot_ * (1.0 + m.sensitivity_per_year * gap * years), m.spot_floor, m.spot_cap);
+    const double lag_years = std::max(1e-9, m.term_lag.approx_days() / 365.2425);
+    term_ += (spot_ - term_) * (1.0 - std::exp(-years / lag_years));
   }
 
   // Per firm: its balance and the causes of its idle capacity (see FirmRecord).
@@ -1113,6 +1488,8 @@ class Engine {
       double left = r.idle_h100e;
       r.idle_slipped_project = std::min(left, slipped_[static_cast<size_t>(f)]);
       left -= r.idle_slipped_project;
+      r.idle_take_or_pay = std::min(left, take_or_pay_idle_[static_cast<size_t>(f)]);
+      left -= r.idle_take_or_pay;
       r.idle_generation_transition = std::min(left, too_old_[static_cast<size_t>(f)]);
       left -= r.idle_generation_transition;
       // idle here while the same firm leaves demand unserved: it could not reach it
@@ -1245,6 +1622,13 @@ class Engine {
   std::vector<double> b_full_, b_firm_, b_region_, b_gen_;  // balances for the mismatch index
   std::vector<FirmRecord>* records_ = nullptr;  // the result's (T x F) firm records
   std::vector<double> slipped_, too_old_;
+  std::vector<ContractRun> contract_runs_;
+  std::vector<double> unserved_inf_, unserved_oth_;  // (C) unserved inference and other work
+  std::vector<size_t> waiting_;            // training runs that found no cluster of their own
+  std::vector<double> take_or_pay_idle_;   // (F) idle capacity that came from contracts
+  std::vector<double> moved_total_;        // (C x G) GPUs moved in by contracts
+  std::vector<double> backstop_left_;      // (nbackstop) what each backstop can still pay
+  double spot_ = 0, term_ = 0;
   std::vector<int> scratch_cells_;
   bool pairs_sorted_ = true, live_changed_ = true;
   std::vector<double> share_;              // (G) share of each backlog shipped this period

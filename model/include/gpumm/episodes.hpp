@@ -18,8 +18,8 @@ struct Episode {
   double h100e_months = 0;          ///< balance summed over the episode, in H100e x months
   double shortage_share = 0;        ///< share of its periods in structural shortage
   // causes of the idle capacity, as shares of the idle H100e-months (they sum to 1)
-  double slipped_project_share = 0, generation_transition_share = 0, region_mismatch_share = 0,
-         weak_demand_share = 0;
+  double slipped_project_share = 0, take_or_pay_share = 0, generation_transition_share = 0,
+         region_mismatch_share = 0, weak_demand_share = 0;
   std::string main_cause() const;
 };
 

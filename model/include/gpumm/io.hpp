@@ -101,5 +101,7 @@ const std::vector<std::string>& regions_columns();
 const std::vector<std::string>& timeseries_columns();
 const std::vector<std::string>& projects_columns();
 const std::vector<std::string>& episodes_columns();
+const std::vector<std::string>& contracts_columns();
+const std::vector<std::string>& market_columns();
 
 }  // namespace gpumm

@@ -130,6 +130,46 @@ struct Firm {
   CapexSplit capex_split;
   Duration build_lead_time{24, Duration::Unit::month};  ///< grid lead for capex-funded power
   Duration build_time{18, Duration::Unit::month};       ///< construction of capex-funded shells
+  bool sells_surplus = false;              ///< offers its idle capacity on the market
+};
+
+/// Capacity sold by one firm to another for a term (offtake, lease). The seller's GPUs of a
+/// generation (or IT power) in a region serve the buyer every period the contract is in
+/// force; the buyer pays `take_or_pay` of it whether it uses it or not.
+struct Contract {
+  std::string name;
+  int seller = -1, buyer = -1;
+  int region = -1;              ///< where the capacity is; -1: the seller's largest region
+  Date start, end;              ///< in force from start to end (inclusive)
+  int generation = -1;          ///< volume as GPUs of this generation...
+  double gpus = 0;
+  double it_mw = 0;             ///< ...or as IT power (GPUs best H100e per kW first)
+  double price_usd_per_h100e_hour = 0;  ///< 0: derived from `value_usd`
+  double value_usd = 0;         ///< total value over the term, when no price is given
+  double take_or_pay = 1.0;     ///< share paid whether used or not
+  // an option tranche: in force only if exercised at the decision date
+  std::optional<Date> option_decision;
+  double option_shortfall_h100e = 0;  ///< exercised when the buyer's unserved demand then is at least this
+};
+
+/// A third party that buys a seller's unsold capacity at a floor price, up to a cap.
+struct Backstop {
+  std::string provider;         ///< who pays (a label; need not be a firm of the scenario)
+  int seller = -1;
+  Date start, end;
+  double floor_usd_per_h100e_hour = 0;
+  double cap_usd = 0;
+};
+
+/// The spot market between firms and its prices ($ per H100e-hour).
+struct MarketSettings {
+  bool enabled = false;               ///< a `market:` section is present
+  double spot_initial = 2.5;          ///< assumption unless given
+  double spot_floor = 1.0;            ///< operating cost: spot never goes below
+  double spot_cap = 12.0;
+  double target_utilization = 0.85;   ///< spot rises above it, falls below it
+  double sensitivity_per_year = 2.0;  ///< relative price change per year per unit of utilization gap
+  Duration term_lag{6, Duration::Unit::month};  ///< the term price follows spot with this lag
 };
 
 /// A random delay: with `probability`, a start slips by a draw from `distribution` with mean
@@ -217,6 +257,7 @@ struct InferenceService {
   double reference_usd_per_mtok = 0;
   double elasticity = 0;
   double peak_to_average = 1.0;
+  bool price_follows_spot = false;     ///< with a market: price factor (spot / initial spot)^-elasticity
   std::vector<Launch> launches;
 };
 
@@ -261,6 +302,9 @@ struct Scenario {
   std::vector<InferenceService> inference;
   std::vector<OtherDemand> other_demand;
   DiagnosisSettings diagnosis;  ///< as written; `resolve_defaults` fills the step's defaults
+  std::vector<Contract> contracts;
+  std::vector<Backstop> backstops;
+  MarketSettings market;
 
   int ngeneration() const { return static_cast<int>(generations.size()); }
   int nregion() const { return static_cast<int>(regions.size()); }

@@ -53,6 +53,25 @@ struct State {
   std::vector<double> unserved_h100e;   ///< demand of the cell that its firm could not serve
   // GPUs of each cell x generation used by each kind of demand (ncell * ngen)
   std::vector<double> used_training, used_inference, used_other;
+  // contracts, the market and money (DESIGN §5), this period
+  struct ContractFlow {
+    bool in_force = false;
+    double delivered_h100e = 0;  ///< capacity the seller delivered (training H100e)
+    double used_h100e = 0;       ///< what of it the buyer used
+    double shortfall_h100e = 0;  ///< what the seller could not deliver
+    double payment_usd = 0;      ///< what the buyer paid (take-or-pay share whether used or not)
+  };
+  std::vector<ContractFlow> contract_flows;     ///< (ncontract)
+  std::vector<double> backstop_paid_usd;        ///< (nbackstop)
+  // per firm (nfirm)
+  std::vector<double> contracted_in_h100e, contracted_out_h100e, bought_h100e, sold_h100e;
+  std::vector<double> resale_revenue_usd, market_spend_usd, contract_paid_usd, contract_received_usd,
+      backstop_received_usd;
+  // per region x generation (nregion * ngen): the market
+  std::vector<double> market_offers_h100e, market_matched_h100e;
+  // per region (nregion)
+  std::vector<double> market_bids_h100e, market_unmet_h100e;
+  double spot_usd_per_h100e_hour = 0, term_usd_per_h100e_hour = 0;
   // per generation (ngen)
   std::vector<int> gen_bound_by;        ///< -1 none, -2 production ramp, >= 0 upstream node
   std::vector<double> produced;         ///< units produced this period
@@ -78,6 +97,8 @@ struct PeriodSummary {
   double demand_training_h100e = 0, demand_inference_h100e = 0, demand_other_h100e = 0;
   double served_h100e = 0, unserved_h100e = 0;
   double idle_h100e = 0;  ///< deployed capacity no demand used, training H100e
+  double spot_usd_per_h100e_hour = 0, term_usd_per_h100e_hour = 0;  ///< 0 without a market
+  double market_matched_h100e = 0, market_unmet_h100e = 0;
   double mismatch_index = 0;        ///< over firm x region x generation cells (and unserved)
   double mismatch_firms = 0, mismatch_regions = 0, mismatch_generations = 0;
   /// share of deployed capacity (training H100e) that demand used
@@ -94,8 +115,8 @@ struct PeriodSummary {
 /// reach the firm's unserved demand elsewhere (region or latency group), and weak demand.
 struct FirmRecord {
   double deployed_h100e = 0, idle_h100e = 0, unserved_h100e = 0;
-  double idle_slipped_project = 0, idle_generation_transition = 0, idle_region_mismatch = 0,
-         idle_weak_demand = 0;
+  double idle_slipped_project = 0, idle_take_or_pay = 0, idle_generation_transition = 0,
+         idle_region_mismatch = 0, idle_weak_demand = 0;
   double balance_h100e() const { return idle_h100e - unserved_h100e; }
 };
 
