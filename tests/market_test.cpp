@@ -1,0 +1,186 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+
+#include "gpumm/scenario.hpp"
+#include "gpumm/simulate.hpp"
+
+using namespace gpumm;
+
+namespace {
+// A seller with 1000 H100 (1 H100e each) in region a and a buyer with none; a market.
+std::string two_firms(const std::string& extra, const std::string& seller_extra = "",
+                      const std::string& buyer_extra = "") {
+  return "start: 2025-01\nend: 2025-12-31\n"
+         "generations:\n"
+         "  h100: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
+         "  tpu: {custom_for: seller, it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
+         "regions:\n  a: {latency_group: west}\n  b: {latency_group: west}\n  c: {latency_group: east}\n"
+         "firms:\n"
+         "  seller: {regions: {a: 1.0}, power_at_start: {a: 1 GW}, fleet_at_start: {h100: 1000}" + seller_extra + "}\n"
+         "  buyer: {regions: {a: 1.0}" + buyer_extra + "}\n" + extra;
+}
+Scenario load(const std::string& y) { return load_scenario_text(y, "market.yaml"); }
+
+// 1e9 users x 43.2 tokens a day / 86,400 / 1000 tokens per H100e-second = 500 H100e of work
+std::string inference(const std::string& firm, const std::string& region, double per_day = 43.2) {
+  return "inference:\n  chat:\n    firm: " + firm + "\n    regions: {" + region + ": 1.0}\n"
+         "    users: {saturation: 1e9, midpoint: 2000-01-01, steepness_per_year: 50}\n"
+         "    tokens_per_user: {per_day: " + std::to_string(per_day) + ", at: 2025-01-01}\n"
+         "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n";
+}
+}  // namespace
+
+TEST_CASE("market: a contract moves capacity from seller to buyer; take-or-pay is paid whether used or not") {
+  const std::string contract =
+      "contracts:\n  - {name: k, seller: seller, buyer: buyer, region: a, start: 2025-03-01, end: 2025-08-31,\n"
+      "     volume: {gpus: 400, generation: h100}, price: $2, take_or_pay: TOP}\n";
+  SUBCASE("unused, fully take-or-pay") {
+    std::string y = two_firms(contract);
+    y.replace(y.find("TOP"), 3, "1.0");
+    Scenario s = load(y);
+    std::vector<State::ContractFlow> flows;
+    std::vector<double> in, out;
+    simulate(s, [&](int, const State& st, const PeriodSummary&) {
+      flows.push_back(st.contract_flows[0]);
+      in.push_back(st.contracted_in_h100e[1]);
+      out.push_back(st.contracted_out_h100e[0]);
+    });
+    CHECK_FALSE(flows[1].in_force);  // February
+    CHECK(flows[2].in_force);        // March
+    CHECK(flows[2].delivered_h100e == 400);
+    CHECK(in[2] == out[2]);          // transferred = delivered
+    CHECK(flows[2].used_h100e == 0);
+    // 400 H100e x 31 days x 24 h x $2
+    CHECK(flows[2].payment_usd == doctest::Approx(400 * 31 * 24 * 2.0));
+    CHECK(flows[8].in_force == false);  // September
+  }
+  SUBCASE("half take-or-pay: pays the share plus what it uses") {
+    std::string y = two_firms(contract + inference("buyer", "a", 4.32 * 2));  // 100 H100e of work
+    y.replace(y.find("TOP"), 3, "0.5");
+    Scenario s = load(y);
+    std::vector<State::ContractFlow> flows;
+    RunResult r = simulate(s, [&](int, const State& st, const PeriodSummary&) { flows.push_back(st.contract_flows[0]); });
+    CHECK(flows[2].used_h100e == doctest::Approx(100));
+    CHECK(flows[2].payment_usd == doctest::Approx((0.5 * 400 + 0.5 * 100) * 31 * 24 * 2.0));
+    // the buyer's idle contracted capacity is its take-or-pay excess
+    CHECK(r.firm_records[2 * 2 + 1].idle_take_or_pay == doctest::Approx(300));
+  }
+}
+
+TEST_CASE("market: a seller without the capacity delivers what it has and is warned") {
+  Scenario s = load(two_firms(
+      "contracts:\n  - {name: k, seller: seller, buyer: buyer, region: a, start: 2025-01-01, end: 2025-12-31,\n"
+      "     volume: {gpus: 1500, generation: h100}, value: $100M}\n"));
+  std::vector<State::ContractFlow> flows;
+  RunResult r = simulate(s, [&](int, const State& st, const PeriodSummary&) { flows.push_back(st.contract_flows[0]); });
+  CHECK(flows[0].delivered_h100e == 1000);
+  CHECK(flows[0].shortfall_h100e == 500);
+  REQUIRE_FALSE(r.warnings.empty());
+  CHECK(r.warnings[0].code == "contract_shortfall");
+}
+
+TEST_CASE("market: offers meet bids; matched <= min(offers, bids), unmet = bids - matched, idle = offers - matched") {
+  // the buyer wants 500 H100e of inference work in region b (same latency group as a); the
+  // seller sells its idle 1000 H100
+  Scenario s = load(two_firms(inference("buyer", "b") + "market: {}\n", ", sells_surplus: true"));
+  std::vector<double> offers, matched, bids, unmet;
+  RunResult r = simulate(s, [&](int, const State& st, const PeriodSummary&) {
+    offers.push_back(st.market_offers_h100e[0]);  // region a, h100
+    matched.push_back(st.market_matched_h100e[0]);
+    bids.push_back(st.market_bids_h100e[1]);      // region b
+    unmet.push_back(st.market_unmet_h100e[1]);
+  });
+  CHECK(offers[0] == 1000);
+  CHECK(bids[0] == doctest::Approx(500));
+  CHECK(matched[0] == doctest::Approx(500));
+  CHECK(matched[0] <= std::min(offers[0], bids[0]) + 1e-9);
+  CHECK(unmet[0] == doctest::Approx(bids[0] - matched[0]));
+  CHECK(r.periods[0].unserved_h100e == doctest::Approx(0));
+  CHECK(r.periods[0].idle_h100e == doctest::Approx(offers[0] - matched[0]));
+}
+
+TEST_CASE("market: fungibility limits: no serving across latency groups, custom chips only to contracted customers") {
+  SUBCASE("inference in the east cannot use the west's idle GPUs") {
+    RunResult r = simulate(load(two_firms(inference("buyer", "c") + "market: {}\n", ", sells_surplus: true")));
+    CHECK(r.periods[0].market_matched_h100e == 0);
+    CHECK(r.periods[0].unserved_h100e == doctest::Approx(500));
+  }
+  SUBCASE("the seller's TPUs serve only a firm with a contract with it") {
+    std::string y = two_firms(inference("buyer", "a") + "market: {}\n", ", sells_surplus: true");
+    y.replace(y.find("fleet_at_start: {h100: 1000}"), 28, "fleet_at_start: {tpu: 1000}");
+    RunResult none = simulate(load(y));
+    CHECK(none.periods[0].market_matched_h100e == 0);
+    RunResult with = simulate(load(
+        y + "contracts:\n  - {name: small, seller: seller, buyer: buyer, region: a, start: 2025-01-01, end: 2025-12-31,\n"
+            "     volume: {gpus: 1, generation: tpu}, price: $1}\n"));
+    CHECK(with.periods[0].unserved_h100e == doctest::Approx(0));
+  }
+}
+
+TEST_CASE("market: a training run too big for its own firm rents a seller's cluster") {
+  Scenario s = load(two_firms("market: {}\nprojects:\n  - {name: run, firm: buyer, start: 2025-02-01, duration: 2mo,\n"
+                              "     gpus: {generation: h100, count: 800}}\n",
+                              ", sells_surplus: true"));
+  RunResult r = simulate(s);
+  REQUIRE(r.projects.size() == 1);
+  CHECK(r.projects[0].start_period == 1);
+  CHECK(r.periods[1].unserved_h100e == doctest::Approx(0));
+  CHECK(r.periods[1].market_matched_h100e == doctest::Approx(0));  // rented clusters are not spot inference/other
+  CHECK(r.periods[1].idle_h100e == doctest::Approx(200));
+}
+
+TEST_CASE("market: an option is exercised exactly when the buyer's shortfall meets its rule") {
+  const auto run = [&](double threshold) {
+    Scenario s = load(two_firms(inference("buyer", "c") +
+                                "contracts:\n  - {name: opt, seller: seller, buyer: buyer, region: a, start: 2025-06-01, end: 2025-12-31,\n"
+                                "     volume: {gpus: 100, generation: h100}, price: $2,\n"
+                                "     option: {decision: 2025-04-01, shortfall_h100e: " + std::to_string(threshold) + "}}\n"));
+    bool in_force = false;
+    simulate(s, [&](int t, const State& st, const PeriodSummary&) { if (t == 6) in_force = st.contract_flows[0].in_force; });
+    return in_force;
+  };
+  // the buyer's shortfall in March (the period before the decision) is 500 H100e
+  CHECK(run(400));
+  CHECK(run(500));
+  CHECK_FALSE(run(501));
+}
+
+TEST_CASE("market: a backstop pays for unsold capacity only, up to its cap") {
+  const std::string backstop =
+      "backstops:\n  - {provider: vendor, seller: seller, start: 2025-01-01, end: 2025-12-31, floor: $1, cap: CAP}\n";
+  std::string y = two_firms(inference("seller", "a", 43.2 * 1.2) + backstop);  // the seller uses 600 of 1000
+  std::vector<double> paid;
+  SUBCASE("below the cap: 400 unsold H100e x hours x $1") {
+    std::string z = y;
+    z.replace(z.find("CAP"), 3, "$100M");
+    simulate(load(z), [&](int, const State& st, const PeriodSummary&) { paid.push_back(st.backstop_paid_usd[0]); });
+    CHECK(paid[0] == doctest::Approx(400 * 31 * 24 * 1.0));
+  }
+  SUBCASE("the cap stops it") {
+    std::string z = y;
+    z.replace(z.find("CAP"), 3, "$500k");
+    double total = 0;
+    simulate(load(z), [&](int, const State& st, const PeriodSummary&) { total += st.backstop_paid_usd[0]; });
+    CHECK(total == doctest::Approx(500000));
+  }
+}
+
+TEST_CASE("market: spot stays within its bounds and rises when utilization is above target") {
+  SUBCASE("a busy market: spot rises, up to the cap") {
+    Scenario s = load(two_firms(inference("seller", "a", 43.2 * 3) + "market: {spot: {initial: $2, floor: $1, cap: $3, target_utilization: 0.8, sensitivity_per_year: 2}}\n"));
+    RunResult r = simulate(s);
+    CHECK(r.periods[1].spot_usd_per_h100e_hour > r.periods[0].spot_usd_per_h100e_hour);
+    // January: utilization 1 is 0.2 above target: 2 x (1 + 2 x 0.2 x 31/365.2425)
+    CHECK(r.periods[1].spot_usd_per_h100e_hour == doctest::Approx(2.0 * (1 + 2 * 0.2 * 31 / 365.2425)));
+    for (const PeriodSummary& p : r.periods) CHECK(p.spot_usd_per_h100e_hour <= 3.0);
+    // the term price follows spot with a lag: it trails a rising spot
+    CHECK(r.periods[6].term_usd_per_h100e_hour < r.periods[6].spot_usd_per_h100e_hour);
+  }
+  SUBCASE("an idle market: spot falls, down to the floor") {
+    RunResult r = simulate(load(two_firms("market: {spot: {initial: $2, floor: $1.5}}\n")));
+    CHECK(r.periods[1].spot_usd_per_h100e_hour < 2.0);
+    for (const PeriodSummary& p : r.periods) CHECK(p.spot_usd_per_h100e_hour >= 1.5);
+  }
+}
