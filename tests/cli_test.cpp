@@ -67,8 +67,9 @@ std::string join(const std::vector<std::string>& cols) {
   return s;
 }
 
-const char* kFiles[] = {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv", "projects.csv",
-                        "episodes.csv", "verdict.txt", "scenario.resolved.yaml"};
+const char* kFiles[] = {"summary.csv", "firms.csv",    "regions.csv",  "timeseries.csv",
+                        "projects.csv", "episodes.csv", "contracts.csv", "market.csv",
+                        "verdict.txt",  "scenario.resolved.yaml"};
 
 }  // namespace
 
@@ -115,6 +116,15 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
   CHECK(lines(slurp(out / "firms.csv"))[0] == join(gpumm::firms_columns()));
   CHECK(lines(slurp(out / "firms.csv")).size() == 1 + 120 * 12);
   CHECK(lines(slurp(out / "regions.csv"))[0] == join(gpumm::regions_columns()));
+  // contracts and the market: every announced deal appears, the market has rows every period
+  const std::string contracts = slurp(out / "contracts.csv");
+  CHECK(lines(contracts)[0] == join(gpumm::contracts_columns()));
+  for (const char* deal : {"meta_coreweave_2025", "meta_nebius_firm", "openai_oracle", "openai_coreweave",
+                           "microsoft_nebius", "backstop:nvidia"})
+    CHECK_MESSAGE(contracts.find(deal) != std::string::npos, std::string(deal));
+  auto market = lines(slurp(out / "market.csv"));
+  CHECK(market[0] == join(gpumm::market_columns()));
+  CHECK(market.size() > 120 * 7);
   CHECK(lines(slurp(out / "regions.csv")).size() == 1 + 120 * 7);
   auto ts = lines(slurp(out / "timeseries.csv"));
   CHECK(ts[0] == "date,firm,region,generation,metric,value,unit");
@@ -134,7 +144,8 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
     CHECK_MESSAGE(all_ts.find(metric) != std::string::npos, std::string(metric));
 
   // every row of every CSV has as many fields as its header (no text holds a comma)
-  for (const char* f : {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv", "projects.csv", "episodes.csv"}) {
+  for (const char* f : {"summary.csv", "firms.csv", "regions.csv", "timeseries.csv", "projects.csv",
+                        "episodes.csv", "contracts.csv", "market.csv"}) {
     auto rows = lines(slurp(out / f));
     const auto fields = [](const std::string& l) { return std::count(l.begin(), l.end(), ',') + 1; };
     bool same = true;

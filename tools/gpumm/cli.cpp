@@ -48,6 +48,9 @@ Output files:
   firms.csv, regions.csv  one row per period and firm / region
   timeseries.csv          long format (date, firm, region, generation, metric, value, unit)
   episodes.csv            every firm surplus episode with its causes
+  contracts.csv           per period and contract: delivered, used, unused share, payment
+  market.csv              per period, region and generation: offers, bids, matched, unmet, idle
+                          and why, spot price
   verdict.txt             regime timeline, main episodes, the answer in words
   projects.csv            every training project: planned and actual start and end, slip, wait
   scenario.resolved.yaml  the scenario after defaults, to reproduce the run exactly
@@ -175,7 +178,8 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     out << "  demand            " << human(last.demand_h100e()) << " H100e at the end, "
         << human(last.unserved_h100e) << " unserved, " << human(last.idle_h100e) << " idle\n";
     out << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
-        << "timeseries.csv, projects.csv, episodes.csv, verdict.txt, scenario.resolved.yaml)\n";
+        << "timeseries.csv, projects.csv, episodes.csv, contracts.csv, market.csv, verdict.txt, "
+        << "scenario.resolved.yaml)\n";
     // the verdict's first lines: the regimes and the mismatch
     std::ifstream verdict(dir.dir() / "verdict.txt");
     std::string line;
