@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <fstream>
 #include <string>
 
 #include "gpumm/scenario.hpp"
@@ -183,4 +184,32 @@ TEST_CASE("market: spot stays within its bounds and rises when utilization is ab
     CHECK(r.periods[1].spot_usd_per_h100e_hour < 2.0);
     for (const PeriodSummary& p : r.periods) CHECK(p.spot_usd_per_h100e_hour >= 1.5);
   }
+}
+
+TEST_CASE("market: the investment rule oscillates less when it counts its supply line") {
+  std::ifstream in(GPUMM_SOURCE_DIR "/tests/testdata/oscillation.yaml");
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  REQUIRE(text.find("SUPPLY_LINE") != std::string::npos);
+  // capacity over demand, years 3 to 20: its spread and its largest overshoot
+  const auto swing = [&](const char* supply_line) {
+    std::string y = text;
+    y.replace(y.find("SUPPLY_LINE"), 11, supply_line);
+    RunResult r = simulate(load(y));
+    std::vector<double> ratio;
+    for (size_t t = 36; t < r.periods.size(); ++t)
+      ratio.push_back(r.periods[t].deployed_h100e / r.periods[t].demand_h100e());
+    double mean = 0, var = 0, peak = 0;
+    for (double x : ratio) mean += x / static_cast<double>(ratio.size());
+    for (double x : ratio) {
+      var += (x - mean) * (x - mean) / static_cast<double>(ratio.size());
+      peak = std::max(peak, x);
+    }
+    return std::pair<double, double>(std::sqrt(var), peak);
+  };
+  const auto [spread_without, peak_without] = swing("false");
+  const auto [spread_with, peak_with] = swing("true");
+  CAPTURE(spread_without);
+  CAPTURE(spread_with);
+  CHECK(spread_with < 0.6 * spread_without);
+  CHECK(peak_with < peak_without - 0.2);
 }

@@ -148,11 +148,9 @@ TEST_CASE("scenario: duplicate keys are errors") {
   CHECK(first(yaml) == "s.yaml:15:5: firms.google.power_at_start: duplicate key (first defined at line 13)");
 }
 
-TEST_CASE("scenario: keys of later parts of the model say they are not implemented yet") {
-  std::string yaml = kValid + "investment: {}\n";
-  CHECK(first(yaml) ==
-        "s.yaml:15:1: investment: not implemented yet in this version of gpumm: the investment rule "
-        "belongs to the market model (planned); remove the key to run");
+TEST_CASE("scenario: an investment rule with impossible bounds is refused") {
+  std::string yaml = kValid + "    investment: {bounds: {min: 2, max: 1}}\n";
+  CHECK(first(yaml) == "s.yaml:15:26: firms.google.investment.bounds: min 2 is above max 1");
 }
 
 TEST_CASE("scenario: YAML syntax errors are located") {

@@ -143,7 +143,6 @@ class Loader {
   Scenario load() {
     MapReader top(d_, root_, "");
     if (!top.valid()) return s_;
-    top.planned("investment", "the investment rule belongs to the market model (planned)");
 
     load_time(top);
     top.text("description", s_.description);
@@ -474,7 +473,6 @@ class Loader {
       f.id = it->first.Scalar();
       const int firm_index = s_.nfirm();
       MapReader m(d_, it->second, "firms." + f.id);
-      m.planned("investment", "the investment rule belongs to the market model (planned)");
 
       // region weights: required, positive, sum to 1
       if (!m.has("regions")) m.missing("regions", "where the firm builds, e.g. `{us_east: 1.0}`");
@@ -553,6 +551,28 @@ class Loader {
           m.missing("family_mix", "which GPU families the capex buys, e.g. `{nvidia: 1.0}`");
       }
       m.boolean("sells_surplus", f.sells_surplus);
+      if (YAML::Node inv = m.get("investment"); inv.IsDefined()) {
+        MapReader im(d_, inv, m.child_path("investment"));
+        InvestmentRule rule;
+        im.share("target_utilization", rule.target_utilization);
+        im.number("utilization_weight", rule.utilization_weight, false, 0.0, 100.0);
+        im.number("price_weight", rule.price_weight, false, 0.0, 100.0);
+        duration(im, "perception", rule.perception, false, true);
+        im.boolean("supply_line", rule.supply_line);
+        im.number("supply_line_weight", rule.supply_line_weight, false, 0.0, 100.0);
+        im.number("normal_supply_line", rule.normal_supply_line, false, 0.0, 100.0);
+        if (YAML::Node b = im.get("bounds"); b.IsDefined()) {
+          MapReader bm(d_, b, im.child_path("bounds"));
+          bm.number("min", rule.min_multiplier, false, 0.0, 100.0);
+          bm.number("max", rule.max_multiplier, false, 0.0, 100.0);
+          bm.finish();
+          if (rule.min_multiplier > rule.max_multiplier)
+            d_.error(b, im.child_path("bounds"), "min " + format_number(rule.min_multiplier) + " is above max " +
+                                                     format_number(rule.max_multiplier));
+        }
+        im.finish();
+        f.investment = rule;
+      }
       duration(m, "build_lead_time", f.build_lead_time, false);
       duration(m, "build_time", f.build_time, false);
 

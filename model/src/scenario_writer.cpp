@@ -354,6 +354,20 @@ std::string write_resolved_yaml(const Scenario& s, const std::string& tool_versi
       << YAML::Key << "network" << YAML::Value << format_number(f.capex_split.network_share)
       << YAML::EndMap;
     if (f.sells_surplus) e << YAML::Key << "sells_surplus" << YAML::Value << "true";
+    if (f.investment) {
+      const InvestmentRule& r = *f.investment;
+      e << YAML::Key << "investment" << YAML::Value << YAML::Flow << YAML::BeginMap
+        << YAML::Key << "target_utilization" << YAML::Value << format_number(r.target_utilization)
+        << YAML::Key << "utilization_weight" << YAML::Value << format_number(r.utilization_weight)
+        << YAML::Key << "price_weight" << YAML::Value << format_number(r.price_weight)
+        << YAML::Key << "perception" << YAML::Value << to_string(r.perception)
+        << YAML::Key << "supply_line" << YAML::Value << (r.supply_line ? "true" : "false")
+        << YAML::Key << "supply_line_weight" << YAML::Value << format_number(r.supply_line_weight)
+        << YAML::Key << "normal_supply_line" << YAML::Value << format_number(r.normal_supply_line)
+        << YAML::Key << "bounds" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "min"
+        << YAML::Value << format_number(r.min_multiplier) << YAML::Key << "max" << YAML::Value
+        << format_number(r.max_multiplier) << YAML::EndMap << YAML::EndMap;
+    }
     e << YAML::Key << "build_lead_time" << YAML::Value << to_string(f.build_lead_time);
     e << YAML::Key << "build_time" << YAML::Value << to_string(f.build_time);
     if (!f.orders.empty()) {

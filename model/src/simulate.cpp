@@ -550,6 +550,8 @@ class Engine {
     collect_live();
     // GPUs at the end of their useful life leave, with their ports
     retire(t);
+    // at the start of a year, firms with an investment rule set this year's capex
+    invest(t);
     // explicit orders placed now, and what this period's capex buys
     place_explicit_orders(t);
     spend_capex(t, out);
@@ -604,7 +606,8 @@ class Engine {
       const Firm& firm = s_.firms[static_cast<size_t>(f)];
       if (firm.capex_usd.empty()) continue;
       // GPUs with their ports, newest generation of each family in the mix
-      const double gpu_usd = p_.gpu_usd[static_cast<size_t>(f * p_.T + t)];
+      const double m = st_.capex_multiplier[static_cast<size_t>(f)];
+      const double gpu_usd = p_.gpu_usd[static_cast<size_t>(f * p_.T + t)] * m;
       if (gpu_usd > 0) {
         for (const auto& [family, share] : p_.firm_mix[static_cast<size_t>(f)]) {
           p_.family_mix_at(family, f, t, mix_);
@@ -629,7 +632,7 @@ class Engine {
         }
       }
       // facilities: power and shells committed now, funded so certain to complete
-      const double fac_usd = p_.facility_usd[static_cast<size_t>(f * p_.T + t)];
+      const double fac_usd = p_.facility_usd[static_cast<size_t>(f * p_.T + t)] * m;
       if (fac_usd > 0) {
         const double mw = fac_usd / s_.costs.facility_usd_per_mw;
         const int power_at = cal_.arrival_from_period(t, firm.build_lead_time);
@@ -1107,6 +1110,51 @@ class Engine {
     out.served_h100e = served;
     measure_mismatch(out);
     explain_idle(t);
+  }
+
+  // ---- investment rule ------------------------------------------------------------------------
+  // Perceptions are updated every period from the period before; the multiplier is set when a
+  // period starts a new year (and at the start), and holds for that year's capex.
+  void invest(int t) {
+    const int F = p_.F;
+    if (t == 0) {
+      st_.capex_multiplier.assign(static_cast<size_t>(F), 1.0);
+      perceived_util_.assign(static_cast<size_t>(F), 0.0);
+      perceived_price_.assign(static_cast<size_t>(F), s_.market.spot_initial);
+      for (int f = 0; f < F; ++f)
+        if (s_.firms[static_cast<size_t>(f)].investment)
+          perceived_util_[static_cast<size_t>(f)] = s_.firms[static_cast<size_t>(f)].investment->target_utilization;
+      return;
+    }
+    const bool new_year = p_.period_year[static_cast<size_t>(t)] != p_.period_year[static_cast<size_t>(t - 1)];
+    for (int f = 0; f < F; ++f) {
+      const Firm& firm = s_.firms[static_cast<size_t>(f)];
+      if (!firm.investment) continue;
+      const InvestmentRule& rule = *firm.investment;
+      const FirmRecord& rec = (*records_)[static_cast<size_t>((t - 1) * F + f)];
+      // first-order smoothing of what the firm sees
+      const double a = 1.0 - std::exp(-(cal_[t - 1].days / 365.2425) / std::max(1e-9, rule.perception.approx_days() / 365.2425));
+      const double used = rec.deployed_h100e > 0 ? (rec.deployed_h100e - rec.idle_h100e + rec.unserved_h100e) / rec.deployed_h100e
+                                                 : rule.target_utilization;
+      perceived_util_[static_cast<size_t>(f)] += (used - perceived_util_[static_cast<size_t>(f)]) * a;
+      perceived_price_[static_cast<size_t>(f)] += (spot_ - perceived_price_[static_cast<size_t>(f)]) * a;
+      if (!new_year) continue;
+      double supply_line = 0, installed = 0;
+      for (const Pair& p : pairs_) {
+        if (p.c / p_.R != f) continue;
+        const size_t i = static_cast<size_t>(p.i);
+        const double h = train_h100e_[static_cast<size_t>(p.g)];
+        supply_line += (st_.on_order[i] + st_.backlog[i]) * h;
+        installed += st_.installed[i] * h;
+      }
+      double m = 1.0 + rule.utilization_weight * (perceived_util_[static_cast<size_t>(f)] - rule.target_utilization) /
+                           rule.target_utilization;
+      if (s_.market.enabled && s_.market.spot_initial > 0)
+        m += rule.price_weight * (perceived_price_[static_cast<size_t>(f)] / s_.market.spot_initial - 1.0);
+      if (rule.supply_line && installed > 0)
+        m -= rule.supply_line_weight * (supply_line / installed - rule.normal_supply_line);
+      st_.capex_multiplier[static_cast<size_t>(f)] = std::clamp(m, rule.min_multiplier, rule.max_multiplier);
+    }
   }
 
   // ---- contracts, the market, prices ---------------------------------------------------------
@@ -1629,6 +1677,7 @@ class Engine {
   std::vector<double> moved_total_;        // (C x G) GPUs moved in by contracts
   std::vector<double> backstop_left_;      // (nbackstop) what each backstop can still pay
   double spot_ = 0, term_ = 0;
+  std::vector<double> perceived_util_, perceived_price_;  // (F) the investment rule's perceptions
   std::vector<int> scratch_cells_;
   bool pairs_sorted_ = true, live_changed_ = true;
   std::vector<double> share_;              // (G) share of each backlog shipped this period

@@ -132,13 +132,6 @@ void MapReader::finish() {
     }
     const std::string& key = it->first.Scalar();
     if (known_.count(key)) continue;
-    auto p = planned_.find(key);
-    if (p != planned_.end()) {
-      diags_.error(it->first, child_path(key),
-                   "not implemented yet in this version of gpumm: " + p->second +
-                       "; remove the key to run");
-      continue;
-    }
     std::string msg = "unknown key `" + key + "`";
     std::string guess = did_you_mean(key, known);
     if (!guess.empty()) msg += "; did you mean `" + guess + "`?";

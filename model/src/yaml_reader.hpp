@@ -55,9 +55,7 @@ class MapReader {
   /// Report a missing required key at the map's position.
   void missing(std::string_view key, const std::string& what);
 
-  /// Keys that belong to parts of the model that are not implemented yet, with a short note.
-  void planned(std::string_view key, std::string note) { planned_[std::string(key)] = std::move(note); }
-  /// Report unknown keys (with a did-you-mean) and planned-but-unimplemented keys.
+  /// Report unknown keys (with a did-you-mean).
   void finish();
 
   /// Every key of the map in document order, with its node.
@@ -85,7 +83,6 @@ class MapReader {
   std::string path_;
   bool valid_ = false;
   std::set<std::string> known_;
-  std::map<std::string, std::string> planned_;
 };
 
 /// The scalar text of `node`, or records "expected ..." and returns false.

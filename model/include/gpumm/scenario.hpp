@@ -117,6 +117,25 @@ struct CapexSplit {
   double network_share = 0.05;     // assumption
 };
 
+/// A firm's investment rule (DESIGN §3, §5): each year's capex is the planned amount times
+///   m = clamp(1 + utilization_weight x (U - target) / target + price_weight x (P / P0 - 1)
+///             - supply_line_weight x (S - normal_supply_line), min, max)
+/// where U is the firm's perceived utilization and P the perceived spot price (first-order
+/// smoothing over `perception`), P0 the market's initial spot, and S the firm's supply line:
+/// GPUs ordered and not yet delivered, in H100e, over its installed H100e (counted only with
+/// `supply_line: true`).
+struct InvestmentRule {
+  double target_utilization = 0.85;
+  double utilization_weight = 1.0;
+  double price_weight = 0.0;
+  Duration perception{6, Duration::Unit::month};
+  bool supply_line = true;
+  double supply_line_weight = 1.0;
+  double normal_supply_line = 0.25;
+  double min_multiplier = 0.5;
+  double max_multiplier = 2.0;
+};
+
 struct Firm {
   std::string id;
   std::vector<double> region_weight;       ///< share of new capacity per region (nregion), sums to 1
@@ -131,6 +150,7 @@ struct Firm {
   Duration build_lead_time{24, Duration::Unit::month};  ///< grid lead for capex-funded power
   Duration build_time{18, Duration::Unit::month};       ///< construction of capex-funded shells
   bool sells_surplus = false;              ///< offers its idle capacity on the market
+  std::optional<InvestmentRule> investment;  ///< capex responds to utilization and price
 };
 
 /// Capacity sold by one firm to another for a term (offtake, lease). The seller's GPUs of a

@@ -72,6 +72,7 @@ struct State {
   // per region (nregion)
   std::vector<double> market_bids_h100e, market_unmet_h100e;
   double spot_usd_per_h100e_hour = 0, term_usd_per_h100e_hour = 0;
+  std::vector<double> capex_multiplier;         ///< (nfirm) this year's investment-rule multiplier
   // per generation (ngen)
   std::vector<int> gen_bound_by;        ///< -1 none, -2 production ramp, >= 0 upstream node
   std::vector<double> produced;         ///< units produced this period
