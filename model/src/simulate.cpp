@@ -327,6 +327,7 @@ class Engine {
     st_.gen_bound_by.assign(static_cast<size_t>(G), -1);
     live_.assign(static_cast<size_t>(G), 0);
     pair_on_.assign(static_cast<size_t>(C * G), 0);
+    sorted_upto_ = 0;
     train_h100e_.clear();
     infer_h100e_.clear();
     for (const Generation& g : s_.generations) {
@@ -470,9 +471,14 @@ class Engine {
   }
   void collect_live() {
     if (!pairs_sorted_) {
-      std::sort(pairs_.begin(), pairs_.end(), [](const Pair& a, const Pair& b) { return a.i < b.i; });
+      // pairs added since the last sort sit at the end: sort them and merge
+      const auto by_index = [](const Pair& a, const Pair& b) { return a.i < b.i; };
+      const auto tail = pairs_.begin() + static_cast<long>(sorted_upto_);
+      std::sort(tail, pairs_.end(), by_index);
+      std::inplace_merge(pairs_.begin(), tail, pairs_.end(), by_index);
       pairs_sorted_ = true;
     }
+    sorted_upto_ = pairs_.size();
     if (!live_changed_) return;
     live_changed_ = false;
     live_gens_.clear();
@@ -486,11 +492,13 @@ class Engine {
   // are zeroed at the start of the next.
   void drop_empty_pairs() {
     std::fill(live_.begin(), live_.end(), 0);
-    size_t keep = 0;
-    for (const Pair& p : pairs_) {
+    size_t keep = 0, kept_sorted = 0;
+    for (size_t n = 0; n < pairs_.size(); ++n) {
+      const Pair p = pairs_[n];
       const size_t k = static_cast<size_t>(p.i);
       if (st_.installed[k] > 0 || st_.backlog[k] > 0 || st_.on_order[k] > 0) {
         pairs_[keep++] = p;
+        if (n < sorted_upto_) ++kept_sorted;
         live_[static_cast<size_t>(p.g)] = 1;
       } else {
         pair_on_[k] = 0;
@@ -498,6 +506,8 @@ class Engine {
       }
     }
     pairs_.resize(keep);
+    sorted_upto_ = kept_sorted;  // the kept part of the sorted prefix is still sorted
+    if (kept_sorted < keep) pairs_sorted_ = false;
     live_changed_ = true;
   }
   void collect_cells() {
@@ -1191,6 +1201,8 @@ class Engine {
     for (const Backstop& b : s_.backstops) backstop_left_.push_back(b.cap_usd);
     spot_ = s_.market.enabled ? s_.market.spot_initial : 0.0;
     term_ = spot_;
+    contracted_.assign(static_cast<size_t>(F * F), 0);
+    for (const Contract& k : s_.contracts) contracted_[static_cast<size_t>(k.seller * F + k.buyer)] = 1;
     contract_runs_.clear();
     for (const Contract& k : s_.contracts) {
       ContractRun c;
@@ -1323,9 +1335,7 @@ class Engine {
   }
 
   bool contracted(int owner, int buyer) const {
-    for (const Contract& c : s_.contracts)
-      if (c.seller == owner && c.buyer == buyer) return true;
-    return false;
+    return contracted_[static_cast<size_t>(owner * p_.F + buyer)] != 0;
   }
 
   // Offers (sellers' idle GPUs) meet bids (unserved inference within a latency group, other
@@ -1671,6 +1681,7 @@ class Engine {
   std::vector<FirmRecord>* records_ = nullptr;  // the result's (T x F) firm records
   std::vector<double> slipped_, too_old_;
   std::vector<ContractRun> contract_runs_;
+  std::vector<char> contracted_;           // (F x F) seller has a contract with buyer
   std::vector<double> unserved_inf_, unserved_oth_;  // (C) unserved inference and other work
   std::vector<size_t> waiting_;            // training runs that found no cluster of their own
   std::vector<double> take_or_pay_idle_;   // (F) idle capacity that came from contracts
@@ -1680,6 +1691,7 @@ class Engine {
   std::vector<double> perceived_util_, perceived_price_;  // (F) the investment rule's perceptions
   std::vector<int> scratch_cells_;
   bool pairs_sorted_ = true, live_changed_ = true;
+  size_t sorted_upto_ = 0;                 // pairs_[0, sorted_upto_) is sorted
   std::vector<double> share_;              // (G) share of each backlog shipped this period
   std::vector<int> cell_order_;            // generations of one cell in deployment order
   int now_ = 0;  // the period being stepped (0 during init)
