@@ -97,3 +97,18 @@ TEST_CASE("episodes: explain answers with the evidence") {
   CHECK(text.find("idle 800") != std::string::npos);
   CHECK(text.find("weak demand 100%") != std::string::npos);
 }
+
+TEST_CASE("episodes: idle at one firm while another's demand goes unserved is a mismatch, not weak demand") {
+  // f has 1000 idle H100e in the west; g wants 300 H100e of inference in the east, unserved
+  std::string yaml = firm_with("old: 1000",
+                               "  g: {regions: {c: 1.0}}\n"
+                               "inference:\n  chat:\n    firm: g\n    regions: {c: 1.0}\n"
+                               "    users: {saturation: 1e9, midpoint: 2000-01-01, steepness_per_year: 50}\n"
+                               "    tokens_per_user: {per_day: 25.92, at: 2025-01-01}\n"
+                               "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n");
+  Run x = run(yaml);
+  const FirmRecord& f = x.r.firm_records[0];
+  CHECK(f.idle_h100e == 1000);
+  CHECK(f.idle_region_mismatch == doctest::Approx(300));
+  CHECK(f.idle_weak_demand == doctest::Approx(700));
+}

@@ -1541,6 +1541,8 @@ class Engine {
         too_old_[static_cast<size_t>(o.firm)] += std::min(old, o.h100e);
       }
     }
+    left_.assign(static_cast<size_t>(p_.F), 0.0);
+    double unserved_all = 0, left_all = 0;
     for (int f = 0; f < p_.F; ++f) {
       FirmRecord& r = rec[f];
       double left = r.idle_h100e;
@@ -1553,6 +1555,20 @@ class Engine {
       // idle here while the same firm leaves demand unserved: it could not reach it
       r.idle_region_mismatch = std::min(left, std::max(0.0, r.unserved_h100e - r.idle_generation_transition));
       left -= r.idle_region_mismatch;
+      left_[static_cast<size_t>(f)] = left;
+      left_all += left;
+      unserved_all += r.unserved_h100e;
+    }
+    // idle here while other firms' demand stays unserved (the market could not bring them
+    // together: another latency group or region, no cluster big enough, a custom chip): also a
+    // mismatch, shared among the firms with idle capacity in proportion to it
+    for (int f = 0; f < p_.F; ++f) {
+      FirmRecord& r = rec[f];
+      double left = left_[static_cast<size_t>(f)];
+      const double others = std::max(0.0, unserved_all - r.unserved_h100e);
+      const double share = left_all > 0 ? std::min(left, others * left / left_all) : 0.0;
+      r.idle_region_mismatch += share;
+      left -= share;
       r.idle_weak_demand = std::max(0.0, left);
     }
   }
@@ -1679,7 +1695,7 @@ class Engine {
   std::vector<int> range_begin_, range_end_;  // (C) each cell's run of pairs_
   std::vector<double> b_full_, b_firm_, b_region_, b_gen_;  // balances for the mismatch index
   std::vector<FirmRecord>* records_ = nullptr;  // the result's (T x F) firm records
-  std::vector<double> slipped_, too_old_;
+  std::vector<double> slipped_, too_old_, left_;
   std::vector<ContractRun> contract_runs_;
   std::vector<char> contracted_;           // (F x F) seller has a contract with buyer
   std::vector<double> unserved_inf_, unserved_oth_;  // (C) unserved inference and other work

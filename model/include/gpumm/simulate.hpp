@@ -112,8 +112,10 @@ struct PeriodSummary {
 
 /// One firm in one period: its balance and why it has idle capacity (training H100e).
 /// The idle capacity is split, in this order, into what a slipped training project left
-/// unused, what sits on generations too old for the firm's waiting training, what could not
-/// reach the firm's unserved demand elsewhere (region or latency group), and weak demand.
+/// unused, contracted capacity the buyer did not use (take-or-pay excess), what sits on
+/// generations too old for the firm's waiting training, what could not reach unserved demand
+/// (the firm's own elsewhere, then other firms' that the market could not match: region,
+/// latency group, cluster size, custom chips) and weak demand (the rest).
 struct FirmRecord {
   double deployed_h100e = 0, idle_h100e = 0, unserved_h100e = 0;
   double idle_slipped_project = 0, idle_take_or_pay = 0, idle_generation_transition = 0,
