@@ -112,3 +112,16 @@ TEST_CASE("episodes: idle at one firm while another's demand goes unserved is a 
   CHECK(f.idle_region_mismatch == doctest::Approx(300));
   CHECK(f.idle_weak_demand == doctest::Approx(700));
 }
+
+TEST_CASE("episodes: idle older GPUs at one firm while another's training waits for newer ones is a generation transition") {
+  std::string yaml = firm_with("old: 1000",
+                               "  g: {regions: {a: 1.0}}\n"
+                               "projects:\n  - {name: p, firm: g, start: 2025-01-01, duration: 3mo, gpus: {generation: new, count: 200},\n"
+                               "     min_generation: new}\n");
+  Run x = run(yaml);
+  // g's run needs 400 training H100e on `new` GPUs; f has 1000 idle `old` ones
+  const FirmRecord& f = x.r.firm_records[0];
+  CHECK(f.idle_h100e == 1000);
+  CHECK(f.idle_generation_transition == doctest::Approx(400));
+  CHECK(f.idle_weak_demand == doctest::Approx(600));
+}

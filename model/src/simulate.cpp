@@ -1559,6 +1559,44 @@ class Engine {
       left_all += left;
       unserved_all += r.unserved_h100e;
     }
+    // idle older GPUs while training anywhere waits for newer ones: a generation transition
+    old_gen_.assign(static_cast<size_t>(p_.G), 0);
+    double waiting_newer = 0;
+    for (const ProjectRun& pr : runs_) {
+      const ProjectOutcome& o = pr.out;
+      if (o.start_period >= 0 || pr.ready > t || o.superseded || o.wait_periods == 0) continue;
+      bool excludes = false;
+      for (int g = 0; g < p_.G; ++g)
+        if (!pr.allowed[static_cast<size_t>(g)]) {
+          old_gen_[static_cast<size_t>(g)] = 1;
+          excludes = true;
+        }
+      if (excludes) waiting_newer += o.h100e;
+    }
+    if (waiting_newer > 0) {
+      idle_old_.assign(static_cast<size_t>(p_.F), 0.0);
+      double idle_old_all = 0;
+      for (const Pair& p : pairs_)
+        if (old_gen_[static_cast<size_t>(p.g)]) {
+          const double h = std::max(0.0, free_[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
+          idle_old_[static_cast<size_t>(p.c / p_.R)] += h;
+          idle_old_all += h;
+        }
+      // what is already counted as the firm's own transition is not counted twice
+      double counted = 0;
+      for (int f = 0; f < p_.F; ++f) counted += rec[f].idle_generation_transition;
+      const double open = std::max(0.0, waiting_newer - counted);
+      for (int f = 0; f < p_.F && idle_old_all > 0; ++f) {
+        FirmRecord& r = rec[f];
+        const double extra = std::min({left_[static_cast<size_t>(f)],
+                                       std::max(0.0, idle_old_[static_cast<size_t>(f)] - r.idle_generation_transition),
+                                       open * idle_old_[static_cast<size_t>(f)] / idle_old_all});
+        r.idle_generation_transition += extra;
+        left_[static_cast<size_t>(f)] -= extra;
+        left_all -= extra;
+        unserved_all -= extra;  // that demand is explained; it is not a mismatch as well
+      }
+    }
     // idle here while other firms' demand stays unserved (the market could not bring them
     // together: another latency group or region, no cluster big enough, a custom chip): also a
     // mismatch, shared among the firms with idle capacity in proportion to it
@@ -1695,7 +1733,8 @@ class Engine {
   std::vector<int> range_begin_, range_end_;  // (C) each cell's run of pairs_
   std::vector<double> b_full_, b_firm_, b_region_, b_gen_;  // balances for the mismatch index
   std::vector<FirmRecord>* records_ = nullptr;  // the result's (T x F) firm records
-  std::vector<double> slipped_, too_old_, left_;
+  std::vector<double> slipped_, too_old_, left_, idle_old_;
+  std::vector<char> old_gen_;
   std::vector<ContractRun> contract_runs_;
   std::vector<char> contracted_;           // (F x F) seller has a contract with buyer
   std::vector<double> unserved_inf_, unserved_oth_;  // (C) unserved inference and other work
