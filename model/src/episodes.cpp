@@ -61,7 +61,7 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
       e.last = t;
       e.peak_h100e = std::max(e.peak_h100e, b);
       e.h100e_months += b * months;
-      idle_months += rec.idle_h100e * months;
+      idle_months += rec.spare_h100e() * months;
       causes[0] += rec.idle_slipped_project * months;
       causes[1] += rec.idle_take_or_pay * months;
       causes[2] += rec.idle_generation_transition * months;
@@ -103,7 +103,7 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
   // the answer first
   if (rec.balance_h100e() <= 0) {
     v += "No: " + id + " has no surplus in " + month(cal, t) + " (idle " + num(rec.idle_h100e) +
-         " H100e, unserved " + num(rec.unserved_h100e) + " H100e).\n";
+         " H100e, sold " + num(rec.sold_h100e) + ", unserved " + num(rec.unserved_h100e) + " H100e).\n";
   } else if (regime == Regime::oversupply) {
     v += "Yes: " + id + "'s surplus in " + month(cal, t) +
          " comes during market oversupply: the structural balance is above the threshold and "
@@ -123,7 +123,8 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
                 p.mismatch_firms, p.mismatch_regions, p.mismatch_generations);
   v += line;
   v += id + " then: deployed " + num(rec.deployed_h100e) + " H100e, idle " + num(rec.idle_h100e) +
-       ", unserved demand " + num(rec.unserved_h100e) + ", balance " + num(rec.balance_h100e()) + ".\n";
+       ", sold on the market " + num(rec.sold_h100e) + ", unserved demand " + num(rec.unserved_h100e) +
+       ", bought " + num(rec.bought_h100e) + ", balance " + num(rec.balance_h100e()) + ".\n";
   for (const Episode& e : episodes) {
     if (e.firm != firm || t < e.first || t > e.last) continue;
     v += "Surplus episode " + month(cal, e.first) + " to " + month(cal, e.last) + ": peak " + num(e.peak_h100e) +

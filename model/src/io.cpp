@@ -464,7 +464,7 @@ struct RunWriter::Impl {
           .number(a.by_building).number(a.by_network).number(a.ports).number(a.ordered)
           .number(a.delivered).number(a.backlog).number(a.on_order).number(a.demand_training)
           .number(a.demand_inference).number(a.demand_other).number(a.unserved).number(a.idle)
-          .number(a.idle - a.unserved).number(st.contracted_in_h100e[fi]).number(st.contracted_out_h100e[fi])
+          .number(a.idle + st.sold_h100e[fi] - a.unserved - st.bought_h100e[fi]).number(st.contracted_in_h100e[fi]).number(st.contracted_out_h100e[fi])
           .number(st.bought_h100e[fi]).number(st.sold_h100e[fi]).number(st.resale_revenue_usd[fi])
           .number(st.market_spend_usd[fi]).number(st.contract_paid_usd[fi]).number(st.contract_received_usd[fi])
           .number(st.backstop_received_usd[fi]).text(a.binding()).text(upstream);

@@ -1523,6 +1523,10 @@ class Engine {
       r.idle_h100e += free_[static_cast<size_t>(p.i)] * h;
     }
     for (int c : cells_) rec[c / p_.R].unserved_h100e += st_.unserved_h100e[static_cast<size_t>(c)];
+    for (int f = 0; f < p_.F; ++f) {
+      rec[f].sold_h100e = st_.sold_h100e[static_cast<size_t>(f)];
+      rec[f].bought_h100e = st_.bought_h100e[static_cast<size_t>(f)];
+    }
     // capacity a slipped project would have used now, and idle on generations that a waiting
     // project may not use
     slipped_.assign(static_cast<size_t>(p_.F), 0.0);
@@ -1545,7 +1549,7 @@ class Engine {
     double unserved_all = 0, left_all = 0;
     for (int f = 0; f < p_.F; ++f) {
       FirmRecord& r = rec[f];
-      double left = r.idle_h100e;
+      double left = r.spare_h100e();
       r.idle_slipped_project = std::min(left, slipped_[static_cast<size_t>(f)]);
       left -= r.idle_slipped_project;
       r.idle_take_or_pay = std::min(left, take_or_pay_idle_[static_cast<size_t>(f)]);
