@@ -362,3 +362,27 @@ TEST_CASE("cli: case study grid-delay: interconnects slip -> GPUs stranded for w
   auto count = [](const std::vector<std::string>& v) { return std::count(v.begin(), v.end(), "structural_shortage"); };
   CHECK(count(column(out / "summary.csv", "regime")) > count(column(base / "summary.csv", "regime")));
 }
+
+TEST_CASE("cli: case study meta-sells-compute: a slipped program leaves Meta a temporary surplus, not market oversupply") {
+  const fs::path out = scratch("case-meta");
+  REQUIRE(run_gpumm("run inputs/cases/meta-sells-compute.yaml -q -o '" + out.string() + "'").code == 0);
+  // a short Meta episode in late 2026 whose main cause is the slipped training program
+  auto firms = column(out / "episodes.csv", "firm");
+  auto starts = column(out / "episodes.csv", "start");
+  auto ends = column(out / "episodes.csv", "end");
+  auto causes = column(out / "episodes.csv", "main_cause");
+  bool found = false;
+  for (size_t i = 0; i < firms.size(); ++i)
+    found = found || (firms[i] == "meta" && starts[i] >= "2026-07-01" && ends[i] <= "2027-01-31" &&
+                      causes[i] == "slipped_training_project");
+  CHECK(found);
+  // no oversupply around it, and explain says so
+  auto dates = column(out / "summary.csv", "date");
+  auto regimes = column(out / "summary.csv", "regime");
+  for (size_t t = 0; t < dates.size(); ++t)
+    if (dates[t] >= "2026-01-01" && dates[t] < "2028-01-01") CHECK(regimes[t] != "oversupply");
+  Result r = run_gpumm("explain inputs/cases/meta-sells-compute.yaml --firm meta --date 2026-10");
+  CHECK(r.code == 0);
+  CHECK(r.out.rfind("No: meta's surplus in 2026-10 is a local, temporary mismatch", 0) == 0);
+  CHECK(r.out.find("slipped training project") != std::string::npos);
+}
