@@ -139,47 +139,38 @@ void MapReader::finish() {
   }
 }
 
-bool MapReader::text(std::string_view key, std::string& out, bool required) {
-  YAML::Node n = get(key);
-  if (!n.IsDefined()) {
+bool MapReader::scalar_at(std::string_view key, bool required, std::string& text, YAML::Node& node) {
+  node = get(key);
+  if (!node.IsDefined()) {
     if (required) missing(key, "");
     return false;
   }
-  return scalar(diags_, n, child_path(key), out);
+  return scalar(diags_, node, child_path(key), text);
+}
+
+bool MapReader::text(std::string_view key, std::string& out, bool required) {
+  YAML::Node n;
+  return scalar_at(key, required, out, n);
 }
 
 bool MapReader::number(std::string_view key, double& out, bool required, double min, double max) {
-  YAML::Node n = get(key);
-  if (!n.IsDefined()) {
-    if (required) missing(key, "");
+  double x = 0;
+  if (!quantity(key, x, &parse_number, required)) return false;
+  if (x < min || x > max) {
+    const std::string range = max >= kHuge ? ">= " + format_number(min)
+                              : min <= -kHuge ? "<= " + format_number(max)
+                                              : "between " + format_number(min) + " and " + format_number(max);
+    diags_.error(get(key), child_path(key), "= " + get(key).Scalar() + "; must be " + range);
     return false;
   }
-  std::string s;
-  if (!scalar(diags_, n, child_path(key), s)) return false;
-  Parsed<double> p = parse_number(s);
-  if (!p.ok()) {
-    diags_.error(n, child_path(key), "`" + s + "`: " + p.error);
-    return false;
-  }
-  if (p.value < min || p.value > max) {
-    std::string range = max >= kHuge ? ">= " + format_number(min)
-                        : min <= -kHuge ? "<= " + format_number(max)
-                                        : "between " + format_number(min) + " and " + format_number(max);
-    diags_.error(n, child_path(key), "= " + s + "; must be " + range);
-    return false;
-  }
-  out = p.value;
+  out = x;
   return true;
 }
 
 bool MapReader::boolean(std::string_view key, bool& out, bool required) {
-  YAML::Node n = get(key);
-  if (!n.IsDefined()) {
-    if (required) missing(key, "");
-    return false;
-  }
   std::string s;
-  if (!scalar(diags_, n, child_path(key), s)) return false;
+  YAML::Node n;
+  if (!scalar_at(key, required, s, n)) return false;
   if (s == "true") out = true;
   else if (s == "false") out = false;
   else {

@@ -77,6 +77,10 @@ class MapReader {
 
   static constexpr double kHuge = 1e300;
 
+  /// The scalar text at `key` and its node; false (and an error when `required` or when the
+  /// value is not a scalar) otherwise.
+  bool scalar_at(std::string_view key, bool required, std::string& text, YAML::Node& node);
+
  private:
   Diagnostics& diags_;
   YAML::Node node_;
@@ -91,13 +95,9 @@ bool scalar(Diagnostics& diags, const YAML::Node& node, const std::string& path,
 template <class T>
 bool MapReader::quantity(std::string_view key, T& out, Parsed<T> (*parse)(std::string_view),
                          bool required) {
-  YAML::Node n = get(key);
-  if (!n.IsDefined()) {
-    if (required) missing(key, "");
-    return false;
-  }
   std::string s;
-  if (!scalar(diags_, n, child_path(key), s)) return false;
+  YAML::Node n;
+  if (!scalar_at(key, required, s, n)) return false;
   Parsed<T> p = parse(s);
   if (!p.ok()) {
     diags_.error(n, child_path(key), "`" + s + "`: " + p.error);

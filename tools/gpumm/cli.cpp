@@ -82,6 +82,18 @@ std::string human(double x) {
   return buf;
 }
 
+// Load a scenario for a command, with the --seed override; reports problems and returns false.
+bool load_for(const std::string& path, bool have_seed, std::uint64_t seed, Scenario& s, std::ostream& err) {
+  try {
+    s = load_scenario_file(path);
+  } catch (const ScenarioError& e) {
+    report(err, e);
+    return false;
+  }
+  if (have_seed) s.seed = seed;
+  return true;
+}
+
 int cmd_validate(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
   if (files.empty()) return usage(err, "validate needs at least one scenario file");
   int code = kOk;
@@ -127,12 +139,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (scenario_path.empty()) return usage(err, "run needs a scenario file, e.g. `gpumm run inputs/base.yaml`");
 
   Scenario s;
-  try {
-    s = load_scenario_file(scenario_path);
-  } catch (const ScenarioError& e) {
-    return report(err, e);
-  }
-  if (have_seed) s.seed = seed;
+  if (!load_for(scenario_path, have_seed, seed, s, err)) return kBadInput;
   if (out_dir.empty()) out_dir = (std::filesystem::path("out") / s.name).string();
 
   try {
@@ -227,12 +234,7 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
   if (scenario_path.empty() || firm_id.empty() || date_text.empty())
     return usage(err, "explain needs a scenario, --firm and --date, e.g. `gpumm explain inputs/base.yaml --firm meta --date 2026-07`");
   Scenario s;
-  try {
-    s = load_scenario_file(scenario_path);
-  } catch (const ScenarioError& e) {
-    return report(err, e);
-  }
-  if (have_seed) s.seed = seed;
+  if (!load_for(scenario_path, have_seed, seed, s, err)) return kBadInput;
   int firm = -1;
   std::vector<std::string> ids;
   for (int f = 0; f < s.nfirm(); ++f) {
