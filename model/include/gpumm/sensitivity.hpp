@@ -1,0 +1,60 @@
+#pragma once
+// The analysis engine for sensitivity and uncertainty studies (DESIGN §8), independent of the
+// market model: samplers (Latin hypercube, Sobol' sequence), Morris elementary effects, and
+// Sobol' first-order and total indices from a Saltelli design (Saltelli 2010 and Jansen
+// estimators) with bootstrap confidence intervals. Points live in the unit cube; `Parameter`
+// maps them to a range. Designs and estimators are separate, so any function from a parameter
+// vector to outputs can be analysed, and each piece is tested on functions with known answers.
+#include <Eigen/Dense>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gpumm {
+
+/// An uncertain input: a range, sampled uniformly or log-uniformly.
+struct Parameter {
+  std::string name;
+  double low = 0, high = 1;
+  bool log_scale = false;
+  /// The value at unit coordinate u in [0, 1].
+  double from_unit(double u) const;
+};
+
+/// n points in [0, 1)^d: in every dimension each of the n strata [k/n, (k+1)/n) holds exactly
+/// one point; permutations and positions within strata come from `seed`.
+Eigen::MatrixXd latin_hypercube(int n, int d, std::uint64_t seed);
+
+/// The first n points of the d-dimensional Sobol' sequence (Joe and Kuo's direction numbers,
+/// `new-joe-kuo-6.21201`, for up to `kSobolMaxDimensions` dimensions), starting at index
+/// `skip` (the all-zero point is index 0).
+Eigen::MatrixXd sobol_points(int n, int d, int skip = 0);
+inline constexpr int kSobolMaxDimensions = 40;
+
+/// Morris design: r trajectories of d + 1 points on a p-level grid ({0, 1/(p-1), ..., 1}),
+/// each moving one factor at a time by delta = p / (2 (p - 1)). Rows r*(d+1), columns d.
+Eigen::MatrixXd morris_design(int r, int d, int levels, std::uint64_t seed);
+
+struct MorrisResult {
+  Eigen::VectorXd mu, mu_star, sigma;  ///< mean, mean of absolute values, std of the effects
+};
+/// Elementary effects of a Morris design's outputs y (one per design row), in unit-cube units.
+MorrisResult morris_effects(const Eigen::MatrixXd& design, const Eigen::VectorXd& y, int r, int d);
+
+/// Saltelli design from a 2d-dimensional Sobol' sample of N points: rows in blocks of N —
+/// A, B, then AB_1 ... AB_d (A with column i from B). Rows N (d + 2), columns d.
+Eigen::MatrixXd saltelli_design(int n, int d, int skip = 1);
+
+struct SobolIndices {
+  Eigen::VectorXd first, total;                  ///< S_i and S_Ti
+  Eigen::VectorXd first_low, first_high;          ///< bootstrap confidence interval of S_i
+  Eigen::VectorXd total_low, total_high;          ///< ... and of S_Ti
+};
+/// Indices from the outputs of a Saltelli design: S_i = mean(f_B (f_ABi - f_A)) / V and
+/// S_Ti = mean((f_A - f_ABi)^2) / (2V) (Jansen), V the variance of f over A and B. The
+/// confidence intervals resample the N rows `bootstrap` times (percentiles at `confidence`),
+/// with the resampling drawn from `seed`.
+SobolIndices sobol_indices(const Eigen::VectorXd& y, int n, int d, int bootstrap = 200,
+                           double confidence = 0.95, std::uint64_t seed = 1);
+
+}  // namespace gpumm

@@ -1,0 +1,217 @@
+#include "gpumm/sensitivity.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+#include "gpumm/demand.hpp"  // uniform01: counter-based random numbers
+
+namespace gpumm {
+
+double Parameter::from_unit(double u) const {
+  if (log_scale) return std::exp(std::log(low) + u * (std::log(high) - std::log(low)));
+  return low + u * (high - low);
+}
+
+namespace {
+// A uniform integer in [0, n) from a counter-based stream.
+int draw(std::uint64_t seed, std::uint64_t a, std::uint64_t b, int n) {
+  return std::min(n - 1, static_cast<int>(uniform01(seed, a, b) * n));
+}
+}  // namespace
+
+Eigen::MatrixXd latin_hypercube(int n, int d, std::uint64_t seed) {
+  Eigen::MatrixXd x(n, d);
+  std::vector<int> perm(static_cast<size_t>(n));
+  for (int j = 0; j < d; ++j) {
+    std::iota(perm.begin(), perm.end(), 0);
+    // Fisher-Yates with draws keyed by (seed, dimension, position)
+    for (int i = n - 1; i > 0; --i)
+      std::swap(perm[static_cast<size_t>(i)], perm[static_cast<size_t>(draw(seed, 2 * static_cast<std::uint64_t>(j), static_cast<std::uint64_t>(i), i + 1))]);
+    for (int i = 0; i < n; ++i)
+      x(i, j) = (perm[static_cast<size_t>(i)] + uniform01(seed, 2 * static_cast<std::uint64_t>(j) + 1, static_cast<std::uint64_t>(i))) / n;
+  }
+  return x;
+}
+
+namespace {
+// Joe and Kuo (2008), new-joe-kuo-6.21201, dimensions 2 to 40: degree s, coefficient a,
+// initial direction numbers m_1 ... m_s. Published by S. Joe and F. Y. Kuo
+// (https://web.maths.unsw.edu.au/~fkuo/sobol/), "Constructing Sobol sequences with better
+// two-dimensional projections", SIAM J. Sci. Comput. 30 (2008) 2635-2654.
+struct Direction {
+  int s, a;
+  std::array<int, 8> m;
+};
+constexpr Direction kJoeKuo[] = {
+    {1, 0, {1}}, {2, 1, {1, 3}}, {3, 1, {1, 3, 1}}, {3, 2, {1, 1, 1}}, {4, 1, {1, 1, 3, 3}},
+    {4, 4, {1, 3, 5, 13}}, {5, 2, {1, 1, 5, 5, 17}}, {5, 4, {1, 1, 5, 5, 5}}, {5, 7, {1, 1, 7, 11, 19}},
+    {5, 11, {1, 1, 5, 1, 1}}, {5, 13, {1, 1, 1, 3, 11}}, {5, 14, {1, 3, 5, 5, 31}},
+    {6, 1, {1, 3, 3, 9, 7, 49}}, {6, 13, {1, 1, 1, 15, 21, 21}}, {6, 16, {1, 3, 1, 13, 27, 49}},
+    {6, 19, {1, 1, 1, 15, 7, 5}}, {6, 22, {1, 3, 1, 15, 13, 25}}, {6, 25, {1, 1, 5, 5, 19, 61}},
+    {7, 1, {1, 3, 7, 11, 23, 15, 103}}, {7, 4, {1, 3, 7, 13, 13, 15, 69}}, {7, 7, {1, 1, 3, 13, 7, 35, 63}},
+    {7, 8, {1, 3, 5, 9, 1, 25, 53}}, {7, 14, {1, 3, 1, 13, 9, 35, 107}}, {7, 19, {1, 3, 1, 5, 27, 61, 31}},
+    {7, 21, {1, 1, 5, 11, 19, 41, 61}}, {7, 28, {1, 3, 5, 3, 3, 13, 69}}, {7, 31, {1, 1, 7, 13, 1, 19, 1}},
+    {7, 32, {1, 3, 7, 5, 13, 19, 59}}, {7, 37, {1, 1, 3, 9, 25, 29, 41}}, {7, 41, {1, 3, 5, 13, 23, 1, 55}},
+    {7, 42, {1, 3, 7, 3, 13, 59, 17}}, {7, 50, {1, 3, 1, 3, 5, 53, 69}}, {7, 55, {1, 1, 5, 5, 23, 33, 13}},
+    {7, 56, {1, 1, 7, 7, 1, 61, 123}}, {7, 59, {1, 1, 7, 9, 13, 61, 49}}, {7, 62, {1, 3, 3, 5, 3, 55, 33}},
+    {8, 14, {1, 3, 1, 15, 31, 13, 49, 245}}, {8, 21, {1, 3, 5, 15, 31, 59, 63, 97}},
+    {8, 22, {1, 3, 1, 11, 11, 11, 77, 249}}};
+constexpr int kBits = 32;
+}  // namespace
+
+Eigen::MatrixXd sobol_points(int n, int d, int skip) {
+  if (d < 1 || d > kSobolMaxDimensions) throw std::invalid_argument("sobol_points: 1 to 40 dimensions");
+  // direction numbers v[j][k], left-aligned in 32 bits
+  std::vector<std::array<std::uint32_t, kBits>> v(static_cast<size_t>(d));
+  for (int k = 0; k < kBits; ++k) v[0][static_cast<size_t>(k)] = 1u << (kBits - 1 - k);  // van der Corput
+  for (int j = 1; j < d; ++j) {
+    const Direction& dir = kJoeKuo[j - 1];
+    auto& vj = v[static_cast<size_t>(j)];
+    for (int k = 0; k < dir.s && k < kBits; ++k)
+      vj[static_cast<size_t>(k)] = static_cast<std::uint32_t>(dir.m[static_cast<size_t>(k)]) << (kBits - 1 - k);
+    for (int k = dir.s; k < kBits; ++k) {
+      std::uint32_t x = vj[static_cast<size_t>(k - dir.s)] ^ (vj[static_cast<size_t>(k - dir.s)] >> dir.s);
+      for (int q = 1; q < dir.s; ++q)
+        if ((dir.a >> (dir.s - 1 - q)) & 1) x ^= vj[static_cast<size_t>(k - q)];
+      vj[static_cast<size_t>(k)] = x;
+    }
+  }
+  // Gray-code order: point i+1 = point i xor v[c], c the lowest zero bit of i
+  Eigen::MatrixXd out(n, d);
+  std::vector<std::uint32_t> x(static_cast<size_t>(d), 0);
+  for (long i = 0; i < skip + n; ++i) {
+    if (i >= skip)
+      for (int j = 0; j < d; ++j) out(static_cast<int>(i - skip), j) = x[static_cast<size_t>(j)] * 0x1.0p-32;
+    int c = 0;
+    for (long b = i; b & 1; b >>= 1) ++c;
+    for (int j = 0; j < d; ++j) x[static_cast<size_t>(j)] ^= v[static_cast<size_t>(j)][static_cast<size_t>(c)];
+  }
+  return out;
+}
+
+Eigen::MatrixXd morris_design(int r, int d, int levels, std::uint64_t seed) {
+  const double delta = levels / (2.0 * (levels - 1));
+  const int starts = levels / 2;  // base values that leave room for +delta: 0 .. 1 - delta
+  Eigen::MatrixXd x(r * (d + 1), d);
+  std::vector<int> order(static_cast<size_t>(d));
+  for (int t = 0; t < r; ++t) {
+    const std::uint64_t key = 1000003ull * static_cast<std::uint64_t>(t);
+    Eigen::RowVectorXd point(d);
+    for (int j = 0; j < d; ++j)
+      point(j) = draw(seed, key, static_cast<std::uint64_t>(j), starts) / static_cast<double>(levels - 1);
+    std::iota(order.begin(), order.end(), 0);
+    for (int i = d - 1; i > 0; --i)
+      std::swap(order[static_cast<size_t>(i)], order[static_cast<size_t>(draw(seed, key + 1, static_cast<std::uint64_t>(i), i + 1))]);
+    x.row(t * (d + 1)) = point;
+    for (int k = 0; k < d; ++k) {
+      point(order[static_cast<size_t>(k)]) += delta;
+      x.row(t * (d + 1) + k + 1) = point;
+    }
+  }
+  return x;
+}
+
+MorrisResult morris_effects(const Eigen::MatrixXd& design, const Eigen::VectorXd& y, int r, int d) {
+  Eigen::MatrixXd effects(r, d);
+  for (int t = 0; t < r; ++t)
+    for (int k = 0; k < d; ++k) {
+      const int a = t * (d + 1) + k, b = a + 1;
+      // the one factor that changed between consecutive points
+      int j = 0;
+      for (int q = 0; q < d; ++q)
+        if (design(b, q) != design(a, q)) j = q;
+      effects(t, j) = (y(b) - y(a)) / (design(b, j) - design(a, j));
+    }
+  MorrisResult m;
+  m.mu = effects.colwise().mean().transpose();
+  m.mu_star = effects.cwiseAbs().colwise().mean().transpose();
+  m.sigma.resize(d);
+  for (int j = 0; j < d; ++j) {
+    const double mean = m.mu(j);
+    const double var = r > 1 ? (effects.col(j).array() - mean).square().sum() / (r - 1) : 0.0;
+    m.sigma(j) = std::sqrt(var);
+  }
+  return m;
+}
+
+Eigen::MatrixXd saltelli_design(int n, int d, int skip) {
+  const Eigen::MatrixXd base = sobol_points(n, 2 * d, skip);
+  Eigen::MatrixXd x(n * (d + 2), d);
+  x.topRows(n) = base.leftCols(d);                 // A
+  x.middleRows(n, n) = base.rightCols(d);          // B
+  for (int i = 0; i < d; ++i) {
+    Eigen::MatrixXd ab = base.leftCols(d);
+    ab.col(i) = base.col(d + i);
+    x.middleRows(n * (2 + i), n) = ab;             // AB_i
+  }
+  return x;
+}
+
+namespace {
+// S_i and S_Ti over the rows `rows` of the blocks of a Saltelli design's outputs.
+void estimate(const Eigen::VectorXd& y, int n, int d, const std::vector<int>& rows, Eigen::VectorXd& first,
+              Eigen::VectorXd& total) {
+  const double m = static_cast<double>(rows.size());
+  double mean = 0, sq = 0;
+  for (int j : rows) {
+    mean += y(j) + y(n + j);
+    sq += y(j) * y(j) + y(n + j) * y(n + j);
+  }
+  mean /= 2 * m;
+  const double var = sq / (2 * m) - mean * mean;
+  first.resize(d);
+  total.resize(d);
+  for (int i = 0; i < d; ++i) {
+    double s = 0, st = 0;
+    for (int j : rows) {
+      const double fa = y(j), fb = y(n + j), fab = y(n * (2 + i) + j);
+      s += fb * (fab - fa);
+      st += (fa - fab) * (fa - fab);
+    }
+    first(i) = var > 0 ? s / m / var : 0.0;
+    total(i) = var > 0 ? st / (2 * m) / var : 0.0;
+  }
+}
+}  // namespace
+
+SobolIndices sobol_indices(const Eigen::VectorXd& y, int n, int d, int bootstrap, double confidence,
+                           std::uint64_t seed) {
+  if (y.size() != static_cast<long>(n) * (d + 2))
+    throw std::invalid_argument("sobol_indices: expected N (d + 2) outputs of a Saltelli design");
+  SobolIndices out;
+  std::vector<int> rows(static_cast<size_t>(n));
+  std::iota(rows.begin(), rows.end(), 0);
+  estimate(y, n, d, rows, out.first, out.total);
+  // bootstrap: resample the N rows with replacement
+  std::vector<Eigen::VectorXd> s1(static_cast<size_t>(bootstrap)), st(static_cast<size_t>(bootstrap));
+  for (int b = 0; b < bootstrap; ++b) {
+    for (int j = 0; j < n; ++j) rows[static_cast<size_t>(j)] = draw(seed, 7919ull + static_cast<std::uint64_t>(b), static_cast<std::uint64_t>(j), n);
+    estimate(y, n, d, rows, s1[static_cast<size_t>(b)], st[static_cast<size_t>(b)]);
+  }
+  const auto band = [&](const std::vector<Eigen::VectorXd>& v, int i, double q) {
+    std::vector<double> x;
+    for (const auto& e : v) x.push_back(e(i));
+    std::sort(x.begin(), x.end());
+    const double pos = q * (static_cast<double>(x.size()) - 1);
+    const size_t k = static_cast<size_t>(pos);
+    const double w = pos - static_cast<double>(k);
+    return k + 1 < x.size() ? x[k] * (1 - w) + x[k + 1] * w : x.back();
+  };
+  const double lo = (1 - confidence) / 2, hi = 1 - lo;
+  out.first_low.resize(d);
+  out.first_high.resize(d);
+  out.total_low.resize(d);
+  out.total_high.resize(d);
+  for (int i = 0; i < d; ++i) {
+    out.first_low(i) = bootstrap > 0 ? band(s1, i, lo) : out.first(i);
+    out.first_high(i) = bootstrap > 0 ? band(s1, i, hi) : out.first(i);
+    out.total_low(i) = bootstrap > 0 ? band(st, i, lo) : out.total(i);
+    out.total_high(i) = bootstrap > 0 ? band(st, i, hi) : out.total(i);
+  }
+  return out;
+}
+
+}  // namespace gpumm

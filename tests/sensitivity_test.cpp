@@ -1,0 +1,152 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <set>
+
+#include "gpumm/sensitivity.hpp"
+
+using namespace gpumm;
+
+namespace {
+constexpr double kPi = 3.14159265358979323846;
+
+// Ishigami (a = 7, b = 0.1) on [-pi, pi]^3: S = (0.3139, 0.4424, 0), ST = (0.5576, 0.4424, 0.2437)
+Eigen::VectorXd ishigami(const Eigen::MatrixXd& u) {
+  Eigen::VectorXd y(u.rows());
+  for (int k = 0; k < u.rows(); ++k) {
+    const double x1 = -kPi + 2 * kPi * u(k, 0), x2 = -kPi + 2 * kPi * u(k, 1), x3 = -kPi + 2 * kPi * u(k, 2);
+    y(k) = std::sin(x1) + 7 * std::sin(x2) * std::sin(x2) + 0.1 * std::pow(x3, 4) * std::sin(x1);
+  }
+  return y;
+}
+
+// Sobol's G-function: prod (|4x - 2| + a_i) / (1 + a_i); V_i = 1 / (3 (1 + a_i)^2)
+const double kA[] = {0, 1, 4.5, 9, 99, 99};
+Eigen::VectorXd g_function(const Eigen::MatrixXd& u) {
+  Eigen::VectorXd y(u.rows());
+  for (int k = 0; k < u.rows(); ++k) {
+    double p = 1;
+    for (int i = 0; i < 6; ++i) p *= (std::abs(4 * u(k, i) - 2) + kA[i]) / (1 + kA[i]);
+    y(k) = p;
+  }
+  return y;
+}
+}  // namespace
+
+TEST_CASE("sensitivity: Latin hypercube strata are each hit once, reproducibly") {
+  const int n = 50, d = 4;
+  Eigen::MatrixXd x = latin_hypercube(n, d, 42);
+  for (int j = 0; j < d; ++j) {
+    std::set<int> strata;
+    for (int i = 0; i < n; ++i) {
+      CHECK(x(i, j) >= 0);
+      CHECK(x(i, j) < 1);
+      strata.insert(static_cast<int>(x(i, j) * n));
+    }
+    CHECK(strata.size() == static_cast<size_t>(n));
+  }
+  CHECK(latin_hypercube(n, d, 42) == x);
+  CHECK(latin_hypercube(n, d, 43) != x);
+}
+
+TEST_CASE("sensitivity: Sobol' points are in range and balanced over dyadic intervals") {
+  const int m = 8, n = 1 << m, d = kSobolMaxDimensions;
+  Eigen::MatrixXd x = sobol_points(n, d);
+  // the first 2^m points put exactly one point in each [k / 2^m, (k + 1) / 2^m), per dimension
+  for (int j = 0; j < d; ++j) {
+    std::set<int> cells;
+    for (int i = 0; i < n; ++i) {
+      REQUIRE(x(i, j) >= 0);
+      REQUIRE(x(i, j) < 1);
+      cells.insert(static_cast<int>(x(i, j) * n));
+    }
+    CAPTURE(j);
+    CHECK(cells.size() == static_cast<size_t>(n));
+  }
+  // known values of the 2-dimensional sequence: (0,0), (0.5,0.5), (0.75,0.25), (0.25,0.75)
+  Eigen::MatrixXd two = sobol_points(4, 2);
+  CHECK(two(1, 0) == 0.5);
+  CHECK(two(2, 0) == 0.75);
+  CHECK(two(2, 1) == 0.25);
+  CHECK(two(3, 1) == 0.75);
+  CHECK(sobol_points(3, 2, 1)(0, 0) == 0.5);  // skipping the zero point
+}
+
+TEST_CASE("sensitivity: Morris on a linear model gives its coefficients and no spread") {
+  const int r = 20, d = 3, levels = 4;
+  Eigen::MatrixXd x = morris_design(r, d, levels, 7);
+  Eigen::VectorXd y = x * Eigen::Vector3d(2.0, -1.0, 0.0);
+  MorrisResult m = morris_effects(x, y, r, d);
+  CHECK(m.mu(0) == doctest::Approx(2.0));
+  CHECK(m.mu(1) == doctest::Approx(-1.0));
+  CHECK(m.mu_star(1) == doctest::Approx(1.0));
+  CHECK(m.mu_star(2) == doctest::Approx(0.0));
+  CHECK(m.sigma(0) == doctest::Approx(0.0).epsilon(1e-9));
+  // every point is on the grid and in the unit cube
+  CHECK(x.minCoeff() >= 0);
+  CHECK(x.maxCoeff() <= 1 + 1e-12);
+}
+
+TEST_CASE("sensitivity: Morris separates a nonlinear factor by its spread") {
+  const int r = 30, d = 2;
+  Eigen::MatrixXd x = morris_design(r, d, 4, 3);
+  Eigen::VectorXd y(x.rows());
+  for (int k = 0; k < x.rows(); ++k) y(k) = x(k, 0) + x(k, 1) * x(k, 1) * 4;  // x2 acts nonlinearly
+  MorrisResult m = morris_effects(x, y, r, d);
+  CHECK(m.sigma(0) == doctest::Approx(0.0).epsilon(1e-9));
+  CHECK(m.sigma(1) > 0.5);
+}
+
+TEST_CASE("sensitivity: Sobol' indices of the Ishigami function") {
+  // N = 2^13: the estimators' error is well below 0.03 at this size
+  const int n = 1 << 13, d = 3;
+  Eigen::MatrixXd x = saltelli_design(n, d);
+  SobolIndices s = sobol_indices(ishigami(x), n, d, 100);
+  CHECK(s.first(0) == doctest::Approx(0.3139).epsilon(0.03 / 0.3139));
+  CHECK(s.first(1) == doctest::Approx(0.4424).epsilon(0.03 / 0.4424));
+  CHECK(std::abs(s.first(2)) < 0.03);
+  CHECK(s.total(0) == doctest::Approx(0.5576).epsilon(0.03 / 0.5576));
+  CHECK(s.total(1) == doctest::Approx(0.4424).epsilon(0.03 / 0.4424));
+  CHECK(s.total(2) == doctest::Approx(0.2437).epsilon(0.03 / 0.2437));
+  for (int i = 0; i < d; ++i) {
+    CHECK(s.first_low(i) <= s.first(i));
+    CHECK(s.first(i) <= s.first_high(i));
+    CHECK(s.total_low(i) <= s.total_high(i));
+  }
+}
+
+TEST_CASE("sensitivity: Sobol' indices of the G-function match their closed form") {
+  const int n = 1 << 12, d = 6;
+  double v[6], prod = 1;
+  for (int i = 0; i < d; ++i) {
+    v[i] = 1.0 / (3 * (1 + kA[i]) * (1 + kA[i]));
+    prod *= 1 + v[i];
+  }
+  const double total_var = prod - 1;
+  Eigen::MatrixXd x = saltelli_design(n, d);
+  SobolIndices s = sobol_indices(g_function(x), n, d, 50);
+  for (int i = 0; i < d; ++i) {
+    CAPTURE(i);
+    const double first = v[i] / total_var;
+    const double total = v[i] * (prod / (1 + v[i])) / total_var;  // V_Ti = V_i prod_{j != i} (1 + V_j)
+    CHECK(std::abs(s.first(i) - first) < 0.03);
+    CHECK(std::abs(s.total(i) - total) < 0.03);
+  }
+}
+
+TEST_CASE("sensitivity: bootstrap intervals shrink as N grows") {
+  const auto width = [](int n) {
+    Eigen::MatrixXd x = saltelli_design(n, 3);
+    SobolIndices s = sobol_indices(ishigami(x), n, 3, 200, 0.95, 11);
+    return (s.total_high - s.total_low).sum();
+  };
+  const double small = width(1 << 9), large = width(1 << 12);
+  CHECK(large < 0.6 * small);
+}
+
+TEST_CASE("sensitivity: parameters map the unit interval to their range") {
+  Parameter lin{"lead", 2, 10, false};
+  CHECK(lin.from_unit(0.25) == 4);
+  Parameter lg{"capex", 1, 100, true};
+  CHECK(lg.from_unit(0.5) == doctest::Approx(10));
+}
