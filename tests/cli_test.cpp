@@ -386,3 +386,54 @@ TEST_CASE("cli: case study meta-sells-compute: a slipped program leaves Meta a t
   CHECK(r.out.rfind("No: meta's surplus in 2026-10 is a local, temporary mismatch", 0) == 0);
   CHECK(r.out.find("slipped training project") != std::string::npos);
 }
+
+TEST_CASE("cli: study tornado writes its table sorted by swing, samples and a manifest") {
+  const fs::path out = scratch("study-tornado");
+  Result r = run_gpumm("study tests/testdata/studies/tornado_small.yaml -o '" + out.string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("tornado, 7 runs") != std::string::npos);
+  auto rows = lines(slurp(out / "tornado.csv"));
+  REQUIRE(rows.size() == 1 + 3 * 3);
+  CHECK(rows[0] == "output,parameter,low,high,at_low,at_base,at_high,swing");
+  // within one output, swings come largest first
+  auto swings = column(out / "tornado.csv", "swing");
+  CHECK(std::stod(swings[0]) >= std::stod(swings[1]));
+  CHECK(std::stod(swings[1]) >= std::stod(swings[2]));
+  CHECK(lines(slurp(out / "samples.csv")).size() == 1 + 7);
+  const std::string manifest = slurp(out / "manifest.yaml");
+  CHECK(manifest.find("scenario_hash: ") != std::string::npos);
+  CHECK(manifest.find("method: tornado") != std::string::npos);
+}
+
+TEST_CASE("cli: a study gives byte-identical results with 1 and 2 threads") {
+  for (const std::string study : {"sobol_small", "monte_carlo_small"}) {
+    CAPTURE(study);
+    const fs::path one = scratch("study-1-" + study), two = scratch("study-2-" + study);
+    const std::string file = "tests/testdata/studies/" + study + ".yaml";
+    REQUIRE(run_gpumm("study " + file + " -q --threads 1 -o '" + one.string() + "'").code == 0);
+    REQUIRE(run_gpumm("study " + file + " -q --threads 2 -o '" + two.string() + "'").code == 0);
+    for (const char* f : {"samples.csv", "sobol.csv", "bands.csv", "manifest.yaml"})
+      if (fs::exists(one / f)) CHECK_MESSAGE(slurp(one / f) == slurp(two / f), std::string(f));
+    if (study == "sobol_small") {
+      CHECK(lines(slurp(one / "samples.csv")).size() == 1 + 16 * 4);  // N (d + 2) runs
+      auto sobol = lines(slurp(one / "sobol.csv"));
+      REQUIRE(sobol.size() == 1 + 2 * 2);
+      CHECK(sobol[0] == "output,parameter,first_order,first_order_low,first_order_high,total,total_low,total_high");
+    } else {
+      CHECK(lines(slurp(one / "bands.csv")).size() == 1 + 36);  // one row per month
+    }
+  }
+}
+
+TEST_CASE("cli: bad study files get located errors, all at once") {
+  Result bad = run_gpumm("study tests/testdata/studies/bad_study.yaml -o '" + scratch("bad-study").string() + "'");
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("bad_study.yaml:2:9: method: `sobel`: expected monte_carlo, tornado, morris or sobol") != std::string::npos);
+  CHECK(bad.err.find("bad_study.yaml:5:5: parameters[0]: low must be below high") != std::string::npos);
+  CHECK(bad.err.find("did you mean `final_installed_h100e`?") != std::string::npos);
+  CHECK(bad.err.find("3 problems found") != std::string::npos);
+  Result path = run_gpumm("study tests/testdata/studies/bad_path.yaml -o '" + scratch("bad-path").string() + "'");
+  CHECK(path.code == 2);
+  CHECK(path.err.find("firms.google.capex.2031`: no such value in the scenario") != std::string::npos);
+  CHECK(path.err.find("not a number") != std::string::npos);
+}

@@ -225,3 +225,21 @@ TEST_CASE("scenario: with extends, errors point at the file and line they are in
                        doctest::Contains("missing_base.yaml:1:10: extends: `no_such_base.yaml`: no such file"),
                        ScenarioError);
 }
+
+TEST_CASE("scenario: a template reads and replaces numbers by path, in the units written") {
+  ScenarioTemplate t = ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/tests/testdata/good_demand.yaml");
+  CHECK(t.value_at("firms.google.capex.2026") == 30);       // $30B
+  CHECK(t.value_at("regions.us_east.interconnect_cap") == 2);  // 2 GW/y
+  CHECK(t.value_at("firms.meta.orders[0].units") == 30000);
+  CHECK(t.value_at("firms.meta.builds[0].lead_time") == 18);  // 18mo
+  CHECK_THROWS_WITH_AS(t.value_at("firms.google.capex.2031"), doctest::Contains("no such value"), ScenarioError);
+  CHECK_THROWS_WITH_AS(t.value_at("firms.google.regions"), doctest::Contains("not a number"), ScenarioError);
+  Scenario s = t.instantiate({{"firms.google.capex.2026", 45}, {"regions.us_east.interconnect_cap", 3},
+                              {"firms.meta.builds[0].lead_time", 23.6}});
+  CHECK(s.firms[0].capex_usd.at(2026) == 45e9);
+  CHECK(s.regions[0].interconnect_cap_mw_per_year == 3000);
+  CHECK(s.firms[1].builds[0].lead_time == Duration{24, Duration::Unit::month});  // rounded to whole months
+  // the template itself is unchanged
+  CHECK(t.value_at("firms.google.capex.2026") == 30);
+  CHECK(t.hash() == ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/tests/testdata/good_demand.yaml").hash());
+}

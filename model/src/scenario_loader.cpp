@@ -4,6 +4,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -1175,6 +1176,129 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
   if (!valid_id(s.name)) s.name = "scenario";
   if (!d.list.empty()) throw ScenarioError(d.list);
   return s;
+}
+
+// ---- templates for studies ------------------------------------------------------------------
+
+struct ScenarioTemplate::Impl {
+  std::string file;
+  YAML::Node root;   // the composed document
+  std::string text;  // its YAML, for the hash
+};
+
+namespace {
+
+ScenarioError path_error(const std::string& file, const std::string& path, const std::string& message) {
+  Diagnostic d;
+  d.file = file;
+  d.path = path;
+  d.message = message;
+  return ScenarioError({d});
+}
+
+// The node at a dotted path with [i] list indices; undefined when absent.
+YAML::Node find_path(YAML::Node root, const std::string& path) {
+  YAML::Node n;
+  n.reset(root);
+  size_t pos = 0;
+  while (pos <= path.size() && n.IsDefined()) {
+    size_t dot = path.find('.', pos);
+    if (dot == std::string::npos) dot = path.size();
+    std::string part = path.substr(pos, dot - pos);
+    int index = -1;
+    const size_t br = part.find('[');
+    if (br != std::string::npos && part.back() == ']') {
+      index = std::atoi(part.substr(br + 1, part.size() - br - 2).c_str());
+      part = part.substr(0, br);
+    }
+    YAML::Node next(YAML::NodeType::Undefined);
+    if (n.IsMap())
+      for (auto it = n.begin(); it != n.end(); ++it)
+        if (it->first.IsScalar() && it->first.Scalar() == part) next.reset(it->second);
+    // rebind the handle (Node's operator= would write into the tree)
+    n.reset(next);
+    if (index >= 0) {
+      YAML::Node item(YAML::NodeType::Undefined);
+      if (n.IsSequence() && index < static_cast<int>(n.size())) item.reset(n[static_cast<size_t>(index)]);
+      n.reset(item);
+    }
+    pos = dot + 1;
+  }
+  return n;
+}
+
+// The number inside a scalar such as `$135B`, `18mo`, `1.2 GW`: prefix, number, suffix.
+bool split_number(const std::string& text, std::string& prefix, double& value, std::string& suffix) {
+  size_t i = 0;
+  while (i < text.size() && (text[i] == '$' || text[i] == ' ')) ++i;
+  prefix = text.substr(0, i);
+  const char* begin = text.data() + i;
+  auto [p, ec] = std::from_chars(begin, text.data() + text.size(), value);
+  if (ec != std::errc() || p == begin) return false;
+  suffix = std::string(p, text.data() + text.size());
+  return true;
+}
+
+}  // namespace
+
+ScenarioTemplate ScenarioTemplate::from_file(const std::string& path) {
+  load_scenario_file(path);  // every problem reported before any study starts
+  Diagnostics d;
+  d.file = path;
+  bool ok = false;
+  const std::string text = read_text(path, ok);
+  std::vector<std::string> chain{std::filesystem::path(path).lexically_normal().string()};
+  auto impl = std::make_shared<Impl>();
+  impl->file = path;
+  impl->root = compose(text, path, LoadLimits{}, chain, d);
+  YAML::Emitter e;
+  e << impl->root;
+  impl->text = e.c_str();
+  ScenarioTemplate t;
+  t.impl_ = impl;
+  return t;
+}
+
+double ScenarioTemplate::value_at(const std::string& path) const {
+  YAML::Node n = find_path(impl_->root, path);
+  if (!n.IsDefined()) throw path_error(impl_->file, path, "no such value in the scenario");
+  std::string prefix, suffix;
+  double x = 0;
+  if (!n.IsScalar() || !split_number(n.Scalar(), prefix, x, suffix))
+    throw path_error(impl_->file, path, "not a number (a study parameter must name a numeric value)");
+  return x;
+}
+
+Scenario ScenarioTemplate::instantiate(const std::vector<std::pair<std::string, double>>& values) const {
+  YAML::Node root = YAML::Clone(impl_->root);
+  for (const auto& [path, x] : values) {
+    YAML::Node n = find_path(root, path);
+    std::string prefix, suffix;
+    double old = 0;
+    if (!n.IsDefined() || !n.IsScalar() || !split_number(n.Scalar(), prefix, old, suffix))
+      throw path_error(impl_->file, path, "no such numeric value in the scenario");
+    // durations count whole days, weeks, months...
+    const bool whole = suffix == "d" || suffix == "w" || suffix == "mo" || suffix == "q" || suffix == "y";
+    n = prefix + format_number(whole ? std::round(x) : x) + suffix;
+  }
+  Diagnostics d;
+  d.file = impl_->file;
+  Loader loader(d, root);
+  Scenario s = loader.load();
+  s.source_file = impl_->file;
+  if (s.name.empty()) s.name = std::filesystem::path(impl_->file).stem().string();
+  if (!d.list.empty()) throw ScenarioError(d.list);
+  return s;
+}
+
+std::string ScenarioTemplate::hash() const {
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>([&] {
+                  std::uint64_t h = 1469598103934665603ull;
+                  for (unsigned char c : impl_->text) h = (h ^ c) * 1099511628211ull;
+                  return h;
+                }()));
+  return buf;
 }
 
 Scenario load_scenario_file(const std::string& path, const LoadLimits& limits) {

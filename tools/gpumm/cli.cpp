@@ -11,6 +11,12 @@
 #include "gpumm/io.hpp"
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
+#include "gpumm/study.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 namespace gpumm::cli {
 
@@ -32,6 +38,13 @@ Usage:
       Answer "does FIRM's surplus at DATE indicate market oversupply?" with the evidence:
       the market's regime, structural balance and mismatch, the firm's balance, and the
       surplus episode with its causes. Writes no files.
+  gpumm study STUDY.yaml [-o DIR] [--threads N] [--quiet]
+      Run a sensitivity or uncertainty study: the study file names the scenario, the
+      parameters (paths such as firms.meta.capex.2026 with low and high values in the units
+      written in the scenario), the method (monte_carlo, tornado, morris, sobol) and the
+      outputs. Writes samples.csv, the method's table and manifest.yaml (default folder:
+      out/<study name>/). Uses all cores unless --threads says otherwise; results do not
+      depend on the number of threads. Shows progress with an ETA on a terminal.
   gpumm validate FILE.yaml...
       Check scenarios without running them; every problem is listed as
       file:line:column: key.path: message
@@ -268,6 +281,106 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
   }
 }
 
+std::string fmt_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f s", s);
+  return buf;
+}
+
+int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::string study_path, out_dir;
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  bool quiet = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "-o" || a == "--output") {
+      if (++i >= args.size()) return usage(err, a + " needs a folder");
+      out_dir = args[i];
+    } else if (a == "--threads") {
+      if (++i >= args.size()) return usage(err, "--threads needs a number");
+      const std::string& v = args[i];
+      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), threads);
+      if (ec != std::errc() || p != v.data() + v.size() || threads < 1 || threads > 1024)
+        return usage(err, "--threads `" + v + "`: expected a whole number from 1 to 1024");
+    } else if (a == "-q" || a == "--quiet") {
+      quiet = true;
+    } else if (!a.empty() && a[0] == '-') {
+      return usage(err, "unknown option `" + a + "` for study");
+    } else if (study_path.empty()) {
+      study_path = a;
+    } else {
+      return usage(err, "study takes one study file");
+    }
+  }
+  if (study_path.empty()) return usage(err, "study needs a study file, e.g. `gpumm study inputs/studies/tornado.yaml`");
+  Study study;
+  std::optional<ScenarioTemplate> tmpl;
+  try {
+    study = load_study_file(study_path);
+    tmpl = ScenarioTemplate::from_file(study.scenario);
+    // every parameter names a number of the scenario; every firm metric names a firm
+    std::vector<Diagnostic> problems;
+    for (auto& p : study.parameters) {
+      try {
+        p.base = tmpl->value_at(p.path);
+      } catch (const ScenarioError& e) {
+        Diagnostic d = e.diagnostics().front();
+        d.message = "parameter `" + p.path + "`: " + d.message;
+        problems.push_back(d);
+      }
+    }
+    const std::vector<Diagnostic> more = study_problems(study, tmpl->instantiate({}));
+    problems.insert(problems.end(), more.begin(), more.end());
+    if (!problems.empty()) throw ScenarioError(problems);
+  } catch (const ScenarioError& e) {
+    return report(err, e);
+  }
+  if (out_dir.empty()) out_dir = (std::filesystem::path("out") / std::filesystem::path(study_path).stem()).string();
+  try {
+    OutputDir dir(out_dir);
+    const auto start = std::chrono::steady_clock::now();
+    auto last = start;
+    const bool tty = !quiet && ::isatty(2);
+    const auto progress = [&](int done, int total) {
+      if (!tty) return;
+      const auto now = std::chrono::steady_clock::now();
+      if (done < total && now - last < std::chrono::milliseconds(200)) return;
+      last = now;
+      const double secs = std::chrono::duration<double>(now - start).count();
+      const double rate = secs > 0 ? done / secs : 0;
+      char line[160];
+      std::snprintf(line, sizeof line, "\r  runs %d/%d (%.0f%%), %.0f runs/s, ETA %.0f s   ", done, total,
+                    100.0 * done / total, rate, rate > 0 ? (total - done) / rate : 0.0);
+      err << line << std::flush;
+      if (done == total) err << "\n";
+    };
+    const StudyResult result = run_study(study, *tmpl, threads, progress);
+    // stage the files, then move them into place
+    std::string table = study.method == StudyMethod::tornado  ? "tornado.csv"
+                        : study.method == StudyMethod::morris ? "morris.csv"
+                        : study.method == StudyMethod::sobol  ? "sobol.csv"
+                                                              : "bands.csv";
+    const std::filesystem::path staging = dir.staged("samples.csv").parent_path();
+    dir.staged(table);
+    dir.staged("manifest.yaml");
+    write_study(study, *tmpl, result, staging.string(), GPUMM_VERSION);
+    dir.commit();
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!quiet)
+      out << "gpumm " << GPUMM_VERSION << ": study " << study_path << ", " << to_string(study.method) << ", "
+          << result.values.rows() << " runs of " << study.scenario << " on " << threads << " threads in "
+          << fmt_seconds(secs) << "\n  output            " << dir.dir().string() << "/ (samples.csv, " << table
+          << ", manifest.yaml)\n";
+    return kOk;
+  } catch (const OutputError& e) {
+    err << "gpumm: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const std::exception& e) {
+    err << "gpumm: study failed: " << e.what() << "\n";
+    return kRuntimeFailure;
+  }
+}
+
 }  // namespace
 
 int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -293,8 +406,9 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (cmd == "run") return cmd_run(rest, out, err);
   if (cmd == "validate") return cmd_validate(rest, out, err);
   if (cmd == "explain") return cmd_explain(rest, out, err);
+  if (cmd == "study") return cmd_study(rest, out, err);
   std::string msg = "unknown command `" + cmd + "`";
-  if (cmd.rfind("-", 0) != 0) msg += "; the commands are run, explain and validate";
+  if (cmd.rfind("-", 0) != 0) msg += "; the commands are run, explain, study and validate";
   return usage(err, msg);
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -344,6 +345,26 @@ Scenario load_scenario_file(const std::string& path, const LoadLimits& limits = 
 /// Same, from text; `file_name` is used in messages.
 Scenario load_scenario_text(const std::string& text, const std::string& file_name,
                             const LoadLimits& limits = {});
+
+/// A validated scenario document whose numeric values can be changed by path before it is
+/// loaded: the parameters of a sensitivity study. A path names map keys and list items,
+/// `firms.meta.capex.2026`, `generations.rubin.lead_time`, `firms.meta.builds[0].power`; the
+/// value is the number as written, in the units written (135 for `$135B`, 18 for `18mo`).
+class ScenarioTemplate {
+ public:
+  /// Load and validate `path` (with its `extends`); throws ScenarioError.
+  static ScenarioTemplate from_file(const std::string& path);
+  /// The number at `path`; throws ScenarioError when the path does not exist or holds no number.
+  double value_at(const std::string& path) const;
+  /// The scenario with the numbers at the given paths replaced; throws ScenarioError.
+  Scenario instantiate(const std::vector<std::pair<std::string, double>>& values) const;
+  /// A hash of the composed document (FNV-1a of its YAML text), for study manifests.
+  std::string hash() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<const Impl> impl_;
+};
 
 /// The full scenario after defaults as YAML (`scenario.resolved.yaml`): loading it gives back
 /// the same scenario, so the run it describes can be reproduced exactly.

@@ -1,0 +1,68 @@
+#pragma once
+// Sensitivity and uncertainty studies on a scenario (DESIGN §8): a study file names the
+// scenario, the parameters (paths with ranges, in the units written in the scenario), the
+// method and the outputs (scalar metrics of a run). Runs are shared among threads; each
+// sample's design point depends only on (seed, sample index), so results are identical
+// whatever the number of threads.
+#include <Eigen/Dense>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "gpumm/error.hpp"
+#include "gpumm/scenario.hpp"
+#include "gpumm/sensitivity.hpp"
+
+namespace gpumm {
+
+enum class StudyMethod { monte_carlo, tornado, morris, sobol };
+std::string to_string(StudyMethod m);
+
+struct StudyParameter {
+  std::string path;
+  double low = 0, high = 0, base = 0;  ///< base: the scenario's own value
+  bool log_scale = false;
+};
+
+struct Study {
+  std::string file;
+  std::string scenario;                ///< path of the scenario (relative paths: to the study file)
+  StudyMethod method = StudyMethod::monte_carlo;
+  std::uint64_t seed = 1;
+  int samples = 64;                    ///< Monte Carlo points; Morris trajectories; Sobol N (a power of 2)
+  int levels = 4;                      ///< Morris grid levels
+  int bootstrap = 200;                 ///< Sobol confidence intervals
+  std::vector<StudyParameter> parameters;
+  std::vector<std::string> outputs;    ///< metric names (see `study_metrics`)
+};
+
+/// Load and validate a study file; errors as for scenarios (file:line:col, all at once).
+Study load_study_file(const std::string& path);
+
+/// Problems of a study against its scenario: firm metrics that name no firm.
+std::vector<Diagnostic> study_problems(const Study& study, const Scenario& scenario);
+
+/// The metrics a study can analyse, with what they mean.
+const std::vector<std::pair<std::string, std::string>>& study_metrics();
+
+/// The outputs of every run of a study.
+struct StudyResult {
+  Eigen::MatrixXd unit;     ///< design in the unit cube (runs x parameters)
+  Eigen::MatrixXd values;   ///< parameter values (runs x parameters)
+  Eigen::MatrixXd outputs;  ///< metrics (runs x outputs)
+  std::vector<std::vector<double>> relative_balance;  ///< per run, per period (Monte Carlo bands)
+  std::vector<std::string> period_dates;
+};
+
+/// Run a study on `threads` threads. `progress(done, total)` is called as runs complete
+/// (from the calling thread's perspective, serialized).
+StudyResult run_study(const Study& study, const ScenarioTemplate& scenario, int threads,
+                      const std::function<void(int, int)>& progress = {});
+
+/// Write samples.csv, the method's table (tornado.csv, morris.csv, sobol.csv or bands.csv) and
+/// manifest.yaml into the staging folder `dir`.
+void write_study(const Study& study, const ScenarioTemplate& scenario, const StudyResult& r,
+                 const std::string& dir, const std::string& tool_version);
+
+}  // namespace gpumm

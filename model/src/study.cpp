@@ -1,0 +1,382 @@
+#include "gpumm/study.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "gpumm/diagnosis.hpp"
+#include "gpumm/episodes.hpp"
+#include "gpumm/io.hpp"
+#include "gpumm/simulate.hpp"
+#include "yaml_reader.hpp"
+
+namespace gpumm {
+
+using detail::Diagnostics;
+using detail::MapReader;
+
+std::string to_string(StudyMethod m) {
+  switch (m) {
+    case StudyMethod::monte_carlo: return "monte_carlo";
+    case StudyMethod::tornado: return "tornado";
+    case StudyMethod::morris: return "morris";
+    case StudyMethod::sobol: return "sobol";
+  }
+  return "monte_carlo";
+}
+
+const std::vector<std::pair<std::string, std::string>>& study_metrics() {
+  static const std::vector<std::pair<std::string, std::string>> m = {
+      {"peak_unserved_h100e", "largest unserved demand in any period (H100e)"},
+      {"periods_in_structural_shortage", "periods the diagnosis calls a structural shortage"},
+      {"periods_in_oversupply", "periods the diagnosis calls oversupply"},
+      {"mean_mismatch_index", "mean of the mismatch index over the horizon"},
+      {"mean_relative_balance", "mean relative balance over the horizon"},
+      {"final_relative_balance", "relative balance in the last period"},
+      {"final_spot_usd_per_h100e_hour", "spot price in the last period (0 without a market)"},
+      {"final_installed_h100e", "installed compute in the last period"},
+      {"peak_stranded_gpus", "largest number of stranded GPUs in any period"},
+      {"surplus_h100e_months:FIRM", "a firm's positive balance summed over the horizon (H100e x months)"}};
+  return m;
+}
+
+namespace {
+
+bool known_metric(const std::string& name, const Scenario* s) {
+  const auto colon = name.find(':');
+  if (colon != std::string::npos) {
+    if (name.substr(0, colon) != "surplus_h100e_months") return false;
+    if (!s) return true;
+    const std::string firm = name.substr(colon + 1);
+    return std::any_of(s->firms.begin(), s->firms.end(), [&](const Firm& f) { return f.id == firm; });
+  }
+  for (const auto& [m, _] : study_metrics())
+    if (m == name) return true;
+  return false;
+}
+
+double metric(const std::string& name, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d) {
+  const auto& p = r.periods;
+  if (name == "peak_unserved_h100e") {
+    double m = 0;
+    for (const auto& x : p) m = std::max(m, x.unserved_h100e);
+    return m;
+  }
+  if (name == "periods_in_structural_shortage" || name == "periods_in_oversupply") {
+    const Regime want = name == "periods_in_oversupply" ? Regime::oversupply : Regime::structural_shortage;
+    return static_cast<double>(std::count(d.regimes.begin(), d.regimes.end(), want));
+  }
+  if (name == "mean_mismatch_index" || name == "mean_relative_balance") {
+    double sum = 0;
+    for (const auto& x : p) sum += name == "mean_mismatch_index" ? x.mismatch_index : x.relative_balance();
+    return sum / static_cast<double>(p.size());
+  }
+  if (name == "final_relative_balance") return p.back().relative_balance();
+  if (name == "final_spot_usd_per_h100e_hour") return p.back().spot_usd_per_h100e_hour;
+  if (name == "final_installed_h100e") return p.back().installed_h100e;
+  if (name == "peak_stranded_gpus") {
+    double m = 0;
+    for (const auto& x : p) m = std::max(m, x.stranded_gpus);
+    return m;
+  }
+  // surplus_h100e_months:FIRM
+  const std::string firm = name.substr(name.find(':') + 1);
+  int f = 0;
+  while (s.firms[static_cast<size_t>(f)].id != firm) ++f;
+  double sum = 0;
+  for (size_t t = 0; t < p.size(); ++t)
+    sum += std::max(0.0, r.firm_records[t * static_cast<size_t>(s.nfirm()) + static_cast<size_t>(f)].balance_h100e()) *
+           r.calendar[static_cast<int>(t)].days / (365.2425 / 12.0);
+  return sum;
+}
+
+}  // namespace
+
+std::vector<Diagnostic> study_problems(const Study& study, const Scenario& scenario) {
+  std::vector<Diagnostic> out;
+  for (const std::string& o : study.outputs)
+    if (!known_metric(o, &scenario)) {
+      Diagnostic d;
+      d.file = study.file;
+      d.path = "outputs";
+      d.message = "`" + o + "`: no such firm in " + study.scenario;
+      out.push_back(d);
+    }
+  return out;
+}
+
+Study load_study_file(const std::string& path) {
+  Diagnostics d;
+  d.file = path;
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    Diagnostic e;
+    e.file = path;
+    e.message = "no such file";
+    throw ScenarioError({e});
+  } catch (const YAML::Exception& e) {
+    d.error(e.mark, "", "invalid YAML: " + e.msg);
+    throw ScenarioError(d.list);
+  }
+  Study st;
+  st.file = path;
+  MapReader m(d, root, "");
+  if (!m.valid()) throw ScenarioError(d.list);
+  std::string scenario;
+  if (m.text("scenario", scenario, true))
+    st.scenario = (std::filesystem::path(path).parent_path() / scenario).lexically_normal().string();
+  std::string method;
+  if (m.text("method", method, true)) {
+    if (method == "monte_carlo") st.method = StudyMethod::monte_carlo;
+    else if (method == "tornado") st.method = StudyMethod::tornado;
+    else if (method == "morris") st.method = StudyMethod::morris;
+    else if (method == "sobol") st.method = StudyMethod::sobol;
+    else d.error(m.get("method"), "method", "`" + method + "`: expected monte_carlo, tornado, morris or sobol");
+  }
+  double seed = 1, samples = 64, levels = 4, bootstrap = 200;
+  if (m.number("seed", seed, false, 0, 9007199254740991.0)) st.seed = static_cast<std::uint64_t>(seed);
+  if (m.number("samples", samples, false, 1, 1 << 22)) st.samples = static_cast<int>(samples);
+  if (m.number("levels", levels, false, 2, 100)) st.levels = static_cast<int>(levels);
+  if (m.number("bootstrap", bootstrap, false, 0, 100000)) st.bootstrap = static_cast<int>(bootstrap);
+  if (st.method == StudyMethod::sobol && (st.samples & (st.samples - 1)) != 0)
+    d.error(m.get("samples"), "samples", "= " + std::to_string(st.samples) + "; Sobol needs a power of two (e.g. 1024)");
+  YAML::Node params = m.get("parameters");
+  if (!params.IsDefined() || !params.IsSequence() || params.size() == 0) {
+    m.missing("parameters", "a list of `{path, low, high}`");
+  } else {
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      MapReader pm(d, params[i], "parameters[" + std::to_string(i) + "]");
+      StudyParameter p;
+      pm.text("path", p.path, true);
+      const bool lo = pm.number("low", p.low, true), hi = pm.number("high", p.high, true);
+      pm.boolean("log_scale", p.log_scale);
+      if (lo && hi && !(p.low < p.high)) d.error(params[i], pm.path(), "low must be below high");
+      if (p.log_scale && p.low <= 0) d.error(params[i], pm.path(), "a log-scale range must be positive");
+      pm.finish();
+      st.parameters.push_back(p);
+    }
+  }
+  YAML::Node outputs = m.get("outputs");
+  if (!outputs.IsDefined() || !outputs.IsSequence() || outputs.size() == 0) {
+    m.missing("outputs", "a list of metrics, e.g. `[periods_in_structural_shortage]`");
+  } else {
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      std::string name;
+      const std::string p = "outputs[" + std::to_string(i) + "]";
+      if (!detail::scalar(d, outputs[i], p, name)) continue;
+      if (!known_metric(name, nullptr)) {
+        std::vector<std::string> names;
+        for (const auto& [n, _] : study_metrics()) names.push_back(n);
+        std::string msg = "unknown metric `" + name + "`";
+        const std::string guess = detail::did_you_mean(name, names);
+        if (!guess.empty()) msg += "; did you mean `" + guess + "`?";
+        d.error(outputs[i], p, msg);
+      }
+      st.outputs.push_back(name);
+    }
+  }
+  m.finish();
+  if (!d.list.empty()) throw ScenarioError(d.list);
+  return st;
+}
+
+StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int threads,
+                      const std::function<void(int, int)>& progress) {
+  const int d = static_cast<int>(study.parameters.size());
+  StudyResult r;
+  // the design, in the unit cube
+  switch (study.method) {
+    case StudyMethod::monte_carlo: r.unit = latin_hypercube(study.samples, d, study.seed); break;
+    case StudyMethod::morris: r.unit = morris_design(study.samples, d, study.levels, study.seed); break;
+    case StudyMethod::sobol: r.unit = saltelli_design(study.samples, d); break;
+    case StudyMethod::tornado: {
+      r.unit.resize(1 + 2 * d, d);
+      Eigen::RowVectorXd base(d);
+      for (int i = 0; i < d; ++i) {
+        const StudyParameter& p = study.parameters[static_cast<size_t>(i)];
+        base(i) = std::clamp((p.base - p.low) / (p.high - p.low), 0.0, 1.0);
+      }
+      for (int k = 0; k < 1 + 2 * d; ++k) r.unit.row(k) = base;
+      for (int i = 0; i < d; ++i) {
+        r.unit(1 + 2 * i, i) = 0.0;
+        r.unit(2 + 2 * i, i) = 1.0;
+      }
+      break;
+    }
+  }
+  const int n = static_cast<int>(r.unit.rows());
+  r.values.resize(n, d);
+  for (int k = 0; k < n; ++k)
+    for (int i = 0; i < d; ++i) {
+      const StudyParameter& p = study.parameters[static_cast<size_t>(i)];
+      const Parameter range{p.path, p.low, p.high, p.log_scale};
+      // a tornado's base point is the scenario's own value
+      r.values(k, i) = study.method == StudyMethod::tornado && k > 0 && (k - 1) / 2 != i ? p.base
+                       : study.method == StudyMethod::tornado && k == 0 ? p.base
+                                                                       : range.from_unit(r.unit(k, i));
+    }
+  r.outputs.resize(n, static_cast<int>(study.outputs.size()));
+  r.relative_balance.assign(study.method == StudyMethod::monte_carlo ? static_cast<size_t>(n) : 0, {});
+  // runs, shared among threads; each writes only its own rows
+  std::atomic<int> next{0};
+  std::mutex lock;
+  int done = 0;
+  std::string failure;
+  const auto worker = [&] {
+    for (int k = next++; k < n; k = next++) {
+      try {
+        std::vector<std::pair<std::string, double>> values;
+        for (int i = 0; i < d; ++i) values.emplace_back(study.parameters[static_cast<size_t>(i)].path, r.values(k, i));
+        const Scenario s = tmpl.instantiate(values);
+        const RunResult run = simulate(s);
+        std::vector<double> rel, util;
+        for (const auto& p : run.periods) {
+          rel.push_back(p.relative_balance());
+          util.push_back(p.utilization());
+        }
+        const SeriesDiagnosis diag = diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
+        for (size_t o = 0; o < study.outputs.size(); ++o)
+          r.outputs(k, static_cast<int>(o)) = metric(study.outputs[o], s, run, diag);
+        if (!r.relative_balance.empty()) r.relative_balance[static_cast<size_t>(k)] = rel;
+        if (k == 0) {
+          std::lock_guard<std::mutex> g(lock);
+          for (int t = 0; t < run.calendar.size(); ++t) r.period_dates.push_back(to_iso(run.calendar[t].start));
+        }
+      } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> g(lock);
+        if (failure.empty()) failure = "run " + std::to_string(k) + ": " + e.what();
+        next = n;
+      }
+      std::lock_guard<std::mutex> g(lock);
+      ++done;
+      if (progress) progress(done, n);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int i = 1; i < std::max(1, threads); ++i) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (!failure.empty()) throw std::runtime_error(failure);
+  return r;
+}
+
+void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyResult& r, const std::string& dir,
+                 const std::string& tool_version) {
+  namespace fs = std::filesystem;
+  const int d = static_cast<int>(study.parameters.size()), n = static_cast<int>(r.values.rows());
+  const int outs = static_cast<int>(study.outputs.size());
+  {
+    std::vector<std::string> header{"run"};
+    for (const auto& p : study.parameters) header.push_back(p.path);
+    for (const auto& o : study.outputs) header.push_back(o);
+    CsvWriter w(fs::path(dir) / "samples.csv", header);
+    for (int k = 0; k < n; ++k) {
+      w.number(k);
+      for (int i = 0; i < d; ++i) w.number(r.values(k, i));
+      for (int o = 0; o < outs; ++o) w.number(r.outputs(k, o));
+      w.end_row();
+    }
+    w.close();
+  }
+  switch (study.method) {
+    case StudyMethod::tornado: {
+      CsvWriter w(fs::path(dir) / "tornado.csv",
+                  {"output", "parameter", "low", "high", "at_low", "at_base", "at_high", "swing"});
+      for (int o = 0; o < outs; ++o) {
+        std::vector<int> order(static_cast<size_t>(d));
+        for (int i = 0; i < d; ++i) order[static_cast<size_t>(i)] = i;
+        const auto swing = [&](int i) { return std::abs(r.outputs(2 + 2 * i, o) - r.outputs(1 + 2 * i, o)); };
+        std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return swing(a) > swing(b); });
+        for (int i : order) {
+          const StudyParameter& p = study.parameters[static_cast<size_t>(i)];
+          w.text(study.outputs[static_cast<size_t>(o)]).text(p.path).number(p.low).number(p.high)
+              .number(r.outputs(1 + 2 * i, o)).number(r.outputs(0, o)).number(r.outputs(2 + 2 * i, o)).number(swing(i));
+          w.end_row();
+        }
+      }
+      w.close();
+      break;
+    }
+    case StudyMethod::morris: {
+      CsvWriter w(fs::path(dir) / "morris.csv", {"output", "parameter", "mu", "mu_star", "sigma"});
+      for (int o = 0; o < outs; ++o) {
+        const MorrisResult m = morris_effects(r.unit, r.outputs.col(o), study.samples, d);
+        for (int i = 0; i < d; ++i) {
+          w.text(study.outputs[static_cast<size_t>(o)]).text(study.parameters[static_cast<size_t>(i)].path)
+              .number(m.mu(i)).number(m.mu_star(i)).number(m.sigma(i));
+          w.end_row();
+        }
+      }
+      w.close();
+      break;
+    }
+    case StudyMethod::sobol: {
+      CsvWriter w(fs::path(dir) / "sobol.csv", {"output", "parameter", "first_order", "first_order_low",
+                                                "first_order_high", "total", "total_low", "total_high"});
+      for (int o = 0; o < outs; ++o) {
+        const SobolIndices s = sobol_indices(r.outputs.col(o), study.samples, d, study.bootstrap, 0.95, study.seed);
+        for (int i = 0; i < d; ++i) {
+          w.text(study.outputs[static_cast<size_t>(o)]).text(study.parameters[static_cast<size_t>(i)].path)
+              .number(s.first(i)).number(s.first_low(i)).number(s.first_high(i)).number(s.total(i))
+              .number(s.total_low(i)).number(s.total_high(i));
+          w.end_row();
+        }
+      }
+      w.close();
+      break;
+    }
+    case StudyMethod::monte_carlo: {
+      CsvWriter w(fs::path(dir) / "bands.csv", {"date", "relative_balance_p5", "relative_balance_p10",
+                                                "relative_balance_p50", "relative_balance_p90", "relative_balance_p95"});
+      for (size_t t = 0; t < r.period_dates.size(); ++t) {
+        std::vector<double> x;
+        for (const auto& series : r.relative_balance) x.push_back(series[t]);
+        std::sort(x.begin(), x.end());
+        const auto q = [&](double p) {
+          const double pos = p * (static_cast<double>(x.size()) - 1);
+          const size_t k = static_cast<size_t>(pos);
+          return k + 1 < x.size() ? x[k] + (x[k + 1] - x[k]) * (pos - static_cast<double>(k)) : x.back();
+        };
+        w.text(r.period_dates[t]).number(q(0.05)).number(q(0.10)).number(q(0.50)).number(q(0.90)).number(q(0.95));
+        w.end_row();
+      }
+      w.close();
+      break;
+    }
+  }
+  // the manifest: what these outputs are the outputs of
+  YAML::Emitter e;
+  e << YAML::BeginMap;
+  e << YAML::Key << "tool" << YAML::Value << ("gpumm " + tool_version);
+  e << YAML::Key << "study" << YAML::Value << study.file;
+  e << YAML::Key << "scenario" << YAML::Value << study.scenario;
+  e << YAML::Key << "scenario_hash" << YAML::Value << tmpl.hash();
+  e << YAML::Key << "method" << YAML::Value << to_string(study.method);
+  e << YAML::Key << "sampler" << YAML::Value
+    << (study.method == StudyMethod::monte_carlo ? "latin_hypercube"
+        : study.method == StudyMethod::sobol     ? "saltelli_sobol_sequence"
+        : study.method == StudyMethod::morris    ? "morris_trajectories"
+                                                 : "one_at_a_time");
+  e << YAML::Key << "seed" << YAML::Value << std::to_string(study.seed);
+  e << YAML::Key << "samples" << YAML::Value << study.samples;
+  e << YAML::Key << "runs" << YAML::Value << n;
+  e << YAML::Key << "parameters" << YAML::Value << YAML::BeginSeq;
+  for (const auto& p : study.parameters)
+    e << YAML::Flow << YAML::BeginMap << YAML::Key << "path" << YAML::Value << p.path << YAML::Key << "low"
+      << YAML::Value << format_number(p.low) << YAML::Key << "high" << YAML::Value << format_number(p.high)
+      << YAML::Key << "base" << YAML::Value << format_number(p.base) << YAML::EndMap;
+  e << YAML::EndSeq;
+  e << YAML::Key << "outputs" << YAML::Value << YAML::Flow << study.outputs;
+  e << YAML::EndMap;
+  std::ofstream(fs::path(dir) / "manifest.yaml", std::ios::binary) << e.c_str() << "\n";
+}
+
+}  // namespace gpumm
