@@ -1269,6 +1269,59 @@ double ScenarioTemplate::value_at(const std::string& path) const {
   return x;
 }
 
+namespace {
+// Write the numbers at the paths of `values` into `root`; returns the old texts.
+void set_values(YAML::Node root, const std::string& file, const std::vector<std::pair<std::string, double>>& values,
+                std::vector<std::pair<YAML::Node, std::string>>& old);
+}  // namespace
+
+struct ScenarioTemplate::Instantiator::State {
+  std::string file;
+  YAML::Node root;
+};
+
+ScenarioTemplate::Instantiator::Instantiator(const ScenarioTemplate& t) : state_(std::make_unique<State>()) {
+  state_->file = t.impl_->file;
+  state_->root = YAML::Clone(t.impl_->root);
+}
+ScenarioTemplate::Instantiator::~Instantiator() = default;
+
+Scenario ScenarioTemplate::Instantiator::operator()(const std::vector<std::pair<std::string, double>>& values) {
+  std::vector<std::pair<YAML::Node, std::string>> old;
+  // put the document back as it was for the next sample, whatever happens (latest first)
+  struct Restore {
+    std::vector<std::pair<YAML::Node, std::string>>& old;
+    ~Restore() {
+      for (auto it = old.rbegin(); it != old.rend(); ++it) it->first = it->second;
+    }
+  } restore{old};
+  set_values(state_->root, state_->file, values, old);
+  Diagnostics d;
+  d.file = state_->file;
+  Loader loader(d, state_->root);
+  Scenario s = loader.load();
+  s.source_file = state_->file;
+  if (s.name.empty()) s.name = std::filesystem::path(state_->file).stem().string();
+  if (!d.list.empty()) throw ScenarioError(d.list);
+  return s;
+}
+
+namespace {
+void set_values(YAML::Node root, const std::string& file, const std::vector<std::pair<std::string, double>>& values,
+                std::vector<std::pair<YAML::Node, std::string>>& old) {
+  for (const auto& [path, x] : values) {
+    YAML::Node n = find_path(root, path);
+    std::string prefix, suffix;
+    double was = 0;
+    if (!n.IsDefined() || !n.IsScalar() || !split_number(n.Scalar(), prefix, was, suffix))
+      throw path_error(file, path, "no such numeric value in the scenario");
+    const bool whole = suffix == "d" || suffix == "w" || suffix == "mo" || suffix == "q" || suffix == "y";
+    old.emplace_back(n, n.Scalar());
+    n = prefix + format_number(whole ? std::round(x) : x) + suffix;
+  }
+}
+}  // namespace
+
 Scenario ScenarioTemplate::instantiate(const std::vector<std::pair<std::string, double>>& values) const {
   YAML::Node root = YAML::Clone(impl_->root);
   for (const auto& [path, x] : values) {

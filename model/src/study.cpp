@@ -231,11 +231,12 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   int done = 0;
   std::string failure;
   const auto worker = [&] {
+    ScenarioTemplate::Instantiator make(tmpl);  // this thread's copy of the document
     for (int k = next++; k < n; k = next++) {
       try {
         std::vector<std::pair<std::string, double>> values;
         for (int i = 0; i < d; ++i) values.emplace_back(study.parameters[static_cast<size_t>(i)].path, r.values(k, i));
-        const Scenario s = tmpl.instantiate(values);
+        const Scenario s = make(values);
         const RunResult run = simulate(s);
         std::vector<double> rel, util;
         for (const auto& p : run.periods) {

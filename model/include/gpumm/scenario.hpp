@@ -358,6 +358,19 @@ class ScenarioTemplate {
   double value_at(const std::string& path) const;
   /// The scenario with the numbers at the given paths replaced; throws ScenarioError.
   Scenario instantiate(const std::vector<std::pair<std::string, double>>& values) const;
+
+  /// A reusable instantiator for one thread: it keeps its own copy of the document and
+  /// changes the values in place, so each sample of a study costs no copy of the document.
+  class Instantiator {
+   public:
+    explicit Instantiator(const ScenarioTemplate& t);
+    ~Instantiator();
+    Scenario operator()(const std::vector<std::pair<std::string, double>>& values);
+
+   private:
+    struct State;
+    std::unique_ptr<State> state_;
+  };
   /// A hash of the composed document (FNV-1a of its YAML text), for study manifests.
   std::string hash() const;
 
