@@ -243,3 +243,12 @@ TEST_CASE("scenario: a template reads and replaces numbers by path, in the units
   CHECK(t.value_at("firms.google.capex.2026") == 30);
   CHECK(t.hash() == ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/tests/testdata/good_demand.yaml").hash());
 }
+
+TEST_CASE("scenario: an instantiator changes values in place and puts them back") {
+  ScenarioTemplate t = ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/tests/testdata/good_demand.yaml");
+  ScenarioTemplate::Instantiator make(t);
+  CHECK(make({{"firms.google.capex.2026", 45}}).firms[0].capex_usd.at(2026) == 45e9);
+  CHECK(make({}).firms[0].capex_usd.at(2026) == 30e9);
+  CHECK_THROWS_AS(make({{"firms.google.capex.2026", 50}, {"no.such.path", 1}}), ScenarioError);
+  CHECK(make({}).firms[0].capex_usd.at(2026) == 30e9);  // restored after a failure too
+}
