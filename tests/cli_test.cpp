@@ -437,3 +437,40 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   CHECK(path.err.find("firms.google.capex.2031`: no such value in the scenario") != std::string::npos);
   CHECK(path.err.find("not a number") != std::string::npos);
 }
+
+TEST_CASE("cli: a study killed at any moment and resumed gives exactly the uninterrupted results") {
+  for (const std::string study : {"sobol_small", "monte_carlo_small"}) {
+    CAPTURE(study);
+    const std::string file = "tests/testdata/studies/" + study + ".yaml";
+    const fs::path full = scratch("resume-full-" + study), part = scratch("resume-part-" + study);
+    REQUIRE(run_gpumm("study " + file + " -q -o '" + full.string() + "'").code == 0);
+    for (int kill_after : {1, 7}) {
+      CAPTURE(kill_after);
+      fs::remove_all(part);
+      Result killed = run_gpumm("study " + file + " -q -o '" + part.string() + "'", kSource,
+                                "GPUMM_TEST_KILL_AFTER_RUNS=" + std::to_string(kill_after));
+      CHECK(killed.code == 128 + 9);
+      CHECK_FALSE(fs::exists(part / "samples.csv"));
+      REQUIRE(run_gpumm("study " + file + " -q --resume -o '" + part.string() + "'").code == 0);
+      for (const char* f : {"samples.csv", "sobol.csv", "bands.csv", "manifest.yaml"})
+        if (fs::exists(full / f)) CHECK_MESSAGE(slurp(full / f) == slurp(part / f), std::string(f));
+      CHECK_FALSE(fs::exists(part / ".checkpoint.csv"));
+    }
+  }
+}
+
+TEST_CASE("cli: resuming with a different study is refused") {
+  const fs::path part = scratch("resume-other");
+  Result killed = run_gpumm("study tests/testdata/studies/sobol_small.yaml -q -o '" + part.string() + "'", kSource,
+                            "GPUMM_TEST_KILL_AFTER_RUNS=3");
+  CHECK(killed.code == 128 + 9);
+  // the same parameters with another seed make another manifest
+  const fs::path other = scratch("other-study.yaml");
+  std::string text = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");
+  text.replace(text.find("seed: 5"), 7, "seed: 6");
+  text.replace(text.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
+  std::ofstream(other) << text;
+  Result r = run_gpumm("study '" + other.string() + "' -q --resume -o '" + part.string() + "'");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("belongs to another study") != std::string::npos);
+}

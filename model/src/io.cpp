@@ -118,10 +118,13 @@ OutputDir::OutputDir(fs::path dir) : dir_(std::move(dir)) {
   if (fs::exists(dir_, ec)) {
     if (!fs::is_directory(dir_, ec))
       throw OutputError(dir_.string() + " exists and is not a folder; choose another with -o");
-    // staging folders left by killed runs are ours; anything else needs the marker
+    // staging folders and study checkpoints left by killed runs are ours; anything else needs
+    // the marker
     bool foreign = false;
-    for (const auto& entry : fs::directory_iterator(dir_, ec))
-      if (entry.path().filename().string().rfind(".staging-", 0) != 0) foreign = true;
+    for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(".staging-", 0) != 0 && name.rfind(".checkpoint", 0) != 0) foreign = true;
+    }
     if (foreign && !fs::exists(dir_ / kMarker, ec))
       throw OutputError("refusing to write into " + dir_.string() +
                         ": it is not empty and is not an earlier gpumm output (no " + kMarker +

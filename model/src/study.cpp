@@ -188,8 +188,19 @@ Study load_study_file(const std::string& path) {
   return st;
 }
 
+int study_runs(const Study& study) {
+  const int d = static_cast<int>(study.parameters.size());
+  switch (study.method) {
+    case StudyMethod::monte_carlo: return study.samples;
+    case StudyMethod::morris: return study.samples * (d + 1);
+    case StudyMethod::sobol: return study.samples * (d + 2);
+    case StudyMethod::tornado: return 1 + 2 * d;
+  }
+  return 0;
+}
+
 StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int threads,
-                      const std::function<void(int, int)>& progress) {
+                      const std::function<void(int, int)>& progress, StudyCheckpoint* checkpoint) {
   const int d = static_cast<int>(study.parameters.size());
   StudyResult r;
   // the design, in the unit cube
@@ -225,14 +236,27 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
     }
   r.outputs.resize(n, static_cast<int>(study.outputs.size()));
   r.relative_balance.assign(study.method == StudyMethod::monte_carlo ? static_cast<size_t>(n) : 0, {});
+  // runs done before an interruption are taken as they were
+  int done = 0;
+  const auto was_done = [&](int k) {
+    return checkpoint && k < static_cast<int>(checkpoint->done.size()) && checkpoint->done[static_cast<size_t>(k)];
+  };
+  if (checkpoint)
+    for (int k = 0; k < n; ++k)
+      if (was_done(k)) {
+        r.outputs.row(k) = checkpoint->previous.outputs.row(k);
+        if (!r.relative_balance.empty()) r.relative_balance[static_cast<size_t>(k)] = checkpoint->previous.relative_balance[static_cast<size_t>(k)];
+        ++done;
+      }
+  if (checkpoint && !checkpoint->previous.period_dates.empty()) r.period_dates = checkpoint->previous.period_dates;
   // runs, shared among threads; each writes only its own rows
   std::atomic<int> next{0};
   std::mutex lock;
-  int done = 0;
   std::string failure;
   const auto worker = [&] {
     ScenarioTemplate::Instantiator make(tmpl);  // this thread's copy of the document
     for (int k = next++; k < n; k = next++) {
+      if (was_done(k)) continue;
       try {
         std::vector<std::pair<std::string, double>> values;
         for (int i = 0; i < d; ++i) values.emplace_back(study.parameters[static_cast<size_t>(i)].path, r.values(k, i));
@@ -247,9 +271,10 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         for (size_t o = 0; o < study.outputs.size(); ++o)
           r.outputs(k, static_cast<int>(o)) = metric(study.outputs[o], s, run, diag);
         if (!r.relative_balance.empty()) r.relative_balance[static_cast<size_t>(k)] = rel;
-        if (k == 0) {
+        {
           std::lock_guard<std::mutex> g(lock);
-          for (int t = 0; t < run.calendar.size(); ++t) r.period_dates.push_back(to_iso(run.calendar[t].start));
+          if (r.period_dates.empty())
+            for (int t = 0; t < run.calendar.size(); ++t) r.period_dates.push_back(to_iso(run.calendar[t].start));
         }
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> g(lock);
@@ -258,6 +283,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       }
       std::lock_guard<std::mutex> g(lock);
       ++done;
+      if (checkpoint && checkpoint->saved && failure.empty()) checkpoint->saved(k, r);
       if (progress) progress(done, n);
     }
   };
@@ -353,7 +379,10 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
       break;
     }
   }
-  // the manifest: what these outputs are the outputs of
+  std::ofstream(fs::path(dir) / "manifest.yaml", std::ios::binary) << study_manifest(study, tmpl, n, tool_version);
+}
+
+std::string study_manifest(const Study& study, const ScenarioTemplate& tmpl, int runs, const std::string& tool_version) {
   YAML::Emitter e;
   e << YAML::BeginMap;
   e << YAML::Key << "tool" << YAML::Value << ("gpumm " + tool_version);
@@ -368,16 +397,18 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
                                                  : "one_at_a_time");
   e << YAML::Key << "seed" << YAML::Value << std::to_string(study.seed);
   e << YAML::Key << "samples" << YAML::Value << study.samples;
-  e << YAML::Key << "runs" << YAML::Value << n;
+  e << YAML::Key << "levels" << YAML::Value << study.levels;
+  e << YAML::Key << "runs" << YAML::Value << runs;
   e << YAML::Key << "parameters" << YAML::Value << YAML::BeginSeq;
   for (const auto& p : study.parameters)
     e << YAML::Flow << YAML::BeginMap << YAML::Key << "path" << YAML::Value << p.path << YAML::Key << "low"
       << YAML::Value << format_number(p.low) << YAML::Key << "high" << YAML::Value << format_number(p.high)
-      << YAML::Key << "base" << YAML::Value << format_number(p.base) << YAML::EndMap;
+      << YAML::Key << "base" << YAML::Value << format_number(p.base) << YAML::Key << "log_scale" << YAML::Value
+      << (p.log_scale ? "true" : "false") << YAML::EndMap;
   e << YAML::EndSeq;
   e << YAML::Key << "outputs" << YAML::Value << YAML::Flow << study.outputs;
   e << YAML::EndMap;
-  std::ofstream(fs::path(dir) / "manifest.yaml", std::ios::binary) << e.c_str() << "\n";
+  return std::string(e.c_str()) + "\n";
 }
 
 }  // namespace gpumm

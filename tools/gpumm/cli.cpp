@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <thread>
 
 namespace gpumm::cli {
@@ -38,13 +40,15 @@ Usage:
       Answer "does FIRM's surplus at DATE indicate market oversupply?" with the evidence:
       the market's regime, structural balance and mismatch, the firm's balance, and the
       surplus episode with its causes. Writes no files.
-  gpumm study STUDY.yaml [-o DIR] [--threads N] [--quiet]
+  gpumm study STUDY.yaml [-o DIR] [--threads N] [--resume] [--quiet]
       Run a sensitivity or uncertainty study: the study file names the scenario, the
       parameters (paths such as firms.meta.capex.2026 with low and high values in the units
       written in the scenario), the method (monte_carlo, tornado, morris, sobol) and the
       outputs. Writes samples.csv, the method's table and manifest.yaml (default folder:
       out/<study name>/). Uses all cores unless --threads says otherwise; results do not
-      depend on the number of threads. Shows progress with an ETA on a terminal.
+      depend on the number of threads. Shows progress with an ETA on a terminal. Every run is
+      checkpointed: after an interruption, the same command with --resume finishes the study
+      with exactly the results of an uninterrupted one.
   gpumm validate FILE.yaml...
       Check scenarios without running them; every problem is listed as
       file:line:column: key.path: message
@@ -287,10 +291,41 @@ std::string fmt_seconds(double s) {
   return buf;
 }
 
+// Runs saved by an interrupted study: lines `k,outputs...[,relative balance per period...]`.
+void read_checkpoint(const std::filesystem::path& file, const Study& study, StudyCheckpoint& cp) {
+  const int n = study_runs(study), outs = static_cast<int>(study.outputs.size());
+  cp.previous.outputs = Eigen::MatrixXd::Zero(n, outs);
+  if (study.method == StudyMethod::monte_carlo) cp.previous.relative_balance.assign(static_cast<size_t>(n), {});
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);) {
+    std::vector<double> x;
+    const char* p = line.data();
+    const char* end = line.data() + line.size();
+    while (p < end) {
+      double v = 0;
+      auto [q, ec] = std::from_chars(p, end, v);
+      if (ec != std::errc()) break;
+      x.push_back(v);
+      p = q < end && *q == ',' ? q + 1 : q;
+      if (q == end) break;
+    }
+    // a line cut by the kill is not a run
+    if (x.size() < static_cast<size_t>(1 + outs) || p != end) continue;
+    const int k = static_cast<int>(x[0]);
+    if (k < 0 || k >= n) continue;
+    for (int o = 0; o < outs; ++o) cp.previous.outputs(k, o) = x[static_cast<size_t>(1 + o)];
+    if (!cp.previous.relative_balance.empty()) {
+      if (x.size() <= static_cast<size_t>(1 + outs)) continue;
+      cp.previous.relative_balance[static_cast<size_t>(k)].assign(x.begin() + 1 + outs, x.end());
+    }
+    cp.done[static_cast<size_t>(k)] = 1;
+  }
+}
+
 int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::string study_path, out_dir;
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  bool quiet = false;
+  bool quiet = false, resume = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-o" || a == "--output") {
@@ -304,6 +339,8 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
         return usage(err, "--threads `" + v + "`: expected a whole number from 1 to 1024");
     } else if (a == "-q" || a == "--quiet") {
       quiet = true;
+    } else if (a == "--resume") {
+      resume = true;
     } else if (!a.empty() && a[0] == '-') {
       return usage(err, "unknown option `" + a + "` for study");
     } else if (study_path.empty()) {
@@ -354,7 +391,42 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       err << line << std::flush;
       if (done == total) err << "\n";
     };
-    const StudyResult result = run_study(study, *tmpl, threads, progress);
+    // the checkpoint: the manifest of the study, then one line per completed run
+    const std::filesystem::path cp_manifest = dir.dir() / ".checkpoint-manifest.yaml";
+    const std::filesystem::path cp_rows = dir.dir() / ".checkpoint.csv";
+    const std::string manifest = study_manifest(study, *tmpl, study_runs(study), GPUMM_VERSION);
+    StudyCheckpoint cp;
+    cp.done.assign(static_cast<size_t>(study_runs(study)), 0);
+    if (resume && std::filesystem::exists(cp_manifest)) {
+      std::ifstream in(cp_manifest, std::ios::binary);
+      const std::string was((std::istreambuf_iterator<char>(in)), {});
+      if (was != manifest) {
+        err << "gpumm: the checkpoint in " << dir.dir().string()
+            << " belongs to another study (its manifest differs); run without --resume to start afresh\n";
+        return kBadInput;
+      }
+      read_checkpoint(cp_rows, study, cp);
+    } else {
+      std::filesystem::remove(cp_rows);
+      std::ofstream(cp_manifest, std::ios::binary) << manifest;
+    }
+    std::FILE* rows = std::fopen(cp_rows.c_str(), "ab");
+    if (!rows) throw OutputError("cannot write " + cp_rows.string());
+    long saved = 0;
+    const long kill_after = std::getenv("GPUMM_TEST_KILL_AFTER_RUNS") ? std::atol(std::getenv("GPUMM_TEST_KILL_AFTER_RUNS")) : -1;
+    cp.saved = [&](int k, const StudyResult& r) {
+      std::string line = std::to_string(k);
+      for (int o = 0; o < r.outputs.cols(); ++o) line.append(",").append(format_number(r.outputs(k, o)));
+      if (!r.relative_balance.empty())
+        for (double x : r.relative_balance[static_cast<size_t>(k)]) line.append(",").append(format_number(x));
+      line.append("\n");
+      std::fwrite(line.data(), 1, line.size(), rows);
+      std::fflush(rows);
+      // test hook: die the way a killed study dies
+      if (kill_after >= 0 && ++saved >= kill_after) std::raise(SIGKILL);
+    };
+    const StudyResult result = run_study(study, *tmpl, threads, progress, &cp);
+    std::fclose(rows);
     // stage the files, then move them into place
     std::string table = study.method == StudyMethod::tornado  ? "tornado.csv"
                         : study.method == StudyMethod::morris ? "morris.csv"
@@ -365,6 +437,8 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     dir.staged("manifest.yaml");
     write_study(study, *tmpl, result, staging.string(), GPUMM_VERSION);
     dir.commit();
+    std::filesystem::remove(cp_rows);
+    std::filesystem::remove(cp_manifest);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!quiet)
       out << "gpumm " << GPUMM_VERSION << ": study " << study_path << ", " << to_string(study.method) << ", "

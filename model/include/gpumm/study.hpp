@@ -55,10 +55,26 @@ struct StudyResult {
   std::vector<std::string> period_dates;
 };
 
+/// Checkpointing: runs already done (from an interrupted study) and a hook called, serialized,
+/// after each new run with its index, so a caller can save it.
+struct StudyCheckpoint {
+  std::vector<char> done;                       ///< per run: 1 when `StudyResult` already holds it
+  StudyResult previous;                         ///< outputs (and series) of the runs done
+  std::function<void(int, const StudyResult&)> saved;  ///< after run k completes
+};
+
 /// Run a study on `threads` threads. `progress(done, total)` is called as runs complete
-/// (from the calling thread's perspective, serialized).
+/// (serialized). With a checkpoint, runs already done are not run again.
 StudyResult run_study(const Study& study, const ScenarioTemplate& scenario, int threads,
-                      const std::function<void(int, int)>& progress = {});
+                      const std::function<void(int, int)>& progress = {}, StudyCheckpoint* checkpoint = nullptr);
+
+/// The study's manifest (manifest.yaml): it identifies the study, so a checkpoint or outputs
+/// are only ever combined with the study that made them.
+std::string study_manifest(const Study& study, const ScenarioTemplate& scenario, int runs,
+                           const std::string& tool_version);
+
+/// The number of runs of a study's design.
+int study_runs(const Study& study);
 
 /// Write samples.csv, the method's table (tornado.csv, morris.csv, sobol.csv or bands.csv) and
 /// manifest.yaml into the staging folder `dir`.
