@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <algorithm>
+#include <set>
 #include <sstream>
 
 #include "gpumm/io.hpp"
@@ -428,7 +429,7 @@ TEST_CASE("cli: a study gives byte-identical results with 1 and 2 threads") {
 TEST_CASE("cli: bad study files get located errors, all at once") {
   Result bad = run_gpumm("study tests/testdata/studies/bad_study.yaml -o '" + scratch("bad-study").string() + "'");
   CHECK(bad.code == 2);
-  CHECK(bad.err.find("bad_study.yaml:2:9: method: `sobel`: expected monte_carlo, tornado, morris or sobol") != std::string::npos);
+  CHECK(bad.err.find("bad_study.yaml:2:9: method: `sobel`: expected monte_carlo, tornado, morris, sobol, sweep or grid") != std::string::npos);
   CHECK(bad.err.find("bad_study.yaml:5:5: parameters[0]: low must be below high") != std::string::npos);
   CHECK(bad.err.find("did you mean `final_installed_h100e`?") != std::string::npos);
   CHECK(bad.err.find("3 problems found") != std::string::npos);
@@ -473,4 +474,22 @@ TEST_CASE("cli: resuming with a different study is refused") {
   Result r = run_gpumm("study '" + other.string() + "' -q --resume -o '" + part.string() + "'");
   CHECK(r.code == 2);
   CHECK(r.err.find("belongs to another study") != std::string::npos);
+}
+
+TEST_CASE("cli: sweeps move one parameter at a time over its points; grids cover every combination") {
+  const fs::path sweep = scratch("study-sweep"), grid = scratch("study-grid");
+  REQUIRE(run_gpumm("study tests/testdata/studies/sweep_small.yaml -q -o '" + sweep.string() + "'").code == 0);
+  REQUIRE(run_gpumm("study tests/testdata/studies/grid_small.yaml -q -o '" + grid.string() + "'").code == 0);
+  // capex 10, 30, 50 with the cap at its base (2), then the cap 1, 2, 3 with capex at its base (30)
+  CHECK(column(sweep / "samples.csv", "firms.google.capex.2026") == std::vector<std::string>{"10", "30", "50", "30", "30", "30"});
+  CHECK(column(sweep / "samples.csv", "regions.us_east.interconnect_cap") == std::vector<std::string>{"2", "2", "2", "1", "2", "3"});
+  auto capex = column(grid / "samples.csv", "firms.google.capex.2026");
+  auto cap = column(grid / "samples.csv", "regions.us_east.interconnect_cap");
+  REQUIRE(capex.size() == 9);
+  std::set<std::pair<std::string, std::string>> combos;
+  for (size_t i = 0; i < capex.size(); ++i) combos.emplace(capex[i], cap[i]);
+  CHECK(combos.size() == 9);
+  // more capex installs more compute
+  auto installed = column(sweep / "samples.csv", "final_installed_h100e");
+  CHECK(std::stod(installed[2]) > std::stod(installed[0]));
 }

@@ -27,6 +27,8 @@ std::string to_string(StudyMethod m) {
     case StudyMethod::tornado: return "tornado";
     case StudyMethod::morris: return "morris";
     case StudyMethod::sobol: return "sobol";
+    case StudyMethod::sweep: return "sweep";
+    case StudyMethod::grid: return "grid";
   }
   return "monte_carlo";
 }
@@ -139,9 +141,12 @@ Study load_study_file(const std::string& path) {
     else if (method == "tornado") st.method = StudyMethod::tornado;
     else if (method == "morris") st.method = StudyMethod::morris;
     else if (method == "sobol") st.method = StudyMethod::sobol;
-    else d.error(m.get("method"), "method", "`" + method + "`: expected monte_carlo, tornado, morris or sobol");
+    else if (method == "sweep") st.method = StudyMethod::sweep;
+    else if (method == "grid") st.method = StudyMethod::grid;
+    else d.error(m.get("method"), "method", "`" + method + "`: expected monte_carlo, tornado, morris, sobol, sweep or grid");
   }
-  double seed = 1, samples = 64, levels = 4, bootstrap = 200;
+  double seed = 1, samples = 64, levels = 4, bootstrap = 200, points = 5;
+  if (m.number("points", points, false, 2, 1000)) st.points = static_cast<int>(points);
   if (m.number("seed", seed, false, 0, 9007199254740991.0)) st.seed = static_cast<std::uint64_t>(seed);
   if (m.number("samples", samples, false, 1, 1 << 22)) st.samples = static_cast<int>(samples);
   if (m.number("levels", levels, false, 2, 100)) st.levels = static_cast<int>(levels);
@@ -183,6 +188,9 @@ Study load_study_file(const std::string& path) {
       st.outputs.push_back(name);
     }
   }
+  if (st.method == StudyMethod::grid && std::pow(st.points, static_cast<double>(st.parameters.size())) > 1e6)
+    d.error(m.get("points"), "points", "a grid of " + std::to_string(st.points) + "^" + std::to_string(st.parameters.size()) +
+                                          " runs is too large (at most 1,000,000)");
   m.finish();
   if (!d.list.empty()) throw ScenarioError(d.list);
   return st;
@@ -195,6 +203,8 @@ int study_runs(const Study& study) {
     case StudyMethod::morris: return study.samples * (d + 1);
     case StudyMethod::sobol: return study.samples * (d + 2);
     case StudyMethod::tornado: return 1 + 2 * d;
+    case StudyMethod::sweep: return d * study.points;
+    case StudyMethod::grid: return static_cast<int>(std::pow(study.points, d));
   }
   return 0;
 }
@@ -208,6 +218,26 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
     case StudyMethod::monte_carlo: r.unit = latin_hypercube(study.samples, d, study.seed); break;
     case StudyMethod::morris: r.unit = morris_design(study.samples, d, study.levels, study.seed); break;
     case StudyMethod::sobol: r.unit = saltelli_design(study.samples, d); break;
+    case StudyMethod::sweep:
+    case StudyMethod::grid: {
+      // sweep: each parameter through `points` values, the others at the scenario's values;
+      // grid: every combination of those values
+      const int pts = study.points, rows = study_runs(study);
+      r.unit.resize(rows, d);
+      for (int k = 0; k < rows; ++k)
+        for (int i = 0; i < d; ++i) {
+          const StudyParameter& p = study.parameters[static_cast<size_t>(i)];
+          const double base = std::clamp((p.base - p.low) / (p.high - p.low), 0.0, 1.0);
+          if (study.method == StudyMethod::sweep) {
+            r.unit(k, i) = k / pts == i ? static_cast<double>(k % pts) / (pts - 1) : base;
+          } else {
+            int digit = k;
+            for (int q = 0; q < i; ++q) digit /= pts;
+            r.unit(k, i) = static_cast<double>(digit % pts) / (pts - 1);
+          }
+        }
+      break;
+    }
     case StudyMethod::tornado: {
       r.unit.resize(1 + 2 * d, d);
       Eigen::RowVectorXd base(d);
@@ -230,9 +260,9 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       const StudyParameter& p = study.parameters[static_cast<size_t>(i)];
       const Parameter range{p.path, p.low, p.high, p.log_scale};
       // a tornado's base point is the scenario's own value
-      r.values(k, i) = study.method == StudyMethod::tornado && k > 0 && (k - 1) / 2 != i ? p.base
-                       : study.method == StudyMethod::tornado && k == 0 ? p.base
-                                                                       : range.from_unit(r.unit(k, i));
+      const bool at_base = (study.method == StudyMethod::tornado && (k == 0 || (k - 1) / 2 != i)) ||
+                           (study.method == StudyMethod::sweep && k / study.points != i);
+      r.values(k, i) = at_base ? p.base : range.from_unit(r.unit(k, i));
     }
   r.outputs.resize(n, static_cast<int>(study.outputs.size()));
   r.relative_balance.assign(study.method == StudyMethod::monte_carlo ? static_cast<size_t>(n) : 0, {});
@@ -360,6 +390,9 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
       w.close();
       break;
     }
+    case StudyMethod::sweep:
+    case StudyMethod::grid:
+      break;  // samples.csv is the table: one row per point
     case StudyMethod::monte_carlo: {
       CsvWriter w(fs::path(dir) / "bands.csv", {"date", "relative_balance_p5", "relative_balance_p10",
                                                 "relative_balance_p50", "relative_balance_p90", "relative_balance_p95"});
@@ -394,10 +427,12 @@ std::string study_manifest(const Study& study, const ScenarioTemplate& tmpl, int
     << (study.method == StudyMethod::monte_carlo ? "latin_hypercube"
         : study.method == StudyMethod::sobol     ? "saltelli_sobol_sequence"
         : study.method == StudyMethod::morris    ? "morris_trajectories"
+        : study.method == StudyMethod::grid      ? "full_factorial"
                                                  : "one_at_a_time");
   e << YAML::Key << "seed" << YAML::Value << std::to_string(study.seed);
   e << YAML::Key << "samples" << YAML::Value << study.samples;
   e << YAML::Key << "levels" << YAML::Value << study.levels;
+  e << YAML::Key << "points" << YAML::Value << study.points;
   e << YAML::Key << "runs" << YAML::Value << runs;
   e << YAML::Key << "parameters" << YAML::Value << YAML::BeginSeq;
   for (const auto& p : study.parameters)

@@ -43,8 +43,8 @@ Usage:
   gpumm study STUDY.yaml [-o DIR] [--threads N] [--resume] [--quiet]
       Run a sensitivity or uncertainty study: the study file names the scenario, the
       parameters (paths such as firms.meta.capex.2026 with low and high values in the units
-      written in the scenario), the method (monte_carlo, tornado, morris, sobol) and the
-      outputs. Writes samples.csv, the method's table and manifest.yaml (default folder:
+      written in the scenario), the method (sweep, grid, tornado, morris, sobol,
+      monte_carlo) and the outputs. Writes samples.csv, the method's table and manifest.yaml (default folder:
       out/<study name>/). Uses all cores unless --threads says otherwise; results do not
       depend on the number of threads. Shows progress with an ETA on a terminal. Every run is
       checkpointed: after an interruption, the same command with --resume finishes the study
@@ -428,12 +428,13 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     const StudyResult result = run_study(study, *tmpl, threads, progress, &cp);
     std::fclose(rows);
     // stage the files, then move them into place
-    std::string table = study.method == StudyMethod::tornado  ? "tornado.csv"
-                        : study.method == StudyMethod::morris ? "morris.csv"
-                        : study.method == StudyMethod::sobol  ? "sobol.csv"
-                                                              : "bands.csv";
+    std::string table = study.method == StudyMethod::tornado       ? "tornado.csv"
+                        : study.method == StudyMethod::morris      ? "morris.csv"
+                        : study.method == StudyMethod::sobol       ? "sobol.csv"
+                        : study.method == StudyMethod::monte_carlo ? "bands.csv"
+                                                                   : "";
     const std::filesystem::path staging = dir.staged("samples.csv").parent_path();
-    dir.staged(table);
+    if (!table.empty()) dir.staged(table);
     dir.staged("manifest.yaml");
     write_study(study, *tmpl, result, staging.string(), GPUMM_VERSION);
     dir.commit();
@@ -443,8 +444,8 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     if (!quiet)
       out << "gpumm " << GPUMM_VERSION << ": study " << study_path << ", " << to_string(study.method) << ", "
           << result.values.rows() << " runs of " << study.scenario << " on " << threads << " threads in "
-          << fmt_seconds(secs) << "\n  output            " << dir.dir().string() << "/ (samples.csv, " << table
-          << ", manifest.yaml)\n";
+          << fmt_seconds(secs) << "\n  output            " << dir.dir().string() << "/ (samples.csv, "
+          << (table.empty() ? "" : table + ", ") << "manifest.yaml)\n";
     return kOk;
   } catch (const OutputError& e) {
     err << "gpumm: " << e.what() << "\n";

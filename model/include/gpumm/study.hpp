@@ -16,7 +16,7 @@
 
 namespace gpumm {
 
-enum class StudyMethod { monte_carlo, tornado, morris, sobol };
+enum class StudyMethod { monte_carlo, tornado, morris, sobol, sweep, grid };
 std::string to_string(StudyMethod m);
 
 struct StudyParameter {
@@ -31,6 +31,7 @@ struct Study {
   StudyMethod method = StudyMethod::monte_carlo;
   std::uint64_t seed = 1;
   int samples = 64;                    ///< Monte Carlo points; Morris trajectories; Sobol N (a power of 2)
+  int points = 5;                      ///< sweep and grid: values per parameter, low to high
   int levels = 4;                      ///< Morris grid levels
   int bootstrap = 200;                 ///< Sobol confidence intervals
   std::vector<StudyParameter> parameters;
