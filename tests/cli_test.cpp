@@ -413,13 +413,32 @@ TEST_CASE("cli: a study gives byte-identical results with 1 and 2 threads") {
     const std::string file = "tests/testdata/studies/" + study + ".yaml";
     REQUIRE(run_gpumm("study " + file + " -q --threads 1 -o '" + one.string() + "'").code == 0);
     REQUIRE(run_gpumm("study " + file + " -q --threads 2 -o '" + two.string() + "'").code == 0);
-    for (const char* f : {"samples.csv", "sobol.csv", "bands.csv", "manifest.yaml"})
+    for (const char* f : {"samples.csv", "sobol.csv", "sobol_periods.csv", "bands.csv", "manifest.yaml"})
       if (fs::exists(one / f)) CHECK_MESSAGE(slurp(one / f) == slurp(two / f), std::string(f));
     if (study == "sobol_small") {
       CHECK(lines(slurp(one / "samples.csv")).size() == 1 + 16 * 4);  // N (d + 2) runs
       auto sobol = lines(slurp(one / "sobol.csv"));
       REQUIRE(sobol.size() == 1 + 2 * 2);
       CHECK(sobol[0] == "output,parameter,first_order,first_order_low,first_order_high,total,total_low,total_high");
+      // indices of the relative balance per period: one row per (month, parameter)
+      auto periods = lines(slurp(one / "sobol_periods.csv"));
+      REQUIRE(periods.size() == 1 + 36 * 2);
+      CHECK(periods[0] ==
+            "date,parameter,relative_balance_variance,first_order,first_order_low,first_order_high,total,total_low,"
+            "total_high");
+      // 2026's capex cannot move January 2024 (its orders arrive years later):
+      // no variance, empty cells; by the end of 2026 both parameters share out a variance
+      CHECK(periods[1].rfind("2024-01-01,firms.google.capex.2026,0,,,,,,", 0) == 0);
+      const auto var = column(one / "sobol_periods.csv", "relative_balance_variance");
+      const auto total = column(one / "sobol_periods.csv", "total");
+      const auto dates = column(one / "sobol_periods.csv", "date");
+      bool late_varies = false;
+      for (size_t k = 0; k < dates.size(); ++k)
+        if (dates[k] == "2026-12-01") {
+          late_varies = std::stod(var[k]) > 0;
+          CHECK(std::stod(total[k]) >= 0);
+        }
+      CHECK(late_varies);
     } else {
       CHECK(lines(slurp(one / "bands.csv")).size() == 1 + 36);  // one row per month
     }
@@ -453,7 +472,7 @@ TEST_CASE("cli: a study killed at any moment and resumed gives exactly the unint
       CHECK(killed.code == 128 + 9);
       CHECK_FALSE(fs::exists(part / "samples.csv"));
       REQUIRE(run_gpumm("study " + file + " -q --resume -o '" + part.string() + "'").code == 0);
-      for (const char* f : {"samples.csv", "sobol.csv", "bands.csv", "manifest.yaml"})
+      for (const char* f : {"samples.csv", "sobol.csv", "sobol_periods.csv", "bands.csv", "manifest.yaml"})
         if (fs::exists(full / f)) CHECK_MESSAGE(slurp(full / f) == slurp(part / f), std::string(f));
       CHECK_FALSE(fs::exists(part / ".checkpoint.csv"));
     }

@@ -115,6 +115,28 @@ TEST_CASE("sensitivity: Sobol' indices of the Ishigami function") {
   }
 }
 
+TEST_CASE("sensitivity: Sobol' indices do not depend on the output's mean; a constant output has none") {
+  // f + 10^6 has the indices of f; the centred estimator keeps them (the uncentred
+  // mean(f_B (f_ABi - f_A)) would be swamped by the 10^6 times the noise of f_ABi - f_A)
+  const int n = 1 << 10, d = 3;
+  Eigen::MatrixXd x = saltelli_design(n, d);
+  const Eigen::VectorXd y = ishigami(x);
+  const SobolIndices a = sobol_indices(y, n, d, 50), b = sobol_indices((y.array() + 1e6).matrix(), n, d, 50);
+  for (int i = 0; i < d; ++i) {
+    CHECK(b.first(i) == doctest::Approx(a.first(i)).epsilon(1e-6));
+    CHECK(b.total(i) == doctest::Approx(a.total(i)).epsilon(1e-6));
+    CHECK(b.first_high(i) - b.first_low(i) < 0.2);
+  }
+  CHECK(b.variance == doctest::Approx(a.variance).epsilon(1e-6));
+  // 0.1 is not exact in binary: the rounding of its mean must not pass for variance
+  const SobolIndices c = sobol_indices(Eigen::VectorXd::Constant(n * (d + 2), 0.1), n, d, 10);
+  CHECK(c.variance == 0);
+  for (int i = 0; i < d; ++i) {
+    CHECK(c.first(i) == 0);
+    CHECK(c.total(i) == 0);
+  }
+}
+
 TEST_CASE("sensitivity: Sobol' indices of the G-function match their closed form") {
   const int n = 1 << 12, d = 6;
   double v[6], prod = 1;

@@ -152,28 +152,31 @@ Eigen::MatrixXd saltelli_design(int n, int d, int skip) {
 
 namespace {
 // S_i and S_Ti over the rows `rows` of the blocks of a Saltelli design's outputs.
-void estimate(const Eigen::VectorXd& y, int n, int d, const std::vector<int>& rows, Eigen::VectorXd& first,
-              Eigen::VectorXd& total) {
+// The indices from the rows `rows` of the A and B blocks; returns the variance of f.
+double estimate(const Eigen::VectorXd& y, int n, int d, const std::vector<int>& rows, Eigen::VectorXd& first,
+                Eigen::VectorXd& total) {
   const double m = static_cast<double>(rows.size());
-  double mean = 0, sq = 0;
-  for (int j : rows) {
-    mean += y(j) + y(n + j);
-    sq += y(j) * y(j) + y(n + j) * y(n + j);
-  }
+  double mean = 0;
+  for (int j : rows) mean += y(j) + y(n + j);
   mean /= 2 * m;
-  const double var = sq / (2 * m) - mean * mean;
+  double var = 0;  // two passes: no cancellation when the output barely varies
+  for (int j : rows) var += (y(j) - mean) * (y(j) - mean) + (y(n + j) - mean) * (y(n + j) - mean);
+  var /= 2 * m;
+  // an output that does not vary (up to rounding) has no variance to share out
+  if (var <= 1e-24 * std::max(1.0, mean * mean)) var = 0;
   first.resize(d);
   total.resize(d);
   for (int i = 0; i < d; ++i) {
     double s = 0, st = 0;
     for (int j : rows) {
       const double fa = y(j), fb = y(n + j), fab = y(n * (2 + i) + j);
-      s += fb * (fab - fa);
+      s += (fb - mean) * (fab - fa);  // centred: same expectation, far less noise when the mean is large
       st += (fa - fab) * (fa - fab);
     }
     first(i) = var > 0 ? s / m / var : 0.0;
     total(i) = var > 0 ? st / (2 * m) / var : 0.0;
   }
+  return var;
 }
 }  // namespace
 
@@ -184,7 +187,7 @@ SobolIndices sobol_indices(const Eigen::VectorXd& y, int n, int d, int bootstrap
   SobolIndices out;
   std::vector<int> rows(static_cast<size_t>(n));
   std::iota(rows.begin(), rows.end(), 0);
-  estimate(y, n, d, rows, out.first, out.total);
+  out.variance = estimate(y, n, d, rows, out.first, out.total);
   // bootstrap: resample the N rows with replacement
   std::vector<Eigen::VectorXd> s1(static_cast<size_t>(bootstrap)), st(static_cast<size_t>(bootstrap));
   for (int b = 0; b < bootstrap; ++b) {

@@ -196,6 +196,8 @@ Study load_study_file(const std::string& path) {
   return st;
 }
 
+bool study_keeps_series(StudyMethod m) { return m == StudyMethod::monte_carlo || m == StudyMethod::sobol; }
+
 int study_runs(const Study& study) {
   const int d = static_cast<int>(study.parameters.size());
   switch (study.method) {
@@ -265,7 +267,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       r.values(k, i) = at_base ? p.base : range.from_unit(r.unit(k, i));
     }
   r.outputs.resize(n, static_cast<int>(study.outputs.size()));
-  r.relative_balance.assign(study.method == StudyMethod::monte_carlo ? static_cast<size_t>(n) : 0, {});
+  r.relative_balance.assign(study_keeps_series(study.method) ? static_cast<size_t>(n) : 0, {});
   // runs done before an interruption are taken as they were
   int done = 0;
   const auto was_done = [&](int k) {
@@ -388,6 +390,26 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
         }
       }
       w.close();
+      // the same indices for the relative balance of every period; a period whose balance does
+      // not vary across runs (history, for one) has no variance to share out: empty cells
+      CsvWriter wp(fs::path(dir) / "sobol_periods.csv",
+                   {"date", "parameter", "relative_balance_variance", "first_order", "first_order_low",
+                    "first_order_high", "total", "total_low", "total_high"});
+      for (size_t t = 0; t < r.period_dates.size(); ++t) {
+        Eigen::VectorXd y(n);
+        for (int k = 0; k < n; ++k) y(k) = r.relative_balance[static_cast<size_t>(k)][t];
+        const SobolIndices s = sobol_indices(y, study.samples, d, study.bootstrap, 0.95, study.seed);
+        for (int i = 0; i < d; ++i) {
+          wp.text(r.period_dates[t]).text(study.parameters[static_cast<size_t>(i)].path).number(s.variance);
+          if (s.variance > 0)
+            wp.number(s.first(i)).number(s.first_low(i)).number(s.first_high(i)).number(s.total(i))
+                .number(s.total_low(i)).number(s.total_high(i));
+          else
+            for (int c = 0; c < 6; ++c) wp.text("");
+          wp.end_row();
+        }
+      }
+      wp.close();
       break;
     }
     case StudyMethod::sweep:

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <optional>
 #include <ostream>
+#include <sstream>
 
 #include "gpumm/episodes.hpp"
 #include "gpumm/io.hpp"
@@ -44,8 +45,8 @@ Usage:
       Run a sensitivity or uncertainty study: the study file names the scenario, the
       parameters (paths such as firms.meta.capex.2026 with low and high values in the units
       written in the scenario), the method (sweep, grid, tornado, morris, sobol,
-      monte_carlo) and the outputs. Writes samples.csv, the method's table and manifest.yaml (default folder:
-      out/<study name>/). Uses all cores unless --threads says otherwise; results do not
+      monte_carlo) and the outputs. Writes samples.csv, the method's tables and
+      manifest.yaml (default folder: out/<study name>/). Uses all cores unless --threads says otherwise; results do not
       depend on the number of threads. Shows progress with an ETA on a terminal. Every run is
       checkpointed: after an interruption, the same command with --resume finishes the study
       with exactly the results of an uninterrupted one.
@@ -295,9 +296,12 @@ std::string fmt_seconds(double s) {
 void read_checkpoint(const std::filesystem::path& file, const Study& study, StudyCheckpoint& cp) {
   const int n = study_runs(study), outs = static_cast<int>(study.outputs.size());
   cp.previous.outputs = Eigen::MatrixXd::Zero(n, outs);
-  if (study.method == StudyMethod::monte_carlo) cp.previous.relative_balance.assign(static_cast<size_t>(n), {});
-  std::ifstream in(file);
-  for (std::string line; std::getline(in, line);) {
+  if (study_keeps_series(study.method)) cp.previous.relative_balance.assign(static_cast<size_t>(n), {});
+  std::ifstream in(file, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  std::istringstream lines(text.substr(0, text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1));
+  // a last line without its newline was cut by the kill: it is not a run
+  for (std::string line; std::getline(lines, line);) {
     std::vector<double> x;
     const char* p = line.data();
     const char* end = line.data() + line.size();
@@ -435,6 +439,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
                                                                    : "";
     const std::filesystem::path staging = dir.staged("samples.csv").parent_path();
     if (!table.empty()) dir.staged(table);
+    if (study.method == StudyMethod::sobol) dir.staged("sobol_periods.csv");
     dir.staged("manifest.yaml");
     write_study(study, *tmpl, result, staging.string(), GPUMM_VERSION);
     dir.commit();
@@ -445,7 +450,8 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       out << "gpumm " << GPUMM_VERSION << ": study " << study_path << ", " << to_string(study.method) << ", "
           << result.values.rows() << " runs of " << study.scenario << " on " << threads << " threads in "
           << fmt_seconds(secs) << "\n  output            " << dir.dir().string() << "/ (samples.csv, "
-          << (table.empty() ? "" : table + ", ") << "manifest.yaml)\n";
+          << (table.empty() ? "" : table + ", ")
+          << (study.method == StudyMethod::sobol ? "sobol_periods.csv, " : "") << "manifest.yaml)\n";
     return kOk;
   } catch (const OutputError& e) {
     err << "gpumm: " << e.what() << "\n";

@@ -49,8 +49,10 @@ struct SobolIndices {
   Eigen::VectorXd first, total;                  ///< S_i and S_Ti
   Eigen::VectorXd first_low, first_high;          ///< bootstrap confidence interval of S_i
   Eigen::VectorXd total_low, total_high;          ///< ... and of S_Ti
+  double variance = 0;  ///< V; 0 when the output does not vary, and then every index is 0
 };
-/// Indices from the outputs of a Saltelli design: S_i = mean(f_B (f_ABi - f_A)) / V and
+/// Indices from the outputs of a Saltelli design: S_i = mean((f_B - m) (f_ABi - f_A)) / V (m the
+/// mean of f; centring does not change the expectation but removes the noise of a large mean) and
 /// S_Ti = mean((f_A - f_ABi)^2) / (2V) (Jansen), V the variance of f over A and B. The
 /// confidence intervals resample the N rows `bootstrap` times (percentiles at `confidence`),
 /// with the resampling drawn from `seed`.

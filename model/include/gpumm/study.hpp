@@ -52,7 +52,7 @@ struct StudyResult {
   Eigen::MatrixXd unit;     ///< design in the unit cube (runs x parameters)
   Eigen::MatrixXd values;   ///< parameter values (runs x parameters)
   Eigen::MatrixXd outputs;  ///< metrics (runs x outputs)
-  std::vector<std::vector<double>> relative_balance;  ///< per run, per period (Monte Carlo bands)
+  std::vector<std::vector<double>> relative_balance;  ///< per run, per period (see `study_keeps_series`)
   std::vector<std::string> period_dates;
 };
 
@@ -74,11 +74,15 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& scenario, int 
 std::string study_manifest(const Study& study, const ScenarioTemplate& scenario, int runs,
                            const std::string& tool_version);
 
+/// Whether a method keeps each run's per-period relative balance: Monte Carlo for its bands,
+/// Sobol for its indices per period.
+bool study_keeps_series(StudyMethod m);
+
 /// The number of runs of a study's design.
 int study_runs(const Study& study);
 
-/// Write samples.csv, the method's table (tornado.csv, morris.csv, sobol.csv or bands.csv) and
-/// manifest.yaml into the staging folder `dir`.
+/// Write samples.csv, the method's tables (tornado.csv, morris.csv, sobol.csv and
+/// sobol_periods.csv, or bands.csv) and manifest.yaml into the staging folder `dir`.
 void write_study(const Study& study, const ScenarioTemplate& scenario, const StudyResult& r,
                  const std::string& dir, const std::string& tool_version);
 
