@@ -137,6 +137,56 @@ TEST_CASE("sensitivity: Sobol' indices do not depend on the output's mean; a con
   }
 }
 
+TEST_CASE("sensitivity: rounds of a growing Saltelli design make up the design of the doubled sample") {
+  const int n0 = 8, d = 3, rounds = 3;  // 8 + 8 + 16 base points = the design of 32
+  Eigen::MatrixXd in_rounds(0, d);
+  for (int r = 0; r < rounds; ++r) {
+    const Eigen::MatrixXd part = saltelli_round(n0, r, d);
+    CHECK(part.rows() == saltelli_round_points(n0, r) * (d + 2));
+    Eigen::MatrixXd grown(in_rounds.rows() + part.rows(), d);
+    grown << in_rounds, part;
+    in_rounds = grown;
+  }
+  const Eigen::MatrixXd whole = saltelli_design(32, d);
+  REQUIRE(in_rounds.rows() == whole.rows());
+  for (int i = 0; i < d; ++i) CHECK(saltelli_rounds_to_design(in_rounds.col(i), n0, rounds, d) == whole.col(i));
+}
+
+TEST_CASE("sensitivity: adaptive Sobol doubles N until every interval is narrow enough or the budget is spent") {
+  const int d = 3;
+  int calls = 0;
+  const auto f = [&](const Eigen::MatrixXd& u) {
+    ++calls;
+    Eigen::MatrixXd y(u.rows(), 2);
+    y.col(0) = ishigami(u);
+    y.col(1) = 2 * u.col(0) + u.col(1);  // linear: S = ST = (0.8, 0.2, 0)
+    return y;
+  };
+  const AdaptiveSobol a = sobol_adaptive(f, d, 64, 0.15, 1000000, 100, 0.95, 3);
+  CHECK(a.converged);
+  CHECK(a.widest <= 0.15);
+  CHECK(a.n > 64);
+  CHECK((a.n & (a.n - 1)) == 0);
+  CHECK(a.runs == static_cast<long>(a.n) * (d + 2));
+  CHECK(calls == a.rounds);
+  // the same indices as one design of the final size: the rounds waste nothing
+  const Eigen::MatrixXd x = saltelli_design(a.n, d);
+  const SobolIndices direct = sobol_indices(ishigami(x), a.n, d, 100, 0.95, 3);
+  CHECK(a.indices[0].total == direct.total);
+  CHECK(a.indices[0].first_high == direct.first_high);
+  CHECK(a.indices[1].first(0) == doctest::Approx(0.8).epsilon(0.05));
+  // half the sample would not have met the target (else the search would have stopped there)
+  const Eigen::MatrixXd xh = saltelli_design(a.n / 2, d);
+  const double half = std::max(sobol_widest_interval(sobol_indices(ishigami(xh), a.n / 2, d, 100, 0.95, 3)),
+                               sobol_widest_interval(sobol_indices(f(xh).col(1), a.n / 2, d, 100, 0.95, 3)));
+  CHECK(half > 0.15);
+  // a budget too small for the target: stops before exceeding it, not converged
+  const AdaptiveSobol b = sobol_adaptive(f, d, 64, 0.001, 64 * 5 * 4, 50);
+  CHECK_FALSE(b.converged);
+  CHECK(b.runs == 64 * 5 * 4);
+  CHECK(b.n == 256);
+}
+
 TEST_CASE("sensitivity: Sobol' indices of the G-function match their closed form") {
   const int n = 1 << 12, d = 6;
   double v[6], prod = 1;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <cmath>
 #include <numeric>
 #include <stdexcept>
@@ -151,8 +152,8 @@ Eigen::MatrixXd saltelli_design(int n, int d, int skip) {
 }
 
 namespace {
-// S_i and S_Ti over the rows `rows` of the blocks of a Saltelli design's outputs.
-// The indices from the rows `rows` of the A and B blocks; returns the variance of f.
+// S_i and S_Ti over the rows `rows` of the A and B blocks of a Saltelli design's outputs;
+// returns the variance of f.
 double estimate(const Eigen::VectorXd& y, int n, int d, const std::vector<int>& rows, Eigen::VectorXd& first,
                 Eigen::VectorXd& total) {
   const double m = static_cast<double>(rows.size());
@@ -215,6 +216,67 @@ SobolIndices sobol_indices(const Eigen::VectorXd& y, int n, int d, int bootstrap
     out.total_high(i) = bootstrap > 0 ? band(st, i, hi) : out.total(i);
   }
   return out;
+}
+
+int saltelli_round_points(int n0, int round) { return round == 0 ? n0 : n0 << (round - 1); }
+
+Eigen::MatrixXd saltelli_round(int n0, int round, int d) {
+  // round 0 holds base points 1 .. n0 of the sequence, round k the next n0 2^(k-1)
+  const int skip = 1 + (round == 0 ? 0 : saltelli_round_points(n0, round));
+  return saltelli_design(saltelli_round_points(n0, round), d, skip);
+}
+
+Eigen::VectorXd saltelli_rounds_to_design(const Eigen::VectorXd& y, int n0, int rounds, int d) {
+  const int n = n0 << (rounds - 1);
+  if (y.size() != static_cast<long>(n) * (d + 2))
+    throw std::invalid_argument("saltelli_rounds_to_design: expected the outputs of whole rounds");
+  Eigen::VectorXd out(y.size());
+  // block b of the design of n points is block b of round 0, then of round 1, ...
+  long from = 0;
+  int before = 0;  // base points in earlier rounds
+  for (int r = 0; r < rounds; ++r) {
+    const int m = saltelli_round_points(n0, r);
+    for (int b = 0; b < d + 2; ++b) out.segment(static_cast<long>(b) * n + before, m) = y.segment(from + static_cast<long>(b) * m, m);
+    from += static_cast<long>(m) * (d + 2);
+    before += m;
+  }
+  return out;
+}
+
+double sobol_widest_interval(const SobolIndices& s) {
+  double w = 0;
+  for (int i = 0; i < s.first.size(); ++i)
+    w = std::max({w, s.first_high(i) - s.first_low(i), s.total_high(i) - s.total_low(i)});
+  return w;
+}
+
+AdaptiveSobol sobol_adaptive(const std::function<Eigen::MatrixXd(const Eigen::MatrixXd&)>& f, int d, int n0,
+                             double target_width, long max_runs, int bootstrap, double confidence,
+                             std::uint64_t seed) {
+  if (n0 < 2 || (n0 & (n0 - 1)) != 0) throw std::invalid_argument("sobol_adaptive: N0 must be a power of two");
+  AdaptiveSobol out;
+  Eigen::MatrixXd y;  // outputs in round order, rows x outputs
+  for (int round = 0;; ++round) {
+    const int m = saltelli_round_points(n0, round);
+    const Eigen::MatrixXd part = f(saltelli_round(n0, round, d));
+    Eigen::MatrixXd grown(y.rows() + part.rows(), part.cols());
+    if (y.rows() > 0) grown.topRows(y.rows()) = y;
+    grown.bottomRows(part.rows()) = part;
+    y = std::move(grown);
+    out.n = round == 0 ? m : 2 * m;
+    out.runs = y.rows();
+    out.rounds = round + 1;
+    out.indices.clear();
+    out.widest = 0;
+    for (int o = 0; o < y.cols(); ++o) {
+      out.indices.push_back(sobol_indices(saltelli_rounds_to_design(y.col(o), n0, round + 1, d), out.n, d, bootstrap,
+                                          confidence, seed));
+      out.widest = std::max(out.widest, sobol_widest_interval(out.indices.back()));
+    }
+    out.converged = out.widest <= target_width;
+    // the next round doubles the runs
+    if (out.converged || 2 * out.runs > max_runs) return out;
+  }
 }
 
 }  // namespace gpumm

@@ -7,6 +7,7 @@
 // vector to outputs can be analysed, and each piece is tested on functions with known answers.
 #include <Eigen/Dense>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,5 +59,32 @@ struct SobolIndices {
 /// with the resampling drawn from `seed`.
 SobolIndices sobol_indices(const Eigen::VectorXd& y, int n, int d, int bootstrap = 200,
                            double confidence = 0.95, std::uint64_t seed = 1);
+
+/// Growing a Saltelli design in powers of two. Round 0 holds the first N0 base points of the
+/// sequence, round k >= 1 the next N0 2^(k-1), each in the block layout of `saltelli_design`;
+/// after round k the rounds together are the design of N0 2^k points, so no run is wasted.
+int saltelli_round_points(int n0, int round);
+Eigen::MatrixXd saltelli_round(int n0, int round, int d);
+/// The outputs of rounds 0 .. rounds-1 (in round order) rearranged in the block layout of
+/// `saltelli_design(N0 2^(rounds-1), d)`, ready for `sobol_indices`.
+Eigen::VectorXd saltelli_rounds_to_design(const Eigen::VectorXd& y, int n0, int rounds, int d);
+
+/// The widest confidence interval among a result's first-order and total indices.
+double sobol_widest_interval(const SobolIndices& s);
+
+struct AdaptiveSobol {
+  int n = 0;            ///< base points used
+  long runs = 0;        ///< evaluations of f: n (d + 2)
+  int rounds = 0;
+  bool converged = false;  ///< every interval of every output is at most the target
+  double widest = 0;       ///< the widest interval at the end
+  std::vector<SobolIndices> indices;  ///< per output
+};
+/// Sobol indices with a sample that doubles until every confidence interval of every output is
+/// at most `target_width` wide or the next doubling would exceed `max_runs` evaluations. `f`
+/// maps design rows (unit cube) to outputs (rows x outputs).
+AdaptiveSobol sobol_adaptive(const std::function<Eigen::MatrixXd(const Eigen::MatrixXd&)>& f, int d, int n0,
+                             double target_width, long max_runs, int bootstrap = 200,
+                             double confidence = 0.95, std::uint64_t seed = 1);
 
 }  // namespace gpumm
