@@ -445,6 +445,55 @@ TEST_CASE("cli: a study gives byte-identical results with 1 and 2 threads") {
   }
 }
 
+TEST_CASE("cli: an adaptive Sobol study doubles N until the intervals meet the target, or stops at its budget") {
+  const std::string file = "tests/testdata/studies/sobol_adaptive.yaml";
+  const fs::path out = scratch("study-adaptive");
+  Result r = run_gpumm("study " + file + " --threads 2 -o '" + out.string() + "'");
+  REQUIRE(r.code == 0);
+  // 16 -> 32 -> 64 -> 128 -> 256 base points; at 256 every interval is at most 0.3 wide
+  CHECK(r.out.find("N = 256 after 4 doublings; widest interval 0.279 <= target 0.3") != std::string::npos);
+  CHECK(lines(slurp(out / "samples.csv")).size() == 1 + 256 * 4);
+  CHECK(slurp(out / "manifest.yaml").find("runs: 1024") != std::string::npos);
+  for (const char* c : {"first_order", "total"}) {
+    const auto lo = column(out / "sobol.csv", std::string(c) + "_low"), hi = column(out / "sobol.csv", std::string(c) + "_high");
+    for (size_t k = 0; k < lo.size(); ++k) CHECK(std::stod(hi[k]) - std::stod(lo[k]) <= 0.3);
+  }
+  // the rounds add up to the one design of 256 points: the same tables as a fixed N = 256
+  // study, and at N = 128 some interval is still wider than 0.3 (so the search went on)
+  std::string text = slurp(kSource / file);
+  text.replace(text.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
+  const std::string fixed = text.substr(0, text.find("target_width")) + text.substr(text.find("bootstrap"));
+  for (int n : {256, 128}) {
+    CAPTURE(n);
+    const fs::path file_n = scratch("fixed-" + std::to_string(n) + ".yaml"), out_n = scratch("study-fixed-" + std::to_string(n));
+    std::string t = fixed;
+    t.replace(t.find("samples: 16"), 11, "samples: " + std::to_string(n));
+    std::ofstream(file_n) << t;
+    REQUIRE(run_gpumm("study '" + file_n.string() + "' -q -o '" + out_n.string() + "'").code == 0);
+    if (n == 256) {
+      CHECK(slurp(out_n / "sobol.csv") == slurp(out / "sobol.csv"));
+      CHECK(slurp(out_n / "sobol_periods.csv") == slurp(out / "sobol_periods.csv"));
+    } else {
+      double widest = 0;
+      for (const char* c : {"first_order", "total"}) {
+        const auto lo = column(out_n / "sobol.csv", std::string(c) + "_low"), hi = column(out_n / "sobol.csv", std::string(c) + "_high");
+        for (size_t k = 0; k < lo.size(); ++k) widest = std::max(widest, std::stod(hi[k]) - std::stod(lo[k]));
+      }
+      CHECK(widest > 0.3);
+    }
+  }
+  // a budget of 600 runs stops at N = 128 (512 runs): the next doubling would need 1,024
+  const fs::path small = scratch("small-budget.yaml"), out_small = scratch("study-small-budget");
+  std::string t = text;
+  t.replace(t.find("max_runs: 20000"), 15, "max_runs: 600");
+  std::ofstream(small) << t;
+  Result b = run_gpumm("study '" + small.string() + "' -o '" + out_small.string() + "'");
+  REQUIRE(b.code == 0);
+  CHECK(b.out.find("N = 128 after 3 doublings") != std::string::npos);
+  CHECK(b.out.find("the run budget is spent") != std::string::npos);
+  CHECK(lines(slurp(out_small / "samples.csv")).size() == 1 + 128 * 4);
+}
+
 TEST_CASE("cli: bad study files get located errors, all at once") {
   Result bad = run_gpumm("study tests/testdata/studies/bad_study.yaml -o '" + scratch("bad-study").string() + "'");
   CHECK(bad.code == 2);
@@ -456,15 +505,28 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   CHECK(path.code == 2);
   CHECK(path.err.find("firms.google.capex.2031`: no such value in the scenario") != std::string::npos);
   CHECK(path.err.find("not a number") != std::string::npos);
+  Result width = run_gpumm("study tests/testdata/studies/bad_width.yaml -o '" + scratch("bad-width").string() + "'");
+  CHECK(width.code == 2);
+  CHECK(width.err.find("bad_width.yaml:3:15: target_width: only a Sobol study grows its sample to a target width") !=
+        std::string::npos);
+  CHECK(width.err.find("bad_width.yaml:4:11: max_runs: a run budget needs `target_width`") == std::string::npos);
+  Result budget = run_gpumm("study tests/testdata/studies/bad_budget.yaml -o '" + scratch("bad-budget").string() + "'");
+  CHECK(budget.code == 2);
+  CHECK(budget.err.find("bad_budget.yaml:5:11: max_runs: the first round alone takes samples (d + 2) = 256 runs, more "
+                        "than the budget of 100") != std::string::npos);
+  CHECK(budget.err.find("bad_budget.yaml:10:1: bootstrp: unknown key `bootstrp`; did you mean `bootstrap`?") != std::string::npos);
+  CHECK(budget.err.find("2 problems found") != std::string::npos);
 }
 
 TEST_CASE("cli: a study killed at any moment and resumed gives exactly the uninterrupted results") {
-  for (const std::string study : {"sobol_small", "monte_carlo_small"}) {
+  for (const std::string study : {"sobol_small", "monte_carlo_small", "sobol_adaptive"}) {
     CAPTURE(study);
     const std::string file = "tests/testdata/studies/" + study + ".yaml";
     const fs::path full = scratch("resume-full-" + study), part = scratch("resume-part-" + study);
     REQUIRE(run_gpumm("study " + file + " -q -o '" + full.string() + "'").code == 0);
-    for (int kill_after : {1, 7}) {
+    // 300: in the fourth round of the adaptive study (rounds of 64, 64, 128, 256 runs)
+    for (int kill_after : {1, 7, 300}) {
+      if (kill_after == 300 && study != "sobol_adaptive") continue;
       CAPTURE(kill_after);
       fs::remove_all(part);
       Result killed = run_gpumm("study " + file + " -q -o '" + part.string() + "'", kSource,

@@ -1,9 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <set>
 
+#include "gpumm/scenario.hpp"
 #include "gpumm/sensitivity.hpp"
+#include "gpumm/study.hpp"
 
 using namespace gpumm;
 
@@ -221,4 +224,23 @@ TEST_CASE("sensitivity: parameters map the unit interval to their range") {
   CHECK(lin.from_unit(0.25) == 4);
   Parameter lg{"capex", 1, 100, true};
   CHECK(lg.from_unit(0.5) == doctest::Approx(10));
+}
+
+TEST_CASE("sensitivity: every example study loads and names numbers of its scenario") {
+  namespace fs = std::filesystem;
+  int examples = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(GPUMM_SOURCE_DIR) / "inputs/studies")) {
+    if (entry.path().extension() != ".yaml") continue;
+    CAPTURE(entry.path().string());
+    ++examples;
+    const Study study = load_study_file(entry.path().string());
+    const ScenarioTemplate tmpl = ScenarioTemplate::from_file(study.scenario);
+    for (const auto& p : study.parameters) {
+      const double base = tmpl.value_at(p.path);
+      CHECK(std::isfinite(base));
+    }
+    CHECK(study_problems(study, tmpl.instantiate({})).empty());
+    CHECK(study_runs(study) > 0);
+  }
+  CHECK(examples >= 6);
 }

@@ -151,6 +151,14 @@ Study load_study_file(const std::string& path) {
   if (m.number("samples", samples, false, 1, 1 << 22)) st.samples = static_cast<int>(samples);
   if (m.number("levels", levels, false, 2, 100)) st.levels = static_cast<int>(levels);
   if (m.number("bootstrap", bootstrap, false, 0, 100000)) st.bootstrap = static_cast<int>(bootstrap);
+  double max_runs = static_cast<double>(st.max_runs);
+  m.number("target_width", st.target_width, false, 1e-6, 2);
+  const bool has_budget = m.number("max_runs", max_runs, false, 1, 1e9);
+  st.max_runs = static_cast<long>(max_runs);
+  if (st.target_width > 0 && st.method != StudyMethod::sobol)
+    d.error(m.get("target_width"), "target_width", "only a Sobol study grows its sample to a target width");
+  else if (has_budget && st.target_width <= 0)
+    d.error(m.get("max_runs"), "max_runs", "a run budget needs `target_width` (the width the sample grows to)");
   if (st.method == StudyMethod::sobol && (st.samples & (st.samples - 1)) != 0)
     d.error(m.get("samples"), "samples", "= " + std::to_string(st.samples) + "; Sobol needs a power of two (e.g. 1024)");
   YAML::Node params = m.get("parameters");
@@ -169,6 +177,12 @@ Study load_study_file(const std::string& path) {
       st.parameters.push_back(p);
     }
   }
+  if (st.target_width > 0 && !st.parameters.empty() &&
+      static_cast<double>(st.samples) * static_cast<double>(st.parameters.size() + 2) > static_cast<double>(st.max_runs))
+    d.error(m.get("max_runs").IsDefined() ? m.get("max_runs") : m.get("target_width"), "max_runs",
+            "the first round alone takes samples (d + 2) = " +
+                std::to_string(static_cast<long>(st.samples) * static_cast<long>(st.parameters.size() + 2)) +
+                " runs, more than the budget of " + std::to_string(st.max_runs));
   YAML::Node outputs = m.get("outputs");
   if (!outputs.IsDefined() || !outputs.IsSequence() || outputs.size() == 0) {
     m.missing("outputs", "a list of metrics, e.g. `[periods_in_structural_shortage]`");
@@ -203,13 +217,28 @@ int study_runs(const Study& study) {
   switch (study.method) {
     case StudyMethod::monte_carlo: return study.samples;
     case StudyMethod::morris: return study.samples * (d + 1);
-    case StudyMethod::sobol: return study.samples * (d + 2);
+    case StudyMethod::sobol: {
+      if (study.target_width <= 0) return study.samples * (d + 2);
+      long n = study.samples;  // the largest doubling within the budget
+      while (2 * n * (d + 2) <= study.max_runs) n *= 2;
+      return static_cast<int>(n * (d + 2));
+    }
     case StudyMethod::tornado: return 1 + 2 * d;
     case StudyMethod::sweep: return d * study.points;
     case StudyMethod::grid: return static_cast<int>(std::pow(study.points, d));
   }
   return 0;
 }
+
+int sobol_points_used(const Study& study, const StudyResult& r) { return study.samples << (r.rounds - 1); }
+
+namespace {
+// The outputs (column o) or the period-t balances of a Sobol study in the block layout of its
+// final design.
+Eigen::VectorXd sobol_design_outputs(const Study& study, const StudyResult& r, const Eigen::VectorXd& y) {
+  return saltelli_rounds_to_design(y, study.samples, r.rounds, static_cast<int>(study.parameters.size()));
+}
+}  // namespace
 
 StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int threads,
                       const std::function<void(int, int)>& progress, StudyCheckpoint* checkpoint) {
@@ -219,7 +248,16 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   switch (study.method) {
     case StudyMethod::monte_carlo: r.unit = latin_hypercube(study.samples, d, study.seed); break;
     case StudyMethod::morris: r.unit = morris_design(study.samples, d, study.levels, study.seed); break;
-    case StudyMethod::sobol: r.unit = saltelli_design(study.samples, d); break;
+    case StudyMethod::sobol: {
+      // in rounds: the first N, then doublings (one round unless a target width is set)
+      r.unit.resize(study_runs(study), d);
+      for (int round = 0, row = 0; row < r.unit.rows(); ++round) {
+        const Eigen::MatrixXd part = saltelli_round(study.samples, round, d);
+        r.unit.middleRows(row, part.rows()) = part;
+        row += static_cast<int>(part.rows());
+      }
+      break;
+    }
     case StudyMethod::sweep:
     case StudyMethod::grid: {
       // sweep: each parameter through `points` values, the others at the scenario's values;
@@ -283,11 +321,12 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   if (checkpoint && !checkpoint->previous.period_dates.empty()) r.period_dates = checkpoint->previous.period_dates;
   // runs, shared among threads; each writes only its own rows
   std::atomic<int> next{0};
+  int end = n;
   std::mutex lock;
   std::string failure;
   const auto worker = [&] {
     ScenarioTemplate::Instantiator make(tmpl);  // this thread's copy of the document
-    for (int k = next++; k < n; k = next++) {
+    for (int k = next++; k < end; k = next++) {
       if (was_done(k)) continue;
       try {
         std::vector<std::pair<std::string, double>> values;
@@ -311,7 +350,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> g(lock);
         if (failure.empty()) failure = "run " + std::to_string(k) + ": " + e.what();
-        next = n;
+        next = end;
       }
       std::lock_guard<std::mutex> g(lock);
       ++done;
@@ -319,11 +358,38 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       if (progress) progress(done, n);
     }
   };
-  std::vector<std::thread> pool;
-  for (int i = 1; i < std::max(1, threads); ++i) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  if (!failure.empty()) throw std::runtime_error(failure);
+  const auto run_range = [&](int begin, int stop) {
+    next = begin;
+    end = stop;
+    std::vector<std::thread> pool;
+    for (int i = 1; i < std::max(1, threads); ++i) pool.emplace_back(worker);
+    worker();
+    for (auto& t : pool) t.join();
+    if (!failure.empty()) throw std::runtime_error(failure);
+  };
+  if (study.method != StudyMethod::sobol || study.target_width <= 0) {
+    run_range(0, n);
+    return r;
+  }
+  // a Sobol study with a target width: round by round until every interval is narrow enough
+  int row = 0;
+  for (int round = 0; row < n; ++round) {
+    row += saltelli_round_points(study.samples, round) * (d + 2);
+    run_range(row - saltelli_round_points(study.samples, round) * (d + 2), row);
+    r.rounds = round + 1;
+    const int points = sobol_points_used(study, r);
+    r.widest = 0;
+    for (int o = 0; o < r.outputs.cols(); ++o) {
+      const Eigen::VectorXd y = sobol_design_outputs(study, r, r.outputs.col(o).head(row));
+      r.widest = std::max(r.widest, sobol_widest_interval(sobol_indices(y, points, d, study.bootstrap, 0.95, study.seed)));
+    }
+    if (r.widest <= study.target_width) break;
+  }
+  // keep the runs done
+  r.unit.conservativeResize(row, d);
+  r.values.conservativeResize(row, d);
+  r.outputs.conservativeResize(row, Eigen::NoChange);
+  if (!r.relative_balance.empty()) r.relative_balance.resize(static_cast<size_t>(row));
   return r;
 }
 
@@ -381,7 +447,8 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
       CsvWriter w(fs::path(dir) / "sobol.csv", {"output", "parameter", "first_order", "first_order_low",
                                                 "first_order_high", "total", "total_low", "total_high"});
       for (int o = 0; o < outs; ++o) {
-        const SobolIndices s = sobol_indices(r.outputs.col(o), study.samples, d, study.bootstrap, 0.95, study.seed);
+        const SobolIndices s = sobol_indices(sobol_design_outputs(study, r, r.outputs.col(o)), sobol_points_used(study, r), d,
+                                             study.bootstrap, 0.95, study.seed);
         for (int i = 0; i < d; ++i) {
           w.text(study.outputs[static_cast<size_t>(o)]).text(study.parameters[static_cast<size_t>(i)].path)
               .number(s.first(i)).number(s.first_low(i)).number(s.first_high(i)).number(s.total(i))
@@ -398,7 +465,8 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
       for (size_t t = 0; t < r.period_dates.size(); ++t) {
         Eigen::VectorXd y(n);
         for (int k = 0; k < n; ++k) y(k) = r.relative_balance[static_cast<size_t>(k)][t];
-        const SobolIndices s = sobol_indices(y, study.samples, d, study.bootstrap, 0.95, study.seed);
+        const SobolIndices s = sobol_indices(sobol_design_outputs(study, r, y), sobol_points_used(study, r), d,
+                                             study.bootstrap, 0.95, study.seed);
         for (int i = 0; i < d; ++i) {
           wp.text(r.period_dates[t]).text(study.parameters[static_cast<size_t>(i)].path).number(s.variance);
           if (s.variance > 0)
@@ -455,6 +523,10 @@ std::string study_manifest(const Study& study, const ScenarioTemplate& tmpl, int
   e << YAML::Key << "samples" << YAML::Value << study.samples;
   e << YAML::Key << "levels" << YAML::Value << study.levels;
   e << YAML::Key << "points" << YAML::Value << study.points;
+  if (study.target_width > 0) {
+    e << YAML::Key << "target_width" << YAML::Value << format_number(study.target_width);
+    e << YAML::Key << "max_runs" << YAML::Value << study.max_runs;
+  }
   e << YAML::Key << "runs" << YAML::Value << runs;
   e << YAML::Key << "parameters" << YAML::Value << YAML::BeginSeq;
   for (const auto& p : study.parameters)

@@ -390,8 +390,12 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       const double secs = std::chrono::duration<double>(now - start).count();
       const double rate = secs > 0 ? done / secs : 0;
       char line[160];
-      std::snprintf(line, sizeof line, "\r  runs %d/%d (%.0f%%), %.0f runs/s, ETA %.0f s   ", done, total,
-                    100.0 * done / total, rate, rate > 0 ? (total - done) / rate : 0.0);
+      if (study.target_width > 0)  // the sample grows until its intervals are narrow enough
+        std::snprintf(line, sizeof line, "\r  runs %d of at most %d, %.0f runs/s, at most %.0f s to go   ", done,
+                      total, rate, rate > 0 ? (total - done) / rate : 0.0);
+      else
+        std::snprintf(line, sizeof line, "\r  runs %d/%d (%.0f%%), %.0f runs/s, ETA %.0f s   ", done, total,
+                      100.0 * done / total, rate, rate > 0 ? (total - done) / rate : 0.0);
       err << line << std::flush;
       if (done == total) err << "\n";
     };
@@ -452,6 +456,14 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
           << fmt_seconds(secs) << "\n  output            " << dir.dir().string() << "/ (samples.csv, "
           << (table.empty() ? "" : table + ", ")
           << (study.method == StudyMethod::sobol ? "sobol_periods.csv, " : "") << "manifest.yaml)\n";
+    if (!quiet && study.method == StudyMethod::sobol && study.target_width > 0) {
+      char line[200];
+      std::snprintf(line, sizeof line, "  sample            N = %d after %d doubling%s; widest interval %.3g %s target %.3g%s\n",
+                    sobol_points_used(study, result), result.rounds - 1, result.rounds == 2 ? "" : "s", result.widest,
+                    result.widest <= study.target_width ? "<=" : ">", study.target_width,
+                    result.widest <= study.target_width ? "" : " (the run budget is spent: raise max_runs)");
+      out << line;
+    }
     return kOk;
   } catch (const OutputError& e) {
     err << "gpumm: " << e.what() << "\n";

@@ -34,6 +34,10 @@ struct Study {
   int points = 5;                      ///< sweep and grid: values per parameter, low to high
   int levels = 4;                      ///< Morris grid levels
   int bootstrap = 200;                 ///< Sobol confidence intervals
+  /// Sobol: when > 0, N starts at `samples` and doubles until every interval is at most this
+  /// wide or the next doubling would take more than `max_runs` runs.
+  double target_width = 0;
+  long max_runs = 100000;
   std::vector<StudyParameter> parameters;
   std::vector<std::string> outputs;    ///< metric names (see `study_metrics`)
 };
@@ -54,6 +58,8 @@ struct StudyResult {
   Eigen::MatrixXd outputs;  ///< metrics (runs x outputs)
   std::vector<std::vector<double>> relative_balance;  ///< per run, per period (see `study_keeps_series`)
   std::vector<std::string> period_dates;
+  int rounds = 1;          ///< Sobol: rounds of the design run (N = samples 2^(rounds - 1))
+  double widest = 0;       ///< Sobol with a target width: the widest interval at the end
 };
 
 /// Checkpointing: runs already done (from an interrupted study) and a hook called, serialized,
@@ -63,6 +69,9 @@ struct StudyCheckpoint {
   StudyResult previous;                         ///< outputs (and series) of the runs done
   std::function<void(int, const StudyResult&)> saved;  ///< after run k completes
 };
+
+/// The Sobol base sample N of a result.
+int sobol_points_used(const Study& study, const StudyResult& r);
 
 /// Run a study on `threads` threads. `progress(done, total)` is called as runs complete
 /// (serialized). With a checkpoint, runs already done are not run again.
@@ -78,7 +87,8 @@ std::string study_manifest(const Study& study, const ScenarioTemplate& scenario,
 /// Sobol for its indices per period.
 bool study_keeps_series(StudyMethod m);
 
-/// The number of runs of a study's design.
+/// The number of runs of a study's design (for a Sobol study with a target width: the most it
+/// may take).
 int study_runs(const Study& study);
 
 /// Write samples.csv, the method's tables (tornado.csv, morris.csv, sobol.csv and
