@@ -1,8 +1,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "gpumm/scenario.hpp"
 #include "gpumm/sensitivity.hpp"
@@ -243,4 +246,73 @@ TEST_CASE("sensitivity: every example study loads and names numbers of its scena
     CHECK(study_runs(study) > 0);
   }
   CHECK(examples >= 6);
+}
+
+namespace {
+// An in-process stand-in for MPI_Allreduce(MPI_SUM) among `size` participants (threads).
+class SumExchange {
+ public:
+  explicit SumExchange(int size) : size_(size) {}
+  void sum(double* data, long count) {
+    std::unique_lock<std::mutex> g(m_);
+    const long gen = generation_;
+    if (arrived_ == 0) total_.assign(static_cast<size_t>(count), 0.0);
+    for (long i = 0; i < count; ++i) total_[static_cast<size_t>(i)] += data[i];
+    if (++arrived_ == size_) {
+      result_ = total_;
+      arrived_ = 0;
+      ++generation_;
+      cv_.notify_all();
+    } else {
+      cv_.wait(g, [&] { return generation_ != gen; });
+    }
+    std::copy(result_.begin(), result_.end(), data);
+  }
+
+ private:
+  int size_, arrived_ = 0;
+  long generation_ = 0;
+  std::vector<double> total_, result_;
+  std::mutex m_;
+  std::condition_variable cv_;
+};
+}  // namespace
+
+TEST_CASE("sensitivity: a study shared among processes gathers exactly the single-process results") {
+  const std::string dir = std::string(GPUMM_SOURCE_DIR) + "/tests/testdata/studies/";
+  for (const char* name : {"sobol_small.yaml", "monte_carlo_small.yaml", "sobol_adaptive.yaml"}) {
+    CAPTURE(name);
+    Study study = load_study_file(dir + name);
+    const ScenarioTemplate tmpl = ScenarioTemplate::from_file(study.scenario);
+    for (auto& p : study.parameters) p.base = tmpl.value_at(p.path);
+    const StudyResult one = run_study(study, tmpl, 1);
+    // three "processes", small chunks so that there are many exchanges
+    SumExchange exchange(3);
+    std::vector<StudyResult> parts(3);
+    std::vector<std::vector<int>> saved(3);
+    std::vector<std::thread> procs;
+    for (int rank = 0; rank < 3; ++rank)
+      procs.emplace_back([&, rank] {
+        StudyShare share;
+        share.rank = rank;
+        share.size = 3;
+        share.chunk = 10;
+        share.sum = [&](double* d, long c) { exchange.sum(d, c); };
+        StudyCheckpoint cp;
+        cp.done.assign(static_cast<size_t>(study_runs(study)), 0);
+        cp.saved = [&, rank](int k, const StudyResult&) { saved[static_cast<size_t>(rank)].push_back(k); };
+        parts[static_cast<size_t>(rank)] = run_study(study, tmpl, 1, {}, &cp, &share);
+      });
+    for (auto& t : procs) t.join();
+    for (const StudyResult& part : parts) {
+      CHECK(part.outputs == one.outputs);
+      CHECK(part.values == one.values);
+      CHECK(part.relative_balance == one.relative_balance);
+      CHECK(part.period_dates == one.period_dates);
+      CHECK(part.rounds == one.rounds);
+    }
+    // only rank 0 checkpoints, every run once
+    CHECK(saved[0].size() == static_cast<size_t>(one.outputs.rows()));
+    CHECK(saved[1].empty());
+  }
 }

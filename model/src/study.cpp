@@ -241,7 +241,9 @@ Eigen::VectorXd sobol_design_outputs(const Study& study, const StudyResult& r, c
 }  // namespace
 
 StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int threads,
-                      const std::function<void(int, int)>& progress, StudyCheckpoint* checkpoint) {
+                      const std::function<void(int, int)>& progress, StudyCheckpoint* checkpoint,
+                      const StudyShare* share) {
+  const bool shared = share && share->size > 1;
   const int d = static_cast<int>(study.parameters.size());
   StudyResult r;
   // the design, in the unit cube
@@ -319,6 +321,14 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         ++done;
       }
   if (checkpoint && !checkpoint->previous.period_dates.empty()) r.period_dates = checkpoint->previous.period_dates;
+  // shared among processes: every process needs the periods before the exchanges
+  size_t periods = 0;
+  if (shared && !r.relative_balance.empty()) {
+    const RunResult base = simulate(tmpl.instantiate({}));
+    periods = static_cast<size_t>(base.calendar.size());
+    r.period_dates.clear();
+    for (int t = 0; t < base.calendar.size(); ++t) r.period_dates.push_back(to_iso(base.calendar[t].start));
+  }
   // runs, shared among threads; each writes only its own rows
   std::atomic<int> next{0};
   int end = n;
@@ -327,7 +337,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   const auto worker = [&] {
     ScenarioTemplate::Instantiator make(tmpl);  // this thread's copy of the document
     for (int k = next++; k < end; k = next++) {
-      if (was_done(k)) continue;
+      if (was_done(k) || (shared && k % share->size != share->rank)) continue;
       try {
         std::vector<std::pair<std::string, double>> values;
         for (int i = 0; i < d; ++i) values.emplace_back(study.parameters[static_cast<size_t>(i)].path, r.values(k, i));
@@ -352,20 +362,55 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         if (failure.empty()) failure = "run " + std::to_string(k) + ": " + e.what();
         next = end;
       }
+      if (shared) continue;  // saved and counted after the chunk's exchange
       std::lock_guard<std::mutex> g(lock);
       ++done;
       if (checkpoint && checkpoint->saved && failure.empty()) checkpoint->saved(k, r);
       if (progress) progress(done, n);
     }
   };
-  const auto run_range = [&](int begin, int stop) {
+  const auto run_local = [&](int begin, int stop) {
     next = begin;
     end = stop;
     std::vector<std::thread> pool;
     for (int i = 1; i < std::max(1, threads); ++i) pool.emplace_back(worker);
     worker();
     for (auto& t : pool) t.join();
-    if (!failure.empty()) throw std::runtime_error(failure);
+  };
+  const auto run_range = [&](int begin, int stop) {
+    if (!shared) {
+      run_local(begin, stop);
+      if (!failure.empty()) throw std::runtime_error(failure);
+      return;
+    }
+    const int outs = static_cast<int>(r.outputs.cols());
+    const size_t width = static_cast<size_t>(outs) + periods;
+    for (int from = begin; from < stop; from += share->chunk) {
+      const int to = std::min(stop, from + share->chunk);
+      run_local(from, to);
+      // a failure anywhere stops every process
+      std::vector<double> buf(static_cast<size_t>(to - from) * width + 1, 0.0);
+      buf.back() = failure.empty() ? 0.0 : 1.0;
+      for (int k = from; k < to; ++k) {
+        if (was_done(k) || k % share->size != share->rank || !failure.empty()) continue;
+        double* row = buf.data() + static_cast<size_t>(k - from) * width;
+        for (int o = 0; o < outs; ++o) row[o] = r.outputs(k, o);
+        if (periods)
+          std::copy(r.relative_balance[static_cast<size_t>(k)].begin(), r.relative_balance[static_cast<size_t>(k)].end(),
+                    row + outs);
+      }
+      share->sum(buf.data(), static_cast<long>(buf.size()));
+      if (buf.back() > 0) throw std::runtime_error(failure.empty() ? "a run failed in another process" : failure);
+      for (int k = from; k < to; ++k) {
+        if (was_done(k)) continue;
+        const double* row = buf.data() + static_cast<size_t>(k - from) * width;
+        for (int o = 0; o < outs; ++o) r.outputs(k, o) = row[o];
+        if (periods) r.relative_balance[static_cast<size_t>(k)].assign(row + outs, row + width);
+        ++done;
+        if (share->rank == 0 && checkpoint && checkpoint->saved) checkpoint->saved(k, r);
+      }
+      if (progress) progress(done, n);
+    }
   };
   if (study.method != StudyMethod::sobol || study.target_width <= 0) {
     run_range(0, n);

@@ -73,10 +73,23 @@ struct StudyCheckpoint {
 /// The Sobol base sample N of a result.
 int sobol_points_used(const Study& study, const StudyResult& r);
 
+/// Sharing a study's runs among processes (MPI ranks): process `rank` of `size` runs the runs
+/// k with k % size == rank, in chunks of `chunk` runs; after each chunk `sum` adds a buffer
+/// over all processes in place (every process gets the total). Each value is added to zeros
+/// only, so the gathered results are exactly those of one process. The checkpoint hook is
+/// called on rank 0 only, after each chunk.
+struct StudyShare {
+  int rank = 0, size = 1;
+  int chunk = 256;
+  std::function<void(double* data, long count)> sum;
+};
+
 /// Run a study on `threads` threads. `progress(done, total)` is called as runs complete
-/// (serialized). With a checkpoint, runs already done are not run again.
+/// (serialized). With a checkpoint, runs already done are not run again (with a share, every
+/// process must be given the same checkpoint).
 StudyResult run_study(const Study& study, const ScenarioTemplate& scenario, int threads,
-                      const std::function<void(int, int)>& progress = {}, StudyCheckpoint* checkpoint = nullptr);
+                      const std::function<void(int, int)>& progress = {}, StudyCheckpoint* checkpoint = nullptr,
+                      const StudyShare* share = nullptr);
 
 /// The study's manifest (manifest.yaml): it identifies the study, so a checkpoint or outputs
 /// are only ever combined with the study that made them.
