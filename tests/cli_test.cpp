@@ -541,6 +541,46 @@ TEST_CASE("cli: a study killed at any moment and resumed gives exactly the unint
   }
 }
 
+#ifdef GPUMM_MPIEXEC
+// Two MPI processes on one machine (as root, Open MPI needs to be told that this is wanted).
+const std::string kMpi2 = std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 '") + GPUMM_MPIEXEC +
+                          "' -np 2 --oversubscribe";
+
+TEST_CASE("cli: a study under mpirun -np 2 gives byte for byte the single-process results") {
+  fs::path full;  // the single-process sobol_small study
+  for (const std::string study : {"sobol_small", "monte_carlo_small", "sobol_adaptive"}) {
+    CAPTURE(study);
+    const std::string file = "tests/testdata/studies/" + study + ".yaml";
+    const fs::path one = scratch("mpi-1-" + study), two = scratch("mpi-2-" + study);
+    if (study == "sobol_small") full = one;
+    REQUIRE(run_gpumm("study " + file + " -q --threads 1 -o '" + one.string() + "'").code == 0);
+    Result r = run_gpumm("study " + file + " --threads 1 -o '" + two.string() + "'", kSource, kMpi2);
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("on 2 processes x 1 thread in") != std::string::npos);
+    for (const char* f : {"samples.csv", "sobol.csv", "sobol_periods.csv", "bands.csv", "manifest.yaml"})
+      if (fs::exists(one / f)) CHECK_MESSAGE(slurp(one / f) == slurp(two / f), std::string(f));
+  }
+  // killed in the middle and resumed, still under MPI: the same results
+  const fs::path part = scratch("mpi-part");
+  Result killed = run_gpumm("study tests/testdata/studies/sobol_small.yaml -q -o '" + part.string() + "'", kSource,
+                            "GPUMM_TEST_KILL_AFTER_RUNS=20 " + kMpi2);
+  CHECK(killed.code != 0);
+  CHECK_FALSE(fs::exists(part / "samples.csv"));
+  REQUIRE(run_gpumm("study tests/testdata/studies/sobol_small.yaml -q --resume -o '" + part.string() + "'", kSource,
+                    kMpi2).code == 0);
+  CHECK(slurp(part / "sobol.csv") == slurp(full / "sobol.csv"));
+  CHECK(slurp(part / "samples.csv") == slurp(full / "samples.csv"));
+  // a refusal on rank 0 (a folder gpumm did not write) ends every process
+  const fs::path foreign = scratch("mpi-foreign");
+  fs::create_directories(foreign);
+  std::ofstream(foreign / "notes.txt") << "mine";
+  Result refused = run_gpumm("study tests/testdata/studies/sobol_small.yaml -o '" + foreign.string() + "'", kSource, kMpi2);
+  CHECK(refused.code != 0);
+  CHECK(refused.err.find("gpumm:") != std::string::npos);
+  CHECK(slurp(foreign / "notes.txt") == "mine");
+}
+#endif
+
 TEST_CASE("cli: resuming with a different study is refused") {
   const fs::path part = scratch("resume-other");
   Result killed = run_gpumm("study tests/testdata/studies/sobol_small.yaml -q -o '" + part.string() + "'", kSource,

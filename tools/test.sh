@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Set up gpumm (packages, configure, build Release with tests) and run the whole test suite.
+# Set up gpumm (packages, configure, build Release with tests, benchmarks and MPI) and run the
+# whole test suite.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tools/setup.sh
 source "$root/tools/setup.sh"
-gpumm_setup "$root/build" -DGPUMM_BUILD_TESTS=ON -DGPUMM_BUILD_BENCHMARKS=ON
+# the suite also runs a study under `mpirun -np 2`: build with Open MPI
+GPUMM_PACKAGES+=(libopenmpi-dev openmpi-bin)
+gpumm_setup "$root/build" -DGPUMM_BUILD_TESTS=ON -DGPUMM_BUILD_BENCHMARKS=ON -DGPUMM_WITH_MPI=ON
 cd "$root/build"
 ctest --output-on-failure -j "$(nproc)"

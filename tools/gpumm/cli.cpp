@@ -49,7 +49,8 @@ Usage:
       manifest.yaml (default folder: out/<study name>/). Uses all cores unless --threads says otherwise; results do not
       depend on the number of threads. Shows progress with an ETA on a terminal. Every run is
       checkpointed: after an interruption, the same command with --resume finishes the study
-      with exactly the results of an uninterrupted one.
+      with exactly the results of an uninterrupted one. Built with MPI (GPUMM_WITH_MPI),
+      `mpirun -np N gpumm study ...` shares the runs among N processes, same results.
   gpumm validate FILE.yaml...
       Check scenarios without running them; every problem is listed as
       file:line:column: key.path: message
@@ -326,7 +327,60 @@ void read_checkpoint(const std::filesystem::path& file, const Study& study, Stud
   }
 }
 
-int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+// A checkpoint as one buffer (per run: done, outputs, relative balances), so that rank 0 can
+// hand it to the other processes through the share's sum.
+std::vector<double> pack_checkpoint(const StudyCheckpoint& cp, int outs, size_t periods) {
+  const size_t n = cp.done.size(), width = 1 + static_cast<size_t>(outs) + periods;
+  std::vector<double> buf(n * width, 0.0);
+  for (size_t k = 0; k < n; ++k) {
+    if (!cp.done[k]) continue;
+    double* row = buf.data() + k * width;
+    row[0] = 1;
+    for (int o = 0; o < outs; ++o) row[1 + o] = cp.previous.outputs(static_cast<int>(k), o);
+    if (periods) std::copy(cp.previous.relative_balance[k].begin(), cp.previous.relative_balance[k].end(), row + 1 + outs);
+  }
+  return buf;
+}
+
+void unpack_checkpoint(const std::vector<double>& buf, int outs, size_t periods, StudyCheckpoint& cp) {
+  const size_t n = cp.done.size(), width = 1 + static_cast<size_t>(outs) + periods;
+  cp.previous.outputs = Eigen::MatrixXd::Zero(static_cast<int>(n), outs);
+  cp.previous.relative_balance.assign(periods ? n : 0, {});
+  for (size_t k = 0; k < n; ++k) {
+    const double* row = buf.data() + k * width;
+    if (row[0] == 0) continue;
+    cp.done[k] = 1;
+    for (int o = 0; o < outs; ++o) cp.previous.outputs(static_cast<int>(k), o) = row[1 + o];
+    if (periods) cp.previous.relative_balance[k].assign(row + 1 + outs, row + width);
+  }
+}
+
+size_t study_periods(const Study& study, const ScenarioTemplate& tmpl) {
+  return study_keeps_series(study.method) ? static_cast<size_t>(simulate(tmpl.instantiate({})).calendar.size()) : 0;
+}
+
+// A process other than rank 0 of a shared study: it learns from rank 0 whether the study goes
+// ahead and what its checkpoint holds, runs its share, and writes nothing.
+int follow_study(const Study& study, const ScenarioTemplate& tmpl, int threads, const StudyShare& share) {
+  double status = 0;
+  share.sum(&status, 1);
+  if (status > 0) return kBadInput;  // rank 0 said why
+  try {
+    const int outs = static_cast<int>(study.outputs.size());
+    const size_t periods = study_periods(study, tmpl);
+    StudyCheckpoint cp;
+    cp.done.assign(static_cast<size_t>(study_runs(study)), 0);
+    std::vector<double> buf = pack_checkpoint(cp, outs, periods);
+    share.sum(buf.data(), static_cast<long>(buf.size()));
+    unpack_checkpoint(buf, outs, periods, cp);
+    run_study(study, tmpl, threads, {}, &cp, &share);
+    return kOk;
+  } catch (const std::exception&) {
+    return kRuntimeFailure;  // rank 0 reports
+  }
+}
+
+int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const StudyShare* share) {
   std::string study_path, out_dir;
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   bool quiet = false, resume = false;
@@ -354,6 +408,10 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     }
   }
   if (study_path.empty()) return usage(err, "study needs a study file, e.g. `gpumm study inputs/studies/tornado.yaml`");
+  // shared among MPI ranks: rank 0 speaks, writes and checkpoints; the others only run
+  const bool shared = share && share->size > 1;
+  std::ostream silent(nullptr);
+  std::ostream& complain = shared && share->rank != 0 ? silent : err;
   Study study;
   std::optional<ScenarioTemplate> tmpl;
   try {
@@ -374,11 +432,26 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     problems.insert(problems.end(), more.begin(), more.end());
     if (!problems.empty()) throw ScenarioError(problems);
   } catch (const ScenarioError& e) {
-    return report(err, e);
+    return report(complain, e);
   }
   if (out_dir.empty()) out_dir = (std::filesystem::path("out") / std::filesystem::path(study_path).stem()).string();
+  if (shared && share->rank != 0) return follow_study(study, *tmpl, threads, *share);
+  // rank 0 tells the others whether the study goes ahead (0) or not (1)
+  bool told = false;
+  const auto tell = [&](double status) {
+    if (!shared || told) return;
+    told = true;
+    share->sum(&status, 1);
+  };
   try {
-    OutputDir dir(out_dir);
+    std::optional<OutputDir> dir_holder;
+    try {
+      dir_holder.emplace(out_dir);
+    } catch (...) {
+      tell(1);
+      throw;
+    }
+    OutputDir& dir = *dir_holder;
     const auto start = std::chrono::steady_clock::now();
     auto last = start;
     const bool tty = !quiet && ::isatty(2);
@@ -411,6 +484,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       if (was != manifest) {
         err << "gpumm: the checkpoint in " << dir.dir().string()
             << " belongs to another study (its manifest differs); run without --resume to start afresh\n";
+        tell(1);
         return kBadInput;
       }
       read_checkpoint(cp_rows, study, cp);
@@ -419,7 +493,17 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       std::ofstream(cp_manifest, std::ios::binary) << manifest;
     }
     std::FILE* rows = std::fopen(cp_rows.c_str(), "ab");
-    if (!rows) throw OutputError("cannot write " + cp_rows.string());
+    if (!rows) {
+      tell(1);
+      throw OutputError("cannot write " + cp_rows.string());
+    }
+    if (shared) {  // the study goes ahead; hand the checkpoint to the other processes
+      tell(0);
+      const int outs = static_cast<int>(study.outputs.size());
+      const size_t periods = study_periods(study, *tmpl);
+      std::vector<double> buf = pack_checkpoint(cp, outs, periods);
+      share->sum(buf.data(), static_cast<long>(buf.size()));
+    }
     long saved = 0;
     const long kill_after = std::getenv("GPUMM_TEST_KILL_AFTER_RUNS") ? std::atol(std::getenv("GPUMM_TEST_KILL_AFTER_RUNS")) : -1;
     cp.saved = [&](int k, const StudyResult& r) {
@@ -433,7 +517,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       // test hook: die the way a killed study dies
       if (kill_after >= 0 && ++saved >= kill_after) std::raise(SIGKILL);
     };
-    const StudyResult result = run_study(study, *tmpl, threads, progress, &cp);
+    const StudyResult result = run_study(study, *tmpl, threads, progress, &cp, share);
     std::fclose(rows);
     // stage the files, then move them into place
     std::string table = study.method == StudyMethod::tornado       ? "tornado.csv"
@@ -452,7 +536,9 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!quiet)
       out << "gpumm " << GPUMM_VERSION << ": study " << study_path << ", " << to_string(study.method) << ", "
-          << result.values.rows() << " runs of " << study.scenario << " on " << threads << " threads in "
+          << result.values.rows() << " runs of " << study.scenario << " on "
+          << (shared ? std::to_string(share->size) + " processes x " : "") << threads
+          << (threads == 1 ? " thread in " : " threads in ")
           << fmt_seconds(secs) << "\n  output            " << dir.dir().string() << "/ (samples.csv, "
           << (table.empty() ? "" : table + ", ")
           << (study.method == StudyMethod::sobol ? "sobol_periods.csv, " : "") << "manifest.yaml)\n";
@@ -466,9 +552,11 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     }
     return kOk;
   } catch (const OutputError& e) {
+    tell(1);
     err << "gpumm: " << e.what() << "\n";
     return kBadInput;
   } catch (const std::exception& e) {
+    tell(1);
     err << "gpumm: study failed: " << e.what() << "\n";
     return kRuntimeFailure;
   }
@@ -476,7 +564,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
 
 }  // namespace
 
-int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const StudyShare* share) {
   if (args.empty()) {
     err << kHelp;
     return kBadInput;
@@ -499,7 +587,7 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (cmd == "run") return cmd_run(rest, out, err);
   if (cmd == "validate") return cmd_validate(rest, out, err);
   if (cmd == "explain") return cmd_explain(rest, out, err);
-  if (cmd == "study") return cmd_study(rest, out, err);
+  if (cmd == "study") return cmd_study(rest, out, err, share);
   std::string msg = "unknown command `" + cmd + "`";
   if (cmd.rfind("-", 0) != 0) msg += "; the commands are run, explain, study and validate";
   return usage(err, msg);

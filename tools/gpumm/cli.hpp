@@ -1,9 +1,13 @@
 #pragma once
-// The gpumm command line: `run`, `validate`, `--help`, `--version`.
+// The gpumm command line: `run`, `explain`, `study`, `validate`, `--help`, `--version`.
 // Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
 #include <iosfwd>
 #include <string>
 #include <vector>
+
+namespace gpumm {
+struct StudyShare;
+}
 
 namespace gpumm::cli {
 
@@ -11,6 +15,9 @@ inline constexpr int kOk = 0;
 inline constexpr int kRuntimeFailure = 1;
 inline constexpr int kBadInput = 2;
 
-int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+/// `share`: set when the program runs as one of several MPI processes (`gpumm study` shares
+/// its runs among them).
+int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+         const StudyShare* share = nullptr);
 
 }  // namespace gpumm::cli
