@@ -47,10 +47,11 @@ Usage:
       written in the scenario), the method (sweep, grid, tornado, morris, sobol,
       monte_carlo) and the outputs. Writes samples.csv, the method's tables and
       manifest.yaml (default folder: out/<study name>/). Uses all cores unless --threads
-      says otherwise; results do not depend on the number of threads. Shows progress with an ETA on a terminal. Every run is
-      checkpointed: after an interruption, the same command with --resume finishes the study
-      with exactly the results of an uninterrupted one. Built with MPI (GPUMM_WITH_MPI),
-      `mpirun -np N gpumm study ...` shares the runs among N processes, same results.
+      says otherwise; results do not depend on the number of threads. Shows progress with
+      an ETA on a terminal. Every run is checkpointed: after an interruption, the same
+      command with --resume finishes the study with exactly the results of an
+      uninterrupted one. Built with MPI (GPUMM_WITH_MPI), `mpirun -np N gpumm study ...`
+      shares the runs among N processes, with the same results.
   gpumm validate FILE.yaml...
       Check scenarios without running them; every problem is listed as
       file:line:column: key.path: message
