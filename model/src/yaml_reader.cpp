@@ -80,6 +80,7 @@ MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string pat
   std::map<std::string, int> first_line;
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
+    items_.emplace_back(key, it->second);
     auto [pos, inserted] = first_line.emplace(key, it->first.Mark().line + 1);
     if (!inserted)
       diags_.error(it->first, child_path(key),
@@ -95,16 +96,15 @@ std::string MapReader::child_path(std::string_view key) const {
 YAML::Node MapReader::get(std::string_view key) {
   known_.insert(std::string(key));
   if (!valid_) return YAML::Node(YAML::NodeType::Undefined);
-  const YAML::Node& n = node_;
-  for (auto it = n.begin(); it != n.end(); ++it)
-    if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+  for (const auto& [k, v] : items_)  // the first of duplicate keys wins, as in yaml-cpp
+    if (k == key) return v;
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
 bool MapReader::has(std::string_view key) const {
   if (!valid_) return false;
-  for (auto it = node_.begin(); it != node_.end(); ++it)
-    if (it->first.IsScalar() && it->first.Scalar() == key) return true;
+  for (const auto& [k, v] : items_)
+    if (k == key) return true;
   return false;
 }
 
@@ -115,11 +115,7 @@ void MapReader::missing(std::string_view key, const std::string& what) {
 }
 
 std::vector<std::pair<std::string, YAML::Node>> MapReader::entries() const {
-  std::vector<std::pair<std::string, YAML::Node>> out;
-  if (!valid_) return out;
-  for (auto it = node_.begin(); it != node_.end(); ++it)
-    out.emplace_back(it->first.IsScalar() ? it->first.Scalar() : std::string("?"), it->second);
-  return out;
+  return items_;
 }
 
 void MapReader::finish() {

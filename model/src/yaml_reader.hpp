@@ -87,6 +87,9 @@ class MapReader {
   std::string path_;
   bool valid_ = false;
   std::set<std::string> known_;
+  // the entries, read once: yaml-cpp's map iteration makes node handles on every step, and a
+  // scenario's readers look keys up many times
+  std::vector<std::pair<std::string, YAML::Node>> items_;
 };
 
 /// The scalar text of `node`, or records "expected ..." and returns false.

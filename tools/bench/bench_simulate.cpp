@@ -1,6 +1,10 @@
 // Speed and memory of a run, in-process and without I/O (no observer):
 //   BM_Base        the bundled base scenario (10 firms x 7 regions x 18 generations, 120 months)
 //   BM_Large/Y     a synthetic 100 firms x 20 regions x 8 generations over Y years, monthly
+//   BM_StudySample one sample of a study on the base: set 10 parameters in the document,
+//                  load it, simulate, diagnose (what every run of a study costs, one thread)
+//   BM_SobolStudy  a Sobol study of 10 base parameters, N = 64 (768 runs) on 2 threads;
+//                  `runs_per_s` extrapolates to the N = 2^13 (98,304-run) study
 // Counters: `peak_MiB` is the most heap memory in use during one run (allocations are counted
 // by this program's operator new), so it shows whether memory grows with the horizon.
 #include <benchmark/benchmark.h>
@@ -11,8 +15,10 @@
 #include <new>
 #include <string>
 
+#include "gpumm/diagnosis.hpp"
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
+#include "gpumm/study.hpp"
 
 namespace {
 std::atomic<long long> g_live{0}, g_peak{0};
@@ -89,6 +95,72 @@ void BM_Large(benchmark::State& state) {
   state.counters["cells"] = 100 * 20 * 8;
 }
 BENCHMARK(BM_Large)->Arg(10)->Arg(20)->Unit(benchmark::kMillisecond);
+
+// Ten parameters of the base scenario (those of inputs/studies/sobol.yaml and five more).
+std::vector<gpumm::StudyParameter> base_parameters(const gpumm::ScenarioTemplate& t) {
+  std::vector<gpumm::StudyParameter> ps = {
+      {"firms.microsoft.capex.2027", 120, 230},
+      {"regions.us_central.interconnect_cap", 6, 18},
+      {"programs.openai_frontier.growth_per_year", 2.0, 4.6},
+      {"inference.chatgpt.tokens_per_user.growth_per_year", 0.5, 2.5},
+      {"other_demand.google_workloads.h100e.2028", 12000000, 24000000},
+      // these five: the scenario's value +-25%
+      {"firms.meta.capex.2027", 0, 0},
+      {"firms.google.capex.2027", 0, 0},
+      {"firms.amazon.capex.2027", 0, 0},
+      {"regions.us_east.interconnect_cap", 0, 0},
+      {"programs.anthropic_frontier.growth_per_year", 0, 0},
+  };
+  for (auto& p : ps) {
+    p.base = t.value_at(p.path);
+    if (p.low == 0 && p.high == 0) {
+      p.low = 0.75 * p.base;
+      p.high = 1.25 * p.base;
+    }
+  }
+  return ps;
+}
+
+void BM_StudySample(benchmark::State& state) {
+  const auto t = gpumm::ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+  const auto ps = base_parameters(t);
+  gpumm::ScenarioTemplate::Instantiator make(t);
+  int k = 0;
+  for (auto _ : state) {
+    std::vector<std::pair<std::string, double>> values;
+    for (const auto& p : ps) values.emplace_back(p.path, p.low + (p.high - p.low) * ((k * 7 + 3) % 10) / 10.0);
+    ++k;
+    const gpumm::Scenario s = make(values);
+    const gpumm::RunResult r = gpumm::simulate(s);
+    std::vector<double> rel, util;
+    for (const auto& p : r.periods) {
+      rel.push_back(p.relative_balance());
+      util.push_back(p.utilization());
+    }
+    const auto d = gpumm::diagnose_series(rel, util, gpumm::resolve_defaults(s.diagnosis, s.step));
+    benchmark::DoNotOptimize(d.trend.back());
+  }
+}
+BENCHMARK(BM_StudySample)->Unit(benchmark::kMillisecond);
+
+void BM_SobolStudy(benchmark::State& state) {
+  gpumm::Study study;
+  study.scenario = GPUMM_SOURCE_DIR "/inputs/base.yaml";
+  study.method = gpumm::StudyMethod::sobol;
+  study.samples = 64;
+  study.outputs = {"periods_in_structural_shortage", "mean_mismatch_index"};
+  const auto t = gpumm::ScenarioTemplate::from_file(study.scenario);
+  study.parameters = base_parameters(t);
+  long runs = 0;
+  for (auto _ : state) {
+    const gpumm::StudyResult r = gpumm::run_study(study, t, 2);
+    runs += r.outputs.rows();
+    benchmark::DoNotOptimize(r.outputs(0, 0));
+  }
+  state.counters["runs_per_s"] = benchmark::Counter(static_cast<double>(runs), benchmark::Counter::kIsRate);
+  state.counters["runs"] = static_cast<double>(runs) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_SobolStudy)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
 
