@@ -343,6 +343,41 @@ TEST_CASE("cli: case study glut: inference stalls from 2027 while capex goes on 
   CHECK(shortage == 0);
   CHECK(oversupply >= 0.9 * after);
   CHECK(slurp(out / "verdict.txt").find("oversupply") != std::string::npos);
+  // served never exceeds demand, even by rounding: no negative unserved compute anywhere
+  for (const char* f : {"summary.csv", "firms.csv", "regions.csv"})
+    for (const auto& v : column(out / f, "unserved_h100e")) CHECK_MESSAGE(std::stod(v) >= 0, f);
+}
+
+TEST_CASE("cli: case study generation-switch: older generations idle while Rubin-only training waits") {
+  const fs::path out = scratch("case-switch"), glut = scratch("case-switch-glut");
+  REQUIRE(run_gpumm("run inputs/cases/generation-switch.yaml -q -o '" + out.string() + "'").code == 0);
+  REQUIRE(run_gpumm("run inputs/cases/glut.yaml -q -o '" + glut.string() + "'").code == 0);
+  auto dates = column(out / "summary.csv", "date");
+  auto idle = column(out / "summary.csv", "idle_h100e");
+  auto unserved = column(out / "summary.csv", "unserved_h100e");
+  auto by_generation = column(out / "summary.csv", "mismatch_generations");
+  auto glut_unserved = column(glut / "summary.csv", "unserved_h100e");
+  int periods = 0;
+  for (size_t t = 0; t < dates.size(); ++t) {
+    if (dates[t] < "2027-01-01" || dates[t] >= "2027-06-01") continue;
+    CAPTURE(dates[t]);
+    ++periods;
+    CHECK(std::stod(unserved[t]) > 1e6);                       // Rubin-only runs wait ...
+    CHECK(std::stod(idle[t]) > 5 * std::stod(unserved[t]));    // ... beside a much larger idle fleet
+    CHECK(std::stod(by_generation[t]) > 0.15);                 // surplus and shortage split by generation
+    CHECK(std::stod(glut_unserved[t]) < 1);                    // the same market without the switch: none waits
+  }
+  CHECK(periods == 5);
+  // the first Rubin runs start months late (or never: a later run supersedes one)
+  auto programs = column(out / "projects.csv", "program");
+  auto planned = column(out / "projects.csv", "planned_start");
+  auto waits = column(out / "projects.csv", "wait_days");
+  auto status = column(out / "projects.csv", "status");
+  int late = 0;
+  for (size_t i = 0; i < programs.size(); ++i)
+    if (programs[i].find("_rubin") != std::string::npos && planned[i] < "2027-04-01")
+      late += status[i] == "superseded" || (!waits[i].empty() && std::stod(waits[i]) >= 90);
+  CHECK(late >= 2);
 }
 
 TEST_CASE("cli: case study grid-delay: interconnects slip -> GPUs stranded for want of power") {

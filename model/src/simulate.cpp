@@ -1079,8 +1079,9 @@ class Engine {
           const double d = total * sv.region_weight[static_cast<size_t>(r)];
           const size_t c = static_cast<size_t>(cell(f, r));
           st_.demand_inference_h100e[c] += d;
-          st_.unserved_h100e[c] += d * (1.0 - got / want);
-          unserved_inf_[c] += d * (1.0 - got / want);
+          const double short_share = std::max(0.0, 1.0 - got / want);  // got can exceed want by rounding
+          st_.unserved_h100e[c] += d * short_share;
+          unserved_inf_[c] += d * short_share;
         }
       }
     }
@@ -1097,8 +1098,8 @@ class Engine {
         const double got = take_pro_rata(scratch_cells_, d, nullptr, train_h100e_, st_.used_other);
         served += got;
         st_.demand_other_h100e[static_cast<size_t>(c)] += d;
-        st_.unserved_h100e[static_cast<size_t>(c)] += d - got;
-        unserved_oth_[static_cast<size_t>(c)] += d - got;
+        st_.unserved_h100e[static_cast<size_t>(c)] += std::max(0.0, d - got);
+        unserved_oth_[static_cast<size_t>(c)] += std::max(0.0, d - got);
       }
     }
 
