@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <algorithm>
 #include <set>
 #include <sstream>
@@ -72,6 +73,24 @@ const char* kFiles[] = {"summary.csv", "firms.csv",    "regions.csv",  "timeseri
                         "projects.csv", "episodes.csv", "contracts.csv", "market.csv",
                         "verdict.txt",  "scenario.resolved.yaml"};
 
+// The cells of one column of a CSV file, by header name.
+std::vector<std::string> column(const fs::path& file, const std::string& name) {
+  auto rows = lines(slurp(file));
+  std::vector<std::string> header;
+  std::string cell;
+  std::istringstream h(rows.at(0));
+  while (std::getline(h, cell, ',')) header.push_back(cell);
+  const size_t k = static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
+  REQUIRE_MESSAGE(k < header.size(), name);
+  std::vector<std::string> out;
+  for (size_t r = 1; r < rows.size(); ++r) {
+    std::istringstream in(rows[r]);
+    size_t i = 0;
+    while (std::getline(in, cell, ',') && i < k) ++i;
+    out.push_back(cell);
+  }
+  return out;
+}
 }  // namespace
 
 TEST_CASE("cli: --help teaches with an example, --version names the version") {
@@ -116,6 +135,24 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
   CHECK(summary[120].rfind("2032-12-01,2032-12-31,31,", 0) == 0);
   CHECK(lines(slurp(out / "firms.csv"))[0] == join(gpumm::firms_columns()));
   CHECK(lines(slurp(out / "firms.csv")).size() == 1 + 120 * 12);
+  {
+    // a firm's spare capacity (idle or sold) is split into its causes without remainder
+    const auto spare = column(out / "firms.csv", "spare_h100e");
+    std::vector<std::vector<std::string>> parts;
+    for (const char* c : {"spare_slipped_project_h100e", "spare_take_or_pay_h100e", "spare_generation_transition_h100e",
+                          "spare_region_mismatch_h100e", "spare_weak_demand_h100e"})
+      parts.push_back(column(out / "firms.csv", c));
+    REQUIRE(spare.size() == 120 * 12);
+    for (size_t i = 0; i < spare.size(); ++i) {
+      double sum = 0;
+      for (const auto& p : parts) {
+        CHECK(std::stod(p[i]) >= 0);
+        sum += std::stod(p[i]);
+      }
+      CHECK(sum == doctest::Approx(std::stod(spare[i])).epsilon(1e-9).scale(1));
+      CHECK(std::stod(spare[i]) >= 0);
+    }
+  }
   CHECK(lines(slurp(out / "regions.csv"))[0] == join(gpumm::regions_columns()));
   // contracts and the market: every announced deal appears, the market has rows every period
   const std::string contracts = slurp(out / "contracts.csv");
@@ -303,23 +340,6 @@ TEST_CASE("cli: explain answers for a firm and a date, and refuses what it canno
 
 namespace {
 // Column `name` of every data row of a CSV file.
-std::vector<std::string> column(const fs::path& file, const std::string& name) {
-  auto rows = lines(slurp(file));
-  std::vector<std::string> header;
-  std::string cell;
-  std::istringstream h(rows.at(0));
-  while (std::getline(h, cell, ',')) header.push_back(cell);
-  const size_t k = static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
-  REQUIRE_MESSAGE(k < header.size(), name);
-  std::vector<std::string> out;
-  for (size_t r = 1; r < rows.size(); ++r) {
-    std::istringstream in(rows[r]);
-    size_t i = 0;
-    while (std::getline(in, cell, ',') && i < k) ++i;
-    out.push_back(cell);
-  }
-  return out;
-}
 double max_of(const std::vector<std::string>& v) {
   double m = 0;
   for (const auto& x : v) m = std::max(m, std::stod(x));
@@ -368,6 +388,17 @@ TEST_CASE("cli: case study generation-switch: older generations idle while Rubin
     CHECK(std::stod(glut_unserved[t]) < 1);                    // the same market without the switch: none waits
   }
   CHECK(periods == 5);
+  // and firms.csv attributes that much of their spare capacity to the generation transition
+  auto fdates = column(out / "firms.csv", "date");
+  auto transition = column(out / "firms.csv", "spare_generation_transition_h100e");
+  std::map<std::string, double> by_date;
+  for (size_t i = 0; i < fdates.size(); ++i)
+    if (fdates[i] >= "2027-01-01" && fdates[i] < "2027-06-01") by_date[fdates[i]] += std::stod(transition[i]);
+  REQUIRE(by_date.size() == 5);
+  for (const auto& [date, h100e] : by_date) {
+    CAPTURE(date);
+    CHECK(h100e > 1e6);
+  }
   // the first Rubin runs start months late (or never: a later run supersedes one)
   auto programs = column(out / "projects.csv", "program");
   auto planned = column(out / "projects.csv", "planned_start");

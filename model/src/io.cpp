@@ -195,7 +195,9 @@ const std::vector<std::string>& firms_columns() {
       "demand_inference_h100e", "demand_other_h100e", "unserved_h100e", "idle_h100e",
       "balance_h100e", "contracted_in_h100e", "contracted_out_h100e", "market_bought_h100e",
       "market_sold_h100e", "resale_revenue_usd", "market_spend_usd", "contract_paid_usd",
-      "contract_received_usd", "backstop_received_usd", "binding_input", "binding_upstream_node"};
+      "contract_received_usd", "backstop_received_usd", "binding_input", "binding_upstream_node",
+      "spare_h100e", "spare_slipped_project_h100e", "spare_take_or_pay_h100e",
+      "spare_generation_transition_h100e", "spare_region_mismatch_h100e", "spare_weak_demand_h100e"};
   return c;
 }
 
@@ -471,6 +473,11 @@ struct RunWriter::Impl {
           .number(st.bought_h100e[fi]).number(st.sold_h100e[fi]).number(st.resale_revenue_usd[fi])
           .number(st.market_spend_usd[fi]).number(st.contract_paid_usd[fi]).number(st.contract_received_usd[fi])
           .number(st.backstop_received_usd[fi]).text(a.binding()).text(upstream);
+      // capacity beyond the firm's needs (idle or sold on the market) and why: the causes
+      // that episodes.csv sums over each surplus episode
+      const FirmRecord& rec = st.firm_records[fi];
+      firms.number(rec.spare_h100e()).number(rec.idle_slipped_project).number(rec.idle_take_or_pay)
+          .number(rec.idle_generation_transition).number(rec.idle_region_mismatch).number(rec.idle_weak_demand);
       firms.end_row();
     }
     // contracts in force

@@ -293,7 +293,9 @@ class Engine {
       PeriodSummary sum;
       step(t, sum);
       result.periods.push_back(sum);
+      st_.firm_records = records_->data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
       if (observer) observer(t, st_, sum);
+      st_.firm_records = nullptr;
     }
     result.warnings = std::move(warnings_);
     for (const ProjectRun& pr : runs_) result.projects.push_back(pr.out);

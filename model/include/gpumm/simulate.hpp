@@ -27,8 +27,12 @@ struct Event {
 };
 
 /// The stocks that change during a run (STYLE §1: scenario and state are different things).
+struct FirmRecord;
+
 struct State {
   int ncell = 0, ngen = 0;
+  /// This period's firm records (one per firm), for observers; null outside a run's observer.
+  const FirmRecord* firm_records = nullptr;
   // per cell (ncell)
   std::vector<double> energized_mw;     ///< facility MW energized
   std::vector<double> grid_queue_mw;    ///< MW ready but waiting for an interconnect slot
