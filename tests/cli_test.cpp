@@ -140,7 +140,7 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
     const auto spare = column(out / "firms.csv", "spare_h100e");
     std::vector<std::vector<std::string>> parts;
     for (const char* c : {"spare_slipped_project_h100e", "spare_take_or_pay_h100e", "spare_generation_transition_h100e",
-                          "spare_region_mismatch_h100e", "spare_weak_demand_h100e"})
+                          "spare_stranded_h100e", "spare_region_mismatch_h100e", "spare_weak_demand_h100e"})
       parts.push_back(column(out / "firms.csv", c));
     REQUIRE(spare.size() == 120 * 12);
     for (size_t i = 0; i < spare.size(); ++i) {

@@ -74,6 +74,29 @@ TEST_CASE("episodes: idle old generations while newer-only training waits is a g
   CHECK(x.e[0].generation_transition_share == doctest::Approx(0.6));
 }
 
+TEST_CASE("episodes: idle GPUs of a cluster that is incomplete for want of power are stranded capacity") {
+  // 1000 GPUs of 1 kW, power for 600 of them: 600 deployed, 400 stranded. A run needing 800
+  // in one cluster waits: the 600 deployed sit idle because the other 200 have no power.
+  std::string yaml = firm_with("old: 1000", "projects:\n  - {name: p, firm: f, start: 2025-01-01, duration: 3mo, gpus: {generation: old, count: 800}}\n");
+  yaml.replace(yaml.find("power_at_start: {a: 1 GW}"), 25, "power_at_start: {a: 0.6 MW}");
+  yaml.replace(yaml.find("a: {latency_group: west}"), 24, "a: {latency_group: west, pue: 1.0}");
+  Run x = run(yaml);
+  const FirmRecord& rec = x.r.firm_records[0];
+  REQUIRE(x.r.periods[0].deployed_h100e == doctest::Approx(600));
+  CHECK(x.r.periods[0].stranded_power_gpus == doctest::Approx(400));
+  CHECK(rec.idle_h100e == doctest::Approx(600));
+  CHECK(rec.unserved_h100e == doctest::Approx(800));
+  CHECK(rec.idle_stranded == doctest::Approx(600));
+  CHECK(rec.idle_region_mismatch == doctest::Approx(0));
+  CHECK(rec.idle_weak_demand == doctest::Approx(0));
+  // a run of 1200 would not fit even with the stranded GPUs: not stranded, a mismatch
+  std::string big = yaml;
+  big.replace(big.find("count: 800"), 10, "count: 1200");
+  Run y = run(big);
+  CHECK(y.r.firm_records[0].idle_stranded == 0);
+  CHECK(y.r.firm_records[0].idle_region_mismatch == doctest::Approx(600));
+}
+
 TEST_CASE("episodes: idle in one latency group while demand in another goes unserved is a region mismatch") {
   Run x = run(firm_with("old: 1000",
                         "inference:\n  chat:\n    firm: f\n    regions: {c: 1.0}\n"

@@ -11,6 +11,7 @@ std::string Episode::main_cause() const {
       {slipped_project_share, "slipped_training_project"},
       {take_or_pay_share, "take_or_pay_excess"},
       {generation_transition_share, "generation_transition"},
+      {stranded_share, "stranded"},
       {region_mismatch_share, "region_mismatch"},
       {weak_demand_share, "weak_demand"}};
   const auto* best = std::max_element(std::begin(causes), std::end(causes),
@@ -24,7 +25,7 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
   std::vector<Episode> out;
   for (int f = 0; f < F; ++f) {
     Episode e;
-    double idle_months = 0, causes[5] = {0, 0, 0, 0, 0};
+    double idle_months = 0, causes[6] = {0, 0, 0, 0, 0, 0};
     bool open = false;
     const auto close = [&] {
       if (!open) return;
@@ -34,6 +35,7 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
         e.generation_transition_share = causes[2] / idle_months;
         e.region_mismatch_share = causes[3] / idle_months;
         e.weak_demand_share = causes[4] / idle_months;
+        e.stranded_share = causes[5] / idle_months;
       }
       int shortage = 0;
       for (int t = e.first; t <= e.last; ++t) shortage += d.regimes[static_cast<size_t>(t)] == Regime::structural_shortage;
@@ -67,6 +69,7 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
       causes[2] += rec.idle_generation_transition * months;
       causes[3] += rec.idle_region_mismatch * months;
       causes[4] += rec.idle_weak_demand * months;
+      causes[5] += rec.idle_stranded * months;
     }
     close();
   }
@@ -131,7 +134,8 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
          " H100e, " + num(e.h100e_months) + " H100e-months, " + pct(e.shortage_share) +
          " of it during structural shortage.\n";
     v += "Causes of the idle capacity: slipped training project " + pct(e.slipped_project_share) +
-         ", take-or-pay excess " + pct(e.take_or_pay_share) + ", generation transition " + pct(e.generation_transition_share) + ", region mismatch " +
+         ", take-or-pay excess " + pct(e.take_or_pay_share) + ", generation transition " + pct(e.generation_transition_share) +
+         ", stranded (a cluster incomplete for want of power, building or network) " + pct(e.stranded_share) + ", region mismatch " +
          pct(e.region_mismatch_share) + ", weak demand " + pct(e.weak_demand_share) + ".\n";
   }
   return v;

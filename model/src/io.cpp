@@ -197,7 +197,8 @@ const std::vector<std::string>& firms_columns() {
       "market_sold_h100e", "resale_revenue_usd", "market_spend_usd", "contract_paid_usd",
       "contract_received_usd", "backstop_received_usd", "binding_input", "binding_upstream_node",
       "spare_h100e", "spare_slipped_project_h100e", "spare_take_or_pay_h100e",
-      "spare_generation_transition_h100e", "spare_region_mismatch_h100e", "spare_weak_demand_h100e"};
+      "spare_generation_transition_h100e", "spare_stranded_h100e", "spare_region_mismatch_h100e",
+      "spare_weak_demand_h100e"};
   return c;
 }
 
@@ -237,7 +238,7 @@ const std::vector<std::string>& episodes_columns() {
   static const std::vector<std::string> c = {
       "firm", "start", "end", "periods", "peak_surplus_h100e", "surplus_h100e_months",
       "during_structural_shortage", "structural_shortage_share", "slipped_training_project_share",
-      "take_or_pay_share", "generation_transition_share", "region_mismatch_share",
+      "take_or_pay_share", "generation_transition_share", "stranded_share", "region_mismatch_share",
       "weak_demand_share", "main_cause"};
   return c;
 }
@@ -477,7 +478,8 @@ struct RunWriter::Impl {
       // that episodes.csv sums over each surplus episode
       const FirmRecord& rec = st.firm_records[fi];
       firms.number(rec.spare_h100e()).number(rec.idle_slipped_project).number(rec.idle_take_or_pay)
-          .number(rec.idle_generation_transition).number(rec.idle_region_mismatch).number(rec.idle_weak_demand);
+          .number(rec.idle_generation_transition).number(rec.idle_stranded).number(rec.idle_region_mismatch)
+          .number(rec.idle_weak_demand);
       firms.end_row();
     }
     // contracts in force
@@ -557,7 +559,7 @@ struct RunWriter::Impl {
       w.text(s.firms[static_cast<size_t>(e.firm)].id).text(to_iso(r.calendar[e.first].start))
           .text(to_iso(r.calendar[e.last].last)).number(e.last - e.first + 1).number(e.peak_h100e)
           .number(e.h100e_months).text(during).number(e.shortage_share).number(e.slipped_project_share)
-          .number(e.take_or_pay_share).number(e.generation_transition_share).number(e.region_mismatch_share).number(e.weak_demand_share)
+          .number(e.take_or_pay_share).number(e.generation_transition_share).number(e.stranded_share).number(e.region_mismatch_share).number(e.weak_demand_share)
           .text(e.main_cause());
       w.end_row();
     }

@@ -1534,6 +1534,7 @@ class Engine {
     // project may not use
     slipped_.assign(static_cast<size_t>(p_.F), 0.0);
     too_old_.assign(static_cast<size_t>(p_.F), 0.0);
+    incomplete_.assign(static_cast<size_t>(p_.F), 0.0);
     for (const ProjectRun& pr : runs_) {
       const ProjectOutcome& o = pr.out;
       const bool running = o.start_period >= 0 && o.start_period <= t && t < o.end_period;
@@ -1546,6 +1547,26 @@ class Engine {
           if (p.c / p_.R == o.firm && !pr.allowed[static_cast<size_t>(p.g)])
             old += free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
         too_old_[static_cast<size_t>(o.firm)] += std::min(old, o.h100e);
+        // idle where the run would fit if the cell's stranded GPUs (of generations it may use)
+        // had power, a building or a network: the cluster is incomplete
+        double waiting_here = 0, free_all = 0, stranded_all = 0;
+        for (int r = 0; r < p_.R; ++r) {
+          if (!region_allowed(pr.spec.placement, r)) continue;
+          const int c = cell(o.firm, r);
+          const double free_h = free_h100e(c, pr.allowed);
+          double stranded_h = 0;
+          for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
+            const Pair& p = pairs_[static_cast<size_t>(k)];
+            if (pr.allowed[static_cast<size_t>(p.g)])
+              stranded_h += st_.stranded[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+          }
+          free_all += free_h;
+          stranded_all += stranded_h;
+          if (free_h < o.h100e && free_h + stranded_h >= o.h100e * (1 - 1e-12)) waiting_here = std::max(waiting_here, free_h);
+        }
+        if (!pr.spec.placement.contiguous && free_all < o.h100e && free_all + stranded_all >= o.h100e * (1 - 1e-12))
+          waiting_here = free_all;
+        incomplete_[static_cast<size_t>(o.firm)] += waiting_here;
       }
     }
     left_.assign(static_cast<size_t>(p_.F), 0.0);
@@ -1559,8 +1580,11 @@ class Engine {
       left -= r.idle_take_or_pay;
       r.idle_generation_transition = std::min(left, too_old_[static_cast<size_t>(f)]);
       left -= r.idle_generation_transition;
+      r.idle_stranded = std::min(left, incomplete_[static_cast<size_t>(f)]);
+      left -= r.idle_stranded;
       // idle here while the same firm leaves demand unserved: it could not reach it
-      r.idle_region_mismatch = std::min(left, std::max(0.0, r.unserved_h100e - r.idle_generation_transition));
+      r.idle_region_mismatch =
+          std::min(left, std::max(0.0, r.unserved_h100e - r.idle_generation_transition - r.idle_stranded));
       left -= r.idle_region_mismatch;
       left_[static_cast<size_t>(f)] = left;
       left_all += left;
@@ -1740,7 +1764,7 @@ class Engine {
   std::vector<int> range_begin_, range_end_;  // (C) each cell's run of pairs_
   std::vector<double> b_full_, b_firm_, b_region_, b_gen_;  // balances for the mismatch index
   std::vector<FirmRecord>* records_ = nullptr;  // the result's (T x F) firm records
-  std::vector<double> slipped_, too_old_, left_, idle_old_;
+  std::vector<double> slipped_, too_old_, incomplete_, left_, idle_old_;
   std::vector<char> old_gen_;
   std::vector<ContractRun> contract_runs_;
   std::vector<char> contracted_;           // (F x F) seller has a contract with buyer

@@ -19,7 +19,7 @@ struct Episode {
   double shortage_share = 0;        ///< share of its periods in structural shortage
   // causes of the idle capacity, as shares of the idle H100e-months (they sum to 1)
   double slipped_project_share = 0, take_or_pay_share = 0, generation_transition_share = 0,
-         region_mismatch_share = 0, weak_demand_share = 0;
+         stranded_share = 0, region_mismatch_share = 0, weak_demand_share = 0;
   std::string main_cause() const;
 };
 

@@ -118,14 +118,16 @@ struct PeriodSummary {
 /// contracted, minus its own demand) and why it has capacity beyond its needs, idle or sold on
 /// the market (training H100e). That spare capacity is split, in this order, into what a slipped training project left
 /// unused, contracted capacity the buyer did not use (take-or-pay excess), what sits on
-/// generations too old for the firm's waiting training, what could not reach unserved demand
+/// generations too old for the firm's waiting training, what waits for stranded GPUs (a training
+/// run would fit in a cluster if its stranded GPUs had power, a building or a network), what
+/// could not reach unserved demand
 /// (the firm's own elsewhere, then other firms' that the market could not match: region,
 /// latency group, cluster size, custom chips) and weak demand (the rest).
 struct FirmRecord {
   double deployed_h100e = 0, idle_h100e = 0, unserved_h100e = 0;
   double sold_h100e = 0, bought_h100e = 0;  ///< on the market this period
   double idle_slipped_project = 0, idle_take_or_pay = 0, idle_generation_transition = 0,
-         idle_region_mismatch = 0, idle_weak_demand = 0;  ///< shares of idle + sold
+         idle_stranded = 0, idle_region_mismatch = 0, idle_weak_demand = 0;  ///< shares of idle + sold
   double spare_h100e() const { return idle_h100e + sold_h100e; }
   double balance_h100e() const { return idle_h100e + sold_h100e - unserved_h100e - bought_h100e; }
 };
