@@ -212,6 +212,14 @@ Study load_study_file(const std::string& path) {
 
 bool study_keeps_series(StudyMethod m) { return m == StudyMethod::monte_carlo || m == StudyMethod::sobol; }
 
+std::vector<std::string> study_period_dates(const Study& study, const ScenarioTemplate& tmpl) {
+  std::vector<std::string> dates;
+  if (!study_keeps_series(study.method)) return dates;
+  const RunResult base = simulate(tmpl.instantiate({}));
+  for (int t = 0; t < base.calendar.size(); ++t) dates.push_back(to_iso(base.calendar[t].start));
+  return dates;
+}
+
 int study_runs(const Study& study) {
   const int d = static_cast<int>(study.parameters.size());
   switch (study.method) {
@@ -324,10 +332,8 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   // shared among processes: every process needs the periods before the exchanges
   size_t periods = 0;
   if (shared && !r.relative_balance.empty()) {
-    const RunResult base = simulate(tmpl.instantiate({}));
-    periods = static_cast<size_t>(base.calendar.size());
-    r.period_dates.clear();
-    for (int t = 0; t < base.calendar.size(); ++t) r.period_dates.push_back(to_iso(base.calendar[t].start));
+    r.period_dates = study_period_dates(study, tmpl);
+    periods = r.period_dates.size();
   }
   // runs, shared among threads; each writes only its own rows
   std::atomic<int> next{0};

@@ -356,10 +356,6 @@ void unpack_checkpoint(const std::vector<double>& buf, int outs, size_t periods,
   }
 }
 
-size_t study_periods(const Study& study, const ScenarioTemplate& tmpl) {
-  return study_keeps_series(study.method) ? static_cast<size_t>(simulate(tmpl.instantiate({})).calendar.size()) : 0;
-}
-
 // A process other than rank 0 of a shared study: it learns from rank 0 whether the study goes
 // ahead and what its checkpoint holds, runs its share, and writes nothing.
 int follow_study(const Study& study, const ScenarioTemplate& tmpl, int threads, const StudyShare& share) {
@@ -368,7 +364,7 @@ int follow_study(const Study& study, const ScenarioTemplate& tmpl, int threads, 
   if (status > 0) return kBadInput;  // rank 0 said why
   try {
     const int outs = static_cast<int>(study.outputs.size());
-    const size_t periods = study_periods(study, tmpl);
+    const size_t periods = study_period_dates(study, tmpl).size();
     StudyCheckpoint cp;
     cp.done.assign(static_cast<size_t>(study_runs(study)), 0);
     std::vector<double> buf = pack_checkpoint(cp, outs, periods);
@@ -501,7 +497,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     if (shared) {  // the study goes ahead; hand the checkpoint to the other processes
       tell(0);
       const int outs = static_cast<int>(study.outputs.size());
-      const size_t periods = study_periods(study, *tmpl);
+      const size_t periods = study_period_dates(study, *tmpl).size();
       std::vector<double> buf = pack_checkpoint(cp, outs, periods);
       share->sum(buf.data(), static_cast<long>(buf.size()));
     }

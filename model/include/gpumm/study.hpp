@@ -100,6 +100,10 @@ std::string study_manifest(const Study& study, const ScenarioTemplate& scenario,
 /// Sobol for its indices per period.
 bool study_keeps_series(StudyMethod m);
 
+/// The first day of every period of the study's scenario (one base run), when the method keeps
+/// per-period series; empty otherwise. Processes sharing a study need them before any run.
+std::vector<std::string> study_period_dates(const Study& study, const ScenarioTemplate& scenario);
+
 /// The number of runs of a study's design (for a Sobol study with a target width: the most it
 /// may take).
 int study_runs(const Study& study);
