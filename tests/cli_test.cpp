@@ -196,6 +196,60 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
   CHECK(resolved.find(std::string("gpumm ") + GPUMM_VERSION) != std::string::npos);
 }
 
+TEST_CASE("cli: market.csv prices each generation; the base's H100 spot follows the rental history") {
+  const fs::path out = scratch("prices");
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);
+  const auto dates = column(out / "market.csv", "date");
+  const auto gens = column(out / "market.csv", "generation");
+  const auto spot = column(out / "market.csv", "spot_usd_per_h100e_hour");
+  std::map<std::string, double> h100;  // month -> H100 spot
+  std::map<std::string, std::set<std::string>> prices;  // month -> distinct generation prices
+  for (size_t i = 0; i < dates.size(); ++i) {
+    if (gens[i] == "h100") h100[dates[i].substr(0, 7)] = std::stod(spot[i]);
+    if (gens[i] != "all") prices[dates[i].substr(0, 7)].insert(spot[i]);
+  }
+  // calibration notes, "H100 rental price": above $8 in 2023, about $2.99 in Oct 2024, a
+  // $1.70 trough in Oct 2025, $2.35-2.65 in 2026; the model within the bands below
+  double peak_2023 = 0;
+  for (const auto& [m, p] : h100)
+    if (m < "2024") peak_2023 = std::max(peak_2023, p);
+  CHECK(peak_2023 > 8.0);
+  CHECK(h100.at("2024-10") > 2.2);
+  CHECK(h100.at("2024-10") < 4.0);
+  CHECK(h100.at("2025-10") > 1.2);
+  CHECK(h100.at("2025-10") < 2.6);
+  CHECK(h100.at("2026-06") > 1.2);
+  CHECK(h100.at("2026-06") < 3.5);
+  CHECK(h100.at("2026-06") > h100.at("2026-03"));  // the 2026 rebound
+  // generations are priced apart once their markets differ
+  CHECK(prices.at("2028-06").size() > 3);
+}
+
+TEST_CASE("cli: market.csv says when an export rule keeps offers idle, and when the region is just wrong") {
+  const fs::path out = scratch("export-rule");
+  REQUIRE(run_gpumm("run tests/testdata/export_rule.yaml -q -o '" + out.string() + "'").code == 0);
+  const auto gens = column(out / "market.csv", "generation");
+  const auto why = column(out / "market.csv", "idle_reason");
+  int n = 0;
+  for (size_t i = 0; i < gens.size(); ++i)
+    if (gens[i] == "h100") {
+      CHECK(why[i] == "export_rule");
+      ++n;
+    }
+  CHECK(n == 3);
+  // without the export control, the same idle offers are in the wrong region (latency group)
+  std::string y = slurp(kSource / "tests/testdata/export_rule.yaml");
+  y.replace(y.find(", excludes: [h100]"), 18, "");
+  const fs::path dir = scratch("export-rule-open"), yaml = dir / "open.yaml", out2 = dir / "out";
+  fs::create_directories(dir);
+  std::ofstream(yaml) << y;
+  REQUIRE(run_gpumm("run '" + yaml.string() + "' -q -o '" + out2.string() + "'").code == 0);
+  const auto gens2 = column(out2 / "market.csv", "generation");
+  const auto why2 = column(out2 / "market.csv", "idle_reason");
+  for (size_t i = 0; i < gens2.size(); ++i)
+    if (gens2[i] == "h100") CHECK(why2[i] == "wrong_region");
+}
+
 TEST_CASE("cli: two runs of the same scenario give byte-identical files; the resolved scenario reproduces them") {
   const fs::path a = scratch("det-a"), b = scratch("det-b"), c = scratch("det-c");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + a.string() + "'").code == 0);

@@ -180,10 +180,58 @@ TEST_CASE("market: spot stays within its bounds and rises when utilization is ab
     CHECK(r.periods[6].term_usd_per_h100e_hour < r.periods[6].spot_usd_per_h100e_hour);
   }
   SUBCASE("an idle market: spot falls, down to the floor") {
-    RunResult r = simulate(load(two_firms("market: {spot: {initial: $2, floor: $1.5}}\n")));
-    CHECK(r.periods[1].spot_usd_per_h100e_hour < 2.0);
+    // the seller offers its 1000 idle H100 and nobody buys: market utilization 0
+    RunResult r = simulate(load(two_firms("market: {spot: {initial: $2, floor: $1.5}}\n", ", sells_surplus: true")));
+    CHECK(r.periods[1].spot_usd_per_h100e_hour == doctest::Approx(2.0 * (1 + 2 * (0 - 0.85) * 31 / 365.2425)));
     for (const PeriodSummary& p : r.periods) CHECK(p.spot_usd_per_h100e_hour >= 1.5);
+    CHECK(r.periods.back().spot_usd_per_h100e_hour == 1.5);
   }
+  SUBCASE("no offers and no bids: no signal, spot holds") {
+    RunResult r = simulate(load(two_firms("market: {spot: {initial: $2, floor: $1.5}}\n")));
+    for (const PeriodSummary& p : r.periods) CHECK(p.spot_usd_per_h100e_hour == 2.0);
+  }
+}
+
+TEST_CASE("market: each generation has its own spot, floored at its operating cost; sales are paid at it") {
+  // h100: 1 H100e and 1 kW per unit; old: 0.5 H100e and 1 kW. Operating cost per H100e-hour
+  // at PUE 1.3: h100 (0.10 x 1 x 1.3 + 0.87) / 1 = $1.00; old (0.13 + 0.87) / 0.5 = $2.00.
+  std::string y = two_firms(inference("buyer", "b", 43.2 * 1.5) +
+                                "market:\n  spot: {initial: $1.5, floor: $0.5}\n"
+                                "  operating_cost: {electricity_per_kwh: $0.10, other_per_gpu_hour: $0.87}\n",
+                            ", sells_surplus: true");
+  y.replace(y.find("fleet_at_start: {h100: 1000}"), 28, "fleet_at_start: {h100: 1000, old: 1000}");
+  y.replace(y.find("regions:\n"), 9,
+            "  old: {train_h100e: 0.5, infer_h100e: 0.5, it_power: 1 kW, first_shipment: 2023-01-01, peak_units_per_year: 1}\n"
+            "  new: {train_h100e: 3, it_power: 1 kW, first_shipment: 2030-01-01, peak_units_per_year: 1}\n"
+            "regions:\n");
+  const Scenario s = load(y);
+  std::vector<std::vector<double>> spot;
+  std::vector<double> revenue, matched;
+  RunResult r = simulate(s, [&](int, const State& st, const PeriodSummary&) {
+    spot.push_back(st.spot_by_gen);
+    revenue.push_back(st.resale_revenue_usd[0]);
+    matched.push_back(st.market_matched_h100e[0] + st.market_matched_h100e[2]);  // region a: h100, old
+  });
+  const int h100 = 0, old = 2, neu = 3;
+  REQUIRE(s.generations[static_cast<size_t>(old)].id == "old");
+  // January: every generation starts at $1.5, except where its operating cost is higher
+  CHECK(spot[0][h100] == 1.5);
+  CHECK(spot[0][old] == doctest::Approx(2.0));
+  // the buyer wants 750 H100e of inference; the seller's 1500 (1000 x 1 + 1000 x 0.5) are
+  // shared pro-rata: half of each generation is sold, 500 + 250 training H100e
+  CHECK(matched[0] == doctest::Approx(750));
+  // paid at each generation's price, not at one index: 744 h x (500 x $1.5 + 250 x $2)
+  CHECK(revenue[0] == doctest::Approx(744 * (500 * 1.5 + 250 * 2.0)));
+  // market utilization 0.5 for both: h100 falls; old is held at its operating cost
+  const double fall = 1 + 2 * (0.5 - 0.85) * 31 / 365.2425;
+  CHECK(spot[1][h100] == doctest::Approx(1.5 * fall));
+  CHECK(spot[1][old] == doctest::Approx(2.0));
+  // the index weighs generations by deployed H100e (1000 of h100, 500 of old)
+  const double index = (1.5 * fall * 1000 + 2.0 * 500) / 1500;
+  CHECK(r.periods[1].spot_usd_per_h100e_hour == doctest::Approx(index));
+  // a generation deployed nowhere is priced at the index, above its own operating cost
+  CHECK(spot[1][neu] == doctest::Approx(index));
+  for (const auto& p : spot) CHECK(p[old] >= 2.0 - 1e-12);
 }
 
 TEST_CASE("market: the investment rule oscillates less when it counts its supply line") {

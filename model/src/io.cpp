@@ -230,7 +230,7 @@ const std::vector<std::string>& contracts_columns() {
 const std::vector<std::string>& market_columns() {
   static const std::vector<std::string> c = {
       "date", "region", "generation", "offers_h100e", "bids_h100e", "matched_h100e", "unmet_h100e",
-      "idle_h100e", "idle_reason", "spot_usd_per_h100e_hour"};
+      "idle_h100e", "idle_reason", "spot_usd_per_h100e_hour", "term_usd_per_h100e_hour"};
   return c;
 }
 
@@ -332,6 +332,19 @@ namespace {
 int largest_region(const Scenario& s, int f) {
   const auto& w = s.firms[static_cast<size_t>(f)].region_weight;
   return static_cast<int>(std::max_element(w.begin(), w.end()) - w.begin());
+}
+
+// Every region whose bids went unmet excludes generation g (export controls): idle capacity of
+// g elsewhere could not have been placed where those buyers are.
+bool unmet_only_where_excluded(const Scenario& s, const State& st, int g) {
+  bool any = false;
+  for (size_t r = 0; r < s.regions.size(); ++r) {
+    if (st.market_unmet_h100e[r] <= 0) continue;
+    const auto& ex = s.regions[r].excluded_generations;
+    if (std::find(ex.begin(), ex.end(), g) == ex.end()) return false;
+    any = true;
+  }
+  return any;
 }
 
 
@@ -523,17 +536,17 @@ struct RunWriter::Impl {
           if (idle > 0) {
             if (gen.custom_for >= 0) why = "custom_accelerator";
             else if (st.market_unmet_h100e[static_cast<size_t>(r)] > 0) why = "cluster_size_or_generation";
-            else if (unmet_anywhere > 0) why = "wrong_region";
+            else if (unmet_anywhere > 0) why = unmet_only_where_excluded(s, st, g) ? "export_rule" : "wrong_region";
             else why = "no_bids";
           }
           market.text(date).text(reg.id).text(gen.id).number(offers).number(0)
               .number(st.market_matched_h100e[i]).number(0).number(idle).text(why)
-              .number(st.spot_usd_per_h100e_hour);
+              .number(st.spot_by_gen[static_cast<size_t>(g)]).number(st.term_by_gen[static_cast<size_t>(g)]);
           market.end_row();
         }
         market.text(date).text(reg.id).text("all").number(0).number(st.market_bids_h100e[static_cast<size_t>(r)])
             .number(matched).number(st.market_unmet_h100e[static_cast<size_t>(r)]).number(0).text("")
-            .number(st.spot_usd_per_h100e_hour);
+            .number(st.spot_usd_per_h100e_hour).number(st.term_usd_per_h100e_hour);
         market.end_row();
       }
     }

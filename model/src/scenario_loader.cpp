@@ -989,6 +989,7 @@ class Loader {
     if (YAML::Node sp = m.get("spot"); sp.IsDefined()) {
       MapReader sm(d_, sp, "market.spot");
       money(sm, "initial", mk.spot_initial, false, true);
+      money(sm, "reference", mk.spot_reference, false, true);
       money(sm, "floor", mk.spot_floor, false, true);
       money(sm, "cap", mk.spot_cap, false, true);
       sm.share("target_utilization", mk.target_utilization);
@@ -998,6 +999,12 @@ class Loader {
         d_.error(sp, "market.spot", "floor " + format_money_usd(mk.spot_floor) + " is above cap " + format_money_usd(mk.spot_cap));
       else if (mk.spot_initial < mk.spot_floor || mk.spot_initial > mk.spot_cap)
         d_.error(sp, "market.spot", "initial price must lie between floor and cap");
+    }
+    if (YAML::Node oc = m.get("operating_cost"); oc.IsDefined()) {
+      MapReader om(d_, oc, "market.operating_cost");
+      money(om, "electricity_per_kwh", mk.electricity_usd_per_kwh, false, false);
+      money(om, "other_per_gpu_hour", mk.other_opex_usd_per_gpu_hour, false, false);
+      om.finish();
     }
     if (YAML::Node tm = m.get("term"); tm.IsDefined()) {
       MapReader t(d_, tm, "market.term");

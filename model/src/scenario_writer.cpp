@@ -211,10 +211,15 @@ void emit_market(YAML::Emitter& e, const Scenario& s) {
     e << YAML::Key << "market" << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "spot" << YAML::Value << YAML::Flow << YAML::BeginMap
       << YAML::Key << "initial" << YAML::Value << format_money_usd(m.spot_initial)
+      << YAML::Key << "reference" << YAML::Value << format_money_usd(m.reference())
       << YAML::Key << "floor" << YAML::Value << format_money_usd(m.spot_floor)
       << YAML::Key << "cap" << YAML::Value << format_money_usd(m.spot_cap)
       << YAML::Key << "target_utilization" << YAML::Value << format_number(m.target_utilization)
       << YAML::Key << "sensitivity_per_year" << YAML::Value << format_number(m.sensitivity_per_year) << YAML::EndMap;
+    e << YAML::Key << "operating_cost" << YAML::Value << YAML::Flow << YAML::BeginMap
+      << YAML::Key << "electricity_per_kwh" << YAML::Value << format_money_usd(m.electricity_usd_per_kwh)
+      << YAML::Key << "other_per_gpu_hour" << YAML::Value << format_money_usd(m.other_opex_usd_per_gpu_hour)
+      << YAML::EndMap;
     e << YAML::Key << "term" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "lag" << YAML::Value
       << to_string(m.term_lag) << YAML::EndMap;
     e << YAML::EndMap;

@@ -929,7 +929,9 @@ class Engine {
   }
 
   // Take `need` training H100e from cell c, best generations first; returns what it got.
-  double take_greedy(int c, double need, const std::vector<char>& allowed, std::vector<double>& used) {
+  // With `usd_per_hour`, adds what the taken capacity costs per hour at each generation's spot.
+  double take_greedy(int c, double need, const std::vector<char>& allowed, std::vector<double>& used,
+                     double* usd_per_hour = nullptr) {
     double got = 0;
     for (int g : live_order_) {
       if (!allowed[static_cast<size_t>(g)] || got >= need) continue;
@@ -940,6 +942,7 @@ class Engine {
       free_[i] -= units;
       used[i] += units;
       got += units * h;
+      if (usd_per_hour) *usd_per_hour += units * h * spot_g_[static_cast<size_t>(g)];
     }
     return got;
   }
@@ -1045,8 +1048,9 @@ class Engine {
       double got = 0;
       int home = cell(f, o.region);
       if (pr.host >= 0) {
-        got = take_greedy(cell(pr.host, o.region), need, pr.allowed, st_.used_training);
-        pay_market(f, pr.host, got, t);
+        double usd_per_hour = 0;
+        got = take_greedy(cell(pr.host, o.region), need, pr.allowed, st_.used_training, &usd_per_hour);
+        pay_market(f, pr.host, got, usd_per_hour * hours(t));
       } else if (pr.spec.placement.contiguous) {
         got = take_greedy(home, need, pr.allowed, st_.used_training);
       } else {
@@ -1066,8 +1070,8 @@ class Engine {
       const int f = sv.firm;
       double total = service_h100e(sv, service_launch_factor(sv, launch_dates_[k], today), today);
       // with a market, the price of tokens follows the spot price of compute
-      if (sv.price_follows_spot && s_.market.enabled && s_.market.spot_initial > 0)
-        total *= std::pow(spot_ / s_.market.spot_initial, -sv.elasticity);
+      if (sv.price_follows_spot && s_.market.enabled && s_.market.reference() > 0)
+        total *= std::pow(spot_ / s_.market.reference(), -sv.elasticity);
       if (total <= 0) continue;
       for (const auto& group : p_.groups) {
         double want = 0;
@@ -1162,8 +1166,8 @@ class Engine {
       }
       double m = 1.0 + rule.utilization_weight * (perceived_util_[static_cast<size_t>(f)] - rule.target_utilization) /
                            rule.target_utilization;
-      if (s_.market.enabled && s_.market.spot_initial > 0)
-        m += rule.price_weight * (perceived_price_[static_cast<size_t>(f)] / s_.market.spot_initial - 1.0);
+      if (s_.market.enabled && s_.market.reference() > 0)
+        m += rule.price_weight * (perceived_price_[static_cast<size_t>(f)] / s_.market.reference() - 1.0);
       if (rule.supply_line && installed > 0)
         m -= rule.supply_line_weight * (supply_line / installed - rule.normal_supply_line);
       st_.capex_multiplier[static_cast<size_t>(f)] = std::clamp(m, rule.min_multiplier, rule.max_multiplier);
@@ -1204,6 +1208,7 @@ class Engine {
     for (const Backstop& b : s_.backstops) backstop_left_.push_back(b.cap_usd);
     spot_ = s_.market.enabled ? s_.market.spot_initial : 0.0;
     term_ = spot_;
+    init_prices();
     contracted_.assign(static_cast<size_t>(F * F), 0);
     for (const Contract& k : s_.contracts) contracted_[static_cast<size_t>(k.seller * F + k.buyer)] = 1;
     contract_runs_.clear();
@@ -1328,9 +1333,9 @@ class Engine {
     }
   }
 
-  // A market purchase of `h100e` training H100e of capacity for a period, at spot.
-  void pay_market(int buyer, int seller, double h100e, int t) {
-    const double usd = h100e * hours(t) * spot_;
+  // A market purchase of `h100e` training H100e of capacity for a period, for `usd` (at the
+  // spot prices of the generations bought).
+  void pay_market(int buyer, int seller, double h100e, double usd) {
     st_.bought_h100e[static_cast<size_t>(buyer)] += h100e;
     st_.sold_h100e[static_cast<size_t>(seller)] += h100e;
     st_.market_spend_usd[static_cast<size_t>(buyer)] += usd;
@@ -1381,7 +1386,7 @@ class Engine {
         for (int f = 0; f < p_.F; ++f) {
           if (f == b || !s_.firms[static_cast<size_t>(f)].sells_surplus) continue;
           const int c = cell(f, r);
-          double sold = 0;
+          double sold = 0, usd_per_hour = 0;
           for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
             const Pair& p = pairs_[static_cast<size_t>(k)];
             const int owner = s_.generations[static_cast<size_t>(p.g)].custom_for;
@@ -1393,8 +1398,9 @@ class Engine {
             const double h = units * train_h100e_[static_cast<size_t>(p.g)];
             st_.market_matched_h100e[static_cast<size_t>(r * G + p.g)] += h;
             sold += h;
+            usd_per_hour += h * spot_g_[static_cast<size_t>(p.g)];
           }
-          if (sold > 0) pay_market(b, f, sold, t);
+          if (sold > 0) pay_market(b, f, sold, usd_per_hour * hours(t));
         }
       return share * cap;
     };
@@ -1471,9 +1477,10 @@ class Engine {
           std::max(0.0, st_.unserved_h100e[static_cast<size_t>(cell(f, home_r))] - need);
       st_.demand_training_h100e[static_cast<size_t>(cell(f, r))] += need;
       o.region = r;
-      const double got = take_greedy(best, need, pr.allowed, st_.used_training);
+      double usd_per_hour = 0;
+      const double got = take_greedy(best, need, pr.allowed, st_.used_training, &usd_per_hour);
       st_.unserved_h100e[static_cast<size_t>(cell(f, r))] += std::max(0.0, need - got);
-      pay_market(f, pr.host, got, t);
+      pay_market(f, pr.host, got, usd_per_hour * hours(t));
       served += got;
     }
     for (int r = 0; r < R; ++r) {
@@ -1500,20 +1507,78 @@ class Engine {
     }
   }
 
-  // Spot moves toward tightness: up when market utilization is above the target, down when
-  // below, within [floor, cap]; the term price follows spot with a first-order lag.
+  // Each generation's floor is its operating cost per H100e-hour (energy at the regions' mean
+  // PUE plus other running cost), never below the market's floor nor above its cap.
+  void init_prices() {
+    const MarketSettings& m = s_.market;
+    const size_t G = static_cast<size_t>(p_.G);
+    double pue = 0;
+    for (const Region& r : s_.regions) pue += r.pue;
+    pue = s_.regions.empty() ? 1.0 : pue / static_cast<double>(s_.regions.size());
+    floor_g_.assign(G, 0.0);
+    gen_deployed_.assign(G, 0.0);
+    spot_g_.assign(G, 0.0);
+    term_g_.assign(G, 0.0);
+    for (size_t g = 0; g < G; ++g) {
+      const Generation& gen = s_.generations[g];
+      const double cost = gen.train_h100e > 0 ? (m.electricity_usd_per_kwh * gen.it_kw_per_gpu * pue +
+                                                 m.other_opex_usd_per_gpu_hour) / gen.train_h100e
+                                              : 0.0;
+      floor_g_[g] = std::min(m.spot_cap, std::max(m.spot_floor, cost));
+      spot_g_[g] = term_g_[g] = m.enabled ? std::clamp(m.spot_initial, floor_g_[g], m.spot_cap) : 0.0;
+    }
+  }
+
+  // Each generation's spot moves with its market utilization u (matched over offered
+  // capacity; 1 when none is offered while bids go unmet; no change without either):
+  // spot x (1 + sensitivity x (u - target) x years of the period), within [its floor, cap].
+  // The index is the generations' spot weighted by deployed H100e (merchant GPUs only); a
+  // generation not yet deployed anywhere is priced at the index. Term prices follow spot
+  // with a first-order lag.
   void update_prices(int t, PeriodSummary& out) {
     out.spot_usd_per_h100e_hour = spot_;
     out.term_usd_per_h100e_hour = term_;
     st_.spot_usd_per_h100e_hour = spot_;
     st_.term_usd_per_h100e_hour = term_;
+    st_.spot_by_gen = spot_g_;
+    st_.term_by_gen = term_g_;
     if (!s_.market.enabled) return;
     const MarketSettings& m = s_.market;
+    const int R = p_.R, G = p_.G;
     const double years = cal_[t].days / 365.2425;
-    const double gap = out.utilization() - m.target_utilization;
-    spot_ = std::clamp(spot_ * (1.0 + m.sensitivity_per_year * gap * years), m.spot_floor, m.spot_cap);
+    std::fill(gen_deployed_.begin(), gen_deployed_.end(), 0.0);
+    for (const Pair& p : pairs_)
+      gen_deployed_[static_cast<size_t>(p.g)] += st_.deployed[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+    double unmet = 0;
+    for (double u : st_.market_unmet_h100e) unmet += u;
+    double weighted = 0, weight = 0;
+    for (int g = 0; g < G; ++g) {
+      const size_t gi = static_cast<size_t>(g);
+      if (gen_deployed_[gi] <= 0) continue;
+      double offers = 0, matched = 0;
+      for (int r = 0; r < R; ++r) {
+        offers += st_.market_offers_h100e[static_cast<size_t>(r * G + g)];
+        matched += st_.market_matched_h100e[static_cast<size_t>(r * G + g)];
+      }
+      const bool merchant = s_.generations[gi].custom_for < 0;
+      const double u = offers > 0 ? matched / offers : (unmet > 0 && merchant ? 1.0 : -1.0);
+      if (u >= 0)
+        spot_g_[gi] = std::clamp(spot_g_[gi] * (1.0 + m.sensitivity_per_year * (u - m.target_utilization) * years),
+                                 floor_g_[gi], m.spot_cap);
+      if (merchant) {
+        weighted += spot_g_[gi] * gen_deployed_[gi];
+        weight += gen_deployed_[gi];
+      }
+    }
+    if (weight > 0) spot_ = weighted / weight;
     const double lag_years = std::max(1e-9, m.term_lag.approx_days() / 365.2425);
-    term_ += (spot_ - term_) * (1.0 - std::exp(-years / lag_years));
+    const double a = 1.0 - std::exp(-years / lag_years);
+    for (int g = 0; g < G; ++g) {
+      const size_t gi = static_cast<size_t>(g);
+      if (gen_deployed_[gi] <= 0) spot_g_[gi] = std::clamp(spot_, floor_g_[gi], m.spot_cap);
+      term_g_[gi] += (spot_g_[gi] - term_g_[gi]) * a;
+    }
+    term_ += (spot_ - term_) * a;
   }
 
   // Per firm: its balance and the causes of its idle capacity (see FirmRecord).
@@ -1773,7 +1838,9 @@ class Engine {
   std::vector<double> take_or_pay_idle_;   // (F) idle capacity that came from contracts
   std::vector<double> moved_total_;        // (C x G) GPUs moved in by contracts
   std::vector<double> backstop_left_;      // (nbackstop) what each backstop can still pay
-  double spot_ = 0, term_ = 0;
+  double spot_ = 0, term_ = 0;                     ///< the spot index and its term price
+  std::vector<double> spot_g_, term_g_, floor_g_;  ///< per generation, $ per H100e-hour
+  std::vector<double> gen_deployed_;               ///< per generation, scratch (H100e)
   std::vector<double> perceived_util_, perceived_price_;  // (F) the investment rule's perceptions
   std::vector<int> scratch_cells_;
   bool pairs_sorted_ = true, live_changed_ = true;

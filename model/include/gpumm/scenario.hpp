@@ -122,7 +122,7 @@ struct CapexSplit {
 ///   m = clamp(1 + utilization_weight x (U - target) / target + price_weight x (P / P0 - 1)
 ///             - supply_line_weight x (S - normal_supply_line), min, max)
 /// where U is the firm's perceived utilization and P the perceived spot price (first-order
-/// smoothing over `perception`), P0 the market's initial spot, and S the firm's supply line:
+/// smoothing over `perception`), P0 the market's reference price (`spot.reference`), and S the firm's supply line:
 /// GPUs ordered and not yet delivered, in H100e, over its installed H100e (counted only with
 /// `supply_line: true`).
 struct InvestmentRule {
@@ -182,14 +182,25 @@ struct Backstop {
   double cap_usd = 0;
 };
 
-/// The spot market between firms and its prices ($ per H100e-hour).
+/// The spot market between firms and its prices ($ per H100e-hour). Each generation has its
+/// own spot price, moving with the market utilization of that generation (the share of its
+/// offered capacity that found a buyer) toward `target_utilization`, between its operating
+/// cost and `spot_cap`; the spot index is their average weighted by deployed H100e.
 struct MarketSettings {
   bool enabled = false;               ///< a `market:` section is present
-  double spot_initial = 2.5;          ///< assumption unless given
-  double spot_floor = 1.0;            ///< operating cost: spot never goes below
+  double spot_initial = 2.5;          ///< every generation's price at the start; assumption unless given
+  /// The price at which demand is as written: inference services that follow spot scale by
+  /// (index / reference)^-elasticity and the investment rule compares with it. 0: `spot_initial`.
+  double spot_reference = 0;
+  double reference() const { return spot_reference > 0 ? spot_reference : spot_initial; }
+  double spot_floor = 1.0;            ///< no generation's spot goes below this
   double spot_cap = 12.0;
   double target_utilization = 0.85;   ///< spot rises above it, falls below it
   double sensitivity_per_year = 2.0;  ///< relative price change per year per unit of utilization gap
+  /// Operating cost, the floor of each generation's spot: (energy price x IT kW per unit x mean
+  /// PUE + other cost per unit-hour) / training H100e per unit, when above `spot_floor`.
+  double electricity_usd_per_kwh = 0;
+  double other_opex_usd_per_gpu_hour = 0;
   Duration term_lag{6, Duration::Unit::month};  ///< the term price follows spot with this lag
 };
 
@@ -278,7 +289,7 @@ struct InferenceService {
   double reference_usd_per_mtok = 0;
   double elasticity = 0;
   double peak_to_average = 1.0;
-  bool price_follows_spot = false;     ///< with a market: price factor (spot / initial spot)^-elasticity
+  bool price_follows_spot = false;     ///< with a market: price factor (spot index / reference)^-elasticity
   std::vector<Launch> launches;
 };
 

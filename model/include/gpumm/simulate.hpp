@@ -75,7 +75,8 @@ struct State {
   std::vector<double> market_offers_h100e, market_matched_h100e;
   // per region (nregion)
   std::vector<double> market_bids_h100e, market_unmet_h100e;
-  double spot_usd_per_h100e_hour = 0, term_usd_per_h100e_hour = 0;
+  double spot_usd_per_h100e_hour = 0, term_usd_per_h100e_hour = 0;  ///< the index over generations
+  std::vector<double> spot_by_gen, term_by_gen;  ///< (ngen) each generation's prices, $ per H100e-hour
   std::vector<double> capex_multiplier;         ///< (nfirm) this year's investment-rule multiplier
   // per generation (ngen)
   std::vector<int> gen_bound_by;        ///< -1 none, -2 production ramp, >= 0 upstream node
