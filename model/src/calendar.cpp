@@ -118,6 +118,7 @@ Parsed<Date> parse_date(std::string_view s) {
 }
 
 std::string to_iso(Date d) {
+  if (d.is_special()) return "(no date)";  // never a crash in a message about a bad date
   char buf[16];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", static_cast<int>(d.year()),
                 static_cast<int>(d.month()), static_cast<int>(d.day()));
