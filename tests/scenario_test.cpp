@@ -5,6 +5,10 @@
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
 
+#include <yaml-cpp/yaml.h>
+#include <map>
+#include <vector>
+
 using namespace gpumm;
 
 namespace {
@@ -234,6 +238,8 @@ TEST_CASE("scenario: a template reads and replaces numbers by path, in the units
   CHECK(t.value_at("firms.meta.builds[0].lead_time") == 18);  // 18mo
   CHECK_THROWS_WITH_AS(t.value_at("firms.google.capex.2031"), doctest::Contains("no such value"), ScenarioError);
   CHECK_THROWS_WITH_AS(t.value_at("firms.google.regions"), doctest::Contains("not a number"), ScenarioError);
+  // a date is not a number with a unit
+  CHECK_THROWS_WITH_AS(t.value_at("generations.h100.first_shipment"), doctest::Contains("not a number"), ScenarioError);
   Scenario s = t.instantiate({{"firms.google.capex.2026", 45}, {"regions.us_east.interconnect_cap", 3},
                               {"firms.meta.builds[0].lead_time", 23.6}});
   CHECK(s.firms[0].capex_usd.at(2026) == 45e9);
@@ -251,4 +257,73 @@ TEST_CASE("scenario: an instantiator changes values in place and puts them back"
   CHECK(make({}).firms[0].capex_usd.at(2026) == 30e9);
   CHECK_THROWS_AS(make({{"firms.google.capex.2026", 50}, {"no.such.path", 1}}), ScenarioError);
   CHECK(make({}).firms[0].capex_usd.at(2026) == 30e9);  // restored after a failure too
+}
+
+namespace {
+// Every path of `n` below `path` (map keys joined by `.`, list items as `[i]`) that holds a scalar.
+void scalar_paths(const YAML::Node& n, const std::string& path, std::vector<std::string>& out) {
+  if (n.IsScalar()) out.push_back(path);
+  if (n.IsMap())
+    for (auto it = n.begin(); it != n.end(); ++it)
+      scalar_paths(it->second, path.empty() ? it->first.Scalar() : path + "." + it->first.Scalar(), out);
+  if (n.IsSequence())
+    for (size_t i = 0; i < n.size(); ++i) scalar_paths(n[i], path + "[" + std::to_string(i) + "]", out);
+}
+}  // namespace
+
+TEST_CASE("scenario: reloading only what a sample touches gives the scenario a full load gives, for every number of the base") {
+  const std::string file = GPUMM_SOURCE_DIR "/inputs/base.yaml";
+  ScenarioTemplate t = ScenarioTemplate::from_file(file);
+  ScenarioTemplate::Instantiator partial(t), full(t, false);
+  std::vector<std::string> all;
+  scalar_paths(YAML::LoadFile(file), "", all);
+  // the numbers, up to 8 spread evenly over each firm and each other section (all of them
+  // take half a minute)
+  std::map<std::string, std::vector<std::string>> groups;
+  for (const std::string& p : all) {
+    try {
+      t.value_at(p);
+    } catch (const ScenarioError&) {
+      continue;  // not a number (a name, a date, a list of ids)
+    }
+    const size_t a = p.find_first_of(".[");
+    const size_t b = p.substr(0, a) == "firms" ? p.find_first_of(".[", a + 1) : a;
+    groups[p.substr(0, b)].push_back(p);
+  }
+  std::vector<std::string> paths;
+  for (const auto& [group, ps] : groups)
+    for (size_t k = 0; k < std::min<size_t>(8, ps.size()); ++k) paths.push_back(ps[k * ps.size() / std::min<size_t>(8, ps.size())]);
+  int numbers = 0, refused = 0;
+  const auto outcome = [](ScenarioTemplate::Instantiator& make, const std::vector<std::pair<std::string, double>>& v) {
+    try {
+      return write_resolved_yaml(make(v), "test");
+    } catch (const ScenarioError& e) {
+      return std::string("error: ") + e.what();
+    } catch (const std::exception& e) {
+      return std::string("crash: ") + e.what();
+    }
+  };
+  for (const std::string& p : paths) {
+    const double x = t.value_at(p);
+    ++numbers;
+    // a larger value, and one that breaks most ranges (a share above 1, a negative amount)
+    for (double y : {x * 1.25 + 1, -x - 2}) {
+      const std::vector<std::pair<std::string, double>> v = {{p, y}};
+      const std::string a = outcome(partial, v), b = outcome(full, v);
+      CAPTURE(p);
+      CAPTURE(y);
+      CHECK(a == b);
+      CHECK(a.rfind("crash: ", 0) == std::string::npos);
+      refused += a.rfind("error: ", 0) == 0;
+    }
+  }
+  CHECK(groups.size() > 20);
+  CHECK(numbers > 150);
+  CHECK(refused > 50);
+  // two firms and two sections at once
+  const std::vector<std::pair<std::string, double>> several = {{"firms.meta.capex.2027", 80},
+                                                               {"firms.google.capex.2026", 95},
+                                                               {"regions.us_east.interconnect_cap", 9},
+                                                               {"market.spot.initial", 6}};
+  CHECK(outcome(partial, several) == outcome(full, several));
 }

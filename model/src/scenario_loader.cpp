@@ -4,12 +4,16 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
+#include <stdexcept>
 
 #include "gpumm/scenario.hpp"
 #include "yaml_reader.hpp"
@@ -175,6 +179,60 @@ class Loader {
     load_backstops(top.get("backstops"));
     load_market(top.get("market"));
     top.finish();
+    return s_;
+  }
+
+  /// The document's `units` into a copy of `base`, a scenario loaded from the same document
+  /// before some of its numbers changed: `firms.<id>` reloads one firm, a section name (one of
+  /// `partial_sections()`) the whole section; everything else is taken from `base`. Only for
+  /// sections that no other section reads numbers from (studies' fast path).
+  Scenario reload(const Scenario& base, const std::vector<std::string>& units) {
+    s_ = base;
+    MapReader top(d_, root_, "");
+    if (!top.valid()) return s_;
+    collect_ids(top.get("upstream"), "upstream", node_ids_);
+    collect_ids(top.get("generations"), "generations", gen_ids_);
+    collect_ids(top.get("regions"), "regions", region_ids_);
+    const YAML::Node firms = top.get("firms");
+    collect_ids(firms, "firms", firm_ids_);
+    for (const std::string& u : units) {
+      if (u.rfind("firms.", 0) == 0) {
+        const std::string id = u.substr(6);
+        const int f = firm_index(id);
+        if (f < 0) throw std::logic_error("reload: no firm " + id);
+        s_.firms[static_cast<size_t>(f)] = load_firm(id, firms[id], f);
+        check_capex_prices(s_.firms[static_cast<size_t>(f)], firms);
+      } else if (u == "regions") {
+        s_.regions.clear();
+        load_regions(top.get("regions"));
+      } else if (u == "projects") {
+        s_.projects.clear();
+        load_projects(top.get("projects"));
+      } else if (u == "programs") {
+        s_.programs.clear();
+        load_programs(top.get("programs"));
+      } else if (u == "inference") {
+        s_.inference.clear();
+        load_inference(top.get("inference"));
+      } else if (u == "other_demand") {
+        s_.other_demand.clear();
+        load_other(top.get("other_demand"));
+      } else if (u == "contracts") {
+        s_.contracts.clear();
+        load_contracts(top.get("contracts"));
+      } else if (u == "backstops") {
+        s_.backstops.clear();
+        load_backstops(top.get("backstops"));
+      } else if (u == "market") {
+        s_.market = MarketSettings{};
+        load_market(top.get("market"));
+      } else if (u == "diagnosis") {
+        s_.diagnosis = DiagnosisSettings{};
+        load_diagnosis(top.get("diagnosis"));
+      } else {
+        throw std::logic_error("reload: cannot reload " + u);
+      }
+    }
     return s_;
   }
 
@@ -388,13 +446,13 @@ class Loader {
       duration(m, "lead_time", g.lead_time, false);
       duration(m, "useful_life", g.useful_life, false, true);
       money(m, "price", g.price_usd, false, false);
-      date(m, "first_shipment", g.first_shipment, true);
+      const bool have_first = date(m, "first_shipment", g.first_shipment, true);
       duration(m, "ramp", g.ramp, false);
       m.number("peak_units_per_year", g.peak_units_per_year, true, 0.0, 1e9);
       Date eop;
       if (date(m, "end_of_production", eop, false)) {
         g.end_of_production = eop;
-        if (eop < g.first_shipment)
+        if (have_first && eop < g.first_shipment)
           d_.error(m.get("end_of_production"), m.child_path("end_of_production"),
                    "is before first_shipment " + to_iso(g.first_shipment));
       }
@@ -469,121 +527,124 @@ class Loader {
   void load_firms(const YAML::Node& section) {
     if (!section.IsDefined() || !section.IsMap()) return;
     if (section.size() == 0) d_.error(section, "firms", "define at least one firm");
-    for (auto it = section.begin(); it != section.end(); ++it) {
-      Firm f;
-      f.id = it->first.Scalar();
-      const int firm_index = s_.nfirm();
-      MapReader m(d_, it->second, "firms." + f.id);
-
-      // region weights: required, positive, sum to 1
-      if (!m.has("regions")) m.missing("regions", "where the firm builds, e.g. `{us_east: 1.0}`");
-      f.region_weight = per_region(m, "regions", [](MapReader& rm, const std::string& k, double& x) {
-        return rm.share(k, x);
-      });
-      if (m.has("regions")) {
-        double sum = 0;
-        for (double w : f.region_weight) sum += w;
-        if (std::abs(sum - 1.0) > 1e-6)
-          d_.error(m.get("regions"), m.child_path("regions"),
-                   "region weights sum to " + rounded(sum) + "; they must sum to 1");
-      }
-      f.power_at_start_mw = per_region(m, "power_at_start", [this](MapReader& rm, const std::string& k, double& x) {
-        return power(rm, k, x, false);
-      });
-
-      // initial fleet by generation
-      f.fleet_at_start.assign(gen_ids_.size(), 0.0);
-      if (YAML::Node n = m.get("fleet_at_start"); n.IsDefined()) {
-        MapReader fm(d_, n, m.child_path("fleet_at_start"));
-        for (auto& [name, val] : fm.entries()) {
-          int g = ref(val, fm.child_path(name), name, gen_ids_, "generation");
-          double x = 0;
-          if (fm.number(name, x, false, 0.0, 1e9) && g >= 0) f.fleet_at_start[static_cast<size_t>(g)] = x;
-        }
-      }
-
-      // capex budget by year and its split
-      if (YAML::Node n = m.get("capex"); n.IsDefined()) {
-        MapReader cm(d_, n, m.child_path("capex"));
-        for (auto& [name, val] : cm.entries()) {
-          Parsed<double> y = parse_number(name);
-          if (!y.ok() || y.value != std::floor(y.value) || y.value < 1900 || y.value > 2999) {
-            d_.error(val, cm.child_path(name), "capex is keyed by year (e.g. `2026: $135B`)");
-            cm.get(name);
-            continue;
-          }
-          double usd = 0;
-          if (money(cm, name, usd, false, false)) f.capex_usd[static_cast<int>(y.value)] = usd;
-        }
-      }
-      Date capex_start;
-      if (date(m, "capex_start", capex_start, false)) f.capex_start = capex_start;
-      if (YAML::Node n = m.get("capex_split"); n.IsDefined()) {
-        MapReader sm(d_, n, m.child_path("capex_split"));
-        sm.share("gpus", f.capex_split.gpus_share);
-        sm.share("facilities", f.capex_split.facilities_share);
-        sm.share("network", f.capex_split.network_share);
-        sm.finish();
-        double sum = f.capex_split.gpus_share + f.capex_split.facilities_share +
-                     f.capex_split.network_share;
-        if (sum > 1.0 + 1e-9)
-          d_.error(n, m.child_path("capex_split"),
-                   "shares sum to " + rounded(sum) + "; they must sum to at most 1");
-      }
-      if (YAML::Node n = m.get("family_mix"); n.IsDefined()) {
-        MapReader fm(d_, n, m.child_path("family_mix"));
-        double sum = 0;
-        for (auto& [name, val] : fm.entries()) {
-          double x = 0;
-          if (!fm.share(name, x)) continue;
-          if (!family_exists(name)) {
-            d_.error(val, fm.child_path(name), "no generation has family `" + name + "`");
-            continue;
-          }
-          f.family_mix.emplace_back(name, x);
-          sum += x;
-        }
-        if (std::abs(sum - 1.0) > 1e-6)
-          d_.error(n, m.child_path("family_mix"),
-                   "shares sum to " + rounded(sum) + "; they must sum to 1");
-      } else if (!f.capex_usd.empty()) {
-        if (family_exists("nvidia")) f.family_mix.emplace_back("nvidia", 1.0);
-        else
-          m.missing("family_mix", "which GPU families the capex buys, e.g. `{nvidia: 1.0}`");
-      }
-      m.boolean("sells_surplus", f.sells_surplus);
-      if (YAML::Node inv = m.get("investment"); inv.IsDefined()) {
-        MapReader im(d_, inv, m.child_path("investment"));
-        InvestmentRule rule;
-        im.share("target_utilization", rule.target_utilization);
-        im.number("utilization_weight", rule.utilization_weight, false, 0.0, 100.0);
-        im.number("price_weight", rule.price_weight, false, 0.0, 100.0);
-        duration(im, "perception", rule.perception, false, true);
-        im.boolean("supply_line", rule.supply_line);
-        im.number("supply_line_weight", rule.supply_line_weight, false, 0.0, 100.0);
-        im.number("normal_supply_line", rule.normal_supply_line, false, 0.0, 100.0);
-        if (YAML::Node b = im.get("bounds"); b.IsDefined()) {
-          MapReader bm(d_, b, im.child_path("bounds"));
-          bm.number("min", rule.min_multiplier, false, 0.0, 100.0);
-          bm.number("max", rule.max_multiplier, false, 0.0, 100.0);
-          bm.finish();
-          if (rule.min_multiplier > rule.max_multiplier)
-            d_.error(b, im.child_path("bounds"), "min " + format_number(rule.min_multiplier) + " is above max " +
-                                                     format_number(rule.max_multiplier));
-        }
-        im.finish();
-        f.investment = rule;
-      }
-      duration(m, "build_lead_time", f.build_lead_time, false);
-      duration(m, "build_time", f.build_time, false);
-
-      load_orders(m, f, firm_index);
-      load_builds(m, f);
-      m.finish();
-      s_.firms.push_back(std::move(f));
-    }
+    for (auto it = section.begin(); it != section.end(); ++it)
+      s_.firms.push_back(load_firm(it->first.Scalar(), it->second, s_.nfirm()));
     // checks that need every firm and generation
     for (std::size_t i = 0; i < s_.firms.size(); ++i) check_capex_prices(s_.firms[i], section);
+  }
+
+  // One firm (`firms.<id>`), the firm_index-th.
+  Firm load_firm(const std::string& id, const YAML::Node& node, int firm_index) {
+    Firm f;
+    f.id = id;
+    MapReader m(d_, node, "firms." + f.id);
+
+    // region weights: required, positive, sum to 1
+    if (!m.has("regions")) m.missing("regions", "where the firm builds, e.g. `{us_east: 1.0}`");
+    f.region_weight = per_region(m, "regions", [](MapReader& rm, const std::string& k, double& x) {
+      return rm.share(k, x);
+    });
+    if (m.has("regions")) {
+      double sum = 0;
+      for (double w : f.region_weight) sum += w;
+      if (std::abs(sum - 1.0) > 1e-6)
+        d_.error(m.get("regions"), m.child_path("regions"),
+                 "region weights sum to " + rounded(sum) + "; they must sum to 1");
+    }
+    f.power_at_start_mw = per_region(m, "power_at_start", [this](MapReader& rm, const std::string& k, double& x) {
+      return power(rm, k, x, false);
+    });
+
+    // initial fleet by generation
+    f.fleet_at_start.assign(gen_ids_.size(), 0.0);
+    if (YAML::Node n = m.get("fleet_at_start"); n.IsDefined()) {
+      MapReader fm(d_, n, m.child_path("fleet_at_start"));
+      for (auto& [name, val] : fm.entries()) {
+        int g = ref(val, fm.child_path(name), name, gen_ids_, "generation");
+        double x = 0;
+        if (fm.number(name, x, false, 0.0, 1e9) && g >= 0) f.fleet_at_start[static_cast<size_t>(g)] = x;
+      }
+    }
+
+    // capex budget by year and its split
+    if (YAML::Node n = m.get("capex"); n.IsDefined()) {
+      MapReader cm(d_, n, m.child_path("capex"));
+      for (auto& [name, val] : cm.entries()) {
+        Parsed<double> y = parse_number(name);
+        if (!y.ok() || y.value != std::floor(y.value) || y.value < 1900 || y.value > 2999) {
+          d_.error(val, cm.child_path(name), "capex is keyed by year (e.g. `2026: $135B`)");
+          cm.get(name);
+          continue;
+        }
+        double usd = 0;
+        if (money(cm, name, usd, false, false)) f.capex_usd[static_cast<int>(y.value)] = usd;
+      }
+    }
+    Date capex_start;
+    if (date(m, "capex_start", capex_start, false)) f.capex_start = capex_start;
+    if (YAML::Node n = m.get("capex_split"); n.IsDefined()) {
+      MapReader sm(d_, n, m.child_path("capex_split"));
+      sm.share("gpus", f.capex_split.gpus_share);
+      sm.share("facilities", f.capex_split.facilities_share);
+      sm.share("network", f.capex_split.network_share);
+      sm.finish();
+      double sum = f.capex_split.gpus_share + f.capex_split.facilities_share +
+                   f.capex_split.network_share;
+      if (sum > 1.0 + 1e-9)
+        d_.error(n, m.child_path("capex_split"),
+                 "shares sum to " + rounded(sum) + "; they must sum to at most 1");
+    }
+    if (YAML::Node n = m.get("family_mix"); n.IsDefined()) {
+      MapReader fm(d_, n, m.child_path("family_mix"));
+      double sum = 0;
+      for (auto& [name, val] : fm.entries()) {
+        double x = 0;
+        if (!fm.share(name, x)) continue;
+        if (!family_exists(name)) {
+          d_.error(val, fm.child_path(name), "no generation has family `" + name + "`");
+          continue;
+        }
+        f.family_mix.emplace_back(name, x);
+        sum += x;
+      }
+      if (std::abs(sum - 1.0) > 1e-6)
+        d_.error(n, m.child_path("family_mix"),
+                 "shares sum to " + rounded(sum) + "; they must sum to 1");
+    } else if (!f.capex_usd.empty()) {
+      if (family_exists("nvidia")) f.family_mix.emplace_back("nvidia", 1.0);
+      else
+        m.missing("family_mix", "which GPU families the capex buys, e.g. `{nvidia: 1.0}`");
+    }
+    m.boolean("sells_surplus", f.sells_surplus);
+    if (YAML::Node inv = m.get("investment"); inv.IsDefined()) {
+      MapReader im(d_, inv, m.child_path("investment"));
+      InvestmentRule rule;
+      im.share("target_utilization", rule.target_utilization);
+      im.number("utilization_weight", rule.utilization_weight, false, 0.0, 100.0);
+      im.number("price_weight", rule.price_weight, false, 0.0, 100.0);
+      duration(im, "perception", rule.perception, false, true);
+      im.boolean("supply_line", rule.supply_line);
+      im.number("supply_line_weight", rule.supply_line_weight, false, 0.0, 100.0);
+      im.number("normal_supply_line", rule.normal_supply_line, false, 0.0, 100.0);
+      if (YAML::Node b = im.get("bounds"); b.IsDefined()) {
+        MapReader bm(d_, b, im.child_path("bounds"));
+        bm.number("min", rule.min_multiplier, false, 0.0, 100.0);
+        bm.number("max", rule.max_multiplier, false, 0.0, 100.0);
+        bm.finish();
+        if (rule.min_multiplier > rule.max_multiplier)
+          d_.error(b, im.child_path("bounds"), "min " + format_number(rule.min_multiplier) + " is above max " +
+                                                   format_number(rule.max_multiplier));
+      }
+      im.finish();
+      f.investment = rule;
+    }
+    duration(m, "build_lead_time", f.build_lead_time, false);
+    duration(m, "build_time", f.build_time, false);
+
+    load_orders(m, f, firm_index);
+    load_builds(m, f);
+    m.finish();
+    return f;
   }
 
   bool family_exists(const std::string& fam) const {
@@ -1243,7 +1304,8 @@ bool split_number(const std::string& text, std::string& prefix, double& value, s
   auto [p, ec] = std::from_chars(begin, text.data() + text.size(), value);
   if (ec != std::errc() || p == begin) return false;
   suffix = std::string(p, text.data() + text.size());
-  return true;
+  // a date (`2025-01-01`, `2025-Q3`) is not a number with a unit
+  return suffix.empty() || suffix[0] != '-';
 }
 
 }  // namespace
@@ -1285,11 +1347,46 @@ void set_values(YAML::Node root, const std::string& file, const std::vector<std:
 struct ScenarioTemplate::Instantiator::State {
   std::string file;
   YAML::Node root;
+  std::optional<Scenario> base;  ///< the document as it is, when it loads without problems
+  bool partial = true;
 };
 
-ScenarioTemplate::Instantiator::Instantiator(const ScenarioTemplate& t) : state_(std::make_unique<State>()) {
+namespace {
+// What `Loader::reload` must redo for these paths: `firms.<id>` or a whole section; nothing
+// when some path lies in a section others read numbers from (time, settings, upstream,
+// generations): then the whole document must be loaded.
+std::optional<std::vector<std::string>> reload_units(const std::vector<std::pair<std::string, double>>& values) {
+  static const std::set<std::string> sections = {"regions", "projects", "programs", "inference", "other_demand",
+                                                 "contracts", "backstops", "market", "diagnosis"};
+  std::vector<std::string> units;
+  for (const auto& [path, x] : values) {
+    const size_t a = path.find_first_of(".[");
+    const std::string top = path.substr(0, a);
+    std::string unit;
+    if (top == "firms" && a != std::string::npos && path[a] == '.') {
+      const size_t b = path.find_first_of(".[", a + 1);
+      unit = path.substr(0, b);
+    } else if (sections.count(top)) {
+      unit = top;
+    } else {
+      return std::nullopt;
+    }
+    if (std::find(units.begin(), units.end(), unit) == units.end()) units.push_back(unit);
+  }
+  return units;
+}
+}  // namespace
+
+ScenarioTemplate::Instantiator::Instantiator(const ScenarioTemplate& t, bool partial)
+    : state_(std::make_unique<State>()) {
   state_->file = t.impl_->file;
+  state_->partial = partial;
   state_->root = YAML::Clone(t.impl_->root);
+  Diagnostics d;
+  d.file = state_->file;
+  Loader loader(d, state_->root);
+  Scenario s = loader.load();
+  if (d.list.empty()) state_->base = std::move(s);
 }
 ScenarioTemplate::Instantiator::~Instantiator() = default;
 
@@ -1305,6 +1402,18 @@ Scenario ScenarioTemplate::Instantiator::operator()(const std::vector<std::pair<
   set_values(state_->root, state_->file, values, old);
   Diagnostics d;
   d.file = state_->file;
+  // fast path: reload only what the values touch; any problem, and the whole document is
+  // loaded again so that every problem is reported
+  if (const auto units = reload_units(values); units && state_->base && state_->partial) {
+    Loader loader(d, state_->root);
+    Scenario s = loader.reload(*state_->base, *units);
+    if (d.list.empty()) {
+      s.source_file = state_->file;
+      if (s.name.empty()) s.name = std::filesystem::path(state_->file).stem().string();
+      return s;
+    }
+    d.list.clear();
+  }
   Loader loader(d, state_->root);
   Scenario s = loader.load();
   s.source_file = state_->file;

@@ -1360,48 +1360,60 @@ class Engine {
     std::fill(st_.market_unmet_h100e.begin(), st_.market_unmet_h100e.end(), 0.0);
     // what sellers offer: their idle GPUs after their own demand
     std::fill(st_.market_offers_h100e.begin(), st_.market_offers_h100e.end(), 0.0);
+    // the offers, region by region: sellers' pairs with idle GPUs, in pair order (firm, then
+    // generation), so that a bid only visits what is for sale
+    offer_begin_.assign(static_cast<size_t>(R) + 1, 0);
+    offers_.clear();
     for (const Pair& p : pairs_)
-      if (s_.firms[static_cast<size_t>(p.c / R)].sells_surplus && free_[static_cast<size_t>(p.i)] > 0)
+      if (s_.firms[static_cast<size_t>(p.c / R)].sells_surplus && free_[static_cast<size_t>(p.i)] > 0) {
         st_.market_offers_h100e[static_cast<size_t>((p.c % R) * G + p.g)] +=
             free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+        ++offer_begin_[static_cast<size_t>(p.c % R) + 1];
+      }
+    for (int r = 0; r < R; ++r) offer_begin_[static_cast<size_t>(r) + 1] += offer_begin_[static_cast<size_t>(r)];
+    offers_.resize(static_cast<size_t>(offer_begin_.back()));
+    {
+      std::vector<int>& next = scratch_offer_next_;
+      next.assign(offer_begin_.begin(), offer_begin_.end() - 1);
+      for (const Pair& p : pairs_)
+        if (s_.firms[static_cast<size_t>(p.c / R)].sells_surplus && free_[static_cast<size_t>(p.i)] > 0)
+          offers_[static_cast<size_t>(next[static_cast<size_t>(p.c % R)]++)] =
+              Offer{p.c / R, p.g, p.i, s_.generations[static_cast<size_t>(p.g)].custom_for};
+    }
     double served = 0;
     // a bid of firm `b` in the regions `where` for `want` units of work (`per_unit`: work per GPU)
-    const auto match = [&](int b, const std::vector<int>& where, double want, const std::vector<double>& per_unit,
+    const auto match = [&](int b, std::span<const int> where, double want, const std::vector<double>& per_unit,
                            std::vector<double>& used) {
       double cap = 0;
       for (int r : where)
-        for (int f = 0; f < p_.F; ++f) {
-          if (f == b || !s_.firms[static_cast<size_t>(f)].sells_surplus) continue;
-          const int c = cell(f, r);
-          for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
-            const Pair& p = pairs_[static_cast<size_t>(k)];
-            const int owner = s_.generations[static_cast<size_t>(p.g)].custom_for;
-            if (owner >= 0 && !contracted(owner, b)) continue;
-            cap += std::max(0.0, free_[static_cast<size_t>(p.i)]) * per_unit[static_cast<size_t>(p.g)];
-          }
+        for (int k = offer_begin_[static_cast<size_t>(r)]; k < offer_begin_[static_cast<size_t>(r) + 1]; ++k) {
+          const Offer& o = offers_[static_cast<size_t>(k)];
+          if (o.f == b || (o.owner >= 0 && !contracted(o.owner, b))) continue;
+          cap += std::max(0.0, free_[static_cast<size_t>(o.i)]) * per_unit[static_cast<size_t>(o.g)];
         }
       if (cap <= 0 || want <= 0) return 0.0;
       const double share = std::min(1.0, want / cap);
-      for (int r : where)
-        for (int f = 0; f < p_.F; ++f) {
-          if (f == b || !s_.firms[static_cast<size_t>(f)].sells_surplus) continue;
-          const int c = cell(f, r);
+      for (int r : where) {
+        const int end = offer_begin_[static_cast<size_t>(r) + 1];
+        for (int k = offer_begin_[static_cast<size_t>(r)]; k < end;) {
+          // one seller's offers in this region: paid together
+          const int f = offers_[static_cast<size_t>(k)].f;
           double sold = 0, usd_per_hour = 0;
-          for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
-            const Pair& p = pairs_[static_cast<size_t>(k)];
-            const int owner = s_.generations[static_cast<size_t>(p.g)].custom_for;
-            if (owner >= 0 && !contracted(owner, b)) continue;
-            const size_t i = static_cast<size_t>(p.i);
+          for (; k < end && offers_[static_cast<size_t>(k)].f == f; ++k) {
+            const Offer& o = offers_[static_cast<size_t>(k)];
+            if (o.f == b || (o.owner >= 0 && !contracted(o.owner, b))) continue;
+            const size_t i = static_cast<size_t>(o.i);
             const double units = std::max(0.0, free_[i]) * share;
             free_[i] -= units;
             used[i] += units;
-            const double h = units * train_h100e_[static_cast<size_t>(p.g)];
-            st_.market_matched_h100e[static_cast<size_t>(r * G + p.g)] += h;
+            const double h = units * train_h100e_[static_cast<size_t>(o.g)];
+            st_.market_matched_h100e[static_cast<size_t>(r * G + o.g)] += h;
             sold += h;
-            usd_per_hour += h * spot_g_[static_cast<size_t>(p.g)];
+            usd_per_hour += h * spot_g_[static_cast<size_t>(o.g)];
           }
           if (sold > 0) pay_market(b, f, sold, usd_per_hour * hours(t));
         }
+      }
       return share * cap;
     };
     // inference: within each latency group
@@ -1427,7 +1439,7 @@ class Engine {
         const double want = unserved_oth_[c];
         if (want <= 0) continue;
         st_.market_bids_h100e[static_cast<size_t>(r)] += want;
-        const double got = match(b, std::vector<int>{r}, want, train_h100e_, st_.used_other);
+        const double got = match(b, std::span<const int>(&r, 1), want, train_h100e_, st_.used_other);
         served += got;
         st_.unserved_h100e[c] = std::max(0.0, st_.unserved_h100e[c] - got);
         st_.market_unmet_h100e[static_cast<size_t>(r)] += want - got;
@@ -1444,19 +1456,18 @@ class Engine {
       double best_free = 0;
       for (int r = 0; r < R; ++r) {
         if (!region_allowed(pr.spec.placement, r)) continue;
-        for (int h = 0; h < p_.F; ++h) {
-          if (h == f || !s_.firms[static_cast<size_t>(h)].sells_surplus) continue;
-          const int c = cell(h, r);
+        const int end = offer_begin_[static_cast<size_t>(r) + 1];
+        for (int k = offer_begin_[static_cast<size_t>(r)]; k < end;) {
+          const int h = offers_[static_cast<size_t>(k)].f;
           double room = 0;
-          for (int q = range_begin_[static_cast<size_t>(c)]; q < range_end_[static_cast<size_t>(c)]; ++q) {
-            const Pair& p = pairs_[static_cast<size_t>(q)];
-            const int owner = s_.generations[static_cast<size_t>(p.g)].custom_for;
-            if (!pr.allowed[static_cast<size_t>(p.g)] || (owner >= 0 && !contracted(owner, f))) continue;
-            room += std::max(0.0, free_[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
+          for (; k < end && offers_[static_cast<size_t>(k)].f == h; ++k) {
+            const Offer& o = offers_[static_cast<size_t>(k)];
+            if (h == f || !pr.allowed[static_cast<size_t>(o.g)] || (o.owner >= 0 && !contracted(o.owner, f))) continue;
+            room += std::max(0.0, free_[static_cast<size_t>(o.i)]) * train_h100e_[static_cast<size_t>(o.g)];
           }
           if (room > best_free) {
             best_free = room;
-            best = c;
+            best = cell(h, r);
           }
         }
       }
@@ -1838,6 +1849,12 @@ class Engine {
   std::vector<double> take_or_pay_idle_;   // (F) idle capacity that came from contracts
   std::vector<double> moved_total_;        // (C x G) GPUs moved in by contracts
   std::vector<double> backstop_left_;      // (nbackstop) what each backstop can still pay
+  // the market's offers this period, grouped by region (offer_begin_: R + 1 bounds)
+  struct Offer {
+    int f, g, i, owner;  ///< seller, generation, state index, owner of a custom accelerator (-1)
+  };
+  std::vector<Offer> offers_;
+  std::vector<int> offer_begin_, scratch_offer_next_;
   double spot_ = 0, term_ = 0;                     ///< the spot index and its term price
   std::vector<double> spot_g_, term_g_, floor_g_;  ///< per generation, $ per H100e-hour
   std::vector<double> gen_deployed_;               ///< per generation, scratch (H100e)

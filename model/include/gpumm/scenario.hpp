@@ -374,7 +374,11 @@ class ScenarioTemplate {
   /// changes the values in place, so each sample of a study costs no copy of the document.
   class Instantiator {
    public:
-    explicit Instantiator(const ScenarioTemplate& t);
+    /// With `partial`, a sample reloads only the firms and sections its values touch (into a
+    /// copy of the scenario as written) when no section that others read numbers from is
+    /// touched; the result is the same scenario as a full load, which `partial = false` does
+    /// every time.
+    explicit Instantiator(const ScenarioTemplate& t, bool partial = true);
     ~Instantiator();
     Scenario operator()(const std::vector<std::pair<std::string, double>>& values);
 
