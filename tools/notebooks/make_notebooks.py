@@ -1,0 +1,378 @@
+#!/usr/bin/env python3
+"""Build the analysis notebooks in notebooks-export/ from fresh gpumm runs.
+
+The notebooks are exported as Markdown with SVG figures, made with Python's standard library
+only, so they need nothing beyond gpumm and python3. They run the bundled base scenario, the
+case studies and the tornado study, then write:
+
+  market-diagnosis.md          the notebook: each figure with what it shows, numbers read from
+                               the runs
+  balance.svg                  base: relative balance, its structural trend and the regimes
+  h100-spot.svg                base: spot price by generation against the H100 rental history
+  meta-episode.svg             meta-sells-compute: Meta's spare capacity and its causes
+  cases.svg                    the structural trend of the base and of each case study
+  tornado.svg                  which assumptions move the months in structural shortage
+
+Usage:
+  tools/notebooks/make_notebooks.py --gpumm build/tools/gpumm --out notebooks-export
+  tools/notebooks/make_notebooks.py --gpumm build/tools/gpumm --check notebooks-export
+
+--check builds into a temporary folder and compares with the given one: it fails (exit 1)
+when a figure or the notebook differs, that is when the committed export no longer matches
+the model. Runs are deterministic, so an up-to-date export compares equal byte for byte.
+"""
+import argparse
+import csv
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# H100 rental history (calibration notes, "H100 rental price"; SemiAnalysis via neighborhoodsf
+# and techreaderdaily; compux): (year as a number, $ per hour, what it is)
+H100_HISTORY = [
+    (2023.5, 8.0, "2023 peak, $8+"),
+    (2024.75, 2.99, "Oct 2024 on-demand"),
+    (2025.75, 1.70, "Oct 2025 one-year contract trough"),
+    (2026.17, 2.35, "Mar 2026"),
+    (2026.42, 2.65, "Jun 2026 contract"),
+]
+
+COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"]
+REGIME_FILL = {"structural_shortage": "#f4cccc", "balanced": "#ffffff", "oversupply": "#cfe2f3"}
+
+
+# ---- reading gpumm's CSV ---------------------------------------------------------------------
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def year_of(date):
+    """2026-07-01 -> 2026.5"""
+    y, m = int(date[0:4]), int(date[5:7])
+    return y + (m - 1) / 12.0
+
+
+def num(text):
+    return float(text) if text not in ("", None) else 0.0
+
+
+def run(cmd):
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("make_notebooks: `%s` failed (%d):\n%s" % (" ".join(cmd), r.returncode, r.stderr))
+
+
+# ---- a small SVG chart -----------------------------------------------------------------------
+def fmt(x):
+    return ("%.2f" % x).rstrip("0").rstrip(".")
+
+
+class Chart:
+    """A line chart: x in years, y as given; series, markers, shaded spans, reference lines."""
+
+    W, H, L, R, T, B = 760, 380, 70, 20, 40, 60
+
+    def __init__(self, title, ylabel, x0, x1, y0, y1, steps=5):
+        self.title, self.ylabel, self.steps = title, ylabel, steps
+        self.x0, self.x1, self.y0, self.y1 = x0, x1, y0, y1
+        self.back, self.front, self.legend = [], [], []
+
+    def X(self, x):
+        return self.L + (x - self.x0) / (self.x1 - self.x0) * (self.W - self.L - self.R)
+
+    def Y(self, y):
+        y = min(max(y, self.y0), self.y1)
+        return self.H - self.B - (y - self.y0) / (self.y1 - self.y0) * (self.H - self.T - self.B)
+
+    def span(self, a, b, fill):
+        self.back.append('<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>' % (
+            fmt(self.X(a)), fmt(self.T), fmt(self.X(b) - self.X(a)), fmt(self.H - self.T - self.B), fill))
+
+    def hline(self, y, label, colour="#888888"):
+        self.back.append('<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-dasharray="4 3"/>' % (
+            fmt(self.L), fmt(self.W - self.R), fmt(self.Y(y)), fmt(self.Y(y)), colour))
+        self.back.append('<text x="%s" y="%s" font-size="10" fill="%s" text-anchor="end">%s</text>' % (
+            fmt(self.W - self.R - 2), fmt(self.Y(y) - 3), colour, label))
+
+    def line(self, xs, ys, label, colour, width=1.6, dash=""):
+        pts = " ".join("%s,%s" % (fmt(self.X(x)), fmt(self.Y(y))) for x, y in zip(xs, ys))
+        extra = ' stroke-dasharray="%s"' % dash if dash else ""
+        self.front.append('<polyline class="series" data-label="%s" fill="none" stroke="%s" stroke-width="%s"%s points="%s"/>'
+                          % (label, colour, width, extra, pts))
+        self.legend.append((label, colour, "line"))
+
+    def markers(self, xs, ys, label, colour):
+        for x, y in zip(xs, ys):
+            self.front.append('<circle class="marker" data-label="%s" cx="%s" cy="%s" r="4" fill="%s"/>'
+                              % (label, fmt(self.X(x)), fmt(self.Y(y)), colour))
+        self.legend.append((label, colour, "dot"))
+
+    def svg(self):
+        out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif">' % (self.W, self.H),
+               '<rect width="100%" height="100%" fill="white"/>',
+               '<text x="%s" y="22" font-size="15" font-weight="bold">%s</text>' % (fmt(self.L), self.title)]
+        out += self.back
+        # axes, year ticks, value ticks
+        bottom, top = self.H - self.B, self.T
+        out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="black"/>' % (self.L, self.W - self.R, bottom, bottom))
+        out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="black"/>' % (self.L, self.L, top, bottom))
+        for year in range(int(self.x0), int(self.x1) + 1):
+            if year < self.x0:
+                continue
+            x = self.X(year)
+            out.append('<line x1="%s" x2="%s" y1="%d" y2="%d" stroke="black"/>' % (fmt(x), fmt(x), bottom, bottom + 4))
+            out.append('<text x="%s" y="%d" font-size="11" text-anchor="middle">%d</text>' % (fmt(x), bottom + 17, year))
+        for k in range(self.steps + 1):
+            v = self.y0 + (self.y1 - self.y0) * k / self.steps
+            y = self.Y(v)
+            out.append('<line x1="%d" x2="%d" y1="%s" y2="%s" stroke="#dddddd"/>' % (self.L, self.W - self.R, fmt(y), fmt(y)))
+            out.append('<text x="%d" y="%s" font-size="11" text-anchor="end">%s</text>' % (self.L - 5, fmt(y + 4), fmt(v)))
+        out.append('<text x="16" y="%s" font-size="12" transform="rotate(-90 16 %s)" text-anchor="middle">%s</text>'
+                   % (fmt((top + bottom) / 2), fmt((top + bottom) / 2), self.ylabel))
+        out += self.front
+        # legend below the plot
+        x = self.L
+        for label, colour, kind in self.legend:
+            y = self.H - 18
+            if kind == "line":
+                out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"/>' % (x, x + 18, y - 4, y - 4, colour))
+            else:
+                out.append('<circle cx="%d" cy="%d" r="4" fill="%s"/>' % (x + 9, y - 4, colour))
+            out.append('<text x="%d" y="%d" font-size="11">%s</text>' % (x + 22, y, label))
+            x += 30 + 6 * len(label)
+        out.append("</svg>")
+        return "\n".join(out) + "\n"
+
+
+def bars(title, rows):
+    """Horizontal bars: rows of (label, low value, base, high value, low text, high text)."""
+    W, L, R, row_h, T = 760, 330, 80, 26, 40
+    H = T + row_h * len(rows) + 40
+    lo = min(min(a, b, c) for _, a, b, c, _, _ in rows)
+    hi = max(max(a, b, c) for _, a, b, c, _, _ in rows)
+    span = (hi - lo) or 1.0
+    X = lambda v: L + (v - lo) / span * (W - L - R)
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif">' % (W, H),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="10" y="22" font-size="15" font-weight="bold">%s</text>' % title]
+    base = rows[0][2]
+    for k, (label, a, b, c, ta, tc) in enumerate(rows):
+        y = T + k * row_h
+        for v, colour, text in ((a, "#1f77b4", ta), (c, "#d62728", tc)):
+            x0, x1 = sorted((X(b), X(v)))
+            out.append('<rect class="bar" data-label="%s" x="%s" y="%d" width="%s" height="%d" fill="%s"/>'
+                       % (label, fmt(x0), y + 4, fmt(max(x1 - x0, 1)), row_h - 8, colour))
+            out.append('<text x="%s" y="%d" font-size="10" text-anchor="%s">%s</text>'
+                       % (fmt(X(v) + (4 if v >= b else -4)), y + row_h - 9, "start" if v >= b else "end", text))
+        out.append('<text x="%d" y="%d" font-size="11" text-anchor="end">%s</text>' % (L - 40, y + row_h - 9, label))
+    out.append('<line x1="%s" x2="%s" y1="%d" y2="%d" stroke="black"/>' % (fmt(X(base)), fmt(X(base)), T, T + row_h * len(rows)))
+    out.append('<text x="%s" y="%d" font-size="11" text-anchor="middle">base %s</text>' % (fmt(X(base)), T + row_h * len(rows) + 16, fmt(base)))
+    out.append('<text x="10" y="%d" font-size="11">blue: the parameter at its low value; red: at its high value</text>' % (H - 6))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+# ---- the notebook ----------------------------------------------------------------------------
+def regime_runs(rows):
+    runs, start = [], 0
+    for k in range(1, len(rows) + 1):
+        if k == len(rows) or rows[k]["regime"] != rows[start]["regime"]:
+            runs.append((rows[start]["date"], rows[k - 1]["date"], rows[start]["regime"], k - start))
+            start = k
+    return runs
+
+
+def build(gpumm, out):
+    os.makedirs(out, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="gpumm-notebooks-") as tmp:
+        runs = {}
+        for name, scenario in [("base", "inputs/base.yaml"), ("meta", "inputs/cases/meta-sells-compute.yaml"),
+                               ("glut", "inputs/cases/glut.yaml"), ("grid-delay", "inputs/cases/grid-delay.yaml"),
+                               ("generation-switch", "inputs/cases/generation-switch.yaml")]:
+            runs[name] = os.path.join(tmp, name)
+            run([gpumm, "run", scenario, "-q", "-o", runs[name]])
+        tornado = os.path.join(tmp, "tornado")
+        run([gpumm, "study", "inputs/studies/tornado.yaml", "-q", "--threads", "2", "-o", tornado])
+        md = notebook(runs, tornado, out)
+    with open(os.path.join(out, "market-diagnosis.md"), "w") as f:
+        f.write(md)
+
+
+def notebook(runs, tornado, out):
+    def save(name, text):
+        with open(os.path.join(out, name), "w") as f:
+            f.write(text)
+
+    md = ["# Market diagnosis: is spare compute oversupply? (exported notebook)", "",
+          "Made by `tools/notebooks/make_notebooks.py` from fresh runs of the bundled scenarios",
+          "(`inputs/base.yaml`, `inputs/cases/`) and the tornado study (`inputs/studies/tornado.yaml`);",
+          "every number below is read from those runs' CSV files. Regenerate after a model change",
+          "(the test suite checks that this export matches the model).", ""]
+
+    # 1. the base market: balance, trend, regimes
+    s = read_csv(os.path.join(runs["base"], "summary.csv"))
+    xs = [year_of(r["date"]) for r in s]
+    c = Chart("Base scenario: relative balance of the market and its structural trend", "relative balance (idle - unserved) / demand",
+              xs[0], xs[-1] + 1 / 12, -0.6, 0.2, 8)
+    for a, b, regime, n in regime_runs(s):
+        c.span(year_of(a), year_of(b) + 1 / 12, REGIME_FILL[regime])
+    c.hline(-0.05, "shortage threshold -5%", "#cc0000")
+    c.hline(0.05, "oversupply threshold +5%", "#3366cc")
+    c.line(xs, [num(r["relative_balance"]) for r in s], "relative balance", COLOURS[0], 1.2)
+    c.line(xs, [num(r["trend_relative_balance"]) for r in s], "structural trend (Hodrick-Prescott)", COLOURS[1], 2.4)
+    save("balance.svg", c.svg())
+    counts = {}
+    for r in s:
+        counts[r["regime"]] = counts.get(r["regime"], 0) + 1
+    md += ["## 1. The base market: structural shortage, then a tight balance", "", "![balance](balance.svg)", "",
+           "Shaded red: months in `structural_shortage`, blue: `oversupply`, white: `balanced`. "
+           "Of %d months, %d are in structural shortage, %d balanced and %d in oversupply. Regimes:"
+           % (len(s), counts.get("structural_shortage", 0), counts.get("balanced", 0), counts.get("oversupply", 0)), ""]
+    for a, b, regime, n in regime_runs(s):
+        md.append("- %s to %s: `%s` (%d months)" % (a[:7], b[:7], regime, n))
+    md += ["", "The monthly balance dips well below its trend in 2026 (chips waiting for power): the filter calls "
+           "that part temporary, because capacity catches up in 2027-2029.", ""]
+
+    # 2. prices
+    m = read_csv(os.path.join(runs["base"], "market.csv"))
+    spot = {}
+    for r in m:
+        spot.setdefault(r["generation"], {})[r["date"]] = num(r["spot_usd_per_h100e_hour"])
+    c = Chart("Base scenario: spot price by generation against the H100 rental history", "$ per H100e-hour",
+              2023, 2033, 0, 12, 6)
+    for k, g in enumerate(["h100", "b200", "rubin", "all"]):
+        if g in spot:
+            d = sorted(spot[g].items())
+            c.line([year_of(a) for a, _ in d], [v for _, v in d], "index" if g == "all" else g, COLOURS[k],
+                   2.4 if g == "h100" else 1.4, "5 3" if g == "all" else "")
+    c.markers([x for x, _, _ in H100_HISTORY], [y for _, y, _ in H100_HISTORY], "H100 rental history", "black")
+    save("h100-spot.svg", c.svg())
+    h = spot.get("h100", {})
+    md += ["## 2. Prices: the H100 spot against its history", "", "![h100 spot](h100-spot.svg)", "",
+           "Each generation's spot moves with the share of its offered capacity that finds a buyer. The base's "
+           "H100 spot against the rental history (calibration notes):", "",
+           "| month | gpumm H100 ($/h) | history |", "|---|---|---|"]
+    for month, (_, y, what) in zip(["2023-07", "2024-10", "2025-10", "2026-03", "2026-06"], H100_HISTORY):
+        md.append("| %s | %.2f | %.2f (%s) |" % (month, h.get(month + "-01", 0.0), y, what))
+    index = sorted(spot.get("all", {}).items())
+    low_from = None
+    for k, (date, v) in enumerate(index):
+        if all(x < 1.0 for _, x in index[k:]):
+            low_from = date
+            break
+    regime_then = {r["date"]: r["regime"] for r in s}
+    if low_from:
+        short = sum(1 for d, _ in index if d >= low_from and regime_then.get(d) == "structural_shortage")
+        md += ["", "From %s the index stays below $1 per H100e-hour, near the generations' operating cost, while the "
+               "market is in structural shortage in %d of those %d months: what is offered (idle cloud capacity) "
+               "is not what is missing (clusters large enough for frontier runs, capacity in other latency groups)."
+               % (low_from[:7], short, sum(1 for d, _ in index if d >= low_from)), ""]
+    else:
+        md.append("")
+
+    # 3. the motivating story
+    f = [r for r in read_csv(os.path.join(runs["meta"], "firms.csv")) if r["firm"] == "meta" and "2025-07" <= r["date"][:7] <= "2027-06"]
+    xs = [year_of(r["date"]) for r in f]
+    top = max(num(r["spare_h100e"]) for r in f) / 1e6
+    c = Chart("meta-sells-compute: Meta's spare capacity and what caused it", "million H100e", xs[0], xs[-1] + 1 / 12, 0, max(0.1, top * 1.15))
+    eps = [e for e in read_csv(os.path.join(runs["meta"], "episodes.csv")) if e["firm"] == "meta"]
+    shown = [e for e in eps if e["start"][:7] <= "2027-06" and e["end"][:7] >= "2025-07"]
+    for e in shown:
+        c.span(max(xs[0], year_of(e["start"])), min(xs[-1] + 1 / 12, year_of(e["end"]) + 1 / 12), "#fff2cc")
+    for k, (col, label) in enumerate([("spare_h100e", "spare (idle + sold)"), ("spare_slipped_project_h100e", "from the slipped project"),
+                                      ("spare_region_mismatch_h100e", "in the wrong region"), ("spare_take_or_pay_h100e", "take-or-pay excess")]):
+        c.line(xs, [num(r[col]) / 1e6 for r in f], label, COLOURS[k], 2.2 if k == 0 else 1.4)
+    save("meta-episode.svg", c.svg())
+    summ = {r["date"][:7]: r for r in read_csv(os.path.join(runs["meta"], "summary.csv"))}
+    md += ["## 3. Meta sells compute: a temporary surplus, not oversupply", "", "![meta](meta-episode.svg)", "",
+           "Shaded: Meta's surplus episodes (`episodes.csv`). In the case, Meta's frontier program slips two quarters "
+           "while its take-or-pay contracts run. Episodes of Meta between mid-2025 and mid-2027:", ""]
+    for e in shown:
+        md.append("- %s to %s: peak %.0fk H100e, main cause `%s` (slipped project %.0f%%), market in structural shortage "
+                  "%.0f%% of the time" % (e["start"][:7], e["end"][:7], num(e["peak_surplus_h100e"]) / 1e3, e["main_cause"],
+                                          100 * num(e["slipped_training_project_share"]), 100 * num(e["structural_shortage_share"])))
+    oct_ = summ.get("2026-10")
+    if oct_:
+        md += ["", "In October 2026 the market's regime is `%s` with a structural trend of %.1f%% of demand: Meta's "
+               "spare capacity then is a local, temporary mismatch (`gpumm explain inputs/cases/meta-sells-compute.yaml "
+               "--firm meta --date 2026-10`)." % (oct_["regime"], 100 * num(oct_["trend_relative_balance"]))]
+    md.append("")
+
+    # 4. the cases side by side
+    c = Chart("Structural trend of the relative balance: base and cases (axis cut at +1.2)",
+              "trend of (idle - unserved) / demand", 2023, 2033, -0.8, 1.2, 5)
+    c.hline(-0.05, "-5%", "#cc0000")
+    c.hline(0.05, "+5%", "#3366cc")
+    md += ["## 4. The case studies side by side", "", "![cases](cases.svg)", "", "| scenario | structural shortage | balanced | oversupply |",
+           "|---|---|---|---|"]
+    for k, name in enumerate(["base", "meta", "glut", "grid-delay", "generation-switch"]):
+        rows = read_csv(os.path.join(runs[name], "summary.csv"))
+        c.line([year_of(r["date"]) for r in rows], [num(r["trend_relative_balance"]) for r in rows],
+               "meta-sells-compute" if name == "meta" else name, COLOURS[k])
+        n = {}
+        for r in rows:
+            n[r["regime"]] = n.get(r["regime"], 0) + 1
+        md.append("| %s | %d | %d | %d |" % ("meta-sells-compute" if name == "meta" else name, n.get("structural_shortage", 0),
+                                             n.get("balanced", 0), n.get("oversupply", 0)))
+    save("cases.svg", c.svg())
+    md += ["", "Months in each regime. Only the glut (inference growth stalls while capex goes on) and the generation "
+           "switch built on it reach oversupply; a grid delay makes the shortage deeper and longer.", ""]
+
+    # 5. tornado
+    t = [r for r in read_csv(os.path.join(tornado, "tornado.csv")) if r["output"] == "periods_in_structural_shortage"]
+    rows = [(r["parameter"], num(r["at_low"]), num(r["at_base"]), num(r["at_high"]), "%s: %s" % (r["low"], fmt(num(r["at_low"]))),
+             "%s: %s" % (r["high"], fmt(num(r["at_high"])))) for r in t]
+    save("tornado.svg", bars("Months in structural shortage (of 120): one assumption at a time", rows))
+    md += ["## 5. Which assumptions decide the verdict?", "", "![tornado](tornado.svg)", "",
+           "Each bar moves one parameter of `inputs/studies/tornado.yaml` to its low (blue) or high (red) value, "
+           "the others at the base; sorted by swing. The largest: `%s` (%s to %s months)." % (t[0]["parameter"], fmt(num(t[0]["at_low"])), fmt(num(t[0]["at_high"]))), ""]
+    return "\n".join(md)
+
+
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
+
+
+def same_text(a, b):
+    """Equal but for numbers that differ in their last printed digit: the runs are identical on
+    one machine, and a libm that rounds one last bit differently elsewhere must not fail the check."""
+    if NUMBER.sub("#", a) != NUMBER.sub("#", b):
+        return False
+    for x, y in zip(NUMBER.findall(a), NUMBER.findall(b)):
+        if x != y and abs(float(x) - float(y)) > max(0.011, 1e-3 * abs(float(x))):
+            return False
+    return True
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gpumm", required=True, help="the gpumm program")
+    g = ap.add_mutually_exclusive_group(required=True)
+    g.add_argument("--out", help="write the notebook and figures here")
+    g.add_argument("--check", help="compare a fresh build with this folder")
+    a = ap.parse_args()
+    gpumm = os.path.abspath(a.gpumm)
+    if a.out:
+        build(gpumm, os.path.abspath(a.out))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="gpumm-notebooks-check-") as fresh:
+        build(gpumm, fresh)
+        stale = []
+        for name in sorted(os.listdir(fresh)):
+            theirs = os.path.join(a.check, name)
+            if not os.path.exists(theirs) or not same_text(open(theirs).read(), open(os.path.join(fresh, name)).read()):
+                stale.append(name)
+        if stale:
+            print("notebooks-export is out of date (%s); rebuild it with\n  tools/notebooks/make_notebooks.py --gpumm build/tools/gpumm --out notebooks-export"
+                  % ", ".join(stale))
+            return 1
+        print("notebooks-export matches the model (%d files)" % len(os.listdir(fresh)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
