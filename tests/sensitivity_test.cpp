@@ -316,3 +316,47 @@ TEST_CASE("sensitivity: a study shared among processes gathers exactly the singl
     CHECK(saved[1].empty());
   }
 }
+
+TEST_CASE("study series: rows written in any order from several threads read back by row and by period") {
+  const long n = 1000;
+  const int periods = 7;
+  SeriesStore store(n, periods);
+  CHECK(store.row(5) == std::vector<double>(periods, 0.0));  // unwritten rows are zeros
+  const auto value = [](long k, int t) { return static_cast<double>(k) * 10.0 + t + 0.25; };
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 3; ++w)
+    writers.emplace_back([&, w] {
+      for (long k = n - 1 - w; k >= 0; k -= 3) {  // backwards, interleaved
+        std::vector<double> row(periods);
+        for (int t = 0; t < periods; ++t) row[static_cast<size_t>(t)] = value(k, t);
+        store.put(k, row);
+      }
+    });
+  for (auto& t : writers) t.join();
+  CHECK(store.row(0)[3] == value(0, 3));
+  CHECK(store.row(n - 1)[6] == value(n - 1, 6));
+  // by period, with room for only two periods' columns at a time: four blocks
+  int seen = 0;
+  bool right = true;
+  store.for_each_period(
+      [&](int t, std::span<const double> col) {
+        CHECK(t == seen++);
+        right = right && col.size() == static_cast<size_t>(n);
+        for (long k = 0; k < n; ++k) right = right && col[static_cast<size_t>(k)] == value(k, t);
+      },
+      2 * n * sizeof(double));
+  CHECK(seen == periods);
+  CHECK(right);
+  // keep the first rows only
+  store.truncate(10);
+  CHECK(store.runs() == 10);
+  long rows = 0;
+  store.for_each_period([&](int, std::span<const double> col) { rows = static_cast<long>(col.size()); });
+  CHECK(rows == 10);
+  CHECK_THROWS_AS(store.row(10), std::logic_error);
+  CHECK_THROWS_AS(store.put(0, std::vector<double>(3)), std::logic_error);
+  // moved, the file goes with it
+  SeriesStore moved = std::move(store);
+  CHECK(moved.row(9)[0] == value(9, 0));
+  CHECK(store.empty());
+}

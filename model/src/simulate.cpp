@@ -464,7 +464,7 @@ class Engine {
     const size_t i = cg(c, g);
     if (pair_on_[i]) return;
     pair_on_[i] = 1;
-    pairs_.push_back({static_cast<int>(i), c, g});
+    pairs_.push_back({static_cast<int>(i), c, g, c / p_.R, c % p_.R});
     pairs_sorted_ = false;
     if (!live_[static_cast<size_t>(g)]) {
       live_[static_cast<size_t>(g)] = 1;
@@ -1158,7 +1158,7 @@ class Engine {
       if (!new_year) continue;
       double supply_line = 0, installed = 0;
       for (const Pair& p : pairs_) {
-        if (p.c / p_.R != f) continue;
+        if (p.f != f) continue;
         const size_t i = static_cast<size_t>(p.i);
         const double h = train_h100e_[static_cast<size_t>(p.g)];
         supply_line += (st_.on_order[i] + st_.backlog[i]) * h;
@@ -1365,10 +1365,10 @@ class Engine {
     offer_begin_.assign(static_cast<size_t>(R) + 1, 0);
     offers_.clear();
     for (const Pair& p : pairs_)
-      if (s_.firms[static_cast<size_t>(p.c / R)].sells_surplus && free_[static_cast<size_t>(p.i)] > 0) {
-        st_.market_offers_h100e[static_cast<size_t>((p.c % R) * G + p.g)] +=
+      if (s_.firms[static_cast<size_t>(p.f)].sells_surplus && free_[static_cast<size_t>(p.i)] > 0) {
+        st_.market_offers_h100e[static_cast<size_t>((p.r) * G + p.g)] +=
             free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
-        ++offer_begin_[static_cast<size_t>(p.c % R) + 1];
+        ++offer_begin_[static_cast<size_t>(p.r) + 1];
       }
     for (int r = 0; r < R; ++r) offer_begin_[static_cast<size_t>(r) + 1] += offer_begin_[static_cast<size_t>(r)];
     offers_.resize(static_cast<size_t>(offer_begin_.back()));
@@ -1376,9 +1376,9 @@ class Engine {
       std::vector<int>& next = scratch_offer_next_;
       next.assign(offer_begin_.begin(), offer_begin_.end() - 1);
       for (const Pair& p : pairs_)
-        if (s_.firms[static_cast<size_t>(p.c / R)].sells_surplus && free_[static_cast<size_t>(p.i)] > 0)
-          offers_[static_cast<size_t>(next[static_cast<size_t>(p.c % R)]++)] =
-              Offer{p.c / R, p.g, p.i, s_.generations[static_cast<size_t>(p.g)].custom_for};
+        if (s_.firms[static_cast<size_t>(p.f)].sells_surplus && free_[static_cast<size_t>(p.i)] > 0)
+          offers_[static_cast<size_t>(next[static_cast<size_t>(p.r)]++)] =
+              Offer{p.f, p.g, p.i, s_.generations[static_cast<size_t>(p.g)].custom_for};
     }
     double served = 0;
     // a bid of firm `b` in the regions `where` for `want` units of work (`per_unit`: work per GPU)
@@ -1510,7 +1510,7 @@ class Engine {
       if (cal_[t].last < b.start || b.end < cal_[t].start || backstop_left_[k] <= 0) continue;
       double unsold = 0;
       for (const Pair& p : pairs_)
-        if (p.c / p_.R == b.seller) unsold += std::max(0.0, free_[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
+        if (p.f == b.seller) unsold += std::max(0.0, free_[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
       const double usd = std::min(backstop_left_[k], unsold * hours(t) * b.floor_usd_per_h100e_hour);
       backstop_left_[k] -= usd;
       st_.backstop_paid_usd[k] = usd;
@@ -1596,7 +1596,7 @@ class Engine {
   void explain_idle(int t) {
     FirmRecord* rec = records_->data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
     for (const Pair& p : pairs_) {
-      FirmRecord& r = rec[p.c / p_.R];
+      FirmRecord& r = rec[p.f];
       const double h = train_h100e_[static_cast<size_t>(p.g)];
       r.deployed_h100e += st_.deployed[static_cast<size_t>(p.i)] * h;
       r.idle_h100e += free_[static_cast<size_t>(p.i)] * h;
@@ -1620,7 +1620,7 @@ class Engine {
       if (o.start_period < 0 && pr.ready <= t && !o.superseded && o.wait_periods > 0) {
         double old = 0;
         for (const Pair& p : pairs_)
-          if (p.c / p_.R == o.firm && !pr.allowed[static_cast<size_t>(p.g)])
+          if (p.f == o.firm && !pr.allowed[static_cast<size_t>(p.g)])
             old += free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
         too_old_[static_cast<size_t>(o.firm)] += std::min(old, o.h100e);
         // idle where the run would fit if the cell's stranded GPUs (of generations it may use)
@@ -1686,7 +1686,7 @@ class Engine {
       for (const Pair& p : pairs_)
         if (old_gen_[static_cast<size_t>(p.g)]) {
           const double h = std::max(0.0, free_[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
-          idle_old_[static_cast<size_t>(p.c / p_.R)] += h;
+          idle_old_[static_cast<size_t>(p.f)] += h;
           idle_old_all += h;
         }
       // what is already counted as the firm's own transition is not counted twice
@@ -1730,8 +1730,8 @@ class Engine {
       const double idle = free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
       if (idle <= 0) continue;
       b_full_.push_back(idle);
-      b_firm_[static_cast<size_t>(p.c / p_.R)] += idle;
-      b_region_[static_cast<size_t>(p.c % p_.R)] += idle;
+      b_firm_[static_cast<size_t>(p.f)] += idle;
+      b_region_[static_cast<size_t>(p.r)] += idle;
       b_gen_[static_cast<size_t>(p.g)] += idle;
     }
     for (int c : cells_) {
@@ -1831,6 +1831,7 @@ class Engine {
   std::vector<char> pair_on_;              // (C x G) pair is in pairs_
   struct Pair {
     int i, c, g;  // index cg(c, g), cell, generation
+    int f, r;     // the cell's firm and region
   };
   std::vector<Pair> pairs_, dropped_;      // active pairs; pairs dropped this period
   std::vector<double> train_h100e_, infer_h100e_;  // (G)

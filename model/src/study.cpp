@@ -2,12 +2,18 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 
 #include "gpumm/diagnosis.hpp"
@@ -238,6 +244,107 @@ int study_runs(const Study& study) {
   return 0;
 }
 
+// ---- SeriesStore ------------------------------------------------------------------------------
+namespace {
+[[noreturn]] void io_failure(const char* what) {
+  throw std::runtime_error(std::string("study series file: ") + what + ": " + std::strerror(errno));
+}
+void read_all(int fd, char* p, std::size_t n, off_t at) {
+  while (n > 0) {
+    const ssize_t got = ::pread(fd, p, n, at);
+    if (got <= 0) io_failure("read");
+    p += got;
+    n -= static_cast<std::size_t>(got);
+    at += got;
+  }
+}
+void write_all(int fd, const char* p, std::size_t n, off_t at) {
+  while (n > 0) {
+    const ssize_t put = ::pwrite(fd, p, n, at);
+    if (put <= 0) io_failure("write");
+    p += put;
+    n -= static_cast<std::size_t>(put);
+    at += put;
+  }
+}
+}  // namespace
+
+SeriesStore::SeriesStore(long runs, int periods) : runs_(runs), periods_(periods) {
+  if (empty()) return;
+  // an unnamed file in the temporary folder: removed by the system when it is closed
+  std::FILE* f = std::tmpfile();
+  if (!f) io_failure("create");
+  fd_ = ::dup(::fileno(f));
+  std::fclose(f);
+  if (fd_ < 0) io_failure("create");
+  if (::ftruncate(fd_, static_cast<off_t>(runs_) * periods_ * static_cast<off_t>(sizeof(double))) != 0) io_failure("size");
+}
+SeriesStore::~SeriesStore() {
+  if (fd_ >= 0) ::close(fd_);
+}
+SeriesStore::SeriesStore(SeriesStore&& o) noexcept : fd_(o.fd_), runs_(o.runs_), periods_(o.periods_) {
+  o.fd_ = -1;
+  o.runs_ = 0;
+  o.periods_ = 0;
+}
+SeriesStore& SeriesStore::operator=(SeriesStore&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    runs_ = o.runs_;
+    periods_ = o.periods_;
+    o.fd_ = -1;
+    o.runs_ = 0;
+    o.periods_ = 0;
+  }
+  return *this;
+}
+void SeriesStore::put(long run, std::span<const double> row) {
+  if (run < 0 || run >= runs_ || row.size() != static_cast<std::size_t>(periods_))
+    throw std::logic_error("SeriesStore::put: run " + std::to_string(run) + " with " + std::to_string(row.size()) + " values");
+  write_all(fd_, reinterpret_cast<const char*>(row.data()), row.size_bytes(),
+            static_cast<off_t>(run) * periods_ * static_cast<off_t>(sizeof(double)));
+}
+std::vector<double> SeriesStore::row(long run) const {
+  std::vector<double> v(static_cast<std::size_t>(periods_));
+  if (run < 0 || run >= runs_) throw std::logic_error("SeriesStore::row: no run " + std::to_string(run));
+  read_all(fd_, reinterpret_cast<char*>(v.data()), v.size() * sizeof(double),
+           static_cast<off_t>(run) * periods_ * static_cast<off_t>(sizeof(double)));
+  return v;
+}
+void SeriesStore::truncate(long runs) {
+  runs_ = std::min(runs_, std::max(0L, runs));
+  if (fd_ >= 0 && ::ftruncate(fd_, static_cast<off_t>(runs_) * periods_ * static_cast<off_t>(sizeof(double))) != 0)
+    io_failure("size");
+}
+void SeriesStore::for_each_period(const std::function<void(int, std::span<const double>)>& f,
+                                  std::size_t memory_bytes) const {
+  if (empty()) return;
+  const std::size_t P = static_cast<std::size_t>(periods_), n = static_cast<std::size_t>(runs_);
+  const std::size_t block = std::clamp<std::size_t>(memory_bytes / (n * sizeof(double)), 1, P);
+  const std::size_t rows_per_read = std::max<std::size_t>(1, (std::size_t{1} << 20) / (P * sizeof(double)));
+  std::vector<double> columns, buf(rows_per_read * P);
+  for (std::size_t t0 = 0; t0 < P; t0 += block) {
+    const std::size_t width = std::min(block, P - t0);
+    columns.assign(width * n, 0.0);
+    for (std::size_t k0 = 0; k0 < n; k0 += rows_per_read) {
+      const std::size_t rows = std::min(rows_per_read, n - k0);
+      read_all(fd_, reinterpret_cast<char*>(buf.data()), rows * P * sizeof(double),
+               static_cast<off_t>(k0 * P * sizeof(double)));
+      for (std::size_t k = 0; k < rows; ++k)
+        for (std::size_t j = 0; j < width; ++j) columns[j * n + k0 + k] = buf[k * P + t0 + j];
+    }
+    for (std::size_t j = 0; j < width; ++j)
+      f(static_cast<int>(t0 + j), std::span<const double>(columns.data() + j * n, n));
+  }
+}
+bool SeriesStore::operator==(const SeriesStore& o) const {
+  if (runs_ != o.runs_ || periods_ != o.periods_) return false;
+  for (long k = 0; k < runs_; ++k)
+    if (row(k) != o.row(k)) return false;
+  return true;
+}
+
 int sobol_points_used(const Study& study, const StudyResult& r) { return study.samples << (r.rounds - 1); }
 
 namespace {
@@ -315,7 +422,12 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       r.values(k, i) = at_base ? p.base : range.from_unit(r.unit(k, i));
     }
   r.outputs.resize(n, static_cast<int>(study.outputs.size()));
-  r.relative_balance.assign(study_keeps_series(study.method) ? static_cast<size_t>(n) : 0, {});
+  // per-period series: their dates (one base run) before any run, so rows can be streamed out
+  if (study_keeps_series(study.method)) {
+    r.period_dates = checkpoint && !checkpoint->previous.period_dates.empty() ? checkpoint->previous.period_dates
+                                                                             : study_period_dates(study, tmpl);
+    r.relative_balance = SeriesStore(n, static_cast<int>(r.period_dates.size()));
+  }
   // runs done before an interruption are taken as they were
   int done = 0;
   const auto was_done = [&](int k) {
@@ -325,16 +437,11 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
     for (int k = 0; k < n; ++k)
       if (was_done(k)) {
         r.outputs.row(k) = checkpoint->previous.outputs.row(k);
-        if (!r.relative_balance.empty()) r.relative_balance[static_cast<size_t>(k)] = checkpoint->previous.relative_balance[static_cast<size_t>(k)];
+        if (!r.relative_balance.empty()) r.relative_balance.put(k, checkpoint->previous.relative_balance.row(k));
         ++done;
       }
-  if (checkpoint && !checkpoint->previous.period_dates.empty()) r.period_dates = checkpoint->previous.period_dates;
-  // shared among processes: every process needs the periods before the exchanges
-  size_t periods = 0;
-  if (shared && !r.relative_balance.empty()) {
-    r.period_dates = study_period_dates(study, tmpl);
-    periods = r.period_dates.size();
-  }
+  // shared among processes: every row of the exchanges has the periods
+  const size_t periods = shared ? static_cast<size_t>(r.relative_balance.periods()) : 0;
   // runs, shared among threads; each writes only its own rows
   std::atomic<int> next{0};
   int end = n;
@@ -357,12 +464,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         const SeriesDiagnosis diag = diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
         for (size_t o = 0; o < study.outputs.size(); ++o)
           r.outputs(k, static_cast<int>(o)) = metric(study.outputs[o], s, run, diag);
-        if (!r.relative_balance.empty()) r.relative_balance[static_cast<size_t>(k)] = rel;
-        {
-          std::lock_guard<std::mutex> g(lock);
-          if (r.period_dates.empty())
-            for (int t = 0; t < run.calendar.size(); ++t) r.period_dates.push_back(to_iso(run.calendar[t].start));
-        }
+        if (!r.relative_balance.empty()) r.relative_balance.put(k, rel);
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> g(lock);
         if (failure.empty()) failure = "run " + std::to_string(k) + ": " + e.what();
@@ -401,9 +503,10 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         if (was_done(k) || k % share->size != share->rank || !failure.empty()) continue;
         double* row = buf.data() + static_cast<size_t>(k - from) * width;
         for (int o = 0; o < outs; ++o) row[o] = r.outputs(k, o);
-        if (periods)
-          std::copy(r.relative_balance[static_cast<size_t>(k)].begin(), r.relative_balance[static_cast<size_t>(k)].end(),
-                    row + outs);
+        if (periods) {
+          const std::vector<double> series = r.relative_balance.row(k);
+          std::copy(series.begin(), series.end(), row + outs);
+        }
       }
       share->sum(buf.data(), static_cast<long>(buf.size()));
       if (buf.back() > 0) throw std::runtime_error(failure.empty() ? "a run failed in another process" : failure);
@@ -411,7 +514,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         if (was_done(k)) continue;
         const double* row = buf.data() + static_cast<size_t>(k - from) * width;
         for (int o = 0; o < outs; ++o) r.outputs(k, o) = row[o];
-        if (periods) r.relative_balance[static_cast<size_t>(k)].assign(row + outs, row + width);
+        if (periods) r.relative_balance.put(k, std::span<const double>(row + outs, periods));
         ++done;
         if (share->rank == 0 && checkpoint && checkpoint->saved) checkpoint->saved(k, r);
       }
@@ -440,7 +543,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   r.unit.conservativeResize(row, d);
   r.values.conservativeResize(row, d);
   r.outputs.conservativeResize(row, Eigen::NoChange);
-  if (!r.relative_balance.empty()) r.relative_balance.resize(static_cast<size_t>(row));
+  r.relative_balance.truncate(row);
   return r;
 }
 
@@ -513,13 +616,12 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
       CsvWriter wp(fs::path(dir) / "sobol_periods.csv",
                    {"date", "parameter", "relative_balance_variance", "first_order", "first_order_low",
                     "first_order_high", "total", "total_low", "total_high"});
-      for (size_t t = 0; t < r.period_dates.size(); ++t) {
-        Eigen::VectorXd y(n);
-        for (int k = 0; k < n; ++k) y(k) = r.relative_balance[static_cast<size_t>(k)][t];
+      r.relative_balance.for_each_period([&](int t, std::span<const double> values) {
+        const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(values.data(), static_cast<Eigen::Index>(values.size()));
         const SobolIndices s = sobol_indices(sobol_design_outputs(study, r, y), sobol_points_used(study, r), d,
                                              study.bootstrap, 0.95, study.seed);
         for (int i = 0; i < d; ++i) {
-          wp.text(r.period_dates[t]).text(study.parameters[static_cast<size_t>(i)].path).number(s.variance);
+          wp.text(r.period_dates[static_cast<size_t>(t)]).text(study.parameters[static_cast<size_t>(i)].path).number(s.variance);
           if (s.variance > 0)
             wp.number(s.first(i)).number(s.first_low(i)).number(s.first_high(i)).number(s.total(i))
                 .number(s.total_low(i)).number(s.total_high(i));
@@ -527,7 +629,7 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
             for (int c = 0; c < 6; ++c) wp.text("");
           wp.end_row();
         }
-      }
+      });
       wp.close();
       break;
     }
@@ -537,18 +639,19 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
     case StudyMethod::monte_carlo: {
       CsvWriter w(fs::path(dir) / "bands.csv", {"date", "relative_balance_p5", "relative_balance_p10",
                                                 "relative_balance_p50", "relative_balance_p90", "relative_balance_p95"});
-      for (size_t t = 0; t < r.period_dates.size(); ++t) {
-        std::vector<double> x;
-        for (const auto& series : r.relative_balance) x.push_back(series[t]);
+      std::vector<double> x;
+      r.relative_balance.for_each_period([&](int t, std::span<const double> values) {
+        x.assign(values.begin(), values.end());
         std::sort(x.begin(), x.end());
         const auto q = [&](double p) {
           const double pos = p * (static_cast<double>(x.size()) - 1);
           const size_t k = static_cast<size_t>(pos);
           return k + 1 < x.size() ? x[k] + (x[k + 1] - x[k]) * (pos - static_cast<double>(k)) : x.back();
         };
-        w.text(r.period_dates[t]).number(q(0.05)).number(q(0.10)).number(q(0.50)).number(q(0.90)).number(q(0.95));
+        w.text(r.period_dates[static_cast<size_t>(t)]).number(q(0.05)).number(q(0.10)).number(q(0.50)).number(q(0.90))
+            .number(q(0.95));
         w.end_row();
-      }
+      });
       w.close();
       break;
     }

@@ -295,10 +295,13 @@ std::string fmt_seconds(double s) {
 }
 
 // Runs saved by an interrupted study: lines `k,outputs...[,relative balance per period...]`.
-void read_checkpoint(const std::filesystem::path& file, const Study& study, StudyCheckpoint& cp) {
+void read_checkpoint(const std::filesystem::path& file, const Study& study, const std::vector<std::string>& dates,
+                     StudyCheckpoint& cp) {
   const int n = study_runs(study), outs = static_cast<int>(study.outputs.size());
   cp.previous.outputs = Eigen::MatrixXd::Zero(n, outs);
-  if (study_keeps_series(study.method)) cp.previous.relative_balance.assign(static_cast<size_t>(n), {});
+  cp.previous.period_dates = dates;
+  cp.previous.relative_balance = SeriesStore(n, static_cast<int>(dates.size()));
+  const size_t width = 1 + static_cast<size_t>(outs) + dates.size();
   std::ifstream in(file, std::ios::binary);
   const std::string text((std::istreambuf_iterator<char>(in)), {});
   std::istringstream lines(text.substr(0, text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1));
@@ -316,43 +319,48 @@ void read_checkpoint(const std::filesystem::path& file, const Study& study, Stud
       if (q == end) break;
     }
     // a line cut by the kill is not a run
-    if (x.size() < static_cast<size_t>(1 + outs) || p != end) continue;
+    if (x.size() != width || p != end) continue;
     const int k = static_cast<int>(x[0]);
     if (k < 0 || k >= n) continue;
     for (int o = 0; o < outs; ++o) cp.previous.outputs(k, o) = x[static_cast<size_t>(1 + o)];
-    if (!cp.previous.relative_balance.empty()) {
-      if (x.size() <= static_cast<size_t>(1 + outs)) continue;
-      cp.previous.relative_balance[static_cast<size_t>(k)].assign(x.begin() + 1 + outs, x.end());
-    }
+    if (!cp.previous.relative_balance.empty())
+      cp.previous.relative_balance.put(k, std::span<const double>(x.data() + 1 + outs, dates.size()));
     cp.done[static_cast<size_t>(k)] = 1;
   }
 }
 
-// A checkpoint as one buffer (per run: done, outputs, relative balances), so that rank 0 can
-// hand it to the other processes through the share's sum.
-std::vector<double> pack_checkpoint(const StudyCheckpoint& cp, int outs, size_t periods) {
-  const size_t n = cp.done.size(), width = 1 + static_cast<size_t>(outs) + periods;
-  std::vector<double> buf(n * width, 0.0);
-  for (size_t k = 0; k < n; ++k) {
-    if (!cp.done[k]) continue;
-    double* row = buf.data() + k * width;
-    row[0] = 1;
-    for (int o = 0; o < outs; ++o) row[1 + o] = cp.previous.outputs(static_cast<int>(k), o);
-    if (periods) std::copy(cp.previous.relative_balance[k].begin(), cp.previous.relative_balance[k].end(), row + 1 + outs);
-  }
-  return buf;
-}
-
-void unpack_checkpoint(const std::vector<double>& buf, int outs, size_t periods, StudyCheckpoint& cp) {
-  const size_t n = cp.done.size(), width = 1 + static_cast<size_t>(outs) + periods;
-  cp.previous.outputs = Eigen::MatrixXd::Zero(static_cast<int>(n), outs);
-  cp.previous.relative_balance.assign(periods ? n : 0, {});
-  for (size_t k = 0; k < n; ++k) {
-    const double* row = buf.data() + k * width;
-    if (row[0] == 0) continue;
-    cp.done[k] = 1;
-    for (int o = 0; o < outs; ++o) cp.previous.outputs(static_cast<int>(k), o) = row[1 + o];
-    if (periods) cp.previous.relative_balance[k].assign(row + 1 + outs, row + width);
+// Hand rank 0's checkpoint (per run: done, outputs, relative balances) to every process through
+// the share's sum, a block of runs at a time, so that no process holds it all in one buffer.
+// Every process calls it with the same study; processes other than rank 0 pass an empty one.
+void exchange_checkpoint(StudyCheckpoint& cp, int outs, const std::vector<std::string>& dates, const StudyShare& share) {
+  const long n = static_cast<long>(cp.done.size());
+  const size_t periods = dates.size(), width = 1 + static_cast<size_t>(outs) + periods;
+  if (cp.previous.outputs.rows() != n) cp.previous.outputs = Eigen::MatrixXd::Zero(n, outs);
+  if (cp.previous.relative_balance.runs() != n) cp.previous.relative_balance = SeriesStore(n, static_cast<int>(periods));
+  cp.previous.period_dates = dates;
+  constexpr long kBlock = 4096;
+  std::vector<double> buf;
+  for (long from = 0; from < n; from += kBlock) {
+    const long to = std::min(n, from + kBlock);
+    buf.assign(static_cast<size_t>(to - from) * width, 0.0);
+    for (long k = from; k < to; ++k) {
+      if (!cp.done[static_cast<size_t>(k)]) continue;
+      double* row = buf.data() + static_cast<size_t>(k - from) * width;
+      row[0] = 1;
+      for (int o = 0; o < outs; ++o) row[1 + o] = cp.previous.outputs(k, o);
+      if (periods) {
+        const std::vector<double> series = cp.previous.relative_balance.row(k);
+        std::copy(series.begin(), series.end(), row + 1 + outs);
+      }
+    }
+    share.sum(buf.data(), static_cast<long>(buf.size()));
+    for (long k = from; k < to; ++k) {
+      const double* row = buf.data() + static_cast<size_t>(k - from) * width;
+      if (row[0] == 0) continue;
+      cp.done[static_cast<size_t>(k)] = 1;
+      for (int o = 0; o < outs; ++o) cp.previous.outputs(k, o) = row[1 + o];
+      if (periods) cp.previous.relative_balance.put(k, std::span<const double>(row + 1 + outs, periods));
+    }
   }
 }
 
@@ -363,13 +371,9 @@ int follow_study(const Study& study, const ScenarioTemplate& tmpl, int threads, 
   share.sum(&status, 1);
   if (status > 0) return kBadInput;  // rank 0 said why
   try {
-    const int outs = static_cast<int>(study.outputs.size());
-    const size_t periods = study_period_dates(study, tmpl).size();
     StudyCheckpoint cp;
     cp.done.assign(static_cast<size_t>(study_runs(study)), 0);
-    std::vector<double> buf = pack_checkpoint(cp, outs, periods);
-    share.sum(buf.data(), static_cast<long>(buf.size()));
-    unpack_checkpoint(buf, outs, periods, cp);
+    exchange_checkpoint(cp, static_cast<int>(study.outputs.size()), study_period_dates(study, tmpl), share);
     run_study(study, tmpl, threads, {}, &cp, &share);
     return kOk;
   } catch (const std::exception&) {
@@ -484,7 +488,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
         tell(1);
         return kBadInput;
       }
-      read_checkpoint(cp_rows, study, cp);
+      read_checkpoint(cp_rows, study, study_period_dates(study, *tmpl), cp);
     } else {
       std::filesystem::remove(cp_rows);
       std::ofstream(cp_manifest, std::ios::binary) << manifest;
@@ -496,10 +500,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     }
     if (shared) {  // the study goes ahead; hand the checkpoint to the other processes
       tell(0);
-      const int outs = static_cast<int>(study.outputs.size());
-      const size_t periods = study_period_dates(study, *tmpl).size();
-      std::vector<double> buf = pack_checkpoint(cp, outs, periods);
-      share->sum(buf.data(), static_cast<long>(buf.size()));
+      exchange_checkpoint(cp, static_cast<int>(study.outputs.size()), study_period_dates(study, *tmpl), *share);
     }
     long saved = 0;
     const long kill_after = std::getenv("GPUMM_TEST_KILL_AFTER_RUNS") ? std::atol(std::getenv("GPUMM_TEST_KILL_AFTER_RUNS")) : -1;
@@ -507,7 +508,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       std::string line = std::to_string(k);
       for (int o = 0; o < r.outputs.cols(); ++o) line.append(",").append(format_number(r.outputs(k, o)));
       if (!r.relative_balance.empty())
-        for (double x : r.relative_balance[static_cast<size_t>(k)]) line.append(",").append(format_number(x));
+        for (double x : r.relative_balance.row(k)) line.append(",").append(format_number(x));
       line.append("\n");
       std::fwrite(line.data(), 1, line.size(), rows);
       std::fflush(rows);

@@ -7,6 +7,7 @@
 #include <Eigen/Dense>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,12 +52,46 @@ std::vector<Diagnostic> study_problems(const Study& study, const Scenario& scena
 /// The metrics a study can analyse, with what they mean.
 const std::vector<std::pair<std::string, std::string>>& study_metrics();
 
+/// Per-period series of every run of a study, kept in an unnamed temporary file rather than in
+/// memory (a 98,304-run study of 120 months holds 94 MB of them): runs write their rows as they
+/// finish, in any order and from any thread; the analysis reads them back a block of periods
+/// at a time. The file disappears with the store.
+class SeriesStore {
+ public:
+  SeriesStore() = default;
+  SeriesStore(long runs, int periods);  ///< every value 0 until written; throws on I/O failure
+  ~SeriesStore();
+  SeriesStore(SeriesStore&& o) noexcept;
+  SeriesStore& operator=(SeriesStore&& o) noexcept;
+  SeriesStore(const SeriesStore&) = delete;
+  SeriesStore& operator=(const SeriesStore&) = delete;
+
+  bool empty() const { return runs_ == 0 || periods_ == 0; }
+  long runs() const { return runs_; }
+  int periods() const { return periods_; }
+  /// Write run `run`'s row (`periods()` values); safe from several threads for distinct runs.
+  void put(long run, std::span<const double> row);
+  std::vector<double> row(long run) const;
+  /// Keep the first `runs` rows.
+  void truncate(long runs);
+  /// Call f(t, values of every run in period t) for t = 0, 1, ...; the file is read once per
+  /// block of periods whose columns fit in `memory_bytes` (at least one period).
+  void for_each_period(const std::function<void(int, std::span<const double>)>& f,
+                       std::size_t memory_bytes = std::size_t{64} << 20) const;
+  bool operator==(const SeriesStore& o) const;
+
+ private:
+  int fd_ = -1;
+  long runs_ = 0;
+  int periods_ = 0;
+};
+
 /// The outputs of every run of a study.
 struct StudyResult {
   Eigen::MatrixXd unit;     ///< design in the unit cube (runs x parameters)
   Eigen::MatrixXd values;   ///< parameter values (runs x parameters)
   Eigen::MatrixXd outputs;  ///< metrics (runs x outputs)
-  std::vector<std::vector<double>> relative_balance;  ///< per run, per period (see `study_keeps_series`)
+  SeriesStore relative_balance;  ///< per run, per period (see `study_keeps_series`)
   std::vector<std::string> period_dates;
   int rounds = 1;          ///< Sobol: rounds of the design run (N = samples 2^(rounds - 1))
   double widest = 0;       ///< Sobol with a target width: the widest interval at the end
