@@ -186,6 +186,14 @@ TEST_CASE("market: spot stays within its bounds and rises when utilization is ab
     for (const PeriodSummary& p : r.periods) CHECK(p.spot_usd_per_h100e_hour >= 1.5);
     CHECK(r.periods.back().spot_usd_per_h100e_hour == 1.5);
   }
+  SUBCASE("smoothed: the price sees the utilization through a first-order lag") {
+    RunResult r = simulate(load(two_firms("market: {spot: {initial: $2, floor: $1.5, smoothing: 3mo}}\n", ", sells_surplus: true")));
+    // January (31 days): perceived utilization 0.85 + (0 - 0.85) x (1 - exp(-(31/365.2425) / (3 x 30.436875 / 365.2425)))
+    const double years = 31 / 365.2425, lag = 3 * 30.436875 / 365.2425;
+    const double u = 0.85 - 0.85 * (1 - std::exp(-years / lag));
+    CHECK(r.periods[1].spot_usd_per_h100e_hour == doctest::Approx(2.0 * (1 + 2 * (u - 0.85) * years)));
+    CHECK(r.periods[1].spot_usd_per_h100e_hour > 2.0 * (1 + 2 * (0 - 0.85) * years));  // gentler than unsmoothed
+  }
   SUBCASE("no offers and no bids: no signal, spot holds") {
     RunResult r = simulate(load(two_firms("market: {spot: {initial: $2, floor: $1.5}}\n")));
     for (const PeriodSummary& p : r.periods) CHECK(p.spot_usd_per_h100e_hour == 2.0);

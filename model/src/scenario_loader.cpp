@@ -1055,6 +1055,7 @@ class Loader {
       money(sm, "cap", mk.spot_cap, false, true);
       sm.share("target_utilization", mk.target_utilization);
       sm.number("sensitivity_per_year", mk.sensitivity_per_year, false, 0.0, 100.0);
+      duration(sm, "smoothing", mk.spot_smoothing, false);
       sm.finish();
       if (mk.spot_floor > mk.spot_cap)
         d_.error(sp, "market.spot", "floor " + format_money_usd(mk.spot_floor) + " is above cap " + format_money_usd(mk.spot_cap));

@@ -215,7 +215,8 @@ void emit_market(YAML::Emitter& e, const Scenario& s) {
       << YAML::Key << "floor" << YAML::Value << format_money_usd(m.spot_floor)
       << YAML::Key << "cap" << YAML::Value << format_money_usd(m.spot_cap)
       << YAML::Key << "target_utilization" << YAML::Value << format_number(m.target_utilization)
-      << YAML::Key << "sensitivity_per_year" << YAML::Value << format_number(m.sensitivity_per_year) << YAML::EndMap;
+      << YAML::Key << "sensitivity_per_year" << YAML::Value << format_number(m.sensitivity_per_year)
+      << YAML::Key << "smoothing" << YAML::Value << to_string(m.spot_smoothing) << YAML::EndMap;
     e << YAML::Key << "operating_cost" << YAML::Value << YAML::Flow << YAML::BeginMap
       << YAML::Key << "electricity_per_kwh" << YAML::Value << format_money_usd(m.electricity_usd_per_kwh)
       << YAML::Key << "other_per_gpu_hour" << YAML::Value << format_money_usd(m.other_opex_usd_per_gpu_hour)

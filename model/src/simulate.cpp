@@ -1528,6 +1528,7 @@ class Engine {
     pue = s_.regions.empty() ? 1.0 : pue / static_cast<double>(s_.regions.size());
     floor_g_.assign(G, 0.0);
     gen_deployed_.assign(G, 0.0);
+    perceived_u_.assign(G, m.target_utilization);
     spot_g_.assign(G, 0.0);
     term_g_.assign(G, 0.0);
     for (size_t g = 0; g < G; ++g) {
@@ -1557,6 +1558,8 @@ class Engine {
     const MarketSettings& m = s_.market;
     const int R = p_.R, G = p_.G;
     const double years = cal_[t].days / 365.2425;
+    const double smoothing_years = m.spot_smoothing.approx_days() / 365.2425;
+    const double smoothing = smoothing_years > 0 ? 1.0 - std::exp(-years / smoothing_years) : 1.0;
     std::fill(gen_deployed_.begin(), gen_deployed_.end(), 0.0);
     for (const Pair& p : pairs_)
       gen_deployed_[static_cast<size_t>(p.g)] += st_.deployed[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
@@ -1573,9 +1576,12 @@ class Engine {
       }
       const bool merchant = s_.generations[gi].custom_for < 0;
       const double u = offers > 0 ? matched / offers : (unmet > 0 && merchant ? 1.0 : -1.0);
-      if (u >= 0)
-        spot_g_[gi] = std::clamp(spot_g_[gi] * (1.0 + m.sensitivity_per_year * (u - m.target_utilization) * years),
-                                 floor_g_[gi], m.spot_cap);
+      if (u >= 0) {
+        perceived_u_[gi] += (u - perceived_u_[gi]) * smoothing;
+        spot_g_[gi] = std::clamp(
+            spot_g_[gi] * (1.0 + m.sensitivity_per_year * (perceived_u_[gi] - m.target_utilization) * years),
+            floor_g_[gi], m.spot_cap);
+      }
       if (merchant) {
         weighted += spot_g_[gi] * gen_deployed_[gi];
         weight += gen_deployed_[gi];
@@ -1859,6 +1865,7 @@ class Engine {
   double spot_ = 0, term_ = 0;                     ///< the spot index and its term price
   std::vector<double> spot_g_, term_g_, floor_g_;  ///< per generation, $ per H100e-hour
   std::vector<double> gen_deployed_;               ///< per generation, scratch (H100e)
+  std::vector<double> perceived_u_;                ///< per generation, smoothed market utilization
   std::vector<double> perceived_util_, perceived_price_;  // (F) the investment rule's perceptions
   std::vector<int> scratch_cells_;
   bool pairs_sorted_ = true, live_changed_ = true;

@@ -197,6 +197,9 @@ struct MarketSettings {
   double spot_cap = 12.0;
   double target_utilization = 0.85;   ///< spot rises above it, falls below it
   double sensitivity_per_year = 2.0;  ///< relative price change per year per unit of utilization gap
+  /// Prices respond to market utilization smoothed to first order over this time (0: this
+  /// period's utilization as it is).
+  Duration spot_smoothing{0, Duration::Unit::month};
   /// Operating cost, the floor of each generation's spot: (energy price x IT kW per unit x mean
   /// PUE + other cost per unit-hour) / training H100e per unit, when above `spot_floor`.
   double electricity_usd_per_kwh = 0;
