@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "cli.hpp"
 #include "gpumm/io.hpp"
 
 namespace fs = std::filesystem;
@@ -661,6 +662,23 @@ TEST_CASE("cli: a study killed at any moment and resumed gives exactly the unint
   }
 }
 
+TEST_CASE("cli: copies started by mpirun without MPI built in are refused before they write anything") {
+  const fs::path out = scratch("no-mpi");
+  ::setenv("OMPI_COMM_WORLD_SIZE", "4", 1);
+  std::ostringstream o, e;
+  const int code = gpumm::cli::main({"run", kSource.string() + "/inputs/base.yaml", "-q", "-o", out.string()}, o, e);
+  ::unsetenv("OMPI_COMM_WORLD_SIZE");
+  CHECK(code == 2);
+  CHECK(e.str().find("started as 4 processes (mpirun), but this gpumm was built without MPI") != std::string::npos);
+  CHECK(e.str().find("-DGPUMM_WITH_MPI=ON") != std::string::npos);
+  CHECK_FALSE(fs::exists(out));
+  // one process, or a launcher's single copy, is fine
+  ::setenv("OMPI_COMM_WORLD_SIZE", "1", 1);
+  std::ostringstream o1, e1;
+  CHECK(gpumm::cli::main({"validate", kSource.string() + "/inputs/base.yaml"}, o1, e1) == 0);
+  ::unsetenv("OMPI_COMM_WORLD_SIZE");
+}
+
 #ifdef GPUMM_MPIEXEC
 // Two MPI processes on one machine (as root, Open MPI needs to be told that this is wanted).
 const std::string kMpi2 = std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 '") + GPUMM_MPIEXEC +
@@ -690,6 +708,15 @@ TEST_CASE("cli: a study under mpirun -np 2 gives byte for byte the single-proces
                     kMpi2).code == 0);
   CHECK(slurp(part / "sobol.csv") == slurp(full / "sobol.csv"));
   CHECK(slurp(part / "samples.csv") == slurp(full / "samples.csv"));
+  // a run is not shared: rank 0 does it once, the other process nothing
+  const fs::path once = scratch("mpi-run"), alone = scratch("mpi-run-alone");
+  Result run2 = run_gpumm("run inputs/base.yaml -o '" + once.string() + "'", kSource, kMpi2);
+  CHECK(run2.code == 0);
+  size_t reports = 0;
+  for (size_t at = run2.out.find("output  "); at != std::string::npos; at = run2.out.find("output  ", at + 1)) ++reports;
+  CHECK(reports == 1);
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + alone.string() + "'").code == 0);
+  CHECK(slurp(once / "summary.csv") == slurp(alone / "summary.csv"));
   // a refusal on rank 0 (a folder gpumm did not write) ends every process
   const fs::path foreign = scratch("mpi-foreign");
   fs::create_directories(foreign);

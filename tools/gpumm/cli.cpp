@@ -582,6 +582,19 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
       out << kHelp;
       return kOk;
     }
+  // several copies started by a launcher: without MPI they could not share the work and
+  // would all write the same output folder
+  if (!share) {
+    const char* size = std::getenv("OMPI_COMM_WORLD_SIZE") ? std::getenv("OMPI_COMM_WORLD_SIZE") : std::getenv("PMI_SIZE");
+    if (size && std::atoi(size) > 1) {
+      err << "gpumm: started as " << size << " processes (mpirun), but this gpumm was built without MPI, so "
+          << "each process would do the whole job into the same output folder.\n"
+          << "Run it without mpirun, or build with MPI: cmake -DGPUMM_WITH_MPI=ON (tools/test.sh does).\n";
+      return kBadInput;
+    }
+  }
+  // under MPI only studies are shared; anything else is done once, by rank 0
+  if (share && share->size > 1 && share->rank != 0 && cmd != "study") return kOk;
   if (cmd == "run") return cmd_run(rest, out, err);
   if (cmd == "validate") return cmd_validate(rest, out, err);
   if (cmd == "explain") return cmd_explain(rest, out, err);
