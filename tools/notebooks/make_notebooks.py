@@ -12,6 +12,7 @@ case studies and the tornado study, then write:
   meta-episode.svg             meta-sells-compute: Meta's spare capacity and its causes
   cases.svg                    the structural trend of the base and of each case study
   tornado.svg                  which assumptions move the months in structural shortage
+  sobol-periods.svg            which assumption decides the balance, period by period
 
 Usage:
   tools/notebooks/make_notebooks.py --gpumm build/tools/gpumm --out notebooks-export
@@ -75,7 +76,7 @@ def fmt(x):
 class Chart:
     """A line chart: x in years, y as given; series, markers, shaded spans, reference lines."""
 
-    W, H, L, R, T, B = 760, 380, 70, 20, 40, 60
+    W, H, L, R, T, B = 760, 400, 70, 20, 40, 80
 
     def __init__(self, title, ylabel, x0, x1, y0, y1, steps=5):
         self.title, self.ylabel, self.steps = title, ylabel, steps
@@ -135,10 +136,11 @@ class Chart:
         out.append('<text x="16" y="%s" font-size="12" transform="rotate(-90 16 %s)" text-anchor="middle">%s</text>'
                    % (fmt((top + bottom) / 2), fmt((top + bottom) / 2), self.ylabel))
         out += self.front
-        # legend below the plot
-        x = self.L
+        # legend below the plot, on as many lines as it needs
+        x, y = self.L, self.H - self.B + 42
         for label, colour, kind in self.legend:
-            y = self.H - 18
+            if x + 30 + 6 * len(label) > self.W and x > self.L:
+                x, y = self.L, y + 16
             if kind == "line":
                 out.append('<line x1="%d" x2="%d" y1="%d" y2="%d" stroke="%s" stroke-width="2"/>' % (x, x + 18, y - 4, y - 4, colour))
             else:
@@ -198,12 +200,14 @@ def build(gpumm, out):
             run([gpumm, "run", scenario, "-q", "-o", runs[name]])
         tornado = os.path.join(tmp, "tornado")
         run([gpumm, "study", "inputs/studies/tornado.yaml", "-q", "--threads", "2", "-o", tornado])
-        md = notebook(runs, tornado, out)
+        sobol = os.path.join(tmp, "sobol")
+        run([gpumm, "study", "inputs/studies/sobol.yaml", "-q", "--threads", "2", "-o", sobol])
+        md = notebook(runs, tornado, sobol, out)
     with open(os.path.join(out, "market-diagnosis.md"), "w") as f:
         f.write(md)
 
 
-def notebook(runs, tornado, out):
+def notebook(runs, tornado, sobol, out):
     def save(name, text):
         with open(os.path.join(out, name), "w") as f:
             f.write(text)
@@ -331,6 +335,32 @@ def notebook(runs, tornado, out):
     md += ["## 5. Which assumptions decide the verdict?", "", "![tornado](tornado.svg)", "",
            "Each bar moves one parameter of `inputs/studies/tornado.yaml` to its low (blue) or high (red) value, "
            "the others at the base; sorted by swing. The largest: `%s` (%s to %s months)." % (t[0]["parameter"], fmt(num(t[0]["at_low"])), fmt(num(t[0]["at_high"]))), ""]
+
+    # 6. Sobol indices per period
+    rows = read_csv(os.path.join(sobol, "sobol_periods.csv"))
+    params = []
+    for r in rows:
+        if r["parameter"] not in params:
+            params.append(r["parameter"])
+    c = Chart("Share of the balance's variance each assumption explains (total Sobol index)",
+              "total-order index", 2023, 2033, 0, 1, 5)
+    leaders = {}
+    for k, p in enumerate(params):
+        pts = [(year_of(r["date"]), num(r["total"])) for r in rows if r["parameter"] == p and r["total"] != ""]
+        c.line([x for x, _ in pts], [y for _, y in pts], p, COLOURS[k % len(COLOURS)])
+        for r in rows:
+            if r["parameter"] == p and r["total"] != "" and r["date"][5:7] == "12":
+                year = r["date"][:4]
+                if num(r["total"]) > leaders.get(year, ("", -1))[1]:
+                    leaders[year] = (p, num(r["total"]))
+    save("sobol-periods.svg", c.svg())
+    md += ["## 6. Which assumption decides the balance, year by year?", "", "![sobol](sobol-periods.svg)", "",
+           "Total-order Sobol indices of the monthly relative balance (`sobol_periods.csv` of `inputs/studies/sobol.yaml`, "
+           "N = 256, 1,792 runs): the share of its variance each assumption explains with its interactions. "
+           "The assumption with the largest index each December:", "", "| December | assumption | total index |", "|---|---|---|"]
+    for year in sorted(leaders):
+        md.append("| %s | `%s` | %.2f |" % (year, leaders[year][0], leaders[year][1]))
+    md.append("")
     return "\n".join(md)
 
 
