@@ -1204,6 +1204,8 @@ class Engine {
     unserved_inf_.assign(static_cast<size_t>(p_.ncell), 0.0);
     unserved_oth_.assign(static_cast<size_t>(p_.ncell), 0.0);
     take_or_pay_idle_.assign(static_cast<size_t>(F), 0.0);
+    sells_.clear();
+    for (const Firm& firm : s_.firms) sells_.push_back(firm.sells_surplus ? 1 : 0);
     backstop_left_.clear();
     for (const Backstop& b : s_.backstops) backstop_left_.push_back(b.cap_usd);
     spot_ = s_.market.enabled ? s_.market.spot_initial : 0.0;
@@ -1365,7 +1367,7 @@ class Engine {
     offer_begin_.assign(static_cast<size_t>(R) + 1, 0);
     offers_.clear();
     for (const Pair& p : pairs_)
-      if (s_.firms[static_cast<size_t>(p.f)].sells_surplus && free_[static_cast<size_t>(p.i)] > 0) {
+      if (sells_[static_cast<size_t>(p.f)] && free_[static_cast<size_t>(p.i)] > 0) {
         st_.market_offers_h100e[static_cast<size_t>((p.r) * G + p.g)] +=
             free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
         ++offer_begin_[static_cast<size_t>(p.r) + 1];
@@ -1376,45 +1378,81 @@ class Engine {
       std::vector<int>& next = scratch_offer_next_;
       next.assign(offer_begin_.begin(), offer_begin_.end() - 1);
       for (const Pair& p : pairs_)
-        if (s_.firms[static_cast<size_t>(p.f)].sells_surplus && free_[static_cast<size_t>(p.i)] > 0)
+        if (sells_[static_cast<size_t>(p.f)] && free_[static_cast<size_t>(p.i)] > 0)
           offers_[static_cast<size_t>(next[static_cast<size_t>(p.r)]++)] =
               Offer{p.f, p.g, p.i, s_.generations[static_cast<size_t>(p.g)].custom_for};
     }
+    // Bids take the same share of every offer they may use, so the offers of one seller in one
+    // region that the same bidders may use (merchant GPUs, or one owner's custom chips) move
+    // together: a lot keeps what is left of them as one factor, and what inference and other
+    // work took, until the offers are settled below.
+    lots_.clear();
+    lot_begin_.assign(static_cast<size_t>(R) + 1, 0);
+    for (int r = 0; r < R; ++r) {
+      const int end = offer_begin_[static_cast<size_t>(r) + 1];
+      for (int k = offer_begin_[static_cast<size_t>(r)]; k < end;) {
+        int stop = k;
+        while (stop < end && offers_[static_cast<size_t>(stop)].f == offers_[static_cast<size_t>(k)].f) ++stop;
+        // one seller's offers in this region, a lot per owner (merchant first)
+        std::stable_sort(offers_.begin() + k, offers_.begin() + stop,
+                         [](const Offer& x, const Offer& y) { return x.owner < y.owner; });
+        for (int q = k; q < stop;) {
+          Lot lot;
+          lot.f = offers_[static_cast<size_t>(q)].f;
+          lot.r = r;
+          lot.owner = offers_[static_cast<size_t>(q)].owner;
+          lot.begin = q;
+          for (; q < stop && offers_[static_cast<size_t>(q)].owner == lot.owner; ++q) {
+            const Offer& o = offers_[static_cast<size_t>(q)];
+            const double x = free_[static_cast<size_t>(o.i)];
+            lot.infer0 += x * infer_h100e_[static_cast<size_t>(o.g)];
+            lot.train0 += x * train_h100e_[static_cast<size_t>(o.g)];
+            lot.usd0 += x * train_h100e_[static_cast<size_t>(o.g)] * spot_g_[static_cast<size_t>(o.g)];
+          }
+          lot.end = q;
+          lots_.push_back(lot);
+        }
+        k = stop;
+      }
+      lot_begin_[static_cast<size_t>(r) + 1] = static_cast<int>(lots_.size());
+    }
     double served = 0;
-    // a bid of firm `b` in the regions `where` for `want` units of work (`per_unit`: work per GPU)
-    const auto match = [&](int b, std::span<const int> where, double want, const std::vector<double>& per_unit,
-                           std::vector<double>& used) {
+    // a bid of firm `b` in the regions `where` for `want` units of work (inference or training
+    // H100e); returns what it got
+    const auto match = [&](int b, std::span<const int> where, double want, bool inference) {
+      const auto may_use = [&](const Lot& l) { return l.f != b && (l.owner < 0 || contracted(l.owner, b)); };
       double cap = 0;
       for (int r : where)
-        for (int k = offer_begin_[static_cast<size_t>(r)]; k < offer_begin_[static_cast<size_t>(r) + 1]; ++k) {
-          const Offer& o = offers_[static_cast<size_t>(k)];
-          if (o.f == b || (o.owner >= 0 && !contracted(o.owner, b))) continue;
-          cap += std::max(0.0, free_[static_cast<size_t>(o.i)]) * per_unit[static_cast<size_t>(o.g)];
+        for (int k = lot_begin_[static_cast<size_t>(r)]; k < lot_begin_[static_cast<size_t>(r) + 1]; ++k) {
+          const Lot& l = lots_[static_cast<size_t>(k)];
+          if (may_use(l)) cap += l.left * (inference ? l.infer0 : l.train0);
         }
       if (cap <= 0 || want <= 0) return 0.0;
       const double share = std::min(1.0, want / cap);
-      for (int r : where) {
-        const int end = offer_begin_[static_cast<size_t>(r) + 1];
-        for (int k = offer_begin_[static_cast<size_t>(r)]; k < end;) {
-          // one seller's offers in this region: paid together
-          const int f = offers_[static_cast<size_t>(k)].f;
-          double sold = 0, usd_per_hour = 0;
-          for (; k < end && offers_[static_cast<size_t>(k)].f == f; ++k) {
-            const Offer& o = offers_[static_cast<size_t>(k)];
-            if (o.f == b || (o.owner >= 0 && !contracted(o.owner, b))) continue;
-            const size_t i = static_cast<size_t>(o.i);
-            const double units = std::max(0.0, free_[i]) * share;
-            free_[i] -= units;
-            used[i] += units;
-            const double h = units * train_h100e_[static_cast<size_t>(o.g)];
-            st_.market_matched_h100e[static_cast<size_t>(r * G + o.g)] += h;
-            sold += h;
-            usd_per_hour += h * spot_g_[static_cast<size_t>(o.g)];
-          }
-          if (sold > 0) pay_market(b, f, sold, usd_per_hour * hours(t));
+      for (int r : where)
+        for (int k = lot_begin_[static_cast<size_t>(r)]; k < lot_begin_[static_cast<size_t>(r) + 1]; ++k) {
+          Lot& l = lots_[static_cast<size_t>(k)];
+          if (!may_use(l)) continue;
+          const double took = l.left * share;
+          (inference ? l.took_inference : l.took_other) += took;
+          l.left -= took;
+          if (took > 0) pay_market(b, l.f, took * l.train0, took * l.usd0 * hours(t));
         }
-      }
       return share * cap;
+    };
+    // the offers as they are after the bids: what each GPU served, what is still free
+    const auto settle_lots = [&] {
+      for (const Lot& l : lots_)
+        for (int k = l.begin; k < l.end; ++k) {
+          const Offer& o = offers_[static_cast<size_t>(k)];
+          const size_t i = static_cast<size_t>(o.i);
+          const double x = free_[i];
+          st_.used_inference[i] += x * l.took_inference;
+          st_.used_other[i] += x * l.took_other;
+          st_.market_matched_h100e[static_cast<size_t>(l.r * G + o.g)] +=
+              x * (l.took_inference + l.took_other) * train_h100e_[static_cast<size_t>(o.g)];
+          free_[i] = x * l.left;
+        }
     };
     // inference: within each latency group
     for (const auto& group : p_.groups)
@@ -1423,7 +1461,7 @@ class Engine {
         for (int r : group) want += unserved_inf_[static_cast<size_t>(cell(b, r))];
         if (want <= 0) continue;
         for (int r : group) st_.market_bids_h100e[static_cast<size_t>(r)] += unserved_inf_[static_cast<size_t>(cell(b, r))];
-        const double got = match(b, group, want, infer_h100e_, st_.used_inference);
+        const double got = match(b, group, want, true);
         served += got;
         for (int r : group) {
           const size_t c = static_cast<size_t>(cell(b, r));
@@ -1439,11 +1477,12 @@ class Engine {
         const double want = unserved_oth_[c];
         if (want <= 0) continue;
         st_.market_bids_h100e[static_cast<size_t>(r)] += want;
-        const double got = match(b, std::span<const int>(&r, 1), want, train_h100e_, st_.used_other);
+        const double got = match(b, std::span<const int>(&r, 1), want, false);
         served += got;
         st_.unserved_h100e[c] = std::max(0.0, st_.unserved_h100e[c] - got);
         st_.market_unmet_h100e[static_cast<size_t>(r)] += want - got;
       }
+    settle_lots();
     // training runs that found no cluster of their own: rent one from a seller
     for (size_t k : waiting_) {
       ProjectRun& pr = runs_[k];
@@ -1862,6 +1901,15 @@ class Engine {
   };
   std::vector<Offer> offers_;
   std::vector<int> offer_begin_, scratch_offer_next_;
+  // a seller's offers in a region that the same bidders may use (see clear_market)
+  struct Lot {
+    int f = -1, r = -1, owner = -1, begin = 0, end = 0;  ///< seller, region, custom owner (-1: merchant), offers_[begin, end)
+    double infer0 = 0, train0 = 0, usd0 = 0;      ///< at the start: inference and training H100e, $ per hour
+    double left = 1, took_inference = 0, took_other = 0;  ///< shares of the start
+  };
+  std::vector<Lot> lots_;
+  std::vector<char> sells_;  ///< per firm: offers its idle capacity
+  std::vector<int> lot_begin_;  ///< per region, into lots_ (R + 1)
   double spot_ = 0, term_ = 0;                     ///< the spot index and its term price
   std::vector<double> spot_g_, term_g_, floor_g_;  ///< per generation, $ per H100e-hour
   std::vector<double> gen_deployed_;               ///< per generation, scratch (H100e)
