@@ -1122,11 +1122,37 @@ class Engine {
       out.demand_other_h100e += st_.demand_other_h100e[ci];
       out.unserved_h100e += st_.unserved_h100e[ci];
     }
-    for (const Pair& p : pairs_)
-      out.idle_h100e += free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
     out.served_h100e = served;
+    tally_pairs(t, out);
     measure_mismatch(out);
     explain_idle(t);
+  }
+
+  // One pass over the pairs at the end of the period for what several accounts need: idle
+  // capacity (the summary, the mismatch index by cell, firm, region and generation, each
+  // firm's record) and deployed capacity (firm records; each generation's, for its price).
+  void tally_pairs(int t, PeriodSummary& out) {
+    FirmRecord* rec = records_->data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
+    b_full_.clear();
+    b_firm_.assign(static_cast<size_t>(p_.F), 0.0);
+    b_region_.assign(static_cast<size_t>(p_.R), 0.0);
+    b_gen_.assign(static_cast<size_t>(p_.G + 1), 0.0);
+    std::fill(gen_deployed_.begin(), gen_deployed_.end(), 0.0);
+    for (const Pair& p : pairs_) {
+      const size_t i = static_cast<size_t>(p.i), g = static_cast<size_t>(p.g);
+      const double h = train_h100e_[g];
+      const double idle = free_[i] * h, deployed = st_.deployed[i] * h;
+      out.idle_h100e += idle;
+      FirmRecord& r = rec[p.f];
+      r.deployed_h100e += deployed;
+      r.idle_h100e += idle;
+      gen_deployed_[g] += deployed;
+      if (idle <= 0) continue;
+      b_full_.push_back(idle);
+      b_firm_[static_cast<size_t>(p.f)] += idle;
+      b_region_[static_cast<size_t>(p.r)] += idle;
+      b_gen_[g] += idle;
+    }
   }
 
   // ---- investment rule ------------------------------------------------------------------------
@@ -1599,9 +1625,7 @@ class Engine {
     const double years = cal_[t].days / 365.2425;
     const double smoothing_years = m.spot_smoothing.approx_days() / 365.2425;
     const double smoothing = smoothing_years > 0 ? 1.0 - std::exp(-years / smoothing_years) : 1.0;
-    std::fill(gen_deployed_.begin(), gen_deployed_.end(), 0.0);
-    for (const Pair& p : pairs_)
-      gen_deployed_[static_cast<size_t>(p.g)] += st_.deployed[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+    // gen_deployed_: deployed H100e by generation (tally_pairs)
     double unmet = 0;
     for (double u : st_.market_unmet_h100e) unmet += u;
     double weighted = 0, weight = 0;
@@ -1640,12 +1664,7 @@ class Engine {
   // Per firm: its balance and the causes of its idle capacity (see FirmRecord).
   void explain_idle(int t) {
     FirmRecord* rec = records_->data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
-    for (const Pair& p : pairs_) {
-      FirmRecord& r = rec[p.f];
-      const double h = train_h100e_[static_cast<size_t>(p.g)];
-      r.deployed_h100e += st_.deployed[static_cast<size_t>(p.i)] * h;
-      r.idle_h100e += free_[static_cast<size_t>(p.i)] * h;
-    }
+    // deployed and idle capacity are in place (tally_pairs)
     for (int c : cells_) rec[c / p_.R].unserved_h100e += st_.unserved_h100e[static_cast<size_t>(c)];
     for (int f = 0; f < p_.F; ++f) {
       rec[f].sold_h100e = st_.sold_h100e[static_cast<size_t>(f)];
@@ -1766,19 +1785,8 @@ class Engine {
   // Mismatch of balances: over firm x region x generation (idle, +) and firm x region
   // (unserved, -), and the same with cells merged by firm, by region and by generation
   // (unserved demand, which has no generation, is one cell of its own there).
+  // the idle parts are in place (tally_pairs); unserved demand is the other side
   void measure_mismatch(PeriodSummary& out) {
-    b_full_.clear();
-    b_firm_.assign(static_cast<size_t>(p_.F), 0.0);
-    b_region_.assign(static_cast<size_t>(p_.R), 0.0);
-    b_gen_.assign(static_cast<size_t>(p_.G + 1), 0.0);
-    for (const Pair& p : pairs_) {
-      const double idle = free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
-      if (idle <= 0) continue;
-      b_full_.push_back(idle);
-      b_firm_[static_cast<size_t>(p.f)] += idle;
-      b_region_[static_cast<size_t>(p.r)] += idle;
-      b_gen_[static_cast<size_t>(p.g)] += idle;
-    }
     for (int c : cells_) {
       const double u = st_.unserved_h100e[static_cast<size_t>(c)];
       if (u <= 0) continue;
