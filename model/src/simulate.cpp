@@ -1336,8 +1336,8 @@ class Engine {
     std::fill(take_or_pay_idle_.begin(), take_or_pay_idle_.end(), 0.0);
     std::fill(st_.contract_paid_usd.begin(), st_.contract_paid_usd.end(), 0.0);
     std::fill(st_.contract_received_usd.begin(), st_.contract_received_usd.end(), 0.0);
-    // GPUs moved into each buyer pair by all contracts, to share its idle among them
-    moved_total_.assign(moved_total_.size(), 0.0);
+    // GPUs moved into each buyer pair by all contracts, to share its idle among them (zero
+    // everywhere between periods: only the entries set here are reset below)
     moved_total_.resize(static_cast<size_t>(p_.ncell * p_.G), 0.0);
     for (const ContractRun& run : contract_runs_)
       for (auto [i, units] : run.moved) moved_total_[static_cast<size_t>(i)] += units;
@@ -1359,6 +1359,8 @@ class Engine {
       st_.contract_received_usd[static_cast<size_t>(c.seller)] += flow.payment_usd;
       take_or_pay_idle_[static_cast<size_t>(c.buyer)] += idle;
     }
+    for (const ContractRun& run : contract_runs_)
+      for (auto [i, units] : run.moved) moved_total_[static_cast<size_t>(i)] = 0.0;
   }
 
   // A market purchase of `h100e` training H100e of capacity for a period, for `usd` (at the
