@@ -326,4 +326,12 @@ TEST_CASE("scenario: reloading only what a sample touches gives the scenario a f
                                                                {"regions.us_east.interconnect_cap", 9},
                                                                {"market.spot.initial", 6}};
   CHECK(outcome(partial, several) == outcome(full, several));
+  // a firm's region weights, which services and workloads without regions of their own copy
+  // (the sum stays 1), with a section named before the firm
+  const std::vector<std::pair<std::string, double>> weights = {{"programs.openai_frontier.growth_per_year", 2.5},
+                                                               {"firms.openai.regions.us_central", 0.5},
+                                                               {"firms.openai.regions.us_east", 0.4}};
+  const std::string a = outcome(partial, weights);
+  CHECK(a.rfind("error: ", 0) == std::string::npos);
+  CHECK(a == outcome(full, weights));
 }

@@ -1367,6 +1367,10 @@ std::optional<std::vector<std::string>> reload_units(const std::vector<std::pair
     if (top == "firms" && a != std::string::npos && path[a] == '.') {
       const size_t b = path.find_first_of(".[", a + 1);
       unit = path.substr(0, b);
+      // services and workloads without their own regions copy their firm's region weights
+      if (b != std::string::npos && path.compare(b, 9, ".regions.") == 0)
+        for (const char* also : {"inference", "other_demand"})
+          if (std::find(units.begin(), units.end(), also) == units.end()) units.push_back(also);
     } else if (sections.count(top)) {
       unit = top;
     } else {
@@ -1374,6 +1378,14 @@ std::optional<std::vector<std::string>> reload_units(const std::vector<std::pair
     }
     if (std::find(units.begin(), units.end(), unit) == units.end()) units.push_back(unit);
   }
+  // in the order of a full load: a section may read what an earlier one holds (services and
+  // workloads read firms' region weights)
+  static const std::vector<std::string> order = {"regions", "firms", "projects", "programs", "inference",
+                                                 "other_demand", "diagnosis", "contracts", "backstops", "market"};
+  const auto rank = [&](const std::string& u) {
+    return std::find(order.begin(), order.end(), u.substr(0, u.find('.'))) - order.begin();
+  };
+  std::stable_sort(units.begin(), units.end(), [&](const std::string& a, const std::string& b) { return rank(a) < rank(b); });
   return units;
 }
 }  // namespace
