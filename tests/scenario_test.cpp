@@ -7,6 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 #include <map>
+#include <set>
 #include <vector>
 
 using namespace gpumm;
@@ -326,6 +327,28 @@ TEST_CASE("scenario: reloading only what a sample touches gives the scenario a f
                                                                {"regions.us_east.interconnect_cap", 9},
                                                                {"market.spot.initial", 6}};
   CHECK(outcome(partial, several) == outcome(full, several));
+  // every firm's first capex year (reloads its budget only), alone and with the whole firm
+  for (const std::string& p : all)
+    if (p.find(".capex.") != std::string::npos && p.rfind("firms.", 0) == 0 &&
+        std::count(p.begin(), p.end(), '.') == 3) {
+      const std::string firm = p.substr(0, p.find(".capex."));
+      static std::set<std::string> seen;
+      if (!seen.insert(firm).second) continue;
+      const double x = t.value_at(p);
+      for (double y : {x * 0.5, -1.0}) {
+        const std::vector<std::pair<std::string, double>> v = {{p, y}};
+        CAPTURE(p);
+        CHECK(outcome(partial, v) == outcome(full, v));
+      }
+      // with another number of the same firm: the whole firm is reloaded
+      for (const std::string& q : groups[firm])
+        if (q.find(".capex.") == std::string::npos) {
+          const std::vector<std::pair<std::string, double>> both = {{p, x * 0.5}, {q, t.value_at(q) * 1.1}};
+          CAPTURE(q);
+          CHECK(outcome(partial, both) == outcome(full, both));
+          break;
+        }
+    }
   // a firm's region weights, which services and workloads without regions of their own copy
   // (the sum stays 1), with a section named before the firm
   const std::vector<std::pair<std::string, double>> weights = {{"programs.openai_frontier.growth_per_year", 2.5},

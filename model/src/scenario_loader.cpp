@@ -197,11 +197,19 @@ class Loader {
     collect_ids(firms, "firms", firm_ids_);
     for (const std::string& u : units) {
       if (u.rfind("firms.", 0) == 0) {
-        const std::string id = u.substr(6);
+        // `firms.<id>`: the whole firm; `firms.<id>.capex`: its capex budget only
+        const size_t dot = u.find('.', 6);
+        const std::string id = u.substr(6, dot == std::string::npos ? std::string::npos : dot - 6);
         const int f = firm_index(id);
         if (f < 0) throw std::logic_error("reload: no firm " + id);
-        s_.firms[static_cast<size_t>(f)] = load_firm(id, firms[id], f);
-        check_capex_prices(s_.firms[static_cast<size_t>(f)], firms);
+        Firm& firm = s_.firms[static_cast<size_t>(f)];
+        if (dot == std::string::npos) {
+          firm = load_firm(id, firms[id], f);
+        } else {
+          MapReader m(d_, firms[id], "firms." + id);
+          load_capex(m, firm);
+        }
+        check_capex_prices(firm, firms);
       } else if (u == "regions") {
         s_.regions.clear();
         load_regions(top.get("regions"));
@@ -533,6 +541,24 @@ class Loader {
     for (std::size_t i = 0; i < s_.firms.size(); ++i) check_capex_prices(s_.firms[i], section);
   }
 
+  // A firm's capex budget by year (`firms.<id>.capex`).
+  void load_capex(MapReader& m, Firm& f) {
+    f.capex_usd.clear();
+    YAML::Node n = m.get("capex");
+    if (!n.IsDefined()) return;
+    MapReader cm(d_, n, m.child_path("capex"));
+    for (auto& [name, val] : cm.entries()) {
+      Parsed<double> y = parse_number(name);
+      if (!y.ok() || y.value != std::floor(y.value) || y.value < 1900 || y.value > 2999) {
+        d_.error(val, cm.child_path(name), "capex is keyed by year (e.g. `2026: $135B`)");
+        cm.get(name);
+        continue;
+      }
+      double usd = 0;
+      if (money(cm, name, usd, false, false)) f.capex_usd[static_cast<int>(y.value)] = usd;
+    }
+  }
+
   // One firm (`firms.<id>`), the firm_index-th.
   Firm load_firm(const std::string& id, const YAML::Node& node, int firm_index) {
     Firm f;
@@ -567,19 +593,7 @@ class Loader {
     }
 
     // capex budget by year and its split
-    if (YAML::Node n = m.get("capex"); n.IsDefined()) {
-      MapReader cm(d_, n, m.child_path("capex"));
-      for (auto& [name, val] : cm.entries()) {
-        Parsed<double> y = parse_number(name);
-        if (!y.ok() || y.value != std::floor(y.value) || y.value < 1900 || y.value > 2999) {
-          d_.error(val, cm.child_path(name), "capex is keyed by year (e.g. `2026: $135B`)");
-          cm.get(name);
-          continue;
-        }
-        double usd = 0;
-        if (money(cm, name, usd, false, false)) f.capex_usd[static_cast<int>(y.value)] = usd;
-      }
-    }
+    load_capex(m, f);
     Date capex_start;
     if (date(m, "capex_start", capex_start, false)) f.capex_start = capex_start;
     if (YAML::Node n = m.get("capex_split"); n.IsDefined()) {
@@ -1367,6 +1381,8 @@ std::optional<std::vector<std::string>> reload_units(const std::vector<std::pair
     if (top == "firms" && a != std::string::npos && path[a] == '.') {
       const size_t b = path.find_first_of(".[", a + 1);
       unit = path.substr(0, b);
+      // a year of the capex budget, the most common study parameter, reloads only the budget
+      if (b != std::string::npos && path.compare(b, 7, ".capex.") == 0) unit += ".capex";
       // services and workloads without their own regions copy their firm's region weights
       if (b != std::string::npos && path.compare(b, 9, ".regions.") == 0)
         for (const char* also : {"inference", "other_demand"})
@@ -1378,6 +1394,11 @@ std::optional<std::vector<std::string>> reload_units(const std::vector<std::pair
     }
     if (std::find(units.begin(), units.end(), unit) == units.end()) units.push_back(unit);
   }
+  // a whole firm covers its budget
+  std::erase_if(units, [&](const std::string& u) {
+    return u.size() > 6 && u.compare(u.size() - 6, 6, ".capex") == 0 &&
+           std::find(units.begin(), units.end(), u.substr(0, u.size() - 6)) != units.end();
+  });
   // in the order of a full load: a section may read what an earlier one holds (services and
   // workloads read firms' region weights)
   static const std::vector<std::string> order = {"regions", "firms", "projects", "programs", "inference",
