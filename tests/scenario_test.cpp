@@ -328,11 +328,11 @@ TEST_CASE("scenario: reloading only what a sample touches gives the scenario a f
                                                                {"market.spot.initial", 6}};
   CHECK(outcome(partial, several) == outcome(full, several));
   // every firm's first capex year (reloads its budget only), alone and with the whole firm
+  std::set<std::string> seen;
   for (const std::string& p : all)
     if (p.find(".capex.") != std::string::npos && p.rfind("firms.", 0) == 0 &&
         std::count(p.begin(), p.end(), '.') == 3) {
       const std::string firm = p.substr(0, p.find(".capex."));
-      static std::set<std::string> seen;
       if (!seen.insert(firm).second) continue;
       const double x = t.value_at(p);
       for (double y : {x * 0.5, -1.0}) {

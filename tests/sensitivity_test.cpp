@@ -355,8 +355,13 @@ TEST_CASE("study series: rows written in any order from several threads read bac
   CHECK(rows == 10);
   CHECK_THROWS_AS(store.row(10), std::logic_error);
   CHECK_THROWS_AS(store.put(0, std::vector<double>(3)), std::logic_error);
-  // moved, the file goes with it
+  // moved, the file goes with it; assigned over, the old file is let go
   SeriesStore moved = std::move(store);
   CHECK(moved.row(9)[0] == value(9, 0));
   CHECK(store.empty());
+  SeriesStore other(2, 1);
+  other = std::move(moved);
+  CHECK(other.runs() == 10);
+  CHECK(other.row(9)[0] == value(9, 0));
+  CHECK(moved.empty());
 }

@@ -288,15 +288,10 @@ SeriesStore::SeriesStore(SeriesStore&& o) noexcept : fd_(o.fd_), runs_(o.runs_),
   o.periods_ = 0;
 }
 SeriesStore& SeriesStore::operator=(SeriesStore&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = o.fd_;
-    runs_ = o.runs_;
-    periods_ = o.periods_;
-    o.fd_ = -1;
-    o.runs_ = 0;
-    o.periods_ = 0;
-  }
+  SeriesStore taken(std::move(o));  // `o` is left empty; this store's old file closes with `taken`
+  std::swap(fd_, taken.fd_);
+  std::swap(runs_, taken.runs_);
+  std::swap(periods_, taken.periods_);
   return *this;
 }
 void SeriesStore::put(long run, std::span<const double> row) {
