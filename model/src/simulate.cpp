@@ -1394,21 +1394,19 @@ class Engine {
     // generation), so that a bid only visits what is for sale
     offer_begin_.assign(static_cast<size_t>(R) + 1, 0);
     offers_.clear();
-    for (const Pair& p : pairs_)
-      if (sells_[static_cast<size_t>(p.f)] && free_[static_cast<size_t>(p.i)] > 0) {
-        st_.market_offers_h100e[static_cast<size_t>((p.r) * G + p.g)] +=
-            free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
-        ++offer_begin_[static_cast<size_t>(p.r) + 1];
+    for (int r = 0; r < R; ++r) {
+      for (int f = 0; f < p_.F; ++f) {
+        if (!sells_[static_cast<size_t>(f)]) continue;
+        const size_t c = static_cast<size_t>(cell(f, r));
+        for (int k = range_begin_[c]; k < range_end_[c]; ++k) {
+          const Pair& p = pairs_[static_cast<size_t>(k)];
+          const double x = free_[static_cast<size_t>(p.i)];
+          if (x <= 0) continue;
+          st_.market_offers_h100e[static_cast<size_t>(r * G + p.g)] += x * train_h100e_[static_cast<size_t>(p.g)];
+          offers_.push_back(Offer{f, p.g, p.i, s_.generations[static_cast<size_t>(p.g)].custom_for});
+        }
       }
-    for (int r = 0; r < R; ++r) offer_begin_[static_cast<size_t>(r) + 1] += offer_begin_[static_cast<size_t>(r)];
-    offers_.resize(static_cast<size_t>(offer_begin_.back()));
-    {
-      std::vector<int>& next = scratch_offer_next_;
-      next.assign(offer_begin_.begin(), offer_begin_.end() - 1);
-      for (const Pair& p : pairs_)
-        if (sells_[static_cast<size_t>(p.f)] && free_[static_cast<size_t>(p.i)] > 0)
-          offers_[static_cast<size_t>(next[static_cast<size_t>(p.r)]++)] =
-              Offer{p.f, p.g, p.i, s_.generations[static_cast<size_t>(p.g)].custom_for};
+      offer_begin_[static_cast<size_t>(r) + 1] = static_cast<int>(offers_.size());
     }
     // Bids take the same share of every offer they may use, so the offers of one seller in one
     // region that the same bidders may use (merchant GPUs, or one owner's custom chips) move
@@ -1910,7 +1908,7 @@ class Engine {
     int f, g, i, owner;  ///< seller, generation, state index, owner of a custom accelerator (-1)
   };
   std::vector<Offer> offers_;
-  std::vector<int> offer_begin_, scratch_offer_next_;
+  std::vector<int> offer_begin_;
   // a seller's offers in a region that the same bidders may use (see clear_market)
   struct Lot {
     int f = -1, r = -1, owner = -1, begin = 0, end = 0;  ///< seller, region, custom owner (-1: merchant), offers_[begin, end)
