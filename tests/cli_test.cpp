@@ -278,6 +278,34 @@ TEST_CASE("cli: the default output folder is out/<scenario name>") {
   CHECK(r.out.find("out/small/") != std::string::npos);
 }
 
+TEST_CASE("cli: the run summary shown in the README is what the base run prints") {
+  // the README's example block, line by line: "  ..." stands for omitted lines, and a line
+  // ending in "(...)" for a shortened one
+  const std::string readme = slurp(kSource / "README.md");
+  const size_t a = readme.find("```\ngpumm ");
+  REQUIRE(a != std::string::npos);
+  const size_t b = readme.find("```", a + 3);
+  REQUIRE(b != std::string::npos);
+  const auto shown = lines(readme.substr(a + 4, b - a - 4));
+  REQUIRE(shown.size() > 5);
+  const fs::path cwd = scratch("readme-example");
+  fs::create_directories(cwd);
+  Result r = run_gpumm("run '" + (kSource / "inputs/base.yaml").string() + "'", cwd);
+  REQUIRE(r.code == 0);
+  const auto printed = lines(r.out);
+  size_t next = 0;  // shown lines appear in order
+  for (const std::string& l : shown) {
+    if (l == "  ...") continue;
+    const bool shortened = l.size() > 5 && l.ends_with("(...)");
+    const std::string want = shortened ? l.substr(0, l.size() - 5) : l;
+    size_t k = next;
+    while (k < printed.size() && !(shortened ? printed[k].starts_with(want) : printed[k] == want)) ++k;
+    INFO("README line: " << l);
+    CHECK(k < printed.size());
+    if (k < printed.size()) next = k + 1;
+  }
+}
+
 TEST_CASE("cli: every broken scenario exits 2 with its file, line and column") {
   const fs::path dir = kSource / "tests/testdata/bad";
   int cases = 0;
