@@ -5,6 +5,7 @@
 #include "gpumm/diagnosis.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <array>
 #include <cmath>
 #include <cstdio>
@@ -326,6 +327,7 @@ class Engine {
     free_.assign(static_cast<size_t>(C * G), 0.0);
     range_begin_.assign(static_cast<size_t>(C), 0);
     range_end_.assign(static_cast<size_t>(C), 0);
+    rank_bits_.assign(static_cast<size_t>((G + 63) / 64), 0);
     st_.gen_bound_by.assign(static_cast<size_t>(G), -1);
     live_.assign(static_cast<size_t>(G), 0);
     pair_on_.assign(static_cast<size_t>(C * G), 0);
@@ -409,11 +411,12 @@ class Engine {
     const Date end = Calendar::add(o.date, o.over);
     const double total_days = static_cast<double>((end - o.date).days());
     std::vector<std::pair<Date, double>> out;
-    for (long k = 0;; ++k) {
-      const Date a = Calendar::add(o.date, Duration{k * step.count, step.unit});
-      if (!(a < end)) break;
-      const Date b = std::min(end, Calendar::add(o.date, Duration{(k + 1) * step.count, step.unit}));
+    Date a = o.date;  // o.date + k steps
+    for (long k = 0; a < end; ++k) {
+      const Date next = Calendar::add(o.date, Duration{(k + 1) * step.count, step.unit});
+      const Date b = std::min(end, next);
       out.emplace_back(a, o.units * static_cast<double>((b - a).days()) / total_days);
+      a = next;
     }
     return out;
   }
@@ -422,8 +425,11 @@ class Engine {
     const int placed = std::max(cal_.index_of(date), 0);
     if (placed >= p_.T) return;
     const Generation& gen = s_.generations[static_cast<size_t>(o.generation)];
-    const int due = cal_.arrival(date, gen.lead_time);
-    const int port_due = cal_.arrival(date, s_.network.lead_time);
+    // from a period's first day, the calendar counts periods instead of dates
+    const bool at_start = cal_[placed].start == date;
+    const int due = at_start ? cal_.arrival_from_period(placed, gen.lead_time) : cal_.arrival(date, gen.lead_time);
+    const int port_due = at_start ? cal_.arrival_from_period(placed, s_.network.lead_time)
+                                  : cal_.arrival(date, s_.network.lead_time);
     explicit_.push_back({placed, f, o.region, o.generation, units, due, port_due});
   }
 
@@ -828,13 +834,17 @@ class Engine {
       st_.usable_it_mw[ci] = cd.usable_it_mw;
       st_.power_binding[ci] = cd.power_binding;
       while (k < pairs_.size() && pairs_[k].c < c) ++k;
+      // the cell's generations, best H100e per kW first: a bit per deployment rank
       cell_order_.clear();
-      for (; k < pairs_.size() && pairs_[k].c == c; ++k) cell_order_.push_back(pairs_[k].g);
+      std::fill(rank_bits_.begin(), rank_bits_.end(), 0);
+      for (; k < pairs_.size() && pairs_[k].c == c; ++k) {
+        const int rank = p_.rank[static_cast<size_t>(pairs_[k].g)];
+        rank_bits_[static_cast<size_t>(rank / 64)] |= std::uint64_t{1} << (rank % 64);
+      }
+      for (size_t w = 0; w < rank_bits_.size(); ++w)
+        for (std::uint64_t bits = rank_bits_[w]; bits != 0; bits &= bits - 1)
+          cell_order_.push_back(p_.deploy_order[w * 64 + static_cast<size_t>(std::countr_zero(bits))]);
       if (cell_order_.empty()) continue;
-      // best H100e per kW first
-      std::sort(cell_order_.begin(), cell_order_.end(), [&](int a, int b) {
-        return p_.rank[static_cast<size_t>(a)] < p_.rank[static_cast<size_t>(b)];
-      });
       const size_t base = cg(c, 0);
       deploy_cell(s_.generations, cell_order_, cd, st_.ports[ci],
                   std::span<const double>(st_.installed.data() + base, static_cast<size_t>(G)),
@@ -1420,8 +1430,9 @@ class Engine {
         int stop = k;
         while (stop < end && offers_[static_cast<size_t>(stop)].f == offers_[static_cast<size_t>(k)].f) ++stop;
         // one seller's offers in this region, a lot per owner (merchant first)
-        std::stable_sort(offers_.begin() + k, offers_.begin() + stop,
-                         [](const Offer& x, const Offer& y) { return x.owner < y.owner; });
+        const auto by_owner = [](const Offer& x, const Offer& y) { return x.owner < y.owner; };
+        if (!std::is_sorted(offers_.begin() + k, offers_.begin() + stop, by_owner))
+          std::stable_sort(offers_.begin() + k, offers_.begin() + stop, by_owner);
         for (int q = k; q < stop;) {
           Lot lot;
           lot.f = offers_[static_cast<size_t>(q)].f;
@@ -1892,6 +1903,7 @@ class Engine {
   std::vector<std::vector<Date>> launch_dates_;  // per service, after slips
   std::vector<double> free_;               // (C x G) GPUs not yet used this period
   std::vector<int> range_begin_, range_end_;  // (C) each cell's run of pairs_
+  std::vector<std::uint64_t> rank_bits_;   // a cell's generations as bits by deployment rank
   std::vector<double> b_full_, b_firm_, b_region_, b_gen_;  // balances for the mismatch index
   std::vector<FirmRecord>* records_ = nullptr;  // the result's (T x F) firm records
   std::vector<double> slipped_, too_old_, incomplete_, left_, idle_old_;
