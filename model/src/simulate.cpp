@@ -1217,6 +1217,7 @@ class Engine {
     int decision = -1;          // option decision period, -1 for a firm tranche
     int exercised = 1;          // -1 undecided, 0 lapsed, 1 in force
     double price = 0;           // $ per H100e-hour, fixed at signing
+    bool warned_short = false;  // its shortfall has been reported
     std::vector<std::pair<int, double>> moved;  // (buyer pair index, GPUs) this period
   };
 
@@ -1332,9 +1333,11 @@ class Engine {
         }
         flow.shortfall_h100e = kw > 1e-9 ? kw * best_h100e_per_kw(cal_[t].start) : 0.0;
       }
-      if (flow.shortfall_h100e > 1e-6)
+      if (flow.shortfall_h100e > 1e-6 && !run.warned_short) {
+        run.warned_short = true;
         warn_once(t, "contract_shortfall", "seller " + s_.firms[static_cast<size_t>(c.seller)].id +
                                                " lacks the capacity of contract " + c.name);
+      }
       flow.delivered_h100e = delivered;
       st_.contracted_in_h100e[static_cast<size_t>(c.buyer)] += delivered;
       st_.contracted_out_h100e[static_cast<size_t>(c.seller)] += delivered;
