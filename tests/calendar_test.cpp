@@ -68,7 +68,7 @@ TEST_CASE("calendar: a tranche committed at period t arrives at t + lead time, f
   }
 }
 
-TEST_CASE("calendar: arrival mid-period counts from the next period; past the horizon is size()") {
+TEST_CASE("calendar: arrival mid-period counts from the next period, past the horizon is size()") {
   Calendar cal(d("2024-01-01"), d("2024-12-31"), Step::month);
   CHECK(cal.arrival(d("2024-01-10"), {1, Duration::Unit::month}) == 2);  // 2024-02-10 -> March
   CHECK(cal.arrival(d("2023-01-01"), {6, Duration::Unit::month}) == 0);  // already there

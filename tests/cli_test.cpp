@@ -197,7 +197,7 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
   CHECK(resolved.find(std::string("gpumm ") + GPUMM_VERSION) != std::string::npos);
 }
 
-TEST_CASE("cli: market.csv prices each generation; the base's H100 spot follows the rental history") {
+TEST_CASE("cli: market.csv prices each generation, the base's H100 spot follows the rental history") {
   const fs::path out = scratch("prices");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);
   const auto dates = column(out / "market.csv", "date");
@@ -251,7 +251,7 @@ TEST_CASE("cli: market.csv says when an export rule keeps offers idle, and when 
     if (gens2[i] == "h100") CHECK(why2[i] == "wrong_region");
 }
 
-TEST_CASE("cli: two runs of the same scenario give byte-identical files; the resolved scenario reproduces them") {
+TEST_CASE("cli: two runs of the same scenario give byte-identical files, the resolved scenario reproduces them") {
   const fs::path a = scratch("det-a"), b = scratch("det-b"), c = scratch("det-c");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + a.string() + "'").code == 0);
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + b.string() + "'").code == 0);
@@ -772,7 +772,7 @@ TEST_CASE("cli: resuming with a different study is refused") {
   CHECK(r.err.find("belongs to another study") != std::string::npos);
 }
 
-TEST_CASE("cli: sweeps move one parameter at a time over its points; grids cover every combination") {
+TEST_CASE("cli: sweeps move one parameter at a time over its points, grids cover every combination") {
   const fs::path sweep = scratch("study-sweep"), grid = scratch("study-grid");
   REQUIRE(run_gpumm("study tests/testdata/studies/sweep_small.yaml -q -o '" + sweep.string() + "'").code == 0);
   REQUIRE(run_gpumm("study tests/testdata/studies/grid_small.yaml -q -o '" + grid.string() + "'").code == 0);

@@ -131,7 +131,7 @@ TEST_CASE("demand: programs generate growing, longer runs at their cadence") {
   CHECK(runs[2].duration.count == 80);  // 90 days capped at 80
 }
 
-TEST_CASE("demand: a contiguous project waits for one cluster big enough; a spread one does not") {
+TEST_CASE("demand: a contiguous project waits for one cluster big enough, a spread one does not") {
   // 1000 old GPUs (1000 H100e) in each of a and b; the run needs 1500
   std::string base = capacity("");
   base.replace(base.find("    power_at_start"), 0, "    fleet_at_start: {old: 3000}\n");
@@ -202,7 +202,7 @@ TEST_CASE("demand: served + unserved = demand every period of a mixed scenario")
   }
 }
 
-TEST_CASE("demand: the same seed gives the same slips; another seed changes them") {
+TEST_CASE("demand: the same seed gives the same slips, another seed changes them") {
   std::string yaml = capacity(
       "programs:\n"
       "  runs: {firm: lab, first_run: 2025-01-01, cadence: 1mo, until: 2025-12-01, size: 1e23 FLOP,\n"

@@ -37,7 +37,7 @@ TEST_CASE("diagnosis: constant and linear series are their own HP trend") {
   }
 }
 
-TEST_CASE("diagnosis: lambda = 0 returns the input; short series are their own trend") {
+TEST_CASE("diagnosis: lambda = 0 returns the input, short series are their own trend") {
   std::vector<double> y{1, 5, -2, 7};
   CHECK(hp_trend(y, 0) == y);
   std::vector<double> two{1, 9};

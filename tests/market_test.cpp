@@ -33,7 +33,7 @@ std::string inference(const std::string& firm, const std::string& region, double
 }
 }  // namespace
 
-TEST_CASE("market: a contract moves capacity from seller to buyer; take-or-pay is paid whether used or not") {
+TEST_CASE("market: a contract moves capacity from seller to buyer, take-or-pay is paid whether used or not") {
   const std::string contract =
       "contracts:\n  - {name: k, seller: seller, buyer: buyer, region: a, start: 2025-03-01, end: 2025-08-31,\n"
       "     volume: {gpus: 400, generation: h100}, price: $2, take_or_pay: TOP}\n";
@@ -82,7 +82,7 @@ TEST_CASE("market: a seller without the capacity delivers what it has and is war
   CHECK(r.warnings[0].code == "contract_shortfall");
 }
 
-TEST_CASE("market: offers meet bids; matched <= min(offers, bids), unmet = bids - matched, idle = offers - matched") {
+TEST_CASE("market: offers meet bids, matched <= min(offers, bids), unmet = bids - matched, idle = offers - matched") {
   // the buyer wants 500 H100e of inference work in region b (same latency group as a); the
   // seller sells its idle 1000 H100
   Scenario s = load(two_firms(inference("buyer", "b") + "market: {}\n", ", sells_surplus: true"));
@@ -200,7 +200,7 @@ TEST_CASE("market: spot stays within its bounds and rises when utilization is ab
   }
 }
 
-TEST_CASE("market: each generation has its own spot, floored at its operating cost; sales are paid at it") {
+TEST_CASE("market: each generation has its own spot, floored at its operating cost, sales are paid at it") {
   // h100: 1 H100e and 1 kW per unit; old: 0.5 H100e and 1 kW. Operating cost per H100e-hour
   // at PUE 1.3: h100 (0.10 x 1 x 1.3 + 0.87) / 1 = $1.00; old (0.13 + 0.87) / 0.5 = $2.00.
   std::string y = two_firms(inference("buyer", "b", 43.2 * 1.5) +

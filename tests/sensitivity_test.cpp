@@ -121,7 +121,7 @@ TEST_CASE("sensitivity: Sobol' indices of the Ishigami function") {
   }
 }
 
-TEST_CASE("sensitivity: Sobol' indices do not depend on the output's mean; a constant output has none") {
+TEST_CASE("sensitivity: Sobol' indices do not depend on the output's mean, a constant output has none") {
   // f + 10^6 has the indices of f; the centred estimator keeps them (the uncentred
   // mean(f_B (f_ABi - f_A)) would be swamped by the 10^6 times the noise of f_ABi - f_A)
   const int n = 1 << 10, d = 3;
