@@ -555,6 +555,69 @@ TEST_CASE("cli: study tornado writes its table sorted by swing, samples and a ma
   CHECK(manifest.find("method: tornado") != std::string::npos);
 }
 
+// The parameter named on the line after "  OUTPUT: HEADING" in a study's printed headline.
+std::string first_listed(const std::string& printed, const std::string& output, const std::string& heading) {
+  const auto ls = lines(printed);
+  for (size_t k = 0; k + 1 < ls.size(); ++k)
+    if (ls[k].starts_with("  " + output + ": " + heading)) {
+      std::istringstream in(ls[k + 1]);
+      std::string name;
+      in >> name;
+      return name;
+    }
+  return "";
+}
+
+TEST_CASE("cli: a study ends with its headline: what matters most, or how far the outputs spread") {
+  // tornado: per output, the parameters by swing, as in tornado.csv
+  const fs::path tornado = scratch("headline-tornado");
+  Result r = run_gpumm("study tests/testdata/studies/tornado_small.yaml -o '" + tornado.string() + "'");
+  REQUIRE(r.code == 0);
+  const auto outputs = column(tornado / "tornado.csv", "output");
+  const auto params = column(tornado / "tornado.csv", "parameter");
+  for (const std::string output : {"peak_unserved_h100e", "final_installed_h100e", "surplus_h100e_months:google"}) {
+    CAPTURE(output);
+    const size_t row = static_cast<size_t>(std::find(outputs.begin(), outputs.end(), output) - outputs.begin());
+    REQUIRE(row < params.size());
+    CHECK(first_listed(r.out, output, "largest swings") == params[row]);
+  }
+  // Sobol: the largest total index first, with its interval
+  const fs::path sobol = scratch("headline-sobol");
+  r = run_gpumm("study tests/testdata/studies/sobol_small.yaml -o '" + sobol.string() + "'");
+  REQUIRE(r.code == 0);
+  {
+    const auto out = column(sobol / "sobol.csv", "output");
+    const auto par = column(sobol / "sobol.csv", "parameter");
+    const auto total = column(sobol / "sobol.csv", "total");
+    std::string best;
+    double most = -1e300;
+    for (size_t k = 0; k < out.size(); ++k)
+      if (out[k] == "final_installed_h100e" && std::stod(total[k]) > most) {
+        most = std::stod(total[k]);
+        best = par[k];
+      }
+    CHECK(first_listed(r.out, "final_installed_h100e", "largest total Sobol' indices") == best);
+    CHECK(r.out.find("], first order ") != std::string::npos);
+  }
+  // Monte Carlo: the spread of each scalar output
+  const fs::path mc = scratch("headline-mc");
+  r = run_gpumm("study tests/testdata/studies/monte_carlo_small.yaml -o '" + mc.string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("  final_installed_h100e: ") != std::string::npos);
+  CHECK(r.out.find(" over 12 runs (P5 ") != std::string::npos);
+  // a sweep: the lowest and highest run, with the parameter set there (less capex, less compute)
+  const fs::path sweep = scratch("headline-sweep");
+  r = run_gpumm("study tests/testdata/studies/sweep_small.yaml -o '" + sweep.string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("  final_installed_h100e: lowest ") != std::string::npos);
+  CHECK(r.out.find("(run 0: firms.google.capex.2026 = 10)") != std::string::npos);
+  // -q prints nothing
+  const fs::path quiet = scratch("headline-quiet");
+  r = run_gpumm("study tests/testdata/studies/sweep_small.yaml -q -o '" + quiet.string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.empty());
+}
+
 TEST_CASE("cli: a study gives byte-identical results with 1 and 2 threads") {
   for (const std::string study : {"sobol_small", "monte_carlo_small"}) {
     CAPTURE(study);

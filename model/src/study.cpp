@@ -12,7 +12,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
+#include <numeric>
 #include <stdexcept>
 #include <thread>
 
@@ -542,11 +544,80 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   return r;
 }
 
-void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyResult& r, const std::string& dir,
-                 const std::string& tool_version) {
+namespace {
+// The p-quantile of sorted values, interpolated linearly between neighbours.
+double quantile_sorted(const std::vector<double>& x, double p) {
+  const double pos = p * (static_cast<double>(x.size()) - 1);
+  const size_t k = static_cast<size_t>(pos);
+  return k + 1 < x.size() ? x[k] + (x[k + 1] - x[k]) * (pos - static_cast<double>(k)) : x.back();
+}
+
+// The headline lines of a study result (see write_study).
+class Headline {
+ public:
+  explicit Headline(const Study& study) : study_(study) {}
+  // the parameters with the largest `score`, at most three, each with its text
+  void ranked(int o, const char* what, const Eigen::VectorXd& score,
+              const std::function<std::string(int)>& detail) {
+    std::vector<int> order(static_cast<size_t>(score.size()));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return score(a) > score(b); });
+    text_ += "  " + study_.outputs[static_cast<size_t>(o)] + ": " + what + "\n";
+    for (size_t k = 0; k < order.size() && k < 3; ++k)
+      text_ += "    " + pad(study_.parameters[static_cast<size_t>(order[k])].path) + detail(order[k]) + "\n";
+  }
+  // the spread of an output over the runs
+  void spread(int o, const Eigen::VectorXd& y) {
+    std::vector<double> x(y.data(), y.data() + y.size());
+    std::sort(x.begin(), x.end());
+    const auto q = [&](double p) { return quantile_sorted(x, p); };
+    text_ += "  " + study_.outputs[static_cast<size_t>(o)] + ": " + fmt(x.front()) + " to " + fmt(x.back()) +
+             " over " + std::to_string(x.size()) + " runs (P5 " + fmt(q(0.05)) + ", P50 " + fmt(q(0.5)) + ", P95 " +
+             fmt(q(0.95)) + ")\n";
+  }
+  // a design's lowest and highest value of an output, with the parameters set away from the
+  // scenario's values in those runs
+  void extremes(int o, const Eigen::MatrixXd& values, const Eigen::VectorXd& y) {
+    Eigen::Index lo = 0, hi = 0;
+    y.minCoeff(&lo);
+    y.maxCoeff(&hi);
+    const auto at = [&](Eigen::Index k) {
+      std::string set;
+      for (size_t i = 0; i < study_.parameters.size(); ++i) {
+        const double v = values(k, static_cast<Eigen::Index>(i));
+        if (v == study_.parameters[i].base) continue;
+        set += (set.empty() ? "" : ", ") + study_.parameters[i].path + " = " + fmt(v);
+      }
+      return fmt(y(k)) + " (run " + std::to_string(k) + (set.empty() ? ": the scenario as it is" : ": " + set) + ")";
+    };
+    text_ += "  " + study_.outputs[static_cast<size_t>(o)] + ": lowest " + at(lo) + "\n" +
+             std::string(study_.outputs[static_cast<size_t>(o)].size() + 4, ' ') + "highest " + at(hi) + "\n";
+  }
+  const std::string& text() const { return text_; }
+
+  static std::string fmt(double x) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.3g", x);
+    return b;
+  }
+
+ private:
+  std::string pad(const std::string& path) const {
+    size_t width = 0;
+    for (const auto& p : study_.parameters) width = std::max(width, p.path.size());
+    return path + std::string(width + 2 - path.size(), ' ');
+  }
+  const Study& study_;
+  std::string text_;
+};
+}  // namespace
+
+std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyResult& r, const std::string& dir,
+                        const std::string& tool_version) {
   namespace fs = std::filesystem;
   const int d = static_cast<int>(study.parameters.size()), n = static_cast<int>(r.values.rows());
   const int outs = static_cast<int>(study.outputs.size());
+  Headline headline(study);
   {
     std::vector<std::string> header{"run"};
     for (const auto& p : study.parameters) header.push_back(p.path);
@@ -575,6 +646,12 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
               .number(r.outputs(1 + 2 * i, o)).number(r.outputs(0, o)).number(r.outputs(2 + 2 * i, o)).number(swing(i));
           w.end_row();
         }
+        Eigen::VectorXd swings(d);
+        for (int i = 0; i < d; ++i) swings(i) = swing(i);
+        headline.ranked(o, ("largest swings (base " + Headline::fmt(r.outputs(0, o)) + ")").c_str(), swings, [&](int i) {
+          return "swing " + Headline::fmt(swing(i)) + " (" + Headline::fmt(r.outputs(1 + 2 * i, o)) + " at low, " +
+                 Headline::fmt(r.outputs(2 + 2 * i, o)) + " at high)";
+        });
       }
       w.close();
       break;
@@ -588,6 +665,10 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
               .number(m.mu(i)).number(m.mu_star(i)).number(m.sigma(i));
           w.end_row();
         }
+        headline.ranked(o, "largest elementary effects", m.mu_star, [&](int i) {
+          return "mu* " + Headline::fmt(m.mu_star(i)) + ", mu " + Headline::fmt(m.mu(i)) + ", sigma " +
+                 Headline::fmt(m.sigma(i));
+        });
       }
       w.close();
       break;
@@ -604,6 +685,11 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
               .number(s.total_low(i)).number(s.total_high(i));
           w.end_row();
         }
+        headline.ranked(o, "largest total Sobol' indices (95% intervals)", s.total, [&](int i) {
+          return "total " + Headline::fmt(s.total(i)) + " [" + Headline::fmt(s.total_low(i)) + ", " +
+                 Headline::fmt(s.total_high(i)) + "], first order " + Headline::fmt(s.first(i)) + " [" +
+                 Headline::fmt(s.first_low(i)) + ", " + Headline::fmt(s.first_high(i)) + "]";
+        });
       }
       w.close();
       // the same indices for the relative balance of every period; a period whose balance does
@@ -630,19 +716,18 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
     }
     case StudyMethod::sweep:
     case StudyMethod::grid:
-      break;  // samples.csv is the table: one row per point
+      // samples.csv is the table: one row per point
+      for (int o = 0; o < outs; ++o) headline.extremes(o, r.values, r.outputs.col(o));
+      break;
     case StudyMethod::monte_carlo: {
+      for (int o = 0; o < outs; ++o) headline.spread(o, r.outputs.col(o));
       CsvWriter w(fs::path(dir) / "bands.csv", {"date", "relative_balance_p5", "relative_balance_p10",
                                                 "relative_balance_p50", "relative_balance_p90", "relative_balance_p95"});
       std::vector<double> x;
       r.relative_balance.for_each_period([&](int t, std::span<const double> values) {
         x.assign(values.begin(), values.end());
         std::sort(x.begin(), x.end());
-        const auto q = [&](double p) {
-          const double pos = p * (static_cast<double>(x.size()) - 1);
-          const size_t k = static_cast<size_t>(pos);
-          return k + 1 < x.size() ? x[k] + (x[k + 1] - x[k]) * (pos - static_cast<double>(k)) : x.back();
-        };
+        const auto q = [&](double p) { return quantile_sorted(x, p); };
         w.text(r.period_dates[static_cast<size_t>(t)]).number(q(0.05)).number(q(0.10)).number(q(0.50)).number(q(0.90))
             .number(q(0.95));
         w.end_row();
@@ -652,6 +737,7 @@ void write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyRe
     }
   }
   std::ofstream(fs::path(dir) / "manifest.yaml", std::ios::binary) << study_manifest(study, tmpl, n, tool_version);
+  return headline.text();
 }
 
 std::string study_manifest(const Study& study, const ScenarioTemplate& tmpl, int runs, const std::string& tool_version) {

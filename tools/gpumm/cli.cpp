@@ -46,7 +46,8 @@ Usage:
       parameters (paths such as firms.meta.capex.2026 with low and high values in the units
       written in the scenario), the method (sweep, grid, tornado, morris, sobol,
       monte_carlo) and the outputs. Writes samples.csv, the method's tables and
-      manifest.yaml (default folder: out/<study name>/). Uses all cores unless --threads
+      manifest.yaml (default folder: out/<study name>/) and prints the headline: per
+      output, the parameters that matter most or the spread. Uses all cores unless --threads
       says otherwise; results do not depend on the number of threads. Shows progress with
       an ETA on a terminal. Every run is checkpointed: after an interruption, the same
       command with --resume finishes the study with exactly the results of an
@@ -527,7 +528,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     if (!table.empty()) dir.staged(table);
     if (study.method == StudyMethod::sobol) dir.staged("sobol_periods.csv");
     dir.staged("manifest.yaml");
-    write_study(study, *tmpl, result, staging.string(), GPUMM_VERSION);
+    const std::string headline = write_study(study, *tmpl, result, staging.string(), GPUMM_VERSION);
     dir.commit();
     std::filesystem::remove(cp_rows);
     std::filesystem::remove(cp_manifest);
@@ -548,6 +549,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
                     result.widest <= study.target_width ? "" : " (the run budget is spent: raise max_runs)");
       out << line;
     }
+    if (!quiet) out << headline;
     return kOk;
   } catch (const OutputError& e) {
     tell(1);

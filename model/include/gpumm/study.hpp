@@ -144,8 +144,12 @@ std::vector<std::string> study_period_dates(const Study& study, const ScenarioTe
 int study_runs(const Study& study);
 
 /// Write samples.csv, the method's tables (tornado.csv, morris.csv, sobol.csv and
-/// sobol_periods.csv, or bands.csv) and manifest.yaml into the staging folder `dir`.
-void write_study(const Study& study, const ScenarioTemplate& scenario, const StudyResult& r,
-                 const std::string& dir, const std::string& tool_version);
+/// sobol_periods.csv, or bands.csv) and manifest.yaml into the staging folder `dir`. Returns
+/// the headline of the result in a few indented lines for the terminal, per output: the three
+/// parameters with the largest swing (tornado), mu* (Morris) or total index (Sobol, with its
+/// interval); its spread over the runs (Monte Carlo); its lowest and highest run with the
+/// parameters set there (sweeps and grids).
+std::string write_study(const Study& study, const ScenarioTemplate& scenario, const StudyResult& r,
+                        const std::string& dir, const std::string& tool_version);
 
 }  // namespace gpumm
