@@ -445,7 +445,12 @@ TEST_CASE("cli: case study glut: inference stalls from 2027 while capex goes on 
   CHECK(after == 72);
   CHECK(shortage == 0);
   CHECK(oversupply >= 0.9 * after);
-  CHECK(slurp(out / "verdict.txt").find("oversupply") != std::string::npos);
+  const std::string verdict = slurp(out / "verdict.txt");
+  CHECK(verdict.find("oversupply") != std::string::npos);
+  // the timeline says why a surplus trend before the glut is not yet oversupply
+  CHECK(verdict.find("oversupply also needs utilization below 85%") != std::string::npos);
+  CHECK(verdict.find("balanced             trend -4.7% to +91.9% (above +5.0% with utilization 88-99%: oversupply "
+                     "needs it below 85%)") != std::string::npos);
   // served never exceeds demand, even by rounding: no negative unserved compute anywhere
   for (const char* f : {"summary.csv", "firms.csv", "regions.csv"})
     for (const auto& v : column(out / f, "unserved_h100e")) CHECK_MESSAGE(std::stod(v) >= 0, f);

@@ -285,17 +285,32 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   v += "Regime timeline (trend of the relative balance, " +
        std::string(d.settings.method == DiagnosisSettings::Method::hp ? "Hodrick-Prescott" : "centred moving average") +
        "; structural beyond " + pct(d.settings.threshold).substr(1) + " for at least " +
-       std::to_string(d.settings.persistence) + " periods):\n";
+       std::to_string(d.settings.persistence) + " periods; oversupply also needs utilization below " +
+       std::to_string(static_cast<int>(std::lround(100 * d.settings.utilization))) + "%):\n";
   for (const RegimeRun& run : regime_runs(d.regimes)) {
     double lo = d.trend[static_cast<size_t>(run.first)], hi = lo;
     for (int t = run.first; t <= run.last; ++t) {
       lo = std::min(lo, d.trend[static_cast<size_t>(t)]);
       hi = std::max(hi, d.trend[static_cast<size_t>(t)]);
     }
-    char line[160];
-    std::snprintf(line, sizeof line, "  %s to %s  %-20s trend %s to %s\n", month_of(cal, run.first).c_str(),
+    char line[200];
+    std::snprintf(line, sizeof line, "  %s to %s  %-20s trend %s to %s", month_of(cal, run.first).c_str(),
                   month_of(cal, run.last).c_str(), to_string(run.regime).c_str(), pct(lo).c_str(), pct(hi).c_str());
     v += line;
+    // a surplus trend that is not oversupply: the capacity is in use
+    // a trend above +theta that is not oversupply: say what the utilization was meanwhile
+    if (run.regime == Regime::balanced && hi > d.settings.threshold) {
+      double u_lo = 1e300, u_hi = -1e300;
+      for (int t = run.first; t <= run.last; ++t)
+        if (d.trend[static_cast<size_t>(t)] > d.settings.threshold) {
+          u_lo = std::min(u_lo, r.periods[static_cast<size_t>(t)].utilization());
+          u_hi = std::max(u_hi, r.periods[static_cast<size_t>(t)].utilization());
+        }
+      std::snprintf(line, sizeof line, " (above +%s with utilization %.0f-%.0f%%: oversupply needs it below %.0f%%)",
+                    pct(d.settings.threshold).substr(1).c_str(), 100 * u_lo, 100 * u_hi, 100 * d.settings.utilization);
+      v += line;
+    }
+    v += "\n";
   }
   // the largest firm-level surplus episodes, next to the market's regime
   std::vector<const Episode*> big;
