@@ -415,6 +415,7 @@ TEST_CASE("cli: explain answers for a firm and a date, and refuses what it canno
   Result typo = run_gpumm("explain inputs/base.yaml --firm metta --date 2026-07");
   CHECK(typo.code == 2);
   CHECK(typo.err.find("no such firm") != std::string::npos);
+  CHECK(typo.err.find("did you mean `meta`?") != std::string::npos);
   CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2040-01").code == 2);
   CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2026-13").code == 2);
   CHECK(run_gpumm("explain inputs/base.yaml --firm meta").code == 2);
@@ -720,8 +721,13 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   CHECK(bad.err.find("3 problems found") != std::string::npos);
   Result path = run_gpumm("study tests/testdata/studies/bad_path.yaml -o '" + scratch("bad-path").string() + "'");
   CHECK(path.code == 2);
-  CHECK(path.err.find("firms.google.capex.2031`: no such value in the scenario") != std::string::npos);
+  CHECK(path.err.find("bad_path.yaml:4:12: parameters[0].path: `firms.google.capex.2031` in "
+                      "tests/testdata/good_demand.yaml: no such value in the scenario") != std::string::npos);
+  CHECK(path.err.find("bad_path.yaml:5:12: parameters[1].path: `firms.google.regions` in") != std::string::npos);
   CHECK(path.err.find("not a number") != std::string::npos);
+  CHECK(path.err.find("bad_path.yaml:6:34: outputs[1]: `surplus_h100e_months:gogle`: no such firm in "
+                      "tests/testdata/good_demand.yaml; did you mean `surplus_h100e_months:google`?") != std::string::npos);
+  CHECK(path.err.find("3 problems found") != std::string::npos);
   Result width = run_gpumm("study tests/testdata/studies/bad_width.yaml -o '" + scratch("bad-width").string() + "'");
   CHECK(width.code == 2);
   CHECK(width.err.find("bad_width.yaml:3:15: target_width: only a Sobol study grows its sample to a target width") !=

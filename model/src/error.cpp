@@ -1,5 +1,7 @@
 #include "gpumm/error.hpp"
 
+#include "yaml_reader.hpp"
+
 namespace gpumm {
 
 std::string Diagnostic::to_string() const {
@@ -29,5 +31,9 @@ std::string join(const std::vector<Diagnostic>& ds) {
 
 ScenarioError::ScenarioError(std::vector<Diagnostic> diagnostics)
     : std::runtime_error(join(diagnostics)), diagnostics_(std::move(diagnostics)) {}
+
+std::string closest_name(const std::string& word, const std::vector<std::string>& candidates) {
+  return detail::did_you_mean(word, candidates);
+}
 
 }  // namespace gpumm

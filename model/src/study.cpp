@@ -110,12 +110,17 @@ double metric(const std::string& name, const Scenario& s, const RunResult& r, co
 
 std::vector<Diagnostic> study_problems(const Study& study, const Scenario& scenario) {
   std::vector<Diagnostic> out;
-  for (const std::string& o : study.outputs)
-    if (!known_metric(o, &scenario)) {
+  for (size_t k = 0; k < study.outputs.size(); ++k)
+    if (const std::string& o = study.outputs[k]; !known_metric(o, &scenario)) {
       Diagnostic d;
       d.file = study.file;
-      d.path = "outputs";
-      d.message = "`" + o + "`: no such firm in " + study.scenario;
+      d.path = "outputs[" + std::to_string(k) + "]";
+      if (k < study.output_at.size()) std::tie(d.line, d.column) = study.output_at[k];
+      std::vector<std::string> firms;
+      for (const Firm& f : scenario.firms) firms.push_back(f.id);
+      const std::string guess = detail::did_you_mean(o.substr(o.find(':') + 1), firms);
+      d.message = "`" + o + "`: no such firm in " + study.scenario +
+                  (guess.empty() ? "" : "; did you mean `" + o.substr(0, o.find(':') + 1) + guess + "`?");
       out.push_back(d);
     }
   return out;
@@ -177,6 +182,10 @@ Study load_study_file(const std::string& path) {
       MapReader pm(d, params[i], "parameters[" + std::to_string(i) + "]");
       StudyParameter p;
       pm.text("path", p.path, true);
+      if (const YAML::Node at = pm.get("path"); at.IsDefined()) {
+        p.line = at.Mark().line + 1;
+        p.column = at.Mark().column + 1;
+      }
       const bool lo = pm.number("low", p.low, true), hi = pm.number("high", p.high, true);
       pm.boolean("log_scale", p.log_scale);
       if (lo && hi && !(p.low < p.high)) d.error(params[i], pm.path(), "low must be below high");
@@ -208,6 +217,8 @@ Study load_study_file(const std::string& path) {
         d.error(outputs[i], p, msg);
       }
       st.outputs.push_back(name);
+      const YAML::Mark at = outputs[i].Mark();
+      st.output_at.emplace_back(at.line + 1, at.column + 1);
     }
   }
   if (st.method == StudyMethod::grid && std::pow(st.points, static_cast<double>(st.parameters.size())) > 1e6)

@@ -265,7 +265,9 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
   if (firm < 0) {
     std::string known;
     for (const auto& id : ids) known += (known.empty() ? "" : ", ") + id;
-    return usage(err, "--firm `" + firm_id + "`: no such firm in " + scenario_path + " (firms: " + known + ")");
+    const std::string guess = closest_name(firm_id, ids);
+    return usage(err, "--firm `" + firm_id + "`: no such firm in " + scenario_path +
+                          (guess.empty() ? "" : "; did you mean `" + guess + "`?") + " (firms: " + known + ")");
   }
   Parsed<Date> date = parse_date(date_text);
   if (!date.ok()) return usage(err, "--date `" + date_text + "`: " + date.error);
@@ -421,12 +423,18 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     tmpl = ScenarioTemplate::from_file(study.scenario);
     // every parameter names a number of the scenario; every firm metric names a firm
     std::vector<Diagnostic> problems;
-    for (auto& p : study.parameters) {
+    for (size_t i = 0; i < study.parameters.size(); ++i) {
+      StudyParameter& p = study.parameters[i];
       try {
         p.base = tmpl->value_at(p.path);
       } catch (const ScenarioError& e) {
+        // located where the study writes the path
         Diagnostic d = e.diagnostics().front();
-        d.message = "parameter `" + p.path + "`: " + d.message;
+        d.message = "`" + p.path + "` in " + d.file + ": " + d.message;
+        d.file = study.file;
+        d.line = p.line;
+        d.column = p.column;
+        d.path = "parameters[" + std::to_string(i) + "].path";
         problems.push_back(d);
       }
     }

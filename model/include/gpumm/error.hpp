@@ -29,6 +29,10 @@ class ScenarioError : public std::runtime_error {
   std::vector<Diagnostic> diagnostics_;
 };
 
+/// The candidate closest to a misspelt `word` (by edit distance), or "" when none is close
+/// enough to suggest: for "did you mean" hints on names given on a command line.
+std::string closest_name(const std::string& word, const std::vector<std::string>& candidates);
+
 /// Numeric trouble during a run: recorded with its period, never thrown.
 struct Warning {
   int period = 0;

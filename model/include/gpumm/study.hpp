@@ -24,6 +24,7 @@ struct StudyParameter {
   std::string path;
   double low = 0, high = 0, base = 0;  ///< base: the scenario's own value
   bool log_scale = false;
+  int line = 0, column = 0;            ///< where the path is written in the study file (1-based; 0 unknown)
 };
 
 struct Study {
@@ -41,6 +42,7 @@ struct Study {
   long max_runs = 100000;
   std::vector<StudyParameter> parameters;
   std::vector<std::string> outputs;    ///< metric names (see `study_metrics`)
+  std::vector<std::pair<int, int>> output_at;  ///< line and column of each output in the file (1-based; 0 unknown)
 };
 
 /// Load and validate a study file; errors as for scenarios (file:line:col, all at once).
