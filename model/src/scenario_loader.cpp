@@ -1138,6 +1138,34 @@ YAML::Node parse_document(const std::string& text, const std::string& file, cons
                    std::to_string(limits.max_file_bytes) + ")");
     return YAML::Node(YAML::NodeType::Undefined);
   }
+  // One parse for the common document: without aliases (no `*`), nothing expands, so its size
+  // and depth can be checked on the tree. Anything unusual (aliases, several documents, an
+  // error, a limit reached) takes the guarded path below, which says precisely what is wrong.
+  if (text.find('*') == std::string::npos) {
+    try {
+      std::vector<YAML::Node> docs = YAML::LoadAll(text);
+      std::uint64_t nodes = 0;
+      int deepest = 0;
+      const auto walk = [&](const auto& self, const YAML::Node& n, int depth) -> void {
+        ++nodes;
+        if (n.IsMap() || n.IsSequence()) deepest = std::max(deepest, depth);
+        if (nodes > limits.max_nodes || deepest > limits.max_depth) return;
+        if (n.IsMap())
+          for (auto it = n.begin(); it != n.end(); ++it) {
+            self(self, it->first, depth + 1);
+            self(self, it->second, depth + 1);
+          }
+        else if (n.IsSequence())
+          for (auto it = n.begin(); it != n.end(); ++it) self(self, *it, depth + 1);
+      };
+      if (docs.size() == 1) {
+        walk(walk, docs.front(), 1);
+        if (nodes <= limits.max_nodes && deepest <= limits.max_depth) return docs.front();
+      }
+    } catch (const YAML::Exception&) {
+      // reported below
+    }
+  }
   try {
     std::istringstream in(text);
     YAML::Parser parser(in);
