@@ -177,6 +177,12 @@ TEST_CASE("scenario: alias bombs, deep nesting and several documents are refused
   CHECK(first(deep).find("nesting deeper than 64 levels") != std::string::npos);
   CHECK(first(kValid + "---\nname: x\n").find("a scenario file holds one YAML document") != std::string::npos);
   CHECK(first("") == "s.yaml: empty scenario: expected a map with start, end, generations, regions and firms");
+  // well-formed documents without aliases (parsed once) meet the same limits
+  std::string closed = "a: " + std::string(70, '[') + std::string(70, ']') + "\n";
+  CHECK(first(closed).find("nesting deeper than 64 levels") != std::string::npos);
+  LoadLimits few;
+  few.max_nodes = 50;
+  CHECK_THROWS_WITH_AS(load_scenario_text(kValid, "s.yaml", few), doctest::Contains("document too large"), ScenarioError);
 }
 
 TEST_CASE("scenario: an oversized file is refused before parsing") {
