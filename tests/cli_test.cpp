@@ -251,6 +251,28 @@ TEST_CASE("cli: market.csv says when an export rule keeps offers idle, and when 
     if (gens2[i] == "h100") CHECK(why2[i] == "wrong_region");
 }
 
+TEST_CASE("cli: idle offers blamed on cluster size stand next to bids really left unmet in their region") {
+  // a bid met up to rounding leaves no unmet residue (1e-26 once named the wrong reason)
+  const fs::path out = scratch("idle-reasons");
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);
+  const auto date = column(out / "market.csv", "date"), region = column(out / "market.csv", "region");
+  const auto gen = column(out / "market.csv", "generation"), why = column(out / "market.csv", "idle_reason");
+  const auto bids = column(out / "market.csv", "bids_h100e"), unmet = column(out / "market.csv", "unmet_h100e");
+  std::map<std::pair<std::string, std::string>, std::pair<double, double>> all;  // (date, region) -> bids, unmet
+  for (size_t i = 0; i < gen.size(); ++i)
+    if (gen[i] == "all") all[{date[i], region[i]}] = {std::stod(bids[i]), std::stod(unmet[i])};
+  int blamed = 0;
+  for (size_t i = 0; i < gen.size(); ++i) {
+    if (why[i] != "cluster_size_or_generation") continue;
+    ++blamed;
+    const auto [b, u] = all.at({date[i], region[i]});
+    INFO(date[i] << " " << region[i] << " " << gen[i]);
+    CHECK(u > 1e-9 * b);
+  }
+  CHECK(blamed > 0);
+  for (const auto& [key, bu] : all) CHECK((bu.second == 0 || bu.second > 1e-9 * bu.first));
+}
+
 TEST_CASE("cli: two runs of the same scenario give byte-identical files, the resolved scenario reproduces them") {
   const fs::path a = scratch("det-a"), b = scratch("det-b"), c = scratch("det-c");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + a.string() + "'").code == 0);

@@ -1574,7 +1574,11 @@ class Engine {
       served += got;
     }
     for (int r = 0; r < R; ++r) {
-      out.market_unmet_h100e += st_.market_unmet_h100e[static_cast<size_t>(r)];
+      // what is left of bids that were met up to rounding is not unmet demand (a residue of
+      // 1e-10 H100e once named the wrong reason for idle offers)
+      double& unmet = st_.market_unmet_h100e[static_cast<size_t>(r)];
+      if (unmet <= 1e-9 * st_.market_bids_h100e[static_cast<size_t>(r)]) unmet = 0.0;
+      out.market_unmet_h100e += unmet;
       for (int g = 0; g < G; ++g) out.market_matched_h100e += st_.market_matched_h100e[static_cast<size_t>(r * G + g)];
     }
     return served;
