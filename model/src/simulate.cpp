@@ -505,7 +505,8 @@ class Engine {
       const Pair p = pairs_[n];
       const size_t k = static_cast<size_t>(p.i);
       if (st_.installed[k] > 0 || st_.backlog[k] > 0 || st_.on_order[k] > 0) {
-        pairs_[keep++] = p;
+        if (keep != n) pairs_[keep] = p;
+        ++keep;
         if (n < sorted_upto_) ++kept_sorted;
         live_[static_cast<size_t>(p.g)] = 1;
       } else {
@@ -702,9 +703,9 @@ class Engine {
       }
     };
     fall_due();
-    roll_over_ended(t);
+    const bool rolled = roll_over_ended(t);
     collect_live();
-    fall_due();
+    if (rolled) fall_due();
 
     // what each generation would ship: its backlog, up to the ramp
     want_.assign(static_cast<size_t>(G), 0.0);
@@ -767,7 +768,12 @@ class Engine {
   // Backlog of a generation whose production has ended for good can never be delivered: the
   // buyer re-orders the same value of what its family ships now (the successor). Orders are
   // never lost: the old units count as rolled over, the new ones as ordered.
-  void roll_over_ended(int t) {
+  // Returns whether it placed any order.
+  bool roll_over_ended(int t) {
+    bool any_ended = false;
+    for (int g : live_gens_) any_ended = any_ended || p_.production_ends[static_cast<size_t>(g)] <= t;
+    if (!any_ended) return false;
+    bool placed = false;
     // (place_order may append pairs: visit only those present at the start)
     const size_t n = pairs_.size();
     for (size_t k = 0; k < n; ++k) {
@@ -796,12 +802,14 @@ class Engine {
           const Generation& gen = s_.generations[static_cast<size_t>(g2)];
           const double units = value * share / total_share / (gen.price_usd + gen.ports_per_gpu * s_.costs.port_usd);
           place_order(t, c, g2, units, p_.due_at[static_cast<size_t>(g2 * p_.T + t)]);
+          placed = true;
         }
         st_.rolled_over[i] += st_.backlog[i];
         st_.rolled_over_total += st_.backlog[i];
         st_.backlog[i] = 0.0;
       }
     }
+    return placed;
   }
 
   void deliver_ports(int t) {
