@@ -1853,7 +1853,7 @@ class Engine {
     }
     bool bounds_ok = true;
     double installed = 0, installed_h = 0, deployed = 0, deployed_h = 0, stranded = 0, stranded_h = 0;
-    double by_power = 0, by_building = 0, by_network = 0;
+    double by_binding[4] = {0, 0, 0, 0};  // stranded GPUs by Binding (none, power, building, network)
     double ordered = 0, delivered = 0, retired = 0, rolled = 0, backlog = 0, on_order = 0;
     for (const auto* list : {&pairs_, &dropped_})
       for (const Pair& p : *list) {
@@ -1865,12 +1865,7 @@ class Engine {
         deployed_h += st_.deployed[i] * h;
         stranded += st_.stranded[i];
         stranded_h += st_.stranded[i] * h;
-        switch (st_.stranded_by[i]) {
-          case Binding::power: by_power += st_.stranded[i]; break;
-          case Binding::building: by_building += st_.stranded[i]; break;
-          case Binding::network: by_network += st_.stranded[i]; break;
-          case Binding::none: break;
-        }
+        by_binding[static_cast<size_t>(st_.stranded_by[i])] += st_.stranded[i];
         ordered += st_.ordered[i];
         delivered += st_.delivered[i];
         retired += st_.retired[i];
@@ -1886,9 +1881,9 @@ class Engine {
     out.deployed_h100e = deployed_h;
     out.stranded_gpus = stranded;
     out.stranded_h100e = stranded_h;
-    out.stranded_power_gpus = by_power;
-    out.stranded_building_gpus = by_building;
-    out.stranded_network_gpus = by_network;
+    out.stranded_power_gpus = by_binding[static_cast<size_t>(Binding::power)];
+    out.stranded_building_gpus = by_binding[static_cast<size_t>(Binding::building)];
+    out.stranded_network_gpus = by_binding[static_cast<size_t>(Binding::network)];
     out.ordered_gpus = ordered;
     out.delivered_gpus = delivered;
     out.retired_gpus = retired;
