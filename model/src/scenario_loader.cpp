@@ -484,30 +484,33 @@ class Loader {
   void load_regions(const YAML::Node& section) {
     if (!section.IsDefined() || !section.IsMap()) return;
     if (section.size() == 0) d_.error(section, "regions", "define at least one region");
-    for (auto it = section.begin(); it != section.end(); ++it) {
-      Region r;
-      r.id = it->first.Scalar();
-      MapReader m(d_, it->second, "regions." + r.id);
-      if (!m.text("latency_group", r.latency_group)) r.latency_group = r.id;
-      m.number("pue", r.pue, false, 1.0, 3.0);
-      if (m.quantity("interconnect_cap", r.interconnect_cap_mw_per_year, &parse_power_mw_per_year) &&
-          r.interconnect_cap_mw_per_year < 0)
-        d_.error(m.get("interconnect_cap"), m.child_path("interconnect_cap"), "must be >= 0");
-      if (YAML::Node ex = m.get("excludes"); ex.IsDefined()) {
-        if (!ex.IsSequence()) d_.error(ex, m.child_path("excludes"), "expected a list of generations");
-        else
-          for (std::size_t i = 0; i < ex.size(); ++i) {
-            std::string name;
-            std::string p = index_path(m.child_path("excludes"), i);
-            if (detail::scalar(d_, ex[i], p, name)) {
-              int g = ref(ex[i], p, name, gen_ids_, "generation");
-              if (g >= 0) r.excluded_generations.push_back(g);
-            }
+    for (auto it = section.begin(); it != section.end(); ++it)
+      s_.regions.push_back(load_region(it->first.Scalar(), it->second));
+  }
+
+  Region load_region(const std::string& id, const YAML::Node& node) {
+    Region r;
+    r.id = id;
+    MapReader m(d_, node, "regions." + r.id);
+    if (!m.text("latency_group", r.latency_group)) r.latency_group = r.id;
+    m.number("pue", r.pue, false, 1.0, 3.0);
+    if (m.quantity("interconnect_cap", r.interconnect_cap_mw_per_year, &parse_power_mw_per_year) &&
+        r.interconnect_cap_mw_per_year < 0)
+      d_.error(m.get("interconnect_cap"), m.child_path("interconnect_cap"), "must be >= 0");
+    if (YAML::Node ex = m.get("excludes"); ex.IsDefined()) {
+      if (!ex.IsSequence()) d_.error(ex, m.child_path("excludes"), "expected a list of generations");
+      else
+        for (std::size_t i = 0; i < ex.size(); ++i) {
+          std::string name;
+          std::string p = index_path(m.child_path("excludes"), i);
+          if (detail::scalar(d_, ex[i], p, name)) {
+            int g = ref(ex[i], p, name, gen_ids_, "generation");
+            if (g >= 0) r.excluded_generations.push_back(g);
           }
-      }
-      m.finish();
-      s_.regions.push_back(std::move(r));
+        }
     }
+    m.finish();
+    return r;
   }
 
   bool excluded(int region, int gen) const {
@@ -829,29 +832,32 @@ class Loader {
       d_.error(section, "programs", "expected a map from program id to definition");
       return;
     }
-    for (auto it = section.begin(); it != section.end(); ++it) {
-      Program p;
-      p.id = it->first.Scalar();
-      MapReader m(d_, it->second, "programs." + p.id);
-      p.firm = firm_ref(m);
-      date(m, "first_run", p.first_run, true);
-      duration(m, "cadence", p.cadence, true, true);
-      Date until;
-      if (date(m, "until", until, false)) p.until = until;
-      if (m.quantity("size", p.flop, &parse_flop, true) && p.flop <= 0)
-        d_.error(m.get("size"), m.child_path("size"), "must be > 0");
-      m.number("growth_per_year", p.growth_per_year, false, 0.01, 100.0);
-      duration(m, "duration", p.duration, true, true);
-      m.number("duration_growth_per_year", p.duration_growth_per_year, false, 0.01, 10.0);
-      Duration maxd;
-      if (duration(m, "max_duration", maxd, false, true)) p.max_duration = maxd;
-      duration(m, "jitter", p.jitter, false);
-      m.number("mfu", p.mfu, false, 0.01, 1.0);
-      load_placement(m, p.placement);
-      load_delay(m, p.delay);
-      m.finish();
-      s_.programs.push_back(std::move(p));
-    }
+    for (auto it = section.begin(); it != section.end(); ++it)
+      s_.programs.push_back(load_program(it->first.Scalar(), it->second));
+  }
+
+  Program load_program(const std::string& id, const YAML::Node& node) {
+    Program p;
+    p.id = id;
+    MapReader m(d_, node, "programs." + p.id);
+    p.firm = firm_ref(m);
+    date(m, "first_run", p.first_run, true);
+    duration(m, "cadence", p.cadence, true, true);
+    Date until;
+    if (date(m, "until", until, false)) p.until = until;
+    if (m.quantity("size", p.flop, &parse_flop, true) && p.flop <= 0)
+      d_.error(m.get("size"), m.child_path("size"), "must be > 0");
+    m.number("growth_per_year", p.growth_per_year, false, 0.01, 100.0);
+    duration(m, "duration", p.duration, true, true);
+    m.number("duration_growth_per_year", p.duration_growth_per_year, false, 0.01, 10.0);
+    Duration maxd;
+    if (duration(m, "max_duration", maxd, false, true)) p.max_duration = maxd;
+    duration(m, "jitter", p.jitter, false);
+    m.number("mfu", p.mfu, false, 0.01, 1.0);
+    load_placement(m, p.placement);
+    load_delay(m, p.delay);
+    m.finish();
+    return p;
   }
 
   // a map from year to a value read by `read`
@@ -895,69 +901,72 @@ class Loader {
       d_.error(section, "inference", "expected a map from service id to definition");
       return;
     }
-    for (auto it = section.begin(); it != section.end(); ++it) {
-      InferenceService sv;
-      sv.id = it->first.Scalar();
-      MapReader m(d_, it->second, "inference." + sv.id);
-      sv.firm = firm_ref(m);
-      sv.region_weight = weights_or_firm(m, sv.firm);
-      if (YAML::Node u = m.get("users"); u.IsDefined()) {
-        MapReader um(d_, u, m.child_path("users"));
-        um.number("saturation", sv.users_saturation, true, 0.0, 1e11);
-        date(um, "midpoint", sv.users_midpoint, true);
-        um.number("steepness_per_year", sv.users_steepness_per_year, true, 0.0, 100.0);
-        um.finish();
-      } else {
-        m.missing("users", "adoption: {saturation, midpoint, steepness_per_year}");
-      }
-      if (YAML::Node u = m.get("tokens_per_user"); u.IsDefined()) {
-        MapReader tm(d_, u, m.child_path("tokens_per_user"));
-        tm.number("per_day", sv.tokens_per_user_per_day, true, 0.0, 1e12);
-        date(tm, "at", sv.tokens_at, true);
-        tm.number("growth_per_year", sv.tokens_growth_per_year, false, -0.99, 100.0);
-        Date until;
-        if (date(tm, "growth_until", until, false)) sv.tokens_growth_until = until;
-        tm.finish();
-      } else {
-        m.missing("tokens_per_user", "{per_day, at, growth_per_year}");
-      }
-      if (YAML::Node u = m.get("throughput"); u.IsDefined()) {
-        MapReader tm(d_, u, m.child_path("throughput"));
-        tm.number("tokens_per_h100e_second", sv.tokens_per_h100e_second, true, 1e-6, 1e9);
-        date(tm, "at", sv.throughput_at, true);
-        tm.number("gain_per_year", sv.throughput_gain_per_year, false, -0.99, 100.0);
-        tm.finish();
-      } else {
-        m.missing("throughput", "{tokens_per_h100e_second, at, gain_per_year}");
-      }
-      if (YAML::Node u = m.get("price"); u.IsDefined()) {
-        MapReader pm(d_, u, m.child_path("price"));
-        sv.price_usd_per_mtok = by_year(pm, "per_mtok", [this](MapReader& ym, const std::string& k, double& x) {
-          return money(ym, k, x, false, true);
-        });
-        pm.boolean("follows_spot", sv.price_follows_spot);
-        money(pm, "reference", sv.reference_usd_per_mtok, !sv.price_follows_spot, true);
-        pm.number("elasticity", sv.elasticity, true, 0.0, 10.0);
-        pm.finish();
-      }
-      m.number("peak_to_average", sv.peak_to_average, false, 1.0, 10.0);
-      if (YAML::Node ls = m.get("launches"); ls.IsDefined()) {
-        if (!ls.IsSequence()) d_.error(ls, m.child_path("launches"), "expected a list of launches");
-        else
-          for (std::size_t i = 0; i < ls.size(); ++i) {
-            MapReader lm(d_, ls[i], index_path(m.child_path("launches"), i));
-            Launch l;
-            date(lm, "date", l.date, true);
-            lm.number("multiplier", l.multiplier, true, 0.0, 1000.0);
-            duration(lm, "ramp", l.ramp, false);
-            load_delay(lm, l.delay);
-            lm.finish();
-            sv.launches.push_back(l);
-          }
-      }
-      m.finish();
-      s_.inference.push_back(std::move(sv));
+    for (auto it = section.begin(); it != section.end(); ++it)
+      s_.inference.push_back(load_service(it->first.Scalar(), it->second));
+  }
+
+  InferenceService load_service(const std::string& id, const YAML::Node& node) {
+    InferenceService sv;
+    sv.id = id;
+    MapReader m(d_, node, "inference." + sv.id);
+    sv.firm = firm_ref(m);
+    sv.region_weight = weights_or_firm(m, sv.firm);
+    if (YAML::Node u = m.get("users"); u.IsDefined()) {
+      MapReader um(d_, u, m.child_path("users"));
+      um.number("saturation", sv.users_saturation, true, 0.0, 1e11);
+      date(um, "midpoint", sv.users_midpoint, true);
+      um.number("steepness_per_year", sv.users_steepness_per_year, true, 0.0, 100.0);
+      um.finish();
+    } else {
+      m.missing("users", "adoption: {saturation, midpoint, steepness_per_year}");
     }
+    if (YAML::Node u = m.get("tokens_per_user"); u.IsDefined()) {
+      MapReader tm(d_, u, m.child_path("tokens_per_user"));
+      tm.number("per_day", sv.tokens_per_user_per_day, true, 0.0, 1e12);
+      date(tm, "at", sv.tokens_at, true);
+      tm.number("growth_per_year", sv.tokens_growth_per_year, false, -0.99, 100.0);
+      Date until;
+      if (date(tm, "growth_until", until, false)) sv.tokens_growth_until = until;
+      tm.finish();
+    } else {
+      m.missing("tokens_per_user", "{per_day, at, growth_per_year}");
+    }
+    if (YAML::Node u = m.get("throughput"); u.IsDefined()) {
+      MapReader tm(d_, u, m.child_path("throughput"));
+      tm.number("tokens_per_h100e_second", sv.tokens_per_h100e_second, true, 1e-6, 1e9);
+      date(tm, "at", sv.throughput_at, true);
+      tm.number("gain_per_year", sv.throughput_gain_per_year, false, -0.99, 100.0);
+      tm.finish();
+    } else {
+      m.missing("throughput", "{tokens_per_h100e_second, at, gain_per_year}");
+    }
+    if (YAML::Node u = m.get("price"); u.IsDefined()) {
+      MapReader pm(d_, u, m.child_path("price"));
+      sv.price_usd_per_mtok = by_year(pm, "per_mtok", [this](MapReader& ym, const std::string& k, double& x) {
+        return money(ym, k, x, false, true);
+      });
+      pm.boolean("follows_spot", sv.price_follows_spot);
+      money(pm, "reference", sv.reference_usd_per_mtok, !sv.price_follows_spot, true);
+      pm.number("elasticity", sv.elasticity, true, 0.0, 10.0);
+      pm.finish();
+    }
+    m.number("peak_to_average", sv.peak_to_average, false, 1.0, 10.0);
+    if (YAML::Node ls = m.get("launches"); ls.IsDefined()) {
+      if (!ls.IsSequence()) d_.error(ls, m.child_path("launches"), "expected a list of launches");
+      else
+        for (std::size_t i = 0; i < ls.size(); ++i) {
+          MapReader lm(d_, ls[i], index_path(m.child_path("launches"), i));
+          Launch l;
+          date(lm, "date", l.date, true);
+          lm.number("multiplier", l.multiplier, true, 0.0, 1000.0);
+          duration(lm, "ramp", l.ramp, false);
+          load_delay(lm, l.delay);
+          lm.finish();
+          sv.launches.push_back(l);
+        }
+    }
+    m.finish();
+    return sv;
   }
 
   void load_other(const YAML::Node& section) {
@@ -966,19 +975,22 @@ class Loader {
       d_.error(section, "other_demand", "expected a map from workload id to definition");
       return;
     }
-    for (auto it = section.begin(); it != section.end(); ++it) {
-      OtherDemand o;
-      o.id = it->first.Scalar();
-      MapReader m(d_, it->second, "other_demand." + o.id);
-      o.firm = firm_ref(m);
-      o.region_weight = weights_or_firm(m, o.firm);
-      if (!m.has("h100e")) m.missing("h100e", "H100e by year, e.g. `{2025: 200000}`");
-      o.h100e_by_year = by_year(m, "h100e", [](MapReader& ym, const std::string& k, double& x) {
-        return ym.number(k, x, false, 0.0, 1e12);
-      });
-      m.finish();
-      s_.other_demand.push_back(std::move(o));
-    }
+    for (auto it = section.begin(); it != section.end(); ++it)
+      s_.other_demand.push_back(load_workload(it->first.Scalar(), it->second));
+  }
+
+  OtherDemand load_workload(const std::string& id, const YAML::Node& node) {
+    OtherDemand o;
+    o.id = id;
+    MapReader m(d_, node, "other_demand." + o.id);
+    o.firm = firm_ref(m);
+    o.region_weight = weights_or_firm(m, o.firm);
+    if (!m.has("h100e")) m.missing("h100e", "H100e by year, e.g. `{2025: 200000}`");
+    o.h100e_by_year = by_year(m, "h100e", [](MapReader& ym, const std::string& k, double& x) {
+      return ym.number(k, x, false, 0.0, 1e12);
+    });
+    m.finish();
+    return o;
   }
 
   void load_contracts(const YAML::Node& list) {
