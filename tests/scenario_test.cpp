@@ -363,4 +363,17 @@ TEST_CASE("scenario: reloading only what a sample touches gives the scenario a f
   const std::string a = outcome(partial, weights);
   CHECK(a.rfind("error: ", 0) == std::string::npos);
   CHECK(a == outcome(full, weights));
+  // entries of a section reload alone: two of one section, and one whose section a firm's
+  // weights reload whole
+  const std::vector<std::vector<std::pair<std::string, double>>> entries = {
+      {{"inference.chatgpt.tokens_per_user.growth_per_year", 2.0}, {"inference.gemini.peak_to_average", 1.7}},
+      {{"regions.us_central.interconnect_cap", 8}, {"regions.us_east.pue", 1.3}, {"other_demand.google_workloads.h100e.2028", 1.5e7}},
+      {{"inference.chatgpt.tokens_per_user.growth_per_year", 2.0}, {"firms.openai.regions.us_central", 0.5},
+       {"firms.openai.regions.us_east", 0.4}}};
+  for (const auto& v : entries) {
+    const std::string got = outcome(partial, v);
+    CAPTURE(v.front().first);
+    CHECK(got.rfind("error: ", 0) == std::string::npos);
+    CHECK(got == outcome(full, v));
+  }
 }

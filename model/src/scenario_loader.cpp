@@ -186,6 +186,14 @@ class Loader {
   /// before some of its numbers changed: `firms.<id>` reloads one firm, a section name (one of
   /// `partial_sections()`) the whole section; everything else is taken from `base`. Only for
   /// sections that no other section reads numbers from (studies' fast path).
+  // The entry of `list` with this id, loaded again by `load`.
+  template <class T, class F>
+  static void replace_entry(std::vector<T>& list, const std::string& id, F load) {
+    auto it = std::find_if(list.begin(), list.end(), [&](const T& x) { return x.id == id; });
+    if (it == list.end()) throw std::logic_error("reload: no entry " + id);
+    *it = load();
+  }
+
   Scenario reload(const Scenario& base, const std::vector<std::string>& units) {
     s_ = base;
     MapReader top(d_, root_, "");
@@ -210,6 +218,15 @@ class Loader {
           load_capex(m, firm);
         }
         check_capex_prices(firm, firms);
+      } else if (const size_t dot = u.find('.'); dot != std::string::npos) {
+        // `regions.<id>`, `programs.<id>`, `inference.<id>`, `other_demand.<id>`: that one entry
+        const std::string section = u.substr(0, dot), id = u.substr(dot + 1);
+        const YAML::Node node = top.get(section)[id];
+        if (section == "regions") replace_entry(s_.regions, id, [&] { return load_region(id, node); });
+        else if (section == "programs") replace_entry(s_.programs, id, [&] { return load_program(id, node); });
+        else if (section == "inference") replace_entry(s_.inference, id, [&] { return load_service(id, node); });
+        else if (section == "other_demand") replace_entry(s_.other_demand, id, [&] { return load_workload(id, node); });
+        else throw std::logic_error("reload: cannot reload " + u);
       } else if (u == "regions") {
         s_.regions.clear();
         load_regions(top.get("regions"));
@@ -1427,6 +1444,10 @@ std::optional<std::vector<std::string>> reload_units(const std::vector<std::pair
       if (b != std::string::npos && path.compare(b, 9, ".regions.") == 0)
         for (const char* also : {"inference", "other_demand"})
           if (std::find(units.begin(), units.end(), also) == units.end()) units.push_back(also);
+    } else if ((top == "regions" || top == "programs" || top == "inference" || top == "other_demand") &&
+               a != std::string::npos && path[a] == '.') {
+      // one entry of a section whose entries do not depend on each other
+      unit = path.substr(0, path.find_first_of(".[", a + 1));
     } else if (sections.count(top)) {
       unit = top;
     } else {
@@ -1434,10 +1455,14 @@ std::optional<std::vector<std::string>> reload_units(const std::vector<std::pair
     }
     if (std::find(units.begin(), units.end(), unit) == units.end()) units.push_back(unit);
   }
-  // a whole firm covers its budget
+  // a whole firm covers its budget, a whole section its entries
   std::erase_if(units, [&](const std::string& u) {
-    return u.size() > 6 && u.compare(u.size() - 6, 6, ".capex") == 0 &&
-           std::find(units.begin(), units.end(), u.substr(0, u.size() - 6)) != units.end();
+    if (u.size() > 6 && u.compare(u.size() - 6, 6, ".capex") == 0 &&
+        std::find(units.begin(), units.end(), u.substr(0, u.size() - 6)) != units.end())
+      return true;
+    const size_t dot = u.find('.');
+    return dot != std::string::npos && u.compare(0, 6, "firms.") != 0 &&
+           std::find(units.begin(), units.end(), u.substr(0, dot)) != units.end();
   });
   // in the order of a full load: a section may read what an earlier one holds (services and
   // workloads read firms' region weights)
