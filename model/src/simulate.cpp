@@ -5,8 +5,8 @@
 #include "gpumm/diagnosis.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <limits>

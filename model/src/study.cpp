@@ -17,6 +17,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "gpumm/diagnosis.hpp"
 #include "gpumm/episodes.hpp"
