@@ -843,14 +843,20 @@ class Loader {
     }
   }
 
-  void load_programs(const YAML::Node& section) {
+  // A section that maps ids to definitions, each entry read by `load`.
+  template <class T, class F>
+  void load_entries(const YAML::Node& section, const char* name, const char* what, std::vector<T>& into, F load) {
     if (!section.IsDefined()) return;
     if (!section.IsMap()) {
-      d_.error(section, "programs", "expected a map from program id to definition");
+      d_.error(section, name, std::string("expected a map from ") + what + " id to definition");
       return;
     }
-    for (auto it = section.begin(); it != section.end(); ++it)
-      s_.programs.push_back(load_program(it->first.Scalar(), it->second));
+    for (auto it = section.begin(); it != section.end(); ++it) into.push_back(load(it->first.Scalar(), it->second));
+  }
+
+  void load_programs(const YAML::Node& section) {
+    load_entries(section, "programs", "program", s_.programs,
+                 [this](const std::string& id, const YAML::Node& n) { return load_program(id, n); });
   }
 
   Program load_program(const std::string& id, const YAML::Node& node) {
@@ -913,13 +919,8 @@ class Loader {
   }
 
   void load_inference(const YAML::Node& section) {
-    if (!section.IsDefined()) return;
-    if (!section.IsMap()) {
-      d_.error(section, "inference", "expected a map from service id to definition");
-      return;
-    }
-    for (auto it = section.begin(); it != section.end(); ++it)
-      s_.inference.push_back(load_service(it->first.Scalar(), it->second));
+    load_entries(section, "inference", "service", s_.inference,
+                 [this](const std::string& id, const YAML::Node& n) { return load_service(id, n); });
   }
 
   InferenceService load_service(const std::string& id, const YAML::Node& node) {
@@ -987,13 +988,8 @@ class Loader {
   }
 
   void load_other(const YAML::Node& section) {
-    if (!section.IsDefined()) return;
-    if (!section.IsMap()) {
-      d_.error(section, "other_demand", "expected a map from workload id to definition");
-      return;
-    }
-    for (auto it = section.begin(); it != section.end(); ++it)
-      s_.other_demand.push_back(load_workload(it->first.Scalar(), it->second));
+    load_entries(section, "other_demand", "workload", s_.other_demand,
+                 [this](const std::string& id, const YAML::Node& n) { return load_workload(id, n); });
   }
 
   OtherDemand load_workload(const std::string& id, const YAML::Node& node) {
