@@ -1,5 +1,6 @@
 // Speed and memory of a run, in-process and without I/O (no observer):
-//   BM_Base        the bundled base scenario (10 firms x 7 regions x 18 generations, 120 months)
+//   BM_Base        the bundled base scenario (12 firms x 7 regions x 18 generations, 120 months)
+//   BM_LoadBase    reading and validating the base scenario's YAML (what `gpumm run` does first)
 //   BM_Large/Y     a synthetic 100 firms x 20 regions x 8 generations over Y years, monthly
 //   BM_StudySample one sample of a study on the base: set 10 parameters in the document,
 //                  load it, simulate, diagnose (what every run of a study costs, one thread)
@@ -82,6 +83,15 @@ void BM_Base(benchmark::State& state) {
   state.counters["peak_MiB"] = static_cast<double>(g_peak.load() - before) / (1 << 20);
 }
 BENCHMARK(BM_Base)->Unit(benchmark::kMicrosecond);
+
+// Reading and validating the base scenario, as `gpumm run` does before it simulates.
+void BM_LoadBase(benchmark::State& state) {
+  for (auto _ : state) {
+    const gpumm::Scenario s = gpumm::load_scenario_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+    benchmark::DoNotOptimize(s.firms.size());
+  }
+}
+BENCHMARK(BM_LoadBase)->Unit(benchmark::kMillisecond);
 
 void BM_Large(benchmark::State& state) {
   const gpumm::Scenario s = gpumm::load_scenario_text(large_scenario(static_cast<int>(state.range(0))), "large.yaml");
