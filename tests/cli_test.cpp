@@ -607,7 +607,11 @@ TEST_CASE("cli: a study ends with its headline: what matters most, or how far th
     CAPTURE(output);
     const size_t row = static_cast<size_t>(std::find(outputs.begin(), outputs.end(), output) - outputs.begin());
     REQUIRE(row < params.size());
-    CHECK(first_listed(r.out, output, "largest swings") == params[row]);
+    const auto values = column(tornado / "samples.csv", output);
+    if (std::all_of(values.begin(), values.end(), [&](const std::string& v) { return v == values[0]; }))
+      CHECK(r.out.find("  " + output + ": ") != std::string::npos);  // the same in every run
+    else
+      CHECK(first_listed(r.out, output, "largest swings") == params[row]);
   }
   // Sobol: the largest total index first, with its interval
   const fs::path sobol = scratch("headline-sobol");
@@ -639,6 +643,20 @@ TEST_CASE("cli: a study ends with its headline: what matters most, or how far th
   REQUIRE(r.code == 0);
   CHECK(r.out.find("  final_installed_h100e: lowest ") != std::string::npos);
   CHECK(r.out.find("(run 0: firms.google.capex.2026 = 10)") != std::string::npos);
+  // an output that no parameter moves is said to be so, not ranked
+  {
+    std::string y = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");
+    y.replace(y.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
+    y.replace(y.find("outputs: ["), 10, "outputs: [periods_in_oversupply, ");
+    const fs::path dir = scratch("headline-constant"), file = dir / "constant.yaml";
+    fs::create_directories(dir);
+    std::ofstream(file) << y;
+    r = run_gpumm("study '" + file.string() + "' -o '" + (dir / "out").string() + "'");
+    REQUIRE(r.code == 0);
+    for (const auto& v : column(dir / "out" / "samples.csv", "periods_in_oversupply")) CHECK(v == "30");
+    CHECK(r.out.find("  periods_in_oversupply: 30 in every run (no parameter moves it)\n") != std::string::npos);
+    CHECK(r.out.find("  final_installed_h100e: largest total Sobol' indices") != std::string::npos);
+  }
   // -q prints nothing
   const fs::path quiet = scratch("headline-quiet");
   r = run_gpumm("study tests/testdata/studies/sweep_small.yaml -q -o '" + quiet.string() + "'");

@@ -567,10 +567,16 @@ double quantile_sorted(const std::vector<double>& x, double p) {
 // The headline lines of a study result (see write_study).
 class Headline {
  public:
-  explicit Headline(const Study& study) : study_(study) {}
-  // the parameters with the largest `score`, at most three, each with its text
+  Headline(const Study& study, const Eigen::MatrixXd& outputs) : study_(study), outputs_(outputs) {}
+  // the parameters with the largest `score`, at most three, each with its text; an output that
+  // is the same in every run has nothing to rank
   void ranked(int o, const char* what, const Eigen::VectorXd& score,
               const std::function<std::string(int)>& detail) {
+    const auto y = outputs_.col(o);
+    if (y.size() > 0 && y.minCoeff() == y.maxCoeff()) {
+      text_ += "  " + study_.outputs[static_cast<size_t>(o)] + ": " + fmt(y(0)) + " in every run (no parameter moves it)\n";
+      return;
+    }
     std::vector<int> order(static_cast<size_t>(score.size()));
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return score(a) > score(b); });
@@ -620,6 +626,7 @@ class Headline {
     return path + std::string(width + 2 - path.size(), ' ');
   }
   const Study& study_;
+  const Eigen::MatrixXd& outputs_;
   std::string text_;
 };
 }  // namespace
@@ -629,7 +636,7 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
   namespace fs = std::filesystem;
   const int d = static_cast<int>(study.parameters.size()), n = static_cast<int>(r.values.rows());
   const int outs = static_cast<int>(study.outputs.size());
-  Headline headline(study);
+  Headline headline(study, r.outputs);
   {
     std::vector<std::string> header{"run"};
     for (const auto& p : study.parameters) header.push_back(p.path);
