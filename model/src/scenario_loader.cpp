@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 #include "gpumm/scenario.hpp"
 #include "yaml_reader.hpp"
@@ -179,7 +180,7 @@ class Loader {
     load_backstops(top.get("backstops"));
     load_market(top.get("market"));
     top.finish();
-    return s_;
+    return std::move(s_);
   }
 
   /// The document's `units` into a copy of `base`, a scenario loaded from the same document
@@ -258,7 +259,7 @@ class Loader {
         throw std::logic_error("reload: cannot reload " + u);
       }
     }
-    return s_;
+    return std::move(s_);
   }
 
  private:
