@@ -171,22 +171,50 @@ class Loader {
     load_generations(gens);
     load_regions(regions);
     load_firms(firms);
-    load_projects(top.get("projects"));
-    load_programs(top.get("programs"));
-    load_inference(top.get("inference"));
-    load_other(top.get("other_demand"));
-    load_diagnosis(top.get("diagnosis"));
-    load_contracts(top.get("contracts"));
-    load_backstops(top.get("backstops"));
-    load_market(top.get("market"));
+    for (const char* section : kLaterSections) load_section(section, top);
     top.finish();
     return std::move(s_);
   }
 
-  /// The document's `units` into a copy of `base`, a scenario loaded from the same document
-  /// before some of its numbers changed: `firms.<id>` reloads one firm, a section name (one of
-  /// `partial_sections()`) the whole section; everything else is taken from `base`. Only for
-  /// sections that no other section reads numbers from (studies' fast path).
+  /// The sections read after the firms, in the order of a load; each can be reloaded alone.
+  static constexpr const char* kLaterSections[] = {"projects",  "programs",  "inference", "other_demand",
+                                                   "diagnosis", "contracts", "backstops", "market"};
+
+  /// Read section `name` afresh (regions or one of kLaterSections), dropping what it held.
+  void load_section(const std::string& name, MapReader& top) {
+    const YAML::Node node = top.get(name);
+    if (name == "regions") {
+      s_.regions.clear();
+      load_regions(node);
+    } else if (name == "projects") {
+      s_.projects.clear();
+      load_projects(node);
+    } else if (name == "programs") {
+      s_.programs.clear();
+      load_programs(node);
+    } else if (name == "inference") {
+      s_.inference.clear();
+      load_inference(node);
+    } else if (name == "other_demand") {
+      s_.other_demand.clear();
+      load_other(node);
+    } else if (name == "diagnosis") {
+      s_.diagnosis = DiagnosisSettings{};
+      load_diagnosis(node);
+    } else if (name == "contracts") {
+      s_.contracts.clear();
+      load_contracts(node);
+    } else if (name == "backstops") {
+      s_.backstops.clear();
+      load_backstops(node);
+    } else if (name == "market") {
+      s_.market = MarketSettings{};
+      load_market(node);
+    } else {
+      throw std::logic_error("reload: cannot reload " + name);
+    }
+  }
+
   // The entry of `list` with this id, loaded again by `load`.
   template <class T, class F>
   static void replace_entry(std::vector<T>& list, const std::string& id, F load) {
@@ -195,6 +223,11 @@ class Loader {
     *it = load();
   }
 
+  /// The document's `units` into a copy of `base`, a scenario loaded from the same document
+  /// before some of its numbers changed: `firms.<id>` reloads one firm (`firms.<id>.capex` its
+  /// budget), `regions.<id>`, `programs.<id>`, `inference.<id>` or `other_demand.<id>` one
+  /// entry, a section name the whole section; everything else is taken from `base`. Only for
+  /// sections that no other section reads numbers from (studies' fast path).
   Scenario reload(const Scenario& base, const std::vector<std::string>& units) {
     s_ = base;
     MapReader top(d_, root_, "");
@@ -228,35 +261,8 @@ class Loader {
         else if (section == "inference") replace_entry(s_.inference, id, [&] { return load_service(id, node); });
         else if (section == "other_demand") replace_entry(s_.other_demand, id, [&] { return load_workload(id, node); });
         else throw std::logic_error("reload: cannot reload " + u);
-      } else if (u == "regions") {
-        s_.regions.clear();
-        load_regions(top.get("regions"));
-      } else if (u == "projects") {
-        s_.projects.clear();
-        load_projects(top.get("projects"));
-      } else if (u == "programs") {
-        s_.programs.clear();
-        load_programs(top.get("programs"));
-      } else if (u == "inference") {
-        s_.inference.clear();
-        load_inference(top.get("inference"));
-      } else if (u == "other_demand") {
-        s_.other_demand.clear();
-        load_other(top.get("other_demand"));
-      } else if (u == "contracts") {
-        s_.contracts.clear();
-        load_contracts(top.get("contracts"));
-      } else if (u == "backstops") {
-        s_.backstops.clear();
-        load_backstops(top.get("backstops"));
-      } else if (u == "market") {
-        s_.market = MarketSettings{};
-        load_market(top.get("market"));
-      } else if (u == "diagnosis") {
-        s_.diagnosis = DiagnosisSettings{};
-        load_diagnosis(top.get("diagnosis"));
       } else {
-        throw std::logic_error("reload: cannot reload " + u);
+        load_section(u, top);
       }
     }
     return std::move(s_);
@@ -1425,8 +1431,12 @@ namespace {
 // when some path lies in a section others read numbers from (time, settings, upstream,
 // generations): then the whole document must be loaded.
 std::optional<std::vector<std::string>> reload_units(const std::vector<std::pair<std::string, double>>& values) {
-  static const std::set<std::string> sections = {"regions", "projects", "programs", "inference", "other_demand",
-                                                 "contracts", "backstops", "market", "diagnosis"};
+  // the sections Loader::reload can read alone: regions and those read after the firms
+  static const std::set<std::string> sections = [] {
+    std::set<std::string> all{"regions"};
+    all.insert(std::begin(Loader::kLaterSections), std::end(Loader::kLaterSections));
+    return all;
+  }();
   std::vector<std::string> units;
   for (const auto& [path, x] : values) {
     const size_t a = path.find_first_of(".[");
@@ -1463,8 +1473,11 @@ std::optional<std::vector<std::string>> reload_units(const std::vector<std::pair
   });
   // in the order of a full load: a section may read what an earlier one holds (services and
   // workloads read firms' region weights)
-  static const std::vector<std::string> order = {"regions", "firms", "projects", "programs", "inference",
-                                                 "other_demand", "diagnosis", "contracts", "backstops", "market"};
+  static const std::vector<std::string> order = [] {
+    std::vector<std::string> all{"regions", "firms"};
+    all.insert(all.end(), std::begin(Loader::kLaterSections), std::end(Loader::kLaterSections));
+    return all;
+  }();
   const auto rank = [&](const std::string& u) {
     return std::find(order.begin(), order.end(), u.substr(0, u.find('.'))) - order.begin();
   };
