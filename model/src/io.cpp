@@ -297,7 +297,6 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
     std::snprintf(line, sizeof line, "  %s to %s  %-20s trend %s to %s", month_of(cal, run.first).c_str(),
                   month_of(cal, run.last).c_str(), to_string(run.regime).c_str(), pct(lo).c_str(), pct(hi).c_str());
     v += line;
-    // a surplus trend that is not oversupply: the capacity is in use
     // a trend above +theta that is not oversupply: say what the utilization was meanwhile
     if (run.regime == Regime::balanced && hi > d.settings.threshold) {
       double u_lo = 1e300, u_hi = -1e300;
