@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -195,6 +196,58 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
   const std::string resolved = slurp(out / "scenario.resolved.yaml");
   CHECK(resolved.find("seed: 42") != std::string::npos);
   CHECK(resolved.find(std::string("gpumm ") + GPUMM_VERSION) != std::string::npos);
+}
+
+TEST_CASE("cli: idle capacity adds up across the files, capacity under contract counts where it is used, no rounding dust") {
+  const fs::path out = scratch("base-idle");
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);
+  // summary.csv's idle H100e per period = the sum over firms = over regions = over the
+  // timeseries rows (contracts are in force from 2025: GPUs a seller delivers are idle only
+  // where the buyer leaves them)
+  const auto sum_by_date = [&](const char* file, const char* value) {
+    std::map<std::string, double> by;
+    const auto dates = column(out / file, "date"), v = column(out / file, value);
+    for (size_t i = 0; i < dates.size(); ++i) by[dates[i]] += std::stod(v[i]);
+    return by;
+  };
+  const auto summary = sum_by_date("summary.csv", "idle_h100e");
+  const auto firms = sum_by_date("firms.csv", "idle_h100e"), regions = sum_by_date("regions.csv", "idle_h100e");
+  std::map<std::string, double> series;
+  {
+    const auto dates = column(out / "timeseries.csv", "date"), metric = column(out / "timeseries.csv", "metric"),
+               v = column(out / "timeseries.csv", "value");
+    for (size_t i = 0; i < dates.size(); ++i)
+      if (metric[i] == "idle") series[dates[i]] += std::stod(v[i]);
+  }
+  REQUIRE(summary.size() == 120);
+  for (const auto& [date, idle] : summary) {
+    CHECK_MESSAGE(firms.at(date) == doctest::Approx(idle).epsilon(1e-9).scale(1), date);
+    CHECK_MESSAGE(regions.at(date) == doctest::Approx(idle).epsilon(1e-9).scale(1), date);
+    CHECK_MESSAGE(series[date] == doctest::Approx(idle).epsilon(1e-9).scale(1), date);
+  }
+  // a firm's balance: idle + sold - unserved - bought
+  {
+    const fs::path f = out / "firms.csv";
+    const auto bal = column(f, "balance_h100e"), idle = column(f, "idle_h100e"), sold = column(f, "market_sold_h100e"),
+               unserved = column(f, "unserved_h100e"), bought = column(f, "market_bought_h100e");
+    for (size_t i = 0; i < bal.size(); ++i)
+      CHECK(std::stod(bal[i]) == doctest::Approx(std::stod(idle[i]) + std::stod(sold[i]) - std::stod(unserved[i]) -
+                                                 std::stod(bought[i])).epsilon(1e-9).scale(1));
+  }
+  // no quantity is rounding dust: nothing between 0 and a millionth of a GPU, H100e, MW or $
+  for (const char* file : {"timeseries.csv", "firms.csv", "regions.csv", "market.csv", "contracts.csv"}) {
+    int dust = 0;
+    std::string example;
+    for (const auto& row : lines(slurp(out / file))) {
+      std::istringstream in(row);
+      for (std::string cell; std::getline(in, cell, ',');) {
+        char* end = nullptr;
+        const double x = std::strtod(cell.c_str(), &end);
+        if (end != cell.c_str() && *end == '\0' && x != 0 && std::fabs(x) < 1e-6 && dust++ == 0) example = row;
+      }
+    }
+    CHECK_MESSAGE(dust == 0, (std::string(file) + ": " + example));
+  }
 }
 
 TEST_CASE("cli: market.csv prices each generation, the base's H100 spot follows the rental history") {

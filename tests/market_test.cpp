@@ -70,6 +70,29 @@ TEST_CASE("market: a contract moves capacity from seller to buyer, take-or-pay i
   }
 }
 
+TEST_CASE("market: capacity under contract is idle where the buyer leaves it, not at the seller") {
+  // the seller's 1000 H100 (1000 H100e), 400 delivered to the buyer, who uses 100 of them
+  const std::string contract =
+      "contracts:\n  - {name: k, seller: seller, buyer: buyer, region: a, start: 2025-01-01, end: 2025-12-31,\n"
+      "     volume: {gpus: 400, generation: h100}, price: $2, take_or_pay: 1.0}\n";
+  Scenario s = load(two_firms(contract + inference("buyer", "a", 4.32 * 2)));  // 100 H100e of work
+  std::vector<double> seller_idle, buyer_idle;
+  double sum_idle = 0;
+  RunResult r = simulate(s, [&](int t, const State& st, const PeriodSummary&) {
+    const size_t G = static_cast<size_t>(st.ngen), R = 3;
+    seller_idle.push_back(st.idle[0 * R * G + 0]);  // seller, region a, h100
+    buyer_idle.push_back(st.idle[1 * R * G + 0]);   // buyer, region a, h100
+    if (t == 0)
+      for (double x : st.idle) sum_idle += x;
+  });
+  CHECK(seller_idle[0] == doctest::Approx(600));
+  CHECK(buyer_idle[0] == doctest::Approx(300));
+  // the pairs' idle is the period's idle, and each firm's
+  CHECK(sum_idle == doctest::Approx(r.periods[0].idle_h100e));
+  CHECK(r.firm_records[0].idle_h100e == doctest::Approx(600));
+  CHECK(r.firm_records[1].idle_h100e == doctest::Approx(300));
+}
+
 TEST_CASE("market: a seller without the capacity delivers what it has and is warned") {
   Scenario s = load(two_firms(
       "contracts:\n  - {name: k, seller: seller, buyer: buyer, region: a, start: 2025-01-01, end: 2025-12-31,\n"

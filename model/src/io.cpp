@@ -11,6 +11,7 @@
 
 #include "gpumm/diagnosis.hpp"
 #include "gpumm/episodes.hpp"
+#include "rounding.hpp"
 
 namespace gpumm {
 
@@ -396,11 +397,8 @@ struct Agg {
       delivered += st.delivered[i];
       backlog += st.backlog[i];
       on_order += st.on_order[i];
-      idle += idle_gpus(st, i) * h;
+      idle += st.idle[i] * h;
     }
-  }
-  static double idle_gpus(const State& st, size_t i) {
-    return std::max(0.0, st.deployed[i] - st.used_training[i] - st.used_inference[i] - st.used_other[i]);
   }
   std::string binding() const {
     if (stranded <= 0) return "none";
@@ -469,7 +467,7 @@ struct RunWriter::Impl {
           series(t, firm, region, gen.id, "used_training", st.used_training[i], "GPUs");
           series(t, firm, region, gen.id, "used_inference", st.used_inference[i], "GPUs");
           series(t, firm, region, gen.id, "used_other", st.used_other[i], "GPUs");
-          series(t, firm, region, gen.id, "idle", Agg::idle_gpus(st, i) * gen.train_h100e, "H100e");
+          series(t, firm, region, gen.id, "idle", st.idle[i] * gen.train_h100e, "H100e");
         }
       }
     }
@@ -544,7 +542,7 @@ struct RunWriter::Impl {
           matched += st.market_matched_h100e[i];
           const double offers = st.market_offers_h100e[i];
           if (offers <= 0) continue;
-          const double idle = std::max(0.0, offers - st.market_matched_h100e[i]);
+          const double idle = detail::units_left_after(offers, st.market_matched_h100e[i]);
           const Generation& gen = s.generations[static_cast<size_t>(g)];
           std::string why = "";
           if (idle > 0) {

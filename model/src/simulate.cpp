@@ -1,6 +1,7 @@
 #include "gpumm/simulate.hpp"
 
 #include "event_queue.hpp"
+#include "rounding.hpp"
 #include "gpumm/demand.hpp"
 #include "gpumm/diagnosis.hpp"
 
@@ -16,6 +17,9 @@
 namespace gpumm {
 
 namespace {
+
+using detail::left_after;
+using detail::units_left_after;
 
 // Precomputation for one run: everything that depends only on the scenario and calendar.
 struct Plan {
@@ -324,7 +328,7 @@ class Engine {
       v->assign(static_cast<size_t>(C), 0.0);
     for (auto* v : {&st_.used_training, &st_.used_inference, &st_.used_other})
       v->assign(static_cast<size_t>(C * G), 0.0);
-    free_.assign(static_cast<size_t>(C * G), 0.0);
+    st_.idle.assign(static_cast<size_t>(C * G), 0.0);
     range_begin_.assign(static_cast<size_t>(C), 0);
     range_end_.assign(static_cast<size_t>(C), 0);
     rank_bits_.assign(static_cast<size_t>((G + 63) / 64), 0);
@@ -563,7 +567,7 @@ class Engine {
       for (const Pair& p : *list) {
         const size_t k = static_cast<size_t>(p.i);
         st_.ordered[k] = st_.delivered[k] = st_.retired[k] = st_.rolled_over[k] = 0.0;
-        st_.used_training[k] = st_.used_inference[k] = st_.used_other[k] = 0.0;
+        st_.used_training[k] = st_.used_inference[k] = st_.used_other[k] = st_.idle[k] = 0.0;
       }
     dropped_.clear();
     collect_live();
@@ -597,7 +601,7 @@ class Engine {
       if (due[i] == 0.0) continue;
       const double units = std::min(due[i], st_.installed[i]);
       due[i] = 0.0;
-      st_.installed[i] -= units;
+      st_.installed[i] = units_left_after(st_.installed[i], units);
       st_.retired[i] += units;
       st_.retired_total += units;
       const int c = p.c;
@@ -697,7 +701,7 @@ class Engine {
       for (const Pair& p : pairs_) {
         const size_t i = static_cast<size_t>(p.i);
         if (due[i] == 0.0) continue;
-        st_.on_order[i] = std::max(0.0, st_.on_order[i] - due[i]);
+        st_.on_order[i] = units_left_after(st_.on_order[i], due[i]);
         st_.backlog[i] += due[i];
         due[i] = 0.0;
       }
@@ -941,7 +945,7 @@ class Engine {
     double h = 0;
     for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
       const Pair& p = pairs_[static_cast<size_t>(k)];
-      if (allowed[static_cast<size_t>(p.g)]) h += free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+      if (allowed[static_cast<size_t>(p.g)]) h += st_.idle[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
     }
     return h;
   }
@@ -952,17 +956,25 @@ class Engine {
                      double* usd_per_hour = nullptr) {
     double got = 0;
     for (int g : live_order_) {
-      if (!allowed[static_cast<size_t>(g)] || got >= need) continue;
+      if (!allowed[static_cast<size_t>(g)] || units_left_after(need, got) == 0.0) continue;
       const size_t i = cg(c, g);
       const double h = train_h100e_[static_cast<size_t>(g)];
-      if (free_[i] <= 0 || h <= 0) continue;
-      const double units = std::min(free_[i], (need - got) / h);
-      free_[i] -= units;
+      if (st_.idle[i] <= 0 || h <= 0) continue;
+      const double units = take_free(i, std::min(st_.idle[i], (need - got) / h));
       used[i] += units;
       got += units * h;
       if (usd_per_hour) *usd_per_hour += units * h * spot_g_[static_cast<size_t>(g)];
     }
     return got;
+  }
+
+  // Take `units` free GPUs of pair i, or all of them when what would be left is dust; returns
+  // what it took.
+  double take_free(size_t i, double units) {
+    const double left = units_left_after(st_.idle[i], units);
+    const double took = left == 0.0 ? std::max(0.0, st_.idle[i]) : units;
+    st_.idle[i] = left;
+    return took;
   }
 
   // Take the same share of every allowed free GPU in `cells` so that `need` (in units of
@@ -974,7 +986,7 @@ class Engine {
       for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
         const Pair& p = pairs_[static_cast<size_t>(k)];
         if (!allowed || (*allowed)[static_cast<size_t>(p.g)])
-          cap += free_[static_cast<size_t>(p.i)] * per_unit[static_cast<size_t>(p.g)];
+          cap += st_.idle[static_cast<size_t>(p.i)] * per_unit[static_cast<size_t>(p.g)];
       }
     if (cap <= 0 || need <= 0) return 0.0;
     const double share = std::min(1.0, need / cap);
@@ -983,8 +995,7 @@ class Engine {
         const Pair& p = pairs_[static_cast<size_t>(k)];
         if (allowed && !(*allowed)[static_cast<size_t>(p.g)]) continue;
         const size_t i = static_cast<size_t>(p.i);
-        const double units = free_[i] * share;
-        free_[i] -= units;
+        const double units = take_free(i, st_.idle[i] * share);
         used[i] += units;
       }
     return share * cap;
@@ -996,7 +1007,7 @@ class Engine {
                     &st_.unserved_h100e})
       std::fill(v->begin(), v->end(), 0.0);
     // use (zeroed at the start of the step) and free GPUs live on pairs
-    for (const Pair& p : pairs_) free_[static_cast<size_t>(p.i)] = st_.deployed[static_cast<size_t>(p.i)];
+    for (const Pair& p : pairs_) st_.idle[static_cast<size_t>(p.i)] = st_.deployed[static_cast<size_t>(p.i)];
     std::fill(unserved_inf_.begin(), unserved_inf_.end(), 0.0);
     std::fill(unserved_oth_.begin(), unserved_oth_.end(), 0.0);
     waiting_.clear();
@@ -1078,7 +1089,7 @@ class Engine {
         got = take_pro_rata(scratch_cells_, need, &pr.allowed, train_h100e_, st_.used_training);
       }
       st_.demand_training_h100e[static_cast<size_t>(home)] += need;
-      st_.unserved_h100e[static_cast<size_t>(home)] += std::max(0.0, need - got);
+      st_.unserved_h100e[static_cast<size_t>(home)] += units_left_after(need, got);
       served += got;
     }
 
@@ -1103,7 +1114,7 @@ class Engine {
           const double d = total * sv.region_weight[static_cast<size_t>(r)];
           const size_t c = static_cast<size_t>(cell(f, r));
           st_.demand_inference_h100e[c] += d;
-          const double short_share = std::max(0.0, 1.0 - got / want);  // got can exceed want by rounding
+          const double short_share = units_left_after(want, got) / want;  // got can exceed want by rounding
           st_.unserved_h100e[c] += d * short_share;
           unserved_inf_[c] += d * short_share;
         }
@@ -1122,8 +1133,8 @@ class Engine {
         const double got = take_pro_rata(scratch_cells_, d, nullptr, train_h100e_, st_.used_other);
         served += got;
         st_.demand_other_h100e[static_cast<size_t>(c)] += d;
-        st_.unserved_h100e[static_cast<size_t>(c)] += std::max(0.0, d - got);
-        unserved_oth_[static_cast<size_t>(c)] += std::max(0.0, d - got);
+        st_.unserved_h100e[static_cast<size_t>(c)] += units_left_after(d, got);
+        unserved_oth_[static_cast<size_t>(c)] += units_left_after(d, got);
       }
     }
 
@@ -1159,7 +1170,7 @@ class Engine {
     for (const Pair& p : pairs_) {
       const size_t i = static_cast<size_t>(p.i), g = static_cast<size_t>(p.g);
       const double h = train_h100e_[g];
-      const double idle = free_[i] * h, deployed = st_.deployed[i] * h;
+      const double idle = st_.idle[i] * h, deployed = st_.deployed[i] * h;
       out.idle_h100e += idle;
       FirmRecord& r = rec[p.f];
       r.deployed_h100e += deployed;
@@ -1290,17 +1301,19 @@ class Engine {
 
   double hours(int t) const { return 24.0 * cal_[t].days; }
 
-  // Move GPUs from one pair to the buyer's pair of the same generation in cell `to`.
-  void move_units(size_t from, int to_cell, int g, double units, ContractRun& run) {
-    if (units <= 0) return;
+  // Move GPUs from one pair to the buyer's pair of the same generation in cell `to`; returns
+  // how many moved (all the seller had when what it would keep is dust).
+  double move_units(size_t from, int to_cell, int g, double units, ContractRun& run) {
+    if (units <= 0) return 0.0;
     const size_t to = cg(to_cell, g);
     if (!pair_on_[to]) {
       mark_pair(to_cell, g);
-      free_[to] = st_.deployed[to];
+      st_.idle[to] = st_.deployed[to];
     }
-    free_[from] -= units;
-    free_[to] += units;
+    units = take_free(from, units);
+    st_.idle[to] += units;
     run.moved.emplace_back(static_cast<int>(to), units);
+    return units;
   }
 
   void transfer_contracts(int t) {
@@ -1324,19 +1337,18 @@ class Engine {
       double delivered = 0;
       if (c.generation >= 0) {
         const size_t i = cg(seller, c.generation);
-        const double units = pair_on_[i] ? std::min(std::max(0.0, free_[i]), c.gpus) : 0.0;
-        move_units(i, buyer, c.generation, units, run);
+        const double units =
+            move_units(i, buyer, c.generation, pair_on_[i] ? std::min(std::max(0.0, st_.idle[i]), c.gpus) : 0.0, run);
         delivered = units * train_h100e_[static_cast<size_t>(c.generation)];
         flow.shortfall_h100e = (c.gpus - units) * train_h100e_[static_cast<size_t>(c.generation)];
       } else {
         double kw = c.it_mw * 1000.0;
         for (int g : live_order_) {
           const size_t i = cg(seller, g);
-          if (kw <= 0 || !pair_on_[i] || free_[i] <= 0 || s_.generations[static_cast<size_t>(g)].custom_for >= 0) continue;
+          if (kw <= 0 || !pair_on_[i] || st_.idle[i] <= 0 || s_.generations[static_cast<size_t>(g)].custom_for >= 0) continue;
           const double per = s_.generations[static_cast<size_t>(g)].it_kw_per_gpu;
-          const double units = std::min(free_[i], kw / per);
-          move_units(i, buyer, g, units, run);
-          kw -= units * per;
+          const double units = move_units(i, buyer, g, std::min(st_.idle[i], kw / per), run);
+          kw = left_after(kw, units * per);
           delivered += units * train_h100e_[static_cast<size_t>(g)];
         }
         flow.shortfall_h100e = kw > 1e-9 ? kw * best_h100e_per_kw(cal_[t].start) : 0.0;
@@ -1369,7 +1381,7 @@ class Engine {
       double idle = 0;
       for (auto [i, units] : contract_runs_[k].moved) {
         const size_t j = static_cast<size_t>(i);
-        const double idle_units = std::min(units, std::max(0.0, free_[j]) * units / moved_total_[j]);
+        const double idle_units = std::min(units, std::max(0.0, st_.idle[j]) * units / moved_total_[j]);
         idle += idle_units * train_h100e_[j % static_cast<size_t>(p_.G)];
       }
       flow.used_h100e = std::max(0.0, flow.delivered_h100e - idle);
@@ -1421,7 +1433,7 @@ class Engine {
         const size_t c = static_cast<size_t>(cell(f, r));
         for (int k = range_begin_[c]; k < range_end_[c]; ++k) {
           const Pair& p = pairs_[static_cast<size_t>(k)];
-          const double x = free_[static_cast<size_t>(p.i)];
+          const double x = st_.idle[static_cast<size_t>(p.i)];
           if (x <= 0) continue;
           st_.market_offers_h100e[static_cast<size_t>(r * G + p.g)] += x * train_h100e_[static_cast<size_t>(p.g)];
           offers_.push_back(Offer{f, p.g, p.i, s_.generations[static_cast<size_t>(p.g)].custom_for});
@@ -1452,7 +1464,7 @@ class Engine {
           lot.begin = q;
           for (; q < stop && offers_[static_cast<size_t>(q)].owner == lot.owner; ++q) {
             const Offer& o = offers_[static_cast<size_t>(q)];
-            const double x = free_[static_cast<size_t>(o.i)];
+            const double x = st_.idle[static_cast<size_t>(o.i)];
             lot.infer0 += x * infer_h100e_[static_cast<size_t>(o.g)];
             lot.train0 += x * train_h100e_[static_cast<size_t>(o.g)];
             lot.usd0 += x * train_h100e_[static_cast<size_t>(o.g)] * spot_g_[static_cast<size_t>(o.g)];
@@ -1481,9 +1493,14 @@ class Engine {
         for (int k = lot_begin_[static_cast<size_t>(r)]; k < lot_begin_[static_cast<size_t>(r) + 1]; ++k) {
           Lot& l = lots_[static_cast<size_t>(k)];
           if (!may_use(l)) continue;
-          const double took = l.left * share;
+          double took = l.left * share;
+          double left = left_after(l.left, took);
+          if (left * l.train0 < detail::kDustUnits) {  // all of it, not all but dust
+            took = l.left;
+            left = 0.0;
+          }
           (inference ? l.took_inference : l.took_other) += took;
-          l.left -= took;
+          l.left = left;
           if (took > 0) pay_market(b, l.f, took * l.train0, took * l.usd0 * hours(t));
         }
       return share * cap;
@@ -1494,12 +1511,12 @@ class Engine {
         for (int k = l.begin; k < l.end; ++k) {
           const Offer& o = offers_[static_cast<size_t>(k)];
           const size_t i = static_cast<size_t>(o.i);
-          const double x = free_[i];
+          const double x = st_.idle[i];
           st_.used_inference[i] += x * l.took_inference;
           st_.used_other[i] += x * l.took_other;
           st_.market_matched_h100e[static_cast<size_t>(l.r * G + o.g)] +=
               x * (l.took_inference + l.took_other) * train_h100e_[static_cast<size_t>(o.g)];
-          free_[i] = x * l.left;
+          st_.idle[i] = x * l.left;
         }
     };
     // inference: within each latency group
@@ -1514,8 +1531,8 @@ class Engine {
         for (int r : group) {
           const size_t c = static_cast<size_t>(cell(b, r));
           const double part = unserved_inf_[c] * (got / want);
-          st_.unserved_h100e[c] = std::max(0.0, st_.unserved_h100e[c] - part);
-          st_.market_unmet_h100e[static_cast<size_t>(r)] += unserved_inf_[c] - part;
+          st_.unserved_h100e[c] = units_left_after(st_.unserved_h100e[c], part);
+          st_.market_unmet_h100e[static_cast<size_t>(r)] += units_left_after(unserved_inf_[c], part);
         }
       }
     // other work: within its region
@@ -1527,8 +1544,8 @@ class Engine {
         st_.market_bids_h100e[static_cast<size_t>(r)] += want;
         const double got = match(b, std::span<const int>(&r, 1), want, false);
         served += got;
-        st_.unserved_h100e[c] = std::max(0.0, st_.unserved_h100e[c] - got);
-        st_.market_unmet_h100e[static_cast<size_t>(r)] += want - got;
+        st_.unserved_h100e[c] = units_left_after(st_.unserved_h100e[c], got);
+        st_.market_unmet_h100e[static_cast<size_t>(r)] += units_left_after(want, got);
       }
     settle_lots();
     // training runs that found no cluster of their own: rent one from a seller
@@ -1550,7 +1567,7 @@ class Engine {
           for (; k < end && offers_[static_cast<size_t>(k)].f == h; ++k) {
             const Offer& o = offers_[static_cast<size_t>(k)];
             if (h == f || !pr.allowed[static_cast<size_t>(o.g)] || (o.owner >= 0 && !contracted(o.owner, f))) continue;
-            room += std::max(0.0, free_[static_cast<size_t>(o.i)]) * train_h100e_[static_cast<size_t>(o.g)];
+            room += std::max(0.0, st_.idle[static_cast<size_t>(o.i)]) * train_h100e_[static_cast<size_t>(o.g)];
           }
           if (room > best_free) {
             best_free = room;
@@ -1572,12 +1589,12 @@ class Engine {
       // its demand moves with it to the rented cluster's region
       st_.demand_training_h100e[static_cast<size_t>(cell(f, home_r))] -= need;
       st_.unserved_h100e[static_cast<size_t>(cell(f, home_r))] =
-          std::max(0.0, st_.unserved_h100e[static_cast<size_t>(cell(f, home_r))] - need);
+          units_left_after(st_.unserved_h100e[static_cast<size_t>(cell(f, home_r))], need);
       st_.demand_training_h100e[static_cast<size_t>(cell(f, r))] += need;
       o.region = r;
       double usd_per_hour = 0;
       const double got = take_greedy(best, need, pr.allowed, st_.used_training, &usd_per_hour);
-      st_.unserved_h100e[static_cast<size_t>(cell(f, r))] += std::max(0.0, need - got);
+      st_.unserved_h100e[static_cast<size_t>(cell(f, r))] += units_left_after(need, got);
       pay_market(f, pr.host, got, usd_per_hour * hours(t));
       served += got;
     }
@@ -1601,7 +1618,7 @@ class Engine {
       if (cal_[t].last < b.start || b.end < cal_[t].start || backstop_left_[k] <= 0) continue;
       double unsold = 0;
       for (const Pair& p : pairs_)
-        if (p.f == b.seller) unsold += std::max(0.0, free_[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
+        if (p.f == b.seller) unsold += std::max(0.0, st_.idle[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
       const double usd = std::min(backstop_left_[k], unsold * hours(t) * b.floor_usd_per_h100e_hour);
       backstop_left_[k] -= usd;
       st_.backstop_paid_usd[k] = usd;
@@ -1711,7 +1728,7 @@ class Engine {
         double old = 0;
         for (const Pair& p : pairs_)
           if (p.f == o.firm && !pr.allowed[static_cast<size_t>(p.g)])
-            old += free_[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+            old += st_.idle[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
         too_old_[static_cast<size_t>(o.firm)] += std::min(old, o.h100e);
         // idle where the run would fit if the cell's stranded GPUs (of generations it may use)
         // had power, a building or a network: the cluster is incomplete
@@ -1740,18 +1757,20 @@ class Engine {
     for (int f = 0; f < p_.F; ++f) {
       FirmRecord& r = rec[f];
       double left = r.spare_h100e();
-      r.idle_slipped_project = std::min(left, slipped_[static_cast<size_t>(f)]);
-      left -= r.idle_slipped_project;
-      r.idle_take_or_pay = std::min(left, take_or_pay_idle_[static_cast<size_t>(f)]);
-      left -= r.idle_take_or_pay;
-      r.idle_generation_transition = std::min(left, too_old_[static_cast<size_t>(f)]);
-      left -= r.idle_generation_transition;
-      r.idle_stranded = std::min(left, incomplete_[static_cast<size_t>(f)]);
-      left -= r.idle_stranded;
+      // each cause takes what it explains of what is left; a remainder that is dust goes with it
+      const auto take = [&left](double explained) {
+        const double x = std::min(left, explained), rest = units_left_after(left, x);
+        const double took = rest == 0.0 ? left : x;
+        left = rest;
+        return took;
+      };
+      r.idle_slipped_project = take(slipped_[static_cast<size_t>(f)]);
+      r.idle_take_or_pay = take(take_or_pay_idle_[static_cast<size_t>(f)]);
+      r.idle_generation_transition = take(too_old_[static_cast<size_t>(f)]);
+      r.idle_stranded = take(incomplete_[static_cast<size_t>(f)]);
       // idle here while the same firm leaves demand unserved: it could not reach it
       r.idle_region_mismatch =
-          std::min(left, std::max(0.0, r.unserved_h100e - r.idle_generation_transition - r.idle_stranded));
-      left -= r.idle_region_mismatch;
+          take(units_left_after(r.unserved_h100e, r.idle_generation_transition + r.idle_stranded));
       left_[static_cast<size_t>(f)] = left;
       left_all += left;
       unserved_all += r.unserved_h100e;
@@ -1775,7 +1794,7 @@ class Engine {
       double idle_old_all = 0;
       for (const Pair& p : pairs_)
         if (old_gen_[static_cast<size_t>(p.g)]) {
-          const double h = std::max(0.0, free_[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
+          const double h = std::max(0.0, st_.idle[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
           idle_old_[static_cast<size_t>(p.f)] += h;
           idle_old_all += h;
         }
@@ -1911,7 +1930,6 @@ class Engine {
   std::vector<double> train_h100e_, infer_h100e_;  // (G)
   std::vector<ProjectRun> runs_;
   std::vector<std::vector<Date>> launch_dates_;  // per service, after slips
-  std::vector<double> free_;               // (C x G) GPUs not yet used this period
   std::vector<int> range_begin_, range_end_;  // (C) each cell's run of pairs_
   std::vector<std::uint64_t> rank_bits_;   // a cell's generations as bits by deployment rank
   std::vector<double> b_full_, b_firm_, b_region_, b_gen_;  // balances for the mismatch index

@@ -1,5 +1,7 @@
 #include "gpumm/supply.hpp"
 
+#include "rounding.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -125,8 +127,8 @@ void deploy_cell(const std::vector<Generation>& gens, std::span<const int> order
     const double run = std::max(0.0, std::min({have, by_power, by_ports}));
     deployed[gi] = run;
     stranded[gi] = have - run;
-    kw_left = std::max(0.0, kw_left - run * gen.it_kw_per_gpu);
-    ports_left = std::max(0.0, ports_left - run * gen.ports_per_gpu);
+    kw_left = detail::left_after(kw_left, run * gen.it_kw_per_gpu);
+    ports_left = detail::left_after(ports_left, run * gen.ports_per_gpu);
     if (stranded[gi] <= 1e-9 * have) {  // rounding, not a shortage
       deployed[gi] = have;
       stranded[gi] = 0.0;

@@ -57,6 +57,10 @@ struct State {
   std::vector<double> unserved_h100e;   ///< demand of the cell that its firm could not serve
   // GPUs of each cell x generation used by each kind of demand (ncell * ngen)
   std::vector<double> used_training, used_inference, used_other;
+  /// GPUs of each cell x generation that no demand used: during the step, what is still free.
+  /// Contracts move free GPUs from the seller's pair to the buyer's, where the buyer uses them
+  /// or leaves them idle; GPUs sold on the market count as used where they stand.
+  std::vector<double> idle;
   // contracts, the market and money (DESIGN §5), this period
   struct ContractFlow {
     bool in_force = false;
