@@ -250,6 +250,42 @@ TEST_CASE("cli: idle capacity adds up across the files, capacity under contract 
   }
 }
 
+TEST_CASE("cli: the market's accounts close: bids met or unmet, offers matched or idle, matched = bought = sold") {
+  // generation-switch rents clusters to training runs that wait for Rubin, month after month
+  const fs::path out = scratch("market-accounts");
+  REQUIRE(run_gpumm("run inputs/cases/generation-switch.yaml -q -o '" + out.string() + "'").code == 0);
+  const fs::path m = out / "market.csv";
+  const auto date = column(m, "date"), gen = column(m, "generation"), offers = column(m, "offers_h100e"),
+             bids = column(m, "bids_h100e"), matched = column(m, "matched_h100e"), unmet = column(m, "unmet_h100e"),
+             idle = column(m, "idle_h100e");
+  std::map<std::string, double> matched_offers;
+  for (size_t i = 0; i < date.size(); ++i) {
+    const double b = std::stod(bids[i]), o = std::stod(offers[i]), x = std::stod(matched[i]);
+    if (gen[i] == "all") {
+      CHECK(b == doctest::Approx(x + std::stod(unmet[i])).epsilon(1e-9).scale(1));
+    } else {
+      CHECK(o == doctest::Approx(x + std::stod(idle[i])).epsilon(1e-9).scale(1));
+      matched_offers[date[i]] += x;
+    }
+  }
+  std::map<std::string, double> sold, bought;
+  {
+    const auto d = column(out / "firms.csv", "date"), s = column(out / "firms.csv", "market_sold_h100e"),
+               b = column(out / "firms.csv", "market_bought_h100e");
+    for (size_t i = 0; i < d.size(); ++i) {
+      sold[d[i]] += std::stod(s[i]);
+      bought[d[i]] += std::stod(b[i]);
+    }
+  }
+  const auto sd = column(out / "summary.csv", "date"), sm = column(out / "summary.csv", "market_matched_h100e");
+  for (size_t i = 0; i < sd.size(); ++i) {
+    const double x = std::stod(sm[i]);
+    CHECK_MESSAGE(matched_offers[sd[i]] == doctest::Approx(x).epsilon(1e-9).scale(1), sd[i]);
+    CHECK_MESSAGE(sold[sd[i]] == doctest::Approx(x).epsilon(1e-9).scale(1), sd[i]);
+    CHECK_MESSAGE(bought[sd[i]] == doctest::Approx(x).epsilon(1e-9).scale(1), sd[i]);
+  }
+}
+
 TEST_CASE("cli: market.csv prices each generation, the base's H100 spot follows the rental history") {
   const fs::path out = scratch("prices");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);

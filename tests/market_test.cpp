@@ -147,12 +147,32 @@ TEST_CASE("market: a training run too big for its own firm rents a seller's clus
   Scenario s = load(two_firms("market: {}\nprojects:\n  - {name: run, firm: buyer, start: 2025-02-01, duration: 2mo,\n"
                               "     gpus: {generation: h100, count: 800}}\n",
                               ", sells_surplus: true"));
-  RunResult r = simulate(s);
+  std::vector<double> bought, sold, offers, matched, bids, unmet;
+  RunResult r = simulate(s, [&](int, const State& st, const PeriodSummary&) {
+    bought.push_back(st.bought_h100e[1]);
+    sold.push_back(st.sold_h100e[0]);
+    offers.push_back(st.market_offers_h100e[0]);  // region a, h100
+    matched.push_back(st.market_matched_h100e[0]);
+    bids.push_back(st.market_bids_h100e[0]);
+    unmet.push_back(st.market_unmet_h100e[0]);
+  });
   REQUIRE(r.projects.size() == 1);
   CHECK(r.projects[0].start_period == 1);
   CHECK(r.periods[1].unserved_h100e == doctest::Approx(0));
-  CHECK(r.periods[1].market_matched_h100e == doctest::Approx(0));  // rented clusters are not spot inference/other
   CHECK(r.periods[1].idle_h100e == doctest::Approx(200));
+  // the rented cluster is bought on the market every month of the run (February and March):
+  // offered, bid for and matched, and paid for
+  for (int t : {1, 2}) {
+    CAPTURE(t);
+    CHECK(bought[static_cast<size_t>(t)] == doctest::Approx(800));
+    CHECK(sold[static_cast<size_t>(t)] == doctest::Approx(800));
+    CHECK(offers[static_cast<size_t>(t)] == doctest::Approx(1000));
+    CHECK(matched[static_cast<size_t>(t)] == doctest::Approx(800));
+    CHECK(r.periods[static_cast<size_t>(t)].market_matched_h100e == doctest::Approx(800));
+    CHECK(bids[static_cast<size_t>(t)] == doctest::Approx(800));
+    CHECK(unmet[static_cast<size_t>(t)] == doctest::Approx(0));
+  }
+  CHECK(bought[3] == 0);  // April: the run has ended
 }
 
 TEST_CASE("market: an option is exercised exactly when the buyer's shortfall meets its rule") {

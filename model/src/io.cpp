@@ -536,10 +536,8 @@ struct RunWriter::Impl {
       for (double u : st.market_unmet_h100e) unmet_anywhere += u;
       for (int r = 0; r < R; ++r) {
         const Region& reg = s.regions[static_cast<size_t>(r)];
-        double matched = 0;
         for (int g = 0; g < G; ++g) {
           const size_t i = static_cast<size_t>(r * G + g);
-          matched += st.market_matched_h100e[i];
           const double offers = st.market_offers_h100e[i];
           if (offers <= 0) continue;
           const double idle = detail::units_left_after(offers, st.market_matched_h100e[i]);
@@ -556,8 +554,10 @@ struct RunWriter::Impl {
               .number(st.spot_by_gen[static_cast<size_t>(g)]).number(st.term_by_gen[static_cast<size_t>(g)]);
           market.end_row();
         }
-        market.text(date).text(reg.id).text("all").number(0).number(st.market_bids_h100e[static_cast<size_t>(r)])
-            .number(matched).number(st.market_unmet_h100e[static_cast<size_t>(r)]).number(0).text("")
+        // the region's bids, in H100e of work: met (by offers here or elsewhere in reach) or not
+        const double bids = st.market_bids_h100e[static_cast<size_t>(r)], unmet = st.market_unmet_h100e[static_cast<size_t>(r)];
+        market.text(date).text(reg.id).text("all").number(0).number(bids)
+            .number(detail::units_left_after(bids, unmet)).number(unmet).number(0).text("")
             .number(st.spot_usd_per_h100e_hour).number(st.term_usd_per_h100e_hour);
         market.end_row();
       }

@@ -950,10 +950,18 @@ class Engine {
     return h;
   }
 
+  // A market purchase by take_greedy: what the taken capacity costs per hour at each
+  // generation's spot, and the region's rows (by generation) of the market's matched and, when
+  // the capacity was not among this period's offers, offered H100e.
+  struct MarketTake {
+    double usd_per_hour = 0;
+    double* matched = nullptr;
+    double* offered = nullptr;
+  };
+
   // Take `need` training H100e from cell c, best generations first; returns what it got.
-  // With `usd_per_hour`, adds what the taken capacity costs per hour at each generation's spot.
   double take_greedy(int c, double need, const std::vector<char>& allowed, std::vector<double>& used,
-                     double* usd_per_hour = nullptr) {
+                     MarketTake* market = nullptr) {
     double got = 0;
     for (int g : live_order_) {
       if (!allowed[static_cast<size_t>(g)] || units_left_after(need, got) == 0.0) continue;
@@ -963,8 +971,24 @@ class Engine {
       const double units = take_free(i, std::min(st_.idle[i], (need - got) / h));
       used[i] += units;
       got += units * h;
-      if (usd_per_hour) *usd_per_hour += units * h * spot_g_[static_cast<size_t>(g)];
+      if (market) {
+        market->usd_per_hour += units * h * spot_g_[static_cast<size_t>(g)];
+        market->matched[g] += units * h;
+        if (market->offered) market->offered[g] += units * h;
+      }
     }
+    return got;
+  }
+
+  // Firm f's training run rents up to `need` training H100e of the host's free GPUs in region
+  // r and pays each generation's spot for them; what it took is matched on the market (and
+  // offered, unless `offered` says it already was). Returns what it got.
+  double rent(int f, int host, int r, double need, const std::vector<char>& allowed, int t, bool offered) {
+    const size_t row = static_cast<size_t>(r * p_.G);
+    MarketTake market{0.0, st_.market_matched_h100e.data() + row,
+                      offered ? nullptr : st_.market_offers_h100e.data() + row};
+    const double got = take_greedy(cell(host, r), need, allowed, st_.used_training, &market);
+    pay_market(f, host, got, market.usd_per_hour * hours(t));
     return got;
   }
 
@@ -1011,6 +1035,11 @@ class Engine {
     std::fill(unserved_inf_.begin(), unserved_inf_.end(), 0.0);
     std::fill(unserved_oth_.begin(), unserved_oth_.end(), 0.0);
     waiting_.clear();
+    // the market's flows of the period (rented clusters are bought before the market clears)
+    for (auto* v : {&st_.bought_h100e, &st_.sold_h100e, &st_.resale_revenue_usd, &st_.market_spend_usd,
+                    &st_.market_matched_h100e, &st_.market_bids_h100e, &st_.market_unmet_h100e,
+                    &st_.market_offers_h100e})
+      std::fill(v->begin(), v->end(), 0.0);
     // contracts in force move the seller's GPUs to the buyer before anyone serves demand
     transfer_contracts(t);
     collect_live();
@@ -1077,9 +1106,10 @@ class Engine {
       double got = 0;
       int home = cell(f, o.region);
       if (pr.host >= 0) {
-        double usd_per_hour = 0;
-        got = take_greedy(cell(pr.host, o.region), need, pr.allowed, st_.used_training, &usd_per_hour);
-        pay_market(f, pr.host, got, usd_per_hour * hours(t));
+        // a rented cluster is bought on the market every period the run lasts
+        got = rent(f, pr.host, o.region, need, pr.allowed, t, false);
+        st_.market_bids_h100e[static_cast<size_t>(o.region)] += need;
+        st_.market_unmet_h100e[static_cast<size_t>(o.region)] += units_left_after(need, got);
       } else if (pr.spec.placement.contiguous) {
         got = take_greedy(home, need, pr.allowed, st_.used_training);
       } else {
@@ -1414,15 +1444,8 @@ class Engine {
   // Custom accelerators serve only their owner's contracted customers. Returns what it served.
   double clear_market(int t, PeriodSummary& out) {
     const int R = p_.R, G = p_.G;
-    std::fill(st_.bought_h100e.begin(), st_.bought_h100e.end(), 0.0);
-    std::fill(st_.sold_h100e.begin(), st_.sold_h100e.end(), 0.0);
-    std::fill(st_.resale_revenue_usd.begin(), st_.resale_revenue_usd.end(), 0.0);
-    std::fill(st_.market_spend_usd.begin(), st_.market_spend_usd.end(), 0.0);
-    std::fill(st_.market_matched_h100e.begin(), st_.market_matched_h100e.end(), 0.0);
-    std::fill(st_.market_bids_h100e.begin(), st_.market_bids_h100e.end(), 0.0);
-    std::fill(st_.market_unmet_h100e.begin(), st_.market_unmet_h100e.end(), 0.0);
-    // what sellers offer: their idle GPUs after their own demand
-    std::fill(st_.market_offers_h100e.begin(), st_.market_offers_h100e.end(), 0.0);
+    // what sellers offer: their idle GPUs after their own demand (and rented clusters, counted
+    // as the runs took them)
     // the offers, region by region: sellers' pairs with idle GPUs, in pair order (firm, then
     // generation), so that a bid only visits what is for sale
     offer_begin_.assign(static_cast<size_t>(R) + 1, 0);
@@ -1592,10 +1615,9 @@ class Engine {
           units_left_after(st_.unserved_h100e[static_cast<size_t>(cell(f, home_r))], need);
       st_.demand_training_h100e[static_cast<size_t>(cell(f, r))] += need;
       o.region = r;
-      double usd_per_hour = 0;
-      const double got = take_greedy(best, need, pr.allowed, st_.used_training, &usd_per_hour);
+      const double got = rent(f, pr.host, r, need, pr.allowed, t, true);
       st_.unserved_h100e[static_cast<size_t>(cell(f, r))] += units_left_after(need, got);
-      pay_market(f, pr.host, got, usd_per_hour * hours(t));
+      st_.market_unmet_h100e[static_cast<size_t>(home_r)] += units_left_after(need, got);
       served += got;
     }
     for (int r = 0; r < R; ++r) {
