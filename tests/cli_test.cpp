@@ -286,6 +286,20 @@ TEST_CASE("cli: the market's accounts close: bids met or unmet, offers matched o
   }
 }
 
+TEST_CASE("cli: projects.csv counts a superseded run's wait until it was dropped, a waiting one's until the end") {
+  const fs::path out = scratch("superseded");
+  REQUIRE(run_gpumm("run tests/testdata/superseded.yaml -q -o '" + out.string() + "'").code == 0);
+  const auto status = column(out / "projects.csv", "status"), wait = column(out / "projects.csv", "wait_days");
+  REQUIRE(status.size() == 4);
+  // January, April, July 2025, each to the next quarter's run; October to the end of December
+  const char* expect_status[] = {"superseded", "superseded", "superseded", "waiting"};
+  const double expect_wait[] = {90, 91, 92, 92};
+  for (size_t i = 0; i < 4; ++i) {
+    CHECK(status[i] == expect_status[i]);
+    CHECK(std::stod(wait[i]) == expect_wait[i]);
+  }
+}
+
 TEST_CASE("cli: market.csv prices each generation, the base's H100 spot follows the rental history") {
   const fs::path out = scratch("prices");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);

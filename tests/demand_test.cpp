@@ -158,6 +158,22 @@ TEST_CASE("demand: a contiguous project waits for one cluster big enough, a spre
   }
 }
 
+TEST_CASE("demand: a program's run still waiting when the next is ready is dropped, and says when") {
+  // no capacity at all: every quarterly run waits
+  Scenario s = load(capacity("programs:\n  frontier: {firm: lab, first_run: 2025-01-01, cadence: 3mo, size: 1e25 FLOP, duration: 60d}\n"));
+  RunResult r = simulate(s);
+  REQUIRE(r.projects.size() == 4);
+  for (int k = 0; k < 3; ++k) {
+    CAPTURE(k);
+    CHECK(r.projects[static_cast<size_t>(k)].superseded);
+    CHECK(r.projects[static_cast<size_t>(k)].superseded_period == 3 * (k + 1));  // the next run's first month
+    CHECK(r.projects[static_cast<size_t>(k)].wait_periods == 3);
+  }
+  CHECK_FALSE(r.projects[3].superseded);
+  CHECK(r.projects[3].superseded_period == -1);
+  CHECK(r.projects[3].wait_periods == 3);  // October to December
+}
+
 TEST_CASE("demand: min_generation keeps a run off older generations") {
   std::string yaml = capacity(
       "projects:\n  - {name: p, firm: lab, start: 2025-01-01, duration: 2mo, gpus: {generation: old, count: 100}, regions: [a], min_generation: new}\n");

@@ -604,11 +604,14 @@ struct RunWriter::Impl {
       const std::string status = p.superseded ? "superseded"
                                  : p.start_period < 0 ? (p.wait_periods > 0 ? "waiting" : "not_started")
                                  : p.end_period > cal.size() - 1 ? "running" : "done";
+      // from when it could start to when it started, was dropped, or the horizon ended
       double wait_days = 0;
-      if (p.start_period >= 0)
-        wait_days = std::max(0.0, static_cast<double>((cal[p.start_period].start - p.slipped_start).days()));
-      else if (p.wait_periods > 0)
-        wait_days = static_cast<double>((cal.horizon_end() - std::max(p.slipped_start, cal.start())).days());
+      const auto days_until = [&](Date until) {
+        return std::max(0.0, static_cast<double>((until - std::max(p.slipped_start, cal.start())).days()));
+      };
+      if (p.start_period >= 0) wait_days = days_until(cal[p.start_period].start);
+      else if (p.superseded) wait_days = days_until(cal[p.superseded_period].start);
+      else if (p.wait_periods > 0) wait_days = days_until(cal.horizon_end());
       w.text(p.name).text(p.program).text(s.firms[static_cast<size_t>(p.firm)].id)
           .text(p.region >= 0 ? s.regions[static_cast<size_t>(p.region)].id : "")
           .number(p.flop).number(p.h100e).text(to_iso(p.planned_start)).text(to_iso(p.planned_end))

@@ -1066,6 +1066,7 @@ class Engine {
       if (o.start_period < 0 && pr.next_of_program >= 0 &&
           runs_[static_cast<size_t>(pr.next_of_program)].ready <= t) {
         o.superseded = true;
+        o.superseded_period = t;
         continue;
       }
       const int f = o.firm;

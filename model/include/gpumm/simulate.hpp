@@ -150,6 +150,7 @@ struct ProjectOutcome {
   int end_period = -1;       ///< first period after it ends
   int wait_periods = 0;      ///< periods it was ready but found no capacity
   bool superseded = false;   ///< dropped while waiting, when its program's next run was ready
+  int superseded_period = -1;  ///< the period it was dropped in
 };
 
 /// Called after every period with the state; writers stream rows from here, so a run holds
