@@ -198,7 +198,7 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
   CHECK(resolved.find(std::string("gpumm ") + GPUMM_VERSION) != std::string::npos);
 }
 
-TEST_CASE("cli: idle capacity adds up across the files, capacity under contract counts where it is used, no rounding dust") {
+TEST_CASE("cli: idle capacity adds up across the files, stocks follow their flows, no rounding dust") {
   const fs::path out = scratch("base-idle");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);
   // summary.csv's idle H100e per period = the sum over firms = over regions = over the
@@ -224,6 +224,24 @@ TEST_CASE("cli: idle capacity adds up across the files, capacity under contract 
     CHECK_MESSAGE(firms.at(date) == doctest::Approx(idle).epsilon(1e-9).scale(1), date);
     CHECK_MESSAGE(regions.at(date) == doctest::Approx(idle).epsilon(1e-9).scale(1), date);
     CHECK_MESSAGE(series[date] == doctest::Approx(idle).epsilon(1e-9).scale(1), date);
+  }
+  // stocks and flows: installed grows by deliveries less retirements; what is on order or
+  // backlogged grows by orders less deliveries and roll-overs (orders due after the horizon
+  // stay on order)
+  {
+    const fs::path f = out / "summary.csv";
+    const auto installed = column(f, "installed_gpus"), delivered = column(f, "delivered_gpus"),
+               retired = column(f, "retired_gpus"), ordered = column(f, "ordered_gpus"),
+               backlog = column(f, "backlog_gpus"), on_order = column(f, "on_order_gpus"),
+               rolled = column(f, "rolled_over_gpus");
+    for (size_t t = 1; t < installed.size(); ++t) {
+      CAPTURE(t);
+      CHECK(std::stod(installed[t]) ==
+            doctest::Approx(std::stod(installed[t - 1]) + std::stod(delivered[t]) - std::stod(retired[t])).epsilon(1e-9));
+      CHECK(std::stod(backlog[t]) + std::stod(on_order[t]) ==
+            doctest::Approx(std::stod(backlog[t - 1]) + std::stod(on_order[t - 1]) + std::stod(ordered[t]) -
+                            std::stod(delivered[t]) - std::stod(rolled[t])).epsilon(1e-9));
+    }
   }
   // a firm's balance: idle + sold - unserved - bought
   {

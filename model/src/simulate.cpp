@@ -450,17 +450,14 @@ class Engine {
     shell_q_.push(now_, period, {c, -1, it_mw, false, 0});
   }
 
-  // An order of `units` of generation g for cell c placed in period t, due in period `due`.
+  // An order of `units` of generation g for cell c placed in period t, due in period `due`
+  // (one due after the last period stays on order to the end).
   void place_order(int t, int c, int g, double units, int due) {
     mark_pair(c, g);
     st_.ordered[cg(c, g)] += units;
     st_.ordered_total += units;
-    if (due < p_.T) {
-      gpu_due_.add(t, due, static_cast<int>(cg(c, g)), units);
-      st_.on_order[cg(c, g)] += units;
-    } else {
-      st_.beyond_horizon += units;
-    }
+    st_.on_order[cg(c, g)] += units;
+    if (due < p_.T) gpu_due_.add(t, due, static_cast<int>(cg(c, g)), units);
   }
   void place_ports(int t, int c, double ports, int due) {
     port_due_.add(t, due, c, ports);

@@ -87,7 +87,6 @@ struct State {
   std::vector<double> produced;         ///< units produced this period
   // cumulative totals for conservation checks
   double ordered_total = 0, delivered_total = 0, retired_total = 0, initial_total = 0;
-  double beyond_horizon = 0;            ///< GPUs due after the last period (never delivered)
   double rolled_over_total = 0;         ///< GPUs of ended generations re-ordered as a successor
 };
 
