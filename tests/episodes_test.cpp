@@ -121,6 +121,18 @@ TEST_CASE("episodes: explain answers with the evidence") {
   CHECK(text.find("weak demand 100%") != std::string::npos);
 }
 
+TEST_CASE("episodes: a surplus too small for an episode is explained with this month's causes") {
+  // 1000 H100e deployed, 990 used: a balance of 10, 1% of the fleet, under the 2% of an episode
+  Run x = run(firm_with("old: 1000", "other_demand:\n  base: {firm: f, h100e: {2025: 990}}\n"));
+  CHECK(x.e.empty());
+  const std::string text = explain_surplus(x.s, x.r, x.d, x.e, 0, 3);
+  CHECK(text.find("balance 10.") != std::string::npos);
+  CHECK(text.find("No surplus episode: the balance is 1.00% of its deployed capacity, below the 2% an episode needs.") !=
+        std::string::npos);
+  CHECK(text.find("Causes of this month's idle and sold capacity:") != std::string::npos);
+  CHECK(text.find("weak demand 100%") != std::string::npos);
+}
+
 TEST_CASE("episodes: idle at one firm while another's demand goes unserved is a mismatch, not weak demand") {
   // f has 1000 idle H100e in the west; g wants 300 H100e of inference in the east, unserved
   std::string yaml = firm_with("old: 1000",

@@ -128,8 +128,10 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
   v += id + " then: deployed " + num(rec.deployed_h100e) + " H100e, idle " + num(rec.idle_h100e) +
        ", sold on the market " + num(rec.sold_h100e) + ", unserved demand " + num(rec.unserved_h100e) +
        ", bought " + num(rec.bought_h100e) + ", balance " + num(rec.balance_h100e()) + ".\n";
+  bool in_episode = false;
   for (const Episode& e : episodes) {
     if (e.firm != firm || t < e.first || t > e.last) continue;
+    in_episode = true;
     v += "Surplus episode " + month(cal, e.first) + " to " + month(cal, e.last) + ": peak " + num(e.peak_h100e) +
          " H100e, " + num(e.h100e_months) + " H100e-months, " + pct(e.shortage_share) +
          " of it during structural shortage.\n";
@@ -137,6 +139,21 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
          ", take-or-pay excess " + pct(e.take_or_pay_share) + ", generation transition " + pct(e.generation_transition_share) +
          ", stranded (a cluster incomplete for want of power, building or network) " + pct(e.stranded_share) + ", region mismatch " +
          pct(e.region_mismatch_share) + ", weak demand " + pct(e.weak_demand_share) + ".\n";
+  }
+  // a surplus too small to be an episode still has its causes, this month's
+  if (!in_episode && rec.balance_h100e() > 0 && rec.spare_h100e() > 0) {
+    const double share = rec.deployed_h100e > 0 ? rec.balance_h100e() / rec.deployed_h100e : 1.0;
+    const double spare = rec.spare_h100e();
+    char text[160];
+    std::snprintf(text, sizeof text, "No surplus episode: the balance is %.2f%% of its deployed capacity, below the %.0f%% an episode needs.\n",
+                  100 * share, 100 * kEpisodeMinShare);
+    v += text;
+    v += "Causes of this month's idle and sold capacity: slipped training project " +
+         pct(rec.idle_slipped_project / spare) + ", take-or-pay excess " + pct(rec.idle_take_or_pay / spare) +
+         ", generation transition " + pct(rec.idle_generation_transition / spare) +
+         ", stranded (a cluster incomplete for want of power, building or network) " + pct(rec.idle_stranded / spare) +
+         ", region mismatch " + pct(rec.idle_region_mismatch / spare) + ", weak demand " +
+         pct(rec.idle_weak_demand / spare) + ".\n";
   }
   return v;
 }

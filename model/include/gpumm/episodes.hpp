@@ -23,10 +23,13 @@ struct Episode {
   std::string main_cause() const;
 };
 
+/// A firm's balance counts as a surplus when it exceeds this share of its deployed capacity.
+inline constexpr double kEpisodeMinShare = 0.02;
+
 /// Every surplus run of every firm: periods where the firm's balance exceeds `min_share` of
 /// its deployed capacity, merged while consecutive. Sorted by firm, then start.
 std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
-                                   double min_share = 0.02);
+                                   double min_share = kEpisodeMinShare);
 
 /// The answer for firm `firm` at period `t`, with its evidence, as text (`gpumm explain`).
 std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
