@@ -400,10 +400,16 @@ class Loader {
     return true;
   }
 
+  static constexpr double kMaxPowerMw = 1e7;
   bool power(MapReader& m, std::string_view key, double& out, bool required) {
     if (!m.quantity(key, out, &parse_power_mw, required)) return false;
     if (out < 0) {
       d_.error(m.get(key), m.child_path(key), "must be >= 0");
+      return false;
+    }
+    if (out > kMaxPowerMw) {
+      d_.error(m.get(key), m.child_path(key),
+               "must be at most 10,000 GW (more than the world's generating capacity, about 9,000 GW)");
       return false;
     }
     return true;
