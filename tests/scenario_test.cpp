@@ -141,6 +141,21 @@ TEST_CASE("scenario: dates, ranges and shapes") {
     yaml.replace(yaml.find("pue: 1.3"), 8, "pue: 0.9");
     CHECK(first(yaml) == "s.yaml:9:17: regions.europe.pue: = 0.9; must be between 1 and 3");
   }
+  SUBCASE("absurd sizes: power, money, interconnect and training compute have upper bounds") {
+    std::string yaml = kValid;
+    yaml.replace(yaml.find("price: $25000"), 13, "price: $1e300");
+    yaml.replace(yaml.find("interconnect_cap: 2 GW/y"), 24, "interconnect_cap: 20000 GW/y");
+    yaml.replace(yaml.find("us_east: 100 MW"), 15, "us_east: 1e300 GW");
+    yaml += "projects:\n  - {name: p, firm: google, start: 2024-02-01, duration: 2mo, size: 1e40 FLOP}\n";
+    std::set<std::string> got;
+    for (const Diagnostic& d : problems(yaml)) got.insert(d.to_string());
+    CHECK(got.count("s.yaml:5:94: generations.h100.price: must be at most $100T (about the world's output in a year)") == 1);
+    CHECK(got.count("s.yaml:8:42: regions.us_east.interconnect_cap: must be at most 10,000 GW/y") == 1);
+    CHECK(got.count("s.yaml:13:31: firms.google.power_at_start.us_east: must be at most 10,000 GW (more than the "
+                    "world's generating capacity, about 9,000 GW)") == 1);
+    CHECK(got.count("s.yaml:16:69: projects[0].size: must be at most 1e36 FLOP") == 1);
+    CHECK(got.size() == 4);
+  }
   SUBCASE("missing required keys are reported at their map") {
     std::string yaml = kValid;
     yaml.replace(yaml.find("first_shipment: 2022-10-01, "), 28, "");

@@ -397,7 +397,19 @@ class Loader {
       d_.error(m.get(key), m.child_path(key), positive ? "must be > 0" : "must be >= 0");
       return false;
     }
+    if (out > 1e14) {
+      d_.error(m.get(key), m.child_path(key), "must be at most $100T (about the world's output in a year)");
+      return false;
+    }
     return true;
+  }
+
+  // A compute budget of a training run (`size`): > 0 and at most 1e36 FLOP, a billion times
+  // the largest runs of 2025.
+  void flop(MapReader& m, double& out, bool required) {
+    if (!m.quantity("size", out, &parse_flop, required)) return;
+    if (out <= 0) d_.error(m.get("size"), m.child_path("size"), "must be > 0");
+    else if (out > 1e36) d_.error(m.get("size"), m.child_path("size"), "must be at most 1e36 FLOP");
   }
 
   static constexpr double kMaxPowerMw = 1e7;
@@ -524,9 +536,12 @@ class Loader {
     MapReader m(d_, node, "regions." + r.id);
     if (!m.text("latency_group", r.latency_group)) r.latency_group = r.id;
     m.number("pue", r.pue, false, 1.0, 3.0);
-    if (m.quantity("interconnect_cap", r.interconnect_cap_mw_per_year, &parse_power_mw_per_year) &&
-        r.interconnect_cap_mw_per_year < 0)
-      d_.error(m.get("interconnect_cap"), m.child_path("interconnect_cap"), "must be >= 0");
+    if (m.quantity("interconnect_cap", r.interconnect_cap_mw_per_year, &parse_power_mw_per_year)) {
+      if (r.interconnect_cap_mw_per_year < 0)
+        d_.error(m.get("interconnect_cap"), m.child_path("interconnect_cap"), "must be >= 0");
+      else if (r.interconnect_cap_mw_per_year > kMaxPowerMw && r.interconnect_cap_mw_per_year != kUnlimited)
+        d_.error(m.get("interconnect_cap"), m.child_path("interconnect_cap"), "must be at most 10,000 GW/y");
+    }
     if (YAML::Node ex = m.get("excludes"); ex.IsDefined()) {
       if (!ex.IsSequence()) d_.error(ex, m.child_path("excludes"), "expected a list of generations");
       else
@@ -825,8 +840,8 @@ class Loader {
       p.gpu_generation = ref_key(g, "generation", gen_ids_, "generation", true);
       g.number("count", p.gpu_count, true, 0.0, 1e9);
       g.finish();
-    } else if (m.quantity("size", p.flop, &parse_flop, !has_gpus) && p.flop <= 0) {
-      d_.error(m.get("size"), m.child_path("size"), "must be > 0");
+    } else {
+      flop(m, p.flop, !has_gpus);
     }
     m.number("mfu", p.mfu, false, 0.01, 1.0);
   }
@@ -881,8 +896,7 @@ class Loader {
     duration(m, "cadence", p.cadence, true, true);
     Date until;
     if (date(m, "until", until, false)) p.until = until;
-    if (m.quantity("size", p.flop, &parse_flop, true) && p.flop <= 0)
-      d_.error(m.get("size"), m.child_path("size"), "must be > 0");
+    flop(m, p.flop, true);
     m.number("growth_per_year", p.growth_per_year, false, 0.01, 100.0);
     duration(m, "duration", p.duration, true, true);
     m.number("duration_growth_per_year", p.duration_growth_per_year, false, 0.01, 10.0);
