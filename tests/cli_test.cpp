@@ -889,6 +889,15 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   CHECK(path.err.find("bad_path.yaml:6:34: outputs[1]: `surplus_h100e_months:gogle`: no such firm in "
                       "tests/testdata/good_demand.yaml; did you mean `surplus_h100e_months:google`?") != std::string::npos);
   CHECK(path.err.find("3 problems found") != std::string::npos);
+  // the study file's own problems and those against its scenario come in one pass, in file order
+  Result both = run_gpumm("study tests/testdata/studies/bad_both.yaml -o '" + scratch("bad-both").string() + "'");
+  CHECK(both.code == 2);
+  const auto both_lines = lines(both.err);
+  REQUIRE(both_lines.size() >= 4);
+  CHECK(both_lines[0].rfind("tests/testdata/studies/bad_both.yaml:5:12: parameters[0].path: `firms.google.capex.2031`", 0) == 0);
+  CHECK(both_lines[1] == "tests/testdata/studies/bad_both.yaml:6:5: parameters[1]: low must be below high");
+  CHECK(both_lines[2].rfind("tests/testdata/studies/bad_both.yaml:7:34: outputs[1]: `surplus_h100e_months:gogle`", 0) == 0);
+  CHECK(both_lines[3] == "3 problems found");
   Result width = run_gpumm("study tests/testdata/studies/bad_width.yaml -o '" + scratch("bad-width").string() + "'");
   CHECK(width.code == 2);
   CHECK(width.err.find("bad_width.yaml:3:15: target_width: only a Sobol study grows its sample to a target width") !=

@@ -109,10 +109,28 @@ double metric(const std::string& name, const Scenario& s, const RunResult& r, co
 
 }  // namespace
 
-std::vector<Diagnostic> study_problems(const Study& study, const Scenario& scenario) {
+std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmpl) {
   std::vector<Diagnostic> out;
+  // every parameter names a number of the scenario, located where the study writes the path
+  for (size_t i = 0; i < study.parameters.size(); ++i) {
+    StudyParameter& p = study.parameters[i];
+    if (p.path.empty()) continue;  // reported with the study file
+    try {
+      p.base = tmpl.value_at(p.path);
+    } catch (const ScenarioError& e) {
+      Diagnostic d = e.diagnostics().front();
+      d.message = "`" + p.path + "` in " + d.file + ": " + d.message;
+      d.file = study.file;
+      d.line = p.line;
+      d.column = p.column;
+      d.path = "parameters[" + std::to_string(i) + "].path";
+      out.push_back(d);
+    }
+  }
+  // every firm metric names a firm
+  const Scenario scenario = tmpl.instantiate({});
   for (size_t k = 0; k < study.outputs.size(); ++k)
-    if (const std::string& o = study.outputs[k]; !known_metric(o, &scenario)) {
+    if (const std::string& o = study.outputs[k]; known_metric(o, nullptr) && !known_metric(o, &scenario)) {
       Diagnostic d;
       d.file = study.file;
       d.path = "outputs[" + std::to_string(k) + "]";
@@ -128,6 +146,13 @@ std::vector<Diagnostic> study_problems(const Study& study, const Scenario& scena
 }
 
 Study load_study_file(const std::string& path) {
+  std::vector<Diagnostic> problems;
+  Study st = read_study_file(path, problems);
+  if (!problems.empty()) throw ScenarioError(problems);
+  return st;
+}
+
+Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems) {
   Diagnostics d;
   d.file = path;
   YAML::Node root;
@@ -145,7 +170,10 @@ Study load_study_file(const std::string& path) {
   Study st;
   st.file = path;
   MapReader m(d, root, "");
-  if (!m.valid()) throw ScenarioError(d.list);
+  if (!m.valid()) {
+    problems.insert(problems.end(), d.list.begin(), d.list.end());
+    return st;
+  }
   std::string scenario;
   if (m.text("scenario", scenario, true))
     st.scenario = (std::filesystem::path(path).parent_path() / scenario).lexically_normal().string();
@@ -226,7 +254,7 @@ Study load_study_file(const std::string& path) {
     d.error(m.get("points"), "points", "a grid of " + std::to_string(st.points) + "^" + std::to_string(st.parameters.size()) +
                                           " runs is too large (at most 1,000,000)");
   m.finish();
-  if (!d.list.empty()) throw ScenarioError(d.list);
+  problems.insert(problems.end(), d.list.begin(), d.list.end());
   return st;
 }
 

@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -7,6 +8,7 @@
 #include <optional>
 #include <ostream>
 #include <sstream>
+#include <tuple>
 
 #include "gpumm/episodes.hpp"
 #include "gpumm/io.hpp"
@@ -419,27 +421,23 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
   Study study;
   std::optional<ScenarioTemplate> tmpl;
   try {
-    study = load_study_file(study_path);
-    tmpl = ScenarioTemplate::from_file(study.scenario);
-    // every parameter names a number of the scenario; every firm metric names a firm
+    // the study file's problems and its problems against the scenario, all at once
     std::vector<Diagnostic> problems;
-    for (size_t i = 0; i < study.parameters.size(); ++i) {
-      StudyParameter& p = study.parameters[i];
+    study = read_study_file(study_path, problems);
+    if (!study.scenario.empty()) {
       try {
-        p.base = tmpl->value_at(p.path);
+        tmpl = ScenarioTemplate::from_file(study.scenario);
+        const std::vector<Diagnostic> more = study_problems(study, *tmpl);
+        problems.insert(problems.end(), more.begin(), more.end());
       } catch (const ScenarioError& e) {
-        // located where the study writes the path
-        Diagnostic d = e.diagnostics().front();
-        d.message = "`" + p.path + "` in " + d.file + ": " + d.message;
-        d.file = study.file;
-        d.line = p.line;
-        d.column = p.column;
-        d.path = "parameters[" + std::to_string(i) + "].path";
-        problems.push_back(d);
+        problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
       }
     }
-    const std::vector<Diagnostic> more = study_problems(study, tmpl->instantiate({}));
-    problems.insert(problems.end(), more.begin(), more.end());
+    // in the order of the study file, then the scenario's own
+    std::stable_sort(problems.begin(), problems.end(), [&](const Diagnostic& a, const Diagnostic& b) {
+      return std::tuple(a.file != study.file, a.file, a.line, a.column) <
+             std::tuple(b.file != study.file, b.file, b.line, b.column);
+    });
     if (!problems.empty()) throw ScenarioError(problems);
   } catch (const ScenarioError& e) {
     return report(complain, e);

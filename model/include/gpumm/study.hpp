@@ -48,8 +48,14 @@ struct Study {
 /// Load and validate a study file; errors as for scenarios (file:line:col, all at once).
 Study load_study_file(const std::string& path);
 
-/// Problems of a study against its scenario: firm metrics that name no firm.
-std::vector<Diagnostic> study_problems(const Study& study, const Scenario& scenario);
+/// The same, adding the file's problems to `problems` instead of throwing them, so that the
+/// problems against its scenario can be listed with them; throws only when the file cannot be
+/// read as YAML.
+Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems);
+
+/// Problems of a study against its scenario: parameter paths that name no number of it and
+/// firm metrics that name no firm, located in the study file. Sets each parameter's `base`.
+std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& scenario);
 
 /// The metrics a study can analyse, with what they mean.
 const std::vector<std::pair<std::string, std::string>>& study_metrics();
