@@ -898,6 +898,13 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   CHECK(both_lines[1] == "tests/testdata/studies/bad_both.yaml:6:5: parameters[1]: low must be below high");
   CHECK(both_lines[2].rfind("tests/testdata/studies/bad_both.yaml:7:34: outputs[1]: `surplus_h100e_months:gogle`", 0) == 0);
   CHECK(both_lines[3] == "3 problems found");
+  // validate knows a study file from a scenario, and checks it with its scenario
+  Result valid = run_gpumm("validate inputs/studies/tornado.yaml");
+  CHECK(valid.code == 0);
+  CHECK(valid.out == "inputs/studies/tornado.yaml: ok (a study of inputs/base.yaml: 7 parameters, 15 runs)\n");
+  Result invalid = run_gpumm("validate tests/testdata/studies/bad_both.yaml");
+  CHECK(invalid.code == 2);
+  CHECK(invalid.err == both.err);
   Result width = run_gpumm("study tests/testdata/studies/bad_width.yaml -o '" + scratch("bad-width").string() + "'");
   CHECK(width.code == 2);
   CHECK(width.err.find("bad_width.yaml:3:15: target_width: only a Sobol study grows its sample to a target width") !=

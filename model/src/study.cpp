@@ -145,6 +145,18 @@ std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmp
   return out;
 }
 
+bool is_study_file(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || size > (1u << 20)) return false;  // study files are small; a scenario may not be
+  try {
+    const YAML::Node root = YAML::LoadFile(path);
+    return root.IsMap() && root["scenario"] && root["method"];
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
 Study load_study_file(const std::string& path) {
   std::vector<Diagnostic> problems;
   Study st = read_study_file(path, problems);

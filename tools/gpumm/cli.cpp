@@ -56,8 +56,8 @@ Usage:
       uninterrupted one. Built with MPI (GPUMM_WITH_MPI), `mpirun -np N gpumm study ...`
       shares the runs among N processes, with the same results.
   gpumm validate FILE.yaml...
-      Check scenarios without running them; every problem is listed as
-      file:line:column: key.path: message
+      Check scenarios, or study files with their scenario, without running them; every
+      problem is listed as file:line:column: key.path: message
   gpumm --help | --version
 
 Example:
@@ -117,11 +117,40 @@ bool load_for(const std::string& path, bool have_seed, std::uint64_t seed, Scena
   return true;
 }
 
+// A study file and its scenario, with every problem of both at once (a ScenarioError listing
+// them in the order of the study file, then the scenario's own).
+void load_study(const std::string& path, Study& study, std::optional<ScenarioTemplate>& tmpl) {
+  std::vector<Diagnostic> problems;
+  study = read_study_file(path, problems);
+  if (!study.scenario.empty()) {
+    try {
+      tmpl = ScenarioTemplate::from_file(study.scenario);
+      const std::vector<Diagnostic> more = study_problems(study, *tmpl);
+      problems.insert(problems.end(), more.begin(), more.end());
+    } catch (const ScenarioError& e) {
+      problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
+    }
+  }
+  std::stable_sort(problems.begin(), problems.end(), [&](const Diagnostic& a, const Diagnostic& b) {
+    return std::tuple(a.file != study.file, a.file, a.line, a.column) <
+           std::tuple(b.file != study.file, b.file, b.line, b.column);
+  });
+  if (!problems.empty()) throw ScenarioError(problems);
+}
+
 int cmd_validate(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
-  if (files.empty()) return usage(err, "validate needs at least one scenario file");
+  if (files.empty()) return usage(err, "validate needs at least one scenario or study file");
   int code = kOk;
   for (const std::string& f : files) {
     try {
+      if (is_study_file(f)) {
+        Study study;
+        std::optional<ScenarioTemplate> tmpl;
+        load_study(f, study, tmpl);
+        out << f << ": ok (a study of " << study.scenario << ": " << study.parameters.size() << " parameters, "
+            << study_runs(study) << " runs)\n";
+        continue;
+      }
       Scenario s = load_scenario_file(f);
       out << f << ": ok (" << s.nfirm() << " firms, " << s.nregion() << " regions, "
           << s.ngeneration() << " generations)\n";
@@ -421,24 +450,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
   Study study;
   std::optional<ScenarioTemplate> tmpl;
   try {
-    // the study file's problems and its problems against the scenario, all at once
-    std::vector<Diagnostic> problems;
-    study = read_study_file(study_path, problems);
-    if (!study.scenario.empty()) {
-      try {
-        tmpl = ScenarioTemplate::from_file(study.scenario);
-        const std::vector<Diagnostic> more = study_problems(study, *tmpl);
-        problems.insert(problems.end(), more.begin(), more.end());
-      } catch (const ScenarioError& e) {
-        problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
-      }
-    }
-    // in the order of the study file, then the scenario's own
-    std::stable_sort(problems.begin(), problems.end(), [&](const Diagnostic& a, const Diagnostic& b) {
-      return std::tuple(a.file != study.file, a.file, a.line, a.column) <
-             std::tuple(b.file != study.file, b.file, b.line, b.column);
-    });
-    if (!problems.empty()) throw ScenarioError(problems);
+    load_study(study_path, study, tmpl);
   } catch (const ScenarioError& e) {
     return report(complain, e);
   }

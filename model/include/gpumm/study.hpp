@@ -45,6 +45,10 @@ struct Study {
   std::vector<std::pair<int, int>> output_at;  ///< line and column of each output in the file (1-based; 0 unknown)
 };
 
+/// Whether a file is a study file (a map naming a `scenario` and a `method`) rather than a
+/// scenario; false for anything unreadable (the scenario loader then says why).
+bool is_study_file(const std::string& path);
+
 /// Load and validate a study file; errors as for scenarios (file:line:col, all at once).
 Study load_study_file(const std::string& path);
 
