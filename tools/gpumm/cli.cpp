@@ -64,10 +64,11 @@ Example:
   gpumm run inputs/base.yaml -o out/base
   then open out/base/summary.csv in a spreadsheet: one row per period with installed,
   deployed and stranded GPUs, power, backlog, demand (training, inference, other), what
-  was served, unserved and idle, the balance and the binding upstream node.
+  was served, unserved and idle, the balance, its structural trend and the regime
+  (structural_shortage, balanced, oversupply), spot prices; verdict.txt says it in words.
 
 Output files:
-  summary.csv             one row per period, aggregate supply
+  summary.csv             one row per period: supply, demand, balance, trend, regime, prices
   firms.csv, regions.csv  one row per period and firm / region
   timeseries.csv          long format (date, firm, region, generation, metric, value, unit)
   episodes.csv            every firm surplus episode with its causes
