@@ -145,6 +145,21 @@ std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmp
   return out;
 }
 
+void pack_run(const StudyResult& r, long run, std::span<double> row) {
+  const long outs = r.outputs.cols();
+  for (long o = 0; o < outs; ++o) row[static_cast<size_t>(o)] = r.outputs(run, o);
+  if (row.size() > static_cast<size_t>(outs)) {
+    const std::vector<double> series = r.relative_balance.row(run);
+    std::copy(series.begin(), series.end(), row.begin() + outs);
+  }
+}
+
+void unpack_run(StudyResult& r, long run, std::span<const double> row) {
+  const long outs = r.outputs.cols();
+  for (long o = 0; o < outs; ++o) r.outputs(run, o) = row[static_cast<size_t>(o)];
+  if (row.size() > static_cast<size_t>(outs)) r.relative_balance.put(run, row.subspan(static_cast<size_t>(outs)));
+}
+
 bool is_study_file(const std::string& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
@@ -550,20 +565,13 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       buf.back() = failure.empty() ? 0.0 : 1.0;
       for (int k = from; k < to; ++k) {
         if (was_done(k) || k % share->size != share->rank || !failure.empty()) continue;
-        double* row = buf.data() + static_cast<size_t>(k - from) * width;
-        for (int o = 0; o < outs; ++o) row[o] = r.outputs(k, o);
-        if (periods) {
-          const std::vector<double> series = r.relative_balance.row(k);
-          std::copy(series.begin(), series.end(), row + outs);
-        }
+        pack_run(r, k, std::span<double>(buf.data() + static_cast<size_t>(k - from) * width, width));
       }
       share->sum(buf.data(), static_cast<long>(buf.size()));
       if (buf.back() > 0) throw std::runtime_error(failure.empty() ? "a run failed in another process" : failure);
       for (int k = from; k < to; ++k) {
         if (was_done(k)) continue;
-        const double* row = buf.data() + static_cast<size_t>(k - from) * width;
-        for (int o = 0; o < outs; ++o) r.outputs(k, o) = row[o];
-        if (periods) r.relative_balance.put(k, std::span<const double>(row + outs, periods));
+        unpack_run(r, k, std::span<const double>(buf.data() + static_cast<size_t>(k - from) * width, width));
         ++done;
         if (share->rank == 0 && checkpoint && checkpoint->saved) checkpoint->saved(k, r);
       }

@@ -381,20 +381,15 @@ void exchange_checkpoint(StudyCheckpoint& cp, int outs, const std::vector<std::s
     for (long k = from; k < to; ++k) {
       if (!cp.done[static_cast<size_t>(k)]) continue;
       double* row = buf.data() + static_cast<size_t>(k - from) * width;
-      row[0] = 1;
-      for (int o = 0; o < outs; ++o) row[1 + o] = cp.previous.outputs(k, o);
-      if (periods) {
-        const std::vector<double> series = cp.previous.relative_balance.row(k);
-        std::copy(series.begin(), series.end(), row + 1 + outs);
-      }
+      row[0] = 1;  // done
+      pack_run(cp.previous, k, std::span<double>(row + 1, width - 1));
     }
     share.sum(buf.data(), static_cast<long>(buf.size()));
     for (long k = from; k < to; ++k) {
       const double* row = buf.data() + static_cast<size_t>(k - from) * width;
       if (row[0] == 0) continue;
       cp.done[static_cast<size_t>(k)] = 1;
-      for (int o = 0; o < outs; ++o) cp.previous.outputs(k, o) = row[1 + o];
-      if (periods) cp.previous.relative_balance.put(k, std::span<const double>(row + 1 + outs, periods));
+      unpack_run(cp.previous, k, std::span<const double>(row + 1, width - 1));
     }
   }
 }

@@ -109,6 +109,11 @@ struct StudyResult {
   double widest = 0;       ///< Sobol with a target width: the widest interval at the end
 };
 
+/// A run's outputs and its per-period series as one row of `outputs + periods` numbers (to
+/// share results between processes), and back into a result.
+void pack_run(const StudyResult& r, long run, std::span<double> row);
+void unpack_run(StudyResult& r, long run, std::span<const double> row);
+
 /// Checkpointing: runs already done (from an interrupted study) and a hook called, serialized,
 /// after each new run with its index, so a caller can save it.
 struct StudyCheckpoint {
