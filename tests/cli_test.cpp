@@ -318,6 +318,24 @@ TEST_CASE("cli: projects.csv counts a superseded run's wait until it was dropped
   }
 }
 
+TEST_CASE("cli: a run at another step than the scenario was calibrated for is warned") {
+  const fs::path dir = scratch("step-warning");
+  fs::create_directories(dir);
+  {
+    std::ofstream f(dir / "quarterly.yaml");
+    f << "extends: " << (kSource / "inputs/base.yaml").string() << "\nstep: quarter\n";
+  }
+  Result q = run_gpumm("run '" + (dir / "quarterly.yaml").string() + "' -o '" + (dir / "out").string() + "'");
+  CHECK(q.code == 0);
+  CHECK(q.out.find("uncalibrated_step: the scenario was calibrated at a monthly step and runs by quarters") !=
+        std::string::npos);
+  // the base at its own step is not warned, and its resolved scenario keeps the key
+  const fs::path base = scratch("step-base");
+  Result m = run_gpumm("run inputs/base.yaml -o '" + base.string() + "'");
+  CHECK(m.out.find("uncalibrated_step") == std::string::npos);
+  CHECK(slurp(base / "scenario.resolved.yaml").find("calibrated_step: month") != std::string::npos);
+}
+
 TEST_CASE("cli: market.csv prices each generation, the base's H100 spot follows the rental history") {
   const fs::path out = scratch("prices");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);

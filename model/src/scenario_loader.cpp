@@ -280,6 +280,12 @@ class Loader {
     std::string step;
     if (top.text("step", step) && !parse_step(step, s_.step))
       d_.error(top.get("step"), "step", "`" + step + "`: expected week, month or quarter");
+    std::string calibrated;
+    if (top.text("calibrated_step", calibrated)) {
+      Step x = Step::month;
+      if (parse_step(calibrated, x)) s_.calibrated_step = x;
+      else d_.error(top.get("calibrated_step"), "calibrated_step", "`" + calibrated + "`: expected week, month or quarter");
+    }
     if (have_start && have_end) {
       if (s_.end < s_.start)
         d_.error(top.get("end"), "end",

@@ -239,6 +239,7 @@ std::string write_resolved_yaml(const Scenario& s, const std::string& tool_versi
   e << YAML::Key << "start" << YAML::Value << to_iso(s.start);
   e << YAML::Key << "end" << YAML::Value << to_iso(s.end);
   e << YAML::Key << "step" << YAML::Value << to_string(s.step);
+  if (s.calibrated_step) e << YAML::Key << "calibrated_step" << YAML::Value << to_string(*s.calibrated_step);
   e << YAML::Key << "seed" << YAML::Value << std::to_string(s.seed);
   e << YAML::Key << "pipeline" << YAML::Value
     << (s.pipeline == PipelineMode::expected ? "expected" : "sampled");

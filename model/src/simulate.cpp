@@ -291,6 +291,10 @@ class Engine {
   RunResult run(const PeriodObserver& observer) {
     RunResult result{cal_, {}, {}, p_.deploy_order, {}, {}};
     init();
+    if (s_.calibrated_step && *s_.calibrated_step != s_.step)
+      warn_once(0, "uncalibrated_step",
+                "the scenario was calibrated at a " + to_string(*s_.calibrated_step) + "ly step and runs by " +
+                    to_string(s_.step) + "s: its prices, capex and regimes differ from the calibrated ones");
     result.periods.reserve(static_cast<size_t>(p_.T));
     records_ = &result.firm_records;
     records_->assign(static_cast<size_t>(p_.T * p_.F), {});

@@ -323,6 +323,7 @@ struct Scenario {
   Date start;
   Date end;
   Step step = Step::month;
+  std::optional<Step> calibrated_step;  ///< the step its numbers were fitted at; a run at another is warned
   std::uint64_t seed = 1;
   PipelineMode pipeline = PipelineMode::expected;
   StageProbabilities stages;
