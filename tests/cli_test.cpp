@@ -329,6 +329,11 @@ TEST_CASE("cli: a run at another step than the scenario was calibrated for is wa
   CHECK(q.code == 0);
   CHECK(q.out.find("uncalibrated_step: the scenario was calibrated at a monthly step and runs by quarters") !=
         std::string::npos);
+  // explain, which prints no warnings otherwise, says so under its answer
+  Result e = run_gpumm("explain '" + (dir / "quarterly.yaml").string() + "' --firm meta --date 2026-10");
+  CHECK(e.code == 0);
+  CHECK(e.out.find("\nNote: the scenario was calibrated at a monthly step and runs by quarters") != std::string::npos);
+  CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2026-10").out.find("Note:") == std::string::npos);
   // the base at its own step is not warned, and its resolved scenario keeps the key
   const fs::path base = scratch("step-base");
   Result m = run_gpumm("run inputs/base.yaml -o '" + base.string() + "'");

@@ -316,6 +316,9 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
     }
     const SeriesDiagnosis d = diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
     out << explain_surplus(s, r, d, find_episodes(s, r, d), firm, t);
+    // a run outside the step the scenario was calibrated at answers with uncalibrated evidence
+    for (const Warning& w : r.warnings)
+      if (w.code == "uncalibrated_step") out << "\nNote: " << w.message << ".\n";
     return kOk;
   } catch (const std::exception& e) {
     err << "gpumm: explain failed: " << e.what() << "\n";
