@@ -327,3 +327,46 @@ TEST_CASE("simulate: the supply buildout does not depend on the time step") {
   }
   CHECK(quarters == 36);
 }
+
+TEST_CASE("simulate: steady demand is read at the period's end, the instant of the supply it meets") {
+  // the base without the price feedback into inference or investment: inference and other
+  // demand of the period ending with each quarter is read on the same day by quarters and by
+  // months, and at most six days earlier by weeks (read on each period's first day, the month
+  // would see two months' more growth than the quarter)
+  struct At {
+    Date last;
+    double steady;
+  };
+  std::map<Step, std::vector<At>> runs;
+  for (Step step : {Step::quarter, Step::month, Step::week}) {
+    Scenario s = load_scenario_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+    s.step = step;
+    for (Firm& f : s.firms) f.investment.reset();
+    for (InferenceService& sv : s.inference) sv.price_follows_spot = false;
+    for (InferenceService& sv : s.inference)
+      for (Launch& l : sv.launches) l.delay.probability = 0;  // launch dates drawn alike
+    const RunResult r = simulate(s);
+    for (size_t t = 0; t < r.periods.size(); ++t) {
+      const PeriodSummary& p = r.periods[t];
+      runs[step].push_back({r.calendar[static_cast<int>(t)].last, p.demand_inference_h100e + p.demand_other_h100e});
+    }
+  }
+  const auto at = [&](Step step, Date d) {
+    const At* found = &runs[step].front();
+    for (const At& a : runs[step])
+      if (!(d < a.last)) found = &a;
+    return *found;
+  };
+  int quarters = 0;
+  for (const At& q : runs[Step::quarter]) {
+    CAPTURE(to_iso(q.last));
+    const At m = at(Step::month, q.last), w = at(Step::week, q.last);
+    REQUIRE(m.last == q.last);
+    CHECK(m.steady == doctest::Approx(q.steady).epsilon(1e-12));
+    // demand grows at most about 6x a year (2024): six days are within 4%
+    CHECK(w.steady == doctest::Approx(m.steady).epsilon(0.04));
+    CHECK(w.steady <= m.steady * (1 + 1e-12));
+    ++quarters;
+  }
+  CHECK(quarters == 40);
+}

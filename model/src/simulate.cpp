@@ -1054,6 +1054,11 @@ class Engine {
       range_end_[static_cast<size_t>(c)] = static_cast<int>(k);
     }
     const Date today = cal_[t].start;
+    // Steady demand (inference, other workloads) is read on the period's last day: the same
+    // instant as the stocks that serve it, which include the period's deliveries. Read at the
+    // first day, a quarter step would meet a quarter's older demand with a quarter's newer
+    // supply, and a week, month and quarter step would tell different markets.
+    const Date demand_day = cal_[t].last;
     double served = 0;
 
     // training: running projects first, then those ready to start, first come first served
@@ -1129,7 +1134,7 @@ class Engine {
     for (size_t k = 0; k < s_.inference.size(); ++k) {
       const InferenceService& sv = s_.inference[k];
       const int f = sv.firm;
-      double total = service_h100e(sv, service_launch_factor(sv, launch_dates_[k], today), today);
+      double total = service_h100e(sv, service_launch_factor(sv, launch_dates_[k], demand_day), demand_day);
       // with a market, the price of tokens follows the spot price of compute
       if (sv.price_follows_spot && s_.market.enabled && s_.market.reference() > 0)
         total *= std::pow(spot_ / s_.market.reference(), -sv.elasticity);
@@ -1155,7 +1160,7 @@ class Engine {
 
     // other steady workloads: in their own region
     for (const OtherDemand& od : s_.other_demand) {
-      const double total = other_h100e(od, today);
+      const double total = other_h100e(od, demand_day);
       if (total <= 0) continue;
       for (int r = 0; r < R; ++r) {
         const double d = total * od.region_weight[static_cast<size_t>(r)];
