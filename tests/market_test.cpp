@@ -105,6 +105,45 @@ TEST_CASE("market: a seller without the capacity delivers what it has and is war
   CHECK(r.warnings[0].code == "contract_shortfall");
 }
 
+TEST_CASE("market: a seller short of power keeps the GPUs it has sold running, before its newer ones") {
+  // 1000 H100 and 1000 B200 (2.5 H100e for the same 1 kW: deployed first) on 1.2 MW; 400 H100
+  // sold from March to August
+  const std::string y =
+      "start: 2025-01\nend: 2025-12-31\n"
+      "generations:\n"
+      "  h100: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
+      "  b200: {train_h100e: 2.5, it_power: 1 kW, first_shipment: 2024-01-01, peak_units_per_year: 1}\n"
+      "regions:\n  a: {latency_group: west, pue: 1.0}\n"
+      "firms:\n"
+      "  seller: {regions: {a: 1.0}, power_at_start: {a: 1.2 MW}, fleet_at_start: {h100: 1000, b200: 1000}}\n"
+      "  buyer: {regions: {a: 1.0}}\n"
+      "contracts:\n  - {name: k, seller: seller, buyer: buyer, region: a, start: 2025-03-01, end: 2025-08-31,\n"
+      "     volume: {gpus: 400, generation: h100}, price: $2, take_or_pay: 1.0}\n";
+  Scenario s = load(y);
+  std::vector<State::ContractFlow> flows;
+  std::vector<double> h100, b200;
+  RunResult r = simulate(s, [&](int, const State& st, const PeriodSummary&) {
+    flows.push_back(st.contract_flows[0]);
+    h100.push_back(st.deployed[0]);  // seller, region a, h100
+    b200.push_back(st.deployed[1]);
+  });
+  // before the contract: the best per kW first, 1000 B200 and 200 H100
+  CHECK(h100[1] == doctest::Approx(200));
+  CHECK(b200[1] == doctest::Approx(1000));
+  // in force: the 400 H100 sold run first, the B200 take the 800 kW left (200 stranded)
+  for (int t = 2; t <= 7; ++t) {
+    CAPTURE(t);
+    CHECK(h100[static_cast<size_t>(t)] == doctest::Approx(400));
+    CHECK(b200[static_cast<size_t>(t)] == doctest::Approx(800));
+    CHECK(flows[static_cast<size_t>(t)].delivered_h100e == doctest::Approx(400));
+    CHECK(flows[static_cast<size_t>(t)].shortfall_h100e == 0);
+  }
+  // after it: back to the best per kW first
+  CHECK(h100[8] == doctest::Approx(200));
+  CHECK(b200[8] == doctest::Approx(1000));
+  for (const Warning& w : r.warnings) CHECK(w.code != "contract_shortfall");
+}
+
 TEST_CASE("market: offers meet bids, matched <= min(offers, bids), unmet = bids - matched, idle = offers - matched") {
   // the buyer wants 500 H100e of inference work in region b (same latency group as a); the
   // seller sells its idle 1000 H100

@@ -106,6 +106,26 @@ TEST_CASE("supply: Leontief deployment, best H100e per kW first, names the bindi
     CHECK(stranded[0] == 40000);
     CHECK(by[0] == Binding::network);
   }
+  SUBCASE("GPUs committed to contracts run first") {
+    // 30,000 old committed: 30,000 kW to them; new then gets min(40000, 70,000 kW / 2 kW) =
+    // 35,000 (5,000 stranded for power); the other 20,000 old find no power left
+    const std::vector<double> committed{30000, 0};
+    deploy_cell(gens, order, cell, 1e9, installed, deployed, stranded, by, committed);
+    CHECK(deployed[0] == 30000);
+    CHECK(stranded[0] == 20000);
+    CHECK(by[0] == Binding::power);
+    CHECK(deployed[1] == 35000);
+    CHECK(stranded[1] == 5000);
+    CHECK(by[1] == Binding::power);
+  }
+  SUBCASE("a commitment beyond what is installed runs what is installed") {
+    const std::vector<double> committed{90000, 0};
+    deploy_cell(gens, order, cell, 1e9, installed, deployed, stranded, by, committed);
+    CHECK(deployed[0] == 50000);
+    CHECK(stranded[0] == 0);
+    CHECK(by[0] == Binding::none);
+    CHECK(deployed[1] == 25000);  // 50,000 kW left, 2 kW each
+  }
   SUBCASE("a building shortage is reported as building") {
     deploy_cell(gens, order, CellDeployment{10, Binding::building}, 1e9, installed, deployed, stranded, by);
     CHECK(deployed[1] == 5000);

@@ -585,6 +585,8 @@ class Engine {
     // orders that fall due join the backlog; production and upstream nodes decide deliveries
     produce_and_deliver(t, out);
     deliver_ports(t);
+    // contracts in force this period (options decided now) keep their GPUs running
+    commit_contracts(t);
     // what each cell can run: Leontief over power, buildings and ports
     deploy(t);
     // own capacity serves own demand: training, then inference, then other
@@ -863,7 +865,9 @@ class Engine {
                   std::span<const double>(st_.installed.data() + base, static_cast<size_t>(G)),
                   std::span<double>(st_.deployed.data() + base, static_cast<size_t>(G)),
                   std::span<double>(st_.stranded.data() + base, static_cast<size_t>(G)),
-                  std::span<Binding>(st_.stranded_by.data() + base, static_cast<size_t>(G)));
+                  std::span<Binding>(st_.stranded_by.data() + base, static_cast<size_t>(G)),
+                  committed_cell_[ci] ? std::span<const double>(committed_.data() + base, static_cast<size_t>(G))
+                                      : std::span<const double>());
     }
   }
 
@@ -1307,6 +1311,9 @@ class Engine {
     contracted_.assign(static_cast<size_t>(F * F), 0);
     for (const Contract& k : s_.contracts) contracted_[static_cast<size_t>(k.seller * F + k.buyer)] = 1;
     contract_runs_.clear();
+    committed_.assign(static_cast<size_t>(p_.ncell * G), 0.0);
+    committed_at_.clear();
+    committed_cell_.assign(static_cast<size_t>(p_.ncell), 0);
     for (const Contract& k : s_.contracts) {
       ContractRun c;
       c.first = std::max(cal_.index_of(k.start), 0);
@@ -1353,6 +1360,30 @@ class Engine {
     return units;
   }
 
+  // Before deployment: options reaching their decision are decided, on the buyer's shortfall
+  // in the period before (its projected shortfall), and the GPUs of the generation a contract
+  // in force names are committed in the seller's cell: they take power and ports first there,
+  // so a seller does not strand what it has sold to run newer GPUs of its own.
+  void commit_contracts(int t) {
+    for (size_t i : committed_at_) committed_[i] = 0.0;
+    committed_at_.clear();
+    std::fill(committed_cell_.begin(), committed_cell_.end(), 0);
+    for (size_t k = 0; k < s_.contracts.size(); ++k) {
+      const Contract& c = s_.contracts[k];
+      ContractRun& run = contract_runs_[k];
+      if (run.exercised < 0 && t >= run.decision) {
+        const double shortfall = t > 0 ? (*records_)[static_cast<size_t>((t - 1) * p_.F + c.buyer)].unserved_h100e : 0.0;
+        run.exercised = shortfall >= c.option_shortfall_h100e && shortfall > 0 ? 1 : 0;
+      }
+      if (t < run.first || t > run.last || run.exercised != 1 || c.generation < 0) continue;
+      const int seller = cell(c.seller, run.region);
+      const size_t i = cg(seller, c.generation);
+      if (committed_[i] == 0.0) committed_at_.push_back(i);
+      committed_[i] += c.gpus;
+      committed_cell_[static_cast<size_t>(seller)] = 1;
+    }
+  }
+
   void transfer_contracts(int t) {
     std::fill(st_.contracted_in_h100e.begin(), st_.contracted_in_h100e.end(), 0.0);
     std::fill(st_.contracted_out_h100e.begin(), st_.contracted_out_h100e.end(), 0.0);
@@ -1362,12 +1393,6 @@ class Engine {
       auto& flow = st_.contract_flows[k];
       flow = {};
       run.moved.clear();
-      // an option is decided at the start of its decision period, on the buyer's shortfall
-      // in the period before (its projected shortfall)
-      if (run.exercised < 0 && t >= run.decision) {
-        const double shortfall = t > 0 ? (*records_)[static_cast<size_t>((t - 1) * p_.F + c.buyer)].unserved_h100e : 0.0;
-        run.exercised = shortfall >= c.option_shortfall_h100e && shortfall > 0 ? 1 : 0;
-      }
       if (t < run.first || t > run.last || run.exercised != 1) continue;
       flow.in_force = true;
       const int seller = cell(c.seller, run.region), buyer = cell(c.buyer, run.region);
@@ -1966,6 +1991,9 @@ class Engine {
   std::vector<double> slipped_, too_old_, incomplete_, left_, idle_old_;
   std::vector<char> old_gen_;
   std::vector<ContractRun> contract_runs_;
+  std::vector<double> committed_;       ///< (C x G) GPUs contracts in force hold in the seller's cell
+  std::vector<size_t> committed_at_;    ///< where committed_ is not zero
+  std::vector<char> committed_cell_;    ///< (C) cells with a commitment this period
   std::vector<char> contracted_;           // (F x F) seller has a contract with buyer
   std::vector<double> unserved_inf_, unserved_oth_;  // (C) unserved inference and other work
   std::vector<size_t> waiting_;            // training runs that found no cluster of their own

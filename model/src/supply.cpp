@@ -110,9 +110,29 @@ CellDeployment usable_it_power(double energized_mw, double pue, double it_built_
 void deploy_cell(const std::vector<Generation>& gens, std::span<const int> order,
                  const CellDeployment& cell, double ports, std::span<const double> installed,
                  std::span<double> deployed, std::span<double> stranded,
-                 std::span<Binding> binding) {
+                 std::span<Binding> binding, std::span<const double> committed) {
   double kw_left = cell.usable_it_mw * 1000.0;
   double ports_left = ports;
+  // run up to `want` GPUs of generation g on what is left; returns how many ran, and names
+  // the input that stopped it when it stopped short of `want`
+  const auto take = [&](size_t gi, double want, Binding& short_of) {
+    const Generation& gen = gens[gi];
+    const double by_power = kw_left / gen.it_kw_per_gpu;
+    const double by_ports = gen.ports_per_gpu > 0 ? ports_left / gen.ports_per_gpu : kUnlimited;
+    const double run = std::max(0.0, std::min({want, by_power, by_ports}));
+    kw_left = detail::left_after(kw_left, run * gen.it_kw_per_gpu);
+    ports_left = detail::left_after(ports_left, run * gen.ports_per_gpu);
+    if (run < want) short_of = by_power <= by_ports ? cell.power_binding : Binding::network;
+    return run;
+  };
+  // GPUs committed to contracts run first, then everything else, best H100e per kW first
+  for (int g : order) {
+    const auto gi = static_cast<size_t>(g);
+    deployed[gi] = 0.0;
+    binding[gi] = Binding::none;
+    if (!committed.empty() && committed[gi] > 0 && installed[gi] > 0)
+      deployed[gi] = take(gi, std::min(installed[gi], committed[gi]), binding[gi]);
+  }
   for (int g : order) {
     const auto gi = static_cast<size_t>(g);
     const double have = installed[gi];
@@ -121,20 +141,12 @@ void deploy_cell(const std::vector<Generation>& gens, std::span<const int> order
       binding[gi] = Binding::none;
       continue;
     }
-    const Generation& gen = gens[gi];
-    const double by_power = kw_left / gen.it_kw_per_gpu;
-    const double by_ports = gen.ports_per_gpu > 0 ? ports_left / gen.ports_per_gpu : kUnlimited;
-    const double run = std::max(0.0, std::min({have, by_power, by_ports}));
-    deployed[gi] = run;
-    stranded[gi] = have - run;
-    kw_left = detail::left_after(kw_left, run * gen.it_kw_per_gpu);
-    ports_left = detail::left_after(ports_left, run * gen.ports_per_gpu);
+    if (binding[gi] == Binding::none) deployed[gi] += take(gi, have - deployed[gi], binding[gi]);
+    stranded[gi] = have - deployed[gi];
     if (stranded[gi] <= 1e-9 * have) {  // rounding, not a shortage
       deployed[gi] = have;
       stranded[gi] = 0.0;
       binding[gi] = Binding::none;
-    } else {
-      binding[gi] = by_power <= by_ports ? cell.power_binding : Binding::network;
     }
   }
 }

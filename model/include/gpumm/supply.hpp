@@ -54,11 +54,12 @@ CellDeployment usable_it_power(double energized_mw, double pue, double it_built_
 
 /// Leontief deployment of a cell: generations in `order` (best H100e per kW first) take
 /// usable IT power and ports until one runs out; deployed_g = min(installed_g,
-/// power left / kW per GPU_g, ports left / ports per GPU_g). Writes deployed and stranded
-/// counts and, for stranded GPUs, the input that bound them.
+/// power left / kW per GPU_g, ports left / ports per GPU_g). GPUs `committed` to contracts
+/// (per generation; empty: none) take theirs first, in the same order, and the rest follow.
+/// Writes deployed and stranded counts and, for stranded GPUs, the input that bound them.
 void deploy_cell(const std::vector<Generation>& gens, std::span<const int> order,
                  const CellDeployment& cell, double ports, std::span<const double> installed,
                  std::span<double> deployed, std::span<double> stranded,
-                 std::span<Binding> binding);
+                 std::span<Binding> binding, std::span<const double> committed = {});
 
 }  // namespace gpumm
