@@ -575,7 +575,10 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
 TEST_CASE("cli: explain answers for a firm and a date, and refuses what it cannot answer") {
   Result r = run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07");
   CHECK(r.code == 0);
-  CHECK((r.out.rfind("Yes: ", 0) == 0 || r.out.rfind("No: ", 0) == 0));
+  // the README's example: the base answers the motivating question at the rumour's date
+  CHECK(r.out.rfind("No: meta's surplus in 2026-07 is a local, temporary mismatch; the market is in structural "
+                    "shortage.\n", 0) == 0);
+  CHECK(slurp(kSource / "README.md").find("\n  " + r.out.substr(0, r.out.find('\n') + 1)) != std::string::npos);
   CHECK(r.out.find("Market in 2026-07: regime") != std::string::npos);
   CHECK(r.out.find("meta then: deployed") != std::string::npos);
   Result typo = run_gpumm("explain inputs/base.yaml --firm metta --date 2026-07");
