@@ -11,6 +11,16 @@ using namespace gpumm;
 
 namespace {
 
+// Of per-period records with a `last` day, the last one ending on or before `d` (the first
+// when none does).
+template <class Record>
+const Record& last_ending_by(const std::vector<Record>& records, Date d) {
+  const Record* found = &records.front();
+  for (const Record& r : records)
+    if (!(d < r.last)) found = &r;
+  return *found;
+}
+
 // One firm in one region, one generation with ample production; `extra` adds firm keys.
 std::string one_firm(const std::string& step, const std::string& start, const std::string& end,
                      const std::string& firm_extra, const std::string& gen_extra = "",
@@ -302,13 +312,7 @@ TEST_CASE("simulate: the supply buildout does not depend on the time step") {
       runs[step].push_back({r.calendar[static_cast<int>(t)].last, delivered, p.energized_mw, p.backlog_gpus + p.on_order_gpus});
     }
   }
-  // the last period ending on or before `d`
-  const auto at = [&](Step step, Date d) {
-    const At* found = &runs[step].front();
-    for (const At& a : runs[step])
-      if (!(d < a.last)) found = &a;
-    return *found;
-  };
+  const auto at = [&](Step step, Date d) { return last_ending_by(runs[step], d); };
   int quarters = 0;
   for (const At& q : runs[Step::quarter]) {
     if (q.last.year() < 2024) continue;  // 2023 holds too little to compare shares of
@@ -351,12 +355,7 @@ TEST_CASE("simulate: steady demand is read at the period's end, the instant of t
       runs[step].push_back({r.calendar[static_cast<int>(t)].last, p.demand_inference_h100e + p.demand_other_h100e});
     }
   }
-  const auto at = [&](Step step, Date d) {
-    const At* found = &runs[step].front();
-    for (const At& a : runs[step])
-      if (!(d < a.last)) found = &a;
-    return *found;
-  };
+  const auto at = [&](Step step, Date d) { return last_ending_by(runs[step], d); };
   int quarters = 0;
   for (const At& q : runs[Step::quarter]) {
     CAPTURE(to_iso(q.last));
