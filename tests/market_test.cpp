@@ -255,8 +255,8 @@ TEST_CASE("market: spot stays within its bounds and rises when utilization is ab
     Scenario s = load(two_firms(inference("seller", "a", 43.2 * 3) + "market: {spot: {initial: $2, floor: $1, cap: $3, target_utilization: 0.8, sensitivity_per_year: 2}}\n"));
     RunResult r = simulate(s);
     CHECK(r.periods[1].spot_usd_per_h100e_hour > r.periods[0].spot_usd_per_h100e_hour);
-    // January: utilization 1 is 0.2 above target: 2 x (1 + 2 x 0.2 x 31/365.2425)
-    CHECK(r.periods[1].spot_usd_per_h100e_hour == doctest::Approx(2.0 * (1 + 2 * 0.2 * 31 / 365.2425)));
+    // January: utilization 1 is 0.2 above target: 2 x exp(2 x 0.2 x 31/365.2425)
+    CHECK(r.periods[1].spot_usd_per_h100e_hour == doctest::Approx(2.0 * std::exp(2 * 0.2 * 31 / 365.2425)));
     for (const PeriodSummary& p : r.periods) CHECK(p.spot_usd_per_h100e_hour <= 3.0);
     // the term price follows spot with a lag: it trails a rising spot
     CHECK(r.periods[6].term_usd_per_h100e_hour < r.periods[6].spot_usd_per_h100e_hour);
@@ -264,7 +264,7 @@ TEST_CASE("market: spot stays within its bounds and rises when utilization is ab
   SUBCASE("an idle market: spot falls, down to the floor") {
     // the seller offers its 1000 idle H100 and nobody buys: market utilization 0
     RunResult r = simulate(load(two_firms("market: {spot: {initial: $2, floor: $1.5}}\n", ", sells_surplus: true")));
-    CHECK(r.periods[1].spot_usd_per_h100e_hour == doctest::Approx(2.0 * (1 + 2 * (0 - 0.85) * 31 / 365.2425)));
+    CHECK(r.periods[1].spot_usd_per_h100e_hour == doctest::Approx(2.0 * std::exp(2 * (0 - 0.85) * 31 / 365.2425)));
     for (const PeriodSummary& p : r.periods) CHECK(p.spot_usd_per_h100e_hour >= 1.5);
     CHECK(r.periods.back().spot_usd_per_h100e_hour == 1.5);
   }
@@ -273,8 +273,21 @@ TEST_CASE("market: spot stays within its bounds and rises when utilization is ab
     // January (31 days): perceived utilization 0.85 + (0 - 0.85) x (1 - exp(-(31/365.2425) / (3 x 30.436875 / 365.2425)))
     const double years = 31 / 365.2425, lag = 3 * 30.436875 / 365.2425;
     const double u = 0.85 - 0.85 * (1 - std::exp(-years / lag));
-    CHECK(r.periods[1].spot_usd_per_h100e_hour == doctest::Approx(2.0 * (1 + 2 * (u - 0.85) * years)));
-    CHECK(r.periods[1].spot_usd_per_h100e_hour > 2.0 * (1 + 2 * (0 - 0.85) * years));  // gentler than unsmoothed
+    CHECK(r.periods[1].spot_usd_per_h100e_hour == doctest::Approx(2.0 * std::exp(2 * (u - 0.85) * years)));
+    CHECK(r.periods[1].spot_usd_per_h100e_hour > 2.0 * std::exp(2 * (0 - 0.85) * years));  // gentler than unsmoothed
+  }
+  SUBCASE("a quarter moves the price as its three months do at the same utilization") {
+    // nobody buys: utilization 0 every period, so the spot falls by exp(-2 x 0.85 x days / 365.2425)
+    // whatever the step; a linear step 1 - 2 x 0.85 x 0.25 = 0.575 per quarter would fall faster
+    std::string y = two_firms("market: {spot: {initial: $10, floor: $0.01, sensitivity_per_year: 2}}\n", ", sells_surplus: true");
+    const RunResult months = simulate(load(y));
+    y.replace(y.find("start: 2025-01\n"), 15, "start: 2025-01\nstep: quarter\n");
+    const RunResult quarters = simulate(load(y));
+    REQUIRE(quarters.periods.size() == 4);
+    // the price set at the end of March is the one April starts with
+    const double q1_days = 31 + 28 + 31;
+    CHECK(quarters.periods[1].spot_usd_per_h100e_hour == doctest::Approx(10 * std::exp(-2 * 0.85 * q1_days / 365.2425)));
+    CHECK(months.periods[3].spot_usd_per_h100e_hour == doctest::Approx(quarters.periods[1].spot_usd_per_h100e_hour));
   }
   SUBCASE("no offers and no bids: no signal, spot holds") {
     RunResult r = simulate(load(two_firms("market: {spot: {initial: $2, floor: $1.5}}\n")));
@@ -313,7 +326,7 @@ TEST_CASE("market: each generation has its own spot, floored at its operating co
   // paid at each generation's price, not at one index: 744 h x (500 x $1.5 + 250 x $2)
   CHECK(revenue[0] == doctest::Approx(744 * (500 * 1.5 + 250 * 2.0)));
   // market utilization 0.5 for both: h100 falls; old is held at its operating cost
-  const double fall = 1 + 2 * (0.5 - 0.85) * 31 / 365.2425;
+  const double fall = std::exp(2 * (0.5 - 0.85) * 31 / 365.2425);
   CHECK(spot[1][h100] == doctest::Approx(1.5 * fall));
   CHECK(spot[1][old] == doctest::Approx(2.0));
   // the index weighs generations by deployed H100e (1000 of h100, 500 of old)

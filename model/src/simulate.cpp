@@ -1705,7 +1705,10 @@ class Engine {
 
   // Each generation's spot moves with its market utilization u (matched over offered
   // capacity; 1 when none is offered while bids go unmet; no change without either):
-  // spot x (1 + sensitivity x (u - target) x years of the period), within [its floor, cap].
+  // spot x exp(sensitivity x (u - target) x years of the period), within [its floor, cap]:
+  // the exact step of d ln(spot)/dt = sensitivity x (u - target), so a quarter moves the price
+  // as three months at the same utilization do (the linear step 1 + ... once sent a quarter
+  // without sales below zero, to the floor).
   // The index is the generations' spot weighted by deployed H100e (merchant GPUs only); a
   // generation not yet deployed anywhere is priced at the index. Term prices follow spot
   // with a first-order lag.
@@ -1739,7 +1742,7 @@ class Engine {
       if (u >= 0) {
         perceived_u_[gi] += (u - perceived_u_[gi]) * smoothing;
         spot_g_[gi] = std::clamp(
-            spot_g_[gi] * (1.0 + m.sensitivity_per_year * (perceived_u_[gi] - m.target_utilization) * years),
+            spot_g_[gi] * std::exp(m.sensitivity_per_year * (perceived_u_[gi] - m.target_utilization) * years),
             floor_g_[gi], m.spot_cap);
       }
       if (merchant) {

@@ -196,7 +196,7 @@ struct MarketSettings {
   double spot_floor = 1.0;            ///< no generation's spot goes below this
   double spot_cap = 12.0;
   double target_utilization = 0.85;   ///< spot rises above it, falls below it
-  double sensitivity_per_year = 2.0;  ///< relative price change per year per unit of utilization gap
+  double sensitivity_per_year = 2.0;  ///< growth rate of the price per year per unit of utilization gap
   /// Prices respond to market utilization smoothed to first order over this time (0: this
   /// period's utilization as it is).
   Duration spot_smoothing{0, Duration::Unit::month};
