@@ -158,6 +158,47 @@ TEST_CASE("demand: a contiguous project waits for one cluster big enough, a spre
   }
 }
 
+TEST_CASE("demand: a run holds its cluster for the days it runs, whatever the step") {
+  // 1000 GPUs of 1 H100e from 11 January for 30 days (to 10 February): 1000 x 21/31 in
+  // January, 1000 x 9/28 in February, nothing after; 1000 x 30 / 90 in the first quarter;
+  // 1000 H100e x 30 days of work at every step
+  std::string y = capacity("    fleet_at_start: {old: 3000}\n"
+                           "projects:\n  - {name: p, firm: lab, start: 2025-01-11, duration: 30d, "
+                           "gpus: {generation: old, count: 1000}, regions: [a]}\n");
+  const RunResult months = simulate(load(y));
+  CHECK(months.periods[0].demand_training_h100e == doctest::Approx(1000.0 * 21 / 31));
+  CHECK(months.periods[1].demand_training_h100e == doctest::Approx(1000.0 * 9 / 28));
+  CHECK(months.periods[2].demand_training_h100e == 0);
+  CHECK(months.periods[0].unserved_h100e == 0);
+  CHECK(months.projects[0].actual_start == d("2025-01-11"));
+  CHECK(months.projects[0].actual_end == d("2025-02-10"));
+  CHECK(months.projects[0].end_period == 2);
+  y.replace(y.find("end: 2025-12-31\n"), 16, "end: 2025-12-31\nstep: quarter\n");
+  const RunResult quarters = simulate(load(y));
+  CHECK(quarters.periods[0].demand_training_h100e == doctest::Approx(1000.0 * 30 / 90));
+  CHECK(quarters.periods[1].demand_training_h100e == 0);
+  const auto work = [](const RunResult& r) {  // H100e-days
+    double w = 0;
+    for (size_t t = 0; t < r.periods.size(); ++t) w += r.periods[t].demand_training_h100e * r.calendar[static_cast<int>(t)].days;
+    return w;
+  };
+  const double work_months = work(months), work_quarters = work(quarters);
+  CHECK(work_months == doctest::Approx(1000.0 * 30));
+  CHECK(work_quarters == doctest::Approx(1000.0 * 30));
+}
+
+TEST_CASE("demand: a run that waits wants its cluster from its start on, and starts on a period's first day") {
+  // no capacity: the run waits from 11 January; its demand is 21/31 of its cluster in January,
+  // all of it after
+  Scenario s = load(capacity("projects:\n  - {name: p, firm: lab, start: 2025-01-11, duration: 30d, "
+                             "gpus: {generation: old, count: 1000}, regions: [a]}\n"));
+  RunResult r = simulate(s);
+  CHECK(r.periods[0].demand_training_h100e == doctest::Approx(1000.0 * 21 / 31));
+  CHECK(r.periods[0].unserved_h100e == doctest::Approx(1000.0 * 21 / 31));
+  CHECK(r.periods[1].demand_training_h100e == doctest::Approx(1000));
+  CHECK(r.projects[0].start_period == -1);
+}
+
 TEST_CASE("demand: a program's run still waiting when the next is ready is dropped, and says when") {
   // no capacity at all: every quarterly run waits
   Scenario s = load(capacity("programs:\n  frontier: {firm: lab, first_run: 2025-01-01, cadence: 3mo, size: 1e25 FLOP, duration: 60d}\n"));

@@ -599,7 +599,6 @@ struct RunWriter::Impl {
 
   void write_projects(const RunResult& r) {
     CsvWriter w(out.staged("projects.csv"), projects_columns());
-    const auto date_of = [&](int t) { return t >= 0 && t < cal.size() ? to_iso(cal[t].start) : std::string(); };
     for (const ProjectOutcome& p : r.projects) {
       const std::string status = p.superseded ? "superseded"
                                  : p.start_period < 0 ? (p.wait_periods > 0 ? "waiting" : "not_started")
@@ -609,14 +608,15 @@ struct RunWriter::Impl {
       const auto days_until = [&](Date until) {
         return std::max(0.0, static_cast<double>((until - std::max(p.slipped_start, cal.start())).days()));
       };
-      if (p.start_period >= 0) wait_days = days_until(cal[p.start_period].start);
+      if (p.start_period >= 0) wait_days = days_until(p.actual_start);
       else if (p.superseded) wait_days = days_until(cal[p.superseded_period].start);
       else if (p.wait_periods > 0) wait_days = days_until(cal.horizon_end());
       w.text(p.name).text(p.program).text(s.firms[static_cast<size_t>(p.firm)].id)
           .text(p.region >= 0 ? s.regions[static_cast<size_t>(p.region)].id : "")
           .number(p.flop).number(p.h100e).text(to_iso(p.planned_start)).text(to_iso(p.planned_end))
-          .number(p.slip_days).text(to_iso(p.slipped_start)).text(date_of(p.start_period))
-          .text(p.end_period >= 0 && p.end_period < cal.size() ? date_of(p.end_period) : "")
+          .number(p.slip_days).text(to_iso(p.slipped_start))
+          .text(p.start_period >= 0 ? to_iso(p.actual_start) : "")
+          .text(p.start_period >= 0 && p.actual_end < cal.horizon_end() ? to_iso(p.actual_end) : "")
           .number(wait_days).text(status);
       w.end_row();
     }

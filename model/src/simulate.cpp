@@ -941,6 +941,23 @@ class Engine {
     }
   }
 
+  // The share of period t's days that fall in [from, to).
+  double share_of_period(int t, Date from, Date to) const {
+    const Date a = std::max(from, cal_[t].start);
+    const Date b = std::min(to, cal_[t].last + boost::gregorian::days(1));
+    return b > a ? static_cast<double>((b - a).days()) / cal_[t].days : 0.0;
+  }
+
+  // A run starts in period t: on its slipped start when that falls in t, else on t's first
+  // day; it runs its duration and holds its cluster for that share of each period.
+  void start_run(ProjectRun& pr, int t) {
+    ProjectOutcome& o = pr.out;
+    o.start_period = t;
+    o.actual_start = std::max(o.slipped_start, cal_[t].start);
+    o.actual_end = Calendar::add(o.actual_start, pr.spec.duration);
+    o.end_period = std::max(t + 1, cal_.first_starting_at_or_after(o.actual_end));
+  }
+
   bool region_allowed(const Placement& pl, int r) const {
     return pl.regions.empty() || std::find(pl.regions.begin(), pl.regions.end(), r) != pl.regions.end();
   }
@@ -1057,7 +1074,6 @@ class Engine {
       while (k < pairs_.size() && pairs_[k].c == c) ++k;
       range_end_[static_cast<size_t>(c)] = static_cast<int>(k);
     }
-    const Date today = cal_[t].start;
     // Steady demand (inference, other workloads) is read on the period's last day: the same
     // instant as the stocks that serve it, which include the period's deliveries. Read at the
     // first day, a quarter step would meet a quarter's older demand with a quarter's newer
@@ -1080,7 +1096,7 @@ class Engine {
         continue;
       }
       const int f = o.firm;
-      const double need = o.h100e;
+      const double need = o.h100e;  // its cluster, while it runs
       if (o.start_period < 0) {
         // try to start: one cell with room for all of it, or enough across allowed cells
         int best = -1;
@@ -1098,39 +1114,40 @@ class Engine {
         const bool fits = pr.spec.placement.contiguous ? best_free >= need * (1 - 1e-12) : total_free >= need * (1 - 1e-12);
         if (!fits) {
           // it waits: its demand counts, unserved, where the firm would run it (the market
-          // may yet rent it a cluster, below)
+          // may yet rent it a cluster, below), for the part of the period after its start
           waiting_.push_back(k);
           ++o.wait_periods;
           const int r = o.region >= 0 ? o.region : home_region(f, pr.spec.placement);
           o.region = r;
           const size_t c = static_cast<size_t>(cell(f, r));
-          st_.demand_training_h100e[c] += need;
-          st_.unserved_h100e[c] += need;
+          const double want = need * share_of_period(t, o.slipped_start, cal_.horizon_end());
+          st_.demand_training_h100e[c] += want;
+          st_.unserved_h100e[c] += want;
           continue;
         }
-        o.start_period = t;
-        const Date begin = std::max(o.slipped_start, today);
-        o.end_period = std::max(t + 1, cal_.first_starting_at_or_after(Calendar::add(begin, pr.spec.duration)));
+        start_run(pr, t);
         o.region = pr.spec.placement.contiguous ? best % R : (best >= 0 ? best % R : home_region(f, pr.spec.placement));
       }
-      // running: in its cluster (its own or a rented one), or spread over the allowed cells
+      // running: in its cluster (its own or a rented one), or spread over the allowed cells,
+      // for the part of the period between its start and its end
+      const double want = need * share_of_period(t, o.actual_start, o.actual_end);
       double got = 0;
       int home = cell(f, o.region);
       if (pr.host >= 0) {
         // a rented cluster is bought on the market every period the run lasts
-        got = rent(f, pr.host, o.region, need, pr.allowed, t, false);
-        st_.market_bids_h100e[static_cast<size_t>(o.region)] += need;
-        st_.market_unmet_h100e[static_cast<size_t>(o.region)] += units_left_after(need, got);
+        got = rent(f, pr.host, o.region, want, pr.allowed, t, false);
+        st_.market_bids_h100e[static_cast<size_t>(o.region)] += want;
+        st_.market_unmet_h100e[static_cast<size_t>(o.region)] += units_left_after(want, got);
       } else if (pr.spec.placement.contiguous) {
-        got = take_greedy(home, need, pr.allowed, st_.used_training);
+        got = take_greedy(home, want, pr.allowed, st_.used_training);
       } else {
         scratch_cells_.clear();
         for (int r = 0; r < R; ++r)
           if (region_allowed(pr.spec.placement, r)) scratch_cells_.push_back(cell(f, r));
-        got = take_pro_rata(scratch_cells_, need, &pr.allowed, train_h100e_, st_.used_training);
+        got = take_pro_rata(scratch_cells_, want, &pr.allowed, train_h100e_, st_.used_training);
       }
-      st_.demand_training_h100e[static_cast<size_t>(home)] += need;
-      st_.unserved_h100e[static_cast<size_t>(home)] += units_left_after(need, got);
+      st_.demand_training_h100e[static_cast<size_t>(home)] += want;
+      st_.unserved_h100e[static_cast<size_t>(home)] += units_left_after(want, got);
       served += got;
     }
 
@@ -1608,9 +1625,10 @@ class Engine {
       ProjectRun& pr = runs_[k];
       ProjectOutcome& o = pr.out;
       const int f = o.firm;
-      const double need = o.h100e;
+      const double need = o.h100e;  // the cluster it needs
+      const double want = need * share_of_period(t, o.slipped_start, cal_.horizon_end());  // its work this period
       const int home_r = o.region;
-      st_.market_bids_h100e[static_cast<size_t>(home_r)] += need;
+      st_.market_bids_h100e[static_cast<size_t>(home_r)] += want;
       int best = -1;
       double best_free = 0;
       for (int r = 0; r < R; ++r) {
@@ -1631,25 +1649,25 @@ class Engine {
         }
       }
       if (best < 0 || best_free < need * (1 - 1e-12)) {
-        st_.market_unmet_h100e[static_cast<size_t>(home_r)] += need;
+        st_.market_unmet_h100e[static_cast<size_t>(home_r)] += want;
         continue;
       }
       // start it now on the rented cluster
       --o.wait_periods;
-      o.start_period = t;
-      const Date begin = std::max(o.slipped_start, cal_[t].start);
-      o.end_period = std::max(t + 1, cal_.first_starting_at_or_after(Calendar::add(begin, pr.spec.duration)));
+      start_run(pr, t);
       pr.host = best / R;
       const int r = best % R;
-      // its demand moves with it to the rented cluster's region
-      st_.demand_training_h100e[static_cast<size_t>(cell(f, home_r))] -= need;
+      // its demand moves with it to the rented cluster's region, as what it runs this period
+      const double runs = need * share_of_period(t, o.actual_start, o.actual_end);
+      st_.demand_training_h100e[static_cast<size_t>(cell(f, home_r))] -= want;
       st_.unserved_h100e[static_cast<size_t>(cell(f, home_r))] =
-          units_left_after(st_.unserved_h100e[static_cast<size_t>(cell(f, home_r))], need);
-      st_.demand_training_h100e[static_cast<size_t>(cell(f, r))] += need;
+          units_left_after(st_.unserved_h100e[static_cast<size_t>(cell(f, home_r))], want);
+      st_.market_bids_h100e[static_cast<size_t>(home_r)] += runs - want;
+      st_.demand_training_h100e[static_cast<size_t>(cell(f, r))] += runs;
       o.region = r;
-      const double got = rent(f, pr.host, r, need, pr.allowed, t, true);
-      st_.unserved_h100e[static_cast<size_t>(cell(f, r))] += units_left_after(need, got);
-      st_.market_unmet_h100e[static_cast<size_t>(home_r)] += units_left_after(need, got);
+      const double got = rent(f, pr.host, r, runs, pr.allowed, t, true);
+      st_.unserved_h100e[static_cast<size_t>(cell(f, r))] += units_left_after(runs, got);
+      st_.market_unmet_h100e[static_cast<size_t>(home_r)] += units_left_after(runs, got);
       served += got;
     }
     for (int r = 0; r < R; ++r) {
@@ -1778,9 +1796,8 @@ class Engine {
     for (const ProjectRun& pr : runs_) {
       const ProjectOutcome& o = pr.out;
       const bool running = o.start_period >= 0 && o.start_period <= t && t < o.end_period;
-      if (o.slip_days > 0 && !running && !o.superseded && cal_[t].start >= o.planned_start &&
-          cal_[t].start < o.planned_end && (o.start_period < 0 || o.start_period > t))
-        slipped_[static_cast<size_t>(o.firm)] += o.h100e;
+      if (o.slip_days > 0 && !running && !o.superseded && (o.start_period < 0 || o.start_period > t))
+        slipped_[static_cast<size_t>(o.firm)] += o.h100e * share_of_period(t, o.planned_start, o.planned_end);
       if (o.start_period < 0 && pr.ready <= t && !o.superseded && o.wait_periods > 0) {
         double old = 0;
         for (const Pair& p : pairs_)
@@ -1865,9 +1882,9 @@ class Engine {
                                        std::max(0.0, idle_old_[static_cast<size_t>(f)] - r.idle_generation_transition),
                                        open * idle_old_[static_cast<size_t>(f)] / idle_old_all});
         r.idle_generation_transition += extra;
-        left_[static_cast<size_t>(f)] -= extra;
-        left_all -= extra;
-        unserved_all -= extra;  // that demand is explained; it is not a mismatch as well
+        left_[static_cast<size_t>(f)] = units_left_after(left_[static_cast<size_t>(f)], extra);
+        left_all = units_left_after(left_all, extra);
+        unserved_all = units_left_after(unserved_all, extra);  // that demand is explained; it is not a mismatch as well
       }
     }
     // idle here while other firms' demand stays unserved (the market could not bring them

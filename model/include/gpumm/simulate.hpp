@@ -147,6 +147,8 @@ struct ProjectOutcome {
   double slip_days = 0;
   int start_period = -1;     ///< -1: never started within the horizon
   int end_period = -1;       ///< first period after it ends
+  Date actual_start, actual_end;  ///< when it ran (set when it starts): its slipped start or,
+                                  ///< when it waited, the first day of the period it started in
   int wait_periods = 0;      ///< periods it was ready but found no capacity
   bool superseded = false;   ///< dropped while waiting, when its program's next run was ready
   int superseded_period = -1;  ///< the period it was dropped in
