@@ -546,6 +546,22 @@ TEST_CASE("cli: a scenario with demand reports it and lists its projects") {
   auto summary = lines(slurp(out / "summary.csv"));
   const auto header = summary[0];
   CHECK(header.find("demand_training_h100e,demand_inference_h100e,demand_other_h100e,demand_h100e") != std::string::npos);
+  // when a run ran: its dates, done when it ended by the horizon's end, running past it
+  CHECK(run1.find(",2024-06-01,2024-09-01,0,done") != std::string::npos);
+  std::string y = slurp(kSource / "tests/testdata/good_demand.yaml");
+  const std::string run1_line = "  - {name: run1, firm: meta, start: 2024-06-01, duration: 3mo, size: 1e25 FLOP}\n";
+  REQUIRE(y.find(run1_line) != std::string::npos);
+  y.replace(y.find(run1_line), run1_line.size(),
+            run1_line + "  - {name: short, firm: meta, start: 2026-12-10, duration: 10d, size: 1e22 FLOP}\n"
+                        "  - {name: long, firm: meta, start: 2026-12-10, duration: 60d, size: 1e22 FLOP}\n");
+  const fs::path late_dir = scratch("demand-late"), late_yaml = late_dir / "late.yaml", late_out = late_dir / "out";
+  fs::create_directories(late_dir);
+  std::ofstream(late_yaml) << y;
+  REQUIRE(run_gpumm("run '" + late_yaml.string() + "' -q -o '" + late_out.string() + "'").code == 0);
+  const std::string late = slurp(late_out / "projects.csv");
+  CHECK(late.find("\nshort,,meta,us_east,1e+22,") != std::string::npos);
+  CHECK(late.find(",2026-12-10,2026-12-10,2026-12-20,0,done\n") != std::string::npos);
+  CHECK(late.find(",2026-12-10,2026-12-10,,0,running\n") != std::string::npos);
   // the resolved scenario carries the demand and reproduces the run
   const fs::path again = scratch("demand-again");
   REQUIRE(run_gpumm("run '" + (out / "scenario.resolved.yaml").string() + "' -q -o '" + again.string() + "'").code == 0);

@@ -602,7 +602,7 @@ struct RunWriter::Impl {
     for (const ProjectOutcome& p : r.projects) {
       const std::string status = p.superseded ? "superseded"
                                  : p.start_period < 0 ? (p.wait_periods > 0 ? "waiting" : "not_started")
-                                 : p.end_period > cal.size() - 1 ? "running" : "done";
+                                 : p.actual_end > cal.horizon_end() ? "running" : "done";
       // from when it could start to when it started, was dropped, or the horizon ended
       double wait_days = 0;
       const auto days_until = [&](Date until) {
@@ -616,7 +616,7 @@ struct RunWriter::Impl {
           .number(p.flop).number(p.h100e).text(to_iso(p.planned_start)).text(to_iso(p.planned_end))
           .number(p.slip_days).text(to_iso(p.slipped_start))
           .text(p.start_period >= 0 ? to_iso(p.actual_start) : "")
-          .text(p.start_period >= 0 && p.actual_end < cal.horizon_end() ? to_iso(p.actual_end) : "")
+          .text(p.start_period >= 0 && !(cal.horizon_end() < p.actual_end) ? to_iso(p.actual_end) : "")
           .number(wait_days).text(status);
       w.end_row();
     }
