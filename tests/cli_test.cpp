@@ -560,8 +560,8 @@ TEST_CASE("cli: a scenario with demand reports it and lists its projects") {
   REQUIRE(run_gpumm("run '" + late_yaml.string() + "' -q -o '" + late_out.string() + "'").code == 0);
   const std::string late = slurp(late_out / "projects.csv");
   CHECK(late.find("\nshort,,meta,us_east,1e+22,") != std::string::npos);
-  CHECK(late.find(",2026-12-10,2026-12-10,2026-12-20,0,done\n") != std::string::npos);
-  CHECK(late.find(",2026-12-10,2026-12-10,,0,running\n") != std::string::npos);
+  CHECK(late.find(",2026-12-10,2026-12-10,2026-12-20,0,done\r\n") != std::string::npos);  // CSV rows end in CRLF
+  CHECK(late.find(",2026-12-10,2026-12-10,,0,running\r\n") != std::string::npos);
   // the resolved scenario carries the demand and reproduces the run
   const fs::path again = scratch("demand-again");
   REQUIRE(run_gpumm("run '" + (out / "scenario.resolved.yaml").string() + "' -q -o '" + again.string() + "'").code == 0);
