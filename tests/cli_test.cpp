@@ -735,6 +735,12 @@ TEST_CASE("cli: case study meta-sells-compute: a slipped program leaves Meta a t
   CHECK(r.out.rfind("No: meta's surplus in 2026-10 is a local, temporary mismatch; the market is in structural "
                     "shortage.", 0) == 0);
   CHECK(r.out.find("slipped training project") != std::string::npos);
+  // with what its take-or-pay contracts bring in (Meta-CoreWeave is in force)
+  const size_t in_at = r.out.find("; under contracts ");
+  REQUIRE(in_at != std::string::npos);
+  const std::string brought = r.out.substr(in_at + 18, r.out.find(" in from sellers", in_at) - in_at - 18);
+  CHECK(brought != "0");
+  CHECK(brought.back() == 'k');
   // the same case without the slip: no Meta surplus episode touches 2026's second half
   std::string y = slurp(kSource / "inputs/cases/meta-sells-compute.yaml");
   const std::string slip = "delay: {probability: 1, distribution: fixed, mean: 6mo}";

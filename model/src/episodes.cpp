@@ -125,7 +125,9 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
                 100 * d.temporary[static_cast<size_t>(t)], 100 * p.utilization(), p.mismatch_index,
                 p.mismatch_firms, p.mismatch_regions, p.mismatch_generations);
   v += line;
-  v += id + " then: deployed " + num(rec.deployed_h100e) + " H100e, idle " + num(rec.idle_h100e) +
+  v += id + " then: deployed " + num(rec.deployed_h100e) + " H100e of its own; under contracts " +
+       num(rec.contracted_in_h100e) + " in from sellers, " + num(rec.contracted_out_h100e) +
+       " out to buyers; idle " + num(rec.idle_h100e) +
        ", sold on the market " + num(rec.sold_h100e) + ", unserved demand " + num(rec.unserved_h100e) +
        ", bought " + num(rec.bought_h100e) + ", balance " + num(rec.balance_h100e()) + ".\n";
   bool in_episode = false;

@@ -1787,6 +1787,8 @@ class Engine {
     for (int f = 0; f < p_.F; ++f) {
       rec[f].sold_h100e = st_.sold_h100e[static_cast<size_t>(f)];
       rec[f].bought_h100e = st_.bought_h100e[static_cast<size_t>(f)];
+      rec[f].contracted_in_h100e = st_.contracted_in_h100e[static_cast<size_t>(f)];
+      rec[f].contracted_out_h100e = st_.contracted_out_h100e[static_cast<size_t>(f)];
     }
     // capacity a slipped project would have used now, and idle on generations that a waiting
     // project may not use

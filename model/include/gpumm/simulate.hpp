@@ -130,6 +130,7 @@ struct PeriodSummary {
 struct FirmRecord {
   double deployed_h100e = 0, idle_h100e = 0, unserved_h100e = 0;
   double sold_h100e = 0, bought_h100e = 0;  ///< on the market this period
+  double contracted_in_h100e = 0, contracted_out_h100e = 0;  ///< moved by contracts this period
   double idle_slipped_project = 0, idle_take_or_pay = 0, idle_generation_transition = 0,
          idle_stranded = 0, idle_region_mismatch = 0, idle_weak_demand = 0;  ///< shares of idle + sold
   double spare_h100e() const { return idle_h100e + sold_h100e; }
