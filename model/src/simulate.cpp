@@ -699,25 +699,26 @@ class Engine {
   void produce_and_deliver(int t, PeriodSummary& out) {
     const int G = p_.G;
     // orders that fall due now join the backlog (twice: roll-overs may fall due at once)
+    // (and what each generation would ship: its backlog, up to the ramp)
     const auto fall_due = [&] {
       double* due = gpu_due_.slot(t);
+      want_.assign(static_cast<size_t>(G), 0.0);
       for (const Pair& p : pairs_) {
         const size_t i = static_cast<size_t>(p.i);
-        if (due[i] == 0.0) continue;
-        st_.on_order[i] = units_left_after(st_.on_order[i], due[i]);
-        st_.backlog[i] += due[i];
-        due[i] = 0.0;
+        if (due[i] != 0.0) {
+          st_.on_order[i] = units_left_after(st_.on_order[i], due[i]);
+          st_.backlog[i] += due[i];
+          due[i] = 0.0;
+        }
+        want_[static_cast<size_t>(p.g)] += st_.backlog[i];
       }
     };
     fall_due();
-    const bool rolled = roll_over_ended(t);
-    collect_live();
-    if (rolled) fall_due();
-
-    // what each generation would ship: its backlog, up to the ramp
-    want_.assign(static_cast<size_t>(G), 0.0);
+    if (roll_over_ended(t)) {
+      collect_live();
+      fall_due();
+    }
     need_.assign(static_cast<size_t>(G), 0.0);
-    for (const Pair& p : pairs_) want_[static_cast<size_t>(p.g)] += st_.backlog[static_cast<size_t>(p.i)];
     for (int g : live_gens_)
       need_[static_cast<size_t>(g)] = std::min(want_[static_cast<size_t>(g)], p_.production[static_cast<size_t>(g * p_.T + t)]);
 
@@ -776,9 +777,11 @@ class Engine {
   // buyer re-orders the same value of what its family ships now (the successor). Orders are
   // never lost: the old units count as rolled over, the new ones as ordered.
   // Returns whether it placed any order.
+  // (want_: each generation's backlog, so only a period with ended backlog visits the pairs)
   bool roll_over_ended(int t) {
     bool any_ended = false;
-    for (int g : live_gens_) any_ended = any_ended || p_.production_ends[static_cast<size_t>(g)] <= t;
+    for (int g : live_gens_)
+      any_ended = any_ended || (p_.production_ends[static_cast<size_t>(g)] <= t && want_[static_cast<size_t>(g)] > 0);
     if (!any_ended) return false;
     bool placed = false;
     // (place_order may append pairs: visit only those present at the start)
