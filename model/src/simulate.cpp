@@ -336,6 +336,8 @@ class Engine {
     range_begin_.assign(static_cast<size_t>(C), 0);
     range_end_.assign(static_cast<size_t>(C), 0);
     rank_bits_.assign(static_cast<size_t>((G + 63) / 64), 0);
+    cell_order_.assign(static_cast<size_t>(C * G), 0);
+    cell_order_len_.assign(static_cast<size_t>(C), -1);  // -1: to be worked out
     st_.gen_bound_by.assign(static_cast<size_t>(G), -1);
     live_.assign(static_cast<size_t>(G), 0);
     pair_on_.assign(static_cast<size_t>(C * G), 0);
@@ -475,6 +477,7 @@ class Engine {
     const size_t i = cg(c, g);
     if (pair_on_[i]) return;
     pair_on_[i] = 1;
+    cell_order_len_[static_cast<size_t>(c)] = -1;
     pairs_.push_back({static_cast<int>(i), c, g, c / p_.R, c % p_.R});
     pairs_sorted_ = false;
     if (!live_[static_cast<size_t>(g)]) {
@@ -516,6 +519,7 @@ class Engine {
         live_[static_cast<size_t>(p.g)] = 1;
       } else {
         pair_on_[k] = 0;
+        cell_order_len_[static_cast<size_t>(p.c)] = -1;
         dropped_.push_back(p);
       }
     }
@@ -852,19 +856,26 @@ class Engine {
       st_.usable_it_mw[ci] = cd.usable_it_mw;
       st_.power_binding[ci] = cd.power_binding;
       while (k < pairs_.size() && pairs_[k].c < c) ++k;
-      // the cell's generations, best H100e per kW first: a bit per deployment rank
-      cell_order_.clear();
-      std::fill(rank_bits_.begin(), rank_bits_.end(), 0);
-      for (; k < pairs_.size() && pairs_[k].c == c; ++k) {
-        const int rank = p_.rank[static_cast<size_t>(pairs_[k].g)];
-        rank_bits_[static_cast<size_t>(rank / 64)] |= std::uint64_t{1} << (rank % 64);
+      // the cell's generations, best H100e per kW first (worked out again only when the
+      // cell's pairs changed): a bit per deployment rank
+      int* order = cell_order_.data() + cg(c, 0);
+      int& len = cell_order_len_[ci];
+      if (len < 0) {
+        len = 0;
+        std::fill(rank_bits_.begin(), rank_bits_.end(), 0);
+        for (; k < pairs_.size() && pairs_[k].c == c; ++k) {
+          const int rank = p_.rank[static_cast<size_t>(pairs_[k].g)];
+          rank_bits_[static_cast<size_t>(rank / 64)] |= std::uint64_t{1} << (rank % 64);
+        }
+        for (size_t w = 0; w < rank_bits_.size(); ++w)
+          for (std::uint64_t bits = rank_bits_[w]; bits != 0; bits &= bits - 1)
+            order[len++] = p_.deploy_order[w * 64 + static_cast<size_t>(std::countr_zero(bits))];
+      } else {
+        while (k < pairs_.size() && pairs_[k].c == c) ++k;
       }
-      for (size_t w = 0; w < rank_bits_.size(); ++w)
-        for (std::uint64_t bits = rank_bits_[w]; bits != 0; bits &= bits - 1)
-          cell_order_.push_back(p_.deploy_order[w * 64 + static_cast<size_t>(std::countr_zero(bits))]);
-      if (cell_order_.empty()) continue;
+      if (len == 0) continue;
       const size_t base = cg(c, 0);
-      deploy_cell(s_.generations, cell_order_, cd, st_.ports[ci],
+      deploy_cell(s_.generations, std::span<const int>(order, static_cast<size_t>(len)), cd, st_.ports[ci],
                   std::span<const double>(st_.installed.data() + base, static_cast<size_t>(G)),
                   std::span<double>(st_.deployed.data() + base, static_cast<size_t>(G)),
                   std::span<double>(st_.stranded.data() + base, static_cast<size_t>(G)),
@@ -2049,7 +2060,8 @@ class Engine {
   bool pairs_sorted_ = true, live_changed_ = true;
   size_t sorted_upto_ = 0;                 // pairs_[0, sorted_upto_) is sorted
   std::vector<double> share_;              // (G) share of each backlog shipped this period
-  std::vector<int> cell_order_;            // generations of one cell in deployment order
+  std::vector<int> cell_order_;            // (C x G) each cell's generations in deployment order
+  std::vector<int> cell_order_len_;        // (C) how many; -1 when the cell's pairs changed
   int now_ = 0;  // the period being stepped (0 during init)
   detail::EventQueue power_q_, shell_q_;
   // explicit orders (slices of them), by the period they are placed
