@@ -988,6 +988,37 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
                         "than the budget of 100") != std::string::npos);
   CHECK(budget.err.find("bad_budget.yaml:10:1: bootstrp: unknown key `bootstrp`; did you mean `bootstrap`?") != std::string::npos);
   CHECK(budget.err.find("2 problems found") != std::string::npos);
+  // study files are parsed with the scenario loader's guards: a stray `,` (which hangs
+  // yaml-cpp's LoadAll), several documents, an alias bomb
+  const fs::path odd = scratch("odd-studies");
+  fs::create_directories(odd);
+  std::string bomb = "scenario: ../base.yaml\nmethod: sobol\na: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b', prev = 'a'; c <= 'l'; ++c, ++prev) {
+    bomb += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) bomb += std::string(i ? ", *" : "*") + prev;
+    bomb += "]\n";
+  }
+  const std::vector<std::pair<std::string, std::string>> odd_files = {
+      {"comma.yaml", "scenario: ../base.yaml\nmethod: sobol\n{a: 1},\n"},
+      {"lone_comma.yaml", ","},
+      {"two.yaml", "scenario: ../base.yaml\n---\nmethod: sobol\n"},
+      {"bomb.yaml", bomb}};
+  const std::vector<std::string> odd_errors = {":3:1: invalid YAML", "lone_comma.yaml:1:1: invalid YAML: unexpected ','",
+                                               "two.yaml:2:1: a study file holds one YAML document",
+                                               "bomb.yaml:9:8: document too large"};
+  for (size_t k = 0; k < odd_files.size(); ++k) {
+    CAPTURE(odd_files[k].first);
+    std::ofstream(odd / odd_files[k].first) << odd_files[k].second;
+    Result r = run_gpumm("study '" + (odd / odd_files[k].first).string() + "' -o '" + (odd / "out").string() + "'");
+    CHECK(r.code == 2);
+    CHECK(r.err.find(odd_errors[k]) != std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(odd / "out"));
+  // and so is a scenario given to validate
+  std::ofstream(odd / "comma_scenario.yaml") << ",";
+  Result comma = run_gpumm("validate '" + (odd / "comma_scenario.yaml").string() + "'");
+  CHECK(comma.code == 2);
+  CHECK(comma.err.find("comma_scenario.yaml:1:1: invalid YAML: unexpected ','") != std::string::npos);
 }
 
 TEST_CASE("cli: a study killed at any moment and resumed gives exactly the uninterrupted results") {

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "gpumm/scenario.hpp"
@@ -192,6 +193,14 @@ TEST_CASE("scenario: alias bombs, deep nesting and several documents are refused
   CHECK(first(deep).find("nesting deeper than 64 levels") != std::string::npos);
   CHECK(first(kValid + "---\nname: x\n").find("a scenario file holds one YAML document") != std::string::npos);
   CHECK(first("") == "s.yaml: empty scenario: expected a map with start, end, generations, regions and firms");
+  // a stray `,` after the root: yaml-cpp 0.7 starts document after document without reading
+  // it (its LoadAll never returns on ","; found by fuzzing); each is refused where it stands
+  CHECK(first(",") == "s.yaml:1:1: invalid YAML: unexpected ','");
+  CHECK(first("- a\n,") == "s.yaml:2:1: invalid YAML: unexpected ','");
+  CHECK(first("---\n,") == "s.yaml:2:1: invalid YAML: unexpected ','");
+  CHECK(first("{start: 2025-01},") == "s.yaml:1:17: invalid YAML: unexpected ','");
+  CHECK(first(kValid + "...\n,") == "s.yaml:" + std::to_string(std::count(kValid.begin(), kValid.end(), '\n') + 2) +
+                                        ":1: invalid YAML: unexpected ','");
   // well-formed documents without aliases (parsed once) meet the same limits
   std::string closed = "a: " + std::string(70, '[') + std::string(70, ']') + "\n";
   CHECK(first(closed).find("nesting deeper than 64 levels") != std::string::npos);

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <set>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 
 #include "gpumm/scenario.hpp"
@@ -59,15 +61,28 @@ namespace {
 // so that an alias bomb is refused before anything is built in memory.
 class SizeGuard : public YAML::EventHandler {
  public:
-  explicit SizeGuard(const LoadLimits& limits) : limits_(limits) {}
+  SizeGuard(const LoadLimits& limits, std::string_view text, std::string kind)
+      : limits_(limits), text_(text), kind_(std::move(kind)) {}
   struct TooLarge {
     YAML::Mark mark;
     std::string message;
   };
   int documents = 0;
 
+  // A second document must start with `---`. yaml-cpp 0.7 starts one without consuming a
+  // token it cannot place (a `,` after the root, say) and would do so forever (its LoadAll
+  // never returns on the text ","): that is reported as the stray character it is.
   void OnDocumentStart(const YAML::Mark& mark) override {
-    if (++documents > 1) throw TooLarge{mark, "a scenario file holds one YAML document"};
+    if (++documents == 1) return;
+    const auto at = static_cast<size_t>(std::max(mark.pos, 0));
+    if (text_.substr(at, 3) == "---") throw TooLarge{mark, "a " + kind_ + " file holds one YAML document"};
+    std::string c = at < text_.size() ? std::string(1, text_[at]) : std::string("end of file");
+    if (at < text_.size() && !std::isprint(static_cast<unsigned char>(text_[at]))) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(text_[at])));
+      c = buf;
+    }
+    throw TooLarge{mark, "invalid YAML: unexpected '" + c + "'"};
   }
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
@@ -117,6 +132,8 @@ class SizeGuard : public YAML::EventHandler {
     std::uint64_t start;
   };
   const LoadLimits& limits_;
+  std::string_view text_;
+  std::string kind_;
   std::uint64_t total_ = 0;
   std::vector<Open> stack_;
   std::map<YAML::anchor_t, std::uint64_t> sizes_;
@@ -1184,24 +1201,26 @@ class Loader {
 
 }  // namespace
 
-namespace {
-
-// Parse one YAML document, refusing alias bombs, deep nesting and several documents before
-// anything is built. Problems go to `d` located in `file`; returns an undefined node on failure.
-YAML::Node parse_document(const std::string& text, const std::string& file, const LoadLimits& limits,
-                          Diagnostics& d) {
+YAML::Node detail::parse_document(const std::string& text, const std::string& file, const LoadLimits& limits,
+                                  Diagnostics& d, const std::string& kind, const std::string& empty_message) {
   if (text.size() > limits.max_file_bytes) {
     d.error_in(file, YAML::Mark::null_mark(), "",
                "file too large (" + std::to_string(text.size()) + " bytes; the limit is " +
                    std::to_string(limits.max_file_bytes) + ")");
     return YAML::Node(YAML::NodeType::Undefined);
   }
-  // One parse for the common document: without aliases (no `*`), nothing expands, so its size
-  // and depth can be checked on the tree. Anything unusual (aliases, several documents, an
-  // error, a limit reached) takes the guarded path below, which says precisely what is wrong.
-  if (text.find('*') == std::string::npos) {
+  // One parse for the common document, a block map without aliases (no `*`) and without
+  // document markers: nothing expands, so its size and depth can be checked on the tree.
+  // Anything unusual (aliases, `---` or `...`, a flow or non-map root, an error, a limit
+  // reached) takes the guarded path below, which says precisely what is wrong. (Not LoadAll:
+  // yaml-cpp 0.7's never returns on a stray `,` after the root.)
+  const auto marker = [&](const char* m) {
+    return text.compare(0, 3, m) == 0 || text.find(std::string("\n") + m) != std::string::npos;
+  };
+  if (text.find('*') == std::string::npos && !marker("---") && !marker("...")) {
     try {
-      std::vector<YAML::Node> docs = YAML::LoadAll(text);
+      std::vector<YAML::Node> docs{YAML::Load(text)};
+      if (!docs.front().IsMap() || docs.front().Style() == YAML::EmitterStyle::Flow) docs.clear();
       std::uint64_t nodes = 0;
       int deepest = 0;
       const auto walk = [&](const auto& self, const YAML::Node& n, int depth) -> void {
@@ -1227,12 +1246,11 @@ YAML::Node parse_document(const std::string& text, const std::string& file, cons
   try {
     std::istringstream in(text);
     YAML::Parser parser(in);
-    SizeGuard guard(limits);
+    SizeGuard guard(limits, text, kind);
     while (parser.HandleNextDocument(guard)) {
     }
     if (guard.documents == 0) {
-      d.error_in(file, YAML::Mark::null_mark(), "",
-                 "empty scenario: expected a map with start, end, generations, regions and firms");
+      d.error_in(file, YAML::Mark::null_mark(), "", empty_message);
       return YAML::Node(YAML::NodeType::Undefined);
     }
   } catch (const SizeGuard::TooLarge& e) {
@@ -1249,6 +1267,8 @@ YAML::Node parse_document(const std::string& text, const std::string& file, cons
     return YAML::Node(YAML::NodeType::Undefined);
   }
 }
+
+namespace {
 
 // Remember which file every node of `n` came from, for messages after a merge.
 void register_origin(const YAML::Node& n, const std::string& file, Diagnostics& d) {
@@ -1294,7 +1314,8 @@ std::string read_text(const std::string& path, bool& ok) {
 // file). `chain` holds the files being extended, to refuse cycles.
 YAML::Node compose(const std::string& text, const std::string& file, const LoadLimits& limits,
                    std::vector<std::string>& chain, Diagnostics& d) {
-  YAML::Node root = parse_document(text, file, limits, d);
+  YAML::Node root = parse_document(text, file, limits, d, "scenario",
+                                   "empty scenario: expected a map with start, end, generations, regions and firms");
   if (!root.IsDefined() || !root.IsMap()) return root;
   YAML::Node ext(YAML::NodeType::Undefined);
   for (auto it = root.begin(); it != root.end(); ++it)

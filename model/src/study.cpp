@@ -15,6 +15,7 @@
 #include <functional>
 #include <mutex>
 #include <numeric>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <tuple>
@@ -182,18 +183,19 @@ Study load_study_file(const std::string& path) {
 Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems) {
   Diagnostics d;
   d.file = path;
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
     Diagnostic e;
     e.file = path;
     e.message = "no such file";
     throw ScenarioError({e});
-  } catch (const YAML::Exception& e) {
-    d.error(e.mark, "", "invalid YAML: " + e.msg);
-    throw ScenarioError(d.list);
   }
+  std::ostringstream text;
+  text << in.rdbuf();
+  // with the scenario loader's guards (alias bombs, nesting, several documents, size)
+  const YAML::Node root = parse_document(text.str(), path, LoadLimits{}, d, "study",
+                                         "empty study file: expected a map with scenario, method, parameters and outputs");
+  if (!root.IsDefined()) throw ScenarioError(d.list);
   Study st;
   st.file = path;
   MapReader m(d, root, "");

@@ -14,6 +14,10 @@
 #include "gpumm/error.hpp"
 #include "gpumm/units.hpp"
 
+namespace gpumm {
+struct LoadLimits;
+}
+
 namespace gpumm::detail {
 
 /// Collects diagnostics for one file.
@@ -33,6 +37,13 @@ struct Diagnostics {
                 const std::string& message);
   const std::string& file_of(const YAML::Node& node) const;
 };
+
+/// Parse the one YAML document of a file's text, refusing alias bombs, deep nesting, several
+/// documents and oversized files before anything is built. Problems go to `d` located in
+/// `file` (`kind` names the file in them: "scenario"; `empty_message` is said when there is
+/// no document); returns an undefined node on failure.
+YAML::Node parse_document(const std::string& text, const std::string& file, const LoadLimits& limits,
+                          Diagnostics& d, const std::string& kind, const std::string& empty_message);
 
 /// Closest candidate by edit distance, or "" when none is close enough to suggest.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
