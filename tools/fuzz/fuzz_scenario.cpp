@@ -1,7 +1,9 @@
 // libFuzzer target for the scenario loader and the run (see README, "Fuzzing").
 // Any text either loads or is refused with a ScenarioError; a scenario that loads runs
-// without a fault. Anything else (another exception, a crash, a sanitizer report, a hang)
-// is a bug.
+// without a fault, keeps its stocks within their bounds (no `invariant` warning) and gives
+// finite numbers. Anything else (another exception, a crash, a sanitizer report, a hang, a
+// NaN) is a bug.
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -23,11 +25,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::fprintf(stderr, "the loader threw something other than a ScenarioError: %s\n", e.what());
     std::abort();
   }
-  try {
-    (void)gpumm::simulate(s);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "a scenario that loaded failed to run: %s\n", e.what());
-    std::abort();
-  }
+  const gpumm::RunResult run = [&] {
+    try {
+      return gpumm::simulate(s);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "a scenario that loaded failed to run: %s\n", e.what());
+      std::abort();
+    }
+  }();
+  for (const gpumm::Warning& w : run.warnings)
+    if (w.code == "invariant") {
+      std::fprintf(stderr, "%s\n", w.message.c_str());
+      std::abort();
+    }
+  for (const gpumm::PeriodSummary& p : run.periods)
+    for (double x : {p.installed_h100e, p.deployed_h100e, p.stranded_gpus, p.energized_mw, p.usable_it_mw,
+                     p.ordered_gpus, p.delivered_gpus, p.backlog_gpus, p.capex_spent_usd, p.demand_h100e(),
+                     p.served_h100e, p.unserved_h100e, p.idle_h100e, p.spot_usd_per_h100e_hour,
+                     p.market_matched_h100e, p.mismatch_index})
+      if (!std::isfinite(x)) {
+        std::fprintf(stderr, "period %d: a number that is not finite\n", p.period);
+        std::abort();
+      }
   return 0;
 }
