@@ -1463,7 +1463,8 @@ double ScenarioTemplate::value_at(const std::string& path) const {
 namespace {
 // Write the numbers at the paths of `values` into `root`; returns the old texts.
 void set_values(YAML::Node root, const std::string& file, const std::vector<std::pair<std::string, double>>& values,
-                std::vector<std::pair<YAML::Node, std::string>>& old);
+                std::vector<std::pair<YAML::Node, std::string>>& old,
+                std::map<std::string, YAML::Node>* found = nullptr);
 }  // namespace
 
 struct ScenarioTemplate::Instantiator::State {
@@ -1471,6 +1472,8 @@ struct ScenarioTemplate::Instantiator::State {
   YAML::Node root;
   std::optional<Scenario> base;  ///< the document as it is, when it loads without problems
   bool partial = true;
+  /// The node of each path set so far: samples change values, never the document's shape
+  std::map<std::string, YAML::Node> found;
 };
 
 namespace {
@@ -1555,7 +1558,7 @@ Scenario ScenarioTemplate::Instantiator::operator()(const std::vector<std::pair<
       for (auto it = old.rbegin(); it != old.rend(); ++it) it->first = it->second;
     }
   } restore{old};
-  set_values(state_->root, state_->file, values, old);
+  set_values(state_->root, state_->file, values, old, &state_->found);
   Diagnostics d;
   d.file = state_->file;
   // fast path: reload only what the values touch; any problem, and the whole document is
@@ -1580,9 +1583,16 @@ Scenario ScenarioTemplate::Instantiator::operator()(const std::vector<std::pair<
 
 namespace {
 void set_values(YAML::Node root, const std::string& file, const std::vector<std::pair<std::string, double>>& values,
-                std::vector<std::pair<YAML::Node, std::string>>& old) {
+                std::vector<std::pair<YAML::Node, std::string>>& old, std::map<std::string, YAML::Node>* found) {
   for (const auto& [path, x] : values) {
-    YAML::Node n = find_path(root, path);
+    YAML::Node n(YAML::NodeType::Undefined);
+    if (found) {
+      auto it = found->find(path);
+      if (it == found->end()) it = found->emplace(path, find_path(root, path)).first;
+      n.reset(it->second);
+    } else {
+      n.reset(find_path(root, path));
+    }
     std::string prefix, suffix;
     double was = 0;
     if (!n.IsDefined() || !n.IsScalar() || !split_number(n.Scalar(), prefix, was, suffix))
