@@ -1014,6 +1014,13 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
     CHECK(r.err.find(odd_errors[k]) != std::string::npos);
   }
   CHECK_FALSE(fs::exists(odd / "out"));
+  // only a regular file is read (a device would be read forever)
+  Result device = run_gpumm("study /dev/zero -o '" + (odd / "out").string() + "'");
+  CHECK(device.code == 2);
+  CHECK(device.err.find("/dev/zero: not a regular file") != std::string::npos);
+  Result folder = run_gpumm("study '" + odd.string() + "' -o '" + (odd / "out").string() + "'");
+  CHECK(folder.code == 2);
+  CHECK(folder.err.find("odd-studies: not a regular file") != std::string::npos);
   // and so is a scenario given to validate
   std::ofstream(odd / "comma_scenario.yaml") << ",";
   Result comma = run_gpumm("validate '" + (odd / "comma_scenario.yaml").string() + "'");

@@ -259,6 +259,10 @@ TEST_CASE("scenario: with extends, errors point at the file and line they are in
   CHECK_THROWS_WITH_AS(load_scenario_file(dir + "missing_base.yaml"),
                        doctest::Contains("missing_base.yaml:1:10: extends: `no_such_base.yaml`: no such file"),
                        ScenarioError);
+  // only a regular file is read: a device would be read forever, a folder is no scenario
+  CHECK(first("extends: /dev/zero\n") == "s.yaml:1:10: extends: `/dev/zero`: not a regular file (/dev/zero)");
+  CHECK(first("extends: " + dir + "\n").find("extends/`: not a regular file") != std::string::npos);
+  CHECK_THROWS_WITH_AS(load_scenario_file("/dev/zero"), "/dev/zero: not a regular file", ScenarioError);
 }
 
 TEST_CASE("scenario: a template reads and replaces numbers by path, in the units written") {

@@ -1201,6 +1201,21 @@ class Loader {
 
 }  // namespace
 
+std::string detail::read_file(const std::string& path, std::size_t max_bytes, std::string& text) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    return std::filesystem::exists(path, ec) ? "not a regular file" : "no such file";
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!ec && size > max_bytes)
+    return "file too large (" + std::to_string(size) + " bytes; the limit is " + std::to_string(max_bytes) + ")";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "cannot read the file";
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  text = ss.str();
+  return "";
+}
+
 YAML::Node detail::parse_document(const std::string& text, const std::string& file, const LoadLimits& limits,
                                   Diagnostics& d, const std::string& kind, const std::string& empty_message) {
   if (text.size() > limits.max_file_bytes) {
@@ -1302,13 +1317,6 @@ void merge_into(YAML::Node base, const YAML::Node& over) {
   }
 }
 
-std::string read_text(const std::string& path, bool& ok) {
-  std::ifstream in(path, std::ios::binary);
-  ok = static_cast<bool>(in);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The document of `file` with its `extends` chain resolved (paths relative to the extending
 // file). `chain` holds the files being extended, to refuse cycles.
@@ -1331,10 +1339,9 @@ YAML::Node compose(const std::string& text, const std::string& file, const LoadL
     d.error_in(file, ext.Mark(), "extends", "`" + ext.Scalar() + "` extends itself (a cycle of extends)");
     return YAML::Node(YAML::NodeType::Undefined);
   }
-  bool ok = false;
-  const std::string base_text = read_text(base_file, ok);
-  if (!ok) {
-    d.error_in(file, ext.Mark(), "extends", "`" + ext.Scalar() + "`: no such file (" + base_file + ")");
+  std::string base_text;
+  if (const std::string why = detail::read_file(base_file, limits.max_file_bytes, base_text); !why.empty()) {
+    d.error_in(file, ext.Mark(), "extends", "`" + ext.Scalar() + "`: " + why + " (" + base_file + ")");
     return YAML::Node(YAML::NodeType::Undefined);
   }
   chain.push_back(base_file);
@@ -1436,8 +1443,8 @@ ScenarioTemplate ScenarioTemplate::from_file(const std::string& path) {
   load_scenario_file(path);  // every problem reported before any study starts
   Diagnostics d;
   d.file = path;
-  bool ok = false;
-  const std::string text = read_text(path, ok);
+  std::string text;
+  detail::read_file(path, LoadLimits{}.max_file_bytes, text);  // readable: it loaded just now
   std::vector<std::string> chain{std::filesystem::path(path).lexically_normal().string()};
   auto impl = std::make_shared<Impl>();
   impl->file = path;
@@ -1637,31 +1644,14 @@ std::string ScenarioTemplate::hash() const {
 }
 
 Scenario load_scenario_file(const std::string& path, const LoadLimits& limits) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
+  std::string text;
+  if (std::string why = detail::read_file(path, limits.max_file_bytes, text); !why.empty()) {
     Diagnostic d;
     d.file = path;
-    d.message = std::filesystem::exists(path, ec) ? "not a regular file" : "no such file";
+    d.message = std::move(why);
     throw ScenarioError({d});
   }
-  auto size = std::filesystem::file_size(path, ec);
-  if (!ec && size > limits.max_file_bytes) {
-    Diagnostic d;
-    d.file = path;
-    d.message = "file too large (" + std::to_string(size) + " bytes; the limit is " +
-                std::to_string(limits.max_file_bytes) + ")";
-    throw ScenarioError({d});
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    Diagnostic d;
-    d.file = path;
-    d.message = "cannot read the file";
-    throw ScenarioError({d});
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return load_scenario_text(ss.str(), path, limits);
+  return load_scenario_text(text, path, limits);
 }
 
 }  // namespace gpumm

@@ -15,7 +15,6 @@
 #include <functional>
 #include <mutex>
 #include <numeric>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <tuple>
@@ -183,17 +182,15 @@ Study load_study_file(const std::string& path) {
 Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems) {
   Diagnostics d;
   d.file = path;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  std::string text;
+  if (std::string why = detail::read_file(path, LoadLimits{}.max_file_bytes, text); !why.empty()) {
     Diagnostic e;
     e.file = path;
-    e.message = "no such file";
+    e.message = std::move(why);
     throw ScenarioError({e});
   }
-  std::ostringstream text;
-  text << in.rdbuf();
   // with the scenario loader's guards (alias bombs, nesting, several documents, size)
-  const YAML::Node root = parse_document(text.str(), path, LoadLimits{}, d, "study",
+  const YAML::Node root = parse_document(text, path, LoadLimits{}, d, "study",
                                          "empty study file: expected a map with scenario, method, parameters and outputs");
   if (!root.IsDefined()) throw ScenarioError(d.list);
   Study st;

@@ -38,6 +38,11 @@ struct Diagnostics {
   const std::string& file_of(const YAML::Node& node) const;
 };
 
+/// Read a whole file, which must be a regular file (not a directory, a device or a pipe) of at
+/// most `max_bytes`: returns what is wrong ("no such file", "not a regular file", "file too
+/// large (...)", "cannot read the file"), or "" with the file in `text`.
+std::string read_file(const std::string& path, std::size_t max_bytes, std::string& text);
+
 /// Parse the one YAML document of a file's text, refusing alias bombs, deep nesting, several
 /// documents and oversized files before anything is built. Problems go to `d` located in
 /// `file` (`kind` names the file in them: "scenario"; `empty_message` is said when there is
