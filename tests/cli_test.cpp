@@ -433,6 +433,13 @@ TEST_CASE("cli: --seed overrides the scenario's seed and is recorded") {
   const fs::path out = scratch("seed");
   REQUIRE(run_gpumm("run tests/testdata/good_small.yaml -q --seed 7 -o '" + out.string() + "'").code == 0);
   CHECK(slurp(out / "scenario.resolved.yaml").find("seed: 7") != std::string::npos);
+  // only seeds a scenario can hold, so that the resolved scenario loads and reproduces the run
+  const fs::path big = scratch("seed-max");
+  REQUIRE(run_gpumm("run tests/testdata/good_small.yaml -q --seed 9007199254740991 -o '" + big.string() + "'").code == 0);
+  CHECK(run_gpumm("validate '" + (big / "scenario.resolved.yaml").string() + "'").code == 0);
+  Result over = run_gpumm("run tests/testdata/good_small.yaml -q --seed 9007199254740992 -o '" + scratch("seed-over").string() + "'");
+  CHECK(over.code == 2);
+  CHECK(over.err.find("--seed `9007199254740992`: expected a whole number from 0 to 9007199254740991") != std::string::npos);
 }
 
 TEST_CASE("cli: the default output folder is out/<scenario name>") {
@@ -1002,10 +1009,12 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
       {"comma.yaml", "scenario: ../base.yaml\nmethod: sobol\n{a: 1},\n"},
       {"lone_comma.yaml", ","},
       {"two.yaml", "scenario: ../base.yaml\n---\nmethod: sobol\n"},
-      {"bomb.yaml", bomb}};
+      {"bomb.yaml", bomb},
+      {"fraction.yaml", "scenario: ../base.yaml\nmethod: sobol\nsamples: 64.5\nseed: 1.5\n"}};
   const std::vector<std::string> odd_errors = {":3:1: invalid YAML", "lone_comma.yaml:1:1: invalid YAML: unexpected ','",
                                                "two.yaml:2:1: a study file holds one YAML document",
-                                               "bomb.yaml:9:8: document too large"};
+                                               "bomb.yaml:9:8: document too large",
+                                               "fraction.yaml:3:10: samples: must be a whole number"};
   for (size_t k = 0; k < odd_files.size(); ++k) {
     CAPTURE(odd_files[k].first);
     std::ofstream(odd / odd_files[k].first) << odd_files[k].second;
@@ -1013,6 +1022,8 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
     CHECK(r.code == 2);
     CHECK(r.err.find(odd_errors[k]) != std::string::npos);
   }
+  CHECK(run_gpumm("validate '" + (odd / "fraction.yaml").string() + "'").err.find("fraction.yaml:4:7: seed: must be a whole number") !=
+        std::string::npos);
   CHECK_FALSE(fs::exists(odd / "out"));
   // only a regular file is read (a device would be read forever)
   Result device = run_gpumm("study /dev/zero -o '" + (odd / "out").string() + "'");

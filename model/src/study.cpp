@@ -214,14 +214,21 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
     else d.error(m.get("method"), "method", "`" + method + "`: expected monte_carlo, tornado, morris, sobol, sweep or grid");
   }
   double seed = 1, samples = 64, levels = 4, bootstrap = 200, points = 5;
-  if (m.number("points", points, false, 2, 1000)) st.points = static_cast<int>(points);
-  if (m.number("seed", seed, false, 0, 9007199254740991.0)) st.seed = static_cast<std::uint64_t>(seed);
-  if (m.number("samples", samples, false, 1, 1 << 22)) st.samples = static_cast<int>(samples);
-  if (m.number("levels", levels, false, 2, 100)) st.levels = static_cast<int>(levels);
-  if (m.number("bootstrap", bootstrap, false, 0, 100000)) st.bootstrap = static_cast<int>(bootstrap);
+  // counts and the seed are whole numbers: 64.5 samples is a typo, not 64
+  const auto whole = [&](const char* key, double& x, double lo, double hi) {
+    if (!m.number(key, x, false, lo, hi)) return false;
+    if (x == std::floor(x)) return true;
+    d.error(m.get(key), key, "must be a whole number");
+    return false;
+  };
+  if (whole("points", points, 2, 1000)) st.points = static_cast<int>(points);
+  if (whole("seed", seed, 0, 9007199254740991.0)) st.seed = static_cast<std::uint64_t>(seed);
+  if (whole("samples", samples, 1, 1 << 22)) st.samples = static_cast<int>(samples);
+  if (whole("levels", levels, 2, 100)) st.levels = static_cast<int>(levels);
+  if (whole("bootstrap", bootstrap, 0, 100000)) st.bootstrap = static_cast<int>(bootstrap);
   double max_runs = static_cast<double>(st.max_runs);
   m.number("target_width", st.target_width, false, 1e-6, 2);
-  const bool has_budget = m.number("max_runs", max_runs, false, 1, 1e9);
+  const bool has_budget = whole("max_runs", max_runs, 1, 1e9);
   st.max_runs = static_cast<long>(max_runs);
   if (st.target_width > 0 && st.method != StudyMethod::sobol)
     d.error(m.get("target_width"), "target_width", "only a Sobol study grows its sample to a target width");

@@ -106,6 +106,15 @@ std::string human(double x) {
   return buf;
 }
 
+// A --seed value: a whole number a scenario can hold (its `seed` key takes 0 to 2^53 - 1, so
+// that scenario.resolved.yaml reproduces the run). Returns false when `v` is not one.
+bool parse_seed(const std::string& v, std::uint64_t& seed) {
+  constexpr std::uint64_t kMaxSeed = 9007199254740991ull;  // 2^53 - 1
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
+  return ec == std::errc() && p == v.data() + v.size() && seed <= kMaxSeed;
+}
+const char* const kSeedExpected = "expected a whole number from 0 to 9007199254740991";
+
 // Load a scenario for a command, with the --seed override; reports problems and returns false.
 bool load_for(const std::string& path, bool have_seed, std::uint64_t seed, Scenario& s, std::ostream& err) {
   try {
@@ -175,9 +184,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     } else if (a == "--seed") {
       if (++i >= args.size()) return usage(err, "--seed needs a whole number");
       const std::string& v = args[i];
-      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
-      if (ec != std::errc() || p != v.data() + v.size())
-        return usage(err, "--seed `" + v + "`: expected a whole number >= 0");
+      if (!parse_seed(v, seed)) return usage(err, "--seed `" + v + "`: " + kSeedExpected);
       have_seed = true;
     } else if (a == "-q" || a == "--quiet") {
       quiet = true;
@@ -273,8 +280,7 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
     } else if (a == "--seed") {
       std::string v;
       if (!value(v)) return usage(err, "--seed needs a whole number");
-      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
-      if (ec != std::errc() || p != v.data() + v.size()) return usage(err, "--seed `" + v + "`: expected a whole number >= 0");
+      if (!parse_seed(v, seed)) return usage(err, "--seed `" + v + "`: " + kSeedExpected);
       have_seed = true;
     } else if (!a.empty() && a[0] == '-') {
       return usage(err, "unknown option `" + a + "` for explain");
