@@ -1317,7 +1317,6 @@ void merge_into(YAML::Node base, const YAML::Node& over) {
   }
 }
 
-
 // The document of `file` with its `extends` chain resolved (paths relative to the extending
 // file). `chain` holds the files being extended, to refuse cycles.
 YAML::Node compose(const std::string& text, const std::string& file, const LoadLimits& limits,
@@ -1468,10 +1467,10 @@ double ScenarioTemplate::value_at(const std::string& path) const {
 }
 
 namespace {
-// Write the numbers at the paths of `values` into `root`; returns the old texts.
+// Write the numbers at the paths of `values` into `root`; returns the old texts. `found` keeps
+// the node of each path (the document keeps its shape from sample to sample).
 void set_values(YAML::Node root, const std::string& file, const std::vector<std::pair<std::string, double>>& values,
-                std::vector<std::pair<YAML::Node, std::string>>& old,
-                std::map<std::string, YAML::Node>* found = nullptr);
+                std::vector<std::pair<YAML::Node, std::string>>& old, std::map<std::string, YAML::Node>& found);
 }  // namespace
 
 struct ScenarioTemplate::Instantiator::State {
@@ -1565,7 +1564,7 @@ Scenario ScenarioTemplate::Instantiator::operator()(const std::vector<std::pair<
       for (auto it = old.rbegin(); it != old.rend(); ++it) it->first = it->second;
     }
   } restore{old};
-  set_values(state_->root, state_->file, values, old, &state_->found);
+  set_values(state_->root, state_->file, values, old, state_->found);
   Diagnostics d;
   d.file = state_->file;
   // fast path: reload only what the values touch; any problem, and the whole document is
@@ -1590,16 +1589,12 @@ Scenario ScenarioTemplate::Instantiator::operator()(const std::vector<std::pair<
 
 namespace {
 void set_values(YAML::Node root, const std::string& file, const std::vector<std::pair<std::string, double>>& values,
-                std::vector<std::pair<YAML::Node, std::string>>& old, std::map<std::string, YAML::Node>* found) {
+                std::vector<std::pair<YAML::Node, std::string>>& old, std::map<std::string, YAML::Node>& found) {
   for (const auto& [path, x] : values) {
+    auto it = found.find(path);
+    if (it == found.end()) it = found.emplace(path, find_path(root, path)).first;
     YAML::Node n(YAML::NodeType::Undefined);
-    if (found) {
-      auto it = found->find(path);
-      if (it == found->end()) it = found->emplace(path, find_path(root, path)).first;
-      n.reset(it->second);
-    } else {
-      n.reset(find_path(root, path));
-    }
+    n.reset(it->second);
     std::string prefix, suffix;
     double was = 0;
     if (!n.IsDefined() || !n.IsScalar() || !split_number(n.Scalar(), prefix, was, suffix))
