@@ -976,6 +976,15 @@ class Engine {
     return pl.regions.empty() || std::find(pl.regions.begin(), pl.regions.end(), r) != pl.regions.end();
   }
 
+  // Visit firm f's pairs in pairs_ order (its cells' runs; valid from serve_demand's ranges on).
+  template <class Visit>
+  void for_firm_pairs(int f, Visit&& visit) const {
+    for (int r = 0; r < p_.R; ++r) {
+      const size_t c = static_cast<size_t>(cell(f, r));
+      for (int k = range_begin_[c]; k < range_end_[c]; ++k) visit(pairs_[static_cast<size_t>(k)]);
+    }
+  }
+
   // Free training H100e of a cell on the allowed generations.
   double free_h100e(int c, const std::vector<char>& allowed) const {
     double h = 0;
@@ -1703,8 +1712,9 @@ class Engine {
       st_.backstop_paid_usd[k] = 0;
       if (cal_[t].last < b.start || b.end < cal_[t].start || backstop_left_[k] <= 0) continue;
       double unsold = 0;
-      for (const Pair& p : pairs_)
-        if (p.f == b.seller) unsold += std::max(0.0, st_.idle[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
+      for_firm_pairs(b.seller, [&](const Pair& p) {
+        unsold += std::max(0.0, st_.idle[static_cast<size_t>(p.i)]) * train_h100e_[static_cast<size_t>(p.g)];
+      });
       const double usd = std::min(backstop_left_[k], unsold * hours(t) * b.floor_usd_per_h100e_hour);
       backstop_left_[k] -= usd;
       st_.backstop_paid_usd[k] = usd;
@@ -1816,9 +1826,9 @@ class Engine {
         slipped_[static_cast<size_t>(o.firm)] += o.h100e * share_of_period(t, o.planned_start, o.planned_end);
       if (o.start_period < 0 && pr.ready <= t && !o.superseded && o.wait_periods > 0) {
         double old = 0;
-        for (const Pair& p : pairs_)
-          if (p.f == o.firm && !pr.allowed[static_cast<size_t>(p.g)])
-            old += st_.idle[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+        for_firm_pairs(o.firm, [&](const Pair& p) {
+          if (!pr.allowed[static_cast<size_t>(p.g)]) old += st_.idle[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+        });
         too_old_[static_cast<size_t>(o.firm)] += std::min(old, o.h100e);
         // idle where the run would fit if the cell's stranded GPUs (of generations it may use)
         // had power, a building or a network: the cluster is incomplete
