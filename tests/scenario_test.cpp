@@ -117,6 +117,12 @@ TEST_CASE("scenario: a custom accelerator can be ordered only by its owner") {
 }
 
 TEST_CASE("scenario: dates, ranges and shapes") {
+  SUBCASE("a seed is a whole number a YAML number holds exactly") {
+    CHECK(first(kValid + "seed: 1.5\n") == "s.yaml:15:7: seed: must be a whole number");
+    CHECK(first(kValid + "seed: 9007199254740992\n") ==
+          "s.yaml:15:7: seed: = 9007199254740992; must be between 0 and 9007199254740991");
+    CHECK(load_scenario_text(kValid + "seed: 9007199254740991\n", "s.yaml").seed == kMaxSeed);
+  }
   SUBCASE("end before start") {
     std::string yaml = kValid;
     yaml.replace(yaml.find("end: 2025-12-31"), 15, "end: 2023-12-31");

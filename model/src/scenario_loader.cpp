@@ -320,12 +320,7 @@ class Loader {
                to_iso(s_.start) + ": a quarterly calendar starts on the first day of a quarter "
                                   "(e.g. `" + std::to_string(s_.start.year()) + "-Q1`)");
     double seed = 1;
-    if (top.number("seed", seed, false, 0, 9007199254740991.0)) {
-      if (seed != std::floor(seed))
-        d_.error(top.get("seed"), "seed", "must be a whole number");
-      else
-        s_.seed = static_cast<std::uint64_t>(seed);
-    }
+    if (top.whole_number("seed", seed, false, 0, static_cast<double>(kMaxSeed))) s_.seed = static_cast<std::uint64_t>(seed);
   }
 
   void load_settings(MapReader& top) {

@@ -215,14 +215,9 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
   }
   double seed = 1, samples = 64, levels = 4, bootstrap = 200, points = 5;
   // counts and the seed are whole numbers: 64.5 samples is a typo, not 64
-  const auto whole = [&](const char* key, double& x, double lo, double hi) {
-    if (!m.number(key, x, false, lo, hi)) return false;
-    if (x == std::floor(x)) return true;
-    d.error(m.get(key), key, "must be a whole number");
-    return false;
-  };
+  const auto whole = [&](const char* key, double& x, double lo, double hi) { return m.whole_number(key, x, false, lo, hi); };
   if (whole("points", points, 2, 1000)) st.points = static_cast<int>(points);
-  if (whole("seed", seed, 0, 9007199254740991.0)) st.seed = static_cast<std::uint64_t>(seed);
+  if (whole("seed", seed, 0, static_cast<double>(kMaxSeed))) st.seed = static_cast<std::uint64_t>(seed);
   if (whole("samples", samples, 1, 1 << 22)) st.samples = static_cast<int>(samples);
   if (whole("levels", levels, 2, 100)) st.levels = static_cast<int>(levels);
   if (whole("bootstrap", bootstrap, 0, 100000)) st.bootstrap = static_cast<int>(bootstrap);

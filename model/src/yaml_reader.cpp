@@ -1,6 +1,7 @@
 #include "yaml_reader.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace gpumm::detail {
 
@@ -157,6 +158,17 @@ bool MapReader::number(std::string_view key, double& out, bool required, double 
                               : min <= -kHuge ? "<= " + format_number(max)
                                               : "between " + format_number(min) + " and " + format_number(max);
     diags_.error(get(key), child_path(key), "= " + get(key).Scalar() + "; must be " + range);
+    return false;
+  }
+  out = x;
+  return true;
+}
+
+bool MapReader::whole_number(std::string_view key, double& out, bool required, double min, double max) {
+  double x = 0;
+  if (!number(key, x, required, min, max)) return false;
+  if (x != std::floor(x)) {
+    diags_.error(get(key), child_path(key), "must be a whole number");
     return false;
   }
   out = x;

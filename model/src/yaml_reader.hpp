@@ -83,6 +83,9 @@ class MapReader {
   bool text(std::string_view key, std::string& out, bool required = false);
   bool number(std::string_view key, double& out, bool required = false,
               double min = -kHuge, double max = kHuge);
+  /// The same, for a count or a seed: a value with a fraction is an error, not truncated.
+  bool whole_number(std::string_view key, double& out, bool required = false, double min = -kHuge,
+                    double max = kHuge);
   bool share(std::string_view key, double& out, bool required = false) {
     return number(key, out, required, 0.0, 1.0);
   }

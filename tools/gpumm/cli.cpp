@@ -106,14 +106,13 @@ std::string human(double x) {
   return buf;
 }
 
-// A --seed value: a whole number a scenario can hold (its `seed` key takes 0 to 2^53 - 1, so
-// that scenario.resolved.yaml reproduces the run). Returns false when `v` is not one.
+// A --seed value: a whole number a scenario can hold (0 to kMaxSeed, so that
+// scenario.resolved.yaml reproduces the run). Returns false when `v` is not one.
 bool parse_seed(const std::string& v, std::uint64_t& seed) {
-  constexpr std::uint64_t kMaxSeed = 9007199254740991ull;  // 2^53 - 1
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
   return ec == std::errc() && p == v.data() + v.size() && seed <= kMaxSeed;
 }
-const char* const kSeedExpected = "expected a whole number from 0 to 9007199254740991";
+const std::string kSeedExpected = "expected a whole number from 0 to " + std::to_string(kMaxSeed);
 
 // Load a scenario for a command, with the --seed override; reports problems and returns false.
 bool load_for(const std::string& path, bool have_seed, std::uint64_t seed, Scenario& s, std::ostream& err) {

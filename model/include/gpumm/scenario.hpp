@@ -18,6 +18,10 @@
 
 namespace gpumm {
 
+/// The largest seed a scenario or study holds: 2^53 - 1, every whole number up to it exact as a
+/// YAML number, so that scenario.resolved.yaml and a study manifest give back the same seed.
+inline constexpr std::uint64_t kMaxSeed = 9007199254740991ull;
+
 inline constexpr double kUnlimited = std::numeric_limits<double>::infinity();
 
 /// How far along an announced power/data-center project is. Announced pipelines are
@@ -324,7 +328,7 @@ struct Scenario {
   Date end;
   Step step = Step::month;
   std::optional<Step> calibrated_step;  ///< the step its numbers were fitted at; a run at another is warned
-  std::uint64_t seed = 1;
+  std::uint64_t seed = 1;  ///< 0 to kMaxSeed
   PipelineMode pipeline = PipelineMode::expected;
   StageProbabilities stages;
   Costs costs;
