@@ -45,7 +45,15 @@ TEST_CASE("units: money, compute and plain numbers") {
   CHECK(parse_number("1.25").value == 1.25);
   CHECK(parse_number(".nan").error == "must be a finite number");
   CHECK(parse_number(".inf").error == "must be a finite number");
-  CHECK(parse_number("1e999").error == "expected a number");
+  CHECK(parse_number("abc").error == "expected a number");
+  // a number a double cannot hold is out of range, in every quantity
+  for (const char* big : {"1e999", "-1e400", "1e-400"})
+    CHECK(parse_number(big).error.rfind("number out of range", 0) == 0);
+  CHECK(parse_money_usd("$1e400B").error.rfind("number out of range", 0) == 0);
+  CHECK(parse_power_mw("1e400 MW").error.rfind("number out of range", 0) == 0);
+  CHECK(parse_power_mw_per_year("1e400 GW/y").error.rfind("number out of range", 0) == 0);
+  CHECK(parse_flop("1e400 FLOP").error.rfind("number out of range", 0) == 0);
+  CHECK(parse_number("0e-400").value == 0.0);
   CHECK(parse_number("12 MW").error == "expected a plain number, found unit text `MW`");
 }
 

@@ -14,15 +14,24 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Parse a finite number at the start of `s`; returns the rest (unit text) in `rest`.
-bool leading_number(std::string_view s, double& out, std::string_view& rest) {
+// What `scan_number` found at the start of a text.
+enum class Scan { number, none, out_of_range };
+
+constexpr const char* kOutOfRange =
+    "number out of range (a number's magnitude must lie between about 2.2e-308 and 1.8e308, or be 0)";
+
+// Parse a finite number at the start of `s`; returns the rest (unit text) in `rest`. A number
+// too large or too small (but not zero) for a double is `out_of_range`, not `none`: `1e400` is a
+// number, just not one gpumm can hold.
+Scan scan_number(std::string_view s, double& out, std::string_view& rest) {
   s = trim(s);
   if (!s.empty() && s.front() == '+') s.remove_prefix(1);
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec != std::errc() || ptr == s.data()) return false;
-  if (!std::isfinite(out)) return false;
+  if (ptr == s.data()) return Scan::none;
+  if (ec == std::errc::result_out_of_range) return Scan::out_of_range;
+  if (ec != std::errc() || !std::isfinite(out)) return Scan::none;
   rest = trim(std::string_view(ptr, static_cast<size_t>(s.data() + s.size() - ptr)));
-  return true;
+  return Scan::number;
 }
 
 template <class T>
@@ -88,7 +97,8 @@ Parsed<double> parse_power_mw(std::string_view text) {
   const std::string expected = "expected a power with a unit: kW, MW or GW (e.g. `250 MW`)";
   double x = 0;
   std::string_view unit;
-  if (!leading_number(text, x, unit)) return fail<double>(expected);
+  if (Scan k = scan_number(text, x, unit); k != Scan::number)
+    return fail<double>(k == Scan::none ? expected : kOutOfRange);
   if (unit == "kW") return {x / 1000.0, {}};
   if (unit == "MW") return {x, {}};
   if (unit == "GW") return {x * 1000.0, {}};
@@ -100,7 +110,8 @@ Parsed<double> parse_power_mw_per_year(std::string_view text) {
   const std::string expected = "expected a power per year: MW/y or GW/y (e.g. `4 GW/y`)";
   double x = 0;
   std::string_view unit;
-  if (!leading_number(text, x, unit)) return fail<double>(expected);
+  if (Scan k = scan_number(text, x, unit); k != Scan::number)
+    return fail<double>(k == Scan::none ? expected : kOutOfRange);
   if (unit == "MW/y") return {x, {}};
   if (unit == "GW/y") return {x * 1000.0, {}};
   if (unit.empty() || unit == "MW" || unit == "GW")
@@ -114,13 +125,14 @@ Parsed<double> parse_money_usd(std::string_view text) {
   if (s.empty() || s.front() != '$') {
     double x = 0;
     std::string_view rest;
-    if (leading_number(s, x, rest)) return fail<double>("missing `$`; " + expected);
+    if (scan_number(s, x, rest) != Scan::none) return fail<double>("missing `$`; " + expected);
     return fail<double>(expected);
   }
   s.remove_prefix(1);
   double x = 0;
   std::string_view unit;
-  if (!leading_number(s, x, unit)) return fail<double>(expected);
+  if (Scan k = scan_number(s, x, unit); k != Scan::number)
+    return fail<double>(k == Scan::none ? expected : kOutOfRange);
   if (unit.empty()) return {x, {}};
   if (unit == "k" || unit == "K") return {x * 1e3, {}};
   if (unit == "M") return {x * 1e6, {}};
@@ -133,7 +145,8 @@ Parsed<double> parse_flop(std::string_view text) {
   const std::string expected = "expected compute in FLOP (e.g. `3e26 FLOP`)";
   double x = 0;
   std::string_view unit;
-  if (!leading_number(text, x, unit)) return fail<double>(expected);
+  if (Scan k = scan_number(text, x, unit); k != Scan::number)
+    return fail<double>(k == Scan::none ? expected : kOutOfRange);
   if (unit == "FLOP") return {x, {}};
   if (unit.empty()) return fail<double>("missing unit; " + expected);
   return fail<double>("unknown unit `" + std::string(unit) + "`; " + expected);
@@ -145,7 +158,8 @@ Parsed<double> parse_number(std::string_view text) {
   std::string_view s = trim(text);
   if (s == ".nan" || s == ".NaN" || s == "nan" || s == ".inf" || s == "-.inf" || s == "inf")
     return fail<double>("must be a finite number");
-  if (!leading_number(s, x, rest)) return fail<double>("expected a number");
+  if (Scan k = scan_number(s, x, rest); k != Scan::number)
+    return fail<double>(k == Scan::none ? "expected a number" : kOutOfRange);
   if (!rest.empty())
     return fail<double>("expected a plain number, found unit text `" + std::string(rest) + "`");
   return {x, {}};
@@ -172,6 +186,9 @@ std::string to_string(const Duration& d) {
 
 std::string format_power_mw(double mw) { return format_number(mw) + " MW"; }
 std::string format_power_mw_per_year(double mw) { return format_number(mw) + " MW/y"; }
-std::string format_money_usd(double usd) { return "$" + format_number(usd); }
+std::string format_money_usd(double usd) {
+  std::string out = "$";  // appended, not `"$" + ...`: GCC 12 warns falsely on that (-Wrestrict)
+  return out += format_number(usd);
+}
 
 }  // namespace gpumm

@@ -14,7 +14,8 @@
 #include "gpumm/study.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  // the loader reads a file: one per fuzzing process, rewritten for every input
+  // the loader reads a file: one per fuzzing process, written for every input and removed after
+  // it (a crash leaves it behind, beside libFuzzer's copy of the input)
   static const std::string path =
       (std::filesystem::temp_directory_path() / ("gpumm-fuzz-study-" + std::to_string(getpid()) + ".yaml")).string();
   {
@@ -28,5 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::fprintf(stderr, "the study loader threw something other than a ScenarioError: %s\n", e.what());
     std::abort();
   }
+  std::error_code ignored;
+  std::filesystem::remove(path, ignored);
   return 0;
 }
