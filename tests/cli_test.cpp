@@ -120,6 +120,30 @@ TEST_CASE("cli: usage errors exit 2 and say what to do") {
   CHECK(missing.err.find("no-such-file.yaml: no such file") != std::string::npos);
 }
 
+TEST_CASE("cli: a misspelt option gets the closest one and an option without its value says so") {
+  const auto first_line = [](const Result& r) { return r.err.substr(0, r.err.find('\n')); };
+  Result seed = run_gpumm("run inputs/base.yaml --sed 3");
+  CHECK(seed.code == 2);
+  CHECK(first_line(seed) == "gpumm: unknown option `--sed` for run; did you mean `--seed`?");
+  Result threads = run_gpumm("study inputs/studies/tornado.yaml --thread 2");
+  CHECK(threads.code == 2);
+  CHECK(first_line(threads) == "gpumm: unknown option `--thread` for study; did you mean `--threads`?");
+  CHECK(first_line(run_gpumm("explain inputs/base.yaml --frim meta --date 2026-07")) ==
+        "gpumm: unknown option `--frim` for explain; did you mean `--firm`?");
+  CHECK(first_line(run_gpumm("run inputs/base.yaml -quiet")) ==
+        "gpumm: unknown option `-quiet` for run; did you mean `--quiet`?");
+  // a short option gets no far-fetched guess
+  CHECK(first_line(run_gpumm("run inputs/base.yaml -x")) == "gpumm: unknown option `-x` for run");
+  // the next option is not taken as the value; a negative number is, and is refused by its range
+  Result no_value = run_gpumm("study inputs/studies/tornado.yaml --threads -q");
+  CHECK(no_value.code == 2);
+  CHECK(first_line(no_value) == "gpumm: --threads needs a number");
+  CHECK(first_line(run_gpumm("run inputs/base.yaml -o --quiet")) == "gpumm: -o needs a folder");
+  CHECK(first_line(run_gpumm("run inputs/base.yaml --seed -q")) == "gpumm: --seed needs a whole number");
+  CHECK(first_line(run_gpumm("study inputs/studies/tornado.yaml --threads -1")) ==
+        "gpumm: --threads `-1`: expected a whole number from 1 to 1024");
+}
+
 TEST_CASE("cli: the base scenario runs and writes every file with the documented columns") {
   const fs::path out = scratch("base");
   Result r = run_gpumm("run inputs/base.yaml -o '" + out.string() + "'");

@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -86,6 +87,25 @@ The scenario format is documented in docs/scenario.md.
 int usage(std::ostream& err, const std::string& message) {
   err << "gpumm: " << message << "\n" << "Try `gpumm --help`.\n";
   return kBadInput;
+}
+
+// The usage error for an option `command` does not know, with the closest of its long options
+// (`--sed`: did you mean `--seed`?); a short one such as `-x` gets no guess.
+int unknown_option(std::ostream& err, const std::string& option, const std::string& command,
+                   const std::vector<std::string>& long_options) {
+  const std::string guess = option.size() > 2 ? closest_name(option, long_options) : "";
+  return usage(err, "unknown option `" + option + "` for " + command +
+                        (guess.empty() ? "" : "; did you mean `" + guess + "`?"));
+}
+
+// The value of the option at args[i], moving i onto it; null when there is none: the arguments
+// end, or another option follows (`--threads -q`). A negative number is a value (refused later
+// with the option's range).
+const std::string* option_value(const std::vector<std::string>& args, size_t& i) {
+  if (i + 1 >= args.size()) return nullptr;
+  const std::string& v = args[i + 1];
+  if (v.size() > 1 && v[0] == '-' && !(std::isdigit(static_cast<unsigned char>(v[1])) || v[1] == '.')) return nullptr;
+  return &args[++i];
 }
 
 int report(std::ostream& err, const ScenarioError& e) {
@@ -178,17 +198,18 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-o" || a == "--output") {
-      if (++i >= args.size()) return usage(err, a + " needs a folder");
-      out_dir = args[i];
+      const std::string* v = option_value(args, i);
+      if (!v) return usage(err, a + " needs a folder");
+      out_dir = *v;
     } else if (a == "--seed") {
-      if (++i >= args.size()) return usage(err, "--seed needs a whole number");
-      const std::string& v = args[i];
-      if (!parse_seed(v, seed)) return usage(err, "--seed `" + v + "`: " + kSeedExpected);
+      const std::string* v = option_value(args, i);
+      if (!v) return usage(err, "--seed needs a whole number");
+      if (!parse_seed(*v, seed)) return usage(err, "--seed `" + *v + "`: " + kSeedExpected);
       have_seed = true;
     } else if (a == "-q" || a == "--quiet") {
       quiet = true;
     } else if (!a.empty() && a[0] == '-') {
-      return usage(err, "unknown option `" + a + "` for run");
+      return unknown_option(err, a, "run", {"--output", "--seed", "--quiet"});
     } else if (scenario_path.empty()) {
       scenario_path = a;
     } else {
@@ -267,22 +288,21 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
   std::uint64_t seed = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    const auto value = [&](std::string& to) {
-      if (++i >= args.size()) return false;
-      to = args[i];
-      return true;
-    };
     if (a == "--firm") {
-      if (!value(firm_id)) return usage(err, "--firm needs a firm id");
+      const std::string* v = option_value(args, i);
+      if (!v) return usage(err, "--firm needs a firm id");
+      firm_id = *v;
     } else if (a == "--date") {
-      if (!value(date_text)) return usage(err, "--date needs a date (YYYY-MM-DD or YYYY-MM)");
+      const std::string* v = option_value(args, i);
+      if (!v) return usage(err, "--date needs a date (YYYY-MM-DD or YYYY-MM)");
+      date_text = *v;
     } else if (a == "--seed") {
-      std::string v;
-      if (!value(v)) return usage(err, "--seed needs a whole number");
-      if (!parse_seed(v, seed)) return usage(err, "--seed `" + v + "`: " + kSeedExpected);
+      const std::string* v = option_value(args, i);
+      if (!v) return usage(err, "--seed needs a whole number");
+      if (!parse_seed(*v, seed)) return usage(err, "--seed `" + *v + "`: " + kSeedExpected);
       have_seed = true;
     } else if (!a.empty() && a[0] == '-') {
-      return usage(err, "unknown option `" + a + "` for explain");
+      return unknown_option(err, a, "explain", {"--firm", "--date", "--seed"});
     } else if (scenario_path.empty()) {
       scenario_path = a;
     } else {
@@ -426,20 +446,21 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-o" || a == "--output") {
-      if (++i >= args.size()) return usage(err, a + " needs a folder");
-      out_dir = args[i];
+      const std::string* v = option_value(args, i);
+      if (!v) return usage(err, a + " needs a folder");
+      out_dir = *v;
     } else if (a == "--threads") {
-      if (++i >= args.size()) return usage(err, "--threads needs a number");
-      const std::string& v = args[i];
-      auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), threads);
-      if (ec != std::errc() || p != v.data() + v.size() || threads < 1 || threads > 1024)
-        return usage(err, "--threads `" + v + "`: expected a whole number from 1 to 1024");
+      const std::string* v = option_value(args, i);
+      if (!v) return usage(err, "--threads needs a number");
+      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), threads);
+      if (ec != std::errc() || p != v->data() + v->size() || threads < 1 || threads > 1024)
+        return usage(err, "--threads `" + *v + "`: expected a whole number from 1 to 1024");
     } else if (a == "-q" || a == "--quiet") {
       quiet = true;
     } else if (a == "--resume") {
       resume = true;
     } else if (!a.empty() && a[0] == '-') {
-      return usage(err, "unknown option `" + a + "` for study");
+      return unknown_option(err, a, "study", {"--output", "--threads", "--quiet", "--resume"});
     } else if (study_path.empty()) {
       study_path = a;
     } else {
