@@ -41,6 +41,17 @@ Parsed<T> fail(std::string message) {
   return p;
 }
 
+// Scan the number a quantity starts with into `x` and its unit text into `unit`; returns the
+// error to report, empty when there is a number (`expected` says what the quantity looks like).
+std::string scan_quantity(std::string_view s, const std::string& expected, double& x, std::string_view& unit) {
+  switch (scan_number(s, x, unit)) {
+    case Scan::number: return {};
+    case Scan::none: return expected;
+    case Scan::out_of_range: break;
+  }
+  return kOutOfRange;
+}
+
 }  // namespace
 
 double Duration::approx_days() const {
@@ -97,8 +108,7 @@ Parsed<double> parse_power_mw(std::string_view text) {
   const std::string expected = "expected a power with a unit: kW, MW or GW (e.g. `250 MW`)";
   double x = 0;
   std::string_view unit;
-  if (Scan k = scan_number(text, x, unit); k != Scan::number)
-    return fail<double>(k == Scan::none ? expected : kOutOfRange);
+  if (std::string e = scan_quantity(text, expected, x, unit); !e.empty()) return fail<double>(e);
   if (unit == "kW") return {x / 1000.0, {}};
   if (unit == "MW") return {x, {}};
   if (unit == "GW") return {x * 1000.0, {}};
@@ -110,8 +120,7 @@ Parsed<double> parse_power_mw_per_year(std::string_view text) {
   const std::string expected = "expected a power per year: MW/y or GW/y (e.g. `4 GW/y`)";
   double x = 0;
   std::string_view unit;
-  if (Scan k = scan_number(text, x, unit); k != Scan::number)
-    return fail<double>(k == Scan::none ? expected : kOutOfRange);
+  if (std::string e = scan_quantity(text, expected, x, unit); !e.empty()) return fail<double>(e);
   if (unit == "MW/y") return {x, {}};
   if (unit == "GW/y") return {x * 1000.0, {}};
   if (unit.empty() || unit == "MW" || unit == "GW")
@@ -131,8 +140,7 @@ Parsed<double> parse_money_usd(std::string_view text) {
   s.remove_prefix(1);
   double x = 0;
   std::string_view unit;
-  if (Scan k = scan_number(s, x, unit); k != Scan::number)
-    return fail<double>(k == Scan::none ? expected : kOutOfRange);
+  if (std::string e = scan_quantity(s, expected, x, unit); !e.empty()) return fail<double>(e);
   if (unit.empty()) return {x, {}};
   if (unit == "k" || unit == "K") return {x * 1e3, {}};
   if (unit == "M") return {x * 1e6, {}};
@@ -145,21 +153,19 @@ Parsed<double> parse_flop(std::string_view text) {
   const std::string expected = "expected compute in FLOP (e.g. `3e26 FLOP`)";
   double x = 0;
   std::string_view unit;
-  if (Scan k = scan_number(text, x, unit); k != Scan::number)
-    return fail<double>(k == Scan::none ? expected : kOutOfRange);
+  if (std::string e = scan_quantity(text, expected, x, unit); !e.empty()) return fail<double>(e);
   if (unit == "FLOP") return {x, {}};
   if (unit.empty()) return fail<double>("missing unit; " + expected);
   return fail<double>("unknown unit `" + std::string(unit) + "`; " + expected);
 }
 
 Parsed<double> parse_number(std::string_view text) {
-  double x = 0;
-  std::string_view rest;
   std::string_view s = trim(text);
   if (s == ".nan" || s == ".NaN" || s == "nan" || s == ".inf" || s == "-.inf" || s == "inf")
     return fail<double>("must be a finite number");
-  if (Scan k = scan_number(s, x, rest); k != Scan::number)
-    return fail<double>(k == Scan::none ? "expected a number" : kOutOfRange);
+  double x = 0;
+  std::string_view rest;
+  if (std::string e = scan_quantity(s, "expected a number", x, rest); !e.empty()) return fail<double>(e);
   if (!rest.empty())
     return fail<double>("expected a plain number, found unit text `" + std::string(rest) + "`");
   return {x, {}};
