@@ -119,7 +119,7 @@ Parsed<Date> parse_date(std::string_view s) {
 
 std::string to_iso(Date d) {
   if (d.is_special()) return "(no date)";  // never a crash in a message about a bad date
-  char buf[16];
+  char buf[32];  // room for any int, so that GCC's -Wformat-truncation has nothing to say at -O2
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", static_cast<int>(d.year()),
                 static_cast<int>(d.month()), static_cast<int>(d.day()));
   return buf;
