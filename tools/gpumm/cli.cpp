@@ -126,13 +126,17 @@ std::string human(double x) {
   return buf;
 }
 
-// A --seed value: a whole number a scenario can hold (0 to kMaxSeed, so that
-// scenario.resolved.yaml reproduces the run). Returns false when `v` is not one.
-bool parse_seed(const std::string& v, std::uint64_t& seed) {
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), seed);
-  return ec == std::errc() && p == v.data() + v.size() && seed <= kMaxSeed;
+// The value of the --seed option at args[i] (moving i onto it) into `seed`: a whole number a
+// scenario can hold (0 to kMaxSeed, so that scenario.resolved.yaml reproduces the run).
+// Returns the usage problem, "" when there is none.
+std::string seed_option(const std::vector<std::string>& args, size_t& i, std::uint64_t& seed) {
+  const std::string* v = option_value(args, i);
+  if (!v) return "--seed needs a whole number";
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), seed);
+  if (ec != std::errc() || p != v->data() + v->size() || seed > kMaxSeed)
+    return "--seed `" + *v + "`: expected a whole number from 0 to " + std::to_string(kMaxSeed);
+  return "";
 }
-const std::string kSeedExpected = "expected a whole number from 0 to " + std::to_string(kMaxSeed);
 
 // Load a scenario for a command, with the --seed override; reports problems and returns false.
 bool load_for(const std::string& path, bool have_seed, std::uint64_t seed, Scenario& s, std::ostream& err) {
@@ -202,9 +206,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       if (!v) return usage(err, a + " needs a folder");
       out_dir = *v;
     } else if (a == "--seed") {
-      const std::string* v = option_value(args, i);
-      if (!v) return usage(err, "--seed needs a whole number");
-      if (!parse_seed(*v, seed)) return usage(err, "--seed `" + *v + "`: " + kSeedExpected);
+      if (std::string problem = seed_option(args, i, seed); !problem.empty()) return usage(err, problem);
       have_seed = true;
     } else if (a == "-q" || a == "--quiet") {
       quiet = true;
@@ -297,9 +299,7 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
       if (!v) return usage(err, "--date needs a date (YYYY-MM-DD or YYYY-MM)");
       date_text = *v;
     } else if (a == "--seed") {
-      const std::string* v = option_value(args, i);
-      if (!v) return usage(err, "--seed needs a whole number");
-      if (!parse_seed(*v, seed)) return usage(err, "--seed `" + *v + "`: " + kSeedExpected);
+      if (std::string problem = seed_option(args, i, seed); !problem.empty()) return usage(err, problem);
       have_seed = true;
     } else if (!a.empty() && a[0] == '-') {
       return unknown_option(err, a, "explain", {"--firm", "--date", "--seed"});
