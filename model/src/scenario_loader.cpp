@@ -1211,6 +1211,17 @@ std::string detail::read_file(const std::string& path, std::size_t max_bytes, st
   return "";
 }
 
+std::string detail::read_file_or_throw(const std::string& path, std::size_t max_bytes) {
+  std::string text;
+  if (std::string why = read_file(path, max_bytes, text); !why.empty()) {
+    Diagnostic d;
+    d.file = path;
+    d.message = std::move(why);
+    throw ScenarioError({d});
+  }
+  return text;
+}
+
 YAML::Node detail::parse_document(const std::string& text, const std::string& file, const LoadLimits& limits,
                                   Diagnostics& d, const std::string& kind, const std::string& empty_message) {
   if (text.size() > limits.max_file_bytes) {
@@ -1634,14 +1645,7 @@ std::string ScenarioTemplate::hash() const {
 }
 
 Scenario load_scenario_file(const std::string& path, const LoadLimits& limits) {
-  std::string text;
-  if (std::string why = detail::read_file(path, limits.max_file_bytes, text); !why.empty()) {
-    Diagnostic d;
-    d.file = path;
-    d.message = std::move(why);
-    throw ScenarioError({d});
-  }
-  return load_scenario_text(text, path, limits);
+  return load_scenario_text(detail::read_file_or_throw(path, limits.max_file_bytes), path, limits);
 }
 
 }  // namespace gpumm

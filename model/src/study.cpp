@@ -182,13 +182,7 @@ Study load_study_file(const std::string& path) {
 Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems) {
   Diagnostics d;
   d.file = path;
-  std::string text;
-  if (std::string why = detail::read_file(path, LoadLimits{}.max_file_bytes, text); !why.empty()) {
-    Diagnostic e;
-    e.file = path;
-    e.message = std::move(why);
-    throw ScenarioError({e});
-  }
+  const std::string text = detail::read_file_or_throw(path, LoadLimits{}.max_file_bytes);
   // with the scenario loader's guards (alias bombs, nesting, several documents, size)
   const YAML::Node root = parse_document(text, path, LoadLimits{}, d, "study",
                                          "empty study file: expected a map with scenario, method, parameters and outputs");

@@ -42,6 +42,9 @@ struct Diagnostics {
 /// most `max_bytes`: returns what is wrong ("no such file", "not a regular file", "file too
 /// large (...)", "cannot read the file"), or "" with the file in `text`.
 std::string read_file(const std::string& path, std::size_t max_bytes, std::string& text);
+/// The same for the file a command names: its text, or a ScenarioError naming the file and
+/// what is wrong with it.
+std::string read_file_or_throw(const std::string& path, std::size_t max_bytes);
 
 /// Parse the one YAML document of a file's text, refusing alias bombs, deep nesting, several
 /// documents and oversized files before anything is built. Problems go to `d` located in
