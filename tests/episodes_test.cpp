@@ -60,6 +60,36 @@ TEST_CASE("episodes: a slipped training project leaves its capacity idle, and is
   CHECK(first.h100e_months == doctest::Approx(800 * 90 / (365.2425 / 12)));
 }
 
+TEST_CASE("episodes: a slipped project that the firm could not have held explains none of its idle capacity") {
+  // p needs 1500 GPUs in one cluster; f has 1000: had p not slipped, it would have waited all
+  // the same, so the idle GPUs of Feb-Mar are weak demand, not the slip. From its slipped
+  // start in April it waits, unserved, and f's balance is negative (no episode).
+  const std::string slipped = "projects:\n  - {name: p, firm: f, start: 2025-02-01, duration: 3mo, gpus: {generation: old, count: 1500},\n"
+                              "     delay: {probability: 1, distribution: fixed, mean: 59d}";
+  Run x = run(firm_with("old: 1000", slipped + "}\n"));
+  const FirmRecord& feb = x.r.firm_records[1];
+  CHECK(feb.idle_h100e == 1000);
+  CHECK(feb.idle_slipped_project == 0);
+  CHECK(feb.idle_weak_demand == 1000);
+  REQUIRE(x.e.size() == 1);
+  CHECK(x.e[0].last == 2);
+  CHECK(x.e[0].slipped_project_share == 0);
+  CHECK(x.e[0].main_cause() == "weak_demand");
+  // the same with 1000 GPUs in each of two regions: not in one cluster, but spread over both
+  // (contiguous: false) the firm could have held it, and the slip explains Feb-Mar
+  const std::string two = "start: 2025-01\nend: 2025-12-31\n"
+                          "generations:\n  old: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
+                          "regions:\n  a: {latency_group: west}\n  c: {latency_group: west}\n"
+                          "firms:\n  f: {regions: {a: 0.5, c: 0.5}, power_at_start: {a: 1 GW, c: 1 GW}, fleet_at_start: {old: 2000}}\n" +
+                          std::string(slipped);
+  Run one_cluster = run(two + "}\n");
+  CHECK(one_cluster.r.firm_records[1].idle_slipped_project == 0);
+  Run spread = run(two + ", contiguous: false}\n");
+  CHECK(spread.r.firm_records[1].idle_h100e == 2000);
+  CHECK(spread.r.firm_records[1].idle_slipped_project == 1500);  // Feb: the whole month in p's planned window
+  CHECK(spread.r.firm_records[1].idle_weak_demand == 500);
+}
+
 TEST_CASE("episodes: idle old generations while newer-only training waits is a generation transition") {
   Run x = run(firm_with("old: 1000",
                         "projects:\n  - {name: p, firm: f, start: 2025-01-01, duration: 3mo, gpus: {generation: old, count: 600},\n"

@@ -1803,6 +1803,30 @@ class Engine {
     term_ += (spot_ - term_) * a;
   }
 
+  // Whether the capacity available to a project's firm this period could hold it: one allowed
+  // cell (a contiguous run), or its allowed cells together, with room for all of it on allowed
+  // generations, used or not. A slipped project explains spare capacity only then: had it not
+  // slipped, a run that fits nowhere would have waited all the same.
+  bool could_hold(const ProjectRun& pr) const {
+    const ProjectOutcome& o = pr.out;
+    double best = 0, total = 0;
+    for (int r = 0; r < p_.R; ++r) {
+      if (!region_allowed(pr.spec.placement, r)) continue;
+      const int c = cell(o.firm, r);
+      double room = 0;
+      for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
+        const Pair& p = pairs_[static_cast<size_t>(k)];
+        const size_t i = static_cast<size_t>(p.i);
+        if (pr.allowed[static_cast<size_t>(p.g)])
+          room += (std::max(0.0, st_.idle[i]) + st_.used_training[i] + st_.used_inference[i] + st_.used_other[i]) *
+                  train_h100e_[static_cast<size_t>(p.g)];
+      }
+      best = std::max(best, room);
+      total += room;
+    }
+    return (pr.spec.placement.contiguous ? best : total) >= o.h100e * (1 - 1e-12);
+  }
+
   // Per firm: its balance and the causes of its idle capacity (see FirmRecord).
   void explain_idle(int t) {
     FirmRecord* rec = records_->data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
@@ -1823,7 +1847,8 @@ class Engine {
       const ProjectOutcome& o = pr.out;
       const bool running = o.start_period >= 0 && o.start_period <= t && t < o.end_period;
       if (o.slip_days > 0 && !running && !o.superseded && (o.start_period < 0 || o.start_period > t))
-        slipped_[static_cast<size_t>(o.firm)] += o.h100e * share_of_period(t, o.planned_start, o.planned_end);
+        if (const double share = share_of_period(t, o.planned_start, o.planned_end); share > 0 && could_hold(pr))
+          slipped_[static_cast<size_t>(o.firm)] += o.h100e * share;
       if (o.start_period < 0 && pr.ready <= t && !o.superseded && o.wait_periods > 0) {
         double old = 0;
         for_firm_pairs(o.firm, [&](const Pair& p) {
