@@ -985,14 +985,19 @@ class Engine {
     }
   }
 
-  // Free training H100e of a cell on the allowed generations.
-  double free_h100e(int c, const std::vector<char>& allowed) const {
+  // Training H100e of `units(i)` GPUs on each pair i of cell c of the allowed generations.
+  template <class Units>
+  double allowed_h100e(int c, const std::vector<char>& allowed, Units&& units) const {
     double h = 0;
     for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
       const Pair& p = pairs_[static_cast<size_t>(k)];
-      if (allowed[static_cast<size_t>(p.g)]) h += st_.idle[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
+      if (allowed[static_cast<size_t>(p.g)]) h += units(static_cast<size_t>(p.i)) * train_h100e_[static_cast<size_t>(p.g)];
     }
     return h;
+  }
+  // Free training H100e of a cell on the allowed generations.
+  double free_h100e(int c, const std::vector<char>& allowed) const {
+    return allowed_h100e(c, allowed, [&](size_t i) { return st_.idle[i]; });
   }
 
   // A market purchase by take_greedy: what the taken capacity costs per hour at each
@@ -1812,15 +1817,9 @@ class Engine {
     double best = 0, total = 0;
     for (int r = 0; r < p_.R; ++r) {
       if (!region_allowed(pr.spec.placement, r)) continue;
-      const int c = cell(o.firm, r);
-      double room = 0;
-      for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
-        const Pair& p = pairs_[static_cast<size_t>(k)];
-        const size_t i = static_cast<size_t>(p.i);
-        if (pr.allowed[static_cast<size_t>(p.g)])
-          room += (std::max(0.0, st_.idle[i]) + st_.used_training[i] + st_.used_inference[i] + st_.used_other[i]) *
-                  train_h100e_[static_cast<size_t>(p.g)];
-      }
+      const double room = allowed_h100e(cell(o.firm, r), pr.allowed, [&](size_t i) {
+        return std::max(0.0, st_.idle[i]) + st_.used_training[i] + st_.used_inference[i] + st_.used_other[i];
+      });
       best = std::max(best, room);
       total += room;
     }
@@ -1862,12 +1861,7 @@ class Engine {
           if (!region_allowed(pr.spec.placement, r)) continue;
           const int c = cell(o.firm, r);
           const double free_h = free_h100e(c, pr.allowed);
-          double stranded_h = 0;
-          for (int k = range_begin_[static_cast<size_t>(c)]; k < range_end_[static_cast<size_t>(c)]; ++k) {
-            const Pair& p = pairs_[static_cast<size_t>(k)];
-            if (pr.allowed[static_cast<size_t>(p.g)])
-              stranded_h += st_.stranded[static_cast<size_t>(p.i)] * train_h100e_[static_cast<size_t>(p.g)];
-          }
+          const double stranded_h = allowed_h100e(c, pr.allowed, [&](size_t i) { return st_.stranded[i]; });
           free_all += free_h;
           stranded_all += stranded_h;
           if (free_h < o.h100e && free_h + stranded_h >= o.h100e * (1 - 1e-12)) waiting_here = std::max(waiting_here, free_h);
