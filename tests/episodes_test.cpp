@@ -81,7 +81,7 @@ TEST_CASE("episodes: a slipped project that the firm could not have held explain
                           "generations:\n  old: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
                           "regions:\n  a: {latency_group: west}\n  c: {latency_group: west}\n"
                           "firms:\n  f: {regions: {a: 0.5, c: 0.5}, power_at_start: {a: 1 GW, c: 1 GW}, fleet_at_start: {old: 2000}}\n" +
-                          std::string(slipped);
+                          slipped;
   Run one_cluster = run(two + "}\n");
   CHECK(one_cluster.r.firm_records[1].idle_slipped_project == 0);
   Run spread = run(two + ", contiguous: false}\n");
