@@ -1000,6 +1000,32 @@ class Engine {
     return allowed_h100e(c, allowed, [&](size_t i) { return st_.idle[i]; });
   }
 
+  // A project's room (training H100e of `units(i)` on allowed generations) in its firm's
+  // allowed cells: the cell with the most, and all of them together. It holds the project when
+  // one cell (a contiguous run) or the cells together have room for all of it: the start rule.
+  struct Room {
+    int best_cell = -1;
+    double best = 0, total = 0;
+    bool holds(const ProjectRun& pr) const {
+      return (pr.spec.placement.contiguous ? best : total) >= pr.out.h100e * (1 - 1e-12);
+    }
+  };
+  template <class Units>
+  Room room_for(const ProjectRun& pr, Units&& units) const {
+    Room room;
+    for (int r = 0; r < p_.R; ++r) {
+      if (!region_allowed(pr.spec.placement, r)) continue;
+      const int c = cell(pr.out.firm, r);
+      const double h = allowed_h100e(c, pr.allowed, units);
+      room.total += h;
+      if (h > room.best) {
+        room.best = h;
+        room.best_cell = c;
+      }
+    }
+    return room;
+  }
+
   // A market purchase by take_greedy: what the taken capacity costs per hour at each
   // generation's spot, and the region's rows (by generation) of the market's matched and, when
   // the capacity was not among this period's offers, offered H100e.
@@ -1127,20 +1153,9 @@ class Engine {
       const double need = o.h100e;  // its cluster, while it runs
       if (o.start_period < 0) {
         // try to start: one cell with room for all of it, or enough across allowed cells
-        int best = -1;
-        double best_free = 0, total_free = 0;
-        for (int r = 0; r < R; ++r) {
-          if (!region_allowed(pr.spec.placement, r)) continue;
-          const int c = cell(f, r);
-          const double h = free_h100e(c, pr.allowed);
-          total_free += h;
-          if (h > best_free) {
-            best_free = h;
-            best = c;
-          }
-        }
-        const bool fits = pr.spec.placement.contiguous ? best_free >= need * (1 - 1e-12) : total_free >= need * (1 - 1e-12);
-        if (!fits) {
+        const Room free = room_for(pr, [&](size_t i) { return st_.idle[i]; });
+        const int best = free.best_cell;
+        if (!free.holds(pr)) {
           // it waits: its demand counts, unserved, where the firm would run it (the market
           // may yet rent it a cluster, below), for the part of the period after its start
           waiting_.push_back(k);
@@ -1808,22 +1823,13 @@ class Engine {
     term_ += (spot_ - term_) * a;
   }
 
-  // Whether the capacity available to a project's firm this period could hold it: one allowed
-  // cell (a contiguous run), or its allowed cells together, with room for all of it on allowed
-  // generations, used or not. A slipped project explains spare capacity only then: had it not
-  // slipped, a run that fits nowhere would have waited all the same.
+  // Whether the capacity available to a project's firm this period could hold it, used or not.
+  // A slipped project explains spare capacity only then: had it not slipped, a run that fits
+  // nowhere would have waited all the same.
   bool could_hold(const ProjectRun& pr) const {
-    const ProjectOutcome& o = pr.out;
-    double best = 0, total = 0;
-    for (int r = 0; r < p_.R; ++r) {
-      if (!region_allowed(pr.spec.placement, r)) continue;
-      const double room = allowed_h100e(cell(o.firm, r), pr.allowed, [&](size_t i) {
-        return std::max(0.0, st_.idle[i]) + st_.used_training[i] + st_.used_inference[i] + st_.used_other[i];
-      });
-      best = std::max(best, room);
-      total += room;
-    }
-    return (pr.spec.placement.contiguous ? best : total) >= o.h100e * (1 - 1e-12);
+    return room_for(pr, [&](size_t i) {
+             return std::max(0.0, st_.idle[i]) + st_.used_training[i] + st_.used_inference[i] + st_.used_other[i];
+           }).holds(pr);
   }
 
   // Per firm: its balance and the causes of its idle capacity (see FirmRecord).
