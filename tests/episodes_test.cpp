@@ -27,12 +27,7 @@ struct Run {
   SeriesDiagnosis d;
   std::vector<Episode> e;
   explicit Run(const std::string& yaml) : s(load_scenario_text(yaml, "episodes.yaml")), r(simulate(s)) {
-    std::vector<double> rel, util;
-    for (const auto& p : r.periods) {
-      rel.push_back(p.relative_balance());
-      util.push_back(p.utilization());
-    }
-    d = diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
+    d = diagnose_run(s, r);
     e = find_episodes(s, r, d);
   }
 };

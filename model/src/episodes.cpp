@@ -6,6 +6,15 @@
 
 namespace gpumm {
 
+SeriesDiagnosis diagnose_run(const Scenario& s, const RunResult& r) {
+  std::vector<double> rel, util;
+  for (const PeriodSummary& p : r.periods) {
+    rel.push_back(p.relative_balance());
+    util.push_back(p.utilization());
+  }
+  return diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
+}
+
 std::string Episode::main_cause() const {
   const std::pair<double, const char*> causes[] = {
       {slipped_project_share, "slipped_training_project"},

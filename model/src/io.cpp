@@ -630,12 +630,7 @@ struct RunWriter::Impl {
     contracts.close();
     market.close();
     // the diagnosis of the whole run: trend, temporary component, regimes
-    std::vector<double> rel, util;
-    for (const PeriodSummary& p : r.periods) {
-      rel.push_back(p.relative_balance());
-      util.push_back(p.utilization());
-    }
-    const SeriesDiagnosis diag = diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
+    const SeriesDiagnosis diag = diagnose_run(s, r);
     CsvWriter summary(out.staged("summary.csv"), summary_columns());
     for (const PeriodSummary& p : r.periods) {
       const size_t t = static_cast<size_t>(p.period);

@@ -72,7 +72,25 @@ bool known_metric(const std::string& name, const Scenario* s) {
   return false;
 }
 
-double metric(const std::string& name, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d) {
+}  // namespace
+
+std::string metric_problem(const std::string& name, const Scenario* s) {
+  if (!known_metric(name, nullptr)) {
+    std::vector<std::string> names;
+    for (const auto& [n, _] : study_metrics()) names.push_back(n);
+    const std::string guess = detail::did_you_mean(name, names);
+    return "unknown metric `" + name + "`" + (guess.empty() ? "" : "; did you mean `" + guess + "`?");
+  }
+  if (!s || known_metric(name, s)) return "";
+  std::vector<std::string> firms;
+  for (const Firm& f : s->firms) firms.push_back(f.id);
+  const size_t colon = name.find(':');
+  const std::string guess = detail::did_you_mean(name.substr(colon + 1), firms);
+  return "`" + name + "`: no such firm in " + s->source_file +
+         (guess.empty() ? "" : "; did you mean `" + name.substr(0, colon + 1) + guess + "`?");
+}
+
+double run_metric(const std::string& name, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d) {
   const auto& p = r.periods;
   if (name == "peak_unserved_h100e") {
     double m = 0;
@@ -107,8 +125,6 @@ double metric(const std::string& name, const Scenario& s, const RunResult& r, co
   return sum;
 }
 
-}  // namespace
-
 std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmpl) {
   std::vector<Diagnostic> out;
   // every parameter names a number of the scenario, located where the study writes the path
@@ -135,11 +151,7 @@ std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmp
       d.file = study.file;
       d.path = "outputs[" + std::to_string(k) + "]";
       if (k < study.output_at.size()) std::tie(d.line, d.column) = study.output_at[k];
-      std::vector<std::string> firms;
-      for (const Firm& f : scenario.firms) firms.push_back(f.id);
-      const std::string guess = detail::did_you_mean(o.substr(o.find(':') + 1), firms);
-      d.message = "`" + o + "`: no such firm in " + study.scenario +
-                  (guess.empty() ? "" : "; did you mean `" + o.substr(0, o.find(':') + 1) + guess + "`?");
+      d.message = metric_problem(o, &scenario);
       out.push_back(d);
     }
   return out;
@@ -259,14 +271,7 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
       std::string name;
       const std::string p = "outputs[" + std::to_string(i) + "]";
       if (!detail::scalar(d, outputs[i], p, name)) continue;
-      if (!known_metric(name, nullptr)) {
-        std::vector<std::string> names;
-        for (const auto& [n, _] : study_metrics()) names.push_back(n);
-        std::string msg = "unknown metric `" + name + "`";
-        const std::string guess = detail::did_you_mean(name, names);
-        if (!guess.empty()) msg += "; did you mean `" + guess + "`?";
-        d.error(outputs[i], p, msg);
-      }
+      if (const std::string problem = metric_problem(name); !problem.empty()) d.error(outputs[i], p, problem);
       st.outputs.push_back(name);
       const YAML::Mark at = outputs[i].Mark();
       st.output_at.emplace_back(at.line + 1, at.column + 1);
@@ -515,15 +520,14 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         for (int i = 0; i < d; ++i) values.emplace_back(study.parameters[static_cast<size_t>(i)].path, r.values(k, i));
         const Scenario s = make(values);
         const RunResult run = simulate(s);
-        std::vector<double> rel, util;
-        for (const auto& p : run.periods) {
-          rel.push_back(p.relative_balance());
-          util.push_back(p.utilization());
-        }
-        const SeriesDiagnosis diag = diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
+        const SeriesDiagnosis diag = diagnose_run(s, run);
         for (size_t o = 0; o < study.outputs.size(); ++o)
-          r.outputs(k, static_cast<int>(o)) = metric(study.outputs[o], s, run, diag);
-        if (!r.relative_balance.empty()) r.relative_balance.put(k, rel);
+          r.outputs(k, static_cast<int>(o)) = run_metric(study.outputs[o], s, run, diag);
+        if (!r.relative_balance.empty()) {
+          std::vector<double> rel;
+          for (const auto& p : run.periods) rel.push_back(p.relative_balance());
+          r.relative_balance.put(k, rel);
+        }
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> g(lock);
         if (failure.empty()) failure = "run " + std::to_string(k) + ": " + e.what();

@@ -16,7 +16,7 @@
 #include <new>
 #include <string>
 
-#include "gpumm/diagnosis.hpp"
+#include "gpumm/episodes.hpp"
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
 #include "gpumm/study.hpp"
@@ -142,12 +142,7 @@ void BM_StudySample(benchmark::State& state) {
     ++k;
     const gpumm::Scenario s = make(values);
     const gpumm::RunResult r = gpumm::simulate(s);
-    std::vector<double> rel, util;
-    for (const auto& p : r.periods) {
-      rel.push_back(p.relative_balance());
-      util.push_back(p.utilization());
-    }
-    const auto d = gpumm::diagnose_series(rel, util, gpumm::resolve_defaults(s.diagnosis, s.step));
+    const auto d = gpumm::diagnose_run(s, r);
     benchmark::DoNotOptimize(d.trend.back());
   }
 }

@@ -334,12 +334,7 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
     if (t < 0 || t >= r.calendar.size())
       return usage(err, "--date " + date_text + " is outside the scenario's horizon (" + to_iso(r.calendar.start()) +
                             " to " + to_iso(r.calendar[r.calendar.size() - 1].last) + ")");
-    std::vector<double> rel, util;
-    for (const PeriodSummary& p : r.periods) {
-      rel.push_back(p.relative_balance());
-      util.push_back(p.utilization());
-    }
-    const SeriesDiagnosis d = diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
+    const SeriesDiagnosis d = diagnose_run(s, r);
     out << explain_surplus(s, r, d, find_episodes(s, r, d), firm, t);
     // a run outside the step the scenario was calibrated at answers with uncalibrated evidence
     for (const Warning& w : r.warnings)

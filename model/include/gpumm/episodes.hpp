@@ -10,6 +10,10 @@
 
 namespace gpumm {
 
+/// The diagnosis of a run: its relative balance and market utilization per period, split and
+/// classified with the scenario's diagnosis settings (their defaults resolved for its step).
+SeriesDiagnosis diagnose_run(const Scenario& s, const RunResult& r);
+
 /// A run of periods in which a firm has more idle capacity than unserved demand.
 struct Episode {
   int firm = -1;

@@ -17,6 +17,9 @@
 
 namespace gpumm {
 
+struct RunResult;
+struct SeriesDiagnosis;
+
 enum class StudyMethod { monte_carlo, tornado, morris, sobol, sweep, grid };
 std::string to_string(StudyMethod m);
 
@@ -63,6 +66,12 @@ std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& sce
 
 /// The metrics a study can analyse, with what they mean.
 const std::vector<std::pair<std::string, std::string>>& study_metrics();
+/// Why `name` is not one of `study_metrics` for runs of `s` ("" when it is): an unknown name,
+/// with the closest known one, or a firm metric naming a firm that `s` does not have, with the
+/// closest firm. Without `s`, any firm will do.
+std::string metric_problem(const std::string& name, const Scenario* s = nullptr);
+/// The value of metric `name` (one of `study_metrics`) for a run of `s` and its diagnosis.
+double run_metric(const std::string& name, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d);
 
 /// Per-period series of every run of a study, kept in an unnamed temporary file rather than in
 /// memory (a 98,304-run study of 120 months holds 94 MB of them): runs write their rows as they
