@@ -1309,9 +1309,12 @@ void merge_into(YAML::Node base, const YAML::Node& over) {
   for (auto it = over.begin(); it != over.end(); ++it) {
     const std::string key = it->first.Scalar();
     const YAML::Node value = it->second;
+    // rebind the handle: `existing = b->second` would give it memory of its own, and what
+    // is merged into it would then belong to that memory, not to the document's, and be freed
+    // with the last handle of the extending file while the document still points to it
     YAML::Node existing(YAML::NodeType::Undefined);
     for (auto b = base.begin(); b != base.end(); ++b)
-      if (b->first.IsScalar() && b->first.Scalar() == key) existing = b->second;
+      if (b->first.IsScalar() && b->first.Scalar() == key) existing.reset(b->second);
     if (value.IsNull()) {
       base.remove(key);
     } else if (existing.IsDefined() && existing.IsMap() && value.IsMap()) {
