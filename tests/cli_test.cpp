@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "gpumm/compare.hpp"
 #include "gpumm/io.hpp"
 
 namespace fs = std::filesystem;
@@ -75,21 +76,30 @@ const char* kFiles[] = {"summary.csv", "firms.csv",    "regions.csv",  "timeseri
                         "projects.csv", "episodes.csv", "contracts.csv", "market.csv",
                         "verdict.txt",  "scenario.resolved.yaml"};
 
+// The cells of one CSV row (RFC 4180: quoted cells may hold commas and doubled quotes).
+std::vector<std::string> cells(const std::string& row) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < row.size(); ++i) {
+    const char c = row[i];
+    if (quoted && c == '"' && i + 1 < row.size() && row[i + 1] == '"') out.back() += row[++i];
+    else if (c == '"') quoted = !quoted;
+    else if (c == ',' && !quoted) out.emplace_back();
+    else out.back() += c;
+  }
+  return out;
+}
+
 // The cells of one column of a CSV file, by header name.
 std::vector<std::string> column(const fs::path& file, const std::string& name) {
   auto rows = lines(slurp(file));
-  std::vector<std::string> header;
-  std::string cell;
-  std::istringstream h(rows.at(0));
-  while (std::getline(h, cell, ',')) header.push_back(cell);
+  const std::vector<std::string> header = cells(rows.at(0));
   const size_t k = static_cast<size_t>(std::find(header.begin(), header.end(), name) - header.begin());
   REQUIRE_MESSAGE(k < header.size(), name);
   std::vector<std::string> out;
   for (size_t r = 1; r < rows.size(); ++r) {
-    std::istringstream in(rows[r]);
-    size_t i = 0;
-    while (std::getline(in, cell, ',') && i < k) ++i;
-    out.push_back(cell);
+    const std::vector<std::string> row = cells(rows[r]);
+    out.push_back(k < row.size() ? row[k] : "");
   }
   return out;
 }
@@ -787,6 +797,106 @@ TEST_CASE("cli: case study meta-sells-compute: a slipped program leaves Meta a t
   ends = column(out2 / "episodes.csv", "end");
   for (size_t i = 0; i < firms.size(); ++i)
     if (firms[i] == "meta") CHECK((ends[i] < "2026-07-01" || starts[i] > "2026-12-31"));
+}
+
+TEST_CASE("cli: diff explains a case by its changes to the base, step by step, and the steps add up") {
+  const fs::path out = scratch("diff-meta");
+  Result d = run_gpumm("diff inputs/base.yaml inputs/cases/meta-sells-compute.yaml -o '" + out.string() + "'");
+  REQUIRE(d.code == 0);
+  // the case's two overrides of Meta's program, each a step, in the case's document order
+  CHECK(d.out.find("gpumm diff: base -> meta-sells-compute, 2 changes (5 runs)") != std::string::npos);
+  CHECK(d.out.find("   1  programs.meta_frontier.delay\n") != std::string::npos);
+  CHECK(d.out.find("   2  programs.meta_frontier.size: 4e25 FLOP -> 1.3e26 FLOP\n") != std::string::npos);
+  // the README's example is what it prints (its block is indented two spaces in a list item)
+  const std::string readme = slurp(kSource / "README.md");
+  const size_t a = readme.find("  $ gpumm diff inputs/base.yaml inputs/cases/meta-sells-compute.yaml\n");
+  REQUIRE(a != std::string::npos);
+  const size_t from = readme.find('\n', a) + 1;
+  const auto printed = lines(d.out);
+  size_t next = 0;
+  for (const std::string& l : lines(readme.substr(from, readme.find("  ```", from) - from))) {
+    INFO("README line: " << l);
+    const auto at = std::find(printed.begin() + static_cast<long>(next), printed.end(), l.size() > 2 ? l.substr(2) : "");
+    CHECK(at != printed.end());
+    if (at != printed.end()) next = static_cast<size_t>(at - printed.begin()) + 1;
+  }
+  // its ends are the two scenarios' own runs: the periods of structural shortage each reports
+  const auto shortage = [](const std::string& scenario) {
+    const Result r = run_gpumm("run " + scenario + " -o '" + scratch("diff-run").string() + "'");
+    const size_t at = r.out.find("Structural shortage in ");
+    return std::stoi(r.out.substr(at + 23));
+  };
+  const int base = shortage("inputs/base.yaml"), meta = shortage("inputs/cases/meta-sells-compute.yaml");
+  CHECK(d.out.find("periods_in_structural_shortage: " + std::to_string(base) + " in base, " + std::to_string(meta) +
+                   " in meta-sells-compute") != std::string::npos);
+  // diff.csv: a row per step and metric; each step starts where the one before ended, and the
+  // effects add up to the difference
+  CHECK(lines(slurp(out / "diff.csv")).at(0) == join(gpumm::waterfall_columns()));
+  const auto metric = column(out / "diff.csv", "metric");
+  const auto before = column(out / "diff.csv", "metric_before"), after = column(out / "diff.csv", "metric_after");
+  const auto effect = column(out / "diff.csv", "step_effect"), alone = column(out / "diff.csv", "alone_effect");
+  REQUIRE(metric.size() == 4);  // 2 steps x the 2 default metrics
+  double sum = 0, first = 0, last = 0;
+  for (size_t i = 0; i < metric.size(); ++i) {
+    if (metric[i] != "periods_in_structural_shortage") continue;
+    if (sum == 0 && first == 0) first = std::stod(before[i]);
+    else CHECK(std::stod(before[i]) == last);
+    CHECK(std::stod(after[i]) - std::stod(before[i]) == std::stod(effect[i]));
+    CHECK_FALSE(alone[i].empty());
+    sum += std::stod(effect[i]);
+    last = std::stod(after[i]);
+  }
+  CHECK(first == base);
+  CHECK(last == meta);
+  CHECK(sum == meta - base);
+}
+
+TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and broken scenarios, and says when nothing differs") {
+  const auto first_line = [](const Result& r) { return r.err.substr(0, r.err.find('\n')); };
+  const fs::path out = scratch("diff-bad");
+  CHECK(first_line(run_gpumm("diff inputs/base.yaml")) ==
+        "gpumm: diff takes two scenarios, e.g. `gpumm diff inputs/base.yaml inputs/cases/glut.yaml`");
+  Result typo = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric peak_unservd_h100e");
+  CHECK(typo.code == 2);
+  CHECK(first_line(typo) == "gpumm: --metric: unknown metric `peak_unservd_h100e`; did you mean `peak_unserved_h100e`?");
+  Result firm = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric surplus_h100e_months:mta");
+  CHECK(firm.code == 2);
+  CHECK(firm.err.find("no such firm") != std::string::npos);
+  CHECK(firm.err.find("did you mean `surplus_h100e_months:meta`?") != std::string::npos);
+  CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metrc x")) ==
+        "gpumm: unknown option `--metrc` for diff; did you mean `--metric`?");
+  // a broken scenario: its problems located, and no output folder
+  Result broken = run_gpumm("diff inputs/base.yaml tests/testdata/bad/duplicate_key.yaml -o '" + out.string() + "'");
+  CHECK(broken.code == 2);
+  CHECK(broken.err.find("duplicate_key.yaml:21:5: firms.meta.power_at_start: duplicate key") != std::string::npos);
+  CHECK_FALSE(fs::exists(out));
+  // the same scenario twice: no changes, one metric chosen
+  Result same = run_gpumm("diff inputs/base.yaml inputs/base.yaml --metric final_installed_h100e -o '" + out.string() + "'");
+  CHECK(same.code == 0);
+  CHECK(same.out.find("base -> base, 0 changes (2 runs)\n  no changes: both describe the same scenario") !=
+        std::string::npos);
+  CHECK(lines(slurp(out / "diff.csv")).size() == 1);  // the header only
+  // several metrics, a firm's among them, every run with the seed given
+  Result two = run_gpumm("diff inputs/base.yaml inputs/cases/meta-sells-compute.yaml -q --seed 3 --metric "
+                         "surplus_h100e_months:meta --metric mean_relative_balance -o '" + out.string() + "'");
+  CHECK(two.code == 0);
+  CHECK(two.out.empty());
+  const auto metrics = column(out / "diff.csv", "metric");
+  CHECK(std::set<std::string>(metrics.begin(), metrics.end()) ==
+        std::set<std::string>{"surplus_h100e_months:meta", "mean_relative_balance"});
+  // the first step starts from the base's mean relative balance with seed 3, not its own seed 42
+  const auto mean_balance = [](const std::string& seed) {
+    const fs::path run = scratch("diff-seed");
+    REQUIRE(run_gpumm("run inputs/base.yaml -q --seed " + seed + " -o '" + run.string() + "'").code == 0);
+    double sum = 0;
+    const auto rel = column(run / "summary.csv", "relative_balance");
+    for (const std::string& x : rel) sum += std::stod(x);
+    return sum / static_cast<double>(rel.size());
+  };
+  const double start = std::stod(column(out / "diff.csv", "metric_before").at(1));
+  CHECK(metrics.at(1) == "mean_relative_balance");
+  CHECK(start == doctest::Approx(mean_balance("3")).epsilon(1e-12));
+  CHECK(start != doctest::Approx(mean_balance("42")).epsilon(1e-12));
 }
 
 TEST_CASE("cli: study tornado writes its table sorted by swing, samples and a manifest") {

@@ -1,4 +1,5 @@
-// Loading and validating scenarios. The only place (with scenario_writer.cpp) that sees YAML.
+// Loading and validating scenarios. The only place (with scenario_writer.cpp and
+// scenario_changes.cpp) that sees YAML.
 // Reading never stops at the first problem: every problem goes to `Diagnostics` and the
 // ScenarioError thrown at the end lists them all, each with file:line:col and key path.
 #include <yaml-cpp/eventhandler.h>
@@ -19,6 +20,7 @@
 #include <utility>
 
 #include "gpumm/scenario.hpp"
+#include "scenario_template.hpp"
 #include "yaml_reader.hpp"
 
 namespace gpumm {
@@ -1385,11 +1387,16 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
 
 // ---- templates for studies ------------------------------------------------------------------
 
-struct ScenarioTemplate::Impl {
-  std::string file;
-  YAML::Node root;   // the composed document
-  std::string text;  // its YAML, for the hash
-};
+Scenario detail::load_document(const YAML::Node& root, const std::string& file) {
+  Diagnostics d;
+  d.file = file;
+  Loader loader(d, root);
+  Scenario s = loader.load();
+  s.source_file = file;
+  if (s.name.empty()) s.name = std::filesystem::path(file).stem().string();
+  if (!d.list.empty()) throw ScenarioError(d.list);
+  return s;
+}
 
 namespace {
 
@@ -1574,11 +1581,11 @@ Scenario ScenarioTemplate::Instantiator::operator()(const std::vector<std::pair<
     }
   } restore{old};
   set_values(state_->root, state_->file, values, old, state_->found);
-  Diagnostics d;
-  d.file = state_->file;
   // fast path: reload only what the values touch; any problem, and the whole document is
   // loaded again so that every problem is reported
   if (const auto units = reload_units(values); units && state_->base && state_->partial) {
+    Diagnostics d;
+    d.file = state_->file;
     Loader loader(d, state_->root);
     Scenario s = loader.reload(*state_->base, *units);
     if (d.list.empty()) {
@@ -1586,14 +1593,8 @@ Scenario ScenarioTemplate::Instantiator::operator()(const std::vector<std::pair<
       if (s.name.empty()) s.name = std::filesystem::path(state_->file).stem().string();
       return s;
     }
-    d.list.clear();
   }
-  Loader loader(d, state_->root);
-  Scenario s = loader.load();
-  s.source_file = state_->file;
-  if (s.name.empty()) s.name = std::filesystem::path(state_->file).stem().string();
-  if (!d.list.empty()) throw ScenarioError(d.list);
-  return s;
+  return detail::load_document(state_->root, state_->file);
 }
 
 namespace {
@@ -1627,14 +1628,7 @@ Scenario ScenarioTemplate::instantiate(const std::vector<std::pair<std::string, 
     const bool whole = suffix == "d" || suffix == "w" || suffix == "mo" || suffix == "q" || suffix == "y";
     n = prefix + format_number(whole ? std::round(x) : x) + suffix;
   }
-  Diagnostics d;
-  d.file = impl_->file;
-  Loader loader(d, root);
-  Scenario s = loader.load();
-  s.source_file = impl_->file;
-  if (s.name.empty()) s.name = std::filesystem::path(impl_->file).stem().string();
-  if (!d.list.empty()) throw ScenarioError(d.list);
-  return s;
+  return detail::load_document(root, impl_->file);
 }
 
 std::string ScenarioTemplate::hash() const {

@@ -53,7 +53,8 @@ const std::vector<std::pair<std::string, std::string>>& study_metrics() {
       {"final_spot_usd_per_h100e_hour", "spot price in the last period (0 without a market)"},
       {"final_installed_h100e", "installed compute in the last period"},
       {"peak_stranded_gpus", "largest number of stranded GPUs in any period"},
-      {"surplus_h100e_months:FIRM", "a firm's positive balance summed over the horizon (H100e x months)"}};
+      {"surplus_h100e_months:FIRM",
+       "a firm's positive balance summed over the horizon (H100e x months; 0 without the firm)"}};
   return m;
 }
 
@@ -116,11 +117,12 @@ double run_metric(const std::string& name, const Scenario& s, const RunResult& r
   }
   // surplus_h100e_months:FIRM
   const std::string firm = name.substr(name.find(':') + 1);
-  int f = 0;
-  while (s.firms[static_cast<size_t>(f)].id != firm) ++f;
+  const auto it = std::find_if(s.firms.begin(), s.firms.end(), [&](const Firm& x) { return x.id == firm; });
+  if (it == s.firms.end()) return 0.0;  // a scenario without the firm (a step of `gpumm diff`)
+  const size_t f = static_cast<size_t>(it - s.firms.begin());
   double sum = 0;
   for (size_t t = 0; t < p.size(); ++t)
-    sum += std::max(0.0, r.firm_records[t * static_cast<size_t>(s.nfirm()) + static_cast<size_t>(f)].balance_h100e()) *
+    sum += std::max(0.0, r.firm_records[t * static_cast<size_t>(s.nfirm()) + f].balance_h100e()) *
            r.calendar[static_cast<int>(t)].days / (365.2425 / 12.0);
   return sum;
 }

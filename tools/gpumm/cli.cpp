@@ -11,6 +11,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "gpumm/compare.hpp"
 #include "gpumm/episodes.hpp"
 #include "gpumm/io.hpp"
 #include "gpumm/scenario.hpp"
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <thread>
@@ -44,6 +46,14 @@ Usage:
       Answer "does FIRM's surplus at DATE indicate market oversupply?" with the evidence:
       the market's regime, structural balance and mismatch, the firm's balance, and the
       surplus episode with its causes. Writes no files.
+  gpumm diff A.yaml B.yaml [--metric M]... [-o DIR] [--seed N] [--quiet]
+      Explain why two scenarios' outcomes differ: a waterfall from A to B that makes the
+      changes between them (after `extends`: a case is its overrides of the base) one at a
+      time, in the order B writes them, and shows what each adds to a metric; the effects
+      add up to B minus A. Each change is also run alone on A: the rest of the total is what
+      the changes do only together. Metrics are those of studies (default:
+      periods_in_structural_shortage and mean_relative_balance; --metric again for more).
+      Writes diff.csv (default folder: out/<A name>-vs-<B name>/).
   gpumm study STUDY.yaml [-o DIR] [--threads N] [--resume] [--quiet]
       Run a sensitivity or uncertainty study: the study file names the scenario, the
       parameters (paths such as firms.meta.capex.2026 with low and high values in the units
@@ -61,12 +71,15 @@ Usage:
       problem is listed as file:line:column: key.path: message
   gpumm --help | --version
 
-Example:
+Examples:
   gpumm run inputs/base.yaml -o out/base
   then open out/base/summary.csv in a spreadsheet: one row per period with installed,
   deployed and stranded GPUs, power, backlog, demand (training, inference, other), what
   was served, unserved and idle, the balance, its structural trend and the regime
   (structural_shortage, balanced, oversupply), spot prices; verdict.txt says it in words.
+  gpumm diff inputs/base.yaml inputs/cases/grid-delay.yaml
+  shows which of the grid-delay case's slower interconnects and build lead times move the
+  periods of structural shortage and the mean relative balance, and by how much.
 
 Output files:
   summary.csv             one row per period: supply, demand, balance, trend, regime, prices
@@ -138,6 +151,32 @@ std::string seed_option(const std::vector<std::string>& args, size_t& i, std::ui
   return "";
 }
 
+// The options `run` and `diff` share: -o/--output DIR, --seed N, -q/--quiet.
+struct SharedOptions {
+  std::string out_dir;
+  bool quiet = false, have_seed = false;
+  std::uint64_t seed = 0;
+
+  // Whether args[i] is one of them (moving i onto its value); a value that is missing or
+  // wrong leaves the usage problem in `problem`.
+  bool take(const std::vector<std::string>& args, size_t& i, std::string& problem) {
+    const std::string& a = args[i];
+    if (a == "-o" || a == "--output") {
+      const std::string* v = option_value(args, i);
+      if (v) out_dir = *v;
+      else problem = a + " needs a folder";
+    } else if (a == "--seed") {
+      problem = seed_option(args, i, seed);
+      have_seed = true;
+    } else if (a == "-q" || a == "--quiet") {
+      quiet = true;
+    } else {
+      return false;
+    }
+    return true;
+  }
+};
+
 // Load a scenario for a command, with the --seed override; reports problems and returns false.
 bool load_for(const std::string& path, bool have_seed, std::uint64_t seed, Scenario& s, std::ostream& err) {
   try {
@@ -196,20 +235,12 @@ int cmd_validate(const std::vector<std::string>& files, std::ostream& out, std::
 }
 
 int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  std::string scenario_path, out_dir;
-  bool quiet = false, have_seed = false;
-  std::uint64_t seed = 0;
+  std::string scenario_path;
+  SharedOptions opt;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "-o" || a == "--output") {
-      const std::string* v = option_value(args, i);
-      if (!v) return usage(err, a + " needs a folder");
-      out_dir = *v;
-    } else if (a == "--seed") {
-      if (std::string problem = seed_option(args, i, seed); !problem.empty()) return usage(err, problem);
-      have_seed = true;
-    } else if (a == "-q" || a == "--quiet") {
-      quiet = true;
+    if (std::string problem; opt.take(args, i, problem)) {
+      if (!problem.empty()) return usage(err, problem);
     } else if (!a.empty() && a[0] == '-') {
       return unknown_option(err, a, "run", {"--output", "--seed", "--quiet"});
     } else if (scenario_path.empty()) {
@@ -221,11 +252,11 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (scenario_path.empty()) return usage(err, "run needs a scenario file, e.g. `gpumm run inputs/base.yaml`");
 
   Scenario s;
-  if (!load_for(scenario_path, have_seed, seed, s, err)) return kBadInput;
-  if (out_dir.empty()) out_dir = (std::filesystem::path("out") / s.name).string();
+  if (!load_for(scenario_path, opt.have_seed, opt.seed, s, err)) return kBadInput;
+  if (opt.out_dir.empty()) opt.out_dir = (std::filesystem::path("out") / s.name).string();
 
   try {
-    OutputDir dir(out_dir);
+    OutputDir dir(opt.out_dir);
     std::optional<RunResult> result;
     {
       RunWriter writer(s, dir);
@@ -234,7 +265,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
     dir.commit();
     const RunResult& r = *result;
-    if (quiet) return kOk;
+    if (opt.quiet) return kOk;
 
     const PeriodSummary& last = r.periods.back();
     out << "gpumm " << GPUMM_VERSION << ": " << s.name << ", " << to_iso(r.calendar.start())
@@ -342,6 +373,132 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
     return kOk;
   } catch (const std::exception& e) {
     err << "gpumm: explain failed: " << e.what() << "\n";
+    return kRuntimeFailure;
+  }
+}
+
+// A metric value for the terminal: whole numbers as such, large ones short (12.3M), others
+// to three significant digits; `sign` puts + before a positive effect.
+std::string metric_text(double x, bool sign = false) {
+  if (std::isnan(x)) return "n/a";
+  char buf[64];
+  if (std::abs(x) >= 1e4) return (sign && x > 0 ? "+" : "") + human(x);
+  if (x == std::round(x)) std::snprintf(buf, sizeof buf, sign ? "%+.0f" : "%.0f", x);
+  else std::snprintf(buf, sizeof buf, sign ? "%+.3g" : "%.3g", x);
+  return buf;
+}
+
+// `text` cut to `width` characters with "..." (the CSV keeps it whole).
+std::string cut(const std::string& text, size_t width) {
+  return text.size() <= width ? text : text.substr(0, width - 3) + "...";
+}
+
+int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::vector<std::string> paths, metrics;
+  SharedOptions opt;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--metric") {
+      const std::string* v = option_value(args, i);
+      if (!v) return usage(err, "--metric needs a metric, e.g. `--metric peak_unserved_h100e`");
+      metrics.push_back(*v);
+    } else if (std::string problem; opt.take(args, i, problem)) {
+      if (!problem.empty()) return usage(err, problem);
+    } else if (!a.empty() && a[0] == '-') {
+      return unknown_option(err, a, "diff", {"--metric", "--output", "--seed", "--quiet"});
+    } else {
+      paths.push_back(a);
+    }
+  }
+  if (paths.size() != 2)
+    return usage(err, "diff takes two scenarios, e.g. `gpumm diff inputs/base.yaml inputs/cases/glut.yaml`");
+  if (metrics.empty()) metrics = {"periods_in_structural_shortage", "mean_relative_balance"};
+  for (const std::string& m : metrics)
+    if (const std::string problem = metric_problem(m); !problem.empty())
+      return usage(err, "--metric: " + problem);
+
+  // both scenarios' problems at once
+  std::vector<std::optional<ScenarioTemplate>> tmpl(2);
+  std::vector<Diagnostic> problems;
+  for (size_t k = 0; k < 2; ++k) {
+    try {
+      tmpl[k] = ScenarioTemplate::from_file(paths[k]);
+    } catch (const ScenarioError& e) {
+      problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
+    }
+  }
+  if (!problems.empty()) return report(err, ScenarioError(problems));
+  const ScenarioTemplate &a = *tmpl[0], &b = *tmpl[1];
+  // a firm metric names a firm of A or of B (a scenario without it has no surplus there)
+  const Scenario sa = a.instantiate({}), sb = b.instantiate({});
+  for (const std::string& m : metrics)
+    if (!metric_problem(m, &sa).empty() && !metric_problem(m, &sb).empty())
+      return usage(err, "--metric: " + metric_problem(m, &sb));
+  if (opt.out_dir.empty()) opt.out_dir = (std::filesystem::path("out") / (sa.name + "-vs-" + sb.name)).string();
+
+  try {
+    OutputDir dir(opt.out_dir);
+    const Waterfall w = waterfall(a, b, metrics, opt.have_seed ? std::optional<std::uint64_t>(opt.seed) : std::nullopt);
+    write_waterfall(w, dir);
+    dir.commit();
+    if (opt.quiet) return kOk;
+
+    out << "gpumm diff: " << w.from << " -> " << w.to << ", " << w.changes.size()
+        << (w.changes.size() == 1 ? " change" : " changes") << " (" << w.runs << " runs)\n";
+    if (w.changes.empty()) out << "  no changes: both describe the same scenario\n";
+    else out << "  changes, in the order of " << w.to << "'s document:\n";
+    // a change on one line when it fits in 100 columns, else what differs on a line of its own
+    for (size_t k = 0; k < w.changes.size(); ++k) {
+      const auto& c = w.changes[k];
+      char num[24];
+      std::snprintf(num, sizeof num, "%4zu  ", k + 1);
+      const std::string one = std::string("  ") + num + c.path + ": " + c.summary;
+      if (one.size() <= 100) out << one << "\n";
+      else out << "  " << num << c.path << "\n" << "          " << cut(c.summary, 90) << "\n";
+    }
+    const std::string together = "together (total - alone effects)";
+    size_t width = together.size();
+    std::vector<std::string> labels, changes;
+    for (const WaterfallStep& s : w.steps) {
+      std::string label, paths;
+      for (size_t c : s.changes) {
+        label += (label.empty() ? "" : "+") + std::to_string(c + 1);
+        paths += (paths.empty() ? "" : " & ") + w.changes[c].path;
+      }
+      labels.push_back(label);
+      changes.push_back(s.changes.empty() ? "(order of entries)" : cut(paths, 60));
+      width = std::max(width, changes.back().size());
+    }
+    const auto row = [&](const std::string& step, const std::string& change, const std::string& effect,
+                         const std::string& alone) {
+      char line[512];
+      std::snprintf(line, sizeof line, "    %-6s %-*s %10s %10s", step.c_str(), static_cast<int>(width),
+                    change.c_str(), effect.c_str(), alone.c_str());
+      std::string text = line;
+      text.erase(text.find_last_not_of(' ') + 1);
+      out << text << "\n";
+    };
+    for (size_t m = 0; m < w.metrics.size(); ++m) {
+      out << "\n  " << w.metrics[m] << ": " << metric_text(w.start[m]) << " in " << w.from << ", "
+          << metric_text(w.end[m]) << " in " << w.to << " (" << metric_text(w.end[m] - w.start[m], true) << ")\n";
+      if (w.steps.empty()) continue;
+      row("step", "change", "effect", "alone");
+      for (size_t k = 0; k < w.steps.size(); ++k)
+        row(labels[k], changes[k], metric_text(w.effect(k, m), true),
+            w.steps[k].changes.empty() ? "" : metric_text(w.alone_effect(k, m), true));
+      row("", together, metric_text(w.interactions(m), true), "");
+    }
+    out << "\n  output  " << (dir.dir() / "diff.csv").string() << "\n";
+    return kOk;
+  } catch (const OutputError& e) {
+    err << "gpumm: " << e.what() << "\n";
+    return kBadInput;
+  } catch (const ScenarioError& e) {
+    err << "gpumm: diff failed: the changes from " << paths[0] << " to " << paths[1] << " do not load together:\n";
+    report(err, e);
+    return kRuntimeFailure;
+  } catch (const std::exception& e) {
+    err << "gpumm: diff failed: " << e.what() << "\n";
     return kRuntimeFailure;
   }
 }
@@ -638,9 +795,10 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (cmd == "run") return cmd_run(rest, out, err);
   if (cmd == "validate") return cmd_validate(rest, out, err);
   if (cmd == "explain") return cmd_explain(rest, out, err);
+  if (cmd == "diff") return cmd_diff(rest, out, err);
   if (cmd == "study") return cmd_study(rest, out, err, share);
   std::string msg = "unknown command `" + cmd + "`";
-  if (cmd.rfind("-", 0) != 0) msg += "; the commands are run, explain, study and validate";
+  if (cmd.rfind("-", 0) != 0) msg += "; the commands are run, explain, diff, study and validate";
   return usage(err, msg);
 }
 

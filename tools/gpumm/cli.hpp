@@ -1,5 +1,5 @@
 #pragma once
-// The gpumm command line: `run`, `explain`, `study`, `validate`, `--help`, `--version`.
+// The gpumm command line: `run`, `explain`, `diff`, `study`, `validate`, `--help`, `--version`.
 // Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
 #include <iosfwd>
 #include <string>

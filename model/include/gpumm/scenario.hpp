@@ -397,6 +397,26 @@ class ScenarioTemplate {
   /// A hash of the composed document (FNV-1a of its YAML text), for study manifests.
   std::string hash() const;
 
+  /// One difference between this scenario's document and another's (both after `extends`):
+  /// the value at `path` in each, as YAML in flow style, "" where there is none (an entry one
+  /// of them adds). A change is a whole value at most three keys deep: a top-level setting
+  /// (`start`), a section's entry, or a field of an entry (`firms.meta.capex`,
+  /// `market.spot.initial`); entries of a list of named maps go by name
+  /// (`contracts[meta_nebius_firm].value`). `name` and `description` are not changes.
+  struct Change {
+    std::string path, before, after;
+    /// What differs, short: `before -> after`, or for two maps only their keys that differ
+    /// (`growth_until: (none) -> 2027-01-01`).
+    std::string summary;
+  };
+  /// What turns this scenario into `other`, in the order `other` writes it (then what `other`
+  /// leaves out); none when they describe the same run.
+  std::vector<Change> changes_to(const ScenarioTemplate& other) const;
+  /// This scenario with the changes `which` (indices into `changes_to(other)`) made, named as
+  /// this one; throws ScenarioError when the document they make does not load (a change that
+  /// needs another, such as a contract with a firm that another change adds).
+  Scenario with_changes(const ScenarioTemplate& other, const std::vector<size_t>& which) const;
+
  private:
   struct Impl;
   std::shared_ptr<const Impl> impl_;

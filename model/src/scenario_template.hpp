@@ -1,0 +1,25 @@
+#pragma once
+// Internal: a scenario template's composed document, shared by the loader and the comparison
+// of scenarios (scenario_changes.cpp).
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+
+#include "gpumm/scenario.hpp"
+
+namespace gpumm {
+
+struct ScenarioTemplate::Impl {
+  std::string file;
+  YAML::Node root;   // the composed document
+  std::string text;  // its YAML, for the hash
+};
+
+namespace detail {
+
+/// The scenario a composed document describes, named after `file` when it names itself not;
+/// throws ScenarioError with every problem.
+Scenario load_document(const YAML::Node& root, const std::string& file);
+
+}  // namespace detail
+}  // namespace gpumm
