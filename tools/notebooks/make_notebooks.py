@@ -3,7 +3,7 @@
 
 The notebooks are exported as Markdown with SVG figures, made with Python's standard library
 only, so they need nothing beyond gpumm and python3. They run the bundled base scenario, the
-case studies and the tornado study, then write:
+case studies, the tornado and Sobol studies and a diff of the grid-delay case, then write:
 
   market-diagnosis.md          the notebook: each figure with what it shows, numbers read from
                                the runs
@@ -13,6 +13,7 @@ case studies and the tornado study, then write:
   cases.svg                    the structural trend of the base and of each case study
   tornado.svg                  which assumptions move the months in structural shortage
   sobol-periods.svg            which assumption decides the balance, period by period
+  grid-delay-waterfall.svg     grid-delay against the base, one change at a time (gpumm diff)
 
 Usage:
   tools/notebooks/make_notebooks.py --gpumm build/tools/gpumm --out notebooks-export
@@ -179,6 +180,39 @@ def bars(title, rows):
     return "\n".join(out) + "\n"
 
 
+def waterfall(title, start_label, end_label, steps):
+    """Horizontal waterfall: steps of (label, before, after, alone effect or None), from the
+    start value to the end value; a tick marks where the step's change alone would take the start."""
+    W, L, R, row_h, T = 760, 300, 90, 22, 40
+    start, end = steps[0][1], steps[-1][2]
+    rows = [(start_label, start, start, None)] + steps + [(end_label, end, end, None)]
+    H = T + row_h * len(rows) + 40
+    values = [v for _, a, b, alone in rows for v in (a, b)] + [start + a for _, _, _, a in steps if a is not None]
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    X = lambda v: L + (v - lo) / span * (W - L - R)
+    out = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif">' % (W, H),
+           '<rect width="100%" height="100%" fill="white"/>',
+           '<text x="10" y="22" font-size="15" font-weight="bold">%s</text>' % title]
+    for k, (label, a, b, alone) in enumerate(rows):
+        y = T + k * row_h
+        ends = k == 0 or k == len(rows) - 1
+        x0, x1 = (X(a) - 2, X(a) + 2) if ends else sorted((X(a), X(b)))  # the ends: a mark at their value
+        colour = "#000000" if ends else ("#2ca02c" if b >= a else "#d62728")
+        out.append('<rect class="step" data-label="%s" x="%s" y="%d" width="%s" height="%d" fill="%s"/>'
+                   % (label, fmt(min(x0, x1)), y + 4, fmt(max(abs(x1 - x0), 1)), row_h - 8, colour))
+        if alone is not None:
+            xa = X(start + alone)
+            out.append('<line x1="%s" x2="%s" y1="%d" y2="%d" stroke="black" stroke-width="2"/>' % (fmt(xa), fmt(xa), y + 2, y + row_h - 2))
+        out.append('<text x="%d" y="%d" font-size="11" text-anchor="end">%s</text>' % (L - 8, y + row_h - 8, label))
+        out.append('<text x="%d" y="%d" font-size="10">%s</text>'
+                   % (W - R + 6, y + row_h - 8, ("%.3f" % a) if ends else ("%+.3g" % (b - a))))
+    out.append('<text x="10" y="%d" font-size="11">bars: each change added to those above it (green up, red down); '
+               'tick: where the change alone takes the start</text>' % (H - 6))
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
 # ---- the notebook ----------------------------------------------------------------------------
 def regime_runs(rows):
     runs, start = [], 0
@@ -202,12 +236,15 @@ def build(gpumm, out):
         run([gpumm, "study", "inputs/studies/tornado.yaml", "-q", "--threads", "2", "-o", tornado])
         sobol = os.path.join(tmp, "sobol")
         run([gpumm, "study", "inputs/studies/sobol.yaml", "-q", "--threads", "2", "-o", sobol])
-        md = notebook(runs, tornado, sobol, out)
+        diff = os.path.join(tmp, "diff")
+        run([gpumm, "diff", "inputs/base.yaml", "inputs/cases/grid-delay.yaml", "-q", "-o", diff,
+             "--metric", "mean_relative_balance", "--metric", "periods_in_structural_shortage"])
+        md = notebook(runs, tornado, sobol, diff, out)
     with open(os.path.join(out, "market-diagnosis.md"), "w") as f:
         f.write(md)
 
 
-def notebook(runs, tornado, sobol, out):
+def notebook(runs, tornado, sobol, diff, out):
     def save(name, text):
         with open(os.path.join(out, name), "w") as f:
             f.write(text)
@@ -361,6 +398,31 @@ def notebook(runs, tornado, sobol, out):
     for year in sorted(leaders):
         md.append("| %s | `%s` | %.2f |" % (year, leaders[year][0], leaders[year][1]))
     md.append("")
+
+    # 7. why a case differs from the base: its changes one at a time
+    d = read_csv(os.path.join(diff, "diff.csv"))
+    steps = [(r["path"], num(r["metric_before"]), num(r["metric_after"]),
+              None if r["alone_effect"] == "" else num(r["alone_effect"])) for r in d if r["metric"] == "mean_relative_balance"]
+    save("grid-delay-waterfall.svg", waterfall("grid-delay against the base: mean relative balance, one change at a time",
+                                               "base", "grid-delay", steps))
+    periods = [r for r in d if r["metric"] == "periods_in_structural_shortage"]
+    alone_sum = sum(a for _, _, _, a in steps if a is not None)
+    total = steps[-1][2] - steps[0][1]
+    md += ["## 7. Why the grid-delay case is short: its changes one at a time", "", "![waterfall](grid-delay-waterfall.svg)", "",
+           "`gpumm diff inputs/base.yaml inputs/cases/grid-delay.yaml` makes the case's %d changes to the base one at a time, "
+           "in the case's order, and runs each alone on the base too. The mean relative balance goes from %.3f to %.3f "
+           "(%+.3f); the changes with the largest effects:" % (len(steps), steps[0][1], steps[-1][2], total), "",
+           "| change | effect in turn | effect alone |", "|---|---|---|"]
+    for path, a, b, alone in sorted(steps, key=lambda x: -abs(x[2] - x[1]))[:5]:
+        md.append("| `%s` | %+.4f | %s |" % (path, b - a, "n/a" if alone is None else "%+.4f" % alone))
+    moved = ["%+d with `%s` (change %s)" % (round(num(r["step_effect"])), r["path"], r["step"])
+             for r in periods if num(r["step_effect"]) != 0]
+    md += ["", "The alone effects add up to %+.3f, so the changes together do %+.3f more than each on its own. "
+           "Months in structural shortage go from %d to %d: %s; the other changes, made after those, move none, "
+           "though %d of them would on the base alone."
+           % (alone_sum, total - alone_sum, round(num(periods[0]["metric_before"])), round(num(periods[-1]["metric_after"])),
+              ", ".join(moved) or "no change moves them",
+              sum(1 for r in periods if num(r["step_effect"]) == 0 and r["alone_effect"] != "" and num(r["alone_effect"]) != 0)), ""]
     return "\n".join(md)
 
 
