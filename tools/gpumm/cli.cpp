@@ -393,6 +393,58 @@ std::string cut(const std::string& text, size_t width) {
   return text.size() <= width ? text : text.substr(0, width - 3) + "...";
 }
 
+// The waterfall for the terminal: the changes, then per metric a row per step with its effect
+// and its changes' effect alone, and what the changes do only together.
+void print_waterfall(std::ostream& out, const Waterfall& w) {
+  out << "gpumm diff: " << w.from << " -> " << w.to << ", " << w.changes.size()
+      << (w.changes.size() == 1 ? " change" : " changes") << " (" << w.runs << " runs)\n";
+  if (w.changes.empty()) out << "  no changes: both describe the same scenario\n";
+  else out << "  changes, in the order of " << w.to << "'s document:\n";
+  // a change on one line when it fits in 100 columns, else what differs on a line of its own
+  for (size_t k = 0; k < w.changes.size(); ++k) {
+    const auto& c = w.changes[k];
+    char num[24];
+    std::snprintf(num, sizeof num, "%4zu  ", k + 1);
+    const std::string one = std::string("  ") + num + c.path + ": " + c.summary;
+    if (one.size() <= 100) out << one << "\n";
+    else out << "  " << num << c.path << "\n" << "          " << cut(c.summary, 90) << "\n";
+  }
+  const std::string together = "together (total - alone effects)";
+  size_t width = together.size();
+  std::vector<std::string> labels, changes;
+  for (const WaterfallStep& s : w.steps) {
+    std::string label, what;
+    for (size_t c : s.changes) {
+      if (!label.empty()) label += '+';
+      label += std::to_string(c + 1);
+      if (!what.empty()) what += " & ";
+      what += w.changes[c].path;
+    }
+    labels.push_back(label);
+    changes.push_back(s.changes.empty() ? "(order of entries)" : cut(what, 60));
+    width = std::max(width, changes.back().size());
+  }
+  const auto row = [&](const std::string& step, const std::string& change, const std::string& effect,
+                       const std::string& alone) {
+    char line[512];
+    std::snprintf(line, sizeof line, "    %-6s %-*s %10s %10s", step.c_str(), static_cast<int>(width),
+                  change.c_str(), effect.c_str(), alone.c_str());
+    std::string text = line;
+    text.erase(text.find_last_not_of(' ') + 1);
+    out << text << "\n";
+  };
+  for (size_t m = 0; m < w.metrics.size(); ++m) {
+    out << "\n  " << w.metrics[m] << ": " << metric_text(w.start[m]) << " in " << w.from << ", "
+        << metric_text(w.end[m]) << " in " << w.to << " (" << metric_text(w.end[m] - w.start[m], true) << ")\n";
+    if (w.steps.empty()) continue;
+    row("step", "change", "effect", "alone");
+    for (size_t k = 0; k < w.steps.size(); ++k)
+      row(labels[k], changes[k], metric_text(w.effect(k, m), true),
+          w.steps[k].changes.empty() ? "" : metric_text(w.alone_effect(k, m), true));
+    row("", together, metric_text(w.interactions(m), true), "");
+  }
+}
+
 int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::vector<std::string> paths, metrics;
   SharedOptions opt;
@@ -442,52 +494,7 @@ int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
     write_waterfall(w, dir);
     dir.commit();
     if (opt.quiet) return kOk;
-
-    out << "gpumm diff: " << w.from << " -> " << w.to << ", " << w.changes.size()
-        << (w.changes.size() == 1 ? " change" : " changes") << " (" << w.runs << " runs)\n";
-    if (w.changes.empty()) out << "  no changes: both describe the same scenario\n";
-    else out << "  changes, in the order of " << w.to << "'s document:\n";
-    // a change on one line when it fits in 100 columns, else what differs on a line of its own
-    for (size_t k = 0; k < w.changes.size(); ++k) {
-      const auto& c = w.changes[k];
-      char num[24];
-      std::snprintf(num, sizeof num, "%4zu  ", k + 1);
-      const std::string one = std::string("  ") + num + c.path + ": " + c.summary;
-      if (one.size() <= 100) out << one << "\n";
-      else out << "  " << num << c.path << "\n" << "          " << cut(c.summary, 90) << "\n";
-    }
-    const std::string together = "together (total - alone effects)";
-    size_t width = together.size();
-    std::vector<std::string> labels, changes;
-    for (const WaterfallStep& s : w.steps) {
-      std::string label, paths;
-      for (size_t c : s.changes) {
-        label += (label.empty() ? "" : "+") + std::to_string(c + 1);
-        paths += (paths.empty() ? "" : " & ") + w.changes[c].path;
-      }
-      labels.push_back(label);
-      changes.push_back(s.changes.empty() ? "(order of entries)" : cut(paths, 60));
-      width = std::max(width, changes.back().size());
-    }
-    const auto row = [&](const std::string& step, const std::string& change, const std::string& effect,
-                         const std::string& alone) {
-      char line[512];
-      std::snprintf(line, sizeof line, "    %-6s %-*s %10s %10s", step.c_str(), static_cast<int>(width),
-                    change.c_str(), effect.c_str(), alone.c_str());
-      std::string text = line;
-      text.erase(text.find_last_not_of(' ') + 1);
-      out << text << "\n";
-    };
-    for (size_t m = 0; m < w.metrics.size(); ++m) {
-      out << "\n  " << w.metrics[m] << ": " << metric_text(w.start[m]) << " in " << w.from << ", "
-          << metric_text(w.end[m]) << " in " << w.to << " (" << metric_text(w.end[m] - w.start[m], true) << ")\n";
-      if (w.steps.empty()) continue;
-      row("step", "change", "effect", "alone");
-      for (size_t k = 0; k < w.steps.size(); ++k)
-        row(labels[k], changes[k], metric_text(w.effect(k, m), true),
-            w.steps[k].changes.empty() ? "" : metric_text(w.alone_effect(k, m), true));
-      row("", together, metric_text(w.interactions(m), true), "");
-    }
+    print_waterfall(out, w);
     out << "\n  output  " << (dir.dir() / "diff.csv").string() << "\n";
     return kOk;
   } catch (const OutputError& e) {
