@@ -42,7 +42,7 @@ Waterfall waterfall(const ScenarioTemplate& a, const ScenarioTemplate& b, const 
     ++w.runs;
     return out;
   };
-  const Scenario sa = a.with_changes(b, {}), sb = b.with_changes(b, {});
+  const Scenario sa = a.instantiate({}), sb = b.instantiate({});
   w.from = sa.name;
   w.to = sb.name;
   w.start = measure(sa);
