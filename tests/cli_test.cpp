@@ -72,9 +72,9 @@ std::string join(const std::vector<std::string>& cols) {
   return s;
 }
 
-const char* kFiles[] = {"summary.csv", "firms.csv",    "regions.csv",  "timeseries.csv",
+const char* kFiles[] = {"summary.csv",  "firms.csv",    "regions.csv",   "timeseries.csv",
                         "projects.csv", "episodes.csv", "contracts.csv", "market.csv",
-                        "verdict.txt",  "scenario.resolved.yaml"};
+                        "warnings.csv", "verdict.txt",  "scenario.resolved.yaml"};
 
 // The cells of one CSV row (RFC 4180: quoted cells may hold commas and doubled quotes).
 std::vector<std::string> cells(const std::string& row) {
@@ -162,6 +162,8 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
   CHECK(r.out.find("final installed") != std::string::npos);
   CHECK(r.out.find("peak stranded") != std::string::npos);
   CHECK(r.out.find(out.string()) != std::string::npos);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') < 20);  // a short summary: three warnings of twelve
+  CHECK(r.out.find("  ... and 9 more warnings: contract_shortfall (all 12 in warnings.csv)\n") != std::string::npos);
   for (const char* f : kFiles) CHECK_MESSAGE(fs::exists(out / f), std::string(f));
 
   auto summary = lines(slurp(out / "summary.csv"));
@@ -198,6 +200,14 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
     CHECK_MESSAGE(contracts.find(deal) != std::string::npos, std::string(deal));
   auto market = lines(slurp(out / "market.csv"));
   CHECK(market[0] == join(gpumm::market_columns()));
+  // every warning of the run, the first three of which it printed: sellers whose build-out
+  // lags what they sold
+  const auto warned = column(out / "warnings.csv", "code");
+  CHECK(lines(slurp(out / "warnings.csv"))[0] == join(gpumm::warnings_columns()));
+  CHECK(warned.size() == 12);
+  CHECK(std::count(warned.begin(), warned.end(), "contract_shortfall") == 12);
+  CHECK(column(out / "warnings.csv", "date").front() == "2024-01-01");
+  CHECK(column(out / "warnings.csv", "message").back() == "seller oracle lacks the capacity of contract openai_oracle");
   CHECK(market.size() > 120 * 7);
   CHECK(lines(slurp(out / "regions.csv")).size() == 1 + 120 * 7);
   auto ts = lines(slurp(out / "timeseries.csv"));

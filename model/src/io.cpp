@@ -244,6 +244,11 @@ const std::vector<std::string>& episodes_columns() {
   return c;
 }
 
+const std::vector<std::string>& warnings_columns() {
+  static const std::vector<std::string> c = {"date", "code", "message"};
+  return c;
+}
+
 const std::vector<std::string>& timeseries_columns() {
   static const std::vector<std::string> c = {"date", "firm", "region", "generation", "metric",
                                              "value", "unit"};
@@ -655,6 +660,12 @@ struct RunWriter::Impl {
     }
     summary.close();
     write_projects(r);
+    CsvWriter warnings(out.staged("warnings.csv"), warnings_columns());
+    for (const Warning& w : r.warnings) {
+      warnings.text(to_iso(cal[w.period].start)).text(w.code).text(w.message);
+      warnings.end_row();
+    }
+    warnings.close();
     const std::vector<Episode> episodes = find_episodes(s, r, diag);
     write_episodes(r, episodes);
     write_verdict(r, diag, episodes);

@@ -91,6 +91,8 @@ Output files:
                           and why, spot price
   verdict.txt             regime timeline, main episodes, the answer in words
   projects.csv            every training project: planned and actual start and end, slip, wait
+  warnings.csv            what the run warned of (date, code, message), e.g. a contract's seller
+                          without the capacity it sold
   scenario.resolved.yaml  the scenario after defaults, to reproduce the run exactly
 
 Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
@@ -293,12 +295,26 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
     out << "  deliveries short  " << node << " periods for an upstream node, " << ramp
         << " for a production ramp (of " << r.periods.size() << ")\n";
-    for (const Warning& w : r.warnings)
+    // the first warnings; all of them are in warnings.csv
+    constexpr size_t kShown = 3;
+    for (size_t k = 0; k < std::min(kShown, r.warnings.size()); ++k) {
+      const Warning& w = r.warnings[k];
       out << "  warning: " << to_iso(r.calendar[w.period].start) << ": " << w.code << ": " << w.message << "\n";
+    }
+    if (r.warnings.size() > kShown) {
+      // the codes of those not shown, so that none goes unseen
+      std::vector<std::string> codes;
+      for (size_t k = kShown; k < r.warnings.size(); ++k)
+        if (std::find(codes.begin(), codes.end(), r.warnings[k].code) == codes.end()) codes.push_back(r.warnings[k].code);
+      std::string list;
+      for (const std::string& c : codes) list += (list.empty() ? "" : ", ") + c;
+      out << "  ... and " << r.warnings.size() - kShown << " more warnings: " << list << " (all "
+          << r.warnings.size() << " in warnings.csv)\n";
+    }
     out << "  demand            " << human(last.demand_h100e()) << " H100e at the end, "
         << human(last.unserved_h100e) << " unserved, " << human(last.idle_h100e) << " idle\n";
     out << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
-        << "timeseries.csv, projects.csv, episodes.csv, contracts.csv, market.csv, verdict.txt, "
+        << "timeseries.csv, projects.csv, episodes.csv, contracts.csv, market.csv, warnings.csv, verdict.txt, "
         << "scenario.resolved.yaml)\n";
     // the verdict's first lines: the regimes and the mismatch
     std::ifstream verdict(dir.dir() / "verdict.txt");

@@ -73,8 +73,9 @@ class OutputDir {
   bool committed_ = false;
 };
 
-/// Streams a run's per-period files (timeseries, firms, regions) while it runs, then writes
-/// summary.csv and scenario.resolved.yaml at the end.
+/// Streams a run's per-period files (timeseries, firms, regions, contracts, market) while it
+/// runs, then writes the files that need the whole run at the end: summary, projects,
+/// warnings, episodes, the verdict and scenario.resolved.yaml.
 class RunWriter {
  public:
   RunWriter(const Scenario& s, OutputDir& out);
@@ -103,5 +104,6 @@ const std::vector<std::string>& projects_columns();
 const std::vector<std::string>& episodes_columns();
 const std::vector<std::string>& contracts_columns();
 const std::vector<std::string>& market_columns();
+const std::vector<std::string>& warnings_columns();
 
 }  // namespace gpumm
