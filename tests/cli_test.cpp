@@ -873,6 +873,8 @@ TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and brok
   CHECK(firm.code == 2);
   CHECK(firm.err.find("no such firm") != std::string::npos);
   CHECK(firm.err.find("did you mean `surplus_h100e_months:meta`?") != std::string::npos);
+  CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/studies/tornado.yaml")) ==
+        "gpumm: `inputs/studies/tornado.yaml` is a study file; diff compares two scenarios");
   CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metrc x")) ==
         "gpumm: unknown option `--metrc` for diff; did you mean `--metric`?");
   // a broken scenario: its problems located, and no output folder

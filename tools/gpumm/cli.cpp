@@ -480,6 +480,8 @@ int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
   }
   if (paths.size() != 2)
     return usage(err, "diff takes two scenarios, e.g. `gpumm diff inputs/base.yaml inputs/cases/glut.yaml`");
+  for (const std::string& p : paths)
+    if (is_study_file(p)) return usage(err, "`" + p + "` is a study file; diff compares two scenarios");
   if (metrics.empty()) metrics = {"periods_in_structural_shortage", "mean_relative_balance"};
   for (const std::string& m : metrics)
     if (const std::string problem = metric_problem(m); !problem.empty())
