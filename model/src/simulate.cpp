@@ -1102,7 +1102,43 @@ class Engine {
   }
 
   void serve_demand(int t, PeriodSummary& out) {
-    const int R = p_.R;
+    // demand, use and the market's flows of the period start from nothing: every deployed GPU free
+    clear_demand_accounts();
+    // contracts in force move the seller's GPUs to the buyer before anyone serves demand
+    transfer_contracts(t);
+    collect_live();
+    index_cell_ranges();
+    // Steady demand (inference, other workloads) is read on the period's last day: the same
+    // instant as the stocks that serve it, which include the period's deliveries. Read at the
+    // first day, a quarter step would meet a quarter's older demand with a quarter's newer
+    // supply, and a week, month and quarter step would tell different markets.
+    const Date demand_day = cal_[t].last;
+    double served = 0;
+    // own capacity serves own demand: training, then inference, then other work
+    serve_training(t, served);
+    serve_inference(demand_day, served);
+    serve_other(demand_day, served);
+
+    // the market between firms: what is left unserved meets what sellers have left idle
+    if (s_.market.enabled) served += clear_market(t, out);
+    settle_contracts(t);
+    pay_backstops(t);
+
+    // aggregates
+    for (int c : cells_) {
+      const size_t ci = static_cast<size_t>(c);
+      out.demand_training_h100e += st_.demand_training_h100e[ci];
+      out.demand_inference_h100e += st_.demand_inference_h100e[ci];
+      out.demand_other_h100e += st_.demand_other_h100e[ci];
+      out.unserved_h100e += st_.unserved_h100e[ci];
+    }
+    out.served_h100e = served;
+    tally_pairs(t, out);
+    measure_mismatch(out);
+    explain_idle(t);
+  }
+
+  void clear_demand_accounts() {
     for (auto* v : {&st_.demand_training_h100e, &st_.demand_inference_h100e, &st_.demand_other_h100e,
                     &st_.unserved_h100e})
       std::fill(v->begin(), v->end(), 0.0);
@@ -1116,10 +1152,10 @@ class Engine {
                     &st_.market_matched_h100e, &st_.market_bids_h100e, &st_.market_unmet_h100e,
                     &st_.market_offers_h100e})
       std::fill(v->begin(), v->end(), 0.0);
-    // contracts in force move the seller's GPUs to the buyer before anyone serves demand
-    transfer_contracts(t);
-    collect_live();
-    // each cell's run of pairs_ (sorted by index, so by cell)
+  }
+
+  // Each cell's run of pairs_ (sorted by index, so by cell): range_begin_, range_end_.
+  void index_cell_ranges() {
     std::fill(range_begin_.begin(), range_begin_.end(), 0);
     std::fill(range_end_.begin(), range_end_.end(), 0);
     for (size_t k = 0; k < pairs_.size();) {
@@ -1128,14 +1164,13 @@ class Engine {
       while (k < pairs_.size() && pairs_[k].c == c) ++k;
       range_end_[static_cast<size_t>(c)] = static_cast<int>(k);
     }
-    // Steady demand (inference, other workloads) is read on the period's last day: the same
-    // instant as the stocks that serve it, which include the period's deliveries. Read at the
-    // first day, a quarter step would meet a quarter's older demand with a quarter's newer
-    // supply, and a week, month and quarter step would tell different markets.
-    const Date demand_day = cal_[t].last;
-    double served = 0;
+  }
 
-    // training: running projects first, then those ready to start, first come first served
+  // Training: running projects first, then those ready to start, first come first served.
+  // A run that finds no cluster waits (in waiting_, for the market); adds what it served to
+  // `served`.
+  void serve_training(int t, double& served) {
+    const int R = p_.R;
     for (size_t k = 0; k < runs_.size(); ++k) {
       ProjectRun& pr = runs_[k];
       if (pr.ready > t) break;  // sorted by ready period
@@ -1157,7 +1192,7 @@ class Engine {
         const int best = free.best_cell;
         if (!free.holds(pr)) {
           // it waits: its demand counts, unserved, where the firm would run it (the market
-          // may yet rent it a cluster, below), for the part of the period after its start
+          // may yet rent it a cluster, in clear_market), for the part of the period after its start
           waiting_.push_back(k);
           ++o.wait_periods;
           const int r = o.region >= 0 ? o.region : home_region(f, pr.spec.placement);
@@ -1193,8 +1228,11 @@ class Engine {
       st_.unserved_h100e[static_cast<size_t>(home)] += units_left_after(want, got);
       served += got;
     }
+  }
 
-    // inference: demand by region, served anywhere in the region's latency group
+  // Inference: demand by region, served anywhere in the region's latency group (read on
+  // `demand_day`); adds what it served to `served`.
+  void serve_inference(Date demand_day, double& served) {
     for (size_t k = 0; k < s_.inference.size(); ++k) {
       const InferenceService& sv = s_.inference[k];
       const int f = sv.firm;
@@ -1221,8 +1259,12 @@ class Engine {
         }
       }
     }
+  }
 
-    // other steady workloads: in their own region
+  // Other steady workloads, in their own region (read on `demand_day`); adds what it served to
+  // `served`.
+  void serve_other(Date demand_day, double& served) {
+    const int R = p_.R;
     for (const OtherDemand& od : s_.other_demand) {
       const double total = other_h100e(od, demand_day);
       if (total <= 0) continue;
@@ -1238,24 +1280,6 @@ class Engine {
         unserved_oth_[static_cast<size_t>(c)] += units_left_after(d, got);
       }
     }
-
-    // the market between firms: what is left unserved meets what sellers have left idle
-    if (s_.market.enabled) served += clear_market(t, out);
-    settle_contracts(t);
-    pay_backstops(t);
-
-    // aggregates
-    for (int c : cells_) {
-      const size_t ci = static_cast<size_t>(c);
-      out.demand_training_h100e += st_.demand_training_h100e[ci];
-      out.demand_inference_h100e += st_.demand_inference_h100e[ci];
-      out.demand_other_h100e += st_.demand_other_h100e[ci];
-      out.unserved_h100e += st_.unserved_h100e[ci];
-    }
-    out.served_h100e = served;
-    tally_pairs(t, out);
-    measure_mismatch(out);
-    explain_idle(t);
   }
 
   // One pass over the pairs at the end of the period for what several accounts need: idle
