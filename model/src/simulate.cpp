@@ -1559,11 +1559,21 @@ class Engine {
   // work within its region, waiting training runs that need a cluster). Shares are pro-rata.
   // Custom accelerators serve only their owner's contracted customers. Returns what it served.
   double clear_market(int t, PeriodSummary& out) {
+    collect_offers();
+    double served = 0;
+    match_bids(t, served);
+    settle_lots();
+    rent_clusters(t, served);
+    close_market(out);
+    return served;
+  }
+
+  // What sellers offer: their idle GPUs after their own demand (and rented clusters, counted
+  // as the runs took them), region by region, in pair order (firm, then generation), so that a
+  // bid only visits what is for sale (offers_, offer_begin_); grouped into lots (lots_,
+  // lot_begin_).
+  void collect_offers() {
     const int R = p_.R, G = p_.G;
-    // what sellers offer: their idle GPUs after their own demand (and rented clusters, counted
-    // as the runs took them)
-    // the offers, region by region: sellers' pairs with idle GPUs, in pair order (firm, then
-    // generation), so that a bid only visits what is for sale
     offer_begin_.assign(static_cast<size_t>(R) + 1, 0);
     offers_.clear();
     for (int r = 0; r < R; ++r) {
@@ -1583,7 +1593,7 @@ class Engine {
     // Bids take the same share of every offer they may use, so the offers of one seller in one
     // region that the same bidders may use (merchant GPUs, or one owner's custom chips) move
     // together: a lot keeps what is left of them as one factor, and what inference and other
-    // work took, until the offers are settled below.
+    // work took, until settle_lots.
     lots_.clear();
     lot_begin_.assign(static_cast<size_t>(R) + 1, 0);
     for (int r = 0; r < R; ++r) {
@@ -1615,49 +1625,42 @@ class Engine {
       }
       lot_begin_[static_cast<size_t>(r) + 1] = static_cast<int>(lots_.size());
     }
-    double served = 0;
-    // a bid of firm `b` in the regions `where` for `want` units of work (inference or training
-    // H100e); returns what it got
-    const auto match = [&](int b, std::span<const int> where, double want, bool inference) {
-      const auto may_use = [&](const Lot& l) { return l.f != b && (l.owner < 0 || contracted(l.owner, b)); };
-      double cap = 0;
-      for (int r : where)
-        for (int k = lot_begin_[static_cast<size_t>(r)]; k < lot_begin_[static_cast<size_t>(r) + 1]; ++k) {
-          const Lot& l = lots_[static_cast<size_t>(k)];
-          if (may_use(l)) cap += l.left * (inference ? l.infer0 : l.train0);
+  }
+
+  // A bid of firm `b` in the regions `where` for `want` units of work (inference or training
+  // H100e), taking the same share of every lot it may use and paying period t's spot for it;
+  // returns what it got.
+  double match(int b, std::span<const int> where, double want, bool inference, int t) {
+    const auto may_use = [&](const Lot& l) { return l.f != b && (l.owner < 0 || contracted(l.owner, b)); };
+    double cap = 0;
+    for (int r : where)
+      for (int k = lot_begin_[static_cast<size_t>(r)]; k < lot_begin_[static_cast<size_t>(r) + 1]; ++k) {
+        const Lot& l = lots_[static_cast<size_t>(k)];
+        if (may_use(l)) cap += l.left * (inference ? l.infer0 : l.train0);
+      }
+    if (cap <= 0 || want <= 0) return 0.0;
+    const double share = std::min(1.0, want / cap);
+    for (int r : where)
+      for (int k = lot_begin_[static_cast<size_t>(r)]; k < lot_begin_[static_cast<size_t>(r) + 1]; ++k) {
+        Lot& l = lots_[static_cast<size_t>(k)];
+        if (!may_use(l)) continue;
+        double took = l.left * share;
+        double left = left_after(l.left, took);
+        if (left * l.train0 < detail::kDustUnits) {  // all of it, not all but dust
+          took = l.left;
+          left = 0.0;
         }
-      if (cap <= 0 || want <= 0) return 0.0;
-      const double share = std::min(1.0, want / cap);
-      for (int r : where)
-        for (int k = lot_begin_[static_cast<size_t>(r)]; k < lot_begin_[static_cast<size_t>(r) + 1]; ++k) {
-          Lot& l = lots_[static_cast<size_t>(k)];
-          if (!may_use(l)) continue;
-          double took = l.left * share;
-          double left = left_after(l.left, took);
-          if (left * l.train0 < detail::kDustUnits) {  // all of it, not all but dust
-            took = l.left;
-            left = 0.0;
-          }
-          (inference ? l.took_inference : l.took_other) += took;
-          l.left = left;
-          if (took > 0) pay_market(b, l.f, took * l.train0, took * l.usd0 * hours(t));
-        }
-      return share * cap;
-    };
-    // the offers as they are after the bids: what each GPU served, what is still free
-    const auto settle_lots = [&] {
-      for (const Lot& l : lots_)
-        for (int k = l.begin; k < l.end; ++k) {
-          const Offer& o = offers_[static_cast<size_t>(k)];
-          const size_t i = static_cast<size_t>(o.i);
-          const double x = st_.idle[i];
-          st_.used_inference[i] += x * l.took_inference;
-          st_.used_other[i] += x * l.took_other;
-          st_.market_matched_h100e[static_cast<size_t>(l.r * G + o.g)] +=
-              x * (l.took_inference + l.took_other) * train_h100e_[static_cast<size_t>(o.g)];
-          st_.idle[i] = x * l.left;
-        }
-    };
+        (inference ? l.took_inference : l.took_other) += took;
+        l.left = left;
+        if (took > 0) pay_market(b, l.f, took * l.train0, took * l.usd0 * hours(t));
+      }
+    return share * cap;
+  }
+
+  // Unserved work bids for what is offered: inference within each latency group, other work
+  // within its region; adds what the bids got to `served`.
+  void match_bids(int t, double& served) {
+    const int R = p_.R;
     // inference: within each latency group
     for (const auto& group : p_.groups)
       for (int b = 0; b < p_.F; ++b) {
@@ -1665,7 +1668,7 @@ class Engine {
         for (int r : group) want += unserved_inf_[static_cast<size_t>(cell(b, r))];
         if (want <= 0) continue;
         for (int r : group) st_.market_bids_h100e[static_cast<size_t>(r)] += unserved_inf_[static_cast<size_t>(cell(b, r))];
-        const double got = match(b, group, want, true);
+        const double got = match(b, group, want, true, t);
         served += got;
         for (int r : group) {
           const size_t c = static_cast<size_t>(cell(b, r));
@@ -1681,13 +1684,33 @@ class Engine {
         const double want = unserved_oth_[c];
         if (want <= 0) continue;
         st_.market_bids_h100e[static_cast<size_t>(r)] += want;
-        const double got = match(b, std::span<const int>(&r, 1), want, false);
+        const double got = match(b, std::span<const int>(&r, 1), want, false, t);
         served += got;
         st_.unserved_h100e[c] = units_left_after(st_.unserved_h100e[c], got);
         st_.market_unmet_h100e[static_cast<size_t>(r)] += units_left_after(want, got);
       }
-    settle_lots();
-    // training runs that found no cluster of their own: rent one from a seller
+  }
+
+  // The offers as they are after the bids: what each GPU served, what is still free.
+  void settle_lots() {
+    const int G = p_.G;
+    for (const Lot& l : lots_)
+      for (int k = l.begin; k < l.end; ++k) {
+        const Offer& o = offers_[static_cast<size_t>(k)];
+        const size_t i = static_cast<size_t>(o.i);
+        const double x = st_.idle[i];
+        st_.used_inference[i] += x * l.took_inference;
+        st_.used_other[i] += x * l.took_other;
+        st_.market_matched_h100e[static_cast<size_t>(l.r * G + o.g)] +=
+            x * (l.took_inference + l.took_other) * train_h100e_[static_cast<size_t>(o.g)];
+        st_.idle[i] = x * l.left;
+      }
+  }
+
+  // Training runs that found no cluster of their own rent one from a seller whose offers in an
+  // allowed region hold all of it, and start there; adds what they got to `served`.
+  void rent_clusters(int t, double& served) {
+    const int R = p_.R;
     for (size_t k : waiting_) {
       ProjectRun& pr = runs_[k];
       ProjectOutcome& o = pr.out;
@@ -1737,6 +1760,11 @@ class Engine {
       st_.market_unmet_h100e[static_cast<size_t>(home_r)] += units_left_after(runs, got);
       served += got;
     }
+  }
+
+  // The market's totals for the summary.
+  void close_market(PeriodSummary& out) {
+    const int R = p_.R, G = p_.G;
     for (int r = 0; r < R; ++r) {
       // what is left of bids that were met up to rounding is not unmet demand (a residue of
       // 1e-10 H100e once named the wrong reason for idle offers)
@@ -1745,8 +1773,8 @@ class Engine {
       out.market_unmet_h100e += unmet;
       for (int g = 0; g < G; ++g) out.market_matched_h100e += st_.market_matched_h100e[static_cast<size_t>(r * G + g)];
     }
-    return served;
   }
+
 
   // Unsold capacity of a backstopped seller is bought at the floor price, up to the cap.
   void pay_backstops(int t) {
