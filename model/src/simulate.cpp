@@ -1885,18 +1885,10 @@ class Engine {
   }
 
   // Per firm: its balance and the causes of its idle capacity (see FirmRecord).
-  void explain_idle(int t) {
-    FirmRecord* rec = records_->data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
-    // deployed and idle capacity are in place (tally_pairs)
-    for (int c : cells_) rec[c / p_.R].unserved_h100e += st_.unserved_h100e[static_cast<size_t>(c)];
-    for (int f = 0; f < p_.F; ++f) {
-      rec[f].sold_h100e = st_.sold_h100e[static_cast<size_t>(f)];
-      rec[f].bought_h100e = st_.bought_h100e[static_cast<size_t>(f)];
-      rec[f].contracted_in_h100e = st_.contracted_in_h100e[static_cast<size_t>(f)];
-      rec[f].contracted_out_h100e = st_.contracted_out_h100e[static_cast<size_t>(f)];
-    }
-    // capacity a slipped project would have used now, and idle on generations that a waiting
-    // project may not use
+  // What each cause could explain of each firm's spare capacity: what a slipped project would
+  // have used now (slipped_), idle on generations a waiting project may not use (too_old_), and
+  // idle where a waiting run would fit if the stranded GPUs could run (incomplete_).
+  void size_idle_causes(int t) {
     slipped_.assign(static_cast<size_t>(p_.F), 0.0);
     too_old_.assign(static_cast<size_t>(p_.F), 0.0);
     incomplete_.assign(static_cast<size_t>(p_.F), 0.0);
@@ -1929,30 +1921,12 @@ class Engine {
         incomplete_[static_cast<size_t>(o.firm)] += waiting_here;
       }
     }
-    left_.assign(static_cast<size_t>(p_.F), 0.0);
-    double unserved_all = 0, left_all = 0;
-    for (int f = 0; f < p_.F; ++f) {
-      FirmRecord& r = rec[f];
-      double left = r.spare_h100e();
-      // each cause takes what it explains of what is left; a remainder that is dust goes with it
-      const auto take = [&left](double explained) {
-        const double x = std::min(left, explained), rest = units_left_after(left, x);
-        const double took = rest == 0.0 ? left : x;
-        left = rest;
-        return took;
-      };
-      r.idle_slipped_project = take(slipped_[static_cast<size_t>(f)]);
-      r.idle_take_or_pay = take(take_or_pay_idle_[static_cast<size_t>(f)]);
-      r.idle_generation_transition = take(too_old_[static_cast<size_t>(f)]);
-      r.idle_stranded = take(incomplete_[static_cast<size_t>(f)]);
-      // idle here while the same firm leaves demand unserved: it could not reach it
-      r.idle_region_mismatch =
-          take(units_left_after(r.unserved_h100e, r.idle_generation_transition + r.idle_stranded));
-      left_[static_cast<size_t>(f)] = left;
-      left_all += left;
-      unserved_all += r.unserved_h100e;
-    }
-    // idle older GPUs while training anywhere waits for newer ones: a generation transition
+  }
+
+  // Idle older GPUs while training anywhere waits for newer ones: a generation transition, for
+  // what of each firm's spare capacity is still unexplained (left_), in proportion to its idle
+  // older GPUs; what it explains is taken off `left_all` and off `unserved_all`.
+  void add_transition_elsewhere(int t, FirmRecord* rec, double& left_all, double& unserved_all) {
     old_gen_.assign(static_cast<size_t>(p_.G), 0);
     double waiting_newer = 0;
     for (const ProjectRun& pr : runs_) {
@@ -1990,6 +1964,45 @@ class Engine {
         unserved_all = units_left_after(unserved_all, extra);  // that demand is explained; it is not a mismatch as well
       }
     }
+  }
+
+  void explain_idle(int t) {
+    FirmRecord* rec = records_->data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
+    // deployed and idle capacity are in place (tally_pairs)
+    for (int c : cells_) rec[c / p_.R].unserved_h100e += st_.unserved_h100e[static_cast<size_t>(c)];
+    for (int f = 0; f < p_.F; ++f) {
+      rec[f].sold_h100e = st_.sold_h100e[static_cast<size_t>(f)];
+      rec[f].bought_h100e = st_.bought_h100e[static_cast<size_t>(f)];
+      rec[f].contracted_in_h100e = st_.contracted_in_h100e[static_cast<size_t>(f)];
+      rec[f].contracted_out_h100e = st_.contracted_out_h100e[static_cast<size_t>(f)];
+    }
+    // what each cause could explain, per firm
+    size_idle_causes(t);
+    left_.assign(static_cast<size_t>(p_.F), 0.0);
+    double unserved_all = 0, left_all = 0;
+    for (int f = 0; f < p_.F; ++f) {
+      FirmRecord& r = rec[f];
+      double left = r.spare_h100e();
+      // each cause takes what it explains of what is left; a remainder that is dust goes with it
+      const auto take = [&left](double explained) {
+        const double x = std::min(left, explained), rest = units_left_after(left, x);
+        const double took = rest == 0.0 ? left : x;
+        left = rest;
+        return took;
+      };
+      r.idle_slipped_project = take(slipped_[static_cast<size_t>(f)]);
+      r.idle_take_or_pay = take(take_or_pay_idle_[static_cast<size_t>(f)]);
+      r.idle_generation_transition = take(too_old_[static_cast<size_t>(f)]);
+      r.idle_stranded = take(incomplete_[static_cast<size_t>(f)]);
+      // idle here while the same firm leaves demand unserved: it could not reach it
+      r.idle_region_mismatch =
+          take(units_left_after(r.unserved_h100e, r.idle_generation_transition + r.idle_stranded));
+      left_[static_cast<size_t>(f)] = left;
+      left_all += left;
+      unserved_all += r.unserved_h100e;
+    }
+    // idle older GPUs at any firm while training anywhere waits for newer ones
+    add_transition_elsewhere(t, rec, left_all, unserved_all);
     // idle here while other firms' demand stays unserved (the market could not bring them
     // together: another latency group or region, no cluster big enough, a custom chip): also a
     // mismatch, shared among the firms with idle capacity in proportion to it
