@@ -869,6 +869,11 @@ TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and brok
   Result typo = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric peak_unservd_h100e");
   CHECK(typo.code == 2);
   CHECK(first_line(typo) == "gpumm: --metric: unknown metric `peak_unservd_h100e`; did you mean `peak_unserved_h100e`?");
+  CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric shortage")) ==
+        "gpumm: --metric: unknown metric `shortage` (the metrics: peak_unserved_h100e, "
+        "periods_in_structural_shortage, periods_in_oversupply, mean_mismatch_index, mean_relative_balance, "
+        "final_relative_balance, final_spot_usd_per_h100e_hour, final_installed_h100e, peak_stranded_gpus, "
+        "surplus_h100e_months:FIRM)");
   Result firm = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric surplus_h100e_months:mta");
   CHECK(firm.code == 2);
   CHECK(firm.err.find("no such firm") != std::string::npos);

@@ -79,8 +79,11 @@ std::string metric_problem(const std::string& name, const Scenario* s) {
   if (!known_metric(name, nullptr)) {
     std::vector<std::string> names;
     for (const auto& [n, _] : study_metrics()) names.push_back(n);
-    const std::string guess = detail::did_you_mean(name, names);
-    return "unknown metric `" + name + "`" + (guess.empty() ? "" : "; did you mean `" + guess + "`?");
+    if (const std::string guess = detail::did_you_mean(name, names); !guess.empty())
+      return "unknown metric `" + name + "`; did you mean `" + guess + "`?";
+    std::string all;
+    for (const std::string& n : names) all += (all.empty() ? "" : ", ") + n;
+    return "unknown metric `" + name + "` (the metrics: " + all + ")";
   }
   if (!s || known_metric(name, s)) return "";
   std::vector<std::string> firms;
