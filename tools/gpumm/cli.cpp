@@ -534,6 +534,45 @@ std::string fmt_seconds(double s) {
   return buf;
 }
 
+// The progress line of a study on a terminal (nothing elsewhere): runs done, rate and time to
+// go, at most five times a second.
+class StudyProgress {
+ public:
+  StudyProgress(std::ostream& err, bool tty, bool growing) : err_(err), tty_(tty), growing_(growing) {}
+  void operator()(int done, int total) {
+    if (!tty_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total && now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    const double rate = secs > 0 ? done / secs : 0;
+    char line[160];
+    if (growing_)  // the sample grows until its intervals are narrow enough
+      std::snprintf(line, sizeof line, "\r  runs %d of at most %d, %.0f runs/s, at most %.0f s to go   ", done,
+                    total, rate, rate > 0 ? (total - done) / rate : 0.0);
+    else
+      std::snprintf(line, sizeof line, "\r  runs %d/%d (%.0f%%), %.0f runs/s, ETA %.0f s   ", done, total,
+                    100.0 * done / total, rate, rate > 0 ? (total - done) / rate : 0.0);
+    err_ << line << std::flush;
+    if (done == total) err_ << "\n";
+  }
+
+ private:
+  std::ostream& err_;
+  bool tty_, growing_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+};
+
+// An adaptive Sobol study's sample: where it stopped and why.
+std::string adaptive_sample_line(const Study& study, const StudyResult& result) {
+  char line[200];
+  std::snprintf(line, sizeof line, "  sample            N = %d after %d doubling%s; widest interval %.3g %s target %.3g%s\n",
+                sobol_points_used(study, result), result.rounds - 1, result.rounds == 2 ? "" : "s", result.widest,
+                result.widest <= study.target_width ? "<=" : ">", study.target_width,
+                result.widest <= study.target_width ? "" : " (the run budget is spent: raise max_runs)");
+  return line;
+}
+
 // Runs saved by an interrupted study: lines `k,outputs...[,relative balance per period...]`.
 void read_checkpoint(const std::filesystem::path& file, const Study& study, const std::vector<std::string>& dates,
                      StudyCheckpoint& cp) {
@@ -675,25 +714,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     }
     OutputDir& dir = *dir_holder;
     const auto start = std::chrono::steady_clock::now();
-    auto last = start;
-    const bool tty = !quiet && ::isatty(2);
-    const auto progress = [&](int done, int total) {
-      if (!tty) return;
-      const auto now = std::chrono::steady_clock::now();
-      if (done < total && now - last < std::chrono::milliseconds(200)) return;
-      last = now;
-      const double secs = std::chrono::duration<double>(now - start).count();
-      const double rate = secs > 0 ? done / secs : 0;
-      char line[160];
-      if (study.target_width > 0)  // the sample grows until its intervals are narrow enough
-        std::snprintf(line, sizeof line, "\r  runs %d of at most %d, %.0f runs/s, at most %.0f s to go   ", done,
-                      total, rate, rate > 0 ? (total - done) / rate : 0.0);
-      else
-        std::snprintf(line, sizeof line, "\r  runs %d/%d (%.0f%%), %.0f runs/s, ETA %.0f s   ", done, total,
-                      100.0 * done / total, rate, rate > 0 ? (total - done) / rate : 0.0);
-      err << line << std::flush;
-      if (done == total) err << "\n";
-    };
+    StudyProgress progress(err, !quiet && ::isatty(2), study.target_width > 0);
     // the checkpoint: the manifest of the study, then one line per completed run
     const std::filesystem::path cp_manifest = dir.dir() / ".checkpoint-manifest.yaml";
     const std::filesystem::path cp_rows = dir.dir() / ".checkpoint.csv";
@@ -736,7 +757,8 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       // test hook: die the way a killed study dies
       if (kill_after >= 0 && ++saved >= kill_after) std::raise(SIGKILL);
     };
-    const StudyResult result = run_study(study, *tmpl, threads, progress, &cp, share);
+    const StudyResult result =
+        run_study(study, *tmpl, threads, [&](int done, int total) { progress(done, total); }, &cp, share);
     std::fclose(rows);
     // stage the files, then move them into place
     std::string table = study.method == StudyMethod::tornado       ? "tornado.csv"
@@ -752,24 +774,17 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     dir.commit();
     std::filesystem::remove(cp_rows);
     std::filesystem::remove(cp_manifest);
+    if (quiet) return kOk;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!quiet)
-      out << "gpumm " << GPUMM_VERSION << ": study " << study_path << ", " << to_string(study.method) << ", "
-          << result.values.rows() << " runs of " << study.scenario << " on "
-          << (shared ? std::to_string(share->size) + " processes x " : "") << threads
-          << (threads == 1 ? " thread in " : " threads in ")
-          << fmt_seconds(secs) << "\n  output            " << dir.dir().string() << "/ (samples.csv, "
-          << (table.empty() ? "" : table + ", ")
-          << (study.method == StudyMethod::sobol ? "sobol_periods.csv, " : "") << "manifest.yaml)\n";
-    if (!quiet && study.method == StudyMethod::sobol && study.target_width > 0) {
-      char line[200];
-      std::snprintf(line, sizeof line, "  sample            N = %d after %d doubling%s; widest interval %.3g %s target %.3g%s\n",
-                    sobol_points_used(study, result), result.rounds - 1, result.rounds == 2 ? "" : "s", result.widest,
-                    result.widest <= study.target_width ? "<=" : ">", study.target_width,
-                    result.widest <= study.target_width ? "" : " (the run budget is spent: raise max_runs)");
-      out << line;
-    }
-    if (!quiet) out << headline;
+    out << "gpumm " << GPUMM_VERSION << ": study " << study_path << ", " << to_string(study.method) << ", "
+        << result.values.rows() << " runs of " << study.scenario << " on "
+        << (shared ? std::to_string(share->size) + " processes x " : "") << threads
+        << (threads == 1 ? " thread in " : " threads in ")
+        << fmt_seconds(secs) << "\n  output            " << dir.dir().string() << "/ (samples.csv, "
+        << (table.empty() ? "" : table + ", ")
+        << (study.method == StudyMethod::sobol ? "sobol_periods.csv, " : "") << "manifest.yaml)\n";
+    if (study.method == StudyMethod::sobol && study.target_width > 0) out << adaptive_sample_line(study, result);
+    out << headline;
     return kOk;
   } catch (const OutputError& e) {
     tell(1);
