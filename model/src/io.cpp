@@ -441,9 +441,17 @@ struct RunWriter::Impl {
   }
 
   void on_period(int t, const State& st) {
-    const int R = s.nregion(), G = s.ngeneration();
     const std::string& date = date_text[static_cast<size_t>(t)];
-    // timeseries: per cell and per cell x generation
+    write_timeseries(t, st);
+    write_firms(date, st);
+    write_contracts(t, date, st);
+    if (s.market.enabled) write_market(date, st);
+    write_regions(date, st);
+  }
+
+  // timeseries.csv: per cell and per cell x generation
+  void write_timeseries(int t, const State& st) {
+    const int R = s.nregion(), G = s.ngeneration();
     for (int f = 0; f < s.nfirm(); ++f) {
       const std::string& firm = s.firms[static_cast<size_t>(f)].id;
       for (int r = 0; r < R; ++r) {
@@ -476,7 +484,11 @@ struct RunWriter::Impl {
         }
       }
     }
-    // firms
+  }
+
+  // firms.csv: a row per firm
+  void write_firms(const std::string& date, const State& st) {
+    const int R = s.nregion(), G = s.ngeneration();
     for (int f = 0; f < s.nfirm(); ++f) {
       const size_t fi = static_cast<size_t>(f);
       Agg a;
@@ -512,7 +524,10 @@ struct RunWriter::Impl {
           .number(rec.idle_weak_demand);
       firms.end_row();
     }
-    // contracts in force
+  }
+
+  // contracts.csv: the contracts in force and the backstops that paid
+  void write_contracts(int t, const std::string& date, const State& st) {
     for (size_t k = 0; k < s.contracts.size(); ++k) {
       const auto& fl = st.contract_flows[k];
       if (!fl.in_force) continue;
@@ -535,39 +550,45 @@ struct RunWriter::Impl {
           .number(b.floor_usd_per_h100e_hour).number(st.backstop_paid_usd[k]);
       contracts.end_row();
     }
-    // the market, by region x generation, and each region's bids
-    if (s.market.enabled) {
-      double unmet_anywhere = 0;
-      for (double u : st.market_unmet_h100e) unmet_anywhere += u;
-      for (int r = 0; r < R; ++r) {
-        const Region& reg = s.regions[static_cast<size_t>(r)];
-        for (int g = 0; g < G; ++g) {
-          const size_t i = static_cast<size_t>(r * G + g);
-          const double offers = st.market_offers_h100e[i];
-          if (offers <= 0) continue;
-          const double idle = detail::units_left_after(offers, st.market_matched_h100e[i]);
-          const Generation& gen = s.generations[static_cast<size_t>(g)];
-          std::string why = "";
-          if (idle > 0) {
-            if (gen.custom_for >= 0) why = "custom_accelerator";
-            else if (st.market_unmet_h100e[static_cast<size_t>(r)] > 0) why = "cluster_size_or_generation";
-            else if (unmet_anywhere > 0) why = unmet_only_where_excluded(s, st, g) ? "export_rule" : "wrong_region";
-            else why = "no_bids";
-          }
-          market.text(date).text(reg.id).text(gen.id).number(offers).number(0)
-              .number(st.market_matched_h100e[i]).number(0).number(idle).text(why)
-              .number(st.spot_by_gen[static_cast<size_t>(g)]).number(st.term_by_gen[static_cast<size_t>(g)]);
-          market.end_row();
+  }
+
+  // market.csv: by region x generation, and each region's bids
+  void write_market(const std::string& date, const State& st) {
+    const int R = s.nregion(), G = s.ngeneration();
+    double unmet_anywhere = 0;
+    for (double u : st.market_unmet_h100e) unmet_anywhere += u;
+    for (int r = 0; r < R; ++r) {
+      const Region& reg = s.regions[static_cast<size_t>(r)];
+      for (int g = 0; g < G; ++g) {
+        const size_t i = static_cast<size_t>(r * G + g);
+        const double offers = st.market_offers_h100e[i];
+        if (offers <= 0) continue;
+        const double idle = detail::units_left_after(offers, st.market_matched_h100e[i]);
+        const Generation& gen = s.generations[static_cast<size_t>(g)];
+        std::string why = "";
+        if (idle > 0) {
+          if (gen.custom_for >= 0) why = "custom_accelerator";
+          else if (st.market_unmet_h100e[static_cast<size_t>(r)] > 0) why = "cluster_size_or_generation";
+          else if (unmet_anywhere > 0) why = unmet_only_where_excluded(s, st, g) ? "export_rule" : "wrong_region";
+          else why = "no_bids";
         }
-        // the region's bids, in H100e of work: met (by offers here or elsewhere in reach) or not
-        const double bids = st.market_bids_h100e[static_cast<size_t>(r)], unmet = st.market_unmet_h100e[static_cast<size_t>(r)];
-        market.text(date).text(reg.id).text("all").number(0).number(bids)
-            .number(detail::units_left_after(bids, unmet)).number(unmet).number(0).text("")
-            .number(st.spot_usd_per_h100e_hour).number(st.term_usd_per_h100e_hour);
+        market.text(date).text(reg.id).text(gen.id).number(offers).number(0)
+            .number(st.market_matched_h100e[i]).number(0).number(idle).text(why)
+            .number(st.spot_by_gen[static_cast<size_t>(g)]).number(st.term_by_gen[static_cast<size_t>(g)]);
         market.end_row();
       }
+      // the region's bids, in H100e of work: met (by offers here or elsewhere in reach) or not
+      const double bids = st.market_bids_h100e[static_cast<size_t>(r)], unmet = st.market_unmet_h100e[static_cast<size_t>(r)];
+      market.text(date).text(reg.id).text("all").number(0).number(bids)
+          .number(detail::units_left_after(bids, unmet)).number(unmet).number(0).text("")
+          .number(st.spot_usd_per_h100e_hour).number(st.term_usd_per_h100e_hour);
+      market.end_row();
     }
-    // regions
+  }
+
+  // regions.csv: a row per region
+  void write_regions(const std::string& date, const State& st) {
+    const int R = s.nregion();
     for (int r = 0; r < R; ++r) {
       Agg a;
       for (int f = 0; f < s.nfirm(); ++f) a.add_cell(s, st, f * R + r);
@@ -581,6 +602,7 @@ struct RunWriter::Impl {
       regions.end_row();
     }
   }
+
 
   void write_episodes(const RunResult& r, const std::vector<Episode>& episodes) {
     CsvWriter w(out.staged("episodes.csv"), episodes_columns());
