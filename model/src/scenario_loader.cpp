@@ -1387,15 +1387,23 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
 
 // ---- templates for studies ------------------------------------------------------------------
 
+namespace {
+// A scenario loaded from a template's document: it came from `file`, and is named after it
+// when the document names it not.
+Scenario& from_template_file(Scenario& s, const std::string& file) {
+  s.source_file = file;
+  if (s.name.empty()) s.name = std::filesystem::path(file).stem().string();
+  return s;
+}
+}  // namespace
+
 Scenario detail::load_document(const YAML::Node& root, const std::string& file) {
   Diagnostics d;
   d.file = file;
   Loader loader(d, root);
   Scenario s = loader.load();
-  s.source_file = file;
-  if (s.name.empty()) s.name = std::filesystem::path(file).stem().string();
   if (!d.list.empty()) throw ScenarioError(d.list);
-  return s;
+  return from_template_file(s, file);
 }
 
 namespace {
@@ -1588,11 +1596,7 @@ Scenario ScenarioTemplate::Instantiator::operator()(const std::vector<std::pair<
     d.file = state_->file;
     Loader loader(d, state_->root);
     Scenario s = loader.reload(*state_->base, *units);
-    if (d.list.empty()) {
-      s.source_file = state_->file;
-      if (s.name.empty()) s.name = std::filesystem::path(state_->file).stem().string();
-      return s;
-    }
+    if (d.list.empty()) return from_template_file(s, state_->file);
   }
   return detail::load_document(state_->root, state_->file);
 }
