@@ -15,6 +15,7 @@
 #include "cli.hpp"
 #include "gpumm/compare.hpp"
 #include "gpumm/io.hpp"
+#include "scratch_dir.hpp"
 
 namespace fs = std::filesystem;
 
@@ -33,8 +34,14 @@ std::string slurp(const fs::path& p) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// This process's scratch folder, removed when the process ends.
+const fs::path& scratch_root() {
+  static const gpumm::testing::ScratchDir dir("gpumm-cli-test");
+  return dir.path();
+}
+
 fs::path scratch(const std::string& name) {
-  fs::path p = fs::temp_directory_path() / ("gpumm-cli-test-" + std::to_string(::getpid())) / name;
+  fs::path p = scratch_root() / name;
   fs::remove_all(p);
   fs::create_directories(p.parent_path());
   return p;

@@ -11,14 +11,21 @@
 
 #include "gpumm/compare.hpp"
 #include "gpumm/scenario.hpp"
+#include "scratch_dir.hpp"
 
 using namespace gpumm;
 namespace fs = std::filesystem;
 
 namespace {
 
+// This process's scratch folder, removed when the process ends.
+const fs::path& scratch_root() {
+  static const gpumm::testing::ScratchDir dir("gpumm-compare-test");
+  return dir.path();
+}
+
 fs::path write(const std::string& name, const std::string& text) {
-  const fs::path dir = fs::temp_directory_path() / ("gpumm-compare-test-" + std::to_string(::getpid()));
+  const fs::path& dir = scratch_root();
   fs::create_directories(dir);
   std::ofstream(dir / name) << text;
   return dir / name;
