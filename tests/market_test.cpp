@@ -105,6 +105,68 @@ TEST_CASE("market: a seller without the capacity delivers what it has and is war
   CHECK(r.warnings[0].code == "contract_shortfall");
 }
 
+TEST_CASE("market: a contract's volume ramps up linearly over its ramp, and its value is paid over the volume in force") {
+  // 900 GPUs ramping over 3 months from 2025-01-01: 90 days, share min(1, x / 90) x days after
+  // the start; a month's share is its mean over the month's days
+  const std::string contract =
+      "contracts:\n  - {name: k, seller: seller, buyer: buyer, region: a, start: 2025-01-01, end: 2025-12-31,\n"
+      "     volume: {gpus: 900, generation: h100}, value: $10M, ramp: 3mo}\n";
+  Scenario s = load(two_firms(contract));
+  std::vector<State::ContractFlow> flows;
+  RunResult r = simulate(s, [&](int, const State& st, const PeriodSummary&) { flows.push_back(st.contract_flows[0]); });
+  REQUIRE(flows.size() == 12);
+  // January: the mean of x / 90 over [0, 31): 31 / 180
+  CHECK(flows[0].delivered_h100e == doctest::Approx(900.0 * 31 / 180));
+  // February, [31, 59): (59^2 - 31^2) / 180 / 28 = 1/2 exactly
+  CHECK(flows[1].delivered_h100e == doctest::Approx(450));
+  // March, [59, 90): (90^2 - 59^2) / 180 / 31
+  CHECK(flows[2].delivered_h100e == doctest::Approx(900.0 * (8100 - 3481) / 180 / 31));
+  for (size_t t = 3; t < 12; ++t) CHECK(flows[t].delivered_h100e == 900);
+  // the value over the H100e-hours in force: 900 x 24 h x (365 - 90 / 2) days
+  const double price = 10e6 / (900.0 * 24 * (365 - 45));
+  CHECK(flows[1].payment_usd == doctest::Approx(450 * 24 * 28 * price));
+  // fully delivered and take-or-pay: the payments add up to the contract's value
+  double paid = 0;
+  for (const auto& f : flows) paid += f.payment_usd;
+  CHECK(paid == doctest::Approx(10e6).epsilon(1e-12));
+  CHECK(r.warnings.empty());
+  SUBCASE("what the seller lacks is measured against the volume in force") {
+    std::string y = two_firms(contract);
+    y.replace(y.find("gpus: 900"), 9, "gpus: 1500");
+    std::vector<State::ContractFlow> big;
+    RunResult rb = simulate(load(y), [&](int, const State& st, const PeriodSummary&) { big.push_back(st.contract_flows[0]); });
+    CHECK(big[1].delivered_h100e == doctest::Approx(750));  // half of 1500, the seller has 1000
+    CHECK(big[1].shortfall_h100e == 0);
+    CHECK(big[2].shortfall_h100e == doctest::Approx(1500.0 * 4619 / 5580 - 1000));
+    REQUIRE(rb.warnings.size() == 1);
+    CHECK(rb.warnings[0].code == "contract_shortfall");
+    CHECK(rb.warnings[0].period == 2);  // March, not January
+  }
+}
+
+TEST_CASE("market: a contract's ramp is a duration within its term") {
+  const auto with_ramp = [](const std::string& ramp) {
+    return two_firms("contracts:\n  - {name: k, seller: seller, buyer: buyer, start: 2025-01-01, end: 2025-12-31,\n"
+                     "     volume: {gpus: 900, generation: h100}, price: $2, ramp: " + ramp + "}\n");
+  };
+  const auto error = [&](const std::string& ramp) {
+    try {
+      load(with_ramp(ramp));
+    } catch (const ScenarioError& e) {
+      return e.diagnostics().front().to_string();
+    }
+    return std::string("(no problem)");
+  };
+  CHECK(error("12mo") == "(no problem)");  // all of the term
+  CHECK(error("13mo") ==
+        "market.yaml:15:62: contracts[0].ramp: a ramp of 13mo is longer than the contract's term (2025-01-01 to "
+        "2025-12-31): the volume would never be all in force");
+  CHECK(error("3").find("market.yaml:15:62: contracts[0].ramp: ") == 0);
+  CHECK(error("-3mo").find("must be >= 0") != std::string::npos);
+  // the resolved scenario keeps it
+  CHECK(write_resolved_yaml(load(with_ramp("6mo")), "test").find("ramp: 6mo") != std::string::npos);
+}
+
 TEST_CASE("market: a seller short of power keeps the GPUs it has sold running, before its newer ones") {
   // 1000 H100 and 1000 B200 (2.5 H100e for the same 1 kW: deployed first) on 1.2 MW; 400 H100
   // sold from March to August

@@ -1071,8 +1071,10 @@ class Loader {
         d_.error(m.get("buyer"), m.child_path("buyer"), "a firm cannot contract with itself");
       if (m.has("region")) c.region = ref_key(m, "region", region_ids_, "region", false);
       const bool have_start = date(m, "start", c.start, true);
-      if (date(m, "end", c.end, true) && have_start && c.end < c.start)
+      const bool have_end = date(m, "end", c.end, true);
+      if (have_end && have_start && c.end < c.start)
         d_.error(m.get("end"), m.child_path("end"), to_iso(c.end) + " is before start " + to_iso(c.start));
+      const bool have_term = have_start && have_end && !(c.end < c.start);
       if (YAML::Node v = m.get("volume"); v.IsDefined()) {
         MapReader vm(d_, v, m.child_path("volume"));
         const bool gpus = vm.has("gpus"), power = vm.has("it_power");
@@ -1091,6 +1093,11 @@ class Loader {
       if (priced) money(m, "price", c.price_usd_per_h100e_hour, true, true);
       if (valued) money(m, "value", c.value_usd, true, true);
       m.share("take_or_pay", c.take_or_pay);
+      if (duration(m, "ramp", c.ramp, false) && have_term &&
+          c.end < Calendar::add(c.start, c.ramp) - boost::gregorian::days(1))
+        d_.error(m.get("ramp"), m.child_path("ramp"),
+                 "a ramp of " + to_string(c.ramp) + " is longer than the contract's term (" + to_iso(c.start) +
+                     " to " + to_iso(c.end) + "): the volume would never be all in force");
       if (YAML::Node o = m.get("option"); o.IsDefined()) {
         MapReader om(d_, o, m.child_path("option"));
         Date decision;

@@ -188,6 +188,7 @@ void emit_market(YAML::Emitter& e, const Scenario& s) {
       if (c.price_usd_per_h100e_hour > 0) e << YAML::Key << "price" << YAML::Value << format_money_usd(c.price_usd_per_h100e_hour);
       else e << YAML::Key << "value" << YAML::Value << format_money_usd(c.value_usd);
       e << YAML::Key << "take_or_pay" << YAML::Value << format_number(c.take_or_pay);
+      if (c.ramp.count > 0) e << YAML::Key << "ramp" << YAML::Value << to_string(c.ramp);
       if (c.option_decision)
         e << YAML::Key << "option" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "decision"
           << YAML::Value << to_iso(*c.option_decision) << YAML::Key << "shortfall_h100e" << YAML::Value

@@ -284,6 +284,23 @@ struct Plan {
   }
 };
 
+// A contract's ramp: the share of its volume in force x days after its start is
+// min(1, x / days), so over [0, x) it has been in force for in_force(x) full-volume days.
+struct ContractRamp {
+  double days = 0;  // 0: all of the volume from the start
+  explicit ContractRamp(const Contract& k)
+      : days(k.ramp.count > 0 ? static_cast<double>((Calendar::add(k.start, k.ramp) - k.start).days()) : 0.0) {}
+  double days_in_force(double x) const {
+    if (x <= 0) return 0.0;
+    return x <= days ? x * x / (2 * days) : x - days / 2;
+  }
+  // the mean share in force over the days [a, b) after the start (days before it count as at it)
+  double mean_share(double a, double b) const {
+    a = std::max(a, 0.0);
+    return b > a ? (days_in_force(b) - days_in_force(a)) / (b - a) : 1.0;
+  }
+};
+
 class Engine {
  public:
   Engine(const Scenario& s, const Calendar& cal) : s_(s), cal_(cal), p_(s, cal) {}
@@ -1361,6 +1378,7 @@ class Engine {
     int decision = -1;          // option decision period, -1 for a firm tranche
     int exercised = 1;          // -1 undecided, 0 lapsed, 1 in force
     double price = 0;           // $ per H100e-hour, fixed at signing
+    std::vector<double> ramp;   // share of the volume in force in periods first.. (empty: all)
     bool warned_short = false;  // its shortfall has been reported
     std::vector<std::pair<int, double>> moved;  // (buyer pair index, GPUs) this period
   };
@@ -1407,10 +1425,15 @@ class Engine {
         c.decision = std::max(cal_.index_of(*k.option_decision), 0);
         c.exercised = -1;
       }
+      const ContractRamp ramp(k);
+      if (ramp.days > 0)
+        for (int t = c.first; t <= c.last; ++t)
+          c.ramp.push_back(ramp.mean_share(static_cast<double>((cal_[t].start - k.start).days()),
+                                           static_cast<double>((cal_[t].last - k.start).days() + 1)));
       c.price = k.price_usd_per_h100e_hour;
       if (c.price <= 0) {
-        // derive the price from the total value: value / (H100e x hours of the term)
-        const double hours = 24.0 * static_cast<double>((k.end - k.start).days() + 1);
+        // derive the price from the total value: value / (H100e x hours of the term in force)
+        const double hours = 24.0 * ramp.days_in_force(static_cast<double>((k.end - k.start).days() + 1));
         const double h100e = k.generation >= 0 ? k.gpus * train_h100e_[static_cast<size_t>(k.generation)]
                                                : k.it_mw * 1000.0 * best_h100e_per_kw(k.start);
         c.price = h100e > 0 && hours > 0 ? k.value_usd / (h100e * hours) : 0.0;
@@ -1463,9 +1486,14 @@ class Engine {
       const int seller = cell(c.seller, run.region);
       const size_t i = cg(seller, c.generation);
       if (committed_[i] == 0.0) committed_at_.push_back(i);
-      committed_[i] += c.gpus;
+      committed_[i] += c.gpus * ramp_share(run, t);
       committed_cell_[static_cast<size_t>(seller)] = 1;
     }
+  }
+
+  // The share of a contract's volume in force in period t (its ramp).
+  static double ramp_share(const ContractRun& run, int t) {
+    return run.ramp.empty() ? 1.0 : run.ramp[static_cast<size_t>(t - run.first)];
   }
 
   void transfer_contracts(int t) {
@@ -1481,14 +1509,16 @@ class Engine {
       flow.in_force = true;
       const int seller = cell(c.seller, run.region), buyer = cell(c.buyer, run.region);
       double delivered = 0;
+      const double share = ramp_share(run, t);
       if (c.generation >= 0) {
         const size_t i = cg(seller, c.generation);
+        const double gpus = c.gpus * share;
         const double units =
-            move_units(i, buyer, c.generation, pair_on_[i] ? std::min(std::max(0.0, st_.idle[i]), c.gpus) : 0.0, run);
+            move_units(i, buyer, c.generation, pair_on_[i] ? std::min(std::max(0.0, st_.idle[i]), gpus) : 0.0, run);
         delivered = units * train_h100e_[static_cast<size_t>(c.generation)];
-        flow.shortfall_h100e = (c.gpus - units) * train_h100e_[static_cast<size_t>(c.generation)];
+        flow.shortfall_h100e = (gpus - units) * train_h100e_[static_cast<size_t>(c.generation)];
       } else {
-        double kw = c.it_mw * 1000.0;
+        double kw = c.it_mw * 1000.0 * share;
         for (int g : live_order_) {
           const size_t i = cg(seller, g);
           if (kw <= 0 || !pair_on_[i] || st_.idle[i] <= 0 || s_.generations[static_cast<size_t>(g)].custom_for >= 0) continue;

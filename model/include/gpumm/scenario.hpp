@@ -172,6 +172,9 @@ struct Contract {
   double price_usd_per_h100e_hour = 0;  ///< 0: derived from `value_usd`
   double value_usd = 0;         ///< total value over the term, when no price is given
   double take_or_pay = 1.0;     ///< share paid whether used or not
+  /// The volume in force rises linearly from nothing at `start` to all of it `ramp` later (0:
+  /// all of it from the start), as a deal's capacity comes online in phases.
+  Duration ramp{0, Duration::Unit::month};
   // an option tranche: in force only if exercised at the decision date
   std::optional<Date> option_decision;
   double option_shortfall_h100e = 0;  ///< exercised when the buyer's unserved demand then is at least this
