@@ -130,6 +130,15 @@ TEST_CASE("market: a contract's volume ramps up linearly over its ramp, and its 
   for (const auto& f : flows) paid += f.payment_usd;
   CHECK(paid == doctest::Approx(10e6).epsilon(1e-12));
   CHECK(r.warnings.empty());
+  SUBCASE("a deal signed before the horizon is part-way up its ramp at the start") {
+    // from 2024-11-01 over 3 months (92 days): January 2025 is days [61, 92) of it
+    std::string y = two_firms(contract);
+    y.replace(y.find("start: 2025-01-01"), 17, "start: 2024-11-01");
+    std::vector<State::ContractFlow> early;
+    simulate(load(y), [&](int, const State& st, const PeriodSummary&) { early.push_back(st.contract_flows[0]); });
+    CHECK(early[0].delivered_h100e == doctest::Approx(900.0 * (92 * 92 - 61 * 61) / (2 * 92) / 31));
+    CHECK(early[1].delivered_h100e == 900);
+  }
   SUBCASE("what the seller lacks is measured against the volume in force") {
     std::string y = two_firms(contract);
     y.replace(y.find("gpus: 900"), 9, "gpus: 1500");
