@@ -162,18 +162,24 @@ TEST_CASE("cli: a misspelt option gets the closest one and an option without its
 }
 
 TEST_CASE("cli: a run prints its first three warnings and names the codes of the rest, all in warnings.csv") {
-  // a seller with 30,000 H100 that sold 90,000 five times over, a deal a month from March 2024
+  // a seller with 30,000 H100 that sold 90,000 five times over, a deal a month from March 2024:
+  // the first deal takes all it has, the others find nothing left
   const fs::path out = scratch("oversold");
   Result r = run_gpumm("run tests/testdata/oversold.yaml -o '" + out.string() + "'");
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("  warning: 2024-03-01: contract_shortfall: seller meta lacks the capacity of contract deal_1\n"
-                   "  warning: 2024-04-01: contract_shortfall: seller meta lacks the capacity of contract deal_2\n"
-                   "  warning: 2024-05-01: contract_shortfall: seller meta lacks the capacity of contract deal_3\n"
+  const std::string in_force = " H100e in force (contracts.csv has the shortfall of every month)\n";
+  CHECK(r.out.find("  warning: 2024-03-01: contract_shortfall: seller meta lacks the capacity of contract deal_1: "
+                   "it delivers 30.0k of the 90.0k" + in_force +
+                   "  warning: 2024-04-01: contract_shortfall: seller meta lacks the capacity of contract deal_2: "
+                   "it delivers 0 of the 90.0k" + in_force +
+                   "  warning: 2024-05-01: contract_shortfall: seller meta lacks the capacity of contract deal_3: "
+                   "it delivers 0 of the 90.0k" + in_force +
                    "  ... and 2 more warnings: contract_shortfall (all 5 in warnings.csv)\n") != std::string::npos);
   const auto rows = lines(slurp(out / "warnings.csv"));
   REQUIRE(rows.size() == 6);
   CHECK(rows[0] == join(gpumm::warnings_columns()));
-  CHECK(rows[5] == "2024-07-01,contract_shortfall,seller meta lacks the capacity of contract deal_5");
+  CHECK(rows[5] == "2024-07-01,contract_shortfall,seller meta lacks the capacity of contract deal_5: it delivers 0 of "
+                   "the 90.0k H100e in force (contracts.csv has the shortfall of every month)");
 }
 
 TEST_CASE("cli: the base scenario runs and writes every file with the documented columns") {

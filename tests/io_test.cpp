@@ -32,6 +32,16 @@ TEST_CASE("io: text cells are quoted per RFC 4180 and formulas are defused") {
   CHECK(csv_text("=a,b") == "\"'=a,b\"");
 }
 
+TEST_CASE("io: short numbers for the terminal keep three figures or so") {
+  CHECK(short_number(0) == "0");
+  CHECK(short_number(951.4) == "951");
+  CHECK(short_number(9999) == "9999");
+  CHECK(short_number(12345) == "12.3k");
+  CHECK(short_number(-20000) == "-20.0k");
+  CHECK(short_number(4.5e6) == "4.5M");
+  CHECK(short_number(1.26e9) == "1.3B");
+}
+
 TEST_CASE("io: numbers are the shortest text that reads back exactly") {
   CHECK(csv_number(0.0) == "0");
   CHECK(csv_number(-0.0) == "0");

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -32,6 +33,16 @@ std::string csv_text(std::string_view text) {
   }
   q += '"';
   return q;
+}
+
+std::string short_number(double x) {
+  char buf[64];
+  const double a = std::abs(x);
+  if (a >= 1e9) std::snprintf(buf, sizeof buf, "%.1fB", x / 1e9);
+  else if (a >= 1e6) std::snprintf(buf, sizeof buf, "%.1fM", x / 1e6);
+  else if (a >= 1e4) std::snprintf(buf, sizeof buf, "%.1fk", x / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.0f", x);
+  return buf;
 }
 
 std::string csv_number(double x) {

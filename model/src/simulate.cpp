@@ -4,6 +4,7 @@
 #include "rounding.hpp"
 #include "gpumm/demand.hpp"
 #include "gpumm/diagnosis.hpp"
+#include "gpumm/io.hpp"
 
 #include <algorithm>
 #include <array>
@@ -1531,8 +1532,11 @@ class Engine {
       }
       if (flow.shortfall_h100e > 1e-6 && !run.warned_short) {
         run.warned_short = true;
-        warn_once(t, "contract_shortfall", "seller " + s_.firms[static_cast<size_t>(c.seller)].id +
-                                               " lacks the capacity of contract " + c.name);
+        warn_once(t, "contract_shortfall",
+                  "seller " + s_.firms[static_cast<size_t>(c.seller)].id + " lacks the capacity of contract " +
+                      c.name + ": it delivers " + short_number(delivered) + " of the " +
+                      short_number(delivered + flow.shortfall_h100e) +
+                      " H100e in force (contracts.csv has the shortfall of every month)");
       }
       flow.delivered_h100e = delivered;
       st_.contracted_in_h100e[static_cast<size_t>(c.buyer)] += delivered;

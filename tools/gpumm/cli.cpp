@@ -130,17 +130,6 @@ int report(std::ostream& err, const ScenarioError& e) {
   return kBadInput;
 }
 
-// 260.9M, 45.2k, 812: short numbers for the terminal (the CSV files keep full precision).
-std::string human(double x) {
-  char buf[64];
-  const double a = x < 0 ? -x : x;
-  if (a >= 1e9) std::snprintf(buf, sizeof buf, "%.1fB", x / 1e9);
-  else if (a >= 1e6) std::snprintf(buf, sizeof buf, "%.1fM", x / 1e6);
-  else if (a >= 1e4) std::snprintf(buf, sizeof buf, "%.1fk", x / 1e3);
-  else std::snprintf(buf, sizeof buf, "%.0f", x);
-  return buf;
-}
-
 // The value of the --seed option at args[i] (moving i onto it) into `seed`: a whole number a
 // scenario can hold (0 to kMaxSeed, so that scenario.resolved.yaml reproduces the run).
 // Returns the usage problem, "" when there is none.
@@ -273,9 +262,9 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     out << "gpumm " << GPUMM_VERSION << ": " << s.name << ", " << to_iso(r.calendar.start())
         << " to " << to_iso(r.calendar[r.calendar.size() - 1].last) << ", " << r.calendar.size()
         << " " << to_string(r.calendar.step()) << "s, seed " << s.seed << "\n";
-    out << "  final installed   " << human(last.installed_h100e) << " H100e ("
-        << human(last.installed_gpus) << " GPUs)\n";
-    out << "  final deployed    " << human(last.deployed_h100e) << " H100e\n";
+    out << "  final installed   " << short_number(last.installed_h100e) << " H100e ("
+        << short_number(last.installed_gpus) << " GPUs)\n";
+    out << "  final deployed    " << short_number(last.deployed_h100e) << " H100e\n";
     const int peak = r.peak_stranded_period();
     if (peak < 0) {
       out << "  stranded GPUs     none in any period\n";
@@ -285,7 +274,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       double most = p.stranded_power_gpus;
       if (p.stranded_building_gpus > most) { by = "building"; most = p.stranded_building_gpus; }
       if (p.stranded_network_gpus > most) { by = "network"; }
-      out << "  peak stranded     " << human(p.stranded_gpus) << " GPUs on "
+      out << "  peak stranded     " << short_number(p.stranded_gpus) << " GPUs on "
           << to_iso(r.calendar[peak].start) << ", mostly for want of " << by << "\n";
     }
     int node = 0, ramp = 0;
@@ -311,8 +300,8 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       out << "  ... and " << r.warnings.size() - kShown << " more warnings: " << list << " (all "
           << r.warnings.size() << " in warnings.csv)\n";
     }
-    out << "  demand            " << human(last.demand_h100e()) << " H100e at the end, "
-        << human(last.unserved_h100e) << " unserved, " << human(last.idle_h100e) << " idle\n";
+    out << "  demand            " << short_number(last.demand_h100e()) << " H100e at the end, "
+        << short_number(last.unserved_h100e) << " unserved, " << short_number(last.idle_h100e) << " idle\n";
     out << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
         << "timeseries.csv, projects.csv, episodes.csv, contracts.csv, market.csv, warnings.csv, verdict.txt, "
         << "scenario.resolved.yaml)\n";
@@ -398,7 +387,7 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
 std::string metric_text(double x, bool sign = false) {
   if (std::isnan(x)) return "n/a";
   char buf[64];
-  if (std::abs(x) >= 1e4) return (sign && x > 0 ? "+" : "") + human(x);
+  if (std::abs(x) >= 1e4) return (sign && x > 0 ? "+" : "") + short_number(x);
   if (x == std::round(x)) std::snprintf(buf, sizeof buf, sign ? "%+.0f" : "%.0f", x);
   else std::snprintf(buf, sizeof buf, sign ? "%+.3g" : "%.3g", x);
   return buf;

@@ -27,6 +27,8 @@ class OutputError : public std::runtime_error {
 std::string csv_text(std::string_view text);
 /// A number as the shortest text that reads back to the same double ("0" for -0).
 std::string csv_number(double x);
+/// A number for people to read at a glance: 951, 12.3k (from 10,000), 4.5M, 1.2B.
+std::string short_number(double x);
 
 /// A CSV file written row by row.
 class CsvWriter {
