@@ -172,8 +172,9 @@ TEST_CASE("cli: a run prints its first three warnings and names the codes of the
                    "it delivers 30.0k of the 90.0k" + in_force +
                    "  warning: 2024-04-01: contract_shortfall: seller meta lacks the capacity of contract deal_2: "
                    "it delivers 0 of the 90.0k" + in_force +
+                   // deal_3 ramps over 6 months (184 days): May is 31 / (2 x 184) of it
                    "  warning: 2024-05-01: contract_shortfall: seller meta lacks the capacity of contract deal_3: "
-                   "it delivers 0 of the 90.0k" + in_force +
+                   "it delivers 0 of the 7582" + in_force +
                    "  ... and 2 more warnings: contract_shortfall (all 5 in warnings.csv)\n") != std::string::npos);
   const auto rows = lines(slurp(out / "warnings.csv"));
   REQUIRE(rows.size() == 6);
@@ -1123,6 +1124,18 @@ TEST_CASE("cli: an adaptive Sobol study doubles N until the intervals meet the t
   CHECK(b.out.find("N = 128 after 3 doublings") != std::string::npos);
   CHECK(b.out.find("the run budget is spent") != std::string::npos);
   CHECK(lines(slurp(out_small / "samples.csv")).size() == 1 + 128 * 4);
+}
+
+TEST_CASE("cli: a study whose values make its scenario invalid says which run, with which values, and why") {
+  const fs::path out = scratch("ramp-too-long");
+  Result r = run_gpumm("study tests/testdata/studies/ramp_too_long.yaml -q -o '" + out.string() + "'");
+  CHECK(r.code == 1);
+  // the parameter names deal_3 (the third contract) by its name, not the first contract
+  CHECK(r.err == "gpumm: study failed: run 2, with contracts[deal_3].ramp = 40: the scenario does not load with "
+                 "these values: contracts[2].ramp: a ramp of 40mo is longer than the contract's term (2024-05-01 to "
+                 "2026-12-31): the volume would never be all in force. Give the parameters ranges that the "
+                 "scenario accepts.\n");
+  CHECK_FALSE(fs::exists(out / "samples.csv"));
 }
 
 TEST_CASE("cli: bad study files get located errors, all at once") {

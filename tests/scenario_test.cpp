@@ -291,6 +291,34 @@ TEST_CASE("scenario: a template reads and replaces numbers by path, in the units
   CHECK(t.hash() == ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/tests/testdata/good_demand.yaml").hash());
 }
 
+TEST_CASE("scenario: a path names a list entry by its index or by its name, and a wrong one is explained") {
+  ScenarioTemplate t = ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+  const Scenario base = t.instantiate({});
+  size_t oracle = 0;
+  while (base.contracts[oracle].name != "openai_oracle") ++oracle;
+  REQUIRE(oracle > 0);  // not the first: a name must not fall back to entry 0
+  CHECK(t.value_at("contracts[openai_oracle].value") == 300);  // $300B
+  CHECK(t.value_at("contracts[" + std::to_string(oracle) + "].value") == 300);
+  CHECK(t.value_at("contracts[0].value") == 14.2);             // meta_coreweave_2025, $14.2B
+  const Scenario s = t.instantiate({{"contracts[openai_oracle].ramp", 36}});
+  CHECK(s.contracts[oracle].ramp == Duration{36, Duration::Unit::month});
+  CHECK(s.contracts[0].ramp == base.contracts[0].ramp);
+  const auto why = [&](const std::string& path) {
+    try {
+      t.value_at(path);
+    } catch (const ScenarioError& e) {
+      return e.diagnostics().front().message;
+    }
+    return std::string("(found)");
+  };
+  CHECK(why("contracts[openai_oracel].value") ==
+        "no such value in the scenario: no entry named `openai_oracel` in `contracts`; did you mean `openai_oracle`?");
+  CHECK(why("firms.meta.capx.2026") == "no such value in the scenario: no key `capx` in `firms.meta`; did you mean `capex`?");
+  CHECK(why("firms.meta.builds[99].lead_time").find("`firms.meta.builds` has ") != std::string::npos);
+  CHECK(why("firms.meta[0].capex").find("`firms.meta` is not a list") != std::string::npos);
+  CHECK(why("firmz.meta.capex.2026") == "no such value in the scenario: no key `firmz` in the scenario; did you mean `firms`?");
+}
+
 TEST_CASE("scenario: an instantiator changes values in place and puts them back") {
   ScenarioTemplate t = ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/tests/testdata/good_demand.yaml");
   ScenarioTemplate::Instantiator make(t);

@@ -1423,36 +1423,90 @@ ScenarioError path_error(const std::string& file, const std::string& path, const
   return ScenarioError({d});
 }
 
-// The node at a dotted path with [i] list indices; undefined when absent.
-YAML::Node find_path(YAML::Node root, const std::string& path) {
-  YAML::Node n;
-  n.reset(root);
-  size_t pos = 0;
-  while (pos <= path.size() && n.IsDefined()) {
+// A path's walk through a document: `a.b[2].c` or `contracts[openai_oracle].value` (a list
+// entry by its index, or by its `name`). `node` is where it ends, undefined when some part is
+// absent; then `missing` says which, with the closest name there is.
+struct PathWalk {
+  YAML::Node node;
+  std::string missing;
+};
+
+PathWalk walk_path(YAML::Node root, const std::string& path) {
+  PathWalk w;
+  w.node.reset(root);
+  std::string walked;  // the path so far, for messages
+  const auto fail = [&](const std::string& what) {
+    w.missing = what;
+    YAML::Node none(YAML::NodeType::Undefined);
+    w.node.reset(none);
+    return w;
+  };
+  for (size_t pos = 0; pos <= path.size();) {
     size_t dot = path.find('.', pos);
+    // a dot inside brackets belongs to the entry's name
+    const size_t br = path.find('[', pos);
+    if (br != std::string::npos && br < dot) {
+      const size_t close = path.find(']', br);
+      dot = close == std::string::npos ? std::string::npos : path.find('.', close);
+    }
     if (dot == std::string::npos) dot = path.size();
     std::string part = path.substr(pos, dot - pos);
-    int index = -1;
-    const size_t br = part.find('[');
-    if (br != std::string::npos && part.back() == ']') {
-      index = std::atoi(part.substr(br + 1, part.size() - br - 2).c_str());
-      part = part.substr(0, br);
+    std::string entry;
+    bool listed = false;
+    if (const size_t b = part.find('['); b != std::string::npos) {
+      if (part.back() != ']') return fail("`" + part + "` is not `key` or `key[entry]`");
+      entry = part.substr(b + 1, part.size() - b - 2);
+      part = part.substr(0, b);
+      listed = true;
     }
+    const std::string where = walked.empty() ? "the scenario" : "`" + walked + "`";
+    if (!w.node.IsMap()) return fail(where + " has no keys");
     YAML::Node next(YAML::NodeType::Undefined);
-    if (n.IsMap())
-      for (auto it = n.begin(); it != n.end(); ++it)
-        if (it->first.IsScalar() && it->first.Scalar() == part) next.reset(it->second);
+    std::vector<std::string> keys;
+    for (auto it = w.node.begin(); it != w.node.end(); ++it)
+      if (it->first.IsScalar()) {
+        keys.push_back(it->first.Scalar());
+        if (it->first.Scalar() == part) next.reset(it->second);
+      }
+    if (!next.IsDefined()) {
+      const std::string guess = closest_name(part, keys);
+      return fail("no key `" + part + "` in " + where + (guess.empty() ? "" : "; did you mean `" + guess + "`?"));
+    }
     // rebind the handle (Node's operator= would write into the tree)
-    n.reset(next);
-    if (index >= 0) {
+    w.node.reset(next);
+    walked += (walked.empty() ? "" : ".") + part;
+    if (listed) {
+      if (!w.node.IsSequence()) return fail("`" + walked + "` is not a list");
       YAML::Node item(YAML::NodeType::Undefined);
-      if (n.IsSequence() && index < static_cast<int>(n.size())) item.reset(n[static_cast<size_t>(index)]);
-      n.reset(item);
+      const bool number = !entry.empty() && entry.size() < 10 &&
+                          std::all_of(entry.begin(), entry.end(), [](unsigned char c) { return std::isdigit(c); });
+      std::vector<std::string> names;
+      if (number) {
+        const size_t i = static_cast<size_t>(std::stoul(entry));
+        if (i < w.node.size()) item.reset(w.node[i]);
+        else return fail("`" + walked + "` has " + std::to_string(w.node.size()) + " entries, numbered from 0");
+      } else {
+        for (std::size_t i = 0; i < w.node.size(); ++i) {
+          const YAML::Node e = w.node[i];
+          if (!e.IsMap() || !e["name"] || !e["name"].IsScalar()) continue;
+          names.push_back(e["name"].Scalar());
+          if (names.back() == entry) item.reset(e);
+        }
+        if (!item.IsDefined()) {
+          const std::string guess = closest_name(entry, names);
+          return fail("no entry named `" + entry + "` in `" + walked + "`" +
+                      (guess.empty() ? "" : "; did you mean `" + guess + "`?"));
+        }
+      }
+      w.node.reset(item);
+      walked += "[" + entry + "]";
     }
     pos = dot + 1;
   }
-  return n;
+  return w;
 }
+
+YAML::Node find_path(YAML::Node root, const std::string& path) { return walk_path(root, path).node; }
 
 // The number inside a scalar such as `$135B`, `18mo`, `1.2 GW`: prefix, number, suffix.
 bool split_number(const std::string& text, std::string& prefix, double& value, std::string& suffix) {
@@ -1488,8 +1542,9 @@ ScenarioTemplate ScenarioTemplate::from_file(const std::string& path) {
 }
 
 double ScenarioTemplate::value_at(const std::string& path) const {
-  YAML::Node n = find_path(impl_->root, path);
-  if (!n.IsDefined()) throw path_error(impl_->file, path, "no such value in the scenario");
+  const PathWalk w = walk_path(impl_->root, path);
+  const YAML::Node& n = w.node;
+  if (!n.IsDefined()) throw path_error(impl_->file, path, "no such value in the scenario: " + w.missing);
   std::string prefix, suffix;
   double x = 0;
   if (!n.IsScalar() || !split_number(n.Scalar(), prefix, x, suffix))

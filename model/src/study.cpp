@@ -424,6 +424,25 @@ Eigen::VectorXd sobol_design_outputs(const Study& study, const StudyResult& r, c
 }
 }  // namespace
 
+namespace {
+// Why run k failed, with the parameter values that made it: a scenario that these values
+// make invalid is named by its keys (its lines are those of the document before the values
+// were set, so none is given).
+std::string run_failure(const Study& study, const StudyResult& r, int k, const std::exception& e) {
+  std::string what = "run " + std::to_string(k) + ", with";
+  for (size_t i = 0; i < study.parameters.size(); ++i)
+    what += std::string(i ? "," : "") + " " + study.parameters[i].path + " = " +
+            format_number(r.values(k, static_cast<int>(i)));
+  if (const auto* bad = dynamic_cast<const ScenarioError*>(&e)) {
+    what += ": the scenario does not load with these values:";
+    for (const Diagnostic& d : bad->diagnostics()) what += " " + (d.path.empty() ? "" : d.path + ": ") + d.message + ";";
+    what.back() = '.';
+    return what + " Give the parameters ranges that the scenario accepts.";
+  }
+  return what + ": " + e.what();
+}
+}  // namespace
+
 StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int threads,
                       const std::function<void(int, int)>& progress, StudyCheckpoint* checkpoint,
                       const StudyShare* share) {
@@ -535,7 +554,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         }
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> g(lock);
-        if (failure.empty()) failure = "run " + std::to_string(k) + ": " + e.what();
+        if (failure.empty()) failure = run_failure(study, r, k, e);
         next = end;
       }
       if (shared) continue;  // saved and counted after the chunk's exchange
