@@ -286,7 +286,7 @@ struct Plan {
 };
 
 // A contract's ramp: the share of its volume in force x days after its start is
-// min(1, x / days), so over [0, x) it has been in force for in_force(x) full-volume days.
+// min(1, x / days), so over [0, x) it has been in force for days_in_force(x) full-volume days.
 struct ContractRamp {
   double days = 0;  // 0: all of the volume from the start
   explicit ContractRamp(const Contract& k)
