@@ -1126,6 +1126,54 @@ TEST_CASE("cli: an adaptive Sobol study doubles N until the intervals meet the t
   CHECK(lines(slurp(out_small / "samples.csv")).size() == 1 + 128 * 4);
 }
 
+TEST_CASE("cli: --set changes numbers of the scenario for one run, as a case file would") {
+  const fs::path dir = scratch("set"), with_set = dir / "with-set", with_case = dir / "with-case";
+  fs::create_directories(dir);
+  Result r = run_gpumm("run tests/testdata/good_small.yaml --set firms.google.capex.2026=45 "
+                       "--set 'firms.meta.builds[0].lead_time=12' -o '" + with_set.string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("  set               firms.google.capex.2026 = 45 (the scenario's 30)\n"
+                   "  set               firms.meta.builds[0].lead_time = 12 (the scenario's 18)\n") != std::string::npos);
+  // the same two values written in a case that extends the scenario: the same run, byte for byte
+  std::ofstream(dir / "case.yaml") << "extends: " << (kSource / "tests/testdata/good_small.yaml").string() << "\n"
+                                   << "name: small\n"
+                                   << "firms:\n  google: {capex: {2026: $45B}}\n"
+                                   << "  meta: {builds: [{power: 300 MW, commit: 2023-06-01, lead_time: 12mo, "
+                                      "build_time: 12mo, stage: under_construction}]}\n";
+  REQUIRE(run_gpumm("run '" + (dir / "case.yaml").string() + "' -q -o '" + with_case.string() + "'").code == 0);
+  for (const char* f : {"summary.csv", "firms.csv", "timeseries.csv", "scenario.resolved.yaml"})
+    CHECK_MESSAGE(slurp(with_set / f) == slurp(with_case / f), f);
+  const fs::path plain = dir / "plain";
+  REQUIRE(run_gpumm("run tests/testdata/good_small.yaml -q -o '" + plain.string() + "'").code == 0);
+  CHECK(slurp(with_set / "summary.csv") != slurp(plain / "summary.csv"));
+  // explain takes them too, and says so
+  Result e = run_gpumm("explain tests/testdata/good_small.yaml --firm google --date 2026-06 --set firms.google.capex.2026=45");
+  CHECK(e.code == 0);
+  CHECK(e.out.find("With values set on the command line:\n  set               firms.google.capex.2026 = 45 "
+                   "(the scenario's 30)\n") != std::string::npos);
+}
+
+TEST_CASE("cli: a --set that names no number, or makes the scenario invalid, is refused with the reason") {
+  const std::string out = " -o '" + scratch("set-bad").string() + "'";
+  Result typo = run_gpumm("run tests/testdata/good_small.yaml --set firms.google.capx.2026=45" + out);
+  CHECK(typo.code == 2);
+  CHECK(typo.err == "gpumm: --set firms.google.capx.2026: no such value in the scenario: no key `capx` in "
+                    "`firms.google`; did you mean `capex`?\n");
+  Result text = run_gpumm("run tests/testdata/good_small.yaml --set name=3" + out);
+  CHECK(text.code == 2);
+  CHECK(text.err.find("gpumm: --set name: not a number") == 0);
+  Result bad = run_gpumm("run tests/testdata/good_small.yaml --set firms.google.capex.2026=-5" + out);
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("does not load with the values set:\n  firms.google.capex.2026: ") != std::string::npos);
+  for (const char* wrong : {"--set firms.google.capex.2026", "--set firms.google.capex.2026=lots", "--set",
+                            "--set a=1 --set a=2"}) {
+    Result u = run_gpumm(std::string("run tests/testdata/good_small.yaml ") + wrong + out);
+    CHECK_MESSAGE(u.code == 2, wrong);
+    CHECK_MESSAGE(u.err.find("gpumm: --set") == 0, wrong);
+  }
+  CHECK_FALSE(fs::exists(scratch("set-bad") / "summary.csv"));
+}
+
 TEST_CASE("cli: a study whose values make its scenario invalid says which run, with which values, and why") {
   const fs::path out = scratch("ramp-too-long");
   Result r = run_gpumm("study tests/testdata/studies/ramp_too_long.yaml -q -o '" + out.string() + "'");

@@ -1548,7 +1548,7 @@ double ScenarioTemplate::value_at(const std::string& path) const {
   std::string prefix, suffix;
   double x = 0;
   if (!n.IsScalar() || !split_number(n.Scalar(), prefix, x, suffix))
-    throw path_error(impl_->file, path, "not a number (a study parameter must name a numeric value)");
+    throw path_error(impl_->file, path, "not a number (a study parameter or a value set names a number of the scenario)");
   return x;
 }
 

@@ -36,13 +36,17 @@ gpumm steps the multi-year buildout of GPUs (by generation), power, data centers
 networks, firm by firm and region by region, and writes spreadsheet-ready CSV.
 
 Usage:
-  gpumm run SCENARIO.yaml [-o DIR] [--seed N] [--quiet]
+  gpumm run SCENARIO.yaml [-o DIR] [--seed N] [--set PATH=VALUE]... [--quiet]
       Simulate a scenario and write its output folder (default: out/<scenario name>/).
       -o, --output DIR   where to write; an existing folder is only reused if an earlier
                          gpumm run wrote it
       --seed N           override the scenario's seed (random slips and build draws)
+      --set PATH=VALUE   set a number of the scenario for this run, in the units the
+                         scenario writes there, as a study parameter is named:
+                         --set firms.microsoft.capex.2027=200 ($B),
+                         --set 'contracts[openai_oracle].ramp=36' (months); repeatable
       -q, --quiet        print nothing but errors
-  gpumm explain SCENARIO.yaml --firm FIRM --date DATE [--seed N]
+  gpumm explain SCENARIO.yaml --firm FIRM --date DATE [--seed N] [--set PATH=VALUE]...
       Answer "does FIRM's surplus at DATE indicate market oversupply?" with the evidence:
       the market's regime, structural balance and mismatch, the firm's balance, and the
       surplus episode with its causes. Writes no files.
@@ -168,16 +172,72 @@ struct SharedOptions {
   }
 };
 
-// Load a scenario for a command, with the --seed override; reports problems and returns false.
-bool load_for(const std::string& path, bool have_seed, std::uint64_t seed, Scenario& s, std::ostream& err) {
+// Numbers of the scenario set on the command line (`--set PATH=VALUE`, repeatable), as study
+// parameters are: the value in the units the scenario writes at PATH.
+struct SetValues {
+  std::vector<std::pair<std::string, double>> values;
+  std::vector<double> was;  ///< the scenario's own values, once loaded
+
+  // Reads the value of --set at args[i] (moving i onto it); returns the usage problem, "" if none.
+  std::string take(const std::vector<std::string>& args, size_t& i) {
+    const std::string* v = option_value(args, i);
+    const std::string example = "e.g. `--set firms.microsoft.capex.2027=200` (in the units the scenario writes there)";
+    if (!v) return "--set needs PATH=NUMBER, " + example;
+    const size_t eq = v->rfind('=');
+    double x = 0;
+    const char* end = v->data() + v->size();
+    if (eq == std::string::npos || eq == 0) return "--set `" + *v + "`: expected PATH=NUMBER, " + example;
+    auto [p, ec] = std::from_chars(v->data() + eq + 1, end, x);
+    if (ec != std::errc() || p != end || !std::isfinite(x))
+      return "--set `" + *v + "`: `" + v->substr(eq + 1) + "` is not a number; " + example;
+    const std::string path = v->substr(0, eq);
+    for (const auto& [q, _] : values)
+      if (q == path) return "--set `" + path + "` is given twice";
+    values.emplace_back(path, x);
+    return "";
+  }
+};
+
+// Load a scenario for a command, with the --seed override and the --set values; reports
+// problems and returns false.
+bool load_for(const std::string& path, bool have_seed, std::uint64_t seed, SetValues& sets, Scenario& s,
+              std::ostream& err) {
   try {
-    s = load_scenario_file(path);
+    if (sets.values.empty()) {
+      s = load_scenario_file(path);
+    } else {
+      const ScenarioTemplate t = ScenarioTemplate::from_file(path);  // the scenario's own problems first
+      sets.was.clear();
+      for (const auto& [p, x] : sets.values) {
+        try {
+          sets.was.push_back(t.value_at(p));
+        } catch (const ScenarioError& e) {
+          err << "gpumm: --set " << p << ": " << e.diagnostics().front().message << "\n";
+          return false;
+        }
+      }
+      try {
+        s = t.instantiate(sets.values);
+      } catch (const ScenarioError& e) {
+        // the values' lines are gone from the changed document: name the keys instead
+        err << "gpumm: " << path << " does not load with the values set:\n";
+        for (const Diagnostic& d : e.diagnostics()) err << "  " << d.path << ": " << d.message << "\n";
+        return false;
+      }
+    }
   } catch (const ScenarioError& e) {
     report(err, e);
     return false;
   }
   if (have_seed) s.seed = seed;
   return true;
+}
+
+// The --set values against the scenario's own, one line each, for a run's summary.
+void print_sets(std::ostream& out, const SetValues& sets) {
+  for (size_t k = 0; k < sets.values.size(); ++k)
+    out << "  set               " << sets.values[k].first << " = " << format_number(sets.values[k].second)
+        << " (the scenario's " << format_number(sets.was[k]) << ")\n";
 }
 
 // A study file and its scenario, with every problem of both at once (a ScenarioError listing
@@ -228,12 +288,15 @@ int cmd_validate(const std::vector<std::string>& files, std::ostream& out, std::
 int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::string scenario_path;
   SharedOptions opt;
+  SetValues sets;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (std::string problem; opt.take(args, i, problem)) {
       if (!problem.empty()) return usage(err, problem);
+    } else if (a == "--set") {
+      if (std::string problem = sets.take(args, i); !problem.empty()) return usage(err, problem);
     } else if (!a.empty() && a[0] == '-') {
-      return unknown_option(err, a, "run", {"--output", "--seed", "--quiet"});
+      return unknown_option(err, a, "run", {"--output", "--seed", "--quiet", "--set"});
     } else if (scenario_path.empty()) {
       scenario_path = a;
     } else {
@@ -243,7 +306,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   if (scenario_path.empty()) return usage(err, "run needs a scenario file, e.g. `gpumm run inputs/base.yaml`");
 
   Scenario s;
-  if (!load_for(scenario_path, opt.have_seed, opt.seed, s, err)) return kBadInput;
+  if (!load_for(scenario_path, opt.have_seed, opt.seed, sets, s, err)) return kBadInput;
   if (opt.out_dir.empty()) opt.out_dir = (std::filesystem::path("out") / s.name).string();
 
   try {
@@ -262,6 +325,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     out << "gpumm " << GPUMM_VERSION << ": " << s.name << ", " << to_iso(r.calendar.start())
         << " to " << to_iso(r.calendar[r.calendar.size() - 1].last) << ", " << r.calendar.size()
         << " " << to_string(r.calendar.step()) << "s, seed " << s.seed << "\n";
+    print_sets(out, sets);
     out << "  final installed   " << short_number(last.installed_h100e) << " H100e ("
         << short_number(last.installed_gpus) << " GPUs)\n";
     out << "  final deployed    " << short_number(last.deployed_h100e) << " H100e\n";
@@ -324,9 +388,12 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
   std::string scenario_path, firm_id, date_text;
   bool have_seed = false;
   std::uint64_t seed = 0;
+  SetValues sets;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--firm") {
+    if (a == "--set") {
+      if (std::string problem = sets.take(args, i); !problem.empty()) return usage(err, problem);
+    } else if (a == "--firm") {
       const std::string* v = option_value(args, i);
       if (!v) return usage(err, "--firm needs a firm id");
       firm_id = *v;
@@ -338,7 +405,7 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
       if (std::string problem = seed_option(args, i, seed); !problem.empty()) return usage(err, problem);
       have_seed = true;
     } else if (!a.empty() && a[0] == '-') {
-      return unknown_option(err, a, "explain", {"--firm", "--date", "--seed"});
+      return unknown_option(err, a, "explain", {"--firm", "--date", "--seed", "--set"});
     } else if (scenario_path.empty()) {
       scenario_path = a;
     } else {
@@ -348,7 +415,7 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
   if (scenario_path.empty() || firm_id.empty() || date_text.empty())
     return usage(err, "explain needs a scenario, --firm and --date, e.g. `gpumm explain inputs/base.yaml --firm meta --date 2026-07`");
   Scenario s;
-  if (!load_for(scenario_path, have_seed, seed, s, err)) return kBadInput;
+  if (!load_for(scenario_path, have_seed, seed, sets, s, err)) return kBadInput;
   int firm = -1;
   std::vector<std::string> ids;
   for (int f = 0; f < s.nfirm(); ++f) {
@@ -375,6 +442,10 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
     // a run outside the step the scenario was calibrated at answers with uncalibrated evidence
     for (const Warning& w : r.warnings)
       if (w.code == "uncalibrated_step") out << "\nNote: " << w.message << ".\n";
+    if (!sets.values.empty()) {
+      out << "\nWith values set on the command line:\n";
+      print_sets(out, sets);
+    }
     return kOk;
   } catch (const std::exception& e) {
     err << "gpumm: explain failed: " << e.what() << "\n";
