@@ -79,7 +79,8 @@ TEST_CASE("compare: changes are listed by path in B's order, and making them all
                                   "  - {name: k2, seller: seller, buyer: buyer, region: a, start: 2025-03-01, "
                                   "end: 2025-08-31, volume: {gpus: 50, generation: h100}, price: $3, take_or_pay: 1.0}\n"
                                   "  - {name: k3, seller: seller, buyer: third, region: b, start: 2025-03-01, "
-                                  "end: 2025-08-31, volume: {gpus: 10, generation: h100}, price: $2, take_or_pay: 1.0}\n");
+                                  "end: 2025-08-31, volume: {gpus: 10, generation: h100}, price: $2, take_or_pay: 1.0}\n"
+                                  "  - {name: k1, remove: true}\n");
   const auto changes = a.changes_to(b);
   REQUIRE(changes.size() == 5);
   CHECK(changes[0].path == "firms.seller.fleet_at_start");

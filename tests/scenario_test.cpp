@@ -253,6 +253,34 @@ TEST_CASE("scenario: extends merges maps, deletes with null, replaces lists") {
   CHECK(s.firms[1].builds.size() == 1);                  // kept
 }
 
+TEST_CASE("scenario: extends changes a list of named entries entry by entry") {
+  const std::string dir = GPUMM_SOURCE_DIR "/tests/testdata/extends/";
+  // five deals in the base; the child changes deal_2's price, removes deal_4, adds deal_6
+  const Scenario s = load_scenario_file(dir + "contracts_child.yaml");
+  std::vector<std::string> names;
+  for (const Contract& c : s.contracts) names.push_back(c.name);
+  CHECK(names == std::vector<std::string>{"deal_1", "deal_2", "deal_3", "deal_5", "deal_6"});
+  CHECK(s.contracts[1].price_usd_per_h100e_hour == 3);
+  CHECK(s.contracts[1].gpus == 90000);  // the rest of the entry kept
+  CHECK(s.contracts[2].ramp == Duration{6, Duration::Unit::month});
+  CHECK(s.contracts[4].gpus == 10);
+  // an empty list replaces
+  const std::string none = "extends: " + dir + "../oversold.yaml\ncontracts: []\n";
+  CHECK(load_scenario_text(none, dir + "none.yaml").contracts.empty());
+  // a removal names an entry there is, and says nothing else
+  try {
+    load_scenario_file(dir + "contracts_child_error.yaml");
+    FAIL("loaded");
+  } catch (const ScenarioError& e) {
+    REQUIRE(e.diagnostics().size() == 2);
+    CHECK(e.diagnostics()[0].to_string() == dir + "contracts_child_error.yaml:3:12: contracts[deal_9]: no entry named "
+                                                  "`deal_9` in `contracts` to remove");
+    CHECK(e.diagnostics()[1].to_string() == dir + "contracts_child_error.yaml:4:28: contracts[deal_1].remove: expected "
+                                                  "`remove: true` beside the entry's name and nothing else (it removes "
+                                                  "the entry)");
+  }
+}
+
 TEST_CASE("scenario: with extends, errors point at the file and line they are in") {
   const std::string dir = GPUMM_SOURCE_DIR "/tests/testdata/extends/";
   CHECK_THROWS_WITH_AS(load_scenario_file(dir + "child_error.yaml"),

@@ -33,34 +33,16 @@ YAML::Node child(const YAML::Node& m, const std::string& key) {
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
-// The `name` of a list entry ("" when it has none).
-std::string name_of(const YAML::Node& entry) {
-  const YAML::Node n = child(entry, "name");
-  return n.IsScalar() ? n.Scalar() : "";
-}
-
 // Position of the entry named `name` in list `l`, or -1.
 long entry_index(const YAML::Node& l, const std::string& name) {
   for (std::size_t i = 0; i < l.size(); ++i)
-    if (name_of(l[i]) == name) return static_cast<long>(i);
+    if (detail::entry_name(l[i]) == name) return static_cast<long>(i);
   return -1;
 }
 
 YAML::Node entry(const YAML::Node& l, const std::string& name) {
   const long i = entry_index(l, name);
   return i < 0 ? YAML::Node(YAML::NodeType::Undefined) : l[static_cast<std::size_t>(i)];
-}
-
-// A list whose entries are maps with distinct names (contracts, backstops, projects).
-bool named_list(const YAML::Node& l) {
-  if (!l.IsSequence() || l.size() == 0) return false;
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < l.size(); ++i) {
-    if (!l[i].IsMap() || name_of(l[i]).empty()) return false;
-    names.push_back(name_of(l[i]));
-  }
-  std::sort(names.begin(), names.end());
-  return std::adjacent_find(names.begin(), names.end()) == names.end();
 }
 
 // Whether two values are the same YAML: scalars as written, maps key by key in any order,
@@ -99,7 +81,7 @@ std::vector<std::string> map_keys(const YAML::Node& m) {
 }
 std::vector<std::string> entry_names(const YAML::Node& l) {
   std::vector<std::string> out;
-  for (std::size_t i = 0; i < l.size(); ++i) out.push_back(name_of(l[i]));
+  for (std::size_t i = 0; i < l.size(); ++i) out.push_back(detail::entry_name(l[i]));
   return out;
 }
 
@@ -139,7 +121,7 @@ void compare(const YAML::Node& a, const YAML::Node& b, const std::string& path, 
       if (depth > 0 || (key != "name" && key != "description")) descend(key, false, child(a, key), child(b, key));
     return;
   }
-  if (depth < kDepth && named_list(a) && named_list(b)) {
+  if (depth < kDepth && detail::named_list(a) && detail::named_list(b)) {
     for (const std::string& name : union_in_order(a, b, entry_names)) descend(name, true, entry(a, name), entry(b, name));
     return;
   }
@@ -210,5 +192,25 @@ Scenario ScenarioTemplate::with_changes(const ScenarioTemplate& other, const std
   }
   return detail::load_document(root, impl_->file);
 }
+
+namespace detail {
+
+std::string entry_name(const YAML::Node& entry) {
+  const YAML::Node n = child(entry, "name");
+  return n.IsScalar() ? n.Scalar() : "";
+}
+
+bool named_list(const YAML::Node& l) {
+  if (!l.IsSequence() || l.size() == 0) return false;
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < l.size(); ++i) {
+    if (!l[i].IsMap() || entry_name(l[i]).empty()) return false;
+    names.push_back(entry_name(l[i]));
+  }
+  std::sort(names.begin(), names.end());
+  return std::adjacent_find(names.begin(), names.end()) == names.end();
+}
+
+}  // namespace detail
 
 }  // namespace gpumm

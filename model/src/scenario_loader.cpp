@@ -1312,22 +1312,76 @@ void register_origin(const YAML::Node& n, const std::string& file, Diagnostics& 
     for (auto it = n.begin(); it != n.end(); ++it) register_origin(*it, file, d);
 }
 
-// Merge `over` into `base`: maps merge key by key, `null` deletes a key, anything else
-// (lists, scalars, a map over a non-map) replaces.
-void merge_into(YAML::Node base, const YAML::Node& over) {
+void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file, const std::string& path,
+                Diagnostics& d);
+
+// Merge the named list `over` into the named list `base` (the value of `key` in `parent`): an
+// entry whose name is in `base` merges into that entry, `{name: x, remove: true}` removes x,
+// any other entry is added at the end.
+void merge_named_list(YAML::Node parent, const YAML::Node& key, YAML::Node base, const YAML::Node& over,
+                      const std::string& file, const std::string& path, Diagnostics& d) {
+  std::vector<YAML::Node> entries;  // base's entries, then those added
+  std::vector<char> removed;
+  for (auto it = base.begin(); it != base.end(); ++it) {
+    YAML::Node e(YAML::NodeType::Undefined);
+    e.reset(*it);
+    entries.push_back(e);
+    removed.push_back(0);
+  }
+  for (auto it = over.begin(); it != over.end(); ++it) {
+    const YAML::Node& o = *it;
+    const std::string name = detail::entry_name(o);
+    const std::string at = path + "[" + name + "]";
+    size_t k = 0;
+    while (k < entries.size() && (removed[k] || detail::entry_name(entries[k]) != name)) ++k;
+    if (const YAML::Node r = o["remove"]; r) {
+      if (!r.IsScalar() || r.Scalar() != "true" || o.size() != 2)
+        d.error_in(file, r.Mark(), at + ".remove", "expected `remove: true` beside the entry's name and nothing else (it removes the entry)");
+      else if (k == entries.size())
+        d.error_in(file, o["name"].Mark(), at, "no entry named `" + name + "` in `" + path + "` to remove");
+      else
+        removed[k] = 1;
+      continue;
+    }
+    if (k < entries.size()) {
+      merge_into(entries[k], o, file, at, d);
+    } else {
+      entries.push_back(o);
+      removed.push_back(0);
+    }
+  }
+  YAML::Node merged(YAML::NodeType::Sequence);
+  for (size_t k = 0; k < entries.size(); ++k)
+    if (!removed[k]) merged.push_back(entries[k]);
+  parent.remove(key.Scalar());
+  parent.force_insert(key, merged);
+}
+
+// Merge `over` into `base`: maps merge key by key, `null` deletes a key, lists of named entries
+// merge by name (merge_named_list), anything else (other lists, scalars, a map over a non-map)
+// replaces. `file` is over's, `path` where base is in the document, for messages.
+void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file, const std::string& path,
+                Diagnostics& d) {
   for (auto it = over.begin(); it != over.end(); ++it) {
     const std::string key = it->first.Scalar();
     const YAML::Node value = it->second;
+    const std::string at = path.empty() ? key : path + "." + key;
     // rebind the handle: `existing = b->second` would give it memory of its own, and what
     // is merged into it would then belong to that memory, not to the document's, and be freed
     // with the last handle of the extending file while the document still points to it
     YAML::Node existing(YAML::NodeType::Undefined);
+    YAML::Node existing_key(YAML::NodeType::Undefined);
     for (auto b = base.begin(); b != base.end(); ++b)
-      if (b->first.IsScalar() && b->first.Scalar() == key) existing.reset(b->second);
+      if (b->first.IsScalar() && b->first.Scalar() == key) {
+        existing.reset(b->second);
+        existing_key.reset(b->first);
+      }
     if (value.IsNull()) {
       base.remove(key);
     } else if (existing.IsDefined() && existing.IsMap() && value.IsMap()) {
-      merge_into(existing, value);
+      merge_into(existing, value, file, at, d);
+    } else if (detail::named_list(existing) && detail::named_list(value)) {
+      merge_named_list(base, existing_key, existing, value, file, at, d);
     } else {
       if (existing.IsDefined()) base.remove(key);
       base.force_insert(it->first, value);
@@ -1370,7 +1424,7 @@ YAML::Node compose(const std::string& text, const std::string& file, const LoadL
   register_origin(root, file, d);
   base.remove("name");
   root.remove("extends");
-  merge_into(base, root);
+  merge_into(base, root, file, "", d);
   return base;
 }
 

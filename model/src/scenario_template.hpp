@@ -21,5 +21,11 @@ namespace detail {
 /// throws ScenarioError with every problem.
 Scenario load_document(const YAML::Node& root, const std::string& file);
 
+/// The `name` of a list entry ("" when it has none).
+std::string entry_name(const YAML::Node& entry);
+/// A list whose entries are maps with distinct names (contracts, projects): an extending file
+/// changes such a list entry by entry, and `gpumm diff` compares it so.
+bool named_list(const YAML::Node& l);
+
 }  // namespace detail
 }  // namespace gpumm
