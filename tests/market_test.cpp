@@ -218,6 +218,34 @@ TEST_CASE("market: a seller short of power keeps the GPUs it has sold running, b
   for (const Warning& w : r.warnings) CHECK(w.code != "contract_shortfall");
 }
 
+TEST_CASE("market: an IT-power deal with a value pays for the power in force, whatever GPUs fill it") {
+  // 1000 B200 (2.5 H100e per kW) and 1000 H100 (1 per kW) on 2 MW; 1.5 MW sold for $10M from
+  // March to August (184 days): the B200 first, then 500 H100, 3000 H100e
+  const std::string y =
+      "start: 2025-01\nend: 2025-12-31\n"
+      "generations:\n"
+      "  h100: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
+      "  b200: {train_h100e: 2.5, it_power: 1 kW, first_shipment: 2024-01-01, peak_units_per_year: 1}\n"
+      "regions:\n  a: {latency_group: west, pue: 1.0}\n"
+      "firms:\n"
+      "  seller: {regions: {a: 1.0}, power_at_start: {a: 2 MW}, fleet_at_start: {h100: 1000, b200: 1000}}\n"
+      "  buyer: {regions: {a: 1.0}}\n"
+      "contracts:\n  - {name: k, seller: seller, buyer: buyer, region: a, start: 2025-03-01, end: 2025-08-31,\n"
+      "     volume: {it_power: 1.5 MW}, value: $10M, take_or_pay: 1.0}\n";
+  std::vector<State::ContractFlow> flows;
+  simulate(load(y), [&](int, const State& st, const PeriodSummary&) { flows.push_back(st.contract_flows[0]); });
+  const double per_kw_hour = 10e6 / (1500.0 * 24 * 184);
+  double paid = 0;
+  for (int t = 2; t <= 7; ++t) {
+    CAPTURE(t);
+    CHECK(flows[static_cast<size_t>(t)].delivered_h100e == doctest::Approx(3000));
+    CHECK(flows[static_cast<size_t>(t)].payment_usd == doctest::Approx(per_kw_hour * 1500 * 24 * (t == 3 || t == 5 ? 30 : 31)));
+    paid += flows[static_cast<size_t>(t)].payment_usd;
+  }
+  // all of its value, though 3000 H100e is less than 1.5 MW of the best GPU (3750 H100e)
+  CHECK(paid == doctest::Approx(10e6).epsilon(1e-12));
+}
+
 TEST_CASE("market: offers meet bids, matched <= min(offers, bids), unmet = bids - matched, idle = offers - matched") {
   // the buyer wants 500 H100e of inference work in region b (same latency group as a); the
   // seller sells its idle 1000 H100

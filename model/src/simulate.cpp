@@ -1379,6 +1379,9 @@ class Engine {
     int decision = -1;          // option decision period, -1 for a firm tranche
     int exercised = 1;          // -1 undecided, 0 lapsed, 1 in force
     double price = 0;           // $ per H100e-hour, fixed at signing
+    // an IT-power deal with a value is priced per kW-hour in force, so that it pays its value
+    // whatever GPUs fill the power (0: priced per H100e-hour); the kW delivered this period
+    double usd_per_kw_hour = 0, delivered_kw = 0;
     std::vector<double> ramp;   // share of the volume in force in periods first.. (empty: all)
     bool warned_short = false;  // its shortfall has been reported
     std::vector<std::pair<int, double>> moved;  // (buyer pair index, GPUs) this period
@@ -1438,6 +1441,7 @@ class Engine {
         const double h100e = k.generation >= 0 ? k.gpus * train_h100e_[static_cast<size_t>(k.generation)]
                                                : k.it_mw * 1000.0 * best_h100e_per_kw(k.start);
         c.price = h100e > 0 && hours > 0 ? k.value_usd / (h100e * hours) : 0.0;
+        if (k.generation < 0 && k.it_mw > 0 && hours > 0) c.usd_per_kw_hour = k.value_usd / (k.it_mw * 1000.0 * hours);
       }
       contract_runs_.push_back(c);
     }
@@ -1519,7 +1523,8 @@ class Engine {
         delivered = units * train_h100e_[static_cast<size_t>(c.generation)];
         flow.shortfall_h100e = (gpus - units) * train_h100e_[static_cast<size_t>(c.generation)];
       } else {
-        double kw = c.it_mw * 1000.0 * share;
+        const double in_force_kw = c.it_mw * 1000.0 * share;
+        double kw = in_force_kw;
         for (int g : live_order_) {
           const size_t i = cg(seller, g);
           if (kw <= 0 || !pair_on_[i] || st_.idle[i] <= 0 || s_.generations[static_cast<size_t>(g)].custom_for >= 0) continue;
@@ -1529,6 +1534,7 @@ class Engine {
           delivered += units * train_h100e_[static_cast<size_t>(g)];
         }
         flow.shortfall_h100e = kw > 1e-9 ? kw * best_h100e_per_kw(cal_[t].start) : 0.0;
+        run.delivered_kw = in_force_kw - kw;
       }
       if (flow.shortfall_h100e > 1e-6 && !run.warned_short) {
         run.warned_short = true;
@@ -1567,7 +1573,11 @@ class Engine {
       flow.used_h100e = std::max(0.0, flow.delivered_h100e - idle);
       // take-or-pay: the share paid whether used or not, the rest as used
       const double paid_h100e = c.take_or_pay * flow.delivered_h100e + (1 - c.take_or_pay) * flow.used_h100e;
-      flow.payment_usd = paid_h100e * hours(t) * contract_runs_[k].price;
+      const ContractRun& run = contract_runs_[k];
+      const double price = run.usd_per_kw_hour > 0 && flow.delivered_h100e > 0
+                               ? run.usd_per_kw_hour * run.delivered_kw / flow.delivered_h100e
+                               : run.price;
+      flow.payment_usd = paid_h100e * hours(t) * price;
       st_.contract_paid_usd[static_cast<size_t>(c.buyer)] += flow.payment_usd;
       st_.contract_received_usd[static_cast<size_t>(c.seller)] += flow.payment_usd;
       take_or_pay_idle_[static_cast<size_t>(c.buyer)] += idle;
