@@ -31,6 +31,20 @@ std::string inference(const std::string& firm, const std::string& region, double
          "    tokens_per_user: {per_day: " + std::to_string(per_day) + ", at: 2025-01-01}\n"
          "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n";
 }
+// A seller with 1000 H100 and 1000 B200 (2.5 H100e for the same 1 kW) on `power`, in one region
+// (PUE 1), and a contract k of `deal` (volume and price or value) to a buyer, March to August.
+std::string h100_and_b200_seller(const std::string& power, const std::string& deal) {
+  return "start: 2025-01\nend: 2025-12-31\n"
+         "generations:\n"
+         "  h100: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
+         "  b200: {train_h100e: 2.5, it_power: 1 kW, first_shipment: 2024-01-01, peak_units_per_year: 1}\n"
+         "regions:\n  a: {latency_group: west, pue: 1.0}\n"
+         "firms:\n"
+         "  seller: {regions: {a: 1.0}, power_at_start: {a: " + power + "}, fleet_at_start: {h100: 1000, b200: 1000}}\n"
+         "  buyer: {regions: {a: 1.0}}\n"
+         "contracts:\n  - {name: k, seller: seller, buyer: buyer, region: a, start: 2025-03-01, end: 2025-08-31,\n"
+         "     volume: " + deal + ", take_or_pay: 1.0}\n";
+}
 }  // namespace
 
 TEST_CASE("market: a contract moves capacity from seller to buyer, take-or-pay is paid whether used or not") {
@@ -182,18 +196,7 @@ TEST_CASE("market: a contract's ramp is a duration within its term") {
 TEST_CASE("market: a seller short of power keeps the GPUs it has sold running, before its newer ones") {
   // 1000 H100 and 1000 B200 (2.5 H100e for the same 1 kW: deployed first) on 1.2 MW; 400 H100
   // sold from March to August
-  const std::string y =
-      "start: 2025-01\nend: 2025-12-31\n"
-      "generations:\n"
-      "  h100: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
-      "  b200: {train_h100e: 2.5, it_power: 1 kW, first_shipment: 2024-01-01, peak_units_per_year: 1}\n"
-      "regions:\n  a: {latency_group: west, pue: 1.0}\n"
-      "firms:\n"
-      "  seller: {regions: {a: 1.0}, power_at_start: {a: 1.2 MW}, fleet_at_start: {h100: 1000, b200: 1000}}\n"
-      "  buyer: {regions: {a: 1.0}}\n"
-      "contracts:\n  - {name: k, seller: seller, buyer: buyer, region: a, start: 2025-03-01, end: 2025-08-31,\n"
-      "     volume: {gpus: 400, generation: h100}, price: $2, take_or_pay: 1.0}\n";
-  Scenario s = load(y);
+  Scenario s = load(h100_and_b200_seller("1.2 MW", "{gpus: 400, generation: h100}, price: $2"));
   std::vector<State::ContractFlow> flows;
   std::vector<double> h100, b200;
   RunResult r = simulate(s, [&](int, const State& st, const PeriodSummary&) {
@@ -221,17 +224,7 @@ TEST_CASE("market: a seller short of power keeps the GPUs it has sold running, b
 TEST_CASE("market: an IT-power deal with a value pays for the power in force, whatever GPUs fill it") {
   // 1000 B200 (2.5 H100e per kW) and 1000 H100 (1 per kW) on 2 MW; 1.5 MW sold for $10M from
   // March to August (184 days): the B200 first, then 500 H100, 3000 H100e
-  const std::string y =
-      "start: 2025-01\nend: 2025-12-31\n"
-      "generations:\n"
-      "  h100: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
-      "  b200: {train_h100e: 2.5, it_power: 1 kW, first_shipment: 2024-01-01, peak_units_per_year: 1}\n"
-      "regions:\n  a: {latency_group: west, pue: 1.0}\n"
-      "firms:\n"
-      "  seller: {regions: {a: 1.0}, power_at_start: {a: 2 MW}, fleet_at_start: {h100: 1000, b200: 1000}}\n"
-      "  buyer: {regions: {a: 1.0}}\n"
-      "contracts:\n  - {name: k, seller: seller, buyer: buyer, region: a, start: 2025-03-01, end: 2025-08-31,\n"
-      "     volume: {it_power: 1.5 MW}, value: $10M, take_or_pay: 1.0}\n";
+  const std::string y = h100_and_b200_seller("2 MW", "{it_power: 1.5 MW}, value: $10M");
   std::vector<State::ContractFlow> flows;
   simulate(load(y), [&](int, const State& st, const PeriodSummary&) { flows.push_back(st.contract_flows[0]); });
   const double per_kw_hour = 10e6 / (1500.0 * 24 * 184);
