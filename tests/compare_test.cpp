@@ -89,12 +89,13 @@ TEST_CASE("compare: changes are listed by path in B's order, and making them all
   CHECK(changes[0].summary == "h100: 1000 -> 2000");
   CHECK(changes[1].path == "firms.third");  // a whole entry added
   CHECK(changes[1].before.empty());
-  CHECK(changes[1].summary == "(none) -> {regions: {b: 1.0}}");
+  CHECK(changes[1].summary == "added: {regions: {b: 1.0}}");
   CHECK(changes[2].path == "contracts[k2].price");  // list entries go by name
   CHECK(changes[2].summary == "$2 -> $3");
   CHECK(changes[3].path == "contracts[k3]");
   CHECK(changes[4].path == "contracts[k1]");  // what B leaves out comes last
   CHECK(changes[4].after.empty());
+  CHECK(changes[4].summary.rfind("removed: {name: k1, seller: seller, ", 0) == 0);
 
   CHECK(as_run(a.with_changes(b, {0, 1, 2, 3, 4})) == as_run(b.instantiate({})));
   CHECK(as_run(a.with_changes(b, {})) == as_run(a.instantiate({})));

@@ -96,8 +96,11 @@ std::string flow(const YAML::Node& n) {
 
 std::string shown(const YAML::Node& n) { return n.IsDefined() ? flow(n) : "(none)"; }
 
-// `a -> b`, or for two maps the keys that differ, each as `key: a -> b`.
+// `a -> b`, or for two maps the keys that differ, each as `key: a -> b`; a whole value that
+// only one side has is `added: b` or `removed: a` (the word first, where a long value is cut).
 std::string summary(const YAML::Node& a, const YAML::Node& b) {
+  if (!a.IsDefined()) return "added: " + shown(b);
+  if (!b.IsDefined()) return "removed: " + shown(a);
   if (!a.IsMap() || !b.IsMap()) return shown(a) + " -> " + shown(b);
   std::string out;
   for (const std::string& key : union_in_order(a, b, map_keys))
