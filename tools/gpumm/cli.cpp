@@ -196,6 +196,30 @@ struct SetValues {
     values.emplace_back(path, x);
     return "";
   }
+
+  // The scenario at `path` with the values set, keeping the scenario's own in `was`; nothing,
+  // with the reason on `err`, when a path names no number or a value makes the scenario
+  // invalid. Throws the scenario's own problems (ScenarioError), as loading it would.
+  std::optional<Scenario> apply(const std::string& path, std::ostream& err) {
+    const ScenarioTemplate t = ScenarioTemplate::from_file(path);
+    was.clear();
+    for (const auto& [p, x] : values) {
+      try {
+        was.push_back(t.value_at(p));
+      } catch (const ScenarioError& e) {
+        err << "gpumm: --set " << p << ": " << e.diagnostics().front().message << "\n";
+        return std::nullopt;
+      }
+    }
+    try {
+      return t.instantiate(values);
+    } catch (const ScenarioError& e) {
+      // the values' lines are gone from the changed document: name the keys instead
+      err << "gpumm: " << path << " does not load with the values set:\n";
+      for (const Diagnostic& d : e.diagnostics()) err << "  " << d.path << ": " << d.message << "\n";
+      return std::nullopt;
+    }
+  }
 };
 
 // Load a scenario for a command, with the --seed override and the --set values; reports
@@ -205,25 +229,10 @@ bool load_for(const std::string& path, bool have_seed, std::uint64_t seed, SetVa
   try {
     if (sets.values.empty()) {
       s = load_scenario_file(path);
+    } else if (std::optional<Scenario> set = sets.apply(path, err)) {
+      s = std::move(*set);
     } else {
-      const ScenarioTemplate t = ScenarioTemplate::from_file(path);  // the scenario's own problems first
-      sets.was.clear();
-      for (const auto& [p, x] : sets.values) {
-        try {
-          sets.was.push_back(t.value_at(p));
-        } catch (const ScenarioError& e) {
-          err << "gpumm: --set " << p << ": " << e.diagnostics().front().message << "\n";
-          return false;
-        }
-      }
-      try {
-        s = t.instantiate(sets.values);
-      } catch (const ScenarioError& e) {
-        // the values' lines are gone from the changed document: name the keys instead
-        err << "gpumm: " << path << " does not load with the values set:\n";
-        for (const Diagnostic& d : e.diagnostics()) err << "  " << d.path << ": " << d.message << "\n";
-        return false;
-      }
+      return false;
     }
   } catch (const ScenarioError& e) {
     report(err, e);
