@@ -422,9 +422,7 @@ namespace {
 Eigen::VectorXd sobol_design_outputs(const Study& study, const StudyResult& r, const Eigen::VectorXd& y) {
   return saltelli_rounds_to_design(y, study.samples, r.rounds, static_cast<int>(study.parameters.size()));
 }
-}  // namespace
 
-namespace {
 // Why run k failed, with the parameter values that made it: a scenario that these values
 // make invalid is named by its keys (its lines are those of the document before the values
 // were set, so none is given).
