@@ -167,7 +167,7 @@ TEST_CASE("cli: a run prints its first three warnings and names the codes of the
   const fs::path out = scratch("oversold");
   Result r = run_gpumm("run tests/testdata/oversold.yaml -o '" + out.string() + "'");
   REQUIRE(r.code == 0);
-  const std::string in_force = " H100e in force (contracts.csv has the shortfall of every month)\n";
+  const std::string in_force = " H100e in force (contracts.csv has the shortfall of every period)\n";
   CHECK(r.out.find("  warning: 2024-03-01: contract_shortfall: seller meta lacks the capacity of contract deal_1: "
                    "it delivers 30.0k of the 90.0k" + in_force +
                    "  warning: 2024-04-01: contract_shortfall: seller meta lacks the capacity of contract deal_2: "
@@ -180,7 +180,7 @@ TEST_CASE("cli: a run prints its first three warnings and names the codes of the
   REQUIRE(rows.size() == 6);
   CHECK(rows[0] == join(gpumm::warnings_columns()));
   CHECK(rows[5] == "2024-07-01,contract_shortfall,seller meta lacks the capacity of contract deal_5: it delivers 0 of "
-                   "the 90.0k H100e in force (contracts.csv has the shortfall of every month)");
+                   "the 90.0k H100e in force (contracts.csv has the shortfall of every period)");
 }
 
 TEST_CASE("cli: the base scenario runs and writes every file with the documented columns") {

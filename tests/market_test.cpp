@@ -119,7 +119,7 @@ TEST_CASE("market: a seller without the capacity delivers what it has and is war
   CHECK(r.warnings[0].code == "contract_shortfall");
   CHECK(r.warnings[0].message ==
         "seller seller lacks the capacity of contract k: it delivers 1000 of the 1500 H100e in force "
-        "(contracts.csv has the shortfall of every month)");
+        "(contracts.csv has the shortfall of every period)");
 }
 
 TEST_CASE("market: a contract's volume ramps up linearly over its ramp, and its value is paid over the volume in force") {
