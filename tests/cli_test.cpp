@@ -1186,6 +1186,21 @@ TEST_CASE("cli: a study whose values make its scenario invalid says which run, w
   CHECK_FALSE(fs::exists(out / "samples.csv"));
 }
 
+TEST_CASE("cli: the study file shown in the README is valid against the base") {
+  const std::string readme = slurp(kSource / "README.md");
+  const size_t a = readme.find("```yaml\nscenario: ../base.yaml");
+  REQUIRE(a != std::string::npos);
+  std::string yaml = readme.substr(a + 8, readme.find("```", a + 8) - a - 8);
+  yaml.replace(yaml.find("../base.yaml"), 12, (kSource / "inputs/base.yaml").string());
+  const fs::path dir = scratch("readme-study");
+  fs::create_directories(dir);
+  std::ofstream(dir / "study.yaml") << yaml;
+  Result r = run_gpumm("validate '" + (dir / "study.yaml").string() + "'");
+  CHECK(r.code == 0);
+  CHECK(r.err == "");
+  CHECK(r.out.find(": ok (a study of ") != std::string::npos);
+}
+
 TEST_CASE("cli: bad study files get located errors, all at once") {
   Result bad = run_gpumm("study tests/testdata/studies/bad_study.yaml -o '" + scratch("bad-study").string() + "'");
   CHECK(bad.code == 2);
