@@ -1132,8 +1132,8 @@ TEST_CASE("cli: --set changes numbers of the scenario for one run, as a case fil
   Result r = run_gpumm("run tests/testdata/good_small.yaml --set firms.google.capex.2026=45 "
                        "--set 'firms.meta.builds[0].lead_time=12' -o '" + with_set.string() + "'");
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("  set               firms.google.capex.2026 = 45 (the scenario's 30)\n"
-                   "  set               firms.meta.builds[0].lead_time = 12 (the scenario's 18)\n") != std::string::npos);
+  CHECK(r.out.find("  set               firms.google.capex.2026 = $45B (the scenario's $30B)\n"
+                   "  set               firms.meta.builds[0].lead_time = 12mo (the scenario's 18mo)\n") != std::string::npos);
   // the same two values written in a case that extends the scenario: the same run, byte for byte
   std::ofstream(dir / "case.yaml") << "extends: " << (kSource / "tests/testdata/good_small.yaml").string() << "\n"
                                    << "name: small\n"
@@ -1149,8 +1149,8 @@ TEST_CASE("cli: --set changes numbers of the scenario for one run, as a case fil
   // explain takes them too, and says so
   Result e = run_gpumm("explain tests/testdata/good_small.yaml --firm google --date 2026-06 --set firms.google.capex.2026=45");
   CHECK(e.code == 0);
-  CHECK(e.out.find("With values set on the command line:\n  set               firms.google.capex.2026 = 45 "
-                   "(the scenario's 30)\n") != std::string::npos);
+  CHECK(e.out.find("With values set on the command line:\n  set               firms.google.capex.2026 = $45B "
+                   "(the scenario's $30B)\n") != std::string::npos);
 }
 
 TEST_CASE("cli: a --set that names no number, or makes the scenario invalid, is refused with the reason") {
@@ -1159,6 +1159,11 @@ TEST_CASE("cli: a --set that names no number, or makes the scenario invalid, is 
   CHECK(typo.code == 2);
   CHECK(typo.err == "gpumm: --set firms.google.capx.2026: no such value in the scenario: no key `capx` in "
                     "`firms.google`; did you mean `capex`?\n");
+  // a duration counts whole units: 12.5 months would run as 13
+  Result half = run_gpumm("run tests/testdata/good_small.yaml --set 'firms.meta.builds[0].lead_time=12.5'" + out);
+  CHECK(half.code == 2);
+  CHECK(half.err == "gpumm: --set firms.meta.builds[0].lead_time=12.5: firms.meta.builds[0].lead_time is a duration, "
+                    "in whole units (18mo); give a whole number\n");
   Result text = run_gpumm("run tests/testdata/good_small.yaml --set name=3" + out);
   CHECK(text.code == 2);
   CHECK(text.err.find("gpumm: --set name: not a number") == 0);

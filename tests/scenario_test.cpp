@@ -305,6 +305,10 @@ TEST_CASE("scenario: a template reads and replaces numbers by path, in the units
   CHECK(t.value_at("regions.us_east.interconnect_cap") == 2);  // 2 GW/y
   CHECK(t.value_at("firms.meta.orders[0].units") == 30000);
   CHECK(t.value_at("firms.meta.builds[0].lead_time") == 18);  // 18mo
+  // how a value is written there: in its units, a duration in whole units
+  CHECK(t.text_for("firms.google.capex.2026", 45.5) == "$45.5B");
+  CHECK(t.text_for("regions.us_east.interconnect_cap", 3) == "3 GW/y");
+  CHECK(t.text_for("firms.meta.builds[0].lead_time", 23.6) == "24mo");
   CHECK_THROWS_WITH_AS(t.value_at("firms.google.capex.2031"), doctest::Contains("no such value"), ScenarioError);
   CHECK_THROWS_WITH_AS(t.value_at("firms.google.regions"), doctest::Contains("not a number"), ScenarioError);
   // a date is not a number with a unit

@@ -1575,6 +1575,13 @@ bool split_number(const std::string& text, std::string& prefix, double& value, s
   return suffix.empty() || suffix[0] != '-';
 }
 
+// `x` written with the prefix and suffix of the number it replaces; a duration counts whole
+// days, weeks, months...
+std::string number_text(const std::string& prefix, double x, const std::string& suffix) {
+  const bool whole = suffix == "d" || suffix == "w" || suffix == "mo" || suffix == "q" || suffix == "y";
+  return prefix + format_number(whole ? std::round(x) : x) + suffix;
+}
+
 }  // namespace
 
 ScenarioTemplate ScenarioTemplate::from_file(const std::string& path) {
@@ -1604,6 +1611,14 @@ double ScenarioTemplate::value_at(const std::string& path) const {
   if (!n.IsScalar() || !split_number(n.Scalar(), prefix, x, suffix))
     throw path_error(impl_->file, path, "not a number (a study parameter or a value set names a number of the scenario)");
   return x;
+}
+
+std::string ScenarioTemplate::text_for(const std::string& path, double x) const {
+  value_at(path);  // the path's problems, if any
+  std::string prefix, suffix;
+  double was = 0;
+  split_number(find_path(impl_->root, path).Scalar(), prefix, was, suffix);
+  return number_text(prefix, x, suffix);
 }
 
 namespace {
@@ -1729,9 +1744,8 @@ void set_values(YAML::Node root, const std::string& file, const std::vector<std:
     double was = 0;
     if (!n.IsDefined() || !n.IsScalar() || !split_number(n.Scalar(), prefix, was, suffix))
       throw path_error(file, path, "no such numeric value in the scenario");
-    const bool whole = suffix == "d" || suffix == "w" || suffix == "mo" || suffix == "q" || suffix == "y";
     old.emplace_back(n, n.Scalar());
-    n = prefix + format_number(whole ? std::round(x) : x) + suffix;
+    n = number_text(prefix, x, suffix);
   }
 }
 }  // namespace
@@ -1744,9 +1758,7 @@ Scenario ScenarioTemplate::instantiate(const std::vector<std::pair<std::string, 
     double old = 0;
     if (!n.IsDefined() || !n.IsScalar() || !split_number(n.Scalar(), prefix, old, suffix))
       throw path_error(impl_->file, path, "no such numeric value in the scenario");
-    // durations count whole days, weeks, months...
-    const bool whole = suffix == "d" || suffix == "w" || suffix == "mo" || suffix == "q" || suffix == "y";
-    n = prefix + format_number(whole ? std::round(x) : x) + suffix;
+    n = number_text(prefix, x, suffix);
   }
   return detail::load_document(root, impl_->file);
 }

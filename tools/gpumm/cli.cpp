@@ -176,7 +176,7 @@ struct SharedOptions {
 // parameters are: the value in the units the scenario writes at PATH.
 struct SetValues {
   std::vector<std::pair<std::string, double>> values;
-  std::vector<double> was;  ///< the scenario's own values, once loaded
+  std::vector<std::string> texts, was;  ///< each value as written there, and the scenario's own
 
   // Reads the value of --set at args[i] (moving i onto it); returns the usage problem, "" if none.
   std::string take(const std::vector<std::string>& args, size_t& i) {
@@ -202,12 +202,20 @@ struct SetValues {
   // invalid. Throws the scenario's own problems (ScenarioError), as loading it would.
   std::optional<Scenario> apply(const std::string& path, std::ostream& err) {
     const ScenarioTemplate t = ScenarioTemplate::from_file(path);
+    texts.clear();
     was.clear();
     for (const auto& [p, x] : values) {
       try {
-        was.push_back(t.value_at(p));
+        texts.push_back(t.text_for(p, x));
+        was.push_back(t.text_for(p, t.value_at(p)));
       } catch (const ScenarioError& e) {
         err << "gpumm: --set " << p << ": " << e.diagnostics().front().message << "\n";
+        return std::nullopt;
+      }
+      // a duration counts whole units: 36.4 would run as 36 months
+      if (std::round(x) != x && texts.back() == t.text_for(p, std::round(x))) {
+        err << "gpumm: --set " << p << "=" << format_number(x) << ": " << p << " is a duration, in whole units ("
+            << was.back() << "); give a whole number\n";
         return std::nullopt;
       }
     }
@@ -245,8 +253,8 @@ bool load_for(const std::string& path, bool have_seed, std::uint64_t seed, SetVa
 // The --set values against the scenario's own, one line each, for a run's summary.
 void print_sets(std::ostream& out, const SetValues& sets) {
   for (size_t k = 0; k < sets.values.size(); ++k)
-    out << "  set               " << sets.values[k].first << " = " << format_number(sets.values[k].second)
-        << " (the scenario's " << format_number(sets.was[k]) << ")\n";
+    out << "  set               " << sets.values[k].first << " = " << sets.texts[k] << " (the scenario's "
+        << sets.was[k] << ")\n";
 }
 
 // A study file and its scenario, with every problem of both at once (a ScenarioError listing

@@ -369,15 +369,19 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
                             const LoadLimits& limits = {});
 
 /// A validated scenario document whose numeric values can be changed by path before it is
-/// loaded: the parameters of a sensitivity study. A path names map keys and list items,
-/// `firms.meta.capex.2026`, `generations.rubin.lead_time`, `firms.meta.builds[0].power`; the
-/// value is the number as written, in the units written (135 for `$135B`, 18 for `18mo`).
+/// loaded: the parameters of a sensitivity study. A path names map keys and list items, by
+/// index or (entries with a `name`) by name: `firms.meta.capex.2026`,
+/// `generations.rubin.lead_time`, `firms.meta.builds[0].power`, `contracts[openai_oracle].ramp`;
+/// the value is the number as written, in the units written (135 for `$135B`, 18 for `18mo`).
+/// A duration counts whole units: 23.6 at `18mo` is written `24mo`.
 class ScenarioTemplate {
  public:
   /// Load and validate `path` (with its `extends`); throws ScenarioError.
   static ScenarioTemplate from_file(const std::string& path);
   /// The number at `path`; throws ScenarioError when the path does not exist or holds no number.
   double value_at(const std::string& path) const;
+  /// How `x` is written at `path`, with its units (`$200B`, `24mo`); throws as value_at.
+  std::string text_for(const std::string& path, double x) const;
   /// The scenario with the numbers at the given paths replaced; throws ScenarioError.
   Scenario instantiate(const std::vector<std::pair<std::string, double>>& values) const;
 
