@@ -14,6 +14,7 @@ case studies, the tornado and Sobol studies and a diff of the grid-delay case, t
   tornado.svg                  which assumptions move the months in structural shortage
   sobol-periods.svg            which assumption decides the balance, period by period
   grid-delay-waterfall.svg     grid-delay against the base, one change at a time (gpumm diff)
+  deals.svg                    base: what the announced deals deliver as their ramps put them in force
 
 Usage:
   tools/notebooks/make_notebooks.py --gpumm build/tools/gpumm --out notebooks-export
@@ -423,7 +424,63 @@ def notebook(runs, tornado, sobol, diff, out):
            % (alone_sum, total - alone_sum, round(num(periods[0]["metric_before"])), round(num(periods[-1]["metric_after"])),
               ", ".join(moved) or "no change moves them",
               sum(1 for r in periods if num(r["step_effect"]) == 0 and r["alone_effect"] != "" and num(r["alone_effect"]) != 0)), ""]
+
+    # 8. the announced deals: what comes into force, what is delivered, what is paid
+    md += deals_section(runs["base"], save)
     return "\n".join(md)
+
+
+# The announced deals of the base (calibration notes, "Contracts"), in the order of the notes.
+DEALS = ["meta_coreweave_2025", "meta_coreweave_2026", "meta_nebius_firm", "openai_coreweave", "microsoft_nebius",
+         "openai_oracle"]
+
+
+def contract_terms(resolved):
+    """name -> {field: text} for the contracts of a scenario.resolved.yaml (one flow map a line)."""
+    terms = {}
+    with open(resolved) as f:
+        for line in f:
+            m = re.match(r"\s+- \{name: ([A-Za-z0-9_]+), (.*)\}$", line.rstrip())
+            if m and "seller:" in m.group(2):
+                terms[m.group(1)] = dict(re.findall(r"(start|ramp|value): ([^,}]+)", m.group(2)))
+    return terms
+
+
+def deals_section(base, save):
+    rows = read_csv(os.path.join(base, "contracts.csv"))
+    terms = contract_terms(os.path.join(base, "scenario.resolved.yaml"))
+    delivered, paid, short = {}, {}, {}
+    for r in rows:
+        k = r["contract"]
+        delivered.setdefault(k, []).append((year_of(r["date"]), num(r["delivered_h100e"]), r["date"][:7]))
+        paid[k] = paid.get(k, 0.0) + num(r["payment_usd"])
+        short[k] = short.get(k, 0) + (num(r["shortfall_h100e"]) > 0)
+    small = [k for k in DEALS if k != "openai_oracle" and k in delivered]
+    top = max(v for k in small for _, v, _ in delivered[k]) / 1e3
+    c = Chart("Base scenario: capacity the announced deals deliver, ramping in", "thousand H100e", 2025, 2033, 0,
+              50 * (int(top / 50) + 1), 5)
+    for n, k in enumerate(small):
+        c.line([x for x, _, _ in delivered[k]], [v / 1e3 for _, v, _ in delivered[k]], k, COLOURS[n % len(COLOURS)], 1.8)
+    save("deals.svg", c.svg())
+    oracle = max(delivered.get("openai_oracle", [(0, 0, "")]), key=lambda p: p[1])
+    md = ["## 8. The announced deals: in force over a ramp, delivered, paid", "", "![deals](deals.svg)", "",
+          "Deals announce totals, not schedules: in the base each comes into force over a `ramp` (an assumption, long "
+          "enough for the seller's fleet in the region to carry it), and a deal's value is spread over what is in force. "
+          "OpenAI-Oracle (3.75 GW of IT power) is off this chart's scale: it delivers up to %.1fM H100e (%s)."
+          % (oracle[1] / 1e6, oracle[2]), "",
+          "| deal | in force from | ramp | value | paid in 2023-2032 | months short |", "|---|---|---|---|---|---|"]
+    for k in DEALS:
+        if k not in paid:
+            continue
+        t = terms.get(k, {})
+        value = t.get("value", "")
+        if value.startswith("$"):
+            value = "$%sB" % fmt(float(value[1:]) / 1e9)
+        md.append("| `%s` | %s | %s | %s | $%sB | %d |" % (k, t.get("start", ""), t.get("ramp", "none"), value,
+                                                            fmt(paid[k] / 1e9), short[k]))
+    md += ["", "A deal delivered in full and paid take-or-pay pays its value; OpenAI-Oracle pays 90% of its in-force "
+           "capacity whether used or not and the rest as used, so it pays a little less.", ""]
+    return md
 
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[+-]?\d+)?")
