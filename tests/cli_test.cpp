@@ -516,6 +516,21 @@ TEST_CASE("cli: the default output folder is out/<scenario name>") {
   REQUIRE(r.code == 0);
   CHECK(fs::exists(cwd / "out" / "small" / "summary.csv"));
   CHECK(r.out.find("out/small/") != std::string::npos);
+  // with values set, a folder of its own: the scenario's output stays, the same values in
+  // another order reuse their folder, other values get another
+  const std::string small = "run '" + (kSource / "tests/testdata/good_small.yaml").string() + "' -q ";
+  const std::string plain = slurp(cwd / "out" / "small" / "summary.csv");
+  REQUIRE(run_gpumm(small + "--set firms.google.capex.2026=45 --set firms.google.capex.2025=10", cwd).code == 0);
+  REQUIRE(run_gpumm(small + "--set firms.google.capex.2025=10 --set firms.google.capex.2026=45", cwd).code == 0);
+  REQUIRE(run_gpumm(small + "--set firms.google.capex.2026=46", cwd).code == 0);
+  std::vector<std::string> folders;
+  for (const auto& e : fs::directory_iterator(cwd / "out")) folders.push_back(e.path().filename().string());
+  std::sort(folders.begin(), folders.end());
+  REQUIRE(folders.size() == 3);
+  CHECK(folders[0] == "small");
+  CHECK(folders[1].rfind("small-set-", 0) == 0);
+  CHECK(folders[1].size() == std::string("small-set-").size() + 8);
+  CHECK(slurp(cwd / "out" / "small" / "summary.csv") == plain);
 }
 
 TEST_CASE("cli: the run summary shown in the README is what the base run prints") {

@@ -44,7 +44,8 @@ Usage:
       --set PATH=VALUE   set a number of the scenario for this run, in the units the
                          scenario writes there, as a study parameter is named:
                          --set firms.microsoft.capex.2027=200 ($B),
-                         --set 'contracts[openai_oracle].ramp=36' (months); repeatable
+                         --set 'contracts[openai_oracle].ramp=36' (months); repeatable;
+                         the default folder is then out/<scenario name>-set-<mark of the values>/
       -q, --quiet        print nothing but errors
   gpumm explain SCENARIO.yaml --firm FIRM --date DATE [--seed N] [--set PATH=VALUE]...
       Answer "does FIRM's surplus at DATE indicate market oversupply?" with the evidence:
@@ -197,6 +198,21 @@ struct SetValues {
     return "";
   }
 
+  // The default output folder of a run with these values: the scenario's own name and a short
+  // mark of the values (the same values in any order, the same folder), so that a variant never
+  // replaces the scenario's own output in out/<name>/.
+  std::string folder(const std::string& name) const {
+    std::vector<std::string> pairs;
+    for (const auto& [p, x] : values) pairs.push_back(p + "=" + format_number(x));
+    std::sort(pairs.begin(), pairs.end());
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+    for (const std::string& q : pairs)
+      for (unsigned char c : q + "\n") h = (h ^ c) * 1099511628211ull;
+    char mark[16];
+    std::snprintf(mark, sizeof mark, "%08llx", static_cast<unsigned long long>(h >> 32));
+    return name + "-set-" + mark;
+  }
+
   // The scenario at `path` with the values set, keeping the scenario's own in `was`; nothing,
   // with the reason on `err`, when a path names no number or a value makes the scenario
   // invalid. Throws the scenario's own problems (ScenarioError), as loading it would.
@@ -324,7 +340,8 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
 
   Scenario s;
   if (!load_for(scenario_path, opt.have_seed, opt.seed, sets, s, err)) return kBadInput;
-  if (opt.out_dir.empty()) opt.out_dir = (std::filesystem::path("out") / s.name).string();
+  if (opt.out_dir.empty())
+    opt.out_dir = (std::filesystem::path("out") / (sets.values.empty() ? s.name : sets.folder(s.name))).string();
 
   try {
     OutputDir dir(opt.out_dir);
