@@ -15,6 +15,7 @@
 #include "cli.hpp"
 #include "gpumm/compare.hpp"
 #include "gpumm/io.hpp"
+#include "gpumm/study.hpp"
 #include "scratch_dir.hpp"
 
 namespace fs = std::filesystem;
@@ -1219,6 +1220,24 @@ TEST_CASE("cli: the study file shown in the README is valid against the base") {
   CHECK(r.code == 0);
   CHECK(r.err == "");
   CHECK(r.out.find(": ok (a study of ") != std::string::npos);
+}
+
+TEST_CASE("cli: the speed target's full-size Sobol study is valid, 98,304 runs, its last five ranges the base +-25%") {
+  Result r = run_gpumm("validate tools/bench/sobol_full.yaml");
+  CHECK(r.code == 0);
+  CHECK(r.out == "tools/bench/sobol_full.yaml: ok (a study of inputs/base.yaml: 10 parameters, 98304 runs)\n");
+  // the same parameters as BM_SobolStudy, which sets the last five to the base's values +-25%
+  std::vector<gpumm::Diagnostic> problems;
+  const gpumm::Study study = gpumm::read_study_file((kSource / "tools/bench/sobol_full.yaml").string(), problems);
+  REQUIRE(problems.empty());
+  REQUIRE(study.parameters.size() == 10);
+  const auto base = gpumm::ScenarioTemplate::from_file((kSource / "inputs/base.yaml").string());
+  for (size_t i = 5; i < 10; ++i) {
+    const gpumm::StudyParameter& p = study.parameters[i];
+    CAPTURE(p.path);
+    CHECK(p.low == doctest::Approx(0.75 * base.value_at(p.path)));
+    CHECK(p.high == doctest::Approx(1.25 * base.value_at(p.path)));
+  }
 }
 
 TEST_CASE("cli: bad study files get located errors, all at once") {
