@@ -55,6 +55,12 @@ ScenarioTemplate tmpl(const std::string& name, const std::string& text) {
   return ScenarioTemplate::from_file(write(name, text).string());
 }
 
+// A case over kA (written as a.yaml): `overrides` laid over it with `extends`.
+ScenarioTemplate over_a(const std::string& name, const std::string& overrides) {
+  write("a.yaml", kA);
+  return tmpl(name, "extends: a.yaml\n" + overrides);
+}
+
 // A scenario as a run: its resolved YAML without its name and description.
 std::string as_run(const Scenario& s) {
   const std::string yaml = write_resolved_yaml(s, "test");
@@ -69,18 +75,17 @@ std::string as_run(const Scenario& s) {
 
 TEST_CASE("compare: changes are listed by path in B's order, and making them all gives B") {
   const ScenarioTemplate a = tmpl("a.yaml", kA);
-  const ScenarioTemplate b = tmpl("b.yaml",
-                                  "extends: a.yaml\n"
-                                  "description: not a change\n"
-                                  "firms:\n"
-                                  "  seller: {fleet_at_start: {h100: 2000}}\n"
-                                  "  third: {regions: {b: 1.0}}\n"
-                                  "contracts:\n"
-                                  "  - {name: k2, seller: seller, buyer: buyer, region: a, start: 2025-03-01, "
-                                  "end: 2025-08-31, volume: {gpus: 50, generation: h100}, price: $3, take_or_pay: 1.0}\n"
-                                  "  - {name: k3, seller: seller, buyer: third, region: b, start: 2025-03-01, "
-                                  "end: 2025-08-31, volume: {gpus: 10, generation: h100}, price: $2, take_or_pay: 1.0}\n"
-                                  "  - {name: k1, remove: true}\n");
+  const ScenarioTemplate b = over_a("b.yaml",
+                                    "description: not a change\n"
+                                    "firms:\n"
+                                    "  seller: {fleet_at_start: {h100: 2000}}\n"
+                                    "  third: {regions: {b: 1.0}}\n"
+                                    "contracts:\n"
+                                    "  - {name: k2, seller: seller, buyer: buyer, region: a, start: 2025-03-01, "
+                                    "end: 2025-08-31, volume: {gpus: 50, generation: h100}, price: $3, take_or_pay: 1.0}\n"
+                                    "  - {name: k3, seller: seller, buyer: third, region: b, start: 2025-03-01, "
+                                    "end: 2025-08-31, volume: {gpus: 10, generation: h100}, price: $2, take_or_pay: 1.0}\n"
+                                    "  - {name: k1, remove: true}\n");
   const auto changes = a.changes_to(b);
   REQUIRE(changes.size() == 5);
   CHECK(changes[0].path == "firms.seller.fleet_at_start");
@@ -112,10 +117,9 @@ TEST_CASE("compare: changes are listed by path in B's order, and making them all
 TEST_CASE("compare: a waterfall's effects add up to B minus A, with alone effects and interactions") {
   const ScenarioTemplate a = tmpl("a.yaml", kA);
   // the buyer gets 500 H100 (installed, but without power they run nothing), then power
-  const ScenarioTemplate b = tmpl("b2.yaml",
-                                  "extends: a.yaml\n"
-                                  "firms:\n"
-                                  "  buyer: {fleet_at_start: {h100: 500}, power_at_start: {a: 1 GW}}\n");
+  const ScenarioTemplate b = over_a("b2.yaml",
+                                    "firms:\n"
+                                    "  buyer: {fleet_at_start: {h100: 500}, power_at_start: {a: 1 GW}}\n");
   const Waterfall w = waterfall(a, b, {"final_installed_h100e", "peak_unserved_h100e"});
   REQUIRE(w.changes.size() == 2);
   CHECK(w.changes[0].path == "firms.buyer.fleet_at_start");
@@ -169,10 +173,9 @@ TEST_CASE("compare: a change that needs a later one makes one step with it, and 
   }
   SUBCASE("the buyer moves to a region that an earlier change adds") {
     const ScenarioTemplate a = tmpl("a.yaml", kA);
-    const ScenarioTemplate b = tmpl("b4.yaml",
-                                    "extends: a.yaml\n"
-                                    "regions:\n  d: {latency_group: east}\n"
-                                    "firms:\n  buyer: {regions: {a: null, d: 1.0}}\n");
+    const ScenarioTemplate b = over_a("b4.yaml",
+                                      "regions:\n  d: {latency_group: east}\n"
+                                      "firms:\n  buyer: {regions: {a: null, d: 1.0}}\n");
     const Waterfall w = waterfall(a, b, {"final_installed_h100e"});
     REQUIRE(w.steps.size() == 2);
     CHECK(w.steps[1].changes == std::vector<size_t>{1});
