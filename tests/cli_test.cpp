@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -676,6 +677,33 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   const std::string verdict = slurp(out / "verdict.txt");
   CHECK(verdict.find("Regime timeline") != std::string::npos);
   CHECK(verdict.find("Largest firm surplus episodes") != std::string::npos);
+  // each line of the timeline reads in the order of its dates: the trend from the run's first
+  // month to its last, as summary.csv has them (it once gave the lowest and highest instead,
+  // so a deepening shortage read as one that eased)
+  const auto dates = column(out / "summary.csv", "date");
+  const auto trend = column(out / "summary.csv", "trend_relative_balance");
+  const auto trend_on = [&](const std::string& month) {
+    for (size_t t = 0; t < dates.size(); ++t)
+      if (dates[t].substr(0, 7) == month) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * std::stod(trend[t]));
+        return std::string(buf);
+      }
+    return std::string("(no such month)");
+  };
+  int runs = 0;
+  for (const std::string& line : lines(verdict)) {
+    const size_t at = line.find(" trend from ");
+    if (line.rfind("  20", 0) != 0 || at == std::string::npos) continue;
+    ++runs;
+    const std::string first = line.substr(2, 7), last = line.substr(13, 7);
+    const std::string expected = " trend from " + trend_on(first) + " to " + trend_on(last);
+    CHECK_MESSAGE(line.compare(at, expected.size(), expected) == 0, line);
+  }
+  CHECK(runs == 3);
+  // a trend whose extreme lies inside the run says so
+  CHECK(verdict.find("2027-02 to 2029-08  balanced             trend from -4.9% to -4.7%, highest -2.7%") !=
+        std::string::npos);
 }
 
 TEST_CASE("cli: explain answers for a firm and a date, and refuses what it cannot answer") {
@@ -725,7 +753,7 @@ TEST_CASE("cli: case study glut: inference stalls from 2027 while capex goes on 
   CHECK(verdict.find("oversupply") != std::string::npos);
   // the timeline says why a surplus trend before the glut is not yet oversupply
   CHECK(verdict.find("oversupply also needs utilization below 85%") != std::string::npos);
-  CHECK(verdict.find("balanced             trend -3.9% to +73.2% (above +5.0% with utilization 89-98%: oversupply "
+  CHECK(verdict.find("balanced             trend from -3.9% to +73.2% (above +5.0% with utilization 89-98%: oversupply "
                      "needs it below 85%)") != std::string::npos);
   // served never exceeds demand, even by rounding: no negative unserved compute anywhere
   for (const char* f : {"summary.csv", "firms.csv", "regions.csv"})

@@ -310,10 +310,15 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       lo = std::min(lo, d.trend[static_cast<size_t>(t)]);
       hi = std::max(hi, d.trend[static_cast<size_t>(t)]);
     }
+    // the trend from the run's first period to its last (in the order of the dates before it),
+    // and its extremes when they lie between
+    const double from = d.trend[static_cast<size_t>(run.first)], to = d.trend[static_cast<size_t>(run.last)];
     char line[200];
-    std::snprintf(line, sizeof line, "  %s to %s  %-20s trend %s to %s", month_of(cal, run.first).c_str(),
-                  month_of(cal, run.last).c_str(), to_string(run.regime).c_str(), pct(lo).c_str(), pct(hi).c_str());
+    std::snprintf(line, sizeof line, "  %s to %s  %-20s trend from %s to %s", month_of(cal, run.first).c_str(),
+                  month_of(cal, run.last).c_str(), to_string(run.regime).c_str(), pct(from).c_str(), pct(to).c_str());
     v += line;
+    if (lo < std::min(from, to)) v += ", lowest " + pct(lo);
+    if (hi > std::max(from, to)) v += ", highest " + pct(hi);
     // a trend above +theta that is not oversupply: say what the utilization was meanwhile
     if (run.regime == Regime::balanced && hi > d.settings.threshold) {
       double u_lo = 1e300, u_hi = -1e300;
