@@ -114,6 +114,30 @@ TEST_CASE("compare: changes are listed by path in B's order, and making them all
   CHECK(a.changes_to(a).empty());
 }
 
+TEST_CASE("compare: where one document leaves a value to its default, the default is shown") {
+  const ScenarioTemplate a = tmpl("a.yaml", kA);
+  const ScenarioTemplate b = over_a("b_defaults.yaml",
+                                    "firms:\n  seller: {build_lead_time: 36mo}\n"
+                                    "inference:\n  chat:\n    tokens_per_user: {growth_per_year: 0.5}\n");
+  const auto changes = a.changes_to(b);
+  REQUIRE(changes.size() == 2);
+  CHECK(changes[0].path == "firms.seller.build_lead_time");
+  CHECK(changes[0].before == "24mo (default)");  // it said `added: 36mo`, hiding what A ran with
+  CHECK(changes[0].after == "36mo");
+  CHECK(changes[0].summary == "24mo (default) -> 36mo");
+  CHECK(changes[1].path == "inference.chat.tokens_per_user");
+  CHECK(changes[1].summary == "growth_per_year: 0 (default) -> 0.5");
+  // the other way round, the default is where the value goes
+  const auto back = b.changes_to(a);
+  REQUIRE(back.size() == 2);
+  CHECK(back[0].summary == "36mo -> 24mo (default)");
+  CHECK(back[1].summary == "growth_per_year: 0.5 -> 0 (default)");
+  // a whole entry has no default: it is added or removed
+  const ScenarioTemplate c = over_a("c_entry.yaml", "firms:\n  third: {regions: {b: 1.0}}\n");
+  CHECK(a.changes_to(c).at(0).summary == "added: {regions: {b: 1.0}}");
+  CHECK(c.changes_to(a).at(0).summary == "removed: {regions: {b: 1.0}}");
+}
+
 TEST_CASE("compare: a waterfall's effects add up to B minus A, with alone effects and interactions") {
   const ScenarioTemplate a = tmpl("a.yaml", kA);
   // the buyer gets 500 H100 (installed, but without power they run nothing), then power

@@ -96,16 +96,31 @@ std::string flow(const YAML::Node& n) {
 
 std::string shown(const YAML::Node& n) { return n.IsDefined() ? flow(n) : "(none)"; }
 
+// One side's value: as its document writes it, else the default its scenario runs with
+// (`dflt`, from the resolved scenario) marked so, else "".
+std::string side(const YAML::Node& n, const YAML::Node& dflt) {
+  if (n.IsDefined()) return flow(n);
+  return dflt.IsDefined() ? flow(dflt) + " (default)" : "";
+}
+std::string shown_side(const YAML::Node& n, const YAML::Node& dflt) {
+  const std::string s = side(n, dflt);
+  return s.empty() ? "(none)" : s;
+}
+
 // `a -> b`, or for two maps the keys that differ, each as `key: a -> b`; a whole value that
 // only one side has is `added: b` or `removed: a` (the word first, where a long value is cut).
-std::string summary(const YAML::Node& a, const YAML::Node& b) {
-  if (!a.IsDefined()) return "added: " + shown(b);
-  if (!b.IsDefined()) return "removed: " + shown(a);
-  if (!a.IsMap() || !b.IsMap()) return shown(a) + " -> " + shown(b);
+// Where a document says nothing and its scenario has a default (`da`, `db`: the values at the
+// same place in the resolved scenarios), the default is shown: `24mo (default) -> 48mo`.
+std::string summary(const YAML::Node& a, const YAML::Node& b, const YAML::Node& da, const YAML::Node& db) {
+  const YAML::Node ea = a.IsDefined() ? a : da, eb = b.IsDefined() ? b : db;
+  if (!ea.IsDefined()) return "added: " + shown(b);
+  if (!eb.IsDefined()) return "removed: " + shown(a);
+  if (!ea.IsMap() || !eb.IsMap()) return side(a, da) + " -> " + side(b, db);
   std::string out;
-  for (const std::string& key : union_in_order(a, b, map_keys))
+  for (const std::string& key : union_in_order(ea, eb, map_keys))
     if (const YAML::Node x = child(a, key), y = child(b, key); !same(x, y))
-      out += (out.empty() ? "" : "; ") + key + ": " + shown(x) + " -> " + shown(y);
+      out += (out.empty() ? "" : "; ") + key + ": " + shown_side(x, child(da, key)) + " -> " +
+             shown_side(y, child(db, key));
   return out;
 }
 
@@ -128,7 +143,7 @@ void compare(const YAML::Node& a, const YAML::Node& b, const std::string& path, 
     for (const std::string& name : union_in_order(a, b, entry_names)) descend(name, true, entry(a, name), entry(b, name));
     return;
   }
-  out.push_back({path, flow(a), flow(b), summary(a, b)});
+  out.push_back({path, flow(a), flow(b), ""});  // the summary comes with the defaults (changes_to)
   places.push_back(where);
 }
 
@@ -176,14 +191,32 @@ void make_change(YAML::Node root, const Where& where, const YAML::Node& value) {
 YAML::Node node_at(const YAML::Node& root, const Where& where) {
   YAML::Node n;
   n.reset(root);
-  for (const Step& s : where) n.reset(s.by_name ? entry(n, s.key) : child(n, s.key));
+  for (const Step& s : where) {
+    if (!n.IsDefined()) break;
+    n.reset(s.by_name ? entry(n, s.key) : child(n, s.key));
+  }
   return n;
 }
 
 }  // namespace
 
 std::vector<ScenarioTemplate::Change> ScenarioTemplate::changes_to(const ScenarioTemplate& other) const {
-  return changes_between(impl_->root, other.impl_->root).list;
+  Changes c = changes_between(impl_->root, other.impl_->root);
+  if (c.list.empty()) return {};
+  // each side's defaults: its resolved scenario, which writes every value the run uses
+  const auto resolved = [](const Impl& t) {
+    return YAML::Load(write_resolved_yaml(detail::load_document(t.root, t.file), GPUMM_VERSION));
+  };
+  const YAML::Node ra = resolved(*impl_), rb = resolved(*other.impl_);
+  for (size_t k = 0; k < c.list.size(); ++k) {
+    Change& ch = c.list[k];
+    const YAML::Node a = node_at(impl_->root, c.places[k]), b = node_at(other.impl_->root, c.places[k]);
+    const YAML::Node da = node_at(ra, c.places[k]), db = node_at(rb, c.places[k]);
+    ch.before = side(a, da);
+    ch.after = side(b, db);
+    ch.summary = summary(a, b, da, db);
+  }
+  return c.list;
 }
 
 Scenario ScenarioTemplate::with_changes(const ScenarioTemplate& other, const std::vector<size_t>& which) const {

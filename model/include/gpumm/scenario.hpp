@@ -405,8 +405,9 @@ class ScenarioTemplate {
   std::string hash() const;
 
   /// One difference between this scenario's document and another's (both after `extends`):
-  /// the value at `path` in each, as YAML in flow style, "" where there is none (an entry one
-  /// of them adds). A change is a whole value at most three keys deep: a top-level setting
+  /// the value at `path` in each, as YAML in flow style; where a document says nothing, the
+  /// default its scenario runs with, marked (`24mo (default)`), or "" where there is none (an
+  /// entry one of them adds). A change is a whole value at most three keys deep: a top-level setting
   /// (`start`), a section's entry, or a field of an entry (`firms.meta.capex`,
   /// `market.spot.initial`); entries of a list of named maps go by name
   /// (`contracts[meta_nebius_firm].value`). `name` and `description` are not changes.
