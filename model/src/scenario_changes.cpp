@@ -143,7 +143,7 @@ void compare(const YAML::Node& a, const YAML::Node& b, const std::string& path, 
     for (const std::string& name : union_in_order(a, b, entry_names)) descend(name, true, entry(a, name), entry(b, name));
     return;
   }
-  out.push_back({path, flow(a), flow(b), ""});  // the summary comes with the defaults (changes_to)
+  out.push_back({path, "", "", ""});  // the values and summary come with the defaults (changes_to)
   places.push_back(where);
 }
 
