@@ -876,6 +876,24 @@ TEST_CASE("cli: case study meta-sells-compute: a slipped program leaves Meta a t
     if (firms[i] == "meta") CHECK((ends[i] < "2026-07-01" || starts[i] > "2026-12-31"));
 }
 
+TEST_CASE("cli: diff shows the default a scenario runs with where its document says nothing") {
+  const fs::path out = scratch("diff-defaults");
+  Result d = run_gpumm("diff inputs/base.yaml inputs/cases/grid-delay.yaml --metric periods_in_structural_shortage -o '" +
+                       out.string() + "'");
+  REQUIRE(d.code == 0);
+  // the base leaves the firms' build lead time to its default; the case writes 48mo
+  CHECK(d.out.find("  firms.microsoft.build_lead_time: 24mo (default) -> 48mo\n") != std::string::npos);
+  CHECK(d.out.find("added: 48mo") == std::string::npos);
+  const auto paths = column(out / "diff.csv", "path"), value_a = column(out / "diff.csv", "value_a");
+  bool seen = false;
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (paths[i] == "firms.microsoft.build_lead_time") {
+      seen = true;
+      CHECK(value_a[i] == "24mo (default)");
+    }
+  CHECK(seen);
+}
+
 TEST_CASE("cli: diff explains a case by its changes to the base, step by step, and the steps add up") {
   const fs::path out = scratch("diff-meta");
   Result d = run_gpumm("diff inputs/base.yaml inputs/cases/meta-sells-compute.yaml -o '" + out.string() + "'");
