@@ -1289,7 +1289,7 @@ TEST_CASE("cli: the speed target's full-size Sobol study is valid, 98,304 runs, 
 TEST_CASE("cli: bad study files get located errors, all at once") {
   Result bad = run_gpumm("study tests/testdata/studies/bad_study.yaml -o '" + scratch("bad-study").string() + "'");
   CHECK(bad.code == 2);
-  CHECK(bad.err.find("bad_study.yaml:2:9: method: `sobel`: expected monte_carlo, tornado, morris, sobol, sweep or grid") != std::string::npos);
+  CHECK(bad.err.find("bad_study.yaml:2:9: method: `sobel`: expected monte_carlo, tornado, morris, sobol, sweep or grid; did you mean `sobol`?") != std::string::npos);
   CHECK(bad.err.find("bad_study.yaml:5:5: parameters[0]: low must be below high") != std::string::npos);
   CHECK(bad.err.find("did you mean `final_installed_h100e`?") != std::string::npos);
   CHECK(bad.err.find("3 problems found") != std::string::npos);

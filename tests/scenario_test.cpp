@@ -107,6 +107,20 @@ TEST_CASE("scenario: references to undefined entities are errors with suggestion
   CHECK(first(gen).find("did you mean `fleet_at_start`?") != std::string::npos);
 }
 
+TEST_CASE("scenario: a misspelt word of a fixed list names the words and the closest one") {
+  std::string step = kValid + "step: mnth\n";
+  CHECK(first(step) == "s.yaml:15:7: step: `mnth`: expected week, month or quarter; did you mean `month`?");
+  // a word close to none of them gets no guess
+  std::string far = kValid + "step: fortnight\n";
+  CHECK(first(far) == "s.yaml:15:7: step: `fortnight`: expected week, month or quarter");
+  std::string stage = kValid + "    builds: [{power: 1 GW, commit: 2024-01-01, stage: permited}]\n";
+  CHECK(first(stage) == "s.yaml:15:55: firms.google.builds[0].stage: `permited`: expected announced, permitted, "
+                        "under_construction or operational; did you mean `permitted`?");
+  std::string method = kValid + "diagnosis: {method: moving_averge}\n";
+  CHECK(first(method) == "s.yaml:15:21: diagnosis.method: `moving_averge`: expected hp or moving_average; "
+                         "did you mean `moving_average`?");
+}
+
 TEST_CASE("scenario: a custom accelerator can be ordered only by its owner") {
   std::string yaml = kValid +
                      "  meta:\n    regions: {us_east: 1.0}\n"

@@ -27,6 +27,7 @@ namespace gpumm {
 
 using detail::Diagnostics;
 using detail::MapReader;
+using detail::not_one_of;
 
 std::string to_string(Stage s) {
   switch (s) {
@@ -58,6 +59,8 @@ double StageProbabilities::of(Stage s) const {
 }
 
 namespace {
+
+const std::vector<std::string> kSteps = {"week", "month", "quarter"};  // parse_step's words
 
 // Counts nodes as the parser emits them, expanding aliases by the size of what they point at,
 // so that an alias bomb is refused before anything is built in memory.
@@ -298,12 +301,12 @@ class Loader {
     bool have_end = date(top, "end", s_.end, true);
     std::string step;
     if (top.text("step", step) && !parse_step(step, s_.step))
-      d_.error(top.get("step"), "step", "`" + step + "`: expected week, month or quarter");
+      d_.error(top.get("step"), "step", not_one_of(step, kSteps));
     std::string calibrated;
     if (top.text("calibrated_step", calibrated)) {
       Step x = Step::month;
       if (parse_step(calibrated, x)) s_.calibrated_step = x;
-      else d_.error(top.get("calibrated_step"), "calibrated_step", "`" + calibrated + "`: expected week, month or quarter");
+      else d_.error(top.get("calibrated_step"), "calibrated_step", not_one_of(calibrated, kSteps));
     }
     if (have_start && have_end) {
       if (s_.end < s_.start)
@@ -326,12 +329,7 @@ class Loader {
   }
 
   void load_settings(MapReader& top) {
-    std::string mode;
-    if (top.text("pipeline", mode)) {
-      if (mode == "expected") s_.pipeline = PipelineMode::expected;
-      else if (mode == "sampled") s_.pipeline = PipelineMode::sampled;
-      else d_.error(top.get("pipeline"), "pipeline", "`" + mode + "`: expected `expected` or `sampled`");
-    }
+    top.choice("pipeline", s_.pipeline, {{"expected", PipelineMode::expected}, {"sampled", PipelineMode::sampled}});
     if (YAML::Node n = top.get("stages"); n.IsDefined()) {
       MapReader m(d_, n, "stages");
       m.share("announced", s_.stages.announced_share);
@@ -806,7 +804,7 @@ class Loader {
       std::string stage;
       if (b.text("stage", stage) && !parse_stage(stage, bl.stage))
         d_.error(b.get("stage"), b.child_path("stage"),
-                 "`" + stage + "`: expected announced, permitted, under_construction or operational");
+                 not_one_of(stage, {"announced", "permitted", "under_construction", "operational"}));
       b.boolean("grid", bl.grid);
       b.finish();
       f.builds.push_back(bl);
@@ -819,14 +817,10 @@ class Loader {
     if (!n.IsDefined()) return;
     MapReader dm(d_, n, m.child_path("delay"));
     dm.share("probability", d.probability, true);
-    std::string dist;
-    if (dm.text("distribution", dist)) {
-      if (dist == "fixed") d.distribution = Delay::Distribution::fixed;
-      else if (dist == "uniform") d.distribution = Delay::Distribution::uniform;
-      else if (dist == "exponential") d.distribution = Delay::Distribution::exponential;
-      else d_.error(dm.get("distribution"), dm.child_path("distribution"),
-                    "`" + dist + "`: expected fixed, uniform or exponential");
-    }
+    dm.choice("distribution", d.distribution,
+              {{"fixed", Delay::Distribution::fixed},
+               {"uniform", Delay::Distribution::uniform},
+               {"exponential", Delay::Distribution::exponential}});
     duration(dm, "mean", d.mean, true);
     dm.finish();
   }
@@ -1173,12 +1167,8 @@ class Loader {
     if (!n.IsDefined()) return;
     MapReader m(d_, n, "diagnosis");
     DiagnosisSettings& ds = s_.diagnosis;
-    std::string method;
-    if (m.text("method", method)) {
-      if (method == "hp") ds.method = DiagnosisSettings::Method::hp;
-      else if (method == "moving_average") ds.method = DiagnosisSettings::Method::moving_average;
-      else d_.error(m.get("method"), "diagnosis.method", "`" + method + "`: expected hp or moving_average");
-    }
+    m.choice("method", ds.method,
+             {{"hp", DiagnosisSettings::Method::hp}, {"moving_average", DiagnosisSettings::Method::moving_average}});
     m.number("lambda", ds.lambda, false, 0.0, 1e12);
     double window = 0;
     if (m.number("window", window, false, 1.0, 1000.0)) {

@@ -214,16 +214,11 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
   std::string scenario;
   if (m.text("scenario", scenario, true))
     st.scenario = (std::filesystem::path(path).parent_path() / scenario).lexically_normal().string();
-  std::string method;
-  if (m.text("method", method, true)) {
-    if (method == "monte_carlo") st.method = StudyMethod::monte_carlo;
-    else if (method == "tornado") st.method = StudyMethod::tornado;
-    else if (method == "morris") st.method = StudyMethod::morris;
-    else if (method == "sobol") st.method = StudyMethod::sobol;
-    else if (method == "sweep") st.method = StudyMethod::sweep;
-    else if (method == "grid") st.method = StudyMethod::grid;
-    else d.error(m.get("method"), "method", "`" + method + "`: expected monte_carlo, tornado, morris, sobol, sweep or grid");
-  }
+  m.choice("method", st.method,
+           {{"monte_carlo", StudyMethod::monte_carlo}, {"tornado", StudyMethod::tornado},
+            {"morris", StudyMethod::morris}, {"sobol", StudyMethod::sobol},
+            {"sweep", StudyMethod::sweep}, {"grid", StudyMethod::grid}},
+           true);
   double seed = 1, samples = 64, levels = 4, bootstrap = 200, points = 5;
   // counts and the seed are whole numbers: 64.5 samples is a typo, not 64
   const auto whole = [&](const char* key, double& x, double lo, double hi) { return m.whole_number(key, x, false, lo, hi); };

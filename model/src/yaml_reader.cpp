@@ -53,6 +53,18 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
   return best;
 }
 
+std::string not_one_of(std::string_view word, const std::vector<std::string>& options) {
+  std::string msg = "`";
+  msg.append(word).append("`: expected ");
+  for (size_t k = 0; k < options.size(); ++k) {
+    if (k > 0) msg += k + 1 == options.size() ? " or " : ", ";
+    msg += options[k];
+  }
+  const std::string guess = did_you_mean(word, options);
+  if (!guess.empty()) msg += "; did you mean `" + guess + "`?";
+  return msg;
+}
+
 bool scalar(Diagnostics& diags, const YAML::Node& node, const std::string& path,
             std::string& out) {
   if (node.IsNull()) {

@@ -5,10 +5,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gpumm/error.hpp"
@@ -93,6 +95,12 @@ class MapReader {
     return number(key, out, required, 0.0, 1.0);
   }
   bool boolean(std::string_view key, bool& out, bool required = false);
+  /// One word of a fixed list (`options`: the word and its value, in the order the error
+  /// names them). Anything else is an error that names the words, with a did-you-mean
+  /// (`mnth`: expected week, month or quarter; did you mean `month`?).
+  template <class T>
+  bool choice(std::string_view key, T& out, std::initializer_list<std::pair<std::string_view, T>> options,
+              bool required = false);
   template <class T>
   bool quantity(std::string_view key, T& out, Parsed<T> (*parse)(std::string_view),
                 bool required = false);
@@ -114,6 +122,9 @@ class MapReader {
   std::vector<std::pair<std::string, YAML::Node>> items_;
 };
 
+/// "`word`: expected a, b or c", with "; did you mean `b`?" when `word` is close to one.
+std::string not_one_of(std::string_view word, const std::vector<std::string>& options);
+
 /// The scalar text of `node`, or records "expected ..." and returns false.
 bool scalar(Diagnostics& diags, const YAML::Node& node, const std::string& path, std::string& out);
 
@@ -130,6 +141,24 @@ bool MapReader::quantity(std::string_view key, T& out, Parsed<T> (*parse)(std::s
   }
   out = p.value;
   return true;
+}
+
+template <class T>
+bool MapReader::choice(std::string_view key, T& out,
+                       std::initializer_list<std::pair<std::string_view, T>> options, bool required) {
+  std::string s;
+  YAML::Node n;
+  if (!scalar_at(key, required, s, n)) return false;
+  std::vector<std::string> words;
+  for (const auto& [word, value] : options) {
+    if (s == word) {
+      out = value;
+      return true;
+    }
+    words.emplace_back(word);
+  }
+  diags_.error(n, child_path(key), not_one_of(s, words));
+  return false;
 }
 
 }  // namespace gpumm::detail
