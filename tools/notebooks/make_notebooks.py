@@ -75,6 +75,11 @@ def fmt(x):
     return ("%.2f" % x).rstrip("0").rstrip(".")
 
 
+def h100e(x):
+    """H100e as text: 368k, 10.58M."""
+    return "%.0fk" % (x / 1e3) if abs(x) < 1e6 else "%.2fM" % (x / 1e6)
+
+
 class Chart:
     """A line chart: x in years, y as given; series, markers, shaded spans, reference lines."""
 
@@ -335,8 +340,8 @@ def notebook(runs, tornado, sobol, diff, out):
            "Shaded: Meta's surplus episodes (`episodes.csv`). In the case, Meta's frontier program slips two quarters "
            "while its take-or-pay contracts run. Episodes of Meta between mid-2025 and mid-2027:", ""]
     for e in shown:
-        md.append("- %s to %s: peak %.0fk H100e, main cause `%s` (slipped project %.0f%%), market in structural shortage "
-                  "%.0f%% of the time" % (e["start"][:7], e["end"][:7], num(e["peak_surplus_h100e"]) / 1e3, e["main_cause"],
+        md.append("- %s to %s: peak %s H100e, main cause `%s` (slipped project %.0f%%), market in structural shortage "
+                  "%.0f%% of the time" % (e["start"][:7], e["end"][:7], h100e(num(e["peak_surplus_h100e"])), e["main_cause"],
                                           100 * num(e["slipped_training_project_share"]), 100 * num(e["structural_shortage_share"])))
     oct_ = summ.get("2026-10")
     if oct_:
