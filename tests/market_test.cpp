@@ -4,6 +4,7 @@
 #include <fstream>
 #include <string>
 
+#include "gpumm/market.hpp"
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
 
@@ -458,4 +459,101 @@ TEST_CASE("market: the investment rule oscillates less when it counts its supply
   CAPTURE(spread_with);
   CHECK(spread_with < 0.6 * spread_without);
   CHECK(peak_with < peak_without - 0.2);
+}
+
+// ---- the building blocks, by hand --------------------------------------------------------------
+
+TEST_CASE("market: a contract's ramp puts its volume in force linearly, its mean share by days") {
+  Contract k;
+  k.start = Date(2025, 1, 1);
+  k.ramp = Duration{3, Duration::Unit::month};  // to 2025-04-01: 90 days
+  const ContractRamp ramp(k);
+  CHECK(ramp.days == 90);
+  // x days in: x^2 / (2 x 90) full-volume days while ramping, x - 45 after
+  CHECK(ramp.days_in_force(45) == doctest::Approx(11.25));
+  CHECK(ramp.days_in_force(90) == doctest::Approx(45));
+  CHECK(ramp.days_in_force(120) == doctest::Approx(75));
+  CHECK(ramp.days_in_force(-5) == 0);
+  CHECK(ramp.mean_share(0, 90) == doctest::Approx(0.5));
+  CHECK(ramp.mean_share(90, 120) == doctest::Approx(1.0));
+  CHECK(ramp.mean_share(-10, 30) == doctest::Approx(5.0 / 30));  // days before the start count as at it
+  CHECK(ramp.mean_share(30, 30) == 1.0);
+  k.ramp = Duration{0, Duration::Unit::month};
+  const ContractRamp none(k);
+  CHECK(none.days == 0);
+  CHECK(none.mean_share(0, 31) == 1.0);
+  CHECK(none.days_in_force(31) == 31);
+}
+
+TEST_CASE("market: a first-order lag closes 1 - exp(-t / tau) of the gap, all of it without a lag") {
+  CHECK(lag_share(1.0 / 12, 0.5) == doctest::Approx(1 - std::exp(-1.0 / 6)));  // 0.1535
+  CHECK(lag_share(1.0 / 12, 0.5) == doctest::Approx(0.15351827510938587).epsilon(1e-12));
+  CHECK(lag_share(0.25, 0) == 1.0);
+  // two half-steps close as much as one whole: 1 - (1 - a)^2 over the two
+  const double half = lag_share(0.5, 1.0), whole = lag_share(1.0, 1.0);
+  CHECK(1 - (1 - half) * (1 - half) == doctest::Approx(whole).epsilon(1e-12));
+  CHECK(years_of(Duration{6, Duration::Unit::month}) == doctest::Approx(0.5).epsilon(1e-3));
+}
+
+TEST_CASE("market: a generation's spot floor is its operating cost per H100e-hour, within the market's floor and cap") {
+  MarketSettings m;
+  m.electricity_usd_per_kwh = 0.08;
+  m.other_opex_usd_per_gpu_hour = 0.2;
+  m.spot_floor = 0.3;
+  m.spot_cap = 12;
+  Generation g;
+  g.it_kw_per_gpu = 1.45;
+  g.train_h100e = 1.0;
+  // 0.08 $/kWh x 1.45 kW x PUE 1.2 + 0.2 $ = 0.3392 $ per GPU-hour, per H100e
+  CHECK(operating_floor_usd_per_h100e_hour(g, m, 1.2) == doctest::Approx(0.3392));
+  g.train_h100e = 2.5;  // 0.13568 per H100e-hour: below the market's floor
+  CHECK(operating_floor_usd_per_h100e_hour(g, m, 1.2) == 0.3);
+  g.train_h100e = 1.0;
+  m.spot_cap = 0.25;  // never above the cap
+  CHECK(operating_floor_usd_per_h100e_hour(g, m, 1.2) == 0.25);
+  m.spot_cap = 12;
+  g.train_h100e = 0;  // no training H100e: the market's floor
+  CHECK(operating_floor_usd_per_h100e_hour(g, m, 1.2) == 0.3);
+}
+
+TEST_CASE("market: utilization is the share of offers sold, 1 when nothing is offered while bids go unmet") {
+  CHECK(market_utilization(100, 80, 0, true) == doctest::Approx(0.8));
+  CHECK(market_utilization(100, 80, 50, false) == doctest::Approx(0.8));
+  CHECK(market_utilization(0, 0, 5, true) == 1.0);
+  CHECK(market_utilization(0, 0, 5, false) == -1.0);  // a custom chip: the bids could not buy it
+  CHECK(market_utilization(0, 0, 0, true) == -1.0);   // no market: the price stays
+}
+
+TEST_CASE("market: spot moves by exp(sensitivity x (u - target) x years), the same in one step or two, within its bounds") {
+  MarketSettings m;
+  m.target_utilization = 0.95;
+  m.sensitivity_per_year = 2.0;
+  m.spot_cap = 12;
+  // half a year at utilization 1: 2 x exp(2 x 0.05 x 0.5) = 2 x exp(0.05)
+  CHECK(next_spot(2.0, 1.0, m, 0.5, 0.5) == doctest::Approx(2.1025421927520).epsilon(1e-12));
+  CHECK(next_spot(next_spot(2.0, 1.0, m, 0.25, 0.5), 1.0, m, 0.25, 0.5) ==
+        doctest::Approx(next_spot(2.0, 1.0, m, 0.5, 0.5)).epsilon(1e-14));
+  // below target it falls: 2 x exp(2 x -0.45 x 1) = 0.8131
+  CHECK(next_spot(2.0, 0.5, m, 1.0, 0.5) == doctest::Approx(2.0 * std::exp(-0.9)));
+  CHECK(next_spot(2.0, 0.0, m, 5.0, 0.5) == 0.5);   // not below its floor
+  CHECK(next_spot(11.0, 1.0, m, 5.0, 0.5) == 12);   // nor above the cap
+  CHECK(next_spot(3.0, 0.95, m, 1.0, 0.5) == 3.0);  // at target it holds
+}
+
+TEST_CASE("market: the investment rule's multiplier weighs utilization, price and the supply line, within bounds") {
+  InvestmentRule rule;  // target 0.85, weights 1 (utilization), 0 (price), 1 (supply line), normal line 0.25
+  rule.price_weight = 0.5;
+  Perception seen{0.935, 3.3, 40, 100};
+  // 1 + (0.935 - 0.85) / 0.85 = 1.1; + 0.5 x (3.3 / 3 - 1) = 1.15; - (40 / 100 - 0.25) = 1.0
+  CHECK(capex_multiplier(rule, seen, 3.0) == doctest::Approx(1.0));
+  CHECK(capex_multiplier(rule, seen, 0.0) == doctest::Approx(0.95));  // no market: no price term
+  rule.supply_line = false;
+  CHECK(capex_multiplier(rule, seen, 3.0) == doctest::Approx(1.15));
+  seen.installed_h100e = 0;  // nothing installed: no supply-line term either
+  rule.supply_line = true;
+  CHECK(capex_multiplier(rule, seen, 3.0) == doctest::Approx(1.15));
+  seen.utilization = 3.0;  // 1 + 2.15 / 0.85 + 0.05 = 3.58: held at the bound
+  CHECK(capex_multiplier(rule, seen, 3.0) == 2.0);
+  seen.utilization = 0.0;  // 1 - 1 + 0.05 = 0.05
+  CHECK(capex_multiplier(rule, seen, 3.0) == 0.5);
 }

@@ -5,6 +5,7 @@
 #include "gpumm/demand.hpp"
 #include "gpumm/diagnosis.hpp"
 #include "gpumm/io.hpp"
+#include "gpumm/market.hpp"
 
 #include <algorithm>
 #include <array>
@@ -282,23 +283,6 @@ struct Plan {
   bool excluded(int r, int g) const {
     const auto& ex = s.regions[static_cast<size_t>(r)].excluded_generations;
     return std::find(ex.begin(), ex.end(), g) != ex.end();
-  }
-};
-
-// A contract's ramp: the share of its volume in force x days after its start is
-// min(1, x / days), so over [0, x) it has been in force for days_in_force(x) full-volume days.
-struct ContractRamp {
-  double days = 0;  // 0: all of the volume from the start
-  explicit ContractRamp(const Contract& k)
-      : days(k.ramp.count > 0 ? static_cast<double>((Calendar::add(k.start, k.ramp) - k.start).days()) : 0.0) {}
-  double days_in_force(double x) const {
-    if (x <= 0) return 0.0;
-    return x <= days ? x * x / (2 * days) : x - days / 2;
-  }
-  // the mean share in force over the days [a, b) after the start (days before it count as at it)
-  double mean_share(double a, double b) const {
-    a = std::max(a, 0.0);
-    return b > a ? (days_in_force(b) - days_in_force(a)) / (b - a) : 1.0;
   }
 };
 
@@ -1348,27 +1332,22 @@ class Engine {
       const InvestmentRule& rule = *firm.investment;
       const FirmRecord& rec = (*records_)[static_cast<size_t>((t - 1) * F + f)];
       // first-order smoothing of what the firm sees
-      const double a = 1.0 - std::exp(-(cal_[t - 1].days / 365.2425) / std::max(1e-9, rule.perception.approx_days() / 365.2425));
+      const double a = lag_share(cal_[t - 1].days / 365.2425, years_of(rule.perception));
       const double used = rec.deployed_h100e > 0 ? (rec.deployed_h100e - rec.idle_h100e + rec.unserved_h100e) / rec.deployed_h100e
                                                  : rule.target_utilization;
       perceived_util_[static_cast<size_t>(f)] += (used - perceived_util_[static_cast<size_t>(f)]) * a;
       perceived_price_[static_cast<size_t>(f)] += (spot_ - perceived_price_[static_cast<size_t>(f)]) * a;
       if (!new_year) continue;
-      double supply_line = 0, installed = 0;
+      Perception seen{perceived_util_[static_cast<size_t>(f)], perceived_price_[static_cast<size_t>(f)], 0.0, 0.0};
       for (const Pair& p : pairs_) {
         if (p.f != f) continue;
         const size_t i = static_cast<size_t>(p.i);
         const double h = train_h100e_[static_cast<size_t>(p.g)];
-        supply_line += (st_.on_order[i] + st_.backlog[i]) * h;
-        installed += st_.installed[i] * h;
+        seen.supply_line_h100e += (st_.on_order[i] + st_.backlog[i]) * h;
+        seen.installed_h100e += st_.installed[i] * h;
       }
-      double m = 1.0 + rule.utilization_weight * (perceived_util_[static_cast<size_t>(f)] - rule.target_utilization) /
-                           rule.target_utilization;
-      if (s_.market.enabled && s_.market.reference() > 0)
-        m += rule.price_weight * (perceived_price_[static_cast<size_t>(f)] / s_.market.reference() - 1.0);
-      if (rule.supply_line && installed > 0)
-        m -= rule.supply_line_weight * (supply_line / installed - rule.normal_supply_line);
-      st_.capex_multiplier[static_cast<size_t>(f)] = std::clamp(m, rule.min_multiplier, rule.max_multiplier);
+      st_.capex_multiplier[static_cast<size_t>(f)] =
+          capex_multiplier(rule, seen, s_.market.enabled ? s_.market.reference() : 0.0);
     }
   }
 
@@ -1852,11 +1831,7 @@ class Engine {
     spot_g_.assign(G, 0.0);
     term_g_.assign(G, 0.0);
     for (size_t g = 0; g < G; ++g) {
-      const Generation& gen = s_.generations[g];
-      const double cost = gen.train_h100e > 0 ? (m.electricity_usd_per_kwh * gen.it_kw_per_gpu * pue +
-                                                 m.other_opex_usd_per_gpu_hour) / gen.train_h100e
-                                              : 0.0;
-      floor_g_[g] = std::min(m.spot_cap, std::max(m.spot_floor, cost));
+      floor_g_[g] = operating_floor_usd_per_h100e_hour(s_.generations[g], m, pue);
       spot_g_[g] = term_g_[g] = m.enabled ? std::clamp(m.spot_initial, floor_g_[g], m.spot_cap) : 0.0;
     }
   }
@@ -1881,8 +1856,7 @@ class Engine {
     const MarketSettings& m = s_.market;
     const int R = p_.R, G = p_.G;
     const double years = cal_[t].days / 365.2425;
-    const double smoothing_years = m.spot_smoothing.approx_days() / 365.2425;
-    const double smoothing = smoothing_years > 0 ? 1.0 - std::exp(-years / smoothing_years) : 1.0;
+    const double smoothing = lag_share(years, years_of(m.spot_smoothing));
     // gen_deployed_: deployed H100e by generation (tally_pairs)
     double unmet = 0;
     for (double u : st_.market_unmet_h100e) unmet += u;
@@ -1896,12 +1870,10 @@ class Engine {
         matched += st_.market_matched_h100e[static_cast<size_t>(r * G + g)];
       }
       const bool merchant = s_.generations[gi].custom_for < 0;
-      const double u = offers > 0 ? matched / offers : (unmet > 0 && merchant ? 1.0 : -1.0);
+      const double u = market_utilization(offers, matched, unmet, merchant);
       if (u >= 0) {
         perceived_u_[gi] += (u - perceived_u_[gi]) * smoothing;
-        spot_g_[gi] = std::clamp(
-            spot_g_[gi] * std::exp(m.sensitivity_per_year * (perceived_u_[gi] - m.target_utilization) * years),
-            floor_g_[gi], m.spot_cap);
+        spot_g_[gi] = next_spot(spot_g_[gi], perceived_u_[gi], m, years, floor_g_[gi]);
       }
       if (merchant) {
         weighted += spot_g_[gi] * gen_deployed_[gi];
@@ -1909,8 +1881,7 @@ class Engine {
       }
     }
     if (weight > 0) spot_ = weighted / weight;
-    const double lag_years = std::max(1e-9, m.term_lag.approx_days() / 365.2425);
-    const double a = 1.0 - std::exp(-years / lag_years);
+    const double a = lag_share(years, years_of(m.term_lag));
     for (int g = 0; g < G; ++g) {
       const size_t gi = static_cast<size_t>(g);
       if (gen_deployed_[gi] <= 0) spot_g_[gi] = std::clamp(spot_, floor_g_[gi], m.spot_cap);

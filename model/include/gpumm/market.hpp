@@ -1,0 +1,62 @@
+#pragma once
+// Market building blocks (DESIGN §5), as pure functions so each can be tested by hand: how a
+// contract's volume comes into force over its ramp, the floor of a generation's spot at its
+// operating cost, the spot's step with market utilization, the first-order lags through which
+// prices and firms perceive the market, and the investment rule's capex multiplier. The
+// engine (simulate.cpp) applies them to the firms, regions and generations of a run.
+#include "gpumm/calendar.hpp"
+#include "gpumm/scenario.hpp"
+
+namespace gpumm {
+
+/// A contract's ramp: x days after its start, min(1, x / days) of its volume is in force, so
+/// over [0, x) it has been in force for `days_in_force(x)` full-volume days.
+struct ContractRamp {
+  double days = 0;  ///< length of the ramp in days; 0: all of the volume from the start
+  explicit ContractRamp(const Contract& k);
+  /// Full-volume days in force over the first `x` days after the start.
+  double days_in_force(double x) const;
+  /// The mean share in force over the days [a, b) after the start (days before the start
+  /// count as at it); 1 for an empty span.
+  double mean_share(double a, double b) const;
+};
+
+/// Years of a duration, by its approximate length in days (a month is 30.44 days).
+double years_of(const Duration& d);
+
+/// The share of the gap a first-order lag with time constant `tau_years` closes over `years`:
+/// 1 - exp(-years / tau); 1 (no lag) when tau is 0. Perceptions and the term price move by
+/// this share of the distance to what they follow, each period.
+double lag_share(double years, double tau_years);
+
+/// The floor of a generation's spot ($ per H100e-hour): its operating cost, (electricity $ per
+/// kWh x IT kW per unit x `mean_pue` + other cost per unit-hour) / training H100e per unit,
+/// never below the market's `spot_floor` nor above its `spot_cap`.
+double operating_floor_usd_per_h100e_hour(const Generation& g, const MarketSettings& m, double mean_pue);
+
+/// A generation's market utilization in a period: matched / offered H100e; 1 when nothing of
+/// it is offered while bids go unmet (a merchant GPU: anyone could have bought it); -1 when
+/// neither, which leaves its price where it is.
+double market_utilization(double offered_h100e, double matched_h100e, double unmet_h100e, bool merchant);
+
+/// One period's step of a spot price under d ln(spot)/dt = sensitivity x (u - target): spot x
+/// exp(sensitivity_per_year x (perceived_utilization - target) x years), kept within
+/// [floor, m.spot_cap]. Exact over the period, so steps of any length agree.
+double next_spot(double spot, double perceived_utilization, const MarketSettings& m, double years,
+                 double floor);
+
+/// What a firm perceives when its investment rule sets a year's capex.
+struct Perception {
+  double utilization = 0;  ///< (deployed - idle + unserved) / deployed, smoothed
+  double price_usd_per_h100e_hour = 0;  ///< the spot index, smoothed
+  double supply_line_h100e = 0;  ///< on order and backlogged, training H100e
+  double installed_h100e = 0;
+};
+
+/// The investment rule's capex multiplier: 1 + utilization_weight x (u - target) / target,
+/// + price_weight x (price / reference - 1) when `reference` > 0 (a market sets prices), -
+/// supply_line_weight x (supply line / installed - normal supply line) when the rule counts
+/// its supply line and something is installed; within [min_multiplier, max_multiplier].
+double capex_multiplier(const InvestmentRule& rule, const Perception& seen, double reference);
+
+}  // namespace gpumm
