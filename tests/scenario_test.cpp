@@ -198,6 +198,11 @@ TEST_CASE("scenario: YAML syntax errors are located") {
   std::string yaml = kValid + "  bad: [unclosed\n";
   CHECK(first(yaml).rfind("s.yaml:16:", 0) == 0);
   CHECK(first(yaml).find("invalid YAML") != std::string::npos);
+  CHECK(first(yaml).find("tab") == std::string::npos);
+  // a tab in the indentation, which YAML forbids, is named as the likely cause
+  std::string tab = kValid + "\tmeta: {regions: {us_east: 1.0}}\n";
+  CHECK(first(tab).rfind("s.yaml:15:", 0) == 0);
+  CHECK(first(tab).find("(the line is indented with a tab: YAML indents with spaces)") != std::string::npos);
 }
 
 TEST_CASE("scenario: alias bombs, deep nesting and several documents are refused") {

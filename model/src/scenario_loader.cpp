@@ -1221,6 +1221,26 @@ std::string detail::read_file_or_throw(const std::string& path, std::size_t max_
   return text;
 }
 
+namespace {
+
+// yaml-cpp's message for a syntax error, with a hint when the line it points at is indented
+// with a tab, which YAML forbids and yaml-cpp reports only as "illegal map value" or the like.
+std::string syntax_message(const std::string& text, const YAML::Exception& e) {
+  std::string msg = "invalid YAML: " + e.msg;
+  if (e.mark.line < 0) return msg;
+  size_t at = 0;
+  for (int line = 0; line < e.mark.line && at != std::string::npos; ++line) {
+    at = text.find('\n', at);
+    if (at != std::string::npos) ++at;
+  }
+  if (at == std::string::npos) return msg;
+  const size_t indent_end = std::min(text.find_first_not_of(" \t", at), text.size());
+  if (text.find('\t', at) < indent_end) msg += " (the line is indented with a tab: YAML indents with spaces)";
+  return msg;
+}
+
+}  // namespace
+
 YAML::Node detail::parse_document(const std::string& text, const std::string& file, const LoadLimits& limits,
                                   Diagnostics& d, const std::string& kind, const std::string& empty_message) {
   if (text.size() > limits.max_file_bytes) {
@@ -1277,13 +1297,13 @@ YAML::Node detail::parse_document(const std::string& text, const std::string& fi
     d.error_in(file, e.mark, "", e.message);
     return YAML::Node(YAML::NodeType::Undefined);
   } catch (const YAML::Exception& e) {
-    d.error_in(file, e.mark, "", "invalid YAML: " + e.msg);
+    d.error_in(file, e.mark, "", syntax_message(text, e));
     return YAML::Node(YAML::NodeType::Undefined);
   }
   try {
     return YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    d.error_in(file, e.mark, "", "invalid YAML: " + e.msg);
+    d.error_in(file, e.mark, "", syntax_message(text, e));
     return YAML::Node(YAML::NodeType::Undefined);
   }
 }
