@@ -57,6 +57,21 @@ TEST_CASE("units: money, compute and plain numbers") {
   CHECK(parse_number("12 MW").error == "expected a plain number, found unit text `MW`");
 }
 
+TEST_CASE("units: thousands separators and decimal commas are refused with the number as it should be written") {
+  const std::string thousands = "thousands separators are not read; write the number without them ";
+  CHECK(parse_number("2,000,000").error == thousands + "(`2000000`)");
+  CHECK(parse_number("1_200").error == thousands + "(`1200`)");
+  CHECK(parse_money_usd("$150,500M").error == thousands + "(`150500`)");
+  CHECK(parse_power_mw("1,200 MW").error == thousands + "(`1200`)");
+  CHECK(parse_flop("3,000e23 FLOP").error == thousands + "(`3000e23`)");
+  CHECK(parse_number("2,000.5").error == thousands + "(`2000.5`)");
+  CHECK(parse_number("1,25").error == "decimals are written with `.`, not `,` (`1.25`)");
+  CHECK(parse_number("0,8").error == "decimals are written with `.`, not `,` (`0.8`)");
+  // neither: the unit text as it is
+  CHECK(parse_number("1,2,3").error == "expected a plain number, found unit text `,2,3`");
+  CHECK(parse_number("2,0000").error == "decimals are written with `.`, not `,` (`2.0000`)");
+}
+
 TEST_CASE("units: formatting round-trips exactly") {
   for (double x : {0.1, 1.0 / 3.0, 123456789.125, 2.9e7, 1e-9}) {
     CHECK(parse_number(format_number(x)).value == x);

@@ -41,11 +41,41 @@ Parsed<T> fail(std::string message) {
   return p;
 }
 
+// When the number that `s` starts with goes on in groups of three digits after `,` or `_`
+// (the `rest` after the part `scan_number` read), or after a decimal comma, the error that
+// says how to write it; empty otherwise.
+std::string thousands_separated(std::string_view s, std::string_view rest) {
+  const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto group_at = [&](size_t k) {
+    return k + 4 <= rest.size() && (rest[k] == ',' || rest[k] == '_') && is_digit(rest[k + 1]) &&
+           is_digit(rest[k + 2]) && is_digit(rest[k + 3]) && (k + 4 == rest.size() || !is_digit(rest[k + 4]));
+  };
+  s = trim(s);
+  if (!group_at(0)) {
+    // `1,25`: a decimal comma
+    size_t n = 1;
+    while (n < rest.size() && is_digit(rest[n])) ++n;
+    if (rest.empty() || rest[0] != ',' || n == 1 || (n < rest.size() && rest[n] == ',')) return {};
+    std::string msg = "decimals are written with `.`, not `,` (`";
+    msg.append(s.substr(0, static_cast<size_t>(rest.data() - s.data()))).append(".").append(rest.substr(1, n - 1));
+    return msg.append("`)");
+  }
+  std::string plain(s.substr(0, static_cast<size_t>(rest.data() - s.data())));
+  size_t k = 0;
+  for (; group_at(k); k += 4) plain.append(rest.substr(k + 1, 3));
+  // and what goes on the number after its groups: `2,000.5`, `3,000e23`
+  for (; k < rest.size() && (is_digit(rest[k]) || std::string_view(".eE+-").find(rest[k]) != std::string_view::npos); ++k)
+    plain += rest[k];
+  std::erase_if(plain, [](char c) { return c == ' ' || c == '+'; });
+  std::string msg = "thousands separators are not read; write the number without them (`";
+  return msg.append(plain).append("`)");
+}
+
 // Scan the number a quantity starts with into `x` and its unit text into `unit`; returns the
 // error to report, empty when there is a number (`expected` says what the quantity looks like).
 std::string scan_quantity(std::string_view s, const std::string& expected, double& x, std::string_view& unit) {
   switch (scan_number(s, x, unit)) {
-    case Scan::number: return {};
+    case Scan::number: return thousands_separated(s, unit);
     case Scan::none: return expected;
     case Scan::out_of_range: break;
   }
