@@ -1247,7 +1247,7 @@ TEST_CASE("cli: a study whose values make its scenario invalid says which run, w
   CHECK(r.code == 1);
   // the parameter names deal_3 (the third contract) by its name, not the first contract
   CHECK(r.err == "gpumm: study failed: run 2, with contracts[deal_3].ramp = 40: the scenario does not load with "
-                 "these values: contracts[2].ramp: a ramp of 40mo is longer than the contract's term (2024-05-01 to "
+                 "these values: contracts[deal_3].ramp: a ramp of 40mo is longer than the contract's term (2024-05-01 to "
                  "2026-12-31): the volume would never be all in force. Give the parameters ranges that the "
                  "scenario accepts.\n");
   CHECK_FALSE(fs::exists(out / "samples.csv"));

@@ -186,9 +186,9 @@ TEST_CASE("market: a contract's ramp is a duration within its term") {
   };
   CHECK(error("12mo") == "(no problem)");  // all of the term
   CHECK(error("13mo") ==
-        "market.yaml:15:62: contracts[0].ramp: a ramp of 13mo is longer than the contract's term (2025-01-01 to "
+        "market.yaml:15:62: contracts[k].ramp: a ramp of 13mo is longer than the contract's term (2025-01-01 to "
         "2025-12-31): the volume would never be all in force");
-  CHECK(error("3").find("market.yaml:15:62: contracts[0].ramp: ") == 0);
+  CHECK(error("3").find("market.yaml:15:62: contracts[k].ramp: ") == 0);
   CHECK(error("-3mo").find("must be >= 0") != std::string::npos);
   // the resolved scenario keeps it
   CHECK(write_resolved_yaml(load(with_ramp("6mo")), "test").find("ramp: 6mo") != std::string::npos);

@@ -121,6 +121,33 @@ TEST_CASE("scenario: a misspelt word of a fixed list names the words and the clo
                          "did you mean `moving_average`?");
 }
 
+TEST_CASE("scenario: a share written as a percentage is refused with the share it stands for") {
+  const auto with_probability = [](const std::string& p) {
+    return kValid + "projects:\n  - {name: p, firm: google, start: 2024-02-01, duration: 2mo, size: 1e25 FLOP,\n"
+                    "     delay: {probability: " + p + ", mean: 30d}}\n";
+  };
+  CHECK(first(with_probability("35%")) ==
+        "s.yaml:17:27: projects[p].delay.probability: `35%`: a share is a number from 0 to 1 (`0.35` for 35%)");
+  CHECK(first(with_probability("35")) ==
+        "s.yaml:17:27: projects[p].delay.probability: `35`: a share is a number from 0 to 1 (`0.35` for 35%)");
+  // 1.5 is no likely percentage: the range alone
+  CHECK(first(with_probability("1.5")) == "s.yaml:17:27: projects[p].delay.probability: = 1.5; must be between 0 and 1");
+  CHECK(first(with_probability("0.35")) == "(no problem)");
+}
+
+TEST_CASE("scenario: an entry of contracts or projects is named in messages by its name, by its index when the name is not unique") {
+  const std::string two = kValid + "projects:\n"
+                                   "  - {name: a, firm: google, start: 2024-02-01, duration: 2mo, size: 1e25 FLOP}\n"
+                                   "  - {name: b, firm: gogle, start: 2024-02-01, duration: 2mo, size: 1e25 FLOP}\n";
+  CHECK(first(two) == "s.yaml:17:21: projects[b].firm: unknown firm `gogle`; did you mean `google`?");
+  std::string same = two;
+  same.replace(same.find("name: b"), 7, "name: a");
+  std::set<std::string> got;
+  for (const Diagnostic& d : problems(same)) got.insert(d.to_string());
+  CHECK(got.count("s.yaml:17:21: projects[1].firm: unknown firm `gogle`; did you mean `google`?") == 1);
+  CHECK(got.count("s.yaml:17:12: projects[1].name: duplicate project name `a`") == 1);
+}
+
 TEST_CASE("scenario: a custom accelerator can be ordered only by its owner") {
   std::string yaml = kValid +
                      "  meta:\n    regions: {us_east: 1.0}\n"
@@ -174,7 +201,7 @@ TEST_CASE("scenario: dates, ranges and shapes") {
     CHECK(got.count("s.yaml:8:42: regions.us_east.interconnect_cap: must be at most 10,000 GW/y") == 1);
     CHECK(got.count("s.yaml:13:31: firms.google.power_at_start.us_east: must be at most 10,000 GW (more than the "
                     "world's generating capacity, about 9,000 GW)") == 1);
-    CHECK(got.count("s.yaml:16:69: projects[0].size: must be at most 1e36 FLOP") == 1);
+    CHECK(got.count("s.yaml:16:69: projects[p].size: must be at most 1e36 FLOP") == 1);
     CHECK(got.size() == 4);
   }
   SUBCASE("missing required keys are reported at their map") {

@@ -164,6 +164,25 @@ std::string index_path(const std::string& path, std::size_t i) {
   return path + "[" + std::to_string(i) + "]";
 }
 
+// The paths of the entries of a list of named entries (contracts, projects) by their names, as
+// study parameters and `gpumm diff` name them (`contracts[openai_oracle]`): an index means
+// little once `extends` has merged lists. By its index an entry whose name is missing, not an
+// id, or not unique.
+std::vector<std::string> entry_paths(const std::string& path, const YAML::Node& list) {
+  std::vector<std::string> names(list.size());
+  std::map<std::string, int> count;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const YAML::Node entry = list[i];
+    if (!entry.IsMap()) continue;
+    const YAML::Node n = entry["name"];
+    if (n.IsDefined() && n.IsScalar() && valid_id(n.Scalar())) ++count[names[i] = n.Scalar()];
+  }
+  std::vector<std::string> paths;
+  for (std::size_t i = 0; i < list.size(); ++i)
+    paths.push_back(names[i].empty() || count[names[i]] > 1 ? index_path(path, i) : path + "[" + names[i] + "]");
+  return paths;
+}
+
 class Loader {
  public:
   Loader(Diagnostics& d, const YAML::Node& root) : d_(d), root_(root) {}
@@ -869,8 +888,9 @@ class Loader {
       return;
     }
     std::map<std::string, int> seen;
+    const std::vector<std::string> paths = entry_paths("projects", list);
     for (std::size_t i = 0; i < list.size(); ++i) {
-      MapReader m(d_, list[i], index_path("projects", i));
+      MapReader m(d_, list[i], paths[i]);
       Project p;
       if (m.text("name", p.name, true) && !seen.emplace(p.name, static_cast<int>(i)).second)
         d_.error(m.get("name"), m.child_path("name"), "duplicate project name `" + p.name + "`");
@@ -1054,8 +1074,9 @@ class Loader {
       return;
     }
     std::map<std::string, int> seen;
+    const std::vector<std::string> paths = entry_paths("contracts", list);
     for (std::size_t i = 0; i < list.size(); ++i) {
-      MapReader m(d_, list[i], index_path("contracts", i));
+      MapReader m(d_, list[i], paths[i]);
       Contract c;
       if (m.text("name", c.name, true) && !seen.emplace(c.name, 1).second)
         d_.error(m.get("name"), m.child_path("name"), "duplicate contract name `" + c.name + "`");

@@ -187,6 +187,23 @@ bool MapReader::whole_number(std::string_view key, double& out, bool required, d
   return true;
 }
 
+bool MapReader::share(std::string_view key, double& out, bool required) {
+  std::string s;
+  YAML::Node n;
+  if (!scalar_at(key, required, s, n)) return false;
+  // a percentage, written as one or as a number of percent
+  const std::string_view text = s;
+  const bool percent_sign = !text.empty() && text.back() == '%';
+  Parsed<double> p = parse_number(percent_sign ? text.substr(0, text.size() - 1) : text);
+  if (p.ok() && (percent_sign || (p.value >= 2 && p.value <= 100)) && p.value >= 0 && p.value <= 100) {
+    std::string msg = "`" + s + "`: a share is a number from 0 to 1 (`";
+    diags_.error(n, child_path(key), msg.append(format_number(p.value / 100)).append("` for ")
+                                         .append(format_number(p.value)).append("%)"));
+    return false;
+  }
+  return number(key, out, required, 0.0, 1.0);
+}
+
 bool MapReader::boolean(std::string_view key, bool& out, bool required) {
   std::string s;
   YAML::Node n;

@@ -91,9 +91,9 @@ class MapReader {
   /// The same, for a count or a seed: a value with a fraction is an error, not truncated.
   bool whole_number(std::string_view key, double& out, bool required = false, double min = -kHuge,
                     double max = kHuge);
-  bool share(std::string_view key, double& out, bool required = false) {
-    return number(key, out, required, 0.0, 1.0);
-  }
+  /// A number from 0 to 1; `90%`, or 90 where a share is meant, is refused with the share
+  /// it stands for (0.9).
+  bool share(std::string_view key, double& out, bool required = false);
   bool boolean(std::string_view key, bool& out, bool required = false);
   /// One word of a fixed list (`options`: the word and its value, in the order the error
   /// names them). Anything else is an error that names the words, with a did-you-mean
