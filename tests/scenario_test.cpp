@@ -107,6 +107,18 @@ TEST_CASE("scenario: references to undefined entities are errors with suggestion
   CHECK(first(gen).find("did you mean `fleet_at_start`?") != std::string::npos);
 }
 
+TEST_CASE("scenario: problems are listed in the order of the file's lines") {
+  // the loader reads `step` before the projects; the list follows the lines
+  const std::string yaml = kValid + "projects:\n  - {name: p, firm: gogle, start: 2024-02-01, duration: 2mo, size: 1e25 FLOP}\n"
+                                    "step: mnth\n";
+  const std::vector<Diagnostic> p = problems(yaml);
+  REQUIRE(p.size() == 2);
+  CHECK(p[0].path == "projects[p].firm");
+  CHECK(p[0].line == 16);
+  CHECK(p[1].path == "step");
+  CHECK(p[1].line == 17);
+}
+
 TEST_CASE("scenario: a misspelt word of a fixed list names the words and the closest one") {
   std::string step = kValid + "step: mnth\n";
   CHECK(first(step) == "s.yaml:15:7: step: `mnth`: expected week, month or quarter; did you mean `month`?");

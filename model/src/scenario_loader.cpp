@@ -866,8 +866,10 @@ class Loader {
   // FLOP size: `size: 3e25 FLOP` or `gpus: {generation: h100, count: 100000}`
   void load_size(MapReader& m, Project& p, bool allow_gpus) {
     const bool has_size = m.has("size"), has_gpus = allow_gpus && m.has("gpus");
-    if (has_size && has_gpus)
+    if (has_size && has_gpus) {
+      m.get("size");  // a known key, wrongly beside `gpus`: one problem, not also "unknown key"
       d_.error(m.get("gpus"), m.child_path("gpus"), "give either `size` (FLOP) or `gpus`, not both");
+    }
     if (has_gpus) {
       MapReader g(d_, m.get("gpus"), m.child_path("gpus"));
       p.gpu_generation = ref_key(g, "generation", gen_ids_, "generation", true);

@@ -22,10 +22,12 @@ struct Diagnostic {
 /// Thrown when a scenario (or any input file) is invalid. Carries every problem found in one pass.
 class ScenarioError : public std::runtime_error {
  public:
+  /// Keeps the problems in reading order: file by file, by line and column.
   explicit ScenarioError(std::vector<Diagnostic> diagnostics);
   const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
 
  private:
+  ScenarioError(std::vector<Diagnostic> diagnostics, int);  // already in order
   std::vector<Diagnostic> diagnostics_;
 };
 
