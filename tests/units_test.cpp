@@ -20,6 +20,20 @@ TEST_CASE("units: bad durations say what was expected") {
   CHECK(parse_duration("18m").error == "ambiguous unit `m`; write `mo` for months (e.g. `18mo`)");
   CHECK(parse_duration("-3mo").error == "must be >= 0");
   CHECK(parse_duration("3 fortnights").error.rfind("unknown unit `fortnights`", 0) == 0);
+  // units spelled out get the unit to write
+  CHECK(parse_duration("18 months").error == "unknown unit `months`; write `18mo`");
+  CHECK(parse_duration("18mos").error == "unknown unit `mos`; write `18mo`");
+  CHECK(parse_duration("2 years").error == "unknown unit `years`; write `2y`");
+  CHECK(parse_duration("90 days").error == "unknown unit `days`; write `90d`");
+  // a fraction: whole units, in a smaller one when the duration is whole there
+  CHECK(parse_duration("1.5y").error == "a duration counts whole units; write `18mo`");
+  CHECK(parse_duration("2.5q").error == "a duration counts whole units; write it in a smaller unit (days: `d`)");
+  CHECK(parse_duration("1.5w").error == "a duration counts whole units; write it in a smaller unit (days: `d`)");
+  CHECK(parse_duration("2w").ok());
+  CHECK(parse_duration("0.5w").error == "a duration counts whole units; write it in a smaller unit (days: `d`)");
+  CHECK(parse_duration("1.5 w").error == "a duration counts whole units; write it in a smaller unit (days: `d`)");
+  CHECK(parse_duration("3.0q").error == "a duration counts whole units; write `9mo`");
+  CHECK(parse_duration("1.5").error.rfind("unknown unit `.5`", 0) == 0);
   CHECK_FALSE(parse_duration("mo").ok());
   CHECK_FALSE(parse_duration("1.5y").ok());
 }

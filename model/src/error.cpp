@@ -31,7 +31,7 @@ std::string join(const std::vector<Diagnostic>& ds) {
 }
 
 // The problems in the order a reader meets them: file by file (in the order the files first
-// appear: a case before the base it extends), and by line and column within a file.
+// appear among the problems), and by line and column within a file.
 std::vector<Diagnostic> in_reading_order(std::vector<Diagnostic> ds) {
   std::vector<std::string> files;
   for (const Diagnostic& d : ds)

@@ -104,6 +104,41 @@ long Duration::months() const {
   }
 }
 
+namespace {
+
+// The unit a spelled-out duration unit stands for (`months` -> `mo`), or nullptr.
+const char* duration_unit_for(std::string_view word) {
+  static const std::pair<std::string_view, const char*> kWords[] = {
+      {"day", "d"},     {"days", "d"},    {"week", "w"},     {"weeks", "w"},     {"wk", "w"},
+      {"wks", "w"},     {"month", "mo"},  {"months", "mo"},  {"mos", "mo"},      {"mon", "mo"},
+      {"mth", "mo"},    {"mths", "mo"},   {"quarter", "q"},  {"quarters", "q"},  {"qtr", "q"},
+      {"qtrs", "q"},    {"year", "y"},    {"years", "y"},    {"yr", "y"},        {"yrs", "y"}};
+  for (const auto& [w, u] : kWords)
+    if (word == w) return u;
+  return nullptr;
+}
+
+// When a duration is written with a fraction (`1.5y`: `number` is "1.5y", `unit` ".5y"), the
+// error: a duration counts whole units, with the same duration in a smaller unit when it is
+// whole there (`18mo`). Empty when there is no fraction.
+std::string whole_duration_hint(std::string_view number, std::string_view unit) {
+  if (unit.size() < 2 || unit[0] != '.' || unit[1] < '0' || unit[1] > '9') return {};
+  double x = 0;
+  auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), x);
+  if (ec != std::errc()) return {};
+  const std::string_view u = trim(std::string_view(ptr, static_cast<size_t>(number.data() + number.size() - ptr)));
+  if (u.empty()) return {};  // `1.5`: the missing unit is the problem to name
+  std::string msg = "a duration counts whole units";
+  const std::pair<std::string_view, std::pair<double, const char*>> kSmaller[] = {
+      {"y", {12, "mo"}}, {"q", {3, "mo"}}, {"w", {7, "d"}}};
+  for (const auto& [from, to] : kSmaller)
+    if (u == from && x * to.first == std::round(x * to.first))
+      return msg + "; write `" + format_number(x * to.first) + to.second + "`";
+  return msg + "; write it in a smaller unit (days: `d`)";
+}
+
+}  // namespace
+
 Parsed<Duration> parse_duration(std::string_view text) {
   const std::string expected =
       "expected a duration with a unit: d, w, mo, q or y (e.g. `90d`, `6w`, `18mo`, `2q`, `3y`)";
@@ -119,6 +154,7 @@ Parsed<Duration> parse_duration(std::string_view text) {
   if (ec != std::errc() || n > 100000) return fail<Duration>("duration is too large");
   (void)ptr;
   std::string_view unit = trim(s.substr(i));
+  if (std::string why = whole_duration_hint(s.substr(digits_start), unit); !why.empty()) return fail<Duration>(why);
   Duration d;
   d.count = negative ? -n : n;
   if (unit == "d") d.unit = Duration::Unit::day;
@@ -129,6 +165,8 @@ Parsed<Duration> parse_duration(std::string_view text) {
   else if (unit.empty()) return fail<Duration>("missing unit; " + expected);
   else if (unit == "m")
     return fail<Duration>("ambiguous unit `m`; write `mo` for months (e.g. `18mo`)");
+  else if (const char* u = duration_unit_for(unit))
+    return fail<Duration>("unknown unit `" + std::string(unit) + "`; write `" + std::to_string(n) + u + "`");
   else return fail<Duration>("unknown unit `" + std::string(unit) + "`; " + expected);
   if (d.count < 0) return fail<Duration>("must be >= 0");
   return {d, {}};
