@@ -596,6 +596,11 @@ TEST_CASE("cli: validate accepts good files and reports each bad one") {
   CHECK(r.out.find("good_small.yaml: ok") != std::string::npos);
   CHECK(r.err.find("nan_value.yaml:10:17:") != std::string::npos);
   CHECK(run_gpumm("validate inputs/base.yaml").code == 0);
+  // a case that breaks a map of its base as a whole is told where it changed the map
+  Result child = run_gpumm("validate tests/testdata/extends/child_weights.yaml");
+  CHECK(child.code == 2);
+  CHECK(lines(child.err).at(0) ==
+        "tests/testdata/extends/child_weights.yaml:5:14: firms.meta.regions: region weights sum to 1.5; they must sum to 1");
 }
 
 TEST_CASE("cli: an interrupted run leaves no complete-looking file, and the next run recovers") {

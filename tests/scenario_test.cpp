@@ -346,6 +346,10 @@ TEST_CASE("scenario: with extends, errors point at the file and line they are in
                        ScenarioError);
   CHECK_THROWS_WITH_AS(load_scenario_file(dir + "child_of_bad_base.yaml"),
                        doctest::Contains("base_error.yaml:4:20: generations.h100.it_power"), ScenarioError);
+  // a map the child changed, wrong as a whole, is where the child changed it
+  CHECK_THROWS_WITH_AS(load_scenario_file(dir + "child_weights.yaml"),
+                       (dir + "child_weights.yaml:5:14: firms.meta.regions: region weights sum to 1.5; they must sum to 1").c_str(),
+                       ScenarioError);
   CHECK_THROWS_WITH_AS(load_scenario_file(dir + "cycle_a.yaml"), doctest::Contains("a cycle of extends"),
                        ScenarioError);
   CHECK_THROWS_WITH_AS(load_scenario_file(dir + "missing_base.yaml"),

@@ -1412,6 +1412,7 @@ void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file
     if (value.IsNull()) {
       base.remove(key);
     } else if (existing.IsDefined() && existing.IsMap() && value.IsMap()) {
+      d.overrides.push_back({existing, value, file});
       merge_into(existing, value, file, at, d);
     } else if (detail::named_list(existing) && detail::named_list(value)) {
       merge_named_list(base, existing_key, existing, value, file, at, d);

@@ -12,6 +12,13 @@ const std::string& Diagnostics::file_of(const YAML::Node& node) const {
   return file;
 }
 
+void Diagnostics::error(const YAML::Node& node, const std::string& path, const std::string& message) {
+  if (node.IsDefined())
+    for (auto o = overrides.rbegin(); o != overrides.rend(); ++o)
+      if (o->merged.is(node)) return error_in(o->file, o->over.Mark(), path, message);
+  error_in(file_of(node), node.Mark(), path, message);
+}
+
 void Diagnostics::error_in(const std::string& in_file, const YAML::Mark& mark, const std::string& path,
                            const std::string& message) {
   Diagnostic d;

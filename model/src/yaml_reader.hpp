@@ -28,13 +28,19 @@ struct Diagnostics {
   std::vector<Diagnostic> list;
   /// With `extends`, the file each node came from (nodes not listed are from `file`).
   std::vector<std::pair<YAML::Node, std::string>> origins;
+  /// With `extends`, maps that an extending file's map merged into (the merged map, that
+  /// map, its file), in the order of the merges: a problem of the merged map as a whole (its
+  /// shares no longer sum to 1) is located where the last file changed it.
+  struct Override {
+    YAML::Node merged, over;
+    std::string file;
+  };
+  std::vector<Override> overrides;
 
   void error(const YAML::Mark& mark, const std::string& path, const std::string& message) {
     error_in(file, mark, path, message);
   }
-  void error(const YAML::Node& node, const std::string& path, const std::string& message) {
-    error_in(file_of(node), node.Mark(), path, message);
-  }
+  void error(const YAML::Node& node, const std::string& path, const std::string& message);
   void error_in(const std::string& in_file, const YAML::Mark& mark, const std::string& path,
                 const std::string& message);
   const std::string& file_of(const YAML::Node& node) const;
