@@ -1351,11 +1351,14 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
       {"lone_comma.yaml", ","},
       {"two.yaml", "scenario: ../base.yaml\n---\nmethod: sobol\n"},
       {"bomb.yaml", bomb},
-      {"fraction.yaml", "scenario: ../base.yaml\nmethod: sobol\nsamples: 64.5\nseed: 1.5\n"}};
+      {"fraction.yaml", "scenario: ../base.yaml\nmethod: sobol\nsamples: 64.5\nseed: 1.5\n"},
+      {"units.yaml", "scenario: ../base.yaml\nmethod: tornado\nparameters:\n  - {path: x, low: $120B, high: 36mo}\n"}};
   const std::vector<std::string> odd_errors = {":3:1: invalid YAML", "lone_comma.yaml:1:1: invalid YAML: unexpected ','",
                                                "two.yaml:2:1: a study file holds one YAML document",
                                                "bomb.yaml:9:8: document too large",
-                                               "fraction.yaml:3:10: samples: must be a whole number"};
+                                               "fraction.yaml:3:10: samples: must be a whole number",
+                                               "units.yaml:4:20: parameters[0].low: `$120B`: a range is a plain number, "
+                                               "in the units the scenario writes at the path (`120`)"};
   for (size_t k = 0; k < odd_files.size(); ++k) {
     CAPTURE(odd_files[k].first);
     std::ofstream(odd / odd_files[k].first) << odd_files[k].second;
@@ -1365,6 +1368,8 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   }
   CHECK(run_gpumm("validate '" + (odd / "fraction.yaml").string() + "'").err.find("fraction.yaml:4:7: seed: must be a whole number") !=
         std::string::npos);
+  CHECK(run_gpumm("validate '" + (odd / "units.yaml").string() + "'").err.find("units.yaml:4:33: parameters[0].high: `36mo`: a range is a plain number, "
+                                                                             "in the units the scenario writes at the path (`36`)") != std::string::npos);
   CHECK_FALSE(fs::exists(odd / "out"));
   // only a regular file is read (a device would be read forever)
   Result device = run_gpumm("study /dev/zero -o '" + (odd / "out").string() + "'");

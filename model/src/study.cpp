@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <charconv>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -196,6 +198,32 @@ Study load_study_file(const std::string& path) {
   return st;
 }
 
+namespace {
+
+// A parameter's `low` or `high`: a plain number, in the units the scenario writes at the path.
+// One written with units (`12mo`, `$120B`, `6 GW/y`) is refused with the number to write.
+bool range_end(detail::MapReader& pm, const char* key, double& out) {
+  std::string text;
+  YAML::Node n;
+  if (pm.scalar_at(key, false, text, n) && !parse_number(text).ok()) {
+    std::string_view s = text;
+    const bool dollars = !s.empty() && s.front() == '$';
+    if (dollars) s.remove_prefix(1);
+    double x = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+    std::string_view unit(end, static_cast<size_t>(s.data() + s.size() - end));
+    while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+    if (ec == std::errc() && end != s.data() && !unit.empty() && std::isalpha(static_cast<unsigned char>(unit.front()))) {
+      std::string msg = "`" + text + "`: a range is a plain number, in the units the scenario writes at the path (`";
+      pm.diags().error(n, pm.child_path(key), msg.append(format_number(x)).append("`)"));
+      return false;
+    }
+  }
+  return pm.number(key, out, true);
+}
+
+}  // namespace
+
 Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems) {
   Diagnostics d;
   d.file = path;
@@ -249,7 +277,7 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
         p.line = at.Mark().line + 1;
         p.column = at.Mark().column + 1;
       }
-      const bool lo = pm.number("low", p.low, true), hi = pm.number("high", p.high, true);
+      const bool lo = range_end(pm, "low", p.low), hi = range_end(pm, "high", p.high);
       pm.boolean("log_scale", p.log_scale);
       if (lo && hi && !(p.low < p.high)) d.error(params[i], pm.path(), "low must be below high");
       if (p.log_scale && p.low <= 0) d.error(params[i], pm.path(), "a log-scale range must be positive");
