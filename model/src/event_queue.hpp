@@ -95,12 +95,19 @@ class DenseRing {
       slots_[static_cast<size_t>(period % window_) * static_cast<size_t>(n_) + static_cast<size_t>(index)] += amount;
       return;
     }
+    add_far(period, index, amount);
+  }
+
+ private:
+  // beyond the ring (the rare case, kept out of the callers' loops)
+  [[gnu::noinline]] void add_far(int period, int index, double amount) {
     Far x{period, index, amount};
     auto at = std::upper_bound(far_.begin() + static_cast<long>(far_next_), far_.end(), x,
                                [](const Far& a, const Far& b) { return a.period < b.period; });
     far_.insert(at, x);
   }
 
+ public:
   /// The slot of period `t` (n doubles); the caller reads and zeroes the entries it visits.
   /// Overflow amounts of period `t` are moved into the slot first.
   double* slot(int t) {

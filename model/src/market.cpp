@@ -18,29 +18,12 @@ double ContractRamp::mean_share(double a, double b) const {
   return b > a ? (days_in_force(b) - days_in_force(a)) / (b - a) : 1.0;
 }
 
-double years_of(const Duration& d) { return d.approx_days() / 365.2425; }
-
-double lag_share(double years, double tau_years) {
-  return tau_years > 0 ? 1.0 - std::exp(-years / tau_years) : 1.0;
-}
-
 double operating_floor_usd_per_h100e_hour(const Generation& g, const MarketSettings& m, double mean_pue) {
   const double cost =
       g.train_h100e > 0
           ? (m.electricity_usd_per_kwh * g.it_kw_per_gpu * mean_pue + m.other_opex_usd_per_gpu_hour) / g.train_h100e
           : 0.0;
   return std::min(m.spot_cap, std::max(m.spot_floor, cost));
-}
-
-double market_utilization(double offered_h100e, double matched_h100e, double unmet_h100e, bool merchant) {
-  if (offered_h100e > 0) return matched_h100e / offered_h100e;
-  return unmet_h100e > 0 && merchant ? 1.0 : -1.0;
-}
-
-double next_spot(double spot, double perceived_utilization, const MarketSettings& m, double years,
-                 double floor) {
-  return std::clamp(spot * std::exp(m.sensitivity_per_year * (perceived_utilization - m.target_utilization) * years),
-                    floor, m.spot_cap);
 }
 
 double capex_multiplier(const InvestmentRule& rule, const Perception& seen, double reference) {

@@ -4,6 +4,9 @@
 // operating cost, the spot's step with market utilization, the first-order lags through which
 // prices and firms perceive the market, and the investment rule's capex multiplier. The
 // engine (simulate.cpp) applies them to the firms, regions and generations of a run.
+#include <algorithm>
+#include <cmath>
+
 #include "gpumm/calendar.hpp"
 #include "gpumm/scenario.hpp"
 
@@ -22,12 +25,14 @@ struct ContractRamp {
 };
 
 /// Years of a duration, by its approximate length in days (a month is 30.44 days).
-double years_of(const Duration& d);
+inline double years_of(const Duration& d) { return d.approx_days() / 365.2425; }
 
 /// The share of the gap a first-order lag with time constant `tau_years` closes over `years`:
 /// 1 - exp(-years / tau); 1 (no lag) when tau is 0. Perceptions and the term price move by
 /// this share of the distance to what they follow, each period.
-double lag_share(double years, double tau_years);
+inline double lag_share(double years, double tau_years) {
+  return tau_years > 0 ? 1.0 - std::exp(-years / tau_years) : 1.0;
+}
 
 /// The floor of a generation's spot ($ per H100e-hour): its operating cost, (electricity $ per
 /// kWh x IT kW per unit x `mean_pue` + other cost per unit-hour) / training H100e per unit,
@@ -37,13 +42,19 @@ double operating_floor_usd_per_h100e_hour(const Generation& g, const MarketSetti
 /// A generation's market utilization in a period: matched / offered H100e; 1 when nothing of
 /// it is offered while bids go unmet (a merchant GPU: anyone could have bought it); -1 when
 /// neither, which leaves its price where it is.
-double market_utilization(double offered_h100e, double matched_h100e, double unmet_h100e, bool merchant);
+inline double market_utilization(double offered_h100e, double matched_h100e, double unmet_h100e, bool merchant) {
+  if (offered_h100e > 0) return matched_h100e / offered_h100e;
+  return unmet_h100e > 0 && merchant ? 1.0 : -1.0;
+}
 
 /// One period's step of a spot price under d ln(spot)/dt = sensitivity x (u - target): spot x
 /// exp(sensitivity_per_year x (perceived_utilization - target) x years), kept within
 /// [floor, m.spot_cap]. Exact over the period, so steps of any length agree.
-double next_spot(double spot, double perceived_utilization, const MarketSettings& m, double years,
-                 double floor);
+inline double next_spot(double spot, double perceived_utilization, const MarketSettings& m, double years,
+                        double floor) {
+  return std::clamp(spot * std::exp(m.sensitivity_per_year * (perceived_utilization - m.target_utilization) * years),
+                    floor, m.spot_cap);
+}
 
 /// What a firm perceives when its investment rule sets a year's capex.
 struct Perception {
