@@ -338,7 +338,7 @@ def notebook(runs, tornado, sobol, diff, out):
     summ = {r["date"][:7]: r for r in read_csv(os.path.join(runs["meta"], "summary.csv"))}
     md += ["## 3. Meta sells compute: a temporary surplus, not oversupply", "", "![meta](meta-episode.svg)", "",
            "Shaded: Meta's surplus episodes (`episodes.csv`). In the case, Meta's frontier program slips two quarters "
-           "while its take-or-pay contracts run. Episodes of Meta between mid-2025 and mid-2027:", ""]
+           "while its take-or-pay contracts run. Meta's episodes that overlap mid-2025 to mid-2027:", ""]
     for e in shown:
         md.append("- %s to %s: peak %s H100e, main cause `%s` (slipped project %.0f%%), market in structural shortage "
                   "%.0f%% of the time" % (e["start"][:7], e["end"][:7], h100e(num(e["peak_surplus_h100e"])), e["main_cause"],
