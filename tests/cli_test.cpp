@@ -1385,6 +1385,37 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   CHECK(comma.err.find("comma_scenario.yaml:1:1: invalid YAML: unexpected ','") != std::string::npos);
 }
 
+TEST_CASE("cli: a study marks the runs that warned, in samples.csv and its headline, through a kill and a resume") {
+  // the seller's fleet swept over 200, 650, 1100, 1550 and 2000 H100 against a contract of 1000
+  const std::string file = "tests/testdata/studies/warn_sweep.yaml";
+  const fs::path one = scratch("warn-1"), two = scratch("warn-2"), part = scratch("warn-part");
+  Result r = run_gpumm("study " + file + " --threads 1 -o '" + one.string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("  warnings: contract_shortfall in 2 of 5 runs (first: run 0); samples.csv lists each run's in "
+                   "`warnings`\n") != std::string::npos);
+  const auto rows = lines(slurp(one / "samples.csv"));
+  REQUIRE(rows.size() == 6);
+  CHECK(rows[0] == "run,firms.seller.fleet_at_start.h100,final_installed_h100e,warnings");
+  CHECK(rows[1] == "0,200,200,contract_shortfall");
+  CHECK(rows[2] == "1,650,650,contract_shortfall");
+  CHECK(rows[3] == "2,1100,1100,");
+  CHECK(rows[5] == "4,2000,2000,");
+  // the same with two threads, and killed after two runs then resumed
+  REQUIRE(run_gpumm("study " + file + " -q --threads 2 -o '" + two.string() + "'").code == 0);
+  CHECK(slurp(two / "samples.csv") == slurp(one / "samples.csv"));
+  Result killed = run_gpumm("study " + file + " -q --threads 1 -o '" + part.string() + "'", kSource,
+                            "GPUMM_TEST_KILL_AFTER_RUNS=2");
+  CHECK(killed.code == 128 + 9);
+  Result resumed = run_gpumm("study " + file + " --resume -o '" + part.string() + "'");
+  REQUIRE(resumed.code == 0);
+  CHECK(resumed.out.find("  warnings: contract_shortfall in 2 of 5 runs") != std::string::npos);
+  CHECK(slurp(part / "samples.csv") == slurp(one / "samples.csv"));
+  // a study none of whose runs warned says nothing of warnings
+  Result quiet = run_gpumm("study tests/testdata/studies/sweep_small.yaml -o '" + scratch("warn-none").string() + "'");
+  REQUIRE(quiet.code == 0);
+  CHECK(quiet.out.find("warnings") == std::string::npos);
+}
+
 TEST_CASE("cli: a study killed at any moment and resumed gives exactly the uninterrupted results") {
   for (const std::string study : {"sobol_small", "monte_carlo_small", "sobol_adaptive"}) {
     CAPTURE(study);
@@ -1432,7 +1463,7 @@ const std::string kMpi2 = std::string("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_A
 
 TEST_CASE("cli: a study under mpirun -np 2 gives byte for byte the single-process results") {
   fs::path full;  // the single-process sobol_small study
-  for (const std::string study : {"sobol_small", "monte_carlo_small", "sobol_adaptive"}) {
+  for (const std::string study : {"sobol_small", "monte_carlo_small", "sobol_adaptive", "warn_sweep"}) {
     CAPTURE(study);
     const std::string file = "tests/testdata/studies/" + study + ".yaml";
     const fs::path one = scratch("mpi-1-" + study), two = scratch("mpi-2-" + study);

@@ -167,16 +167,37 @@ std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmp
 void pack_run(const StudyResult& r, long run, std::span<double> row) {
   const long outs = r.outputs.cols();
   for (long o = 0; o < outs; ++o) row[static_cast<size_t>(o)] = r.outputs(run, o);
-  if (row.size() > static_cast<size_t>(outs)) {
+  row[static_cast<size_t>(outs)] = r.warned[static_cast<size_t>(run)];
+  if (row.size() > static_cast<size_t>(outs) + 1) {
     const std::vector<double> series = r.relative_balance.row(run);
-    std::copy(series.begin(), series.end(), row.begin() + outs);
+    std::copy(series.begin(), series.end(), row.begin() + outs + 1);
   }
 }
 
 void unpack_run(StudyResult& r, long run, std::span<const double> row) {
   const long outs = r.outputs.cols();
   for (long o = 0; o < outs; ++o) r.outputs(run, o) = row[static_cast<size_t>(o)];
-  if (row.size() > static_cast<size_t>(outs)) r.relative_balance.put(run, row.subspan(static_cast<size_t>(outs)));
+  r.warned[static_cast<size_t>(run)] = row[static_cast<size_t>(outs)];
+  if (row.size() > static_cast<size_t>(outs) + 1) r.relative_balance.put(run, row.subspan(static_cast<size_t>(outs) + 1));
+}
+
+double warning_bits(const std::vector<Warning>& warnings) {
+  unsigned bits = 0;
+  for (const Warning& w : warnings)
+    for (size_t c = 0; c < std::size(kWarningCodes); ++c)
+      if (w.code == kWarningCodes[c]) bits |= 1u << c;
+  return static_cast<double>(bits);
+}
+
+std::string warning_codes(double bits) {
+  std::string codes;
+  const unsigned b = static_cast<unsigned>(bits);
+  for (size_t c = 0; c < std::size(kWarningCodes); ++c)
+    if (b & (1u << c)) {
+      if (!codes.empty()) codes += ' ';
+      codes += kWarningCodes[c];
+    }
+  return codes;
 }
 
 bool is_study_file(const std::string& path) {
@@ -531,6 +552,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       r.values(k, i) = at_base ? p.base : range.from_unit(r.unit(k, i));
     }
   r.outputs.resize(n, static_cast<int>(study.outputs.size()));
+  r.warned.assign(static_cast<size_t>(n), 0.0);
   // per-period series: their dates (one base run) before any run, so rows can be streamed out
   if (study_keeps_series(study.method)) {
     r.period_dates = checkpoint && !checkpoint->previous.period_dates.empty() ? checkpoint->previous.period_dates
@@ -546,6 +568,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
     for (int k = 0; k < n; ++k)
       if (was_done(k)) {
         r.outputs.row(k) = checkpoint->previous.outputs.row(k);
+        r.warned[static_cast<size_t>(k)] = checkpoint->previous.warned[static_cast<size_t>(k)];
         if (!r.relative_balance.empty()) r.relative_balance.put(k, checkpoint->previous.relative_balance.row(k));
         ++done;
       }
@@ -568,6 +591,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         const SeriesDiagnosis diag = diagnose_run(s, run);
         for (size_t o = 0; o < study.outputs.size(); ++o)
           r.outputs(k, static_cast<int>(o)) = run_metric(study.outputs[o], s, run, diag);
+        r.warned[static_cast<size_t>(k)] = warning_bits(run.warnings);
         if (!r.relative_balance.empty()) {
           std::vector<double> rel;
           for (const auto& p : run.periods) rel.push_back(p.relative_balance());
@@ -600,7 +624,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       return;
     }
     const int outs = static_cast<int>(r.outputs.cols());
-    const size_t width = static_cast<size_t>(outs) + periods;
+    const size_t width = static_cast<size_t>(outs) + 1 + periods;
     for (int from = begin; from < stop; from += share->chunk) {
       const int to = std::min(stop, from + share->chunk);
       run_local(from, to);
@@ -723,6 +747,28 @@ class Headline {
 };
 }  // namespace
 
+namespace {
+// The runs that raised warnings, per code: what to look at in samples.csv before trusting a
+// result ("" when no run warned).
+std::string warnings_line(const StudyResult& r) {
+  std::string text;
+  const size_t n = r.warned.size();
+  for (size_t c = 0; c < std::size(kWarningCodes); ++c) {
+    size_t runs = 0, first = 0;
+    for (size_t k = n; k-- > 0;)
+      if (static_cast<unsigned>(r.warned[k]) & (1u << c)) {
+        ++runs;
+        first = k;
+      }
+    if (runs == 0) continue;
+    if (!text.empty()) text += ", ";
+    text.append(kWarningCodes[c]).append(" in ").append(std::to_string(runs)).append(" of ");
+    text.append(std::to_string(n)).append(" runs (first: run ").append(std::to_string(first)).append(")");
+  }
+  return text.empty() ? "" : "  warnings: " + text + "; samples.csv lists each run's in `warnings`\n";
+}
+}  // namespace
+
 std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const StudyResult& r, const std::string& dir,
                         const std::string& tool_version) {
   namespace fs = std::filesystem;
@@ -733,11 +779,13 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
     std::vector<std::string> header{"run"};
     for (const auto& p : study.parameters) header.push_back(p.path);
     for (const auto& o : study.outputs) header.push_back(o);
+    header.push_back("warnings");
     CsvWriter w(fs::path(dir) / "samples.csv", header);
     for (int k = 0; k < n; ++k) {
       w.number(k);
       for (int i = 0; i < d; ++i) w.number(r.values(k, i));
       for (int o = 0; o < outs; ++o) w.number(r.outputs(k, o));
+      w.text(warning_codes(r.warned[static_cast<size_t>(k)]));
       w.end_row();
     }
     w.close();
@@ -848,7 +896,7 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
     }
   }
   std::ofstream(fs::path(dir) / "manifest.yaml", std::ios::binary) << study_manifest(study, tmpl, n, tool_version);
-  return headline.text();
+  return headline.text() + warnings_line(r);
 }
 
 std::string study_manifest(const Study& study, const ScenarioTemplate& tmpl, int runs, const std::string& tool_version) {

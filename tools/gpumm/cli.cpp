@@ -672,9 +672,10 @@ void read_checkpoint(const std::filesystem::path& file, const Study& study, cons
                      StudyCheckpoint& cp) {
   const int n = study_runs(study), outs = static_cast<int>(study.outputs.size());
   cp.previous.outputs = Eigen::MatrixXd::Zero(n, outs);
+  cp.previous.warned.assign(static_cast<size_t>(n), 0.0);
   cp.previous.period_dates = dates;
   cp.previous.relative_balance = SeriesStore(n, static_cast<int>(dates.size()));
-  const size_t width = 1 + static_cast<size_t>(outs) + dates.size();
+  const size_t width = 1 + static_cast<size_t>(outs) + 1 + dates.size();
   std::ifstream in(file, std::ios::binary);
   const std::string text((std::istreambuf_iterator<char>(in)), {});
   std::istringstream lines(text.substr(0, text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1));
@@ -695,9 +696,7 @@ void read_checkpoint(const std::filesystem::path& file, const Study& study, cons
     if (x.size() != width || p != end) continue;
     const int k = static_cast<int>(x[0]);
     if (k < 0 || k >= n) continue;
-    for (int o = 0; o < outs; ++o) cp.previous.outputs(k, o) = x[static_cast<size_t>(1 + o)];
-    if (!cp.previous.relative_balance.empty())
-      cp.previous.relative_balance.put(k, std::span<const double>(x.data() + 1 + outs, dates.size()));
+    unpack_run(cp.previous, k, std::span<const double>(x.data() + 1, width - 1));
     cp.done[static_cast<size_t>(k)] = 1;
   }
 }
@@ -707,8 +706,9 @@ void read_checkpoint(const std::filesystem::path& file, const Study& study, cons
 // Every process calls it with the same study; processes other than rank 0 pass an empty one.
 void exchange_checkpoint(StudyCheckpoint& cp, int outs, const std::vector<std::string>& dates, const StudyShare& share) {
   const long n = static_cast<long>(cp.done.size());
-  const size_t periods = dates.size(), width = 1 + static_cast<size_t>(outs) + periods;
+  const size_t periods = dates.size(), width = 1 + static_cast<size_t>(outs) + 1 + periods;
   if (cp.previous.outputs.rows() != n) cp.previous.outputs = Eigen::MatrixXd::Zero(n, outs);
+  if (cp.previous.warned.size() != static_cast<size_t>(n)) cp.previous.warned.assign(static_cast<size_t>(n), 0.0);
   if (cp.previous.relative_balance.runs() != n) cp.previous.relative_balance = SeriesStore(n, static_cast<int>(periods));
   cp.previous.period_dates = dates;
   constexpr long kBlock = 4096;
@@ -843,6 +843,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     cp.saved = [&](int k, const StudyResult& r) {
       std::string line = std::to_string(k);
       for (int o = 0; o < r.outputs.cols(); ++o) line.append(",").append(format_number(r.outputs(k, o)));
+      line.append(",").append(format_number(r.warned[static_cast<size_t>(k)]));
       if (!r.relative_balance.empty())
         for (double x : r.relative_balance.row(k)) line.append(",").append(format_number(x));
       line.append("\n");

@@ -35,6 +35,11 @@ class ScenarioError : public std::runtime_error {
 /// enough to suggest: for "did you mean" hints on names given on a command line.
 std::string closest_name(const std::string& word, const std::vector<std::string>& candidates);
 
+/// The codes a run's warnings carry (warnings.csv; README lists what each means), in a fixed
+/// order: a study marks each run with the codes it raised as bits in this order.
+inline constexpr const char* kWarningCodes[] = {"uncalibrated_step", "capex_unspent", "backlog_undeliverable",
+                                                 "contract_shortfall", "invariant"};
+
 /// Numeric trouble during a run: recorded with its period, never thrown.
 struct Warning {
   int period = 0;

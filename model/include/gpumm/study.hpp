@@ -112,16 +112,25 @@ struct StudyResult {
   Eigen::MatrixXd unit;     ///< design in the unit cube (runs x parameters)
   Eigen::MatrixXd values;   ///< parameter values (runs x parameters)
   Eigen::MatrixXd outputs;  ///< metrics (runs x outputs)
+  /// Per run, the warnings it raised: bit c set for code kWarningCodes[c] (a whole number held
+  /// as a double, so it travels with the outputs through checkpoints and processes).
+  std::vector<double> warned;
   SeriesStore relative_balance;  ///< per run, per period (see `study_keeps_series`)
   std::vector<std::string> period_dates;
   int rounds = 1;          ///< Sobol: rounds of the design run (N = samples 2^(rounds - 1))
   double widest = 0;       ///< Sobol with a target width: the widest interval at the end
 };
 
-/// A run's outputs and its per-period series as one row of `outputs + periods` numbers (to
-/// share results between processes), and back into a result.
+/// A run's outputs, its warnings and its per-period series as one row of `outputs + 1 +
+/// periods` numbers (to share results between processes and to checkpoint them), and back
+/// into a result.
 void pack_run(const StudyResult& r, long run, std::span<double> row);
 void unpack_run(StudyResult& r, long run, std::span<const double> row);
+
+/// A run's warnings as StudyResult::warned holds them, and back as their codes, space
+/// separated ("" for none).
+double warning_bits(const std::vector<Warning>& warnings);
+std::string warning_codes(double bits);
 
 /// Checkpointing: runs already done (from an interrupted study) and a hook called, serialized,
 /// after each new run with its index, so a caller can save it.
