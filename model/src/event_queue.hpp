@@ -98,16 +98,6 @@ class DenseRing {
     add_far(period, index, amount);
   }
 
- private:
-  // beyond the ring (the rare case, kept out of the callers' loops)
-  [[gnu::noinline]] void add_far(int period, int index, double amount) {
-    Far x{period, index, amount};
-    auto at = std::upper_bound(far_.begin() + static_cast<long>(far_next_), far_.end(), x,
-                               [](const Far& a, const Far& b) { return a.period < b.period; });
-    far_.insert(at, x);
-  }
-
- public:
   /// The slot of period `t` (n doubles); the caller reads and zeroes the entries it visits.
   /// Overflow amounts of period `t` are moved into the slot first.
   double* slot(int t) {
@@ -125,6 +115,13 @@ class DenseRing {
     int index;
     double amount;
   };
+  // beyond the ring: the rare case, out of line so that `add` inlines into the step's loops
+  [[gnu::noinline]] void add_far(int period, int index, double amount) {
+    Far x{period, index, amount};
+    auto at = std::upper_bound(far_.begin() + static_cast<long>(far_next_), far_.end(), x,
+                               [](const Far& a, const Far& b) { return a.period < b.period; });
+    far_.insert(at, x);
+  }
   int periods_ = 0, window_ = 1, n_ = 0;
   std::vector<double> slots_;
   std::vector<Far> far_;
