@@ -1215,6 +1215,21 @@ TEST_CASE("cli: --set changes numbers of the scenario for one run, as a case fil
   const fs::path plain = dir / "plain";
   REQUIRE(run_gpumm("run tests/testdata/good_small.yaml -q -o '" + plain.string() + "'").code == 0);
   CHECK(slurp(with_set / "summary.csv") != slurp(plain / "summary.csv"));
+  // the values may carry the units the scenario writes there: the same run
+  const fs::path with_units = dir / "with-units";
+  Result u = run_gpumm("run tests/testdata/good_small.yaml --set 'firms.google.capex.2026=$45B' "
+                       "--set 'firms.meta.builds[0].lead_time=12 mo' -o '" + with_units.string() + "'");
+  REQUIRE(u.code == 0);
+  CHECK(u.out.find("  set               firms.google.capex.2026 = $45B (the scenario's $30B)\n") != std::string::npos);
+  for (const char* f : {"summary.csv", "scenario.resolved.yaml"})
+    CHECK_MESSAGE(slurp(with_units / f) == slurp(with_set / f), f);
+  // other units are refused, with the units to write
+  Result other = run_gpumm("run tests/testdata/good_small.yaml --set 'firms.google.capex.2026=$45000M' -o '" +
+                           (dir / "other").string() + "'");
+  CHECK(other.code == 2);
+  CHECK(other.err == "gpumm: --set firms.google.capex.2026=$45000M: not a number in the units the scenario writes at "
+                     "firms.google.capex.2026 ($30B); e.g. `--set firms.google.capex.2026=30` is $30B\n");
+  CHECK_FALSE(fs::exists(dir / "other"));
   // explain takes them too, and says so
   Result e = run_gpumm("explain tests/testdata/good_small.yaml --firm google --date 2026-06 --set firms.google.capex.2026=45");
   CHECK(e.code == 0);

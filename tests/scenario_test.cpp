@@ -371,6 +371,15 @@ TEST_CASE("scenario: a template reads and replaces numbers by path, in the units
   CHECK(t.text_for("firms.google.capex.2026", 45.5) == "$45.5B");
   CHECK(t.text_for("regions.us_east.interconnect_cap", 3) == "3 GW/y");
   CHECK(t.text_for("firms.meta.builds[0].lead_time", 23.6) == "24mo");
+  // a number written in the units written there is read; in others, not
+  CHECK(t.read_as_at("firms.google.capex.2026", "$45.5B") == 45.5);
+  CHECK(t.read_as_at("regions.us_east.interconnect_cap", "3GW/y") == 3);
+  CHECK(t.read_as_at("firms.meta.builds[0].lead_time", "24 mo") == 24);
+  CHECK_FALSE(t.read_as_at("firms.google.capex.2026", "$45500M"));
+  CHECK_FALSE(t.read_as_at("firms.google.capex.2026", "45.5"));
+  CHECK_FALSE(t.read_as_at("firms.meta.builds[0].lead_time", "2y"));
+  CHECK_FALSE(t.read_as_at("firms.meta.orders[0].units", "lots"));
+  CHECK_THROWS_WITH_AS(t.read_as_at("firms.google.capex.2031", "$1B"), doctest::Contains("no such value"), ScenarioError);
   CHECK_THROWS_WITH_AS(t.value_at("firms.google.capex.2031"), doctest::Contains("no such value"), ScenarioError);
   CHECK_THROWS_WITH_AS(t.value_at("firms.google.regions"), doctest::Contains("not a number"), ScenarioError);
   // a date is not a number with a unit

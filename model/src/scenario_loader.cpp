@@ -1655,6 +1655,20 @@ std::string ScenarioTemplate::text_for(const std::string& path, double x) const 
   return number_text(prefix, x, suffix);
 }
 
+std::optional<double> ScenarioTemplate::read_as_at(const std::string& path, const std::string& text) const {
+  value_at(path);  // the path's problems, if any
+  const auto squeeze = [](std::string s) {
+    std::erase(s, ' ');
+    return s;
+  };
+  std::string prefix, suffix, p, q;
+  double was = 0, x = 0;
+  split_number(find_path(impl_->root, path).Scalar(), prefix, was, suffix);
+  if (!split_number(squeeze(text), p, x, q) || !std::isfinite(x)) return std::nullopt;
+  if (squeeze(p) != squeeze(prefix) || squeeze(q) != squeeze(suffix)) return std::nullopt;
+  return x;
+}
+
 namespace {
 // Write the numbers at the paths of `values` into `root`; returns the old texts. `found` keeps
 // the node of each path (the document keeps its shape from sample to sample).

@@ -43,7 +43,7 @@ Usage:
       --seed N           override the scenario's seed (random slips and build draws)
       --set PATH=VALUE   set a number of the scenario for this run, in the units the
                          scenario writes there, as a study parameter is named:
-                         --set firms.microsoft.capex.2027=200 ($B),
+                         --set firms.microsoft.capex.2027=200 ($B; or =$200B),
                          --set 'contracts[openai_oracle].ramp=36' (months); repeatable;
                          the default folder is then out/<scenario name>-set-<mark of the values>/
       -q, --quiet        print nothing but errors
@@ -178,6 +178,9 @@ struct SharedOptions {
 struct SetValues {
   std::vector<std::pair<std::string, double>> values;
   std::vector<std::string> texts, was;  ///< each value as written there, and the scenario's own
+  /// each value as given when it is not a plain number (`$200B`, `36mo`): read in `apply` with
+  /// the units the scenario writes at its path; "" for a plain number
+  std::vector<std::string> given;
 
   // Reads the value of --set at args[i] (moving i onto it); returns the usage problem, "" if none.
   std::string take(const std::vector<std::string>& args, size_t& i) {
@@ -189,12 +192,13 @@ struct SetValues {
     const char* end = v->data() + v->size();
     if (eq == std::string::npos || eq == 0) return "--set `" + *v + "`: expected PATH=NUMBER, " + example;
     auto [p, ec] = std::from_chars(v->data() + eq + 1, end, x);
-    if (ec != std::errc() || p != end || !std::isfinite(x))
-      return "--set `" + *v + "`: `" + v->substr(eq + 1) + "` is not a number; " + example;
+    const bool plain = ec == std::errc() && p == end && std::isfinite(x);
+    if (eq + 1 == v->size()) return "--set `" + *v + "`: the value is missing; " + example;
     const std::string path = v->substr(0, eq);
     for (const auto& [q, _] : values)
       if (q == path) return "--set `" + path + "` is given twice";
-    values.emplace_back(path, x);
+    values.emplace_back(path, plain ? x : std::nan(""));
+    given.push_back(plain ? "" : v->substr(eq + 1));
     return "";
   }
 
@@ -220,10 +224,22 @@ struct SetValues {
     const ScenarioTemplate t = ScenarioTemplate::from_file(path);
     texts.clear();
     was.clear();
-    for (const auto& [p, x] : values) {
+    for (size_t k = 0; k < values.size(); ++k) {
+      auto& [p, x] = values[k];
       try {
-        texts.push_back(t.text_for(p, x));
         was.push_back(t.text_for(p, t.value_at(p)));
+        // a value with units counts when they are the units written at the path
+        if (!given[k].empty()) {
+          const std::optional<double> read = t.read_as_at(p, given[k]);
+          if (!read) {
+            err << "gpumm: --set " << p << "=" << given[k] << ": not a number in the units the scenario writes at "
+                << p << " (" << was.back() << "); e.g. `--set " << p << "=" << format_number(t.value_at(p))
+                << "` is " << was.back() << "\n";
+            return std::nullopt;
+          }
+          x = *read;
+        }
+        texts.push_back(t.text_for(p, x));
       } catch (const ScenarioError& e) {
         err << "gpumm: --set " << p << ": " << e.diagnostics().front().message << "\n";
         return std::nullopt;

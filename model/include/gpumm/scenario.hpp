@@ -382,6 +382,10 @@ class ScenarioTemplate {
   double value_at(const std::string& path) const;
   /// How `x` is written at `path`, with its units (`$200B`, `24mo`); throws as value_at.
   std::string text_for(const std::string& path, double x) const;
+  /// The number `text` holds when it is written with the units the scenario writes at `path`
+  /// (`$200B` where it writes `$150B`, `36mo` where `24mo`; spaces aside); nothing otherwise.
+  /// Throws as value_at.
+  std::optional<double> read_as_at(const std::string& path, const std::string& text) const;
   /// The scenario with the numbers at the given paths replaced; throws ScenarioError.
   Scenario instantiate(const std::vector<std::pair<std::string, double>>& values) const;
 
