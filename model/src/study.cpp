@@ -132,6 +132,37 @@ double run_metric(const std::string& name, const Scenario& s, const RunResult& r
   return sum;
 }
 
+namespace {
+
+// A parameter's `low` or `high`: a number in the units the scenario writes at the path, plain
+// (read now) or with those units (`$120B`, `12mo`, `6 GW/y`: kept in `written`, read against
+// the scenario by study_problems). Returns whether it is a plain number.
+bool range_end(detail::MapReader& pm, const char* key, double& out, StudyParameter::WrittenEnd& written) {
+  std::string text;
+  YAML::Node n;
+  if (pm.scalar_at(key, false, text, n) && !parse_number(text).ok()) {
+    std::string_view s = text;
+    if (!s.empty() && s.front() == '$') s.remove_prefix(1);
+    double x = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+    std::string_view unit(end, static_cast<size_t>(s.data() + s.size() - end));
+    while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+    if (ec == std::errc() && end != s.data() && !unit.empty() && std::isalpha(static_cast<unsigned char>(unit.front()))) {
+      written = {text, n.Mark().line + 1, n.Mark().column + 1};
+      return false;
+    }
+  }
+  return pm.number(key, out, true);
+}
+
+// The checks of a parameter's range, once both ends are read.
+void check_range(const StudyParameter& p, const std::function<void(const std::string&)>& problem) {
+  if (!(p.low < p.high)) problem("low must be below high");
+  if (p.log_scale && p.low <= 0) problem("a log-scale range must be positive");
+}
+
+}  // namespace
+
 std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmpl) {
   std::vector<Diagnostic> out;
   // every parameter names a number of the scenario, located where the study writes the path
@@ -140,6 +171,24 @@ std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmp
     if (p.path.empty()) continue;  // reported with the study file
     try {
       p.base = tmpl.value_at(p.path);
+      // range ends written with units: in the units the scenario writes at the path
+      bool read = true;
+      for (auto [end, key, x] : {std::tuple{&p.low_written, "low", &p.low}, std::tuple{&p.high_written, "high", &p.high}}) {
+        if (end->text.empty()) continue;
+        if (const std::optional<double> v = tmpl.read_as_at(p.path, end->text)) {
+          *x = *v;
+          continue;
+        }
+        read = false;
+        const std::string as = tmpl.text_for(p.path, p.base);
+        out.push_back({study.file, end->line, end->column, "parameters[" + std::to_string(i) + "]." + key,
+                       "`" + end->text + "`: not in the units the scenario writes at " + p.path + " (`" + as +
+                           "` there): write e.g. `" + format_number(p.base) + "` or `" + as + "`"});
+      }
+      if (read && !(p.low_written.text.empty() && p.high_written.text.empty()))
+        check_range(p, [&](const std::string& why) {
+          out.push_back({study.file, p.entry_line, p.entry_column, "parameters[" + std::to_string(i) + "]", why});
+        });
     } catch (const ScenarioError& e) {
       Diagnostic d = e.diagnostics().front();
       d.message = "`" + p.path + "` in " + d.file + ": " + d.message;
@@ -219,31 +268,6 @@ Study load_study_file(const std::string& path) {
   return st;
 }
 
-namespace {
-
-// A parameter's `low` or `high`: a plain number, in the units the scenario writes at the path.
-// One written with units (`12mo`, `$120B`, `6 GW/y`) is refused with the number to write.
-bool range_end(detail::MapReader& pm, const char* key, double& out) {
-  std::string text;
-  YAML::Node n;
-  if (pm.scalar_at(key, false, text, n) && !parse_number(text).ok()) {
-    std::string_view s = text;
-    const bool dollars = !s.empty() && s.front() == '$';
-    if (dollars) s.remove_prefix(1);
-    double x = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
-    std::string_view unit(end, static_cast<size_t>(s.data() + s.size() - end));
-    while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-    if (ec == std::errc() && end != s.data() && !unit.empty() && std::isalpha(static_cast<unsigned char>(unit.front()))) {
-      std::string msg = "`" + text + "`: a range is a plain number, in the units the scenario writes at the path (`";
-      pm.diags().error(n, pm.child_path(key), msg.append(format_number(x)).append("`)"));
-      return false;
-    }
-  }
-  return pm.number(key, out, true);
-}
-
-}  // namespace
 
 Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems) {
   Diagnostics d;
@@ -298,10 +322,12 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
         p.line = at.Mark().line + 1;
         p.column = at.Mark().column + 1;
       }
-      const bool lo = range_end(pm, "low", p.low), hi = range_end(pm, "high", p.high);
+      p.entry_line = params[i].Mark().line + 1;
+      p.entry_column = params[i].Mark().column + 1;
+      const bool lo = range_end(pm, "low", p.low, p.low_written), hi = range_end(pm, "high", p.high, p.high_written);
       pm.boolean("log_scale", p.log_scale);
-      if (lo && hi && !(p.low < p.high)) d.error(params[i], pm.path(), "low must be below high");
-      if (p.log_scale && p.low <= 0) d.error(params[i], pm.path(), "a log-scale range must be positive");
+      // an end with units is checked once it is read (study_problems)
+      if (lo && hi) check_range(p, [&](const std::string& why) { d.error(params[i], pm.path(), why); });
       pm.finish();
       st.parameters.push_back(p);
     }

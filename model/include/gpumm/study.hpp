@@ -28,6 +28,14 @@ struct StudyParameter {
   double low = 0, high = 0, base = 0;  ///< base: the scenario's own value
   bool log_scale = false;
   int line = 0, column = 0;            ///< where the path is written in the study file (1-based; 0 unknown)
+  /// A range end written with units (`$120B`, `12mo`), read by `study_problems` in the units
+  /// the scenario writes at the path; its text is empty when it was a plain number.
+  struct WrittenEnd {
+    std::string text;
+    int line = 0, column = 0;
+  };
+  WrittenEnd low_written{}, high_written{};
+  int entry_line = 0, entry_column = 0;  ///< where the parameter's entry is written
 };
 
 struct Study {
