@@ -891,6 +891,9 @@ TEST_CASE("cli: diff shows the default a scenario runs with where its document s
   // the base leaves the firms' build lead time to its default; the case writes 48mo
   CHECK(d.out.find("  firms.microsoft.build_lead_time: 24mo (default) -> 48mo\n") != std::string::npos);
   CHECK(d.out.find("added: 48mo") == std::string::npos);
+  // the case's slow grids leave sellers short of their contracts; the base's run warns of nothing
+  CHECK(d.out.find("  warnings: none in base, contract_shortfall in grid-delay (each run's warnings.csv says what "
+                   "and when)\n") != std::string::npos);
   const auto paths = column(out / "diff.csv", "path"), value_a = column(out / "diff.csv", "value_a");
   bool seen = false;
   for (size_t i = 0; i < paths.size(); ++i)
@@ -907,6 +910,7 @@ TEST_CASE("cli: diff explains a case by its changes to the base, step by step, a
   REQUIRE(d.code == 0);
   // the case's two overrides of Meta's program, each a step, in the case's document order
   CHECK(d.out.find("gpumm diff: base -> meta-sells-compute, 2 changes (5 runs)") != std::string::npos);
+  CHECK(d.out.find("warnings") == std::string::npos);  // neither run warns
   CHECK(d.out.find("   1  programs.meta_frontier.delay\n") != std::string::npos);
   CHECK(d.out.find("   2  programs.meta_frontier.size: 4e25 FLOP -> 1.3e26 FLOP\n") != std::string::npos);
   // the README's example is what it prints (its block is indented two spaces in a list item)

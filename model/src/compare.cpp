@@ -33,20 +33,21 @@ Waterfall waterfall(const ScenarioTemplate& a, const ScenarioTemplate& b, const 
   Waterfall w;
   w.changes = a.changes_to(b);
   w.metrics = metrics;
-  const auto measure = [&](Scenario s) {
+  const auto measure = [&](Scenario s, std::string* warnings = nullptr) {
     if (seed) s.seed = *seed;
     const RunResult r = simulate(s);
     const SeriesDiagnosis d = diagnose_run(s, r);
     std::vector<double> out;
     for (const std::string& m : metrics) out.push_back(run_metric(m, s, r, d));
+    if (warnings) *warnings = warning_codes(warning_bits(r.warnings));
     ++w.runs;
     return out;
   };
   const Scenario sa = a.instantiate({}), sb = b.instantiate({});
   w.from = sa.name;
   w.to = sb.name;
-  w.start = measure(sa);
-  w.end = measure(sb);
+  w.start = measure(sa, &w.warnings_from);
+  w.end = measure(sb, &w.warnings_to);
   const size_t n = w.changes.size();
   std::vector<size_t> upto, pending;
   for (size_t k = 0; k < n; ++k) {

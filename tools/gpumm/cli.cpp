@@ -525,7 +525,11 @@ void print_waterfall(std::ostream& out, const Waterfall& w) {
   out << "gpumm diff: " << w.from << " -> " << w.to << ", " << w.changes.size()
       << (w.changes.size() == 1 ? " change" : " changes") << " (" << w.runs << " runs)\n";
   if (w.changes.empty()) out << "  no changes: both describe the same scenario\n";
-  else out << "  changes, in the order of " << w.to << "'s document:\n";
+  if (!w.warnings_from.empty() || !w.warnings_to.empty())
+    out << "  warnings: " << (w.warnings_from.empty() ? "none" : w.warnings_from) << " in " << w.from << ", "
+        << (w.warnings_to.empty() ? "none" : w.warnings_to) << " in " << w.to
+        << " (each run's warnings.csv says what and when)\n";
+  if (!w.changes.empty()) out << "  changes, in the order of " << w.to << "'s document:\n";
   // a change on one line when it fits in 100 columns, else what differs on a line of its own
   for (size_t k = 0; k < w.changes.size(); ++k) {
     const auto& c = w.changes[k];

@@ -28,6 +28,9 @@ struct Waterfall {
   std::vector<ScenarioTemplate::Change> changes;   ///< from A to B, in B's order
   std::vector<std::string> metrics;
   std::vector<double> start, end;                  ///< per metric: A's and B's
+  /// The codes of the warnings A's run and B's run raised (space separated; "" for none): a
+  /// seller short of a contract in one of them is part of why they differ.
+  std::string warnings_from, warnings_to;
   /// The steps; the last one's `after` is `end`. When the documents differ only in the order
   /// of entries (firms listed in another order...), which a run can feel, a last step without
   /// changes takes the metrics from there to B.
