@@ -827,6 +827,13 @@ TEST_CASE("cli: case study grid-delay: interconnects slip -> GPUs stranded for w
   // and the market is short of compute for longer than in the base case
   auto count = [](const std::vector<std::string>& v) { return std::count(v.begin(), v.end(), "structural_shortage"); };
   CHECK(count(column(out / "summary.csv", "regime")) > count(column(base / "summary.csv", "regime")));
+  // the verdict names what the run warned of (sellers short of their contracts), the base's nothing
+  const auto codes = column(out / "warnings.csv", "code");
+  const auto shortfalls = std::count(codes.begin(), codes.end(), std::string("contract_shortfall"));
+  REQUIRE(shortfalls > 0);
+  CHECK(slurp(out / "verdict.txt").find("\nThe run warned of: contract_shortfall (" + std::to_string(shortfalls) +
+                                        "); warnings.csv says what and when.\n") != std::string::npos);
+  CHECK(slurp(base / "verdict.txt").find("warned") == std::string::npos);
 }
 
 TEST_CASE("cli: case study meta-sells-compute: a slipped program leaves Meta a temporary surplus, not market oversupply") {

@@ -358,6 +358,17 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   v += "\nA firm's spare capacity indicates market oversupply only in an `oversupply` period; in a\n"
        "`structural_shortage` or `balanced` period with a high mismatch index it is a local,\n"
        "temporary mismatch (see firms.csv for each firm's balance).\n";
+  // what the run warned of, so that the verdict is not read without it
+  if (!r.warnings.empty()) {
+    std::string codes;
+    for (const char* code : kWarningCodes) {
+      const auto n = std::count_if(r.warnings.begin(), r.warnings.end(), [&](const Warning& w) { return w.code == code; });
+      if (n == 0) continue;
+      if (!codes.empty()) codes += ", ";
+      codes.append(code).append(" (").append(std::to_string(n)).append(")");
+    }
+    v += "\nThe run warned of: " + codes + "; warnings.csv says what and when.\n";
+  }
   return v;
 }
 
