@@ -131,6 +131,8 @@ TEST_CASE("cli: usage errors exit 2 and say what to do") {
   Result unknown = run_gpumm("simulate inputs/base.yaml");
   CHECK(unknown.code == 2);
   CHECK(unknown.err.find("unknown command `simulate`") != std::string::npos);
+  CHECK(run_gpumm("rn inputs/base.yaml").err.find("gpumm: unknown command `rn`; did you mean `run`?\n") == 0);
+  CHECK(run_gpumm("valdate inputs/base.yaml").err.find("did you mean `validate`?") != std::string::npos);
   CHECK(run_gpumm("run").code == 2);
   CHECK(run_gpumm("run inputs/base.yaml --seed abc").code == 2);
   CHECK(run_gpumm("run inputs/base.yaml --frobnicate").code == 2);

@@ -953,7 +953,10 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (cmd == "diff") return cmd_diff(rest, out, err);
   if (cmd == "study") return cmd_study(rest, out, err, share);
   std::string msg = "unknown command `" + cmd + "`";
-  if (cmd.rfind("-", 0) != 0) msg += "; the commands are run, explain, diff, study and validate";
+  if (cmd.rfind("-", 0) != 0) {
+    const std::string guess = closest_name(cmd, {"run", "explain", "diff", "study", "validate"});
+    msg += guess.empty() ? "; the commands are run, explain, diff, study and validate" : "; did you mean `" + guess + "`?";
+  }
   return usage(err, msg);
 }
 
