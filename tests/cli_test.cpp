@@ -225,6 +225,11 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
     }
   }
   CHECK(lines(slurp(out / "regions.csv"))[0] == join(gpumm::regions_columns()));
+  // the README names every column of these files
+  const std::string readme = slurp(kSource / "README.md");
+  for (const auto* cols : {&gpumm::summary_columns(), &gpumm::firms_columns(), &gpumm::regions_columns(),
+                           &gpumm::contracts_columns(), &gpumm::market_columns(), &gpumm::warnings_columns()})
+    for (const std::string& c : *cols) CHECK_MESSAGE(readme.find("`" + c + "`") != std::string::npos, c);
   // contracts and the market: every announced deal appears, the market has rows every period
   const std::string contracts = slurp(out / "contracts.csv");
   CHECK(lines(contracts)[0] == join(gpumm::contracts_columns()));
@@ -978,7 +983,7 @@ TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and brok
         "gpumm: --metric: unknown metric `shortage` (the metrics: peak_unserved_h100e, "
         "periods_in_structural_shortage, periods_in_oversupply, mean_mismatch_index, mean_relative_balance, "
         "final_relative_balance, final_spot_usd_per_h100e_hour, final_installed_h100e, peak_stranded_gpus, "
-        "surplus_h100e_months:FIRM)");
+        "contract_shortfall_h100e_months, surplus_h100e_months:FIRM)");
   Result firm = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric surplus_h100e_months:mta");
   CHECK(firm.code == 2);
   CHECK(firm.err.find("no such firm") != std::string::npos);
@@ -1445,11 +1450,14 @@ TEST_CASE("cli: a study marks the runs that warned, in samples.csv and its headl
                    "`warnings`\n") != std::string::npos);
   const auto rows = lines(slurp(one / "samples.csv"));
   REQUIRE(rows.size() == 6);
-  CHECK(rows[0] == "run,firms.seller.fleet_at_start.h100,final_installed_h100e,warnings");
-  CHECK(rows[1] == "0,200,200,contract_shortfall");
-  CHECK(rows[2] == "1,650,650,contract_shortfall");
-  CHECK(rows[3] == "2,1100,1100,");
-  CHECK(rows[5] == "4,2000,2000,");
+  CHECK(rows[0] == "run,firms.seller.fleet_at_start.h100,final_installed_h100e,contract_shortfall_h100e_months,warnings");
+  // 200 H100 against 1000 sold: 800 H100e short from March to December (306 days of 30.44)
+  CHECK(std::stod(cells(rows[1])[3]) == doctest::Approx(800 * 306 / (365.2425 / 12)));
+  CHECK(std::stod(cells(rows[2])[3]) == doctest::Approx(350 * 306 / (365.2425 / 12)));
+  CHECK(cells(rows[1])[4] == "contract_shortfall");
+  CHECK(cells(rows[2])[4] == "contract_shortfall");
+  CHECK(rows[3] == "2,1100,1100,0,");
+  CHECK(rows[5] == "4,2000,2000,0,");
   // the same with two threads, and killed after two runs then resumed
   REQUIRE(run_gpumm("study " + file + " -q --threads 2 -o '" + two.string() + "'").code == 0);
   CHECK(slurp(two / "samples.csv") == slurp(one / "samples.csv"));

@@ -193,7 +193,7 @@ const std::vector<std::string>& summary_columns() {
       "demand_other_h100e", "demand_h100e", "served_h100e", "unserved_h100e", "idle_h100e",
       "balance_h100e", "relative_balance", "trend_relative_balance", "temporary_relative_balance",
       "utilization", "mismatch_index", "mismatch_firms", "mismatch_regions", "mismatch_generations",
-      "market_matched_h100e", "market_unmet_h100e", "spot_usd_per_h100e_hour",
+      "market_matched_h100e", "market_unmet_h100e", "contract_shortfall_h100e", "spot_usd_per_h100e_hour",
       "term_usd_per_h100e_hour", "regime", "binding_upstream_node"};
   return c;
 }
@@ -703,7 +703,8 @@ struct RunWriter::Impl {
           .number(p.balance_h100e()).number(p.relative_balance()).number(diag.trend[t])
           .number(diag.temporary[t]).number(p.utilization()).number(p.mismatch_index)
           .number(p.mismatch_firms).number(p.mismatch_regions).number(p.mismatch_generations)
-          .number(p.market_matched_h100e).number(p.market_unmet_h100e).number(p.spot_usd_per_h100e_hour)
+          .number(p.market_matched_h100e).number(p.market_unmet_h100e).number(p.contract_shortfall_h100e)
+          .number(p.spot_usd_per_h100e_hour)
           .number(p.term_usd_per_h100e_hour).text(to_string(diag.regimes[t])).text(binding_upstream_name(s, p.binding_upstream));
       summary.end_row();
     }

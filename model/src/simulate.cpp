@@ -1108,6 +1108,7 @@ class Engine {
     clear_demand_accounts();
     // contracts in force move the seller's GPUs to the buyer before anyone serves demand
     transfer_contracts(t);
+    for (const auto& flow : st_.contract_flows) out.contract_shortfall_h100e += flow.shortfall_h100e;
     collect_live();
     index_cell_ranges();
     // Steady demand (inference, other workloads) is read on the period's last day: the same

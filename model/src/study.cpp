@@ -55,6 +55,8 @@ const std::vector<std::pair<std::string, std::string>>& study_metrics() {
       {"final_spot_usd_per_h100e_hour", "spot price in the last period (0 without a market)"},
       {"final_installed_h100e", "installed compute in the last period"},
       {"peak_stranded_gpus", "largest number of stranded GPUs in any period"},
+      {"contract_shortfall_h100e_months",
+       "what contracts' sellers could not deliver of the volume in force, summed over the horizon (H100e x months)"},
       {"surplus_h100e_months:FIRM",
        "a firm's positive balance summed over the horizon (H100e x months; 0 without the firm)"}};
   return m;
@@ -119,6 +121,12 @@ double run_metric(const std::string& name, const Scenario& s, const RunResult& r
     double m = 0;
     for (const auto& x : p) m = std::max(m, x.stranded_gpus);
     return m;
+  }
+  if (name == "contract_shortfall_h100e_months") {
+    double sum = 0;
+    for (size_t t = 0; t < p.size(); ++t)
+      sum += p[t].contract_shortfall_h100e * r.calendar[static_cast<int>(t)].days / (365.2425 / 12.0);
+    return sum;
   }
   // surplus_h100e_months:FIRM
   const std::string firm = name.substr(name.find(':') + 1);

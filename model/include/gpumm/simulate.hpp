@@ -108,6 +108,8 @@ struct PeriodSummary {
   double idle_h100e = 0;  ///< deployed capacity no demand used, training H100e
   double spot_usd_per_h100e_hour = 0, term_usd_per_h100e_hour = 0;  ///< 0 without a market
   double market_matched_h100e = 0, market_unmet_h100e = 0;
+  /// what contracts in force put on their sellers that they could not deliver (training H100e)
+  double contract_shortfall_h100e = 0;
   double mismatch_index = 0;        ///< over firm x region x generation cells (and unserved)
   double mismatch_firms = 0, mismatch_regions = 0, mismatch_generations = 0;
   /// share of deployed capacity (training H100e) that demand used
