@@ -94,3 +94,27 @@ TEST_CASE("units: formatting round-trips exactly") {
   }
   CHECK(to_string(Duration{18, Duration::Unit::month}) == "18mo");
 }
+
+TEST_CASE("units: the number inside a scalar, and whether a unit follows it") {
+  std::string prefix, suffix;
+  double x = 0;
+  CHECK(split_number("$135B", prefix, x, suffix));
+  CHECK(prefix == "$");
+  CHECK(x == 135);
+  CHECK(suffix == "B");
+  CHECK(split_number("1.2 GW", prefix, x, suffix));
+  CHECK(prefix.empty());
+  CHECK(x == 1.2);
+  CHECK(suffix == " GW");
+  CHECK(split_number("0.5", prefix, x, suffix));
+  CHECK(suffix.empty());
+  CHECK_FALSE(split_number("2025-01-01", prefix, x, suffix));  // a date
+  CHECK_FALSE(split_number("GW", prefix, x, suffix));
+  CHECK(number_with_unit("$120B"));
+  CHECK(number_with_unit("12mo"));
+  CHECK(number_with_unit("6 GW/y"));
+  CHECK_FALSE(number_with_unit("120"));
+  CHECK_FALSE(number_with_unit("1e5"));
+  CHECK_FALSE(number_with_unit("2025-Q3"));
+  CHECK_FALSE(number_with_unit("12%"));  // not a unit: a share is read as one and refused there
+}

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -1595,19 +1594,6 @@ PathWalk walk_path(YAML::Node root, const std::string& path) {
 }
 
 YAML::Node find_path(YAML::Node root, const std::string& path) { return walk_path(root, path).node; }
-
-// The number inside a scalar such as `$135B`, `18mo`, `1.2 GW`: prefix, number, suffix.
-bool split_number(const std::string& text, std::string& prefix, double& value, std::string& suffix) {
-  size_t i = 0;
-  while (i < text.size() && (text[i] == '$' || text[i] == ' ')) ++i;
-  prefix = text.substr(0, i);
-  const char* begin = text.data() + i;
-  auto [p, ec] = std::from_chars(begin, text.data() + text.size(), value);
-  if (ec != std::errc() || p == begin) return false;
-  suffix = std::string(p, text.data() + text.size());
-  // a date (`2025-01-01`, `2025-Q3`) is not a number with a unit
-  return suffix.empty() || suffix[0] != '-';
-}
 
 // `x` written with the prefix and suffix of the number it replaces; a duration counts whole
 // days, weeks, months...

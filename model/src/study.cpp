@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <charconv>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -148,17 +147,9 @@ namespace {
 bool range_end(detail::MapReader& pm, const char* key, double& out, StudyParameter::WrittenEnd& written) {
   std::string text;
   YAML::Node n;
-  if (pm.scalar_at(key, false, text, n) && !parse_number(text).ok()) {
-    std::string_view s = text;
-    if (!s.empty() && s.front() == '$') s.remove_prefix(1);
-    double x = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
-    std::string_view unit(end, static_cast<size_t>(s.data() + s.size() - end));
-    while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
-    if (ec == std::errc() && end != s.data() && !unit.empty() && std::isalpha(static_cast<unsigned char>(unit.front()))) {
-      written = {text, n.Mark().line + 1, n.Mark().column + 1};
-      return false;
-    }
+  if (pm.scalar_at(key, false, text, n) && !parse_number(text).ok() && number_with_unit(text)) {
+    written = {text, n.Mark().line + 1, n.Mark().column + 1};
+    return false;
   }
   return pm.number(key, out, true);
 }

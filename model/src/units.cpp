@@ -1,5 +1,6 @@
 #include "gpumm/units.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <utility>
@@ -263,6 +264,26 @@ std::string format_power_mw_per_year(double mw) { return format_number(mw) + " M
 std::string format_money_usd(double usd) {
   std::string out = "$";  // appended, not `"$" + ...`: GCC 12 warns falsely on that (-Wrestrict)
   return out += format_number(usd);
+}
+
+bool split_number(const std::string& text, std::string& prefix, double& value, std::string& suffix) {
+  size_t i = 0;
+  while (i < text.size() && (text[i] == '$' || text[i] == ' ')) ++i;
+  prefix = text.substr(0, i);
+  const char* begin = text.data() + i;
+  auto [p, ec] = std::from_chars(begin, text.data() + text.size(), value);
+  if (ec != std::errc() || p == begin) return false;
+  suffix = std::string(p, text.data() + text.size());
+  // a date (`2025-01-01`, `2025-Q3`) is not a number with a unit
+  return suffix.empty() || suffix[0] != '-';
+}
+
+bool number_with_unit(const std::string& text) {
+  std::string prefix, suffix;
+  double x = 0;
+  if (!split_number(text, prefix, x, suffix)) return false;
+  const size_t u = suffix.find_first_not_of(' ');
+  return u != std::string::npos && std::isalpha(static_cast<unsigned char>(suffix[u]));
 }
 
 }  // namespace gpumm

@@ -44,6 +44,13 @@ Parsed<double> parse_flop(std::string_view text);
 /// A plain finite number (no unit), e.g. `1.25` or `3e5`.
 Parsed<double> parse_number(std::string_view text);
 
+/// The number inside a scalar such as `$135B`, `18mo` or `1.2 GW`: the text before it (`$`,
+/// spaces), the number and the text after it. False when no number leads the text, or when
+/// a date does (`2025-01-01` is not a number with a unit).
+bool split_number(const std::string& text, std::string& prefix, double& value, std::string& suffix);
+/// Whether the text is a number followed by a unit (`$120B`, `12mo`, `6 GW/y`), not a plain one.
+bool number_with_unit(const std::string& text);
+
 std::string to_string(const Duration& d);         ///< `18mo`
 std::string format_power_mw(double mw);           ///< `1200 MW`, exact round trip
 std::string format_power_mw_per_year(double mw);  ///< `4000 MW/y`
