@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -16,6 +17,7 @@
 #include "cli.hpp"
 #include "gpumm/compare.hpp"
 #include "gpumm/io.hpp"
+#include "gpumm/market.hpp"
 #include "gpumm/study.hpp"
 #include "scratch_dir.hpp"
 
@@ -509,6 +511,8 @@ TEST_CASE("cli: --seed overrides the scenario's seed and is recorded") {
   const fs::path out = scratch("seed");
   REQUIRE(run_gpumm("run tests/testdata/good_small.yaml -q --seed 7 -o '" + out.string() + "'").code == 0);
   CHECK(slurp(out / "scenario.resolved.yaml").find("seed: 7") != std::string::npos);
+  // a scenario without a market has no prices to speak of
+  CHECK(slurp(out / "verdict.txt").find("spot") == std::string::npos);
   // only seeds a scenario can hold, so that the resolved scenario loads and reproduces the run
   const fs::path big = scratch("seed-max");
   REQUIRE(run_gpumm("run tests/testdata/good_small.yaml -q --seed 9007199254740991 -o '" + big.string() + "'").code == 0);
@@ -718,6 +722,37 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   // a trend whose extreme lies inside the run says so
   CHECK(verdict.find("2027-02 to 2029-08  balanced             trend from -4.9% to -4.7%, highest -2.7%") !=
         std::string::npos);
+  // the spot index by regime, as summary.csv has it, and why its fall in a shortage is no glut
+  const auto spot = column(out / "summary.csv", "spot_usd_per_h100e_hour");
+  const auto unmet = column(out / "summary.csv", "market_unmet_h100e");
+  const auto regime = column(out / "summary.csv", "regime");
+  const auto row_of = [&](const std::string& month) {
+    for (size_t t = 0; t < dates.size(); ++t)
+      if (dates[t].substr(0, 7) == month) return t;
+    return dates.size();
+  };
+  int price_runs = 0;
+  for (const std::string& line : lines(verdict)) {
+    const size_t at = line.find(" spot $");
+    if (line.rfind("  20", 0) != 0 || at == std::string::npos) continue;
+    ++price_runs;
+    const size_t a = row_of(line.substr(2, 7)), b = row_of(line.substr(13, 7));
+    REQUIRE(b < dates.size());
+    char expected[160];
+    std::snprintf(expected, sizeof expected, " spot $%.2f to $%.2f", std::stod(spot[a]), std::stod(spot[b]));
+    CHECK_MESSAGE(line.compare(at, std::strlen(expected), expected) == 0, line);
+    std::snprintf(expected, sizeof expected, "; unmet bids %.1fM to %.1fM H100e", std::stod(unmet[a]) / 1e6,
+                  std::stod(unmet[b]) / 1e6);
+    CHECK_MESSAGE(line.find(expected) != std::string::npos, line);
+    // the periods near the floor, counted from summary.csv
+    int floor = 0;
+    for (size_t t = a; t <= b; ++t) floor += std::stod(spot[t]) <= 1.05 * 0.5;
+    CHECK_MESSAGE((floor > 0) == (line.find(" floor in " + std::to_string(floor) + " periods") != std::string::npos), line);
+  }
+  CHECK(price_runs == 3);
+  CHECK(verdict.find("2029-09 to 2032-12  structural_shortage  spot $0.70 to $0.67, lowest $0.50, within 5% of its "
+                     "$0.50 floor in 25 periods") != std::string::npos);
+  CHECK(verdict.find(gpumm::kSpotInShortageNote) != std::string::npos);
 }
 
 TEST_CASE("cli: explain answers for a firm and a date, and refuses what it cannot answer") {
@@ -729,6 +764,16 @@ TEST_CASE("cli: explain answers for a firm and a date, and refuses what it canno
   CHECK(slurp(kSource / "README.md").find("\n  " + r.out.substr(0, r.out.find('\n') + 1)) != std::string::npos);
   CHECK(r.out.find("Market in 2026-07: regime") != std::string::npos);
   CHECK(r.out.find("meta then: deployed") != std::string::npos);
+  // the price next to it: it rose over the year to 2026-07, so no word on falling prices
+  CHECK(r.out.find("Prices in 2026-07: spot index $2.80 per H100e-hour, $2.38 a year earlier; bids unmet on the "
+                   "market 7.31M H100e.\n") != std::string::npos);
+  CHECK(r.out.find(gpumm::kSpotInShortageNote) == std::string::npos);
+  // in 2031 it sits at its floor while 78M H100e of bids go unmet: the answer says why that is no glut
+  Result low = run_gpumm("explain inputs/base.yaml --firm amazon --date 2031-06");
+  CHECK(low.code == 0);
+  CHECK(low.out.rfind("No: amazon's surplus in 2031-06 is a local, temporary mismatch", 0) == 0);
+  CHECK(low.out.find("Prices in 2031-06: spot index $0.50 per H100e-hour, $0.51 a year earlier; bids unmet on the "
+                     "market 78.45M H100e. " + std::string(gpumm::kSpotInShortageNote)) != std::string::npos);
   Result typo = run_gpumm("explain inputs/base.yaml --firm metta --date 2026-07");
   CHECK(typo.code == 2);
   CHECK(typo.err.find("no such firm") != std::string::npos);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "gpumm/market.hpp"
+
 namespace gpumm {
 
 SeriesDiagnosis diagnose_run(const Scenario& s, const RunResult& r) {
@@ -134,6 +136,19 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
                 100 * d.temporary[static_cast<size_t>(t)], 100 * p.utilization(), p.mismatch_index,
                 p.mismatch_firms, p.mismatch_regions, p.mismatch_generations);
   v += line;
+  // the price, which a glut story reads first
+  if (s.market.enabled) {
+    const int year_ago = cal.index_of(Calendar::add(cal[t].start, Duration{-1, Duration::Unit::year}));
+    const double spot = p.spot_usd_per_h100e_hour;
+    const double before = r.periods[static_cast<size_t>(std::max(0, year_ago))].spot_usd_per_h100e_hour;
+    std::snprintf(line, sizeof line, "Prices in %s: spot index $%.2f per H100e-hour, $%.2f %s; bids unmet on the market %s H100e.",
+                  month(cal, t).c_str(), spot, before, year_ago >= 0 ? "a year earlier" : "at the start",
+                  num(p.market_unmet_h100e).c_str());
+    v += line;
+    if (regime == Regime::structural_shortage && (spot < before || spot <= 1.05 * s.market.spot_floor))
+      v += std::string(" ") + kSpotInShortageNote;
+    v += "\n";
+  }
   v += id + " then: deployed " + num(rec.deployed_h100e) + " H100e of its own; under contracts " +
        num(rec.contracted_in_h100e) + " in from sellers, " + num(rec.contracted_out_h100e) +
        " out to buyers; idle " + num(rec.idle_h100e) +

@@ -12,6 +12,7 @@
 
 #include "gpumm/diagnosis.hpp"
 #include "gpumm/episodes.hpp"
+#include "gpumm/market.hpp"
 #include "rounding.hpp"
 
 namespace gpumm {
@@ -275,6 +276,11 @@ std::string pct(double x) {
   return buf;
 }
 std::string month_of(const Calendar& cal, int t) { return to_iso(cal[t].start).substr(0, 7); }
+std::string fixed2(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", x);
+  return buf;
+}
 }  // namespace
 
 std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
@@ -332,6 +338,36 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       v += line;
     }
     v += "\n";
+  }
+  // prices by regime: a spot that falls while compute is structurally short reads as a glut
+  if (s.market.enabled) {
+    v += "\nThe spot index ($ per H100e-hour) and the market's unmet bids, by regime:\n";
+    bool fell_in_shortage = false;
+    for (const RegimeRun& run : regime_runs(d.regimes)) {
+      const auto spot = [&](int t) { return r.periods[static_cast<size_t>(t)].spot_usd_per_h100e_hour; };
+      const auto unmet = [&](int t) { return r.periods[static_cast<size_t>(t)].market_unmet_h100e / 1e6; };
+      double lo = spot(run.first), hi = lo;
+      int at_floor = 0;
+      for (int t = run.first; t <= run.last; ++t) {
+        lo = std::min(lo, spot(t));
+        hi = std::max(hi, spot(t));
+        at_floor += spot(t) <= 1.05 * s.market.spot_floor;
+      }
+      char line[240];
+      std::snprintf(line, sizeof line, "  %s to %s  %-20s spot $%.2f to $%.2f", month_of(cal, run.first).c_str(),
+                    month_of(cal, run.last).c_str(), to_string(run.regime).c_str(), spot(run.first), spot(run.last));
+      v += line;
+      if (lo < std::min(spot(run.first), spot(run.last))) v += ", lowest $" + fixed2(lo);
+      if (hi > std::max(spot(run.first), spot(run.last))) v += ", highest $" + fixed2(hi);
+      if (at_floor > 0)
+        v += ", within 5% of its $" + fixed2(s.market.spot_floor) + " floor in " + std::to_string(at_floor) + " periods";
+      std::snprintf(line, sizeof line, "; unmet bids %.1fM to %.1fM H100e\n", unmet(run.first), unmet(run.last));
+      v += line;
+      fell_in_shortage = fell_in_shortage || (run.regime == Regime::structural_shortage &&
+                                              (spot(run.last) < spot(run.first) || at_floor > 0));
+    }
+    if (fell_in_shortage)
+      v += std::string(kSpotInShortageNote) + "\n";
   }
   // the largest firm-level surplus episodes, next to the market's regime
   std::vector<const Episode*> big;

@@ -56,6 +56,14 @@ inline double next_spot(double spot, double perceived_utilization, const MarketS
                     floor, m.spot_cap);
 }
 
+/// Why a spot that falls, or sits at its floor, during a structural shortage is no sign of
+/// oversupply; verdict.txt and `gpumm explain` say it where it happens.
+inline constexpr const char* kSpotInShortageNote =
+    "A spot that falls, or sits at its floor, in a structural shortage is no sign of oversupply: it moves "
+    "with the share of offered capacity that sells, and offers that cannot serve the unmet bids (another "
+    "region or latency group, a cluster too small, custom accelerators) stay idle and pull it down while "
+    "those bids go unmet (market.csv says why each offer stayed idle).";
+
 /// What a firm perceives when its investment rule sets a year's capex.
 struct Perception {
   double utilization = 0;  ///< (deployed - idle + unserved) / deployed, smoothed
