@@ -1170,6 +1170,74 @@ TEST_CASE("cli: a study ends with its headline: what matters most, or how far th
   CHECK(r.out.empty());
 }
 
+TEST_CASE("cli: Monte Carlo bands of each series are the percentiles of the runs' summary.csv columns") {
+  const fs::path out = scratch("bands-series");
+  REQUIRE(run_gpumm("study tests/testdata/studies/monte_carlo_small.yaml -q -o '" + out.string() + "'").code == 0);
+  const auto capex = column(out / "samples.csv", "firms.google.capex.2026");
+  REQUIRE(capex.size() == 12);
+  // each run again, alone, with its sampled value
+  std::map<std::string, std::vector<std::vector<double>>> runs;  // series -> run -> period
+  for (size_t k = 0; k < capex.size(); ++k) {
+    const fs::path one = scratch("bands-run-" + std::to_string(k));
+    REQUIRE(run_gpumm("run tests/testdata/good_demand.yaml -q --set firms.google.capex.2026=" + capex[k] + " -o '" +
+                      one.string() + "'").code == 0);
+    for (const char* series : {"relative_balance", "installed_h100e", "unserved_h100e"}) {
+      std::vector<double> v;
+      for (const auto& x : column(one / "summary.csv", series)) v.push_back(std::stod(x));
+      runs[series].push_back(v);
+    }
+  }
+  // linear interpolation between the sorted runs: 12 runs, so P5 = x[0] + 0.55 (x[1] - x[0]), ...
+  const auto quantile = [](std::vector<double> x, double p) {
+    std::sort(x.begin(), x.end());
+    const double pos = p * static_cast<double>(x.size() - 1);
+    const size_t k = static_cast<size_t>(pos);
+    return k + 1 < x.size() ? x[k] + (x[k + 1] - x[k]) * (pos - static_cast<double>(k)) : x.back();
+  };
+  int checked = 0, spread = 0;
+  for (const char* series : {"relative_balance", "installed_h100e", "unserved_h100e"}) {
+    CAPTURE(series);
+    const std::vector<std::pair<const char*, double>> bands = {{"_p5", 0.05}, {"_p10", 0.10}, {"_p50", 0.50}, {"_p90", 0.90}, {"_p95", 0.95}};
+    for (const auto& [suffix, p] : bands) {
+      const auto col = column(out / "bands.csv", series + std::string(suffix));
+      REQUIRE(col.size() == 36);
+      for (size_t t = 0; t < col.size(); ++t) {
+        std::vector<double> at;
+        for (const auto& run : runs[series]) at.push_back(run[t]);
+        CHECK(std::stod(col[t]) == doctest::Approx(quantile(at, p)).epsilon(1e-12));
+        spread += p == 0.95 && quantile(at, 0.95) > quantile(at, 0.05);
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 3 * 5 * 36);
+  CHECK(spread >= 12);  // the 2026 capex moves the later months
+}
+
+TEST_CASE("cli: a Sobol study's indices per period of one series do not depend on the other series") {
+  const std::string text = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");
+  const fs::path both = scratch("sobol-series-both");
+  REQUIRE(run_gpumm("study tests/testdata/studies/sobol_small.yaml -q -o '" + both.string() + "'").code == 0);
+  const auto rows_of = [](const fs::path& file, const std::string& series) {
+    std::vector<std::string> out;
+    for (const std::string& line : lines(slurp(file)))
+      if (line.find("," + series + ",") != std::string::npos) out.push_back(line);
+    return out;
+  };
+  for (const std::string series : {"relative_balance", "installed_h100e"}) {
+    CAPTURE(series);
+    std::string t = text;
+    t.replace(t.find("series: ["), std::string::npos, "series: [" + series + "]\n");
+    t.replace(t.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
+    const fs::path file = scratch("sobol-series-" + series + ".yaml"), alone = scratch("sobol-series-" + series);
+    std::ofstream(file) << t;
+    REQUIRE(run_gpumm("study '" + file.string() + "' -q -o '" + alone.string() + "'").code == 0);
+    const auto rows = rows_of(alone / "sobol_periods.csv", series);
+    CHECK(rows.size() == 36 * 2);
+    CHECK(rows == rows_of(both / "sobol_periods.csv", series));
+  }
+}
+
 TEST_CASE("cli: a study gives byte-identical results with 1 and 2 threads") {
   for (const std::string study : {"sobol_small", "monte_carlo_small"}) {
     CAPTURE(study);
@@ -1184,27 +1252,34 @@ TEST_CASE("cli: a study gives byte-identical results with 1 and 2 threads") {
       auto sobol = lines(slurp(one / "sobol.csv"));
       REQUIRE(sobol.size() == 1 + 2 * 2);
       CHECK(sobol[0] == "output,parameter,first_order,first_order_low,first_order_high,total,total_low,total_high");
-      // indices of the relative balance per period: one row per (month, parameter)
+      // indices of each series per period: one row per (series, month, parameter)
       auto periods = lines(slurp(one / "sobol_periods.csv"));
-      REQUIRE(periods.size() == 1 + 36 * 2);
-      CHECK(periods[0] ==
-            "date,parameter,relative_balance_variance,first_order,first_order_low,first_order_high,total,total_low,"
-            "total_high");
+      REQUIRE(periods.size() == 1 + 2 * 36 * 2);
+      CHECK(periods[0] == "date,series,parameter,variance,first_order,first_order_low,first_order_high,total,total_low,"
+                          "total_high");
       // 2026's capex cannot move January 2024 (its orders arrive years later):
       // no variance, empty cells; by the end of 2026 both parameters share out a variance
-      CHECK(periods[1].rfind("2024-01-01,firms.google.capex.2026,0,,,,,,", 0) == 0);
-      const auto var = column(one / "sobol_periods.csv", "relative_balance_variance");
+      CHECK(periods[1].rfind("2024-01-01,relative_balance,firms.google.capex.2026,0,,,,,,", 0) == 0);
+      CHECK(periods[1 + 36 * 2].rfind("2024-01-01,installed_h100e,firms.google.capex.2026,0,,,,,,", 0) == 0);
+      const auto var = column(one / "sobol_periods.csv", "variance");
       const auto total = column(one / "sobol_periods.csv", "total");
       const auto dates = column(one / "sobol_periods.csv", "date");
-      bool late_varies = false;
+      const auto series = column(one / "sobol_periods.csv", "series");
+      std::set<std::string> late_varies;
       for (size_t k = 0; k < dates.size(); ++k)
-        if (dates[k] == "2026-12-01") {
-          late_varies = std::stod(var[k]) > 0;
+        if (dates[k] == "2026-12-01" && std::stod(var[k]) > 0) {
+          late_varies.insert(series[k]);
           CHECK(std::stod(total[k]) >= 0);
         }
-      CHECK(late_varies);
+      CHECK(late_varies == std::set<std::string>{"relative_balance", "installed_h100e"});
+      CHECK(slurp(one / "manifest.yaml").find("series: [relative_balance, installed_h100e]") != std::string::npos);
     } else {
-      CHECK(lines(slurp(one / "bands.csv")).size() == 1 + 36);  // one row per month
+      auto bands = lines(slurp(one / "bands.csv"));
+      CHECK(bands.size() == 1 + 36);  // one row per month
+      std::string header = "date";
+      for (const char* series : {"relative_balance", "installed_h100e", "unserved_h100e"})
+        for (const char* p : {"_p5", "_p10", "_p50", "_p90", "_p95"}) header += std::string(",") + series + p;
+      CHECK(bands[0] == header);
     }
   }
 }
@@ -1403,6 +1478,20 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   Result invalid = run_gpumm("validate tests/testdata/studies/bad_both.yaml");
   CHECK(invalid.code == 2);
   CHECK(invalid.err == both.err);
+  // per-period series: summary.csv's numbers, each once, for the methods that keep series
+  Result series = run_gpumm("study tests/testdata/studies/bad_series.yaml -o '" + scratch("bad-series").string() + "'");
+  CHECK(series.code == 2);
+  CHECK(series.err.find("bad_series.yaml:7:28: series[1]: unknown series `unserved_h100`; did you mean `unserved_h100e`?") !=
+        std::string::npos);
+  CHECK(series.err.find("bad_series.yaml:7:43: series[2]: `relative_balance` is listed twice") != std::string::npos);
+  CHECK(series.err.find("bad_series.yaml:7:61: series[3]: unknown series `spot` (a series is one of summary.csv's "
+                        "number columns, such as relative_balance, unserved_h100e or spot_usd_per_h100e_hour)") !=
+        std::string::npos);
+  CHECK(series.err.find("3 problems found") != std::string::npos);
+  Result method = run_gpumm("validate tests/testdata/studies/bad_series_method.yaml");
+  CHECK(method.code == 2);
+  CHECK(method.err.find("bad_series_method.yaml:6:9: series: only monte_carlo and sobol studies analyse per-period "
+                        "series (bands, indices per period)") != std::string::npos);
   Result width = run_gpumm("study tests/testdata/studies/bad_width.yaml -o '" + scratch("bad-width").string() + "'");
   CHECK(width.code == 2);
   CHECK(width.err.find("bad_width.yaml:3:15: target_width: only a Sobol study grows its sample to a target width") !=

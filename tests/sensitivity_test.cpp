@@ -307,7 +307,7 @@ TEST_CASE("sensitivity: a study shared among processes gathers exactly the singl
     for (const StudyResult& part : parts) {
       CHECK(part.outputs == one.outputs);
       CHECK(part.values == one.values);
-      CHECK(part.relative_balance == one.relative_balance);
+      CHECK(part.series == one.series);
       CHECK(part.period_dates == one.period_dates);
       CHECK(part.rounds == one.rounds);
     }

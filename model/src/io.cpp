@@ -183,19 +183,61 @@ void OutputDir::commit() {
 
 // ---- columns --------------------------------------------------------------------------------
 
+const std::vector<SummaryNumber>& summary_numbers() {
+  using P = const PeriodSummary&;
+  using D = const SeriesDiagnosis&;
+  static const std::vector<SummaryNumber> n = {
+      {"installed_gpus", [](P p, D, size_t) { return p.installed_gpus; }},
+      {"installed_h100e", [](P p, D, size_t) { return p.installed_h100e; }},
+      {"deployed_gpus", [](P p, D, size_t) { return p.deployed_gpus; }},
+      {"deployed_h100e", [](P p, D, size_t) { return p.deployed_h100e; }},
+      {"stranded_gpus", [](P p, D, size_t) { return p.stranded_gpus; }},
+      {"stranded_h100e", [](P p, D, size_t) { return p.stranded_h100e; }},
+      {"stranded_power_gpus", [](P p, D, size_t) { return p.stranded_power_gpus; }},
+      {"stranded_building_gpus", [](P p, D, size_t) { return p.stranded_building_gpus; }},
+      {"stranded_network_gpus", [](P p, D, size_t) { return p.stranded_network_gpus; }},
+      {"energized_mw", [](P p, D, size_t) { return p.energized_mw; }},
+      {"grid_queue_mw", [](P p, D, size_t) { return p.grid_queue_mw; }},
+      {"it_built_mw", [](P p, D, size_t) { return p.it_built_mw; }},
+      {"usable_it_mw", [](P p, D, size_t) { return p.usable_it_mw; }},
+      {"ordered_gpus", [](P p, D, size_t) { return p.ordered_gpus; }},
+      {"delivered_gpus", [](P p, D, size_t) { return p.delivered_gpus; }},
+      {"retired_gpus", [](P p, D, size_t) { return p.retired_gpus; }},
+      {"rolled_over_gpus", [](P p, D, size_t) { return p.rolled_over_gpus; }},
+      {"backlog_gpus", [](P p, D, size_t) { return p.backlog_gpus; }},
+      {"on_order_gpus", [](P p, D, size_t) { return p.on_order_gpus; }},
+      {"capex_spent_usd", [](P p, D, size_t) { return p.capex_spent_usd; }},
+      {"demand_training_h100e", [](P p, D, size_t) { return p.demand_training_h100e; }},
+      {"demand_inference_h100e", [](P p, D, size_t) { return p.demand_inference_h100e; }},
+      {"demand_other_h100e", [](P p, D, size_t) { return p.demand_other_h100e; }},
+      {"demand_h100e", [](P p, D, size_t) { return p.demand_h100e(); }},
+      {"served_h100e", [](P p, D, size_t) { return p.served_h100e; }},
+      {"unserved_h100e", [](P p, D, size_t) { return p.unserved_h100e; }},
+      {"idle_h100e", [](P p, D, size_t) { return p.idle_h100e; }},
+      {"balance_h100e", [](P p, D, size_t) { return p.balance_h100e(); }},
+      {"relative_balance", [](P p, D, size_t) { return p.relative_balance(); }},
+      {"trend_relative_balance", [](P, D d, size_t t) { return d.trend[t]; }},
+      {"temporary_relative_balance", [](P, D d, size_t t) { return d.temporary[t]; }},
+      {"utilization", [](P p, D, size_t) { return p.utilization(); }},
+      {"mismatch_index", [](P p, D, size_t) { return p.mismatch_index; }},
+      {"mismatch_firms", [](P p, D, size_t) { return p.mismatch_firms; }},
+      {"mismatch_regions", [](P p, D, size_t) { return p.mismatch_regions; }},
+      {"mismatch_generations", [](P p, D, size_t) { return p.mismatch_generations; }},
+      {"market_matched_h100e", [](P p, D, size_t) { return p.market_matched_h100e; }},
+      {"market_unmet_h100e", [](P p, D, size_t) { return p.market_unmet_h100e; }},
+      {"contract_shortfall_h100e", [](P p, D, size_t) { return p.contract_shortfall_h100e; }},
+      {"spot_usd_per_h100e_hour", [](P p, D, size_t) { return p.spot_usd_per_h100e_hour; }},
+      {"term_usd_per_h100e_hour", [](P p, D, size_t) { return p.term_usd_per_h100e_hour; }}};
+  return n;
+}
+
 const std::vector<std::string>& summary_columns() {
-  static const std::vector<std::string> c = {
-      "date", "period_end", "period_days",
-      "installed_gpus", "installed_h100e", "deployed_gpus", "deployed_h100e",
-      "stranded_gpus", "stranded_h100e", "stranded_power_gpus", "stranded_building_gpus",
-      "stranded_network_gpus", "energized_mw", "grid_queue_mw", "it_built_mw", "usable_it_mw",
-      "ordered_gpus", "delivered_gpus", "retired_gpus", "rolled_over_gpus", "backlog_gpus",
-      "on_order_gpus", "capex_spent_usd", "demand_training_h100e", "demand_inference_h100e",
-      "demand_other_h100e", "demand_h100e", "served_h100e", "unserved_h100e", "idle_h100e",
-      "balance_h100e", "relative_balance", "trend_relative_balance", "temporary_relative_balance",
-      "utilization", "mismatch_index", "mismatch_firms", "mismatch_regions", "mismatch_generations",
-      "market_matched_h100e", "market_unmet_h100e", "contract_shortfall_h100e", "spot_usd_per_h100e_hour",
-      "term_usd_per_h100e_hour", "regime", "binding_upstream_node"};
+  static const std::vector<std::string> c = [] {
+    std::vector<std::string> names = {"date", "period_end", "period_days"};
+    for (const SummaryNumber& n : summary_numbers()) names.emplace_back(n.name);
+    names.insert(names.end(), {"regime", "binding_upstream_node"});
+    return names;
+  }();
   return c;
 }
 
@@ -725,23 +767,9 @@ struct RunWriter::Impl {
     for (const PeriodSummary& p : r.periods) {
       const size_t t = static_cast<size_t>(p.period);
       const Period& per = cal[p.period];
-      summary.text(to_iso(per.start)).text(to_iso(per.last)).number(per.days)
-          .number(p.installed_gpus).number(p.installed_h100e).number(p.deployed_gpus)
-          .number(p.deployed_h100e).number(p.stranded_gpus).number(p.stranded_h100e)
-          .number(p.stranded_power_gpus).number(p.stranded_building_gpus)
-          .number(p.stranded_network_gpus).number(p.energized_mw).number(p.grid_queue_mw)
-          .number(p.it_built_mw).number(p.usable_it_mw).number(p.ordered_gpus)
-          .number(p.delivered_gpus).number(p.retired_gpus).number(p.rolled_over_gpus)
-          .number(p.backlog_gpus)
-          .number(p.on_order_gpus).number(p.capex_spent_usd).number(p.demand_training_h100e)
-          .number(p.demand_inference_h100e).number(p.demand_other_h100e).number(p.demand_h100e())
-          .number(p.served_h100e).number(p.unserved_h100e).number(p.idle_h100e)
-          .number(p.balance_h100e()).number(p.relative_balance()).number(diag.trend[t])
-          .number(diag.temporary[t]).number(p.utilization()).number(p.mismatch_index)
-          .number(p.mismatch_firms).number(p.mismatch_regions).number(p.mismatch_generations)
-          .number(p.market_matched_h100e).number(p.market_unmet_h100e).number(p.contract_shortfall_h100e)
-          .number(p.spot_usd_per_h100e_hour)
-          .number(p.term_usd_per_h100e_hour).text(to_string(diag.regimes[t])).text(binding_upstream_name(s, p.binding_upstream));
+      summary.text(to_iso(per.start)).text(to_iso(per.last)).number(per.days);
+      for (const SummaryNumber& n : summary_numbers()) summary.number(n.value(p, diag, t));
+      summary.text(to_string(diag.regimes[t])).text(binding_upstream_name(s, p.binding_upstream));
       summary.end_row();
     }
     summary.close();

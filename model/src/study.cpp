@@ -97,6 +97,35 @@ std::string metric_problem(const std::string& name, const Scenario* s) {
          (guess.empty() ? "" : "; did you mean `" + name.substr(0, colon + 1) + guess + "`?");
 }
 
+namespace {
+// Why `name` is not one of summary.csv's numbers ("" when it is).
+std::string series_problem(const std::string& name) {
+  std::vector<std::string> names;
+  for (const SummaryNumber& n : summary_numbers()) names.emplace_back(n.name);
+  if (std::find(names.begin(), names.end(), name) != names.end()) return "";
+  if (const std::string guess = detail::did_you_mean(name, names); !guess.empty())
+    return "unknown series `" + name + "`; did you mean `" + guess + "`?";
+  return "unknown series `" + name + "` (a series is one of summary.csv's number columns, such as relative_balance, "
+         "unserved_h100e or spot_usd_per_h100e_hour)";
+}
+}  // namespace
+
+std::size_t study_series_width(const Study& study, std::size_t periods) {
+  return study_keeps_series(study.method) ? study.series.size() * periods : 0;
+}
+
+std::vector<double> run_series(const Study& study, const RunResult& r, const SeriesDiagnosis& d) {
+  std::vector<double> row;
+  row.reserve(study.series.size() * r.periods.size());
+  for (const std::string& name : study.series) {
+    const auto& numbers = summary_numbers();
+    const auto n = std::find_if(numbers.begin(), numbers.end(), [&](const SummaryNumber& x) { return name == x.name; });
+    if (n == numbers.end()) throw std::logic_error("run_series: no summary number " + name);
+    for (size_t t = 0; t < r.periods.size(); ++t) row.push_back(n->value(r.periods[t], d, t));
+  }
+  return row;
+}
+
 double run_metric(const std::string& name, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d) {
   const auto& p = r.periods;
   if (name == "peak_unserved_h100e") {
@@ -217,7 +246,7 @@ void pack_run(const StudyResult& r, long run, std::span<double> row) {
   for (long o = 0; o < outs; ++o) row[static_cast<size_t>(o)] = r.outputs(run, o);
   row[static_cast<size_t>(outs)] = r.warned[static_cast<size_t>(run)];
   if (row.size() > static_cast<size_t>(outs) + 1) {
-    const std::vector<double> series = r.relative_balance.row(run);
+    const std::vector<double> series = r.series.row(run);
     std::copy(series.begin(), series.end(), row.begin() + outs + 1);
   }
 }
@@ -226,7 +255,7 @@ void unpack_run(StudyResult& r, long run, std::span<const double> row) {
   const long outs = r.outputs.cols();
   for (long o = 0; o < outs; ++o) r.outputs(run, o) = row[static_cast<size_t>(o)];
   r.warned[static_cast<size_t>(run)] = row[static_cast<size_t>(outs)];
-  if (row.size() > static_cast<size_t>(outs) + 1) r.relative_balance.put(run, row.subspan(static_cast<size_t>(outs) + 1));
+  if (row.size() > static_cast<size_t>(outs) + 1) r.series.put(run, row.subspan(static_cast<size_t>(outs) + 1));
 }
 
 double warning_bits(const std::vector<Warning>& warnings) {
@@ -350,6 +379,26 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
       const YAML::Mark at = outputs[i].Mark();
       st.output_at.emplace_back(at.line + 1, at.column + 1);
     }
+  }
+  // per-period series: summary.csv's numbers, for the methods that keep them
+  if (const YAML::Node series = m.get("series"); series.IsDefined() && !study_keeps_series(st.method)) {
+    d.error(series, "series", "only monte_carlo and sobol studies analyse per-period series (bands, indices per period)");
+  } else if (series.IsDefined() && (!series.IsSequence() || series.size() == 0)) {
+    d.error(series, "series", "expected a list of summary.csv's number columns, e.g. `[relative_balance, spot_usd_per_h100e_hour]`");
+  } else if (series.IsDefined()) {
+    for (std::size_t i = 0; i < series.size(); ++i) {
+      std::string name;
+      const std::string p = "series[" + std::to_string(i) + "]";
+      if (!detail::scalar(d, series[i], p, name)) continue;
+      if (const std::string problem = series_problem(name); !problem.empty())
+        d.error(series[i], p, problem);
+      else if (std::find(st.series.begin(), st.series.end(), name) != st.series.end())
+        d.error(series[i], p, "`" + name + "` is listed twice");
+      else
+        st.series.push_back(name);
+    }
+  } else if (study_keeps_series(st.method)) {
+    st.series = {"relative_balance"};
   }
   if (st.method == StudyMethod::grid && std::pow(st.points, static_cast<double>(st.parameters.size())) > 1e6)
     d.error(m.get("points"), "points", "a grid of " + std::to_string(st.points) + "^" + std::to_string(st.parameters.size()) +
@@ -582,7 +631,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   if (study_keeps_series(study.method)) {
     r.period_dates = checkpoint && !checkpoint->previous.period_dates.empty() ? checkpoint->previous.period_dates
                                                                              : study_period_dates(study, tmpl);
-    r.relative_balance = SeriesStore(n, static_cast<int>(r.period_dates.size()));
+    r.series = SeriesStore(n, static_cast<int>(study_series_width(study, r.period_dates.size())));
   }
   // runs done before an interruption are taken as they were
   int done = 0;
@@ -594,11 +643,11 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       if (was_done(k)) {
         r.outputs.row(k) = checkpoint->previous.outputs.row(k);
         r.warned[static_cast<size_t>(k)] = checkpoint->previous.warned[static_cast<size_t>(k)];
-        if (!r.relative_balance.empty()) r.relative_balance.put(k, checkpoint->previous.relative_balance.row(k));
+        if (!r.series.empty()) r.series.put(k, checkpoint->previous.series.row(k));
         ++done;
       }
-  // shared among processes: every row of the exchanges has the periods
-  const size_t periods = shared ? static_cast<size_t>(r.relative_balance.periods()) : 0;
+  // shared among processes: every row of the exchanges has the series
+  const size_t series_width = shared ? static_cast<size_t>(r.series.periods()) : 0;
   // runs, shared among threads; each writes only its own rows
   std::atomic<int> next{0};
   int end = n;
@@ -617,11 +666,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         for (size_t o = 0; o < study.outputs.size(); ++o)
           r.outputs(k, static_cast<int>(o)) = run_metric(study.outputs[o], s, run, diag);
         r.warned[static_cast<size_t>(k)] = warning_bits(run.warnings);
-        if (!r.relative_balance.empty()) {
-          std::vector<double> rel;
-          for (const auto& p : run.periods) rel.push_back(p.relative_balance());
-          r.relative_balance.put(k, rel);
-        }
+        if (!r.series.empty()) r.series.put(k, run_series(study, run, diag));
       } catch (const std::exception& e) {
         std::lock_guard<std::mutex> g(lock);
         if (failure.empty()) failure = run_failure(study, r, k, e);
@@ -649,7 +694,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       return;
     }
     const int outs = static_cast<int>(r.outputs.cols());
-    const size_t width = static_cast<size_t>(outs) + 1 + periods;
+    const size_t width = static_cast<size_t>(outs) + 1 + series_width;
     for (int from = begin; from < stop; from += share->chunk) {
       const int to = std::min(stop, from + share->chunk);
       run_local(from, to);
@@ -693,7 +738,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   r.unit.conservativeResize(row, d);
   r.values.conservativeResize(row, d);
   r.outputs.conservativeResize(row, Eigen::NoChange);
-  r.relative_balance.truncate(row);
+  r.series.truncate(row);
   return r;
 }
 
@@ -876,17 +921,20 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
         });
       }
       w.close();
-      // the same indices for the relative balance of every period; a period whose balance does
-      // not vary across runs (history, for one) has no variance to share out: empty cells
+      // the same indices for every period of each series; a period in which a series does not
+      // vary across runs (history, for one) has no variance to share out: empty cells
       CsvWriter wp(fs::path(dir) / "sobol_periods.csv",
-                   {"date", "parameter", "relative_balance_variance", "first_order", "first_order_low",
-                    "first_order_high", "total", "total_low", "total_high"});
-      r.relative_balance.for_each_period([&](int t, std::span<const double> values) {
+                   {"date", "series", "parameter", "variance", "first_order", "first_order_low", "first_order_high",
+                    "total", "total_low", "total_high"});
+      const size_t periods = r.period_dates.size();
+      r.series.for_each_period([&](int j, std::span<const double> values) {
+        const size_t t = static_cast<size_t>(j) % periods;
+        const std::string& series = study.series[static_cast<size_t>(j) / periods];
         const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(values.data(), static_cast<Eigen::Index>(values.size()));
         const SobolIndices s = sobol_indices(sobol_design_outputs(study, r, y), sobol_points_used(study, r), d,
                                              study.bootstrap, 0.95, study.seed);
         for (int i = 0; i < d; ++i) {
-          wp.text(r.period_dates[static_cast<size_t>(t)]).text(study.parameters[static_cast<size_t>(i)].path).number(s.variance);
+          wp.text(r.period_dates[t]).text(series).text(study.parameters[static_cast<size_t>(i)].path).number(s.variance);
           if (s.variance > 0)
             wp.number(s.first(i)).number(s.first_low(i)).number(s.first_high(i)).number(s.total(i))
                 .number(s.total_low(i)).number(s.total_high(i));
@@ -905,17 +953,25 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
       break;
     case StudyMethod::monte_carlo: {
       for (int o = 0; o < outs; ++o) headline.spread(o, r.outputs.col(o));
-      CsvWriter w(fs::path(dir) / "bands.csv", {"date", "relative_balance_p5", "relative_balance_p10",
-                                                "relative_balance_p50", "relative_balance_p90", "relative_balance_p95"});
-      std::vector<double> x;
-      r.relative_balance.for_each_period([&](int t, std::span<const double> values) {
+      // per period, the percentiles of each series, the series side by side
+      static constexpr double kBands[] = {0.05, 0.10, 0.50, 0.90, 0.95};
+      std::vector<std::string> columns = {"date"};
+      for (const std::string& series : study.series)
+        for (const char* p : {"_p5", "_p10", "_p50", "_p90", "_p95"}) columns.push_back(series + p);
+      const size_t periods = r.period_dates.size(), nb = std::size(kBands);
+      std::vector<double> bands(study.series.size() * periods * nb), x;  // (series, period, band)
+      r.series.for_each_period([&](int j, std::span<const double> values) {
         x.assign(values.begin(), values.end());
         std::sort(x.begin(), x.end());
-        const auto q = [&](double p) { return quantile_sorted(x, p); };
-        w.text(r.period_dates[static_cast<size_t>(t)]).number(q(0.05)).number(q(0.10)).number(q(0.50)).number(q(0.90))
-            .number(q(0.95));
-        w.end_row();
+        for (size_t b = 0; b < nb; ++b) bands[static_cast<size_t>(j) * nb + b] = quantile_sorted(x, kBands[b]);
       });
+      CsvWriter w(fs::path(dir) / "bands.csv", columns);
+      for (size_t t = 0; t < periods; ++t) {
+        w.text(r.period_dates[t]);
+        for (size_t k = 0; k < study.series.size(); ++k)
+          for (size_t b = 0; b < nb; ++b) w.number(bands[(k * periods + t) * nb + b]);
+        w.end_row();
+      }
       w.close();
       break;
     }
@@ -955,6 +1011,7 @@ std::string study_manifest(const Study& study, const ScenarioTemplate& tmpl, int
       << (p.log_scale ? "true" : "false") << YAML::EndMap;
   e << YAML::EndSeq;
   e << YAML::Key << "outputs" << YAML::Value << YAML::Flow << study.outputs;
+  if (study_keeps_series(study.method)) e << YAML::Key << "series" << YAML::Value << YAML::Flow << study.series;
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";
 }

@@ -687,15 +687,16 @@ std::string adaptive_sample_line(const Study& study, const StudyResult& result) 
   return line;
 }
 
-// Runs saved by an interrupted study: lines `k,outputs...[,relative balance per period...]`.
+// Runs saved by an interrupted study: lines `k,outputs...,warnings[,series per period...]`.
 void read_checkpoint(const std::filesystem::path& file, const Study& study, const std::vector<std::string>& dates,
                      StudyCheckpoint& cp) {
   const int n = study_runs(study), outs = static_cast<int>(study.outputs.size());
   cp.previous.outputs = Eigen::MatrixXd::Zero(n, outs);
   cp.previous.warned.assign(static_cast<size_t>(n), 0.0);
   cp.previous.period_dates = dates;
-  cp.previous.relative_balance = SeriesStore(n, static_cast<int>(dates.size()));
-  const size_t width = 1 + static_cast<size_t>(outs) + 1 + dates.size();
+  const size_t series = study_series_width(study, dates.size());
+  cp.previous.series = SeriesStore(n, static_cast<int>(series));
+  const size_t width = 1 + static_cast<size_t>(outs) + 1 + series;
   std::ifstream in(file, std::ios::binary);
   const std::string text((std::istreambuf_iterator<char>(in)), {});
   std::istringstream lines(text.substr(0, text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1));
@@ -721,15 +722,17 @@ void read_checkpoint(const std::filesystem::path& file, const Study& study, cons
   }
 }
 
-// Hand rank 0's checkpoint (per run: done, outputs, relative balances) to every process through
+// Hand rank 0's checkpoint (per run: done, outputs, warnings, series) to every process through
 // the share's sum, a block of runs at a time, so that no process holds it all in one buffer.
 // Every process calls it with the same study; processes other than rank 0 pass an empty one.
-void exchange_checkpoint(StudyCheckpoint& cp, int outs, const std::vector<std::string>& dates, const StudyShare& share) {
+void exchange_checkpoint(StudyCheckpoint& cp, const Study& study, const std::vector<std::string>& dates,
+                         const StudyShare& share) {
   const long n = static_cast<long>(cp.done.size());
-  const size_t periods = dates.size(), width = 1 + static_cast<size_t>(outs) + 1 + periods;
+  const int outs = static_cast<int>(study.outputs.size());
+  const size_t series = study_series_width(study, dates.size()), width = 1 + static_cast<size_t>(outs) + 1 + series;
   if (cp.previous.outputs.rows() != n) cp.previous.outputs = Eigen::MatrixXd::Zero(n, outs);
   if (cp.previous.warned.size() != static_cast<size_t>(n)) cp.previous.warned.assign(static_cast<size_t>(n), 0.0);
-  if (cp.previous.relative_balance.runs() != n) cp.previous.relative_balance = SeriesStore(n, static_cast<int>(periods));
+  if (cp.previous.series.runs() != n) cp.previous.series = SeriesStore(n, static_cast<int>(series));
   cp.previous.period_dates = dates;
   constexpr long kBlock = 4096;
   std::vector<double> buf;
@@ -761,7 +764,7 @@ int follow_study(const Study& study, const ScenarioTemplate& tmpl, int threads, 
   try {
     StudyCheckpoint cp;
     cp.done.assign(static_cast<size_t>(study_runs(study)), 0);
-    exchange_checkpoint(cp, static_cast<int>(study.outputs.size()), study_period_dates(study, tmpl), share);
+    exchange_checkpoint(cp, study, study_period_dates(study, tmpl), share);
     run_study(study, tmpl, threads, {}, &cp, &share);
     return kOk;
   } catch (const std::exception&) {
@@ -856,7 +859,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     }
     if (shared) {  // the study goes ahead; hand the checkpoint to the other processes
       tell(0);
-      exchange_checkpoint(cp, static_cast<int>(study.outputs.size()), study_period_dates(study, *tmpl), *share);
+      exchange_checkpoint(cp, study, study_period_dates(study, *tmpl), *share);
     }
     long saved = 0;
     const long kill_after = std::getenv("GPUMM_TEST_KILL_AFTER_RUNS") ? std::atol(std::getenv("GPUMM_TEST_KILL_AFTER_RUNS")) : -1;
@@ -864,8 +867,8 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       std::string line = std::to_string(k);
       for (int o = 0; o < r.outputs.cols(); ++o) line.append(",").append(format_number(r.outputs(k, o)));
       line.append(",").append(format_number(r.warned[static_cast<size_t>(k)]));
-      if (!r.relative_balance.empty())
-        for (double x : r.relative_balance.row(k)) line.append(",").append(format_number(x));
+      if (!r.series.empty())
+        for (double x : r.series.row(k)) line.append(",").append(format_number(x));
       line.append("\n");
       std::fwrite(line.data(), 1, line.size(), rows);
       std::fflush(rows);

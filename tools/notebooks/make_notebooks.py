@@ -380,7 +380,7 @@ def notebook(runs, tornado, sobol, diff, out):
            "the others at the base; sorted by swing. The largest: `%s` (%s to %s months)." % (t[0]["parameter"], fmt(num(t[0]["at_low"])), fmt(num(t[0]["at_high"]))), ""]
 
     # 6. Sobol indices per period
-    rows = read_csv(os.path.join(sobol, "sobol_periods.csv"))
+    rows = [r for r in read_csv(os.path.join(sobol, "sobol_periods.csv")) if r["series"] == "relative_balance"]
     params = []
     for r in rows:
         if r["parameter"] not in params:

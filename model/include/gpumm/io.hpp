@@ -97,6 +97,15 @@ struct Episode;
 std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
                          const std::vector<Episode>& episodes);
 
+/// The numbers summary.csv has for each period, in its order (after `date`, `period_end` and
+/// `period_days`, before `regime` and `binding_upstream_node`), each with how it is read from a
+/// run and its diagnosis. Studies analyse these as per-period series by the same names.
+struct SummaryNumber {
+  const char* name;
+  double (*value)(const PeriodSummary& p, const SeriesDiagnosis& d, std::size_t t);
+};
+const std::vector<SummaryNumber>& summary_numbers();
+
 /// Column names of each CSV file, as documented in the README.
 const std::vector<std::string>& summary_columns();
 const std::vector<std::string>& firms_columns();

@@ -54,6 +54,10 @@ struct Study {
   std::vector<StudyParameter> parameters;
   std::vector<std::string> outputs;    ///< metric names (see `study_metrics`)
   std::vector<std::pair<int, int>> output_at;  ///< line and column of each output in the file (1-based; 0 unknown)
+  /// Per-period series that Monte Carlo bands and Sobol indices per period analyse, named as
+  /// summary.csv's number columns (see `summary_numbers`); `relative_balance` unless the file
+  /// names others; empty for the methods that keep no series.
+  std::vector<std::string> series;
 };
 
 /// Whether a file is a study file (a map naming a `scenario` and a `method`) rather than a
@@ -123,7 +127,9 @@ struct StudyResult {
   /// Per run, the warnings it raised: bit c set for code kWarningCodes[c] (a whole number held
   /// as a double, so it travels with the outputs through checkpoints and processes).
   std::vector<double> warned;
-  SeriesStore relative_balance;  ///< per run, per period (see `study_keeps_series`)
+  /// Per run, the study's series one after another, each over every period (see
+  /// `study_keeps_series`): column j is series j / periods in period j % periods.
+  SeriesStore series;
   std::vector<std::string> period_dates;
   int rounds = 1;          ///< Sobol: rounds of the design run (N = samples 2^(rounds - 1))
   double widest = 0;       ///< Sobol with a target width: the widest interval at the end
@@ -174,9 +180,15 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& scenario, int 
 std::string study_manifest(const Study& study, const ScenarioTemplate& scenario, int runs,
                            const std::string& tool_version);
 
-/// Whether a method keeps each run's per-period relative balance: Monte Carlo for its bands,
-/// Sobol for its indices per period.
+/// Whether a method keeps each run's per-period series: Monte Carlo for its bands, Sobol for its
+/// indices per period.
 bool study_keeps_series(StudyMethod m);
+
+/// The numbers a study keeps per run for its series: one per series and period.
+std::size_t study_series_width(const Study& study, std::size_t periods);
+
+/// A run's values of the study's series, one after another, each over every period.
+std::vector<double> run_series(const Study& study, const RunResult& r, const SeriesDiagnosis& d);
 
 /// The first day of every period of the study's scenario (one base run), when the method keeps
 /// per-period series; empty otherwise. Processes sharing a study need them before any run.
