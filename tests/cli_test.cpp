@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <algorithm>
 #include <set>
 #include <sstream>
@@ -1212,6 +1213,72 @@ TEST_CASE("cli: Monte Carlo bands of each series are the percentiles of the runs
   }
   CHECK(checked == 3 * 5 * 36);
   CHECK(spread >= 12);  // the 2026 capex moves the later months
+}
+
+TEST_CASE("cli: a study's parameters may have distributions within their ranges") {
+  const fs::path out = scratch("study-distributions");
+  Result r = run_gpumm("study tests/testdata/studies/distributions.yaml -q -o '" + out.string() + "'");
+  REQUIRE(r.code == 0);
+  const auto values = [&](const char* path) {
+    std::vector<double> v;
+    for (const auto& x : column(out / "samples.csv", path)) v.push_back(std::stod(x));
+    std::sort(v.begin(), v.end());
+    return v;
+  };
+  const auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); };
+  // triangular on [10, 60] peaking at 20: mean (10 + 20 + 60) / 3 = 30, a fifth of it below the mode
+  const auto tri = values("firms.google.capex.2026");
+  REQUIRE(tri.size() == 400);
+  CHECK(tri.front() >= 10);
+  CHECK(tri.back() <= 60);
+  CHECK(mean(tri) == doctest::Approx(30).epsilon(0.005));
+  CHECK(std::count_if(tri.begin(), tri.end(), [](double x) { return x < 20; }) == 80);  // Latin hypercube strata
+  // normal (mean $20B, sd $5B, written with units) cut to [$5B, $35B] = +-3 sd: mean 20, sd
+  // 5 sqrt(1 - 6 phi(3) / (2 Phi(3) - 1)) = 4.933
+  const auto nor = values("firms.google.capex.2025");
+  const double m = mean(nor);
+  double var = 0;
+  for (double x : nor) var += (x - m) * (x - m);
+  CHECK(m == doctest::Approx(20).epsilon(0.002));
+  CHECK(std::sqrt(var / 400) == doctest::Approx(4.933).epsilon(0.01));
+  CHECK(std::count_if(nor.begin(), nor.end(), [](double x) { return x < 20; }) == 200);
+  // lognormal with median 2 (GW/y) and sigma 0.5, cut to [0.5, 8]: half of it below 2
+  const auto logn = values("regions.us_east.interconnect_cap");
+  CHECK(std::count_if(logn.begin(), logn.end(), [](double x) { return x < 2; }) == 200);
+  CHECK(logn.front() >= 0.5);
+  CHECK(logn.back() <= 8);
+  // ... and a plain range is uniform
+  const auto pue = values("regions.us_east.pue");
+  CHECK(mean(pue) == doctest::Approx(1.3).epsilon(0.001));
+  const std::string manifest = slurp(out / "manifest.yaml");
+  CHECK(manifest.find("distribution: triangular, mode: 20}") != std::string::npos);
+  CHECK(manifest.find("distribution: normal, mean: 20, sd: 5}") != std::string::npos);
+  CHECK(manifest.find("distribution: lognormal, median: 2, sigma: 0.5}") != std::string::npos);
+  // what does not fit is said, all at once
+  Result bad = run_gpumm("validate tests/testdata/studies/bad_distribution.yaml");
+  CHECK(bad.code == 2);
+  CHECK(bad.err == "tests/testdata/studies/bad_distribution.yaml:5:70: parameters[0].distribution: `normall`: expected "
+                   "uniform, log_uniform, triangular, normal or lognormal; did you mean `normal`?\n"
+                   "tests/testdata/studies/bad_distribution.yaml:6:5: parameters[1]: missing required key `sd` (a normal "
+                   "distribution needs its sd)\n"
+                   "tests/testdata/studies/bad_distribution.yaml:7:5: parameters[2]: the mode of a triangular distribution "
+                   "must lie between low and high\n"
+                   "tests/testdata/studies/bad_distribution.yaml:8:60: parameters[3].mode: `mode` belongs to a triangular "
+                   "distribution (add `distribution: triangular`)\n"
+                   "4 problems found\n");
+  // a number of a distribution in units the scenario does not write at the path
+  std::string y = slurp(kSource / "tests/testdata/studies/distributions.yaml");
+  y.replace(y.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
+  y.replace(y.find("mean: $20B"), 10, "mean: 20 GW");
+  y.replace(y.find("low: 1.1, high: 1.5}"), 20, "low: 1.1, high: 1.5, log_scale: true, distribution: normal, mean: 1.3, sd: 0.1}");
+  const fs::path file = scratch("bad-units-distribution.yaml");
+  std::ofstream(file) << y;
+  Result units = run_gpumm("validate '" + file.string() + "'");
+  CHECK(units.code == 2);
+  CHECK(units.err.find(":9:87: parameters[1].mean: `20 GW`: not in the units the scenario writes at "
+                       "firms.google.capex.2025 (`$20B` there): write e.g. `20` or `$20B`") != std::string::npos);
+  CHECK(units.err.find("parameters[3].log_scale: log_scale is the log_uniform distribution; a normal one cannot have it") !=
+        std::string::npos);
 }
 
 TEST_CASE("cli: a Sobol study's indices per period of one series do not depend on the other series") {

@@ -229,6 +229,83 @@ TEST_CASE("sensitivity: parameters map the unit interval to their range") {
   CHECK(lg.from_unit(0.5) == doctest::Approx(10));
 }
 
+TEST_CASE("sensitivity: distributions map the unit interval to their quantiles within the range") {
+  using S = Distribution::Shape;
+  // triangular on [0, 10] peaking at 2: F(x) = x^2 / 20 up to the mode (which holds 0.2),
+  // 1 - (10 - x)^2 / 80 above it
+  Parameter tri{"t", 0, 10, false, {S::triangular, 2}};
+  CHECK(tri.from_unit(0.2) == doctest::Approx(2));
+  CHECK(tri.from_unit(0.1) == doctest::Approx(std::sqrt(2.0)));        // x^2 / 20 = 0.1
+  CHECK(tri.from_unit(0.6) == doctest::Approx(10 - std::sqrt(32.0)));  // (10 - x)^2 / 80 = 0.4
+  CHECK(tri.from_unit(0) == 0);
+  CHECK(tri.from_unit(1) == 10);
+  // a standard normal cut far out (+-10 sd): the normal's own quantiles
+  Parameter nor{"n", -10, 10, false};
+  nor.dist = {S::normal, 0, 0, 1};
+  CHECK(nor.from_unit(0.5) == doctest::Approx(0).epsilon(1e-12));
+  CHECK(nor.from_unit(0.975) == doctest::Approx(1.9599639845400536).epsilon(1e-12));
+  // cut at its mean: a half-normal, whose median is Phi^-1(0.75)
+  Parameter half = nor;
+  half.low = 0;
+  CHECK(half.from_unit(0.5) == doctest::Approx(0.6744897501960817).epsilon(1e-12));
+  CHECK(half.from_unit(0) == 0);
+  CHECK(half.from_unit(1) == 10);
+  // five to six sd out: Q(5) = 2.8665e-7, Q(6) = 9.866e-10; the cut's median solves
+  // Q(z) = (Q(5) + Q(6)) / 2, z = 5.131371763283918 (by bisection on erfc)
+  Parameter tail = nor;
+  tail.low = 5;
+  tail.high = 6;
+  CHECK(tail.from_unit(0.5) == doctest::Approx(5.131371763283918).epsilon(1e-10));
+  CHECK(tail.from_unit(0.25) < tail.from_unit(0.5));
+  // lognormal with median 100 and sigma 0.5: ln x is normal; the 84.13% point (Phi(1)) is 100 e^0.5
+  Parameter logn{"l", 1, 1e6, false};
+  logn.dist.shape = S::lognormal;
+  logn.dist.median = 100;
+  logn.dist.sigma = 0.5;
+  CHECK(logn.from_unit(0.5) == doctest::Approx(100).epsilon(1e-12));
+  CHECK(logn.from_unit(0.8413447460685429) == doctest::Approx(164.87212707001282).epsilon(1e-10));
+  // to_unit undoes from_unit
+  for (const Parameter& p : {tri, nor, half, tail, logn, Parameter{"u", 2, 10, false}, Parameter{"g", 1, 100, true}})
+    for (double u : {0.0, 0.01, 0.3, 0.5, 0.77, 0.999, 1.0}) {
+      CAPTURE(p.name);
+      CAPTURE(u);
+      CHECK(p.to_unit(p.from_unit(u)) == doctest::Approx(u).epsilon(1e-9));
+    }
+  // a Latin hypercube through a normal keeps its mean and spread
+  const Eigen::MatrixXd x = latin_hypercube(2000, 1, 7);
+  Parameter wide{"w", -100, 100, false};
+  wide.dist = {S::normal, 0, 20, 5};
+  double sum = 0, sq = 0;
+  for (int i = 0; i < x.rows(); ++i) {
+    const double v = wide.from_unit(x(i, 0));
+    sum += v;
+    sq += v * v;
+  }
+  const double mean = sum / 2000, sd = std::sqrt(sq / 2000 - mean * mean);
+  CHECK(mean == doctest::Approx(20).epsilon(0.005));
+  CHECK(sd == doctest::Approx(5).epsilon(0.01));
+}
+
+TEST_CASE("sensitivity: a distribution that does not fit its range says why") {
+  using S = Distribution::Shape;
+  CHECK(Parameter{"t", 0, 10, false, {S::triangular, 2}}.problem().empty());
+  CHECK(Parameter{"t", 0, 10, false, {S::triangular, 12}}.problem() ==
+        "the mode of a triangular distribution must lie between low and high");
+  Parameter n{"n", 0, 10, false, {S::normal, 0, 5, 0}};
+  CHECK(n.problem() == "a normal distribution needs a positive sd");
+  n.dist.sd = 1;
+  CHECK(n.problem().empty());
+  n.dist.mean = -100;  // the range is 100 sd out: no probability left in double precision
+  CHECK(n.problem() == "the range lies too far out in the tail of this normal distribution to hold any of it");
+  Parameter l{"l", -1, 10, false, {S::lognormal, 0, 0, 0, 2, 0.5}};
+  CHECK(l.problem() == "a lognormal range cannot go below 0");
+  l.low = 0;
+  CHECK(l.problem().empty());
+  CHECK(l.from_unit(0) == 0);
+  CHECK(Parameter{"g", 0, 10, true}.problem() == "a log-scale range must be positive");
+  CHECK(Parameter{"u", 10, 10, false}.problem() == "low must be below high");
+}
+
 TEST_CASE("sensitivity: every example study loads and names numbers of its scenario") {
   namespace fs = std::filesystem;
   int examples = 0;

@@ -1,9 +1,12 @@
 #include "gpumm/sensitivity.hpp"
 
+#include <boost/math/special_functions/erf.hpp>
+
 #include <algorithm>
 #include <array>
-#include <functional>
 #include <cmath>
+#include <functional>
+#include <limits>
 #include <numeric>
 #include <stdexcept>
 
@@ -11,9 +14,122 @@
 
 namespace gpumm {
 
+std::string to_string(Distribution::Shape s) {
+  switch (s) {
+    case Distribution::Shape::uniform: return "uniform";
+    case Distribution::Shape::log_uniform: return "log_uniform";
+    case Distribution::Shape::triangular: return "triangular";
+    case Distribution::Shape::normal: return "normal";
+    case Distribution::Shape::lognormal: return "lognormal";
+  }
+  return "uniform";
+}
+
+namespace {
+// A normal (or lognormal, on the logarithm) cut to a range, as standard scores z = (x - m) / s
+// of its ends. Quantiles are taken in the tail that holds the range (the upper tail when it
+// lies above the mean), where the probabilities keep their precision: a range five standard
+// deviations out still maps u to distinct values.
+struct CutNormal {
+  double m = 0, s = 1, za = 0, zb = 0;
+  bool upper = false;  // work with survival probabilities Q(z) = 1 - Phi(z)
+  static double phi(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }  // Phi
+  static double q(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }      // 1 - Phi
+  CutNormal(double mean, double sd, double a, double b) : m(mean), s(sd), za((a - mean) / sd), zb((b - mean) / sd) {
+    upper = za > 0;
+  }
+  double mass() const { return upper ? q(za) - q(zb) : phi(zb) - phi(za); }
+  double quantile(double u) const {  // the standard score below which a share u of the cut lies
+    if (upper) {
+      const double qa = q(za), qb = q(zb);
+      const double p = qa - u * (qa - qb);  // survival probability at the point
+      return p <= 0 ? zb : std::sqrt(2.0) * boost::math::erfc_inv(2 * p);
+    }
+    const double fa = phi(za), fb = phi(zb);
+    const double p = fa + u * (fb - fa);
+    if (p <= 0) return za;
+    if (p >= 1) return zb;  // Phi rounds to 1 beyond about 8 sd
+    return -std::sqrt(2.0) * boost::math::erfc_inv(2 * p);
+  }
+  double share(double z) const {  // the share of the cut at or below standard score z
+    const double w = mass();
+    return upper ? (q(za) - q(z)) / w : (phi(z) - phi(za)) / w;
+  }
+};
+}  // namespace
+
 double Parameter::from_unit(double u) const {
-  if (log_scale) return std::exp(std::log(low) + u * (std::log(high) - std::log(low)));
-  return low + u * (high - low);
+  using S = Distribution::Shape;
+  const S shape = log_scale ? S::log_uniform : dist.shape;
+  double x = 0;
+  switch (shape) {
+    case S::uniform: return low + u * (high - low);
+    case S::log_uniform: return std::exp(std::log(low) + u * (std::log(high) - std::log(low)));
+    case S::triangular: {
+      const double w = high - low, c = w > 0 ? (dist.mode - low) / w : 0;
+      x = u <= c ? low + std::sqrt(u * w * (dist.mode - low)) : high - std::sqrt((1 - u) * w * (high - dist.mode));
+      break;
+    }
+    case S::normal: {
+      const CutNormal n(dist.mean, dist.sd, low, high);
+      x = dist.mean + dist.sd * n.quantile(u);
+      break;
+    }
+    case S::lognormal: {
+      const double lo = low > 0 ? std::log(low) : -std::numeric_limits<double>::infinity();
+      const CutNormal n(std::log(dist.median), dist.sigma, lo, std::log(high));
+      x = dist.median * std::exp(dist.sigma * n.quantile(u));
+      break;
+    }
+  }
+  return std::clamp(x, low, high);
+}
+
+double Parameter::to_unit(double x) const {
+  using S = Distribution::Shape;
+  if (x <= low) return 0.0;
+  if (x >= high) return 1.0;
+  switch (log_scale ? S::log_uniform : dist.shape) {
+    case S::uniform: return (x - low) / (high - low);
+    case S::log_uniform: return (std::log(x) - std::log(low)) / (std::log(high) - std::log(low));
+    case S::triangular: {
+      const double w = high - low;
+      return x <= dist.mode ? (x - low) * (x - low) / (w * (dist.mode - low))
+                            : 1 - (high - x) * (high - x) / (w * (high - dist.mode));
+    }
+    case S::normal: return CutNormal(dist.mean, dist.sd, low, high).share((x - dist.mean) / dist.sd);
+    case S::lognormal: {
+      const double lo = low > 0 ? std::log(low) : -std::numeric_limits<double>::infinity();
+      return CutNormal(std::log(dist.median), dist.sigma, lo, std::log(high)).share((std::log(x) - std::log(dist.median)) / dist.sigma);
+    }
+  }
+  return 0.0;
+}
+
+std::string Parameter::problem() const {
+  using S = Distribution::Shape;
+  const S shape = log_scale ? S::log_uniform : dist.shape;
+  if (!(low < high)) return "low must be below high";
+  switch (shape) {
+    case S::uniform: return "";
+    case S::log_uniform: return low > 0 ? "" : "a log-scale range must be positive";
+    case S::triangular:
+      return dist.mode >= low && dist.mode <= high ? "" : "the mode of a triangular distribution must lie between low and high";
+    case S::normal:
+      if (!(dist.sd > 0)) return "a normal distribution needs a positive sd";
+      if (!(CutNormal(dist.mean, dist.sd, low, high).mass() > 0))
+        return "the range lies too far out in the tail of this normal distribution to hold any of it";
+      return "";
+    case S::lognormal: {
+      if (!(dist.median > 0) || !(dist.sigma > 0)) return "a lognormal distribution needs a positive median and sigma";
+      if (low < 0) return "a lognormal range cannot go below 0";
+      const double lo = low > 0 ? std::log(low) : -std::numeric_limits<double>::infinity();
+      if (!(CutNormal(std::log(dist.median), dist.sigma, lo, std::log(high)).mass() > 0))
+        return "the range lies too far out in the tail of this lognormal distribution to hold any of it";
+      return "";
+    }
+  }
+  return "";
 }
 
 namespace {

@@ -170,26 +170,80 @@ double run_metric(const std::string& name, const Scenario& s, const RunResult& r
 
 namespace {
 
-// A parameter's `low` or `high`: a number in the units the scenario writes at the path, plain
-// (read now) or with those units (`$120B`, `12mo`, `6 GW/y`: kept in `written`, read against
-// the scenario by study_problems). Returns whether it is a plain number.
-bool range_end(detail::MapReader& pm, const char* key, double& out, StudyParameter::WrittenEnd& written) {
+// A parameter's `low`, `high` or a distribution's number in the path's units: a number in the
+// units the scenario writes at the path, plain (read now) or with those units (`$120B`, `12mo`,
+// `6 GW/y`: kept in `p.written`, read against the scenario by study_problems). Returns whether
+// it is a plain number.
+bool range_end(detail::MapReader& pm, const char* key, double& out, StudyParameter& p, bool required = true) {
   std::string text;
   YAML::Node n;
   if (pm.scalar_at(key, false, text, n) && !parse_number(text).ok() && number_with_unit(text)) {
-    written = {text, n.Mark().line + 1, n.Mark().column + 1};
+    p.written.push_back({key, text, n.Mark().line + 1, n.Mark().column + 1});
     return false;
   }
-  return pm.number(key, out, true);
+  return pm.number(key, out, required);
 }
 
-// The checks of a parameter's range, once both ends are read.
+// A parameter's distribution: its shape and the numbers of that shape (each required, and no
+// other); returns false when a number is missing, invalid or waits for its units to be read.
+bool read_distribution(detail::MapReader& pm, StudyParameter& p) {
+  using S = Distribution::Shape;
+  const bool shaped = pm.choice("distribution", p.dist.shape,
+                                {{"uniform", S::uniform}, {"log_uniform", S::log_uniform}, {"triangular", S::triangular},
+                                 {"normal", S::normal}, {"lognormal", S::lognormal}});
+  if (shaped && p.log_scale && p.dist.shape != S::log_uniform)
+    pm.diags().error(pm.get("log_scale"), pm.child_path("log_scale"),
+                     "log_scale is the log_uniform distribution; a " + to_string(p.dist.shape) + " one cannot have it");
+  // the numbers of each shape; sigma (of the logarithm) has no units
+  struct Key {
+    const char* name;
+    double* value;
+    S shape;
+  };
+  const Key keys[] = {{"mode", &p.dist.mode, S::triangular}, {"mean", &p.dist.mean, S::normal},
+                      {"sd", &p.dist.sd, S::normal},         {"median", &p.dist.median, S::lognormal},
+                      {"sigma", &p.dist.sigma, S::lognormal}};
+  // a misspelt shape is reported once: its numbers are not judged against a shape it may not mean
+  if (!shaped && pm.has("distribution")) {
+    for (const Key& k : keys) pm.get(k.name);
+    return false;
+  }
+  bool ok = true;
+  for (const Key& k : keys) {
+    if (k.shape != p.dist.shape) {
+      if (pm.has(k.name))
+        pm.diags().error(pm.get(k.name), pm.child_path(k.name),
+                         std::string("`") + k.name + "` belongs to a " + to_string(k.shape) + " distribution" +
+                             (shaped ? " (this one is " + to_string(p.dist.shape) + ")" : " (add `distribution: " + to_string(k.shape) + "`)"));
+      continue;
+    }
+    if (!pm.has(k.name)) {
+      pm.missing(k.name, std::string("a ") + to_string(k.shape) + " distribution needs its " + k.name);
+      ok = false;
+      continue;
+    }
+    const bool read = std::string_view(k.name) == "sigma" ? pm.number(k.name, *k.value) : range_end(pm, k.name, *k.value, p, false);
+    ok = ok && read;
+  }
+  return ok;
+}
+
+// The checks of a parameter's range and distribution, once its numbers are read.
 void check_range(const StudyParameter& p, const std::function<void(const std::string&)>& problem) {
-  if (!(p.low < p.high)) problem("low must be below high");
-  if (p.log_scale && p.low <= 0) problem("a log-scale range must be positive");
+  if (const std::string why = p.range().problem(); !why.empty()) problem(why);
 }
 
 }  // namespace
+
+double* StudyParameter::number(const std::string& key) {
+  if (key == "low") return &low;
+  if (key == "high") return &high;
+  if (key == "mode") return &dist.mode;
+  if (key == "mean") return &dist.mean;
+  if (key == "sd") return &dist.sd;
+  if (key == "median") return &dist.median;
+  throw std::logic_error("StudyParameter::number: no number " + key);
+}
 
 std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmpl) {
   std::vector<Diagnostic> out;
@@ -199,21 +253,20 @@ std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmp
     if (p.path.empty()) continue;  // reported with the study file
     try {
       p.base = tmpl.value_at(p.path);
-      // range ends written with units: in the units the scenario writes at the path
+      // numbers written with units: in the units the scenario writes at the path
       bool read = true;
-      for (auto [end, key, x] : {std::tuple{&p.low_written, "low", &p.low}, std::tuple{&p.high_written, "high", &p.high}}) {
-        if (end->text.empty()) continue;
-        if (const std::optional<double> v = tmpl.read_as_at(p.path, end->text)) {
-          *x = *v;
+      for (const StudyParameter::Written& w : p.written) {
+        if (const std::optional<double> v = tmpl.read_as_at(p.path, w.text)) {
+          *p.number(w.key) = *v;
           continue;
         }
         read = false;
         const std::string as = tmpl.text_for(p.path, p.base);
-        out.push_back({study.file, end->line, end->column, "parameters[" + std::to_string(i) + "]." + key,
-                       "`" + end->text + "`: not in the units the scenario writes at " + p.path + " (`" + as +
+        out.push_back({study.file, w.line, w.column, "parameters[" + std::to_string(i) + "]." + w.key,
+                       "`" + w.text + "`: not in the units the scenario writes at " + p.path + " (`" + as +
                            "` there): write e.g. `" + format_number(p.base) + "` or `" + as + "`"});
       }
-      if (read && !(p.low_written.text.empty() && p.high_written.text.empty()))
+      if (read && !p.written.empty())
         check_range(p, [&](const std::string& why) {
           out.push_back({study.file, p.entry_line, p.entry_column, "parameters[" + std::to_string(i) + "]", why});
         });
@@ -352,10 +405,14 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
       }
       p.entry_line = params[i].Mark().line + 1;
       p.entry_column = params[i].Mark().column + 1;
-      const bool lo = range_end(pm, "low", p.low, p.low_written), hi = range_end(pm, "high", p.high, p.high_written);
+      // every number read (and each problem reported) before deciding whether to check the range
+      const bool low = range_end(pm, "low", p.low, p);
+      const bool high = range_end(pm, "high", p.high, p);
       pm.boolean("log_scale", p.log_scale);
-      // an end with units is checked once it is read (study_problems)
-      if (lo && hi) check_range(p, [&](const std::string& why) { d.error(params[i], pm.path(), why); });
+      const bool shape = read_distribution(pm, p);
+      const bool plain = low && high && shape;
+      // a number with units is checked once it is read (study_problems)
+      if (plain) check_range(p, [&](const std::string& why) { d.error(params[i], pm.path(), why); });
       pm.finish();
       st.parameters.push_back(p);
     }
@@ -619,7 +676,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   for (int k = 0; k < n; ++k)
     for (int i = 0; i < d; ++i) {
       const StudyParameter& p = study.parameters[static_cast<size_t>(i)];
-      const Parameter range{p.path, p.low, p.high, p.log_scale};
+      const Parameter range = p.range();
       // a tornado's base point is the scenario's own value
       const bool at_base = (study.method == StudyMethod::tornado && (k == 0 || (k - 1) / 2 != i)) ||
                            (study.method == StudyMethod::sweep && k / study.points != i);
@@ -980,6 +1037,32 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
   return headline.text() + warnings_line(r);
 }
 
+namespace {
+// A parameter's distribution in its manifest entry (nothing for a uniform or log-uniform range,
+// which low, high and log_scale say).
+struct DistributionEntries {
+  const StudyParameter& p;
+};
+DistributionEntries distribution_entries(const StudyParameter& p) { return {p}; }
+YAML::Emitter& operator<<(YAML::Emitter& e, const DistributionEntries& d) {
+  using S = Distribution::Shape;
+  const Distribution& x = d.p.dist;
+  if (x.shape == S::uniform || x.shape == S::log_uniform) return e;
+  e << YAML::Key << "distribution" << YAML::Value << to_string(x.shape);
+  const auto put = [&](const char* key, double v) { e << YAML::Key << key << YAML::Value << format_number(v); };
+  if (x.shape == S::triangular) put("mode", x.mode);
+  if (x.shape == S::normal) {
+    put("mean", x.mean);
+    put("sd", x.sd);
+  }
+  if (x.shape == S::lognormal) {
+    put("median", x.median);
+    put("sigma", x.sigma);
+  }
+  return e;
+}
+}  // namespace
+
 std::string study_manifest(const Study& study, const ScenarioTemplate& tmpl, int runs, const std::string& tool_version) {
   YAML::Emitter e;
   e << YAML::BeginMap;
@@ -1008,7 +1091,7 @@ std::string study_manifest(const Study& study, const ScenarioTemplate& tmpl, int
     e << YAML::Flow << YAML::BeginMap << YAML::Key << "path" << YAML::Value << p.path << YAML::Key << "low"
       << YAML::Value << format_number(p.low) << YAML::Key << "high" << YAML::Value << format_number(p.high)
       << YAML::Key << "base" << YAML::Value << format_number(p.base) << YAML::Key << "log_scale" << YAML::Value
-      << (p.log_scale ? "true" : "false") << YAML::EndMap;
+      << (p.log_scale ? "true" : "false") << distribution_entries(p) << YAML::EndMap;
   e << YAML::EndSeq;
   e << YAML::Key << "outputs" << YAML::Value << YAML::Flow << study.outputs;
   if (study_keeps_series(study.method)) e << YAML::Key << "series" << YAML::Value << YAML::Flow << study.series;

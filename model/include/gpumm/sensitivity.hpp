@@ -13,13 +13,35 @@
 
 namespace gpumm {
 
-/// An uncertain input: a range, sampled uniformly or log-uniformly.
+/// The shape of an uncertain input's distribution within its range [low, high].
+struct Distribution {
+  enum class Shape { uniform, log_uniform, triangular, normal, lognormal };
+  Shape shape = Shape::uniform;
+  double mode = 0;               ///< triangular: the peak, within the range
+  double mean = 0, sd = 0;       ///< normal, truncated to the range
+  double median = 0, sigma = 0;  ///< lognormal (sigma: of the logarithm), truncated to the range
+};
+std::string to_string(Distribution::Shape s);
+
+/// An uncertain input: a range and the distribution of its values within it. Designs live in the
+/// unit cube; a coordinate u maps to the value below which a share u of the distribution lies
+/// (its quantile), so u = 0 is `low` and u = 1 is `high` whatever the shape: uniform,
+/// log-uniform (`log_scale`, or that shape), triangular, or a normal or lognormal cut to the
+/// range.
 struct Parameter {
   std::string name;
   double low = 0, high = 1;
-  bool log_scale = false;
+  bool log_scale = false;  ///< the same as Distribution::Shape::log_uniform
+  Distribution dist{};
   /// The value at unit coordinate u in [0, 1].
   double from_unit(double u) const;
+  /// The share of the distribution at or below x (0 below the range, 1 above it): the inverse
+  /// of from_unit.
+  double to_unit(double x) const;
+  /// Why the distribution does not fit the range ("" when it does): a mode outside it, a
+  /// spread that is not positive, a normal or lognormal with (numerically) none of its
+  /// probability in the range.
+  std::string problem() const;
 };
 
 /// n points in [0, 1)^d: in every dimension each of the n strata [k/n, (k+1)/n) holds exactly

@@ -27,15 +27,22 @@ struct StudyParameter {
   std::string path;
   double low = 0, high = 0, base = 0;  ///< base: the scenario's own value
   bool log_scale = false;
+  Distribution dist{};                 ///< the shape of its values within [low, high]
   int line = 0, column = 0;            ///< where the path is written in the study file (1-based; 0 unknown)
-  /// A range end written with units (`$120B`, `12mo`), read by `study_problems` in the units
-  /// the scenario writes at the path; its text is empty when it was a plain number.
-  struct WrittenEnd {
-    std::string text;
+  /// A number of the parameter written with units (`$120B`, `12mo`): `low`, `high` or a
+  /// distribution's `mode`, `mean`, `sd` or `median`, read by `study_problems` in the units the
+  /// scenario writes at the path.
+  struct Written {
+    std::string key, text;
     int line = 0, column = 0;
   };
-  WrittenEnd low_written{}, high_written{};
+  std::vector<Written> written{};
   int entry_line = 0, entry_column = 0;  ///< where the parameter's entry is written
+
+  /// The range and distribution, for the samplers.
+  Parameter range() const { return Parameter{path, low, high, log_scale, dist}; }
+  /// The number a written key stands for (low, high, mode, mean, sd, median).
+  double* number(const std::string& key);
 };
 
 struct Study {
