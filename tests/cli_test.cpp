@@ -1281,6 +1281,50 @@ TEST_CASE("cli: a study's parameters may have distributions within their ranges"
         std::string::npos);
 }
 
+TEST_CASE("cli: a Monte Carlo study may draw shifted Sobol' points instead of a Latin hypercube") {
+  std::string y = slurp(kSource / "tests/testdata/studies/monte_carlo_small.yaml");
+  y.replace(y.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
+  y.replace(y.find("samples: 12"), 11, "samples: 64\nsampler: sobol");
+  y.replace(y.find("parameters:\n"), 12, "parameters:\n  - {path: regions.us_east.pue, low: 1.1, high: 1.5}\n");
+  const fs::path file = scratch("mc-sobol.yaml"), out = scratch("mc-sobol"), again = scratch("mc-sobol-again");
+  std::ofstream(file) << y;
+  REQUIRE(run_gpumm("study '" + file.string() + "' -q -o '" + out.string() + "'").code == 0);
+  // 64 points: each eighth of each range holds 8 of them, as the sequence's blocks are balanced
+  for (const auto& [path, low, high] : {std::tuple{"regions.us_east.pue", 1.1, 1.5}, std::tuple{"firms.google.capex.2026", 10.0, 60.0}}) {
+    CAPTURE(path);
+    std::map<int, int> eighths;
+    for (const auto& v : column(out / "samples.csv", path)) ++eighths[static_cast<int>((std::stod(v) - low) / (high - low) * 8)];
+    CHECK(eighths == std::map<int, int>{{0, 8}, {1, 8}, {2, 8}, {3, 8}, {4, 8}, {5, 8}, {6, 8}, {7, 8}});
+  }
+  CHECK(slurp(out / "manifest.yaml").find("sampler: shifted_sobol_sequence") != std::string::npos);
+  // another seed, another shift
+  y.replace(y.find("samples: 64"), 11, "samples: 64\nseed: 77");
+  std::ofstream(file) << y;
+  REQUIRE(run_gpumm("study '" + file.string() + "' -q -o '" + again.string() + "'").code == 0);
+  CHECK(column(again / "samples.csv", "regions.us_east.pue") != column(out / "samples.csv", "regions.us_east.pue"));
+  // the other methods have their designs; a number varies in one entry; an output is listed once;
+  // a Sobol study's design takes two of the sequence's 40 dimensions per parameter
+  std::string bad = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");
+  bad.replace(bad.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
+  bad.replace(bad.find("samples: 16"), 11, "samples: 16\nsampler: latin_hypercube");
+  bad.replace(bad.find("regions.us_east.interconnect_cap"), 32, "firms.google.capex.2026");
+  bad.replace(bad.find("outputs: [final_installed_h100e"), 31, "outputs: [final_installed_h100e, final_installed_h100e");
+  for (int i = 0; i < 20; ++i) bad.replace(bad.find("outputs:"), 0, "  - {path: regions.us_east.pue, low: 1.1, high: 1.5}\n");
+  const fs::path bad_file = scratch("bad-sampler.yaml");
+  std::ofstream(bad_file) << bad;
+  Result r = run_gpumm("validate '" + bad_file.string() + "'");
+  CHECK(r.code == 2);
+  CHECK(r.err.find(":4:10: sampler: only a Monte Carlo study chooses its sampler (the other methods have their own designs)") !=
+        std::string::npos);
+  CHECK(r.err.find(":9:12: parameters[1].path: `firms.google.capex.2026` is already parameters[0]: a number varies in one "
+                   "entry only") != std::string::npos);
+  CHECK(r.err.find(":10:12: parameters[2].path: `regions.us_east.pue` is already parameters[2]") == std::string::npos);
+  CHECK(r.err.find(":11:12: parameters[3].path: `regions.us_east.pue` is already parameters[2]") != std::string::npos);
+  CHECK(r.err.find("parameters: 22 parameters: a Sobol study takes at most 20 (the Sobol' sequence's direction numbers "
+                   "cover 40 dimensions)") != std::string::npos);
+  CHECK(r.err.find("outputs[1]: `final_installed_h100e` is listed twice") != std::string::npos);
+}
+
 TEST_CASE("cli: a Sobol study's indices per period of one series do not depend on the other series") {
   const std::string text = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");
   const fs::path both = scratch("sobol-series-both");

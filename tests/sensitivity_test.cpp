@@ -78,6 +78,29 @@ TEST_CASE("sensitivity: Sobol' points are in range and balanced over dyadic inte
   CHECK(sobol_points(3, 2, 1)(0, 0) == 0.5);  // skipping the zero point
 }
 
+TEST_CASE("sensitivity: shifted Sobol' points stay balanced, and the seed moves them") {
+  const int m = 6, n = 1 << m, d = 12;
+  const Eigen::MatrixXd a = shifted_sobol_points(n, d, 1), b = shifted_sobol_points(n, d, 2);
+  for (int j = 0; j < d; ++j) {
+    CAPTURE(j);
+    std::set<int> cells;
+    for (int i = 0; i < n; ++i) {
+      REQUIRE(a(i, j) >= 0);
+      REQUIRE(a(i, j) < 1);
+      cells.insert(static_cast<int>(a(i, j) * n));
+    }
+    CHECK(cells.size() == static_cast<size_t>(n));  // one point in each [k / 64, (k + 1) / 64)
+    // the shift XORs every point of a dimension with one mask: point 0 (all zeros) is the mask
+    CHECK(a(0, j) != b(0, j));
+    const Eigen::MatrixXd plain = sobol_points(n, d);
+    for (int i = 0; i < n; ++i) {
+      const auto bits = [](double u) { return static_cast<std::uint32_t>(u * 0x1.0p32); };
+      CHECK((bits(a(i, j)) ^ bits(plain(i, j))) == bits(a(0, j)));
+    }
+  }
+  CHECK(shifted_sobol_points(n, d, 1) == a);  // reproducible
+}
+
 TEST_CASE("sensitivity: Morris on a linear model gives its coefficients and no spread") {
   const int r = 20, d = 3, levels = 4;
   Eigen::MatrixXd x = morris_design(r, d, levels, 7);

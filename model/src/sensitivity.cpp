@@ -209,6 +209,20 @@ Eigen::MatrixXd sobol_points(int n, int d, int skip) {
   return out;
 }
 
+Eigen::MatrixXd shifted_sobol_points(int n, int d, std::uint64_t seed) {
+  Eigen::MatrixXd x = sobol_points(n, d, 0);
+  for (int j = 0; j < d; ++j) {
+    // a 32-bit mask per dimension, from the counter-based stream (3 000 + j keeps clear of the
+    // streams of the other samplers)
+    const auto mask = static_cast<std::uint32_t>(uniform01(seed, 3000 + static_cast<std::uint64_t>(j), 0) * 0x1.0p32);
+    for (int i = 0; i < n; ++i) {
+      const auto bits = static_cast<std::uint32_t>(x(i, j) * 0x1.0p32);  // exact: points are k / 2^32
+      x(i, j) = (bits ^ mask) * 0x1.0p-32;
+    }
+  }
+  return x;
+}
+
 Eigen::MatrixXd morris_design(int r, int d, int levels, std::uint64_t seed) {
   const double delta = levels / (2.0 * (levels - 1));
   const int starts = levels / 2;  // base values that leave room for +delta: 0 .. 1 - delta

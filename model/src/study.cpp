@@ -373,6 +373,10 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
             {"morris", StudyMethod::morris}, {"sobol", StudyMethod::sobol},
             {"sweep", StudyMethod::sweep}, {"grid", StudyMethod::grid}},
            true);
+  if (m.choice("sampler", st.sampler, {{"latin_hypercube", Study::Sampler::latin_hypercube}, {"sobol", Study::Sampler::sobol}}) &&
+      st.method != StudyMethod::monte_carlo)
+    d.error(m.get("sampler"), "sampler",
+            "only a Monte Carlo study chooses its sampler (the other methods have their own designs)");
   double seed = 1, samples = 64, levels = 4, bootstrap = 200, points = 5;
   // counts and the seed are whole numbers: 64.5 samples is a typo, not 64
   const auto whole = [&](const char* key, double& x, double lo, double hi) { return m.whole_number(key, x, false, lo, hi); };
@@ -414,9 +418,24 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
       // a number with units is checked once it is read (study_problems)
       if (plain) check_range(p, [&](const std::string& why) { d.error(params[i], pm.path(), why); });
       pm.finish();
+      // a number varies once: a second entry for it would silently replace the first
+      for (size_t j = 0; j < st.parameters.size(); ++j)
+        if (!p.path.empty() && st.parameters[j].path == p.path)
+          d.error(pm.get("path"), pm.child_path("path"),
+                  "`" + p.path + "` is already parameters[" + std::to_string(j) + "]: a number varies in one entry only");
       st.parameters.push_back(p);
     }
   }
+  // the Sobol' sequence has direction numbers for 40 dimensions: a Saltelli design takes two per
+  // parameter, a Monte Carlo sample one
+  const int dims = static_cast<int>(st.parameters.size()) * (st.method == StudyMethod::sobol ? 2 : 1);
+  if ((st.method == StudyMethod::sobol || (st.method == StudyMethod::monte_carlo && st.sampler == Study::Sampler::sobol)) &&
+      dims > kSobolMaxDimensions)
+    d.error(params, "parameters",
+            std::to_string(st.parameters.size()) + " parameters: " +
+                (st.method == StudyMethod::sobol ? "a Sobol study takes at most " + std::to_string(kSobolMaxDimensions / 2)
+                                                 : "Sobol' points take at most " + std::to_string(kSobolMaxDimensions)) +
+                " (the Sobol' sequence's direction numbers cover " + std::to_string(kSobolMaxDimensions) + " dimensions)");
   if (st.target_width > 0 && !st.parameters.empty() &&
       static_cast<double>(st.samples) * static_cast<double>(st.parameters.size() + 2) > static_cast<double>(st.max_runs))
     d.error(m.get("max_runs").IsDefined() ? m.get("max_runs") : m.get("target_width"), "max_runs",
@@ -432,6 +451,8 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
       const std::string p = "outputs[" + std::to_string(i) + "]";
       if (!detail::scalar(d, outputs[i], p, name)) continue;
       if (const std::string problem = metric_problem(name); !problem.empty()) d.error(outputs[i], p, problem);
+      else if (std::find(st.outputs.begin(), st.outputs.end(), name) != st.outputs.end())
+        d.error(outputs[i], p, "`" + name + "` is listed twice");
       st.outputs.push_back(name);
       const YAML::Mark at = outputs[i].Mark();
       st.output_at.emplace_back(at.line + 1, at.column + 1);
@@ -624,7 +645,10 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   StudyResult r;
   // the design, in the unit cube
   switch (study.method) {
-    case StudyMethod::monte_carlo: r.unit = latin_hypercube(study.samples, d, study.seed); break;
+    case StudyMethod::monte_carlo:
+      r.unit = study.sampler == Study::Sampler::sobol ? shifted_sobol_points(study.samples, d, study.seed)
+                                                      : latin_hypercube(study.samples, d, study.seed);
+      break;
     case StudyMethod::morris: r.unit = morris_design(study.samples, d, study.levels, study.seed); break;
     case StudyMethod::sobol: {
       // in rounds: the first N, then doublings (one round unless a target width is set)
@@ -1072,7 +1096,8 @@ std::string study_manifest(const Study& study, const ScenarioTemplate& tmpl, int
   e << YAML::Key << "scenario_hash" << YAML::Value << tmpl.hash();
   e << YAML::Key << "method" << YAML::Value << to_string(study.method);
   e << YAML::Key << "sampler" << YAML::Value
-    << (study.method == StudyMethod::monte_carlo ? "latin_hypercube"
+    << (study.method == StudyMethod::monte_carlo
+            ? (study.sampler == Study::Sampler::sobol ? "shifted_sobol_sequence" : "latin_hypercube")
         : study.method == StudyMethod::sobol     ? "saltelli_sobol_sequence"
         : study.method == StudyMethod::morris    ? "morris_trajectories"
         : study.method == StudyMethod::grid      ? "full_factorial"

@@ -62,8 +62,10 @@ Usage:
   gpumm study STUDY.yaml [-o DIR] [--threads N] [--resume] [--quiet]
       Run a sensitivity or uncertainty study: the study file names the scenario, the
       parameters (paths such as firms.meta.capex.2026 with low and high values in the units
-      written in the scenario), the method (sweep, grid, tornado, morris, sobol,
-      monte_carlo) and the outputs. Writes samples.csv, the method's tables and
+      written in the scenario, and optionally a distribution within them: triangular,
+      normal, lognormal), the method (sweep, grid, tornado, morris, sobol, monte_carlo),
+      the outputs and, for Monte Carlo bands and Sobol indices per period, the series
+      (summary.csv's columns). Writes samples.csv, the method's tables and
       manifest.yaml (default folder: out/<study name>/) and prints the headline: per
       output, the parameters that matter most or the spread. Uses all cores unless --threads
       says otherwise; results do not depend on the number of threads. Shows progress with
@@ -94,7 +96,7 @@ Output files:
   contracts.csv           per period and contract: delivered, used, unused share, payment
   market.csv              per period, region and generation: offers, bids, matched, unmet, idle
                           and why, spot price
-  verdict.txt             regime timeline, main episodes, the answer in words
+  verdict.txt             regime timeline, prices by regime, main episodes, the answer in words
   projects.csv            every training project: planned and actual start and end, slip, wait
   warnings.csv            what the run warned of (date, code, message), e.g. a contract's seller
                           without the capacity it sold

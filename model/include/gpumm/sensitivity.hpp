@@ -54,6 +54,13 @@ Eigen::MatrixXd latin_hypercube(int n, int d, std::uint64_t seed);
 Eigen::MatrixXd sobol_points(int n, int d, int skip = 0);
 inline constexpr int kSobolMaxDimensions = 40;
 
+/// The first n points of the d-dimensional Sobol' sequence under a random digital shift keyed by
+/// `seed`: each coordinate's 32 bits XORed with a mask drawn per dimension. The shift maps the
+/// sequence's balanced blocks onto balanced blocks (n = 2^m points still put n / 2^k in each
+/// [j / 2^k, (j + 1) / 2^k) of a coordinate), and another seed gives another sample as even, so
+/// quasi-random Monte Carlo can be replicated.
+Eigen::MatrixXd shifted_sobol_points(int n, int d, std::uint64_t seed);
+
 /// Morris design: r trajectories of d + 1 points on a p-level grid ({0, 1/(p-1), ..., 1}),
 /// each moving one factor at a time by delta = p / (2 (p - 1)). Rows r*(d+1), columns d.
 Eigen::MatrixXd morris_design(int r, int d, int levels, std::uint64_t seed);

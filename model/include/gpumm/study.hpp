@@ -49,6 +49,10 @@ struct Study {
   std::string file;
   std::string scenario;                ///< path of the scenario (relative paths: to the study file)
   StudyMethod method = StudyMethod::monte_carlo;
+  /// Monte Carlo: Latin hypercube draws, or Sobol' points under a random digital shift
+  /// (quasi-random; most even when `samples` is a power of two).
+  enum class Sampler { latin_hypercube, sobol };
+  Sampler sampler = Sampler::latin_hypercube;
   std::uint64_t seed = 1;
   int samples = 64;                    ///< Monte Carlo points; Morris trajectories; Sobol N (a power of 2)
   int points = 5;                      ///< sweep and grid: values per parameter, low to high
