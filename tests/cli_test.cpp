@@ -1173,7 +1173,19 @@ TEST_CASE("cli: a study ends with its headline: what matters most, or how far th
 
 TEST_CASE("cli: Monte Carlo bands of each series are the percentiles of the runs' summary.csv columns") {
   const fs::path out = scratch("bands-series");
-  REQUIRE(run_gpumm("study tests/testdata/studies/monte_carlo_small.yaml -q -o '" + out.string() + "'").code == 0);
+  const Result study = run_gpumm("study tests/testdata/studies/monte_carlo_small.yaml -o '" + out.string() + "'");
+  REQUIRE(study.code == 0);
+  // the headline gives each series' band in the last month, as bands.csv has it
+  for (const char* series : {"relative_balance", "installed_h100e", "unserved_h100e"}) {
+    const auto at = [&](const char* p) {
+      char b[32];
+      std::snprintf(b, sizeof b, "%.3g", std::stod(column(out / "bands.csv", series + std::string(p)).back()));
+      return std::string(b);
+    };
+    CHECK_MESSAGE(study.out.find("  " + std::string(series) + " in 2026-12: P5 " + at("_p5") + ", P50 " + at("_p50") +
+                                 ", P95 " + at("_p95") + " (bands.csv has every period)\n") != std::string::npos,
+                  series);
+  }
   const auto capex = column(out / "samples.csv", "firms.google.capex.2026");
   REQUIRE(capex.size() == 12);
   // each run again, alone, with its sampled value

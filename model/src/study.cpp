@@ -860,6 +860,11 @@ class Headline {
              " over " + std::to_string(x.size()) + " runs (P5 " + fmt(q(0.05)) + ", P50 " + fmt(q(0.5)) + ", P95 " +
              fmt(q(0.95)) + ")\n";
   }
+  // a series' band in one period
+  void band(const std::string& series, const std::string& date, double p5, double p50, double p95) {
+    text_ += "  " + series + " in " + date.substr(0, 7) + ": P5 " + fmt(p5) + ", P50 " + fmt(p50) + ", P95 " + fmt(p95) +
+             " (bands.csv has every period)\n";
+  }
   // a design's lowest and highest value of an output, with the parameters set away from the
   // scenario's values in those runs
   void extremes(int o, const Eigen::MatrixXd& values, const Eigen::VectorXd& y) {
@@ -1052,6 +1057,11 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
         for (size_t k = 0; k < study.series.size(); ++k)
           for (size_t b = 0; b < nb; ++b) w.number(bands[(k * periods + t) * nb + b]);
         w.end_row();
+      }
+      // the headline: each series' band in the last period
+      for (size_t k = 0; k < study.series.size() && periods > 0; ++k) {
+        const double* at = &bands[(k * periods + periods - 1) * nb];
+        headline.band(study.series[k], r.period_dates.back(), at[0], at[2], at[4]);
       }
       w.close();
       break;
