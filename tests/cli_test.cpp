@@ -12,6 +12,7 @@
 #include <map>
 #include <numeric>
 #include <algorithm>
+#include <array>
 #include <set>
 #include <sstream>
 
@@ -751,6 +752,20 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
     CHECK_MESSAGE((floor > 0) == (line.find(" floor in " + std::to_string(floor) + " periods") != std::string::npos), line);
   }
   CHECK(price_runs == 3);
+  // the question firm by firm: each firm's episode periods (episodes.csv) by regime (summary.csv)
+  std::map<std::string, std::array<int, 3>> by_regime;
+  const auto ep_firm = column(out / "episodes.csv", "firm"), ep_start = column(out / "episodes.csv", "start"),
+             ep_end = column(out / "episodes.csv", "end");
+  for (size_t e = 0; e < ep_firm.size(); ++e)
+    for (size_t t = 0; t < dates.size(); ++t)
+      if (dates[t] >= ep_start[e] && dates[t] <= ep_end[e])
+        ++by_regime[ep_firm[e]][regime[t] == "structural_shortage" ? 0 : regime[t] == "balanced" ? 1 : 2];
+  CHECK(by_regime.size() >= 10);
+  for (const auto& [firm, n] : by_regime) {
+    char row[200];
+    std::snprintf(row, sizeof row, "\n  %-12s %8d %10d %9d %11d  never\n", firm.c_str(), n[0] + n[1] + n[2], n[0], n[1], n[2]);
+    CHECK_MESSAGE(verdict.find(row) != std::string::npos, row);
+  }
   CHECK(verdict.find("2029-09 to 2032-12  structural_shortage  spot $0.70 to $0.67, lowest $0.50, within 5% of its "
                      "$0.50 floor in 25 periods") != std::string::npos);
   CHECK(verdict.find(gpumm::kSpotInShortageNote) != std::string::npos);
@@ -815,6 +830,9 @@ TEST_CASE("cli: case study glut: inference stalls from 2027 while capex goes on 
   CHECK(verdict.find("oversupply also needs utilization below 85%") != std::string::npos);
   CHECK(verdict.find("balanced             trend from -3.9% to +73.2% (above +5.0% with utilization 89-98%: oversupply "
                      "needs it below 85%)") != std::string::npos);
+  // firm by firm: Microsoft's surplus comes only in the glut, Google's mostly
+  CHECK(verdict.find("\n  microsoft          72          0         0          72  in every one\n") != std::string::npos);
+  CHECK(verdict.find("\n  google             79          2         5          72  in 72 of 79\n") != std::string::npos);
   // served never exceeds demand, even by rounding: no negative unserved compute anywhere
   for (const char* f : {"summary.csv", "firms.csv", "regions.csv"})
     for (const auto& v : column(out / f, "unserved_h100e")) CHECK_MESSAGE(std::stod(v) >= 0, f);

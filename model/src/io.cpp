@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -424,6 +425,32 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
                   month_of(cal, e.last).c_str(), e.peak_h100e / 1e6, e.h100e_months / 1e6,
                   100 * e.shortage_share, e.main_cause().c_str());
     v += row;
+  }
+  // the question, firm by firm: the periods of each firm's surplus episodes by the market's regime then
+  std::vector<std::array<int, 3>> by_regime(s.firms.size(), {0, 0, 0});  // shortage, balanced, oversupply
+  for (const Episode& e : episodes)
+    for (int t = e.first; t <= e.last; ++t) {
+      const Regime g = d.regimes[static_cast<size_t>(t)];
+      ++by_regime[static_cast<size_t>(e.firm)][g == Regime::structural_shortage ? 0 : g == Regime::balanced ? 1 : 2];
+    }
+  if (!episodes.empty()) {
+    v += "\nDoes a firm's surplus indicate market oversupply? The periods of its surplus episodes, by the market's\n"
+         "regime then (oversupply indicated only in `oversupply` periods):\n";
+    char row[240];
+    std::snprintf(row, sizeof row, "  %-12s %8s %10s %9s %11s  %s\n", "firm", "periods", "shortage", "balanced", "oversupply",
+                  "oversupply indicated");
+    v += row;
+    for (size_t f = 0; f < s.firms.size(); ++f) {
+      const auto& n = by_regime[f];
+      const int all = n[0] + n[1] + n[2];
+      if (all == 0) continue;
+      const std::string answer = n[2] == 0     ? "never"
+                                 : n[2] == all ? "in every one"
+                                               : "in " + std::to_string(n[2]) + " of " + std::to_string(all);
+      std::snprintf(row, sizeof row, "  %-12s %8d %10d %9d %11d  %s\n", s.firms[f].id.c_str(), all, n[0], n[1], n[2],
+                    answer.c_str());
+      v += row;
+    }
   }
   v += "\nThe market at the end of the horizon:\n";
   const PeriodSummary& last = r.periods.back();
