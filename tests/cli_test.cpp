@@ -771,6 +771,24 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   CHECK(verdict.find(gpumm::kSpotInShortageNote) != std::string::npos);
 }
 
+TEST_CASE("cli: a study given to run, a scenario given to study and a misspelt file name say what to write") {
+  Result r = run_gpumm("run inputs/studies/sobol.yaml");
+  CHECK(r.code == 2);
+  CHECK(r.err.rfind("gpumm: `inputs/studies/sobol.yaml` is a study file (it names a scenario and a method): run it "
+                    "with `gpumm study inputs/studies/sobol.yaml`\n", 0) == 0);
+  CHECK(run_gpumm("explain inputs/studies/sobol.yaml --firm meta --date 2026-07").err == r.err);
+  Result s = run_gpumm("study inputs/cases/glut.yaml -o '" + scratch("study-of-scenario").string() + "'");
+  CHECK(s.code == 2);
+  CHECK(s.err == "inputs/cases/glut.yaml: a scenario, not a study file: run it with `gpumm run inputs/cases/glut.yaml`; "
+                 "a study names its scenario in `scenario:` (see inputs/studies/)\n1 problem found\n");
+  Result f = run_gpumm("run inputs/base.yml");
+  CHECK(f.code == 2);
+  CHECK(f.err.rfind("inputs/base.yml: no such file; did you mean `inputs/base.yaml`?\n", 0) == 0);
+  CHECK(run_gpumm("validate inputs/studies/tornadoo.yaml").err.rfind(
+            "inputs/studies/tornadoo.yaml: no such file; did you mean `inputs/studies/tornado.yaml`?", 0) == 0);
+  CHECK(run_gpumm("run nowhere/base.yaml").err.rfind("nowhere/base.yaml: no such file\n", 0) == 0);
+}
+
 TEST_CASE("cli: explain answers for a firm and a date, and refuses what it cannot answer") {
   Result r = run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07");
   CHECK(r.code == 0);

@@ -1217,10 +1217,28 @@ class Loader {
 
 }  // namespace
 
+namespace {
+// "no such file", with the closest name among the files of its folder (`base.yml`: did you mean
+// `base.yaml`?).
+std::string no_such_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end && names.size() < 10000; it.increment(ec))
+    if (it->is_regular_file(ec)) names.push_back(it->path().filename().string());
+  std::sort(names.begin(), names.end());  // the same guess whatever order the folder lists them in
+  const std::string guess = detail::did_you_mean(p.filename().string(), names);
+  if (guess.empty()) return "no such file";
+  return "no such file; did you mean `" + (p.has_parent_path() ? (dir / guess).string() : guess) + "`?";
+}
+}  // namespace
+
 std::string detail::read_file(const std::string& path, std::size_t max_bytes, std::string& text) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
-    return std::filesystem::exists(path, ec) ? "not a regular file" : "no such file";
+    return std::filesystem::exists(path, ec) ? "not a regular file" : no_such_file(path);
   const auto size = std::filesystem::file_size(path, ec);
   if (!ec && size > max_bytes)
     return "file too large (" + std::to_string(size) + " bytes; the limit is " + std::to_string(max_bytes) + ")";

@@ -342,6 +342,18 @@ bool is_study_file(const std::string& path) {
   }
 }
 
+bool is_scenario_file(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec || size > (1u << 20)) return false;
+  try {
+    const YAML::Node root = YAML::LoadFile(path);
+    return root.IsMap() && (root["generations"] || root["firms"] || root["extends"]);
+  } catch (const YAML::Exception&) {
+    return false;
+  }
+}
+
 Study load_study_file(const std::string& path) {
   std::vector<Diagnostic> problems;
   Study st = read_study_file(path, problems);

@@ -268,6 +268,10 @@ struct SetValues {
 // problems and returns false.
 bool load_for(const std::string& path, bool have_seed, std::uint64_t seed, SetValues& sets, Scenario& s,
               std::ostream& err) {
+  if (is_study_file(path)) {
+    usage(err, "`" + path + "` is a study file (it names a scenario and a method): run it with `gpumm study " + path + "`");
+    return false;
+  }
   try {
     if (sets.values.empty()) {
       s = load_scenario_file(path);
@@ -294,6 +298,9 @@ void print_sets(std::ostream& out, const SetValues& sets) {
 // A study file and its scenario, with every problem of both at once (a ScenarioError listing
 // them in the order of the study file, then the scenario's own).
 void load_study(const std::string& path, Study& study, std::optional<ScenarioTemplate>& tmpl) {
+  if (!is_study_file(path) && is_scenario_file(path))
+    throw ScenarioError({{path, 0, 0, "", "a scenario, not a study file: run it with `gpumm run " + path +
+                                               "`; a study names its scenario in `scenario:` (see inputs/studies/)"}});
   std::vector<Diagnostic> problems;
   study = read_study_file(path, problems);
   if (!study.scenario.empty()) {

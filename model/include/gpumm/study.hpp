@@ -75,6 +75,11 @@ struct Study {
 /// scenario; false for anything unreadable (the scenario loader then says why).
 bool is_study_file(const std::string& path);
 
+/// Whether a file reads as a scenario (a map with `generations`, `firms` or `extends`) rather
+/// than a study, so that `gpumm study` on it says what to run instead; false for anything
+/// unreadable.
+bool is_scenario_file(const std::string& path);
+
 /// Load and validate a study file; errors as for scenarios (file:line:col, all at once).
 Study load_study_file(const std::string& path);
 
