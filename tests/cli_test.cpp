@@ -198,6 +198,19 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
   CHECK(r.out.find("base, 2023-01-01 to 2032-12-31, 120 months") != std::string::npos);
   CHECK(r.out.find("final installed") != std::string::npos);
   CHECK(r.out.find("peak stranded") != std::string::npos);
+  // the spot index from start to end with its extremes, as summary.csv has them
+  CHECK(r.out.find("\n  spot index        $8.00 per H100e-hour at the start, $0.67 at the end (highest $11.35 in 2024-01, "
+                   "lowest $0.50 in 2031-10)\n") != std::string::npos);
+  {
+    const auto spot = column(out / "summary.csv", "spot_usd_per_h100e_hour");
+    const auto dates = column(out / "summary.csv", "date");
+    const auto hi = std::max_element(spot.begin(), spot.end(), [](auto& a, auto& b) { return std::stod(a) < std::stod(b); });
+    const auto lo = std::min_element(spot.begin(), spot.end(), [](auto& a, auto& b) { return std::stod(a) < std::stod(b); });
+    CHECK(dates[static_cast<size_t>(hi - spot.begin())].substr(0, 7) == "2024-01");
+    CHECK(dates[static_cast<size_t>(lo - spot.begin())].substr(0, 7) == "2031-10");
+    CHECK(std::stod(*hi) == doctest::Approx(11.35).epsilon(0.0005));
+    CHECK(std::stod(spot.back()) == doctest::Approx(0.67).epsilon(0.01));
+  }
   CHECK(r.out.find(out.string()) != std::string::npos);
   CHECK(std::count(r.out.begin(), r.out.end(), '\n') < 20);  // a short summary
   CHECK(r.out.find("warning:") == std::string::npos);

@@ -425,6 +425,21 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
     out << "  demand            " << short_number(last.demand_h100e()) << " H100e at the end, "
         << short_number(last.unserved_h100e) << " unserved, " << short_number(last.idle_h100e) << " idle\n";
+    if (s.market.enabled) {
+      // the spot index from start to end, with its extremes (verdict.txt says how to read it)
+      size_t lo = 0, hi = 0;
+      for (size_t t = 0; t < r.periods.size(); ++t) {
+        if (r.periods[t].spot_usd_per_h100e_hour < r.periods[lo].spot_usd_per_h100e_hour) lo = t;
+        if (r.periods[t].spot_usd_per_h100e_hour > r.periods[hi].spot_usd_per_h100e_hour) hi = t;
+      }
+      char line[200];
+      const auto month = [&](size_t t) { return to_iso(r.calendar[static_cast<int>(t)].start).substr(0, 7); };
+      std::snprintf(line, sizeof line, "  spot index        $%.2f per H100e-hour at the start, $%.2f at the end (highest $%.2f in %s, lowest $%.2f in %s)\n",
+                    r.periods.front().spot_usd_per_h100e_hour, last.spot_usd_per_h100e_hour,
+                    r.periods[hi].spot_usd_per_h100e_hour, month(hi).c_str(), r.periods[lo].spot_usd_per_h100e_hour,
+                    month(lo).c_str());
+      out << line;
+    }
     out << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
         << "timeseries.csv, projects.csv, episodes.csv, contracts.csv, market.csv, warnings.csv, verdict.txt, "
         << "scenario.resolved.yaml)\n";
