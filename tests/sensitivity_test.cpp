@@ -417,7 +417,7 @@ TEST_CASE("sensitivity: a study shared among processes gathers exactly the singl
   }
 }
 
-TEST_CASE("study series: rows written in any order from several threads read back by row and by period") {
+TEST_CASE("study series: rows written in any order from several threads read back by row and by column") {
   const long n = 1000;
   const int periods = 7;
   SeriesStore store(n, periods);
@@ -435,10 +435,10 @@ TEST_CASE("study series: rows written in any order from several threads read bac
   for (auto& t : writers) t.join();
   CHECK(store.row(0)[3] == value(0, 3));
   CHECK(store.row(n - 1)[6] == value(n - 1, 6));
-  // by period, with room for only two periods' columns at a time: four blocks
+  // by column, with room for only two columns at a time: four blocks
   int seen = 0;
   bool right = true;
-  store.for_each_period(
+  store.for_each_column(
       [&](int t, std::span<const double> col) {
         CHECK(t == seen++);
         right = right && col.size() == static_cast<size_t>(n);
@@ -451,7 +451,7 @@ TEST_CASE("study series: rows written in any order from several threads read bac
   store.truncate(10);
   CHECK(store.runs() == 10);
   long rows = 0;
-  store.for_each_period([&](int, std::span<const double> col) { rows = static_cast<long>(col.size()); });
+  store.for_each_column([&](int, std::span<const double> col) { rows = static_cast<long>(col.size()); });
   CHECK(rows == 10);
   CHECK_THROWS_AS(store.row(10), std::logic_error);
   CHECK_THROWS_AS(store.put(0, std::vector<double>(3)), std::logic_error);

@@ -330,28 +330,29 @@ std::string warning_codes(double bits) {
   return codes;
 }
 
-bool is_study_file(const std::string& path) {
+namespace {
+// The root of a small YAML file (study files and scenarios are small; a larger file is neither
+// read nor guessed at), or an undefined node when it cannot be read.
+YAML::Node small_yaml_root(const std::string& path) {
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
-  if (ec || size > (1u << 20)) return false;  // study files are small; a scenario may not be
+  if (ec || size > (1u << 20)) return YAML::Node(YAML::NodeType::Undefined);
   try {
-    const YAML::Node root = YAML::LoadFile(path);
-    return root.IsMap() && root["scenario"] && root["method"];
+    return YAML::LoadFile(path);
   } catch (const YAML::Exception&) {
-    return false;
+    return YAML::Node(YAML::NodeType::Undefined);
   }
+}
+}  // namespace
+
+bool is_study_file(const std::string& path) {
+  const YAML::Node root = small_yaml_root(path);
+  return root.IsMap() && root["scenario"] && root["method"];
 }
 
 bool is_scenario_file(const std::string& path) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec || size > (1u << 20)) return false;
-  try {
-    const YAML::Node root = YAML::LoadFile(path);
-    return root.IsMap() && (root["generations"] || root["firms"] || root["extends"]);
-  } catch (const YAML::Exception&) {
-    return false;
-  }
+  const YAML::Node root = small_yaml_root(path);
+  return root.IsMap() && (root["generations"] || root["firms"] || root["extends"]);
 }
 
 Study load_study_file(const std::string& path) {
@@ -551,7 +552,7 @@ void write_all(int fd, const char* p, std::size_t n, off_t at) {
 }
 }  // namespace
 
-SeriesStore::SeriesStore(long runs, int periods) : runs_(runs), periods_(periods) {
+SeriesStore::SeriesStore(long runs, int columns) : runs_(runs), columns_(columns) {
   if (empty()) return;
   // an unnamed file in the temporary folder: removed by the system when it is closed
   std::FILE* f = std::tmpfile();
@@ -559,45 +560,45 @@ SeriesStore::SeriesStore(long runs, int periods) : runs_(runs), periods_(periods
   fd_ = ::dup(::fileno(f));
   std::fclose(f);
   if (fd_ < 0) io_failure("create");
-  if (::ftruncate(fd_, static_cast<off_t>(runs_) * periods_ * static_cast<off_t>(sizeof(double))) != 0) io_failure("size");
+  if (::ftruncate(fd_, static_cast<off_t>(runs_) * columns_ * static_cast<off_t>(sizeof(double))) != 0) io_failure("size");
 }
 SeriesStore::~SeriesStore() {
   if (fd_ >= 0) ::close(fd_);
 }
-SeriesStore::SeriesStore(SeriesStore&& o) noexcept : fd_(o.fd_), runs_(o.runs_), periods_(o.periods_) {
+SeriesStore::SeriesStore(SeriesStore&& o) noexcept : fd_(o.fd_), runs_(o.runs_), columns_(o.columns_) {
   o.fd_ = -1;
   o.runs_ = 0;
-  o.periods_ = 0;
+  o.columns_ = 0;
 }
 SeriesStore& SeriesStore::operator=(SeriesStore&& o) noexcept {
   SeriesStore taken(std::move(o));  // `o` is left empty; this store's old file closes with `taken`
   std::swap(fd_, taken.fd_);
   std::swap(runs_, taken.runs_);
-  std::swap(periods_, taken.periods_);
+  std::swap(columns_, taken.columns_);
   return *this;
 }
 void SeriesStore::put(long run, std::span<const double> row) {
-  if (run < 0 || run >= runs_ || row.size() != static_cast<std::size_t>(periods_))
+  if (run < 0 || run >= runs_ || row.size() != static_cast<std::size_t>(columns_))
     throw std::logic_error("SeriesStore::put: run " + std::to_string(run) + " with " + std::to_string(row.size()) + " values");
   write_all(fd_, reinterpret_cast<const char*>(row.data()), row.size_bytes(),
-            static_cast<off_t>(run) * periods_ * static_cast<off_t>(sizeof(double)));
+            static_cast<off_t>(run) * columns_ * static_cast<off_t>(sizeof(double)));
 }
 std::vector<double> SeriesStore::row(long run) const {
-  std::vector<double> v(static_cast<std::size_t>(periods_));
+  std::vector<double> v(static_cast<std::size_t>(columns_));
   if (run < 0 || run >= runs_) throw std::logic_error("SeriesStore::row: no run " + std::to_string(run));
   read_all(fd_, reinterpret_cast<char*>(v.data()), v.size() * sizeof(double),
-           static_cast<off_t>(run) * periods_ * static_cast<off_t>(sizeof(double)));
+           static_cast<off_t>(run) * columns_ * static_cast<off_t>(sizeof(double)));
   return v;
 }
 void SeriesStore::truncate(long runs) {
   runs_ = std::min(runs_, std::max(0L, runs));
-  if (fd_ >= 0 && ::ftruncate(fd_, static_cast<off_t>(runs_) * periods_ * static_cast<off_t>(sizeof(double))) != 0)
+  if (fd_ >= 0 && ::ftruncate(fd_, static_cast<off_t>(runs_) * columns_ * static_cast<off_t>(sizeof(double))) != 0)
     io_failure("size");
 }
-void SeriesStore::for_each_period(const std::function<void(int, std::span<const double>)>& f,
+void SeriesStore::for_each_column(const std::function<void(int, std::span<const double>)>& f,
                                   std::size_t memory_bytes) const {
   if (empty()) return;
-  const std::size_t P = static_cast<std::size_t>(periods_), n = static_cast<std::size_t>(runs_);
+  const std::size_t P = static_cast<std::size_t>(columns_), n = static_cast<std::size_t>(runs_);
   const std::size_t block = std::clamp<std::size_t>(memory_bytes / (n * sizeof(double)), 1, P);
   const std::size_t rows_per_read = std::max<std::size_t>(1, (std::size_t{1} << 20) / (P * sizeof(double)));
   std::vector<double> columns, buf(rows_per_read * P);
@@ -616,7 +617,7 @@ void SeriesStore::for_each_period(const std::function<void(int, std::span<const 
   }
 }
 bool SeriesStore::operator==(const SeriesStore& o) const {
-  if (runs_ != o.runs_ || periods_ != o.periods_) return false;
+  if (runs_ != o.runs_ || columns_ != o.columns_) return false;
   for (long k = 0; k < runs_; ++k)
     if (row(k) != o.row(k)) return false;
   return true;
@@ -740,7 +741,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         ++done;
       }
   // shared among processes: every row of the exchanges has the series
-  const size_t series_width = shared ? static_cast<size_t>(r.series.periods()) : 0;
+  const size_t series_width = shared ? static_cast<size_t>(r.series.columns()) : 0;
   // runs, shared among threads; each writes only its own rows
   std::atomic<int> next{0};
   int end = n;
@@ -1025,7 +1026,7 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
                    {"date", "series", "parameter", "variance", "first_order", "first_order_low", "first_order_high",
                     "total", "total_low", "total_high"});
       const size_t periods = r.period_dates.size();
-      r.series.for_each_period([&](int j, std::span<const double> values) {
+      r.series.for_each_column([&](int j, std::span<const double> values) {
         const size_t t = static_cast<size_t>(j) % periods;
         const std::string& series = study.series[static_cast<size_t>(j) / periods];
         const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXd>(values.data(), static_cast<Eigen::Index>(values.size()));
@@ -1058,7 +1059,7 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
         for (const char* p : {"_p5", "_p10", "_p50", "_p90", "_p95"}) columns.push_back(series + p);
       const size_t periods = r.period_dates.size(), nb = std::size(kBands);
       std::vector<double> bands(study.series.size() * periods * nb), x;  // (series, period, band)
-      r.series.for_each_period([&](int j, std::span<const double> values) {
+      r.series.for_each_column([&](int j, std::span<const double> values) {
         x.assign(values.begin(), values.end());
         std::sort(x.begin(), x.end());
         for (size_t b = 0; b < nb; ++b) bands[static_cast<size_t>(j) * nb + b] = quantile_sorted(x, kBands[b]);

@@ -102,37 +102,38 @@ std::string metric_problem(const std::string& name, const Scenario* s = nullptr)
 double run_metric(const std::string& name, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d);
 
 /// Per-period series of every run of a study, kept in an unnamed temporary file rather than in
-/// memory (a 98,304-run study of 120 months holds 94 MB of them): runs write their rows as they
-/// finish, in any order and from any thread; the analysis reads them back a block of periods
+/// memory (a 98,304-run study of 120 months holds 94 MB per series): a row of `columns` numbers
+/// per run (each series over every period, one after another). Runs write their rows as they
+/// finish, in any order and from any thread; the analysis reads them back a block of columns
 /// at a time. The file disappears with the store.
 class SeriesStore {
  public:
   SeriesStore() = default;
-  SeriesStore(long runs, int periods);  ///< every value 0 until written; throws on I/O failure
+  SeriesStore(long runs, int columns);  ///< every value 0 until written; throws on I/O failure
   ~SeriesStore();
   SeriesStore(SeriesStore&& o) noexcept;
   SeriesStore& operator=(SeriesStore&& o) noexcept;
   SeriesStore(const SeriesStore&) = delete;
   SeriesStore& operator=(const SeriesStore&) = delete;
 
-  bool empty() const { return runs_ == 0 || periods_ == 0; }
+  bool empty() const { return runs_ == 0 || columns_ == 0; }
   long runs() const { return runs_; }
-  int periods() const { return periods_; }
-  /// Write run `run`'s row (`periods()` values); safe from several threads for distinct runs.
+  int columns() const { return columns_; }
+  /// Write run `run`'s row (`columns()` values); safe from several threads for distinct runs.
   void put(long run, std::span<const double> row);
   std::vector<double> row(long run) const;
   /// Keep the first `runs` rows.
   void truncate(long runs);
-  /// Call f(t, values of every run in period t) for t = 0, 1, ...; the file is read once per
-  /// block of periods whose columns fit in `memory_bytes` (at least one period).
-  void for_each_period(const std::function<void(int, std::span<const double>)>& f,
+  /// Call f(j, values of every run in column j) for j = 0, 1, ...; the file is read once per
+  /// block of columns that fits in `memory_bytes` (at least one column).
+  void for_each_column(const std::function<void(int, std::span<const double>)>& f,
                        std::size_t memory_bytes = std::size_t{64} << 20) const;
   bool operator==(const SeriesStore& o) const;
 
  private:
   int fd_ = -1;
   long runs_ = 0;
-  int periods_ = 0;
+  int columns_ = 0;
 };
 
 /// The outputs of every run of a study.
