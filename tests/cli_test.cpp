@@ -784,6 +784,22 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   CHECK(verdict.find(gpumm::kSpotInShortageNote) != std::string::npos);
 }
 
+TEST_CASE("docs: study.md names every metric, method, distribution and sampler a study file takes") {
+  const std::string doc = slurp(kSource / "docs/study.md");
+  for (const auto& [metric, meaning] : gpumm::study_metrics()) {
+    CHECK_MESSAGE(doc.find("| `" + metric + "` | " + meaning + " |") != std::string::npos, metric);
+  }
+  for (const char* word : {"`sweep`", "`grid`", "`tornado`", "`morris`", "`sobol`", "`monte_carlo`", "`uniform`",
+                           "`log_uniform`", "`triangular`", "`normal`", "`lognormal`", "`latin_hypercube`"})
+    CHECK_MESSAGE(doc.find(word) != std::string::npos, std::string(word));
+  for (const char* key : {"scenario", "method", "parameters", "outputs", "seed", "samples", "points", "levels", "bootstrap",
+                          "target_width", "max_runs", "sampler", "series", "path", "log_scale", "distribution", "mode"})
+    CHECK_MESSAGE(doc.find("| `" + std::string(key) + "`") != std::string::npos, std::string(key));
+  CHECK(doc.find("| `low`, `high` |") != std::string::npos);
+  CHECK(doc.find("| `mean`, `sd` |") != std::string::npos);
+  CHECK(doc.find("| `median`, `sigma` |") != std::string::npos);
+}
+
 TEST_CASE("cli: a study given to run, a scenario given to study and a misspelt file name say what to write") {
   Result r = run_gpumm("run inputs/studies/sobol.yaml");
   CHECK(r.code == 2);
