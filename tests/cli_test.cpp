@@ -1814,9 +1814,27 @@ TEST_CASE("cli: a study killed at any moment and resumed gives exactly the unint
       REQUIRE(run_gpumm("study " + file + " -q --resume -o '" + part.string() + "'").code == 0);
       for (const char* f : {"samples.csv", "sobol.csv", "sobol_periods.csv", "bands.csv", "manifest.yaml"})
         if (fs::exists(full / f)) CHECK_MESSAGE(slurp(full / f) == slurp(part / f), std::string(f));
-      CHECK_FALSE(fs::exists(part / ".checkpoint.csv"));
+      CHECK_FALSE(fs::exists(part / ".checkpoint.bin"));
     }
   }
+  // a record torn by the kill, and a damaged one, are runs to do again, not wrong results
+  const std::string file = "tests/testdata/studies/monte_carlo_small.yaml";
+  const fs::path full = scratch("resume-torn-full"), part = scratch("resume-torn");
+  REQUIRE(run_gpumm("study " + file + " -q -o '" + full.string() + "'").code == 0);
+  CHECK(run_gpumm("study " + file + " -q -o '" + part.string() + "'", kSource, "GPUMM_TEST_KILL_AFTER_RUNS=7").code == 128 + 9);
+  const fs::path cp = part / ".checkpoint.bin";
+  const auto size = fs::file_size(cp);
+  // 7 records of 1 output, the warnings, 3 series x 36 months, the index and the hash
+  CHECK(size == 7 * (1 + 1 + 1 + 3 * 36 + 1) * sizeof(double));
+  fs::resize_file(cp, size - 5);
+  {
+    std::fstream f(cp, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(size / 7 + 40));  // a value of the second record
+    f.put('\x7f');
+  }
+  REQUIRE(run_gpumm("study " + file + " -q --resume -o '" + part.string() + "'").code == 0);
+  for (const char* f : {"samples.csv", "bands.csv", "manifest.yaml"})
+    CHECK_MESSAGE(slurp(full / f) == slurp(part / f), std::string(f));
 }
 
 TEST_CASE("cli: copies started by mpirun without MPI built in are refused before they write anything") {

@@ -4,11 +4,11 @@
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <ostream>
-#include <sstream>
 #include <tuple>
 
 #include "gpumm/compare.hpp"
@@ -711,7 +711,29 @@ std::string adaptive_sample_line(const Study& study, const StudyResult& result) 
   return line;
 }
 
-// Runs saved by an interrupted study: lines `k,outputs...,warnings[,series per period...]`.
+// The checkpoint of a study: one binary record per completed run, appended and flushed as the
+// run ends: the run's index and its packed row (outputs, warnings, series), as doubles, then an
+// FNV-1a hash of those bytes. A record cut short by a kill, or one whose hash does not match,
+// is not a run. (A text line per run took 2.5 times the space: 250 MB per series for the
+// 98,304-run Sobol study.)
+std::uint64_t checkpoint_hash(const double* values, size_t count) {
+  const auto* p = reinterpret_cast<const unsigned char*>(values);
+  std::uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < count * sizeof(double); ++i) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+// One run's record: `width` doubles (its index, then its packed row) and their hash.
+std::vector<double> checkpoint_record(const StudyResult& r, int k, size_t width) {
+  std::vector<double> rec(width + 1);
+  rec[0] = k;
+  pack_run(r, k, std::span<double>(rec.data() + 1, width - 1));
+  const std::uint64_t h = checkpoint_hash(rec.data(), width);
+  std::memcpy(&rec[width], &h, sizeof h);
+  return rec;
+}
+
+// Runs saved by an interrupted study.
 void read_checkpoint(const std::filesystem::path& file, const Study& study, const std::vector<std::string>& dates,
                      StudyCheckpoint& cp) {
   const int n = study_runs(study), outs = static_cast<int>(study.outputs.size());
@@ -722,28 +744,17 @@ void read_checkpoint(const std::filesystem::path& file, const Study& study, cons
   cp.previous.series = SeriesStore(n, static_cast<int>(series));
   const size_t width = 1 + static_cast<size_t>(outs) + 1 + series;
   std::ifstream in(file, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), {});
-  std::istringstream lines(text.substr(0, text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1));
-  // a last line without its newline was cut by the kill: it is not a run
-  for (std::string line; std::getline(lines, line);) {
-    std::vector<double> x;
-    const char* p = line.data();
-    const char* end = line.data() + line.size();
-    while (p < end) {
-      double v = 0;
-      auto [q, ec] = std::from_chars(p, end, v);
-      if (ec != std::errc()) break;
-      x.push_back(v);
-      p = q < end && *q == ',' ? q + 1 : q;
-      if (q == end) break;
-    }
-    // a line cut by the kill is not a run
-    if (x.size() != width || p != end) continue;
-    const int k = static_cast<int>(x[0]);
-    if (k < 0 || k >= n) continue;
-    unpack_run(cp.previous, k, std::span<const double>(x.data() + 1, width - 1));
+  std::vector<double> rec(width + 1);
+  while (in.read(reinterpret_cast<char*>(rec.data()), static_cast<std::streamsize>(rec.size() * sizeof(double)))) {
+    std::uint64_t h = 0;
+    std::memcpy(&h, &rec[width], sizeof h);
+    if (h != checkpoint_hash(rec.data(), width)) continue;  // a damaged record
+    const double k = rec[0];
+    if (!(k >= 0 && k < n) || k != std::floor(k)) continue;
+    unpack_run(cp.previous, static_cast<int>(k), std::span<const double>(rec.data() + 1, width - 1));
     cp.done[static_cast<size_t>(k)] = 1;
   }
+  // what is left after the last whole record was cut by the kill: not a run
 }
 
 // Hand rank 0's checkpoint (per run: done, outputs, warnings, series) to every process through
@@ -856,12 +867,14 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     OutputDir& dir = *dir_holder;
     const auto start = std::chrono::steady_clock::now();
     StudyProgress progress(err, !quiet && ::isatty(2), study.target_width > 0);
-    // the checkpoint: the manifest of the study, then one line per completed run
+    // the checkpoint: the manifest of the study, then one record per completed run
     const std::filesystem::path cp_manifest = dir.dir() / ".checkpoint-manifest.yaml";
-    const std::filesystem::path cp_rows = dir.dir() / ".checkpoint.csv";
+    const std::filesystem::path cp_rows = dir.dir() / ".checkpoint.bin";
     const std::string manifest = study_manifest(study, *tmpl, study_runs(study), GPUMM_VERSION);
     StudyCheckpoint cp;
     cp.done.assign(static_cast<size_t>(study_runs(study)), 0);
+    const std::vector<std::string> dates = study_period_dates(study, *tmpl);  // one base run: once
+    cp.previous.period_dates = dates;
     if (resume && std::filesystem::exists(cp_manifest)) {
       std::ifstream in(cp_manifest, std::ios::binary);
       const std::string was((std::istreambuf_iterator<char>(in)), {});
@@ -871,7 +884,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
         tell(1);
         return kBadInput;
       }
-      read_checkpoint(cp_rows, study, study_period_dates(study, *tmpl), cp);
+      read_checkpoint(cp_rows, study, dates, cp);
     } else {
       std::filesystem::remove(cp_rows);
       std::ofstream(cp_manifest, std::ios::binary) << manifest;
@@ -883,18 +896,14 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     }
     if (shared) {  // the study goes ahead; hand the checkpoint to the other processes
       tell(0);
-      exchange_checkpoint(cp, study, study_period_dates(study, *tmpl), *share);
+      exchange_checkpoint(cp, study, dates, *share);
     }
     long saved = 0;
     const long kill_after = std::getenv("GPUMM_TEST_KILL_AFTER_RUNS") ? std::atol(std::getenv("GPUMM_TEST_KILL_AFTER_RUNS")) : -1;
+    const size_t record_width = 1 + study.outputs.size() + 1 + study_series_width(study, dates.size());
     cp.saved = [&](int k, const StudyResult& r) {
-      std::string line = std::to_string(k);
-      for (int o = 0; o < r.outputs.cols(); ++o) line.append(",").append(format_number(r.outputs(k, o)));
-      line.append(",").append(format_number(r.warned[static_cast<size_t>(k)]));
-      if (!r.series.empty())
-        for (double x : r.series.row(k)) line.append(",").append(format_number(x));
-      line.append("\n");
-      std::fwrite(line.data(), 1, line.size(), rows);
+      const std::vector<double> rec = checkpoint_record(r, k, record_width);
+      std::fwrite(rec.data(), sizeof(double), rec.size(), rows);
       std::fflush(rows);
       // test hook: die the way a killed study dies
       if (kill_after >= 0 && ++saved >= kill_after) std::raise(SIGKILL);
