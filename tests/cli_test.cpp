@@ -1405,7 +1405,26 @@ TEST_CASE("cli: a Monte Carlo study may draw shifted Sobol' points instead of a 
 TEST_CASE("cli: a Sobol study's indices per period of one series do not depend on the other series") {
   const std::string text = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");
   const fs::path both = scratch("sobol-series-both");
-  REQUIRE(run_gpumm("study tests/testdata/studies/sobol_small.yaml -q -o '" + both.string() + "'").code == 0);
+  const Result study = run_gpumm("study tests/testdata/studies/sobol_small.yaml -o '" + both.string() + "'");
+  REQUIRE(study.code == 0);
+  // the headline names, per series, the parameter with the largest total index in the last month
+  {
+    const auto series = column(both / "sobol_periods.csv", "series"), dates = column(both / "sobol_periods.csv", "date"),
+               params = column(both / "sobol_periods.csv", "parameter"), total = column(both / "sobol_periods.csv", "total");
+    for (const std::string name : {"relative_balance", "installed_h100e"}) {
+      std::string best;
+      double most = -1;
+      for (size_t k = 0; k < series.size(); ++k)
+        if (series[k] == name && dates[k] == "2026-12-01" && std::stod(total[k]) > most) {
+          most = std::stod(total[k]);
+          best = params[k];
+        }
+      char expected[200];
+      std::snprintf(expected, sizeof expected, "  %s in 2026-12: largest total Sobol' index %s %.3g [", name.c_str(),
+                    best.c_str(), most);
+      CHECK_MESSAGE(study.out.find(expected) != std::string::npos, expected);
+    }
+  }
   const auto rows_of = [](const fs::path& file, const std::string& series) {
     std::vector<std::string> out;
     for (const std::string& line : lines(slurp(file)))

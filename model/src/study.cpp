@@ -873,6 +873,18 @@ class Headline {
              " over " + std::to_string(x.size()) + " runs (P5 " + fmt(q(0.05)) + ", P50 " + fmt(q(0.5)) + ", P95 " +
              fmt(q(0.95)) + ")\n";
   }
+  // the parameter with the largest total index of a series in one period
+  void last_period_leader(const std::string& series, const std::string& date, const SobolIndices& s) {
+    text_ += "  " + series + " in " + date.substr(0, 7) + ": ";
+    if (!(s.variance > 0) || s.total.size() == 0) {
+      text_ += "the same in every run (no parameter moves it)\n";
+      return;
+    }
+    Eigen::Index top = 0;
+    s.total.maxCoeff(&top);
+    text_ += "largest total Sobol' index " + study_.parameters[static_cast<size_t>(top)].path + " " + fmt(s.total(top)) +
+             " [" + fmt(s.total_low(top)) + ", " + fmt(s.total_high(top)) + "] (sobol_periods.csv has every period)\n";
+  }
   // a series' band in one period
   void band(const std::string& series, const std::string& date, double p5, double p50, double p95) {
     text_ += "  " + series + " in " + date.substr(0, 7) + ": P5 " + fmt(p5) + ", P50 " + fmt(p50) + ", P95 " + fmt(p95) +
@@ -1041,6 +1053,8 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
             for (int c = 0; c < 6; ++c) wp.text("");
           wp.end_row();
         }
+        // the headline: what decides each series in the last period
+        if (t + 1 == periods) headline.last_period_leader(series, r.period_dates[t], s);
       });
       wp.close();
       break;
