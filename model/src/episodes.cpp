@@ -145,7 +145,7 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
                   month(cal, t).c_str(), spot, before, year_ago >= 0 ? "a year earlier" : "at the start",
                   num(p.market_unmet_h100e).c_str());
     v += line;
-    if (regime == Regime::structural_shortage && (spot < before || spot <= 1.05 * s.market.spot_floor))
+    if (regime == Regime::structural_shortage && (spot < before || spot_at_floor(spot, s.market)))
       v += std::string(" ") + kSpotInShortageNote;
     v += "\n";
   }

@@ -394,7 +394,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       for (int t = run.first; t <= run.last; ++t) {
         lo = std::min(lo, spot(t));
         hi = std::max(hi, spot(t));
-        at_floor += spot(t) <= 1.05 * s.market.spot_floor;
+        at_floor += spot_at_floor(spot(t), s.market);
       }
       char line[240];
       std::snprintf(line, sizeof line, "  %s to %s  %-20s spot $%.2f to $%.2f", month_of(cal, run.first).c_str(),

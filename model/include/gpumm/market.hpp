@@ -56,6 +56,10 @@ inline double next_spot(double spot, double perceived_utilization, const MarketS
                     floor, m.spot_cap);
 }
 
+/// Whether a spot index sits at the market's floor (within 5% of it), as the verdict and
+/// `gpumm explain` count it.
+inline bool spot_at_floor(double spot, const MarketSettings& m) { return spot <= 1.05 * m.spot_floor; }
+
 /// Why a spot that falls, or sits at its floor, during a structural shortage is no sign of
 /// oversupply; verdict.txt and `gpumm explain` say it where it happens.
 inline constexpr const char* kSpotInShortageNote =
