@@ -228,7 +228,8 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
     const auto spare = column(out / "firms.csv", "spare_h100e");
     std::vector<std::vector<std::string>> parts;
     for (const char* c : {"spare_slipped_project_h100e", "spare_take_or_pay_h100e", "spare_generation_transition_h100e",
-                          "spare_stranded_h100e", "spare_region_mismatch_h100e", "spare_weak_demand_h100e"})
+                          "spare_stranded_h100e", "spare_sold_to_short_firms_h100e", "spare_custom_accelerator_h100e",
+                          "spare_region_mismatch_h100e", "spare_weak_demand_h100e"})
       parts.push_back(column(out / "firms.csv", c));
     REQUIRE(spare.size() == 120 * 12);
     for (size_t i = 0; i < spare.size(); ++i) {
@@ -240,6 +241,26 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
       CHECK(sum == doctest::Approx(std::stod(spare[i])).epsilon(1e-9).scale(1));
       CHECK(std::stod(spare[i]) >= 0);
     }
+    // and so is each episode's, in shares; in the base, what sellers have beyond their own needs
+    // is mostly bought by firms short of capacity, and Amazon's idle Trainium no one short may use
+    std::vector<std::vector<std::string>> shares;
+    for (const char* c : {"slipped_training_project_share", "take_or_pay_share", "generation_transition_share",
+                          "stranded_share", "sold_to_short_firms_share", "custom_accelerator_share",
+                          "region_mismatch_share", "weak_demand_share"})
+      shares.push_back(column(out / "episodes.csv", c));
+    const auto firm = column(out / "episodes.csv", "firm"), cause = column(out / "episodes.csv", "main_cause");
+    REQUIRE(!firm.empty());
+    int sold = 0;
+    double amazon_custom = 0;
+    for (size_t i = 0; i < firm.size(); ++i) {
+      double sum = 0;
+      for (const auto& p : shares) sum += std::stod(p[i]);
+      CHECK(sum == doctest::Approx(1.0));
+      sold += cause[i] == "sold_to_short_firms";
+      if (firm[i] == "amazon") amazon_custom = std::max(amazon_custom, std::stod(shares[5][i]));
+    }
+    CHECK(sold >= 5);
+    CHECK(amazon_custom > 0.05);
   }
   CHECK(lines(slurp(out / "regions.csv"))[0] == join(gpumm::regions_columns()));
   // the README names every column of these files

@@ -32,6 +32,15 @@ struct Run {
   }
 };
 Run run(const std::string& yaml) { return Run(yaml); }
+
+// A service of `firm` in `region`: 1e9 users x `per_day` tokens a day / 86,400 / 1000 tokens
+// per H100e-second (43.2 a day: 500 H100e of work).
+std::string inference(const std::string& firm, const std::string& region, double per_day) {
+  return "inference:\n  chat:\n    firm: " + firm + "\n    regions: {" + region + ": 1.0}\n"
+         "    users: {saturation: 1e9, midpoint: 2000-01-01, steepness_per_year: 50}\n"
+         "    tokens_per_user: {per_day: " + std::to_string(per_day) + ", at: 2025-01-01}\n"
+         "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n";
+}
 }  // namespace
 
 TEST_CASE("episodes: a slipped training project leaves its capacity idle, and is named") {
@@ -124,10 +133,7 @@ TEST_CASE("episodes: idle GPUs of a cluster that is incomplete for want of power
 
 TEST_CASE("episodes: idle in one latency group while demand in another goes unserved is a region mismatch") {
   Run x = run(firm_with("old: 1000",
-                        "inference:\n  chat:\n    firm: f\n    regions: {c: 1.0}\n"
-                        "    users: {saturation: 1e9, midpoint: 2000-01-01, steepness_per_year: 50}\n"
-                        "    tokens_per_user: {per_day: 43.2, at: 2025-01-01}\n"
-                        "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n"));
+                        inference("f", "c", 43.2)));
   // 500 inference H100e wanted in the east, where the firm has nothing
   const FirmRecord& rec = x.r.firm_records[0];
   CHECK(rec.unserved_h100e == doctest::Approx(500));
@@ -161,11 +167,8 @@ TEST_CASE("episodes: a surplus too small for an episode is explained with this m
 TEST_CASE("episodes: idle at one firm while another's demand goes unserved is a mismatch, not weak demand") {
   // f has 1000 idle H100e in the west; g wants 300 H100e of inference in the east, unserved
   std::string yaml = firm_with("old: 1000",
-                               "  g: {regions: {c: 1.0}}\n"
-                               "inference:\n  chat:\n    firm: g\n    regions: {c: 1.0}\n"
-                               "    users: {saturation: 1e9, midpoint: 2000-01-01, steepness_per_year: 50}\n"
-                               "    tokens_per_user: {per_day: 25.92, at: 2025-01-01}\n"
-                               "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n");
+                               "  g: {regions: {c: 1.0}}\n" +
+                               inference("g", "c", 25.92));
   Run x = run(yaml);
   const FirmRecord& f = x.r.firm_records[0];
   CHECK(f.idle_h100e == 1000);
@@ -184,4 +187,58 @@ TEST_CASE("episodes: idle older GPUs at one firm while another's training waits 
   CHECK(f.idle_h100e == 1000);
   CHECK(f.idle_generation_transition == doctest::Approx(400));
   CHECK(f.idle_weak_demand == doctest::Approx(600));
+}
+
+TEST_CASE("episodes: spare capacity the market sold to a firm short of capacity is named so, not weak demand or a mismatch") {
+  // f offers its 1000 idle H100e; g, in the same region with no capacity, wants 600 H100e of
+  // inference and buys them: f's spare is 1000 (600 sold, 400 idle), and no demand is left
+  // unserved for the idle 400 to have missed
+  std::string yaml = firm_with("old: 1000",
+                               "  g: {regions: {a: 1.0}}\n" + inference("g", "a", 51.84) +
+                                   "market: {}\n");
+  yaml.replace(yaml.find("fleet_at_start"), 14, "sells_surplus: true, fleet_at_start");
+  Run x = run(yaml);
+  const FirmRecord& f = x.r.firm_records[0];
+  const FirmRecord& g = x.r.firm_records[1];
+  REQUIRE(f.sold_h100e == doctest::Approx(600));
+  CHECK(g.unserved_h100e == doctest::Approx(0));
+  CHECK(f.idle_h100e == doctest::Approx(400));
+  CHECK(f.spare_h100e() == doctest::Approx(1000));
+  CHECK(f.idle_sold_to_short_firms == doctest::Approx(600));
+  CHECK(f.idle_region_mismatch == 0);
+  CHECK(f.idle_custom_accelerator == 0);
+  CHECK(f.idle_weak_demand == doctest::Approx(400));
+  // the whole year is one episode of f's, 60% sold
+  REQUIRE(x.e.size() == 1);
+  CHECK(x.e[0].sold_to_short_firms_share == doctest::Approx(0.6));
+  CHECK(x.e[0].weak_demand_share == doctest::Approx(0.4));
+  CHECK(x.e[0].main_cause() == "sold_to_short_firms");
+  const std::string text = explain_surplus(x.s, x.r, x.d, x.e, 0, 3);
+  CHECK(text.find("sold to firms short of capacity 60%, custom accelerators no firm short of capacity may use 0%, "
+                  "region mismatch 0%, weak demand 40%.") != std::string::npos);
+}
+
+TEST_CASE("episodes: idle custom accelerators while another firm's demand goes unserved are named, in proportion to the firm's idle capacity on them") {
+  // f has 500 merchant GPUs and 500 of its own custom chips idle in the west; g wants 300 H100e
+  // of inference in the east, unserved. 300 of f's idle capacity is a mismatch with g's demand:
+  // half of it on custom chips (500 of f's 1000 idle H100e), half a region mismatch.
+  std::string yaml = firm_with("old: 500, tpu: 500",
+                               "  g: {regions: {c: 1.0}}\n" +
+                               inference("g", "c", 25.92));
+  yaml.replace(yaml.find("generations:\n"), 13,
+               "generations:\n  tpu: {custom_for: f, it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n");
+  Run x = run(yaml);
+  const FirmRecord& f = x.r.firm_records[0];
+  REQUIRE(f.idle_h100e == doctest::Approx(1000));
+  REQUIRE(x.r.firm_records[1].unserved_h100e == doctest::Approx(300));
+  CHECK(f.idle_sold_to_short_firms == 0);
+  CHECK(f.idle_custom_accelerator == doctest::Approx(150));
+  CHECK(f.idle_region_mismatch == doctest::Approx(150));
+  CHECK(f.idle_weak_demand == doctest::Approx(700));
+  // all custom: the whole mismatch is on custom chips
+  std::string custom_only = yaml;
+  custom_only.replace(custom_only.find("old: 500, tpu: 500"), 18, "tpu: 1000");
+  Run y = run(custom_only);
+  CHECK(y.r.firm_records[0].idle_custom_accelerator == doctest::Approx(300));
+  CHECK(y.r.firm_records[0].idle_region_mismatch == doctest::Approx(0));
 }

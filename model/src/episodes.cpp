@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <iterator>
 
 #include "gpumm/market.hpp"
 
@@ -18,16 +19,10 @@ SeriesDiagnosis diagnose_run(const Scenario& s, const RunResult& r) {
 }
 
 std::string Episode::main_cause() const {
-  const std::pair<double, const char*> causes[] = {
-      {slipped_project_share, "slipped_training_project"},
-      {take_or_pay_share, "take_or_pay_excess"},
-      {generation_transition_share, "generation_transition"},
-      {stranded_share, "stranded"},
-      {region_mismatch_share, "region_mismatch"},
-      {weak_demand_share, "weak_demand"}};
-  const auto* best = std::max_element(std::begin(causes), std::end(causes),
-                                      [](const auto& a, const auto& b) { return a.first < b.first; });
-  return best->second;
+  const SpareCause* best = &kSpareCauses[0];
+  for (const SpareCause& c : kSpareCauses)
+    if (this->*c.share > this->*best->share) best = &c;
+  return best->id;
 }
 
 std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
@@ -36,18 +31,13 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
   std::vector<Episode> out;
   for (int f = 0; f < F; ++f) {
     Episode e;
-    double idle_months = 0, causes[6] = {0, 0, 0, 0, 0, 0};
+    constexpr size_t kCauses = std::size(kSpareCauses);
+    double idle_months = 0, causes[kCauses] = {};
     bool open = false;
     const auto close = [&] {
       if (!open) return;
-      if (idle_months > 0) {
-        e.slipped_project_share = causes[0] / idle_months;
-        e.take_or_pay_share = causes[1] / idle_months;
-        e.generation_transition_share = causes[2] / idle_months;
-        e.region_mismatch_share = causes[3] / idle_months;
-        e.weak_demand_share = causes[4] / idle_months;
-        e.stranded_share = causes[5] / idle_months;
-      }
+      if (idle_months > 0)
+        for (size_t k = 0; k < kCauses; ++k) e.*kSpareCauses[k].share = causes[k] / idle_months;
       int shortage = 0;
       for (int t = e.first; t <= e.last; ++t) shortage += d.regimes[static_cast<size_t>(t)] == Regime::structural_shortage;
       e.shortage_share = static_cast<double>(shortage) / (e.last - e.first + 1);
@@ -75,12 +65,7 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
       e.peak_h100e = std::max(e.peak_h100e, b);
       e.h100e_months += b * months;
       idle_months += rec.spare_h100e() * months;
-      causes[0] += rec.idle_slipped_project * months;
-      causes[1] += rec.idle_take_or_pay * months;
-      causes[2] += rec.idle_generation_transition * months;
-      causes[3] += rec.idle_region_mismatch * months;
-      causes[4] += rec.idle_weak_demand * months;
-      causes[5] += rec.idle_stranded * months;
+      for (size_t k = 0; k < kCauses; ++k) causes[k] += rec.*kSpareCauses[k].per_period * months;
     }
     close();
   }
@@ -103,6 +88,13 @@ std::string pct(double x) {
   return buf;
 }
 std::string month(const Calendar& cal, int t) { return to_iso(cal[t].start).substr(0, 7); }
+// "slipped training project 20%, take-or-pay excess 0%, ...": every cause with its share
+template <class ShareOf>
+std::string causes_text(ShareOf share_of) {
+  std::string v;
+  for (const SpareCause& c : kSpareCauses) v += std::string(v.empty() ? "" : ", ") + c.text + " " + pct(share_of(c));
+  return v;
+}
 }  // namespace
 
 std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
@@ -161,10 +153,7 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
     v += "Surplus episode " + month(cal, e.first) + " to " + month(cal, e.last) + ": peak " + num(e.peak_h100e) +
          " H100e, " + num(e.h100e_months) + " H100e-months, " + pct(e.shortage_share) +
          " of it during structural shortage.\n";
-    v += "Causes of the idle capacity: slipped training project " + pct(e.slipped_project_share) +
-         ", take-or-pay excess " + pct(e.take_or_pay_share) + ", generation transition " + pct(e.generation_transition_share) +
-         ", stranded (a cluster incomplete for want of power, building or network) " + pct(e.stranded_share) + ", region mismatch " +
-         pct(e.region_mismatch_share) + ", weak demand " + pct(e.weak_demand_share) + ".\n";
+    v += "Causes of the spare capacity (idle or sold): " + causes_text([&](const SpareCause& c) { return e.*c.share; }) + ".\n";
   }
   // a surplus too small to be an episode still has its causes, this month's
   if (!in_episode && rec.balance_h100e() > 0 && rec.spare_h100e() > 0) {
@@ -174,12 +163,8 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
     std::snprintf(text, sizeof text, "No surplus episode: the balance is %.2f%% of its deployed capacity, below the %.0f%% an episode needs.\n",
                   100 * share, 100 * kEpisodeMinShare);
     v += text;
-    v += "Causes of this month's idle and sold capacity: slipped training project " +
-         pct(rec.idle_slipped_project / spare) + ", take-or-pay excess " + pct(rec.idle_take_or_pay / spare) +
-         ", generation transition " + pct(rec.idle_generation_transition / spare) +
-         ", stranded (a cluster incomplete for want of power, building or network) " + pct(rec.idle_stranded / spare) +
-         ", region mismatch " + pct(rec.idle_region_mismatch / spare) + ", weak demand " +
-         pct(rec.idle_weak_demand / spare) + ".\n";
+    v += "Causes of this month's idle and sold capacity: " +
+         causes_text([&](const SpareCause& c) { return rec.*c.per_period / spare; }) + ".\n";
   }
   return v;
 }

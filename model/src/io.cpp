@@ -252,10 +252,13 @@ const std::vector<std::string>& firms_columns() {
       "balance_h100e", "contracted_in_h100e", "contracted_out_h100e", "market_bought_h100e",
       "market_sold_h100e", "resale_revenue_usd", "market_spend_usd", "contract_paid_usd",
       "contract_received_usd", "backstop_received_usd", "binding_input", "binding_upstream_node",
-      "spare_h100e", "spare_slipped_project_h100e", "spare_take_or_pay_h100e",
-      "spare_generation_transition_h100e", "spare_stranded_h100e", "spare_region_mismatch_h100e",
-      "spare_weak_demand_h100e"};
-  return c;
+      "spare_h100e"};
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> v = c;
+    for (const SpareCause& cause : kSpareCauses) v.push_back(cause.firms_column);
+    return v;
+  }();
+  return all;
 }
 
 const std::vector<std::string>& regions_columns() {
@@ -293,10 +296,14 @@ const std::vector<std::string>& market_columns() {
 const std::vector<std::string>& episodes_columns() {
   static const std::vector<std::string> c = {
       "firm", "start", "end", "periods", "peak_surplus_h100e", "surplus_h100e_months",
-      "during_structural_shortage", "structural_shortage_share", "slipped_training_project_share",
-      "take_or_pay_share", "generation_transition_share", "stranded_share", "region_mismatch_share",
-      "weak_demand_share", "main_cause"};
-  return c;
+      "during_structural_shortage", "structural_shortage_share"};
+  static const std::vector<std::string> all = [] {
+    std::vector<std::string> v = c;
+    for (const SpareCause& cause : kSpareCauses) v.push_back(cause.episodes_column);
+    v.push_back("main_cause");
+    return v;
+  }();
+  return all;
 }
 
 const std::vector<std::string>& warnings_columns() {
@@ -651,9 +658,8 @@ struct RunWriter::Impl {
       // capacity beyond the firm's needs (idle or sold on the market) and why: the causes
       // that episodes.csv sums over each surplus episode
       const FirmRecord& rec = st.firm_records[fi];
-      firms.number(rec.spare_h100e()).number(rec.idle_slipped_project).number(rec.idle_take_or_pay)
-          .number(rec.idle_generation_transition).number(rec.idle_stranded).number(rec.idle_region_mismatch)
-          .number(rec.idle_weak_demand);
+      firms.number(rec.spare_h100e());
+      for (const SpareCause& c : kSpareCauses) firms.number(rec.*c.per_period);
       firms.end_row();
     }
   }
@@ -742,9 +748,9 @@ struct RunWriter::Impl {
       const char* during = e.shortage_share >= 0.5 ? "yes" : e.shortage_share > 0 ? "partly" : "no";
       w.text(s.firms[static_cast<size_t>(e.firm)].id).text(to_iso(r.calendar[e.first].start))
           .text(to_iso(r.calendar[e.last].last)).number(e.last - e.first + 1).number(e.peak_h100e)
-          .number(e.h100e_months).text(during).number(e.shortage_share).number(e.slipped_project_share)
-          .number(e.take_or_pay_share).number(e.generation_transition_share).number(e.stranded_share).number(e.region_mismatch_share).number(e.weak_demand_share)
-          .text(e.main_cause());
+          .number(e.h100e_months).text(during).number(e.shortage_share);
+      for (const SpareCause& c : kSpareCauses) w.number(e.*c.share);
+      w.text(e.main_cause());
       w.end_row();
     }
     w.close();

@@ -346,9 +346,11 @@ class Engine {
     sorted_upto_ = 0;
     train_h100e_.clear();
     infer_h100e_.clear();
+    custom_gen_.clear();
     for (const Generation& g : s_.generations) {
       train_h100e_.push_back(g.train_h100e);
       infer_h100e_.push_back(g.infer_h100e);
+      custom_gen_.push_back(g.custom_for >= 0);
     }
     pairs_.clear();
     dropped_.clear();
@@ -1295,6 +1297,7 @@ class Engine {
     FirmRecord* rec = records_->data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
     b_full_.clear();
     b_firm_.assign(static_cast<size_t>(p_.F), 0.0);
+    custom_idle_.assign(static_cast<size_t>(p_.F), 0.0);
     b_region_.assign(static_cast<size_t>(p_.R), 0.0);
     b_gen_.assign(static_cast<size_t>(p_.G + 1), 0.0);
     std::fill(gen_deployed_.begin(), gen_deployed_.end(), 0.0);
@@ -1310,6 +1313,7 @@ class Engine {
       if (idle <= 0) continue;
       b_full_.push_back(idle);
       b_firm_[static_cast<size_t>(p.f)] += idle;
+      if (custom_gen_[g]) custom_idle_[static_cast<size_t>(p.f)] += idle;
       b_region_[static_cast<size_t>(p.r)] += idle;
       b_gen_[g] += idle;
     }
@@ -2002,13 +2006,7 @@ class Engine {
     for (int f = 0; f < p_.F; ++f) {
       FirmRecord& r = rec[f];
       double left = r.spare_h100e();
-      // each cause takes what it explains of what is left; a remainder that is dust goes with it
-      const auto take = [&left](double explained) {
-        const double x = std::min(left, explained), rest = units_left_after(left, x);
-        const double took = rest == 0.0 ? left : x;
-        left = rest;
-        return took;
-      };
+      const auto take = [&left](double explained) { return take_explained(left, explained); };
       r.idle_slipped_project = take(slipped_[static_cast<size_t>(f)]);
       r.idle_take_or_pay = take(take_or_pay_idle_[static_cast<size_t>(f)]);
       r.idle_generation_transition = take(too_old_[static_cast<size_t>(f)]);
@@ -2022,18 +2020,39 @@ class Engine {
     }
     // idle older GPUs at any firm while training anywhere waits for newer ones
     add_transition_elsewhere(t, rec, left_all, unserved_all);
+    // what the market sold of the rest: firms short of capacity bought it
+    left_all = 0;
+    for (int f = 0; f < p_.F; ++f) {
+      double& left = left_[static_cast<size_t>(f)];
+      rec[f].idle_sold_to_short_firms = take_explained(left, rec[f].sold_h100e);
+      left_all += left;
+    }
     // idle here while other firms' demand stays unserved (the market could not bring them
-    // together: another latency group or region, no cluster big enough, a custom chip): also a
-    // mismatch, shared among the firms with idle capacity in proportion to it
+    // together): also a mismatch, shared among the firms with idle capacity in proportion to
+    // it. On custom accelerators, which only their owner and its contracted customers may use
+    // (market.csv's `custom_accelerator`), in proportion to the firm's idle capacity on them;
+    // the rest another region or latency group, or no cluster big enough.
     for (int f = 0; f < p_.F; ++f) {
       FirmRecord& r = rec[f];
       double left = left_[static_cast<size_t>(f)];
       const double others = std::max(0.0, unserved_all - r.unserved_h100e);
       const double share = left_all > 0 ? std::min(left, others * left / left_all) : 0.0;
-      r.idle_region_mismatch += share;
+      const double custom =
+          r.idle_h100e > 0 ? share * std::min(1.0, custom_idle_[static_cast<size_t>(f)] / r.idle_h100e) : 0.0;
+      r.idle_custom_accelerator = custom;
+      r.idle_region_mismatch += share - custom;
       left -= share;
       r.idle_weak_demand = std::max(0.0, left);
     }
+  }
+
+  // A cause takes what it explains of what is still unexplained (`left`, which it lowers) and
+  // returns it; a remainder that is dust goes with it.
+  static double take_explained(double& left, double explained) {
+    const double x = std::min(left, explained), rest = units_left_after(left, x);
+    const double took = rest == 0.0 ? left : x;
+    left = rest;
+    return took;
   }
 
   // Mismatch of balances: over firm x region x generation (idle, +) and firm x region
@@ -2145,6 +2164,8 @@ class Engine {
   std::vector<FirmRecord>* records_ = nullptr;  // the result's (T x F) firm records
   std::vector<double> slipped_, too_old_, incomplete_, left_, idle_old_;
   std::vector<char> old_gen_;
+  std::vector<char> custom_gen_;   // (G) custom accelerators: only their owner and its customers use them
+  std::vector<double> custom_idle_;  // (F) idle H100e on custom accelerators, after the market (tally_pairs)
   std::vector<ContractRun> contract_runs_;
   std::vector<double> committed_;       ///< (C x G) GPUs contracts in force hold in the seller's cell
   std::vector<size_t> committed_at_;    ///< where committed_ is not zero

@@ -344,6 +344,7 @@ def notebook(runs, tornado, sobol, diff, mc, out):
     for e in shown:
         c.span(max(xs[0], year_of(e["start"])), min(xs[-1] + 1 / 12, year_of(e["end"]) + 1 / 12), "#fff2cc")
     for k, (col, label) in enumerate([("spare_h100e", "spare (idle + sold)"), ("spare_slipped_project_h100e", "from the slipped project"),
+                                      ("spare_sold_to_short_firms_h100e", "sold to firms short of capacity"),
                                       ("spare_region_mismatch_h100e", "in the wrong region"), ("spare_take_or_pay_h100e", "take-or-pay excess")]):
         c.line(xs, [num(r[col]) / 1e6 for r in f], label, COLOURS[k], 2.2 if k == 0 else 1.4)
     save("meta-episode.svg", c.svg())

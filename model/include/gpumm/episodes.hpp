@@ -23,8 +23,40 @@ struct Episode {
   double shortage_share = 0;        ///< share of its periods in structural shortage
   // causes of the idle capacity, as shares of the idle H100e-months (they sum to 1)
   double slipped_project_share = 0, take_or_pay_share = 0, generation_transition_share = 0,
-         stranded_share = 0, region_mismatch_share = 0, weak_demand_share = 0;
+         stranded_share = 0, sold_to_short_firms_share = 0, custom_accelerator_share = 0, region_mismatch_share = 0,
+         weak_demand_share = 0;
+  /// The id of the cause with the largest share (the first of equals, in kSpareCauses' order).
   std::string main_cause() const;
+};
+
+/// A cause of a firm's spare capacity (FirmRecord), with where each output keeps it.
+struct SpareCause {
+  const char* id;                  ///< as `main_cause` names it, e.g. "take_or_pay_excess"
+  const char* text;                ///< in sentences (`gpumm explain`)
+  const char* firms_column;        ///< firms.csv, H100e per period
+  const char* episodes_column;     ///< episodes.csv, share of the episode's spare H100e-months
+  double FirmRecord::*per_period;  ///< its H100e in one period
+  double Episode::*share;          ///< its share of an episode
+};
+
+/// The causes, in the order of the output columns; they add up to the spare capacity.
+inline constexpr SpareCause kSpareCauses[] = {
+    {"slipped_training_project", "slipped training project", "spare_slipped_project_h100e",
+     "slipped_training_project_share", &FirmRecord::idle_slipped_project, &Episode::slipped_project_share},
+    {"take_or_pay_excess", "take-or-pay excess", "spare_take_or_pay_h100e", "take_or_pay_share",
+     &FirmRecord::idle_take_or_pay, &Episode::take_or_pay_share},
+    {"generation_transition", "generation transition", "spare_generation_transition_h100e",
+     "generation_transition_share", &FirmRecord::idle_generation_transition, &Episode::generation_transition_share},
+    {"stranded", "stranded (a cluster incomplete for want of power, building or network)", "spare_stranded_h100e",
+     "stranded_share", &FirmRecord::idle_stranded, &Episode::stranded_share},
+    {"sold_to_short_firms", "sold to firms short of capacity", "spare_sold_to_short_firms_h100e",
+     "sold_to_short_firms_share", &FirmRecord::idle_sold_to_short_firms, &Episode::sold_to_short_firms_share},
+    {"custom_accelerator", "custom accelerators no firm short of capacity may use", "spare_custom_accelerator_h100e",
+     "custom_accelerator_share", &FirmRecord::idle_custom_accelerator, &Episode::custom_accelerator_share},
+    {"region_mismatch", "region mismatch", "spare_region_mismatch_h100e", "region_mismatch_share",
+     &FirmRecord::idle_region_mismatch, &Episode::region_mismatch_share},
+    {"weak_demand", "weak demand", "spare_weak_demand_h100e", "weak_demand_share", &FirmRecord::idle_weak_demand,
+     &Episode::weak_demand_share},
 };
 
 /// A firm's balance counts as a surplus when it exceeds this share of its deployed capacity.

@@ -126,15 +126,18 @@ struct PeriodSummary {
 /// unused, contracted capacity the buyer did not use (take-or-pay excess), what sits on
 /// generations too old for the firm's waiting training, what waits for stranded GPUs (a training
 /// run would fit in a cluster if its stranded GPUs had power, a building or a network), what
-/// could not reach unserved demand
-/// (the firm's own elsewhere, then other firms' that the market could not match: region,
-/// latency group, cluster size, custom chips) and weak demand (the rest).
+/// could not reach unserved demand of the firm's own elsewhere (region mismatch), what the market
+/// sold to firms short of capacity, what stayed idle while other firms' demand went unserved
+/// that the market could not match (on custom accelerators, which only their owner and its
+/// contracted customers may use, in proportion to the firm's idle capacity on them; the rest a
+/// region mismatch: region, latency group, cluster size), and weak demand (the rest).
 struct FirmRecord {
   double deployed_h100e = 0, idle_h100e = 0, unserved_h100e = 0;
   double sold_h100e = 0, bought_h100e = 0;  ///< on the market this period
   double contracted_in_h100e = 0, contracted_out_h100e = 0;  ///< moved by contracts this period
   double idle_slipped_project = 0, idle_take_or_pay = 0, idle_generation_transition = 0,
-         idle_stranded = 0, idle_region_mismatch = 0, idle_weak_demand = 0;  ///< shares of idle + sold
+         idle_stranded = 0, idle_sold_to_short_firms = 0, idle_custom_accelerator = 0, idle_region_mismatch = 0,
+         idle_weak_demand = 0;  ///< shares of idle + sold
   double spare_h100e() const { return idle_h100e + sold_h100e; }
   double balance_h100e() const { return idle_h100e + sold_h100e - unserved_h100e - bought_h100e; }
 };
