@@ -731,6 +731,11 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   const std::string verdict = slurp(out / "verdict.txt");
   CHECK(verdict.find("Regime timeline") != std::string::npos);
   CHECK(verdict.find("Largest firm surplus episodes") != std::string::npos);
+  // the main causes it names are explained once, under the list
+  CHECK(verdict.find(", mostly sold_to_short_firms\n") != std::string::npos);
+  CHECK(verdict.find("\n  sold_to_short_firms: bought on the market by firms short of capacity (the market at work, not a "
+                     "glut)\n") != std::string::npos);
+  CHECK(verdict.find("\n  weak_demand: ") == std::string::npos);
   // each line of the timeline reads in the order of its dates: the trend from the run's first
   // month to its last, as summary.csv has them (it once gave the lowest and highest instead,
   // so a deepening shortage read as one that eased)

@@ -433,6 +433,13 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
                   100 * e.shortage_share, e.main_cause().c_str());
     v += row;
   }
+  // what the causes named there mean
+  for (const SpareCause& c : kSpareCauses)
+    for (size_t k = 0; k < big.size() && k < 5; ++k)
+      if (big[k]->main_cause() == c.id) {
+        v += std::string("  ") + c.id + ": " + c.meaning + "\n";
+        break;
+      }
   // the question, firm by firm: the periods of each firm's surplus episodes by the market's regime then
   std::vector<std::array<int, 3>> by_regime(s.firms.size(), {0, 0, 0});  // shortage, balanced, oversupply
   for (const Episode& e : episodes)

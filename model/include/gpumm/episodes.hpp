@@ -35,28 +35,45 @@ struct SpareCause {
   const char* text;                ///< in sentences (`gpumm explain`)
   const char* firms_column;        ///< firms.csv, H100e per period
   const char* episodes_column;     ///< episodes.csv, share of the episode's spare H100e-months
+  const char* meaning;             ///< what it says about the market (verdict.txt)
   double FirmRecord::*per_period;  ///< its H100e in one period
   double Episode::*share;          ///< its share of an episode
 };
 
 /// The causes, in the order of the output columns; they add up to the spare capacity.
 inline constexpr SpareCause kSpareCauses[] = {
-    {"slipped_training_project", "slipped training project", "spare_slipped_project_h100e",
-     "slipped_training_project_share", &FirmRecord::idle_slipped_project, &Episode::slipped_project_share},
-    {"take_or_pay_excess", "take-or-pay excess", "spare_take_or_pay_h100e", "take_or_pay_share",
+    {"slipped_training_project", "slipped training project",
+     "spare_slipped_project_h100e", "slipped_training_project_share",
+     "capacity a training project would have used had it not slipped",
+     &FirmRecord::idle_slipped_project, &Episode::slipped_project_share},
+    {"take_or_pay_excess", "take-or-pay excess",
+     "spare_take_or_pay_h100e", "take_or_pay_share",
+     "contracted capacity the buyer did not use",
      &FirmRecord::idle_take_or_pay, &Episode::take_or_pay_share},
-    {"generation_transition", "generation transition", "spare_generation_transition_h100e",
-     "generation_transition_share", &FirmRecord::idle_generation_transition, &Episode::generation_transition_share},
-    {"stranded", "stranded (a cluster incomplete for want of power, building or network)", "spare_stranded_h100e",
-     "stranded_share", &FirmRecord::idle_stranded, &Episode::stranded_share},
-    {"sold_to_short_firms", "sold to firms short of capacity", "spare_sold_to_short_firms_h100e",
-     "sold_to_short_firms_share", &FirmRecord::idle_sold_to_short_firms, &Episode::sold_to_short_firms_share},
-    {"custom_accelerator", "custom accelerators no firm short of capacity may use", "spare_custom_accelerator_h100e",
-     "custom_accelerator_share", &FirmRecord::idle_custom_accelerator, &Episode::custom_accelerator_share},
-    {"region_mismatch", "region mismatch", "spare_region_mismatch_h100e", "region_mismatch_share",
+    {"generation_transition", "generation transition",
+     "spare_generation_transition_h100e", "generation_transition_share",
+     "older GPUs idle while training waits for newer ones",
+     &FirmRecord::idle_generation_transition, &Episode::generation_transition_share},
+    {"stranded", "stranded (a cluster incomplete for want of power, building or network)",
+     "spare_stranded_h100e", "stranded_share",
+     "idle GPUs of a cluster a waiting run would fill if its stranded GPUs could run",
+     &FirmRecord::idle_stranded, &Episode::stranded_share},
+    {"sold_to_short_firms", "sold to firms short of capacity",
+     "spare_sold_to_short_firms_h100e", "sold_to_short_firms_share",
+     "bought on the market by firms short of capacity (the market at work, not a glut)",
+     &FirmRecord::idle_sold_to_short_firms, &Episode::sold_to_short_firms_share},
+    {"custom_accelerator", "custom accelerators no firm short of capacity may use",
+     "spare_custom_accelerator_h100e", "custom_accelerator_share",
+     "idle custom chips that no firm short of capacity may use",
+     &FirmRecord::idle_custom_accelerator, &Episode::custom_accelerator_share},
+    {"region_mismatch", "region mismatch",
+     "spare_region_mismatch_h100e", "region_mismatch_share",
+     "idle where unserved demand could not reach it (another region or latency group, no cluster big enough)",
      &FirmRecord::idle_region_mismatch, &Episode::region_mismatch_share},
-    {"weak_demand", "weak demand", "spare_weak_demand_h100e", "weak_demand_share", &FirmRecord::idle_weak_demand,
-     &Episode::weak_demand_share},
+    {"weak_demand", "weak demand",
+     "spare_weak_demand_h100e", "weak_demand_share",
+     "no demand within reach wanted it",
+     &FirmRecord::idle_weak_demand, &Episode::weak_demand_share},
 };
 
 /// A firm's balance counts as a surplus when it exceeds this share of its deployed capacity.
