@@ -62,6 +62,11 @@ TEST_CASE("episodes: a slipped training project leaves its capacity idle, and is
   CHECK(x.e[1].main_cause() == "weak_demand");
   // H100e-months: 800 over Jan-Mar, in months of 365.2425 / 12 days
   CHECK(first.h100e_months == doctest::Approx(800 * 90 / (365.2425 / 12)));
+  // explain gives the episode's causes and the month's: February's spare is all the slip's
+  const std::string text = explain_surplus(x.s, x.r, x.d, x.e, 0, 1);
+  CHECK(text.find("\nCauses of the episode's spare capacity (idle or sold): slipped training project 66%, ") !=
+        std::string::npos);
+  CHECK(text.find("\nCauses of this month's idle and sold capacity: slipped training project 100%, ") != std::string::npos);
 }
 
 TEST_CASE("episodes: a slipped project that the firm could not have held explains none of its idle capacity") {

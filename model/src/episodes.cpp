@@ -153,16 +153,20 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
     v += "Surplus episode " + month(cal, e.first) + " to " + month(cal, e.last) + ": peak " + num(e.peak_h100e) +
          " H100e, " + num(e.h100e_months) + " H100e-months, " + pct(e.shortage_share) +
          " of it during structural shortage.\n";
-    v += "Causes of the spare capacity (idle or sold): " + causes_text([&](const SpareCause& c) { return e.*c.share; }) + ".\n";
+    v += "Causes of the episode's spare capacity (idle or sold): " +
+         causes_text([&](const SpareCause& c) { return e.*c.share; }) + ".\n";
   }
   // a surplus too small to be an episode still has its causes, this month's
   if (!in_episode && rec.balance_h100e() > 0 && rec.spare_h100e() > 0) {
     const double share = rec.deployed_h100e > 0 ? rec.balance_h100e() / rec.deployed_h100e : 1.0;
-    const double spare = rec.spare_h100e();
     char text[160];
     std::snprintf(text, sizeof text, "No surplus episode: the balance is %.2f%% of its deployed capacity, below the %.0f%% an episode needs.\n",
                   100 * share, 100 * kEpisodeMinShare);
     v += text;
+  }
+  // the month asked about: an episode's causes can shift over its years
+  if (rec.balance_h100e() > 0 && rec.spare_h100e() > 0) {
+    const double spare = rec.spare_h100e();
     v += "Causes of this month's idle and sold capacity: " +
          causes_text([&](const SpareCause& c) { return rec.*c.per_period / spare; }) + ".\n";
   }
