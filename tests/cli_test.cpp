@@ -857,6 +857,11 @@ TEST_CASE("cli: explain answers for a firm and a date, and refuses what it canno
   CHECK(r.out.find("Prices in 2026-07: spot index $2.80 per H100e-hour, $2.38 a year earlier; bids unmet on the "
                    "market 7.31M H100e.\n") != std::string::npos);
   CHECK(r.out.find(gpumm::kSpotInShortageNote) == std::string::npos);
+  // what Meta sells that month is mostly what its slipped training run would have used (as the
+  // README says)
+  CHECK(r.out.find("sold on the market 114.7k") != std::string::npos);
+  CHECK(r.out.find("\nCauses of this month's idle and sold capacity: slipped training project 66%, ") != std::string::npos);
+  CHECK(r.out.find(", sold to firms short of capacity 27%, ") != std::string::npos);
   // in 2031 it sits at its floor while 78M H100e of bids go unmet: the answer says why that is no glut
   Result low = run_gpumm("explain inputs/base.yaml --firm amazon --date 2031-06");
   CHECK(low.code == 0);
