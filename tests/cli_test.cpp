@@ -1186,6 +1186,64 @@ TEST_CASE("cli: study tornado writes its table sorted by swing, samples and a ma
   CHECK(manifest.find("method: tornado") != std::string::npos);
 }
 
+TEST_CASE("cli: a tornado may run each parameter at two quantiles of its distribution, such as P10 and P90") {
+  std::string y = slurp(kSource / "tests/testdata/studies/tornado_small.yaml");
+  y.replace(y.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
+  y.replace(y.find("low: 10, high: 60}"), 18, "low: 10, high: 60, distribution: normal, mean: 35, sd: 10}");
+  y += "tornado_quantiles: {low: 0.1, high: 0.9}\n";
+  const fs::path file = scratch("tornado-p10-p90.yaml"), out = scratch("tornado-p10-p90");
+  std::ofstream(file) << y;
+  REQUIRE(run_gpumm("study '" + file.string() + "' -q -o '" + out.string() + "'").code == 0);
+  const auto params = column(out / "tornado.csv", "parameter"), lows = column(out / "tornado.csv", "low"),
+             highs = column(out / "tornado.csv", "high"), at_low = column(out / "tornado.csv", "at_low"),
+             outputs = column(out / "tornado.csv", "output");
+  REQUIRE(params.size() == 9);
+  for (size_t k = 0; k < params.size(); ++k) {
+    CAPTURE(params[k]);
+    if (params[k] == "firms.google.capex.2026") {
+      // the normal (35, 10) cut to [10, 60], +-2.5 sd: P10 = 35 + 10 z with Phi(z) = Phi(-2.5) +
+      // 0.1 (Phi(2.5) - Phi(-2.5)), z = -1.2537
+      CHECK(std::stod(lows[k]) == doctest::Approx(22.462570863298193));
+      CHECK(std::stod(highs[k]) == doctest::Approx(47.5374291367018));
+    } else if (params[k] == "regions.us_east.interconnect_cap") {
+      // uniform on [0.5, 4]: 0.5 + 0.1 x 3.5 and 0.5 + 0.9 x 3.5
+      CHECK(std::stod(lows[k]) == doctest::Approx(0.85));
+      CHECK(std::stod(highs[k]) == doctest::Approx(3.65));
+      // the run at the low value is the scenario run with that value set
+      if (outputs[k] == "peak_unserved_h100e") {
+        const fs::path one = scratch("tornado-p10-run");
+        REQUIRE(run_gpumm("run tests/testdata/good_demand.yaml -q --set regions.us_east.interconnect_cap=0.85 -o '" +
+                          one.string() + "'").code == 0);
+        double peak = 0;
+        for (const auto& x : column(one / "summary.csv", "unserved_h100e")) peak = std::max(peak, std::stod(x));
+        CHECK(std::stod(at_low[k]) == doctest::Approx(peak));
+      }
+    }
+  }
+  CHECK(slurp(out / "manifest.yaml").find("tornado_quantiles: {low: 0.1, high: 0.9}") != std::string::npos);
+  // what does not fit is said, all at once
+  std::string bad = y;
+  bad.replace(bad.find("{low: 0.1, high: 0.9}"), 21, "{low: 10%, hihg: 0.9}");
+  const fs::path bad_file = scratch("tornado-bad-quantiles.yaml");
+  std::ofstream(bad_file) << bad;
+  Result r = run_gpumm("validate '" + bad_file.string() + "'");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("tornado_quantiles.low: `10%`: a share is a number from 0 to 1 (`0.1` for 10%)") != std::string::npos);
+  CHECK(r.err.find("tornado_quantiles: missing required key `high`") != std::string::npos);
+  CHECK(r.err.find("tornado_quantiles.hihg: unknown key `hihg`; did you mean `high`?") != std::string::npos);
+  std::string reversed = y;
+  reversed.replace(reversed.find("{low: 0.1, high: 0.9}"), 21, "{low: 0.9, high: 0.1}");
+  std::ofstream(bad_file) << reversed;
+  CHECK(run_gpumm("validate '" + bad_file.string() + "'").err.find(
+            "tornado_quantiles: low must be below high, e.g. `{low: 0.1, high: 0.9}` for the P10 and P90") !=
+        std::string::npos);
+  std::string other = y;
+  other.replace(other.find("method: tornado"), 15, "method: morris");
+  std::ofstream(bad_file) << other;
+  CHECK(run_gpumm("validate '" + bad_file.string() + "'").err.find(
+            "tornado_quantiles: only a tornado study runs each parameter at two of its quantiles") != std::string::npos);
+}
+
 // The parameter named on the line after "  OUTPUT: HEADING" in a study's printed headline.
 std::string first_listed(const std::string& printed, const std::string& output, const std::string& heading) {
   const auto ls = lines(printed);

@@ -250,6 +250,12 @@ TEST_CASE("sensitivity: parameters map the unit interval to their range") {
   CHECK(lin.from_unit(0.25) == 4);
   Parameter lg{"capex", 1, 100, true};
   CHECK(lg.from_unit(0.5) == doctest::Approx(10));
+  // the ends are the range's ends exactly: exp(log(18)) is 17.999999999999996, and a tornado
+  // or a grid runs there
+  Parameter ends{"cap", 7, 18, true};
+  CHECK(ends.from_unit(0) == 7);
+  CHECK(ends.from_unit(1) == 18);
+  CHECK(Parameter{"x", 0.1, 0.7, false}.from_unit(1) == 0.7);
 }
 
 TEST_CASE("sensitivity: distributions map the unit interval to their quantiles within the range") {

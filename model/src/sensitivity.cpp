@@ -61,6 +61,9 @@ struct CutNormal {
 double Parameter::from_unit(double u) const {
   using S = Distribution::Shape;
   const S shape = log_scale ? S::log_uniform : dist.shape;
+  // the ends exactly (exp(log(low)) is not always low)
+  if (u <= 0) return low;
+  if (u >= 1) return high;
   double x = 0;
   switch (shape) {
     case S::uniform: return low + u * (high - low);

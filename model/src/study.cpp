@@ -406,6 +406,21 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
     d.error(m.get("target_width"), "target_width", "only a Sobol study grows its sample to a target width");
   else if (has_budget && st.target_width <= 0)
     d.error(m.get("max_runs"), "max_runs", "a run budget needs `target_width` (the width the sample grows to)");
+  if (const YAML::Node q = m.get("tornado_quantiles"); q.IsDefined()) {
+    if (st.method != StudyMethod::tornado) {
+      d.error(q, "tornado_quantiles",
+              "only a tornado study runs each parameter at two of its quantiles (the other methods take their own points)");
+    } else {
+      MapReader qm(d, q, "tornado_quantiles");
+      if (qm.valid()) {
+        const bool low = qm.share("low", st.tornado_quantiles.low, true);
+        const bool high = qm.share("high", st.tornado_quantiles.high, true);
+        qm.finish();
+        if (low && high && !(st.tornado_quantiles.low < st.tornado_quantiles.high))
+          d.error(q, "tornado_quantiles", "low must be below high, e.g. `{low: 0.1, high: 0.9}` for the P10 and P90");
+      }
+    }
+  }
   if (st.method == StudyMethod::sobol && (st.samples & (st.samples - 1)) != 0)
     d.error(m.get("samples"), "samples", "= " + std::to_string(st.samples) + "; Sobol needs a power of two (e.g. 1024)");
   YAML::Node params = m.get("parameters");
@@ -702,8 +717,8 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       }
       for (int k = 0; k < 1 + 2 * d; ++k) r.unit.row(k) = base;
       for (int i = 0; i < d; ++i) {
-        r.unit(1 + 2 * i, i) = 0.0;
-        r.unit(2 + 2 * i, i) = 1.0;
+        r.unit(1 + 2 * i, i) = study.tornado_quantiles.low;
+        r.unit(2 + 2 * i, i) = study.tornado_quantiles.high;
       }
       break;
     }
@@ -982,7 +997,7 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
         std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return swing(a) > swing(b); });
         for (int i : order) {
           const StudyParameter& p = study.parameters[static_cast<size_t>(i)];
-          w.text(study.outputs[static_cast<size_t>(o)]).text(p.path).number(p.low).number(p.high)
+          w.text(study.outputs[static_cast<size_t>(o)]).text(p.path).number(r.values(1 + 2 * i, i)).number(r.values(2 + 2 * i, i))
               .number(r.outputs(1 + 2 * i, o)).number(r.outputs(0, o)).number(r.outputs(2 + 2 * i, o)).number(swing(i));
           w.end_row();
         }
@@ -1143,6 +1158,10 @@ std::string study_manifest(const Study& study, const ScenarioTemplate& tmpl, int
   e << YAML::Key << "samples" << YAML::Value << study.samples;
   e << YAML::Key << "levels" << YAML::Value << study.levels;
   e << YAML::Key << "points" << YAML::Value << study.points;
+  if (study.method == StudyMethod::tornado)
+    e << YAML::Key << "tornado_quantiles" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key << "low"
+      << YAML::Value << format_number(study.tornado_quantiles.low) << YAML::Key << "high" << YAML::Value
+      << format_number(study.tornado_quantiles.high) << YAML::EndMap;
   if (study.target_width > 0) {
     e << YAML::Key << "target_width" << YAML::Value << format_number(study.target_width);
     e << YAML::Key << "max_runs" << YAML::Value << study.max_runs;

@@ -58,6 +58,11 @@ struct Study {
   int points = 5;                      ///< sweep and grid: values per parameter, low to high
   int levels = 4;                      ///< Morris grid levels
   int bootstrap = 200;                 ///< Sobol confidence intervals
+  /// Tornado: the shares of each parameter's distribution at which its low and high runs are
+  /// made (its quantiles; {0.1, 0.9}: P10 and P90); {0, 1}: the range's ends.
+  struct Quantiles {
+    double low = 0, high = 1;
+  } tornado_quantiles;
   /// Sobol: when > 0, N starts at `samples` and doubles until every interval is at most this
   /// wide or the next doubling would take more than `max_runs` runs.
   double target_width = 0;
