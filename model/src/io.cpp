@@ -331,6 +331,21 @@ std::string fixed2(double x) {
   std::snprintf(buf, sizeof buf, "%.2f", x);
   return buf;
 }
+// A series over periods [first, last] in words: "A to B" from its first value to its last, in
+// the order of the dates, and its lowest and highest when they lie beyond those two.
+template <class Value, class Format>
+std::string first_to_last(int first, int last, Value value, Format format) {
+  const double from = value(first), to = value(last);
+  double lo = from, hi = from;
+  for (int t = first; t <= last; ++t) {
+    lo = std::min(lo, value(t));
+    hi = std::max(hi, value(t));
+  }
+  std::string v = format(from) + " to " + format(to);
+  if (lo < std::min(from, to)) v += ", lowest " + format(lo);
+  if (hi > std::max(from, to)) v += ", highest " + format(hi);
+  return v;
+}
 }  // namespace
 
 std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
@@ -360,22 +375,15 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
        "; structural beyond " + pct(d.settings.threshold).substr(1) + " for at least " +
        std::to_string(d.settings.persistence) + " periods; oversupply also needs utilization below " +
        std::to_string(static_cast<int>(std::lround(100 * d.settings.utilization))) + "%):\n";
+  const auto trend = [&](int t) { return d.trend[static_cast<size_t>(t)]; };
   for (const RegimeRun& run : regime_runs(d.regimes)) {
-    double lo = d.trend[static_cast<size_t>(run.first)], hi = lo;
-    for (int t = run.first; t <= run.last; ++t) {
-      lo = std::min(lo, d.trend[static_cast<size_t>(t)]);
-      hi = std::max(hi, d.trend[static_cast<size_t>(t)]);
-    }
-    // the trend from the run's first period to its last (in the order of the dates before it),
-    // and its extremes when they lie between
-    const double from = d.trend[static_cast<size_t>(run.first)], to = d.trend[static_cast<size_t>(run.last)];
     char line[200];
-    std::snprintf(line, sizeof line, "  %s to %s  %-20s trend from %s to %s", month_of(cal, run.first).c_str(),
-                  month_of(cal, run.last).c_str(), to_string(run.regime).c_str(), pct(from).c_str(), pct(to).c_str());
-    v += line;
-    if (lo < std::min(from, to)) v += ", lowest " + pct(lo);
-    if (hi > std::max(from, to)) v += ", highest " + pct(hi);
+    std::snprintf(line, sizeof line, "  %s to %s  %-20s trend from ", month_of(cal, run.first).c_str(),
+                  month_of(cal, run.last).c_str(), to_string(run.regime).c_str());
+    v += line + first_to_last(run.first, run.last, trend, pct);
     // a trend above +theta that is not oversupply: say what the utilization was meanwhile
+    double hi = trend(run.first);
+    for (int t = run.first; t <= run.last; ++t) hi = std::max(hi, trend(t));
     if (run.regime == Regime::balanced && hi > d.settings.threshold) {
       double u_lo = 1e300, u_hi = -1e300;
       for (int t = run.first; t <= run.last; ++t)
@@ -396,19 +404,12 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
     for (const RegimeRun& run : regime_runs(d.regimes)) {
       const auto spot = [&](int t) { return r.periods[static_cast<size_t>(t)].spot_usd_per_h100e_hour; };
       const auto unmet = [&](int t) { return r.periods[static_cast<size_t>(t)].market_unmet_h100e / 1e6; };
-      double lo = spot(run.first), hi = lo;
       int at_floor = 0;
-      for (int t = run.first; t <= run.last; ++t) {
-        lo = std::min(lo, spot(t));
-        hi = std::max(hi, spot(t));
-        at_floor += spot_at_floor(spot(t), s.market);
-      }
+      for (int t = run.first; t <= run.last; ++t) at_floor += spot_at_floor(spot(t), s.market);
       char line[240];
-      std::snprintf(line, sizeof line, "  %s to %s  %-20s spot $%.2f to $%.2f", month_of(cal, run.first).c_str(),
-                    month_of(cal, run.last).c_str(), to_string(run.regime).c_str(), spot(run.first), spot(run.last));
-      v += line;
-      if (lo < std::min(spot(run.first), spot(run.last))) v += ", lowest $" + fixed2(lo);
-      if (hi > std::max(spot(run.first), spot(run.last))) v += ", highest $" + fixed2(hi);
+      std::snprintf(line, sizeof line, "  %s to %s  %-20s spot ", month_of(cal, run.first).c_str(),
+                    month_of(cal, run.last).c_str(), to_string(run.regime).c_str());
+      v += line + first_to_last(run.first, run.last, spot, [](double x) { return "$" + fixed2(x); });
       if (at_floor > 0)
         v += ", within 5% of its $" + fixed2(s.market.spot_floor) + " floor in " + std::to_string(at_floor) + " periods";
       std::snprintf(line, sizeof line, "; unmet bids %.1fM to %.1fM H100e\n", unmet(run.first), unmet(run.last));
