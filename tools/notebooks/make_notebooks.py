@@ -448,7 +448,65 @@ def notebook(runs, tornado, sobol, diff, mc, out):
 
     # 9. how sure: the spread of the balance over 200 draws of the assumptions
     md += bands_section(runs["base"], mc, save)
+
+    # 10. what the firms' spare capacity is: sold, mismatched or unwanted
+    md += spare_section(runs["base"], runs["glut"], save)
     return "\n".join(md)
+
+
+# The causes of a firm's spare capacity (firms.csv), grouped for the figure.
+SPARE_GROUPS = [("sold to firms short of capacity", ["spare_sold_to_short_firms_h100e"]),
+                ("idle, out of reach of unserved demand (region, custom chips)",
+                 ["spare_region_mismatch_h100e", "spare_custom_accelerator_h100e"]),
+                ("weak demand", ["spare_weak_demand_h100e"]),
+                ("slipped projects, take-or-pay, generation transition, stranded",
+                 ["spare_slipped_project_h100e", "spare_take_or_pay_h100e", "spare_generation_transition_h100e",
+                  "spare_stranded_h100e"])]
+
+
+def spare_by_month(run_dir):
+    """month -> {group label: H100e summed over firms}, and month -> total spare H100e."""
+    groups, total = {}, {}
+    for r in read_csv(os.path.join(run_dir, "firms.csv")):
+        g = groups.setdefault(r["date"], {label: 0.0 for label, _ in SPARE_GROUPS})
+        for label, cols in SPARE_GROUPS:
+            g[label] += sum(num(r[c]) for c in cols)
+        total[r["date"]] = total.get(r["date"], 0.0) + num(r["spare_h100e"])
+    return groups, total
+
+
+def spare_section(base, glut, save):
+    groups, total = spare_by_month(base)
+    dates = sorted(total)
+    xs = [year_of(d) for d in dates]
+    top = max(total.values()) / 1e6
+    c = Chart("Base scenario: the firms' spare capacity (idle or sold) and what it is", "million H100e", xs[0], xs[-1] + 1 / 12,
+              0, top * 1.1, 5)
+    c.line(xs, [total[d] / 1e6 for d in dates], "spare capacity, all firms", COLOURS[0], 2.2)
+    for k, (label, _) in enumerate(SPARE_GROUPS):
+        c.line(xs, [groups[d][label] / 1e6 for d in dates], label, COLOURS[k + 1], 1.4)
+    save("spare-causes.svg", c.svg())
+
+    def shares(g, t, since):
+        months = [d for d in t if d >= since]
+        whole = sum(t[d] for d in months)
+        return {label: sum(g[d][label] for d in months) / whole for label, _ in SPARE_GROUPS}
+
+    b = shares(groups, total, "2027-01-01")
+    gg, gt = spare_by_month(glut)
+    g = shares(gg, gt, "2027-01-01")
+    pct = lambda x: "%.0f%%" % (100 * x)
+    label = [l for l, _ in SPARE_GROUPS]
+    return ["## 10. What the firms' spare capacity is: sold, out of reach, or unwanted", "", "![spare](spare-causes.svg)",
+            "", "Each month a firm's spare capacity (what it has beyond its own needs, idle or sold on the market; "
+            "`firms.csv`) is split into its causes. From 2027 to 2032 the base's spare capacity, summed over firms and "
+            "months, is %s sold to firms short of capacity, %s idle out of reach of demand left unserved (another region "
+            "or latency group, custom accelerators only their owner may use), %s weak demand and %s slipped projects, "
+            "take-or-pay excess, generation transitions and stranded clusters: a firm that \"sells excess compute\" "
+            "here is the market moving capacity to firms short of it. In the glut case, where demand stalls from 2027, "
+            "the same split is %s sold, %s out of reach and %s weak demand: there the surplus is unwanted."
+            % (pct(b[label[0]]), pct(b[label[1]]), pct(b[label[2]]), pct(b[label[3]]), pct(g[label[0]]),
+               pct(g[label[1]]), pct(g[label[2]])), ""]
 
 
 def bands_section(base, mc, save):
