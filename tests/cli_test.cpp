@@ -1187,13 +1187,8 @@ TEST_CASE("cli: study tornado writes its table sorted by swing, samples and a ma
 }
 
 TEST_CASE("cli: a tornado may run each parameter at two quantiles of its distribution, such as P10 and P90") {
-  std::string y = slurp(kSource / "tests/testdata/studies/tornado_small.yaml");
-  y.replace(y.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
-  y.replace(y.find("low: 10, high: 60}"), 18, "low: 10, high: 60, distribution: normal, mean: 35, sd: 10}");
-  y += "tornado_quantiles: {low: 0.1, high: 0.9}\n";
-  const fs::path file = scratch("tornado-p10-p90.yaml"), out = scratch("tornado-p10-p90");
-  std::ofstream(file) << y;
-  REQUIRE(run_gpumm("study '" + file.string() + "' -q -o '" + out.string() + "'").code == 0);
+  const fs::path out = scratch("tornado-p10-p90");
+  REQUIRE(run_gpumm("study tests/testdata/studies/tornado_quantiles.yaml -q -o '" + out.string() + "'").code == 0);
   const auto params = column(out / "tornado.csv", "parameter"), lows = column(out / "tornado.csv", "low"),
              highs = column(out / "tornado.csv", "high"), at_low = column(out / "tornado.csv", "at_low"),
              outputs = column(out / "tornado.csv", "output");
@@ -1222,6 +1217,8 @@ TEST_CASE("cli: a tornado may run each parameter at two quantiles of its distrib
   }
   CHECK(slurp(out / "manifest.yaml").find("tornado_quantiles: {low: 0.1, high: 0.9}") != std::string::npos);
   // what does not fit is said, all at once
+  std::string y = slurp(kSource / "tests/testdata/studies/tornado_quantiles.yaml");
+  y.replace(y.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
   std::string bad = y;
   bad.replace(bad.find("{low: 0.1, high: 0.9}"), 21, "{low: 10%, hihg: 0.9}");
   const fs::path bad_file = scratch("tornado-bad-quantiles.yaml");
