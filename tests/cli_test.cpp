@@ -211,8 +211,44 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
     CHECK(std::stod(*hi) == doctest::Approx(11.35).epsilon(0.0005));
     CHECK(std::stod(spot.back()) == doctest::Approx(0.67).epsilon(0.01));
   }
+  // what the firms' spare capacity was over the run, its three largest causes, as firms.csv has it
+  {
+    const auto dates = column(out / "summary.csv", "date"), days = column(out / "summary.csv", "period_days");
+    std::map<std::string, double> months;
+    for (size_t t = 0; t < dates.size(); ++t) months[dates[t]] = std::stod(days[t]) / (365.2425 / 12);
+    const auto firm_dates = column(out / "firms.csv", "date"), spare = column(out / "firms.csv", "spare_h100e"),
+               sold = column(out / "firms.csv", "spare_sold_to_short_firms_h100e");
+    double total = 0, sold_total = 0;
+    for (size_t i = 0; i < firm_dates.size(); ++i) {
+      total += std::stod(spare[i]) * months[firm_dates[i]];
+      sold_total += std::stod(sold[i]) * months[firm_dates[i]];
+    }
+    char line[160];
+    std::snprintf(line, sizeof line, "\n  firms' spare      %.1fB H100e-months over the run: %.0f%% sold to firms short of capacity, ",
+                  total / 1e9, 100 * sold_total / total);
+    CHECK_MESSAGE(r.out.find(line) != std::string::npos, line);
+    std::snprintf(line, sizeof line, "\nAll firms' spare capacity over the run, %.1fM H100e-months: %.0f%% sold to firms short of capacity, ",
+                  total / 1e6, 100 * sold_total / total);
+    CHECK_MESSAGE(slurp(out / "verdict.txt").find(line) != std::string::npos, line);
+  }
   CHECK(r.out.find(out.string()) != std::string::npos);
   CHECK(std::count(r.out.begin(), r.out.end(), '\n') < 20);  // a short summary
+  // the README shows this summary: each of its lines is printed (but where the output went, and
+  // the part a "(...)" stands for)
+  {
+    const std::string readme = slurp(kSource / "README.md");
+    const size_t from = readme.find("```\ngpumm " GPUMM_VERSION ": base, ");
+    REQUIRE(from != std::string::npos);
+    const std::string block = readme.substr(from + 4, readme.find("```", from + 4) - from - 4);
+    int compared = 0;
+    for (const std::string& line : lines(block)) {
+      if (line.empty() || line.starts_with("  output ")) continue;
+      const std::string shown = line.ends_with("(...)") ? line.substr(0, line.size() - 5) : line;
+      CHECK_MESSAGE(r.out.find(shown) != std::string::npos, shown);
+      ++compared;
+    }
+    CHECK(compared >= 9);
+  }
   CHECK(r.out.find("warning:") == std::string::npos);
   for (const char* f : kFiles) CHECK_MESSAGE(fs::exists(out / f), std::string(f));
 

@@ -218,6 +218,11 @@ TEST_CASE("episodes: spare capacity the market sold to a firm short of capacity 
   CHECK(x.e[0].sold_to_short_firms_share == doctest::Approx(0.6));
   CHECK(x.e[0].weak_demand_share == doctest::Approx(0.4));
   CHECK(x.e[0].main_cause() == "sold_to_short_firms");
+  // over the run: 1000 H100e spare for the 365 days of 2025, in months of 365.2425 / 12 days
+  const SpareTotals all = spare_totals(x.r);
+  CHECK(all.h100e_months == doctest::Approx(1000 * 365 / (365.2425 / 12)));
+  CHECK(all.largest(2) == "60% sold to firms short of capacity, 40% weak demand");
+  CHECK(all.largest(1) == "60% sold to firms short of capacity");
   const std::string text = explain_surplus(x.s, x.r, x.d, x.e, 0, 3);
   CHECK(text.find("sold to firms short of capacity 60%, custom accelerators no firm short of capacity may use 0%, "
                   "region mismatch 0%, weak demand 40%.") != std::string::npos);

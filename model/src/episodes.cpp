@@ -72,6 +72,34 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
   return out;
 }
 
+SpareTotals spare_totals(const RunResult& r) {
+  SpareTotals out;
+  const size_t F = r.periods.empty() ? 0 : r.firm_records.size() / r.periods.size();
+  for (size_t t = 0; t < r.periods.size(); ++t) {
+    const double months = r.calendar[static_cast<int>(t)].days / (365.2425 / 12.0);
+    for (size_t f = 0; f < F; ++f) {
+      const FirmRecord& rec = r.firm_records[t * F + f];
+      out.h100e_months += rec.spare_h100e() * months;
+      for (size_t k = 0; k < std::size(kSpareCauses); ++k) out.by_cause[k] += rec.*kSpareCauses[k].per_period * months;
+    }
+  }
+  return out;
+}
+
+std::string SpareTotals::largest(int n) const {
+  if (h100e_months <= 0) return "";
+  std::array<size_t, std::size(kSpareCauses)> order;
+  for (size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return by_cause[a] > by_cause[b]; });
+  std::string v;
+  for (int k = 0; k < n && k < static_cast<int>(order.size()); ++k) {
+    char share[16];
+    std::snprintf(share, sizeof share, "%.0f%% ", 100 * by_cause[order[static_cast<size_t>(k)]] / h100e_months);
+    v += (v.empty() ? "" : ", ") + std::string(share) + kSpareCauses[order[static_cast<size_t>(k)]].text;
+  }
+  return v;
+}
+
 namespace {
 std::string num(double x) {
   x += 0.0;  // no "-0"

@@ -441,6 +441,12 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
         v += std::string("  ") + c.id + ": " + c.meaning + "\n";
         break;
       }
+  // and the same split for all the firms' spare capacity, in or out of episodes
+  if (const SpareTotals spare = spare_totals(r); spare.h100e_months > 0) {
+    char total[64];
+    std::snprintf(total, sizeof total, "%.1fM", spare.h100e_months / 1e6);
+    v += "All firms' spare capacity over the run, " + std::string(total) + " H100e-months: " + spare.largest(4) + ".\n";
+  }
   // the question, firm by firm: the periods of each firm's surplus episodes by the market's regime then
   std::vector<std::array<int, 3>> by_regime(s.firms.size(), {0, 0, 0});  // shortage, balanced, oversupply
   for (const Episode& e : episodes)

@@ -425,6 +425,10 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     }
     out << "  demand            " << short_number(last.demand_h100e()) << " H100e at the end, "
         << short_number(last.unserved_h100e) << " unserved, " << short_number(last.idle_h100e) << " idle\n";
+    // what the firms' capacity beyond their own needs was (episodes.csv and verdict.txt say more)
+    if (const SpareTotals spare = spare_totals(r); spare.h100e_months > 0)
+      out << "  firms' spare      " << short_number(spare.h100e_months) << " H100e-months over the run: "
+          << spare.largest(3) << "\n";
     if (s.market.enabled) {
       // the spot index from start to end, with its extremes (verdict.txt says how to read it)
       size_t lo = 0, hi = 0;

@@ -1,6 +1,8 @@
 #pragma once
 // Firm-level surplus episodes and their causes (DESIGN §6), and the answer to "does firm F's
 // surplus at date D indicate market oversupply?". Pure functions of a run and its diagnosis.
+#include <array>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -83,6 +85,18 @@ inline constexpr double kEpisodeMinShare = 0.02;
 /// its deployed capacity, merged while consecutive. Sorted by firm, then start.
 std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
                                    double min_share = kEpisodeMinShare);
+
+/// All firms' spare capacity over a run, in H100e x months (30.44-day months), and each cause's
+/// part of it, in the order of kSpareCauses.
+struct SpareTotals {
+  double h100e_months = 0;
+  std::array<double, std::size(kSpareCauses)> by_cause{};
+  /// "66% sold to firms short of capacity, 17% region mismatch, 11% weak demand": the `n`
+  /// largest causes with their shares, largest first (the first of equals in kSpareCauses'
+  /// order); "" when there is no spare capacity.
+  std::string largest(int n) const;
+};
+SpareTotals spare_totals(const RunResult& r);
 
 /// The answer for firm `firm` at period `t`, with its evidence, as text (`gpumm explain`).
 std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
