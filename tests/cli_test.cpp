@@ -18,6 +18,7 @@
 
 #include "cli.hpp"
 #include "gpumm/compare.hpp"
+#include "gpumm/episodes.hpp"
 #include "gpumm/io.hpp"
 #include "gpumm/market.hpp"
 #include "gpumm/study.hpp"
@@ -855,8 +856,14 @@ TEST_CASE("docs: study.md names every metric, method, distribution and sampler a
                            "`log_uniform`", "`triangular`", "`normal`", "`lognormal`", "`latin_hypercube`"})
     CHECK_MESSAGE(doc.find(word) != std::string::npos, std::string(word));
   for (const char* key : {"scenario", "method", "parameters", "outputs", "seed", "samples", "points", "levels", "bootstrap",
-                          "target_width", "max_runs", "sampler", "series", "path", "log_scale", "distribution", "mode"})
+                          "target_width", "max_runs", "sampler", "series", "path", "log_scale", "distribution", "mode",
+                          "tornado_quantiles"})
     CHECK_MESSAGE(doc.find("| `" + std::string(key) + "`") != std::string::npos, std::string(key));
+  for (const gpumm::SpareCause& c : gpumm::kSpareCauses) {
+    std::string quoted = "`";
+    quoted.append(c.id).append("`");
+    CHECK_MESSAGE(doc.find(quoted) != std::string::npos, quoted);
+  }
   CHECK(doc.find("| `low`, `high` |") != std::string::npos);
   CHECK(doc.find("| `mean`, `sd` |") != std::string::npos);
   CHECK(doc.find("| `median`, `sigma` |") != std::string::npos);
@@ -1161,11 +1168,16 @@ TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and brok
         "gpumm: --metric: unknown metric `shortage` (the metrics: peak_unserved_h100e, "
         "periods_in_structural_shortage, periods_in_oversupply, mean_mismatch_index, mean_relative_balance, "
         "final_relative_balance, final_spot_usd_per_h100e_hour, final_installed_h100e, peak_stranded_gpus, "
-        "contract_shortfall_h100e_months, surplus_h100e_months:FIRM)");
+        "contract_shortfall_h100e_months, surplus_h100e_months:FIRM, spare_share:CAUSE)");
   Result firm = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric surplus_h100e_months:mta");
   CHECK(firm.code == 2);
   CHECK(firm.err.find("no such firm") != std::string::npos);
   CHECK(firm.err.find("did you mean `surplus_h100e_months:meta`?") != std::string::npos);
+  CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric spare_share:sold_to_shortfirms")) ==
+        "gpumm: --metric: unknown cause `sold_to_shortfirms`; did you mean `spare_share:sold_to_short_firms`?");
+  CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric spare_share:glut")) ==
+        "gpumm: --metric: unknown cause `glut` (the causes: slipped_training_project, take_or_pay_excess, "
+        "generation_transition, stranded, sold_to_short_firms, custom_accelerator, region_mismatch, weak_demand)");
   CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/studies/tornado.yaml")) ==
         "gpumm: `inputs/studies/tornado.yaml` is a study file; diff compares two scenarios");
   CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metrc x")) ==
@@ -1204,6 +1216,43 @@ TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and brok
   CHECK(start != doctest::Approx(mean_balance("42")).epsilon(1e-12));
 }
 
+
+TEST_CASE("cli: spare_share metrics give the share of the firms' spare capacity a cause explains") {
+  // the base and the glut case: the share of all firms' spare H100e-months sold to firms short
+  // of capacity, and weak demand, as firms.csv has them
+  const auto shares = [](const fs::path& dir) {
+    const auto dates = column(dir / "summary.csv", "date"), days = column(dir / "summary.csv", "period_days");
+    std::map<std::string, double> months;
+    for (size_t t = 0; t < dates.size(); ++t) months[dates[t]] = std::stod(days[t]) / (365.2425 / 12);
+    const auto at = column(dir / "firms.csv", "date"), spare = column(dir / "firms.csv", "spare_h100e"),
+               sold = column(dir / "firms.csv", "spare_sold_to_short_firms_h100e"),
+               weak = column(dir / "firms.csv", "spare_weak_demand_h100e");
+    double total = 0, s = 0, w = 0;
+    for (size_t i = 0; i < at.size(); ++i) {
+      total += std::stod(spare[i]) * months[at[i]];
+      s += std::stod(sold[i]) * months[at[i]];
+      w += std::stod(weak[i]) * months[at[i]];
+    }
+    return std::pair<double, double>{s / total, w / total};
+  };
+  const fs::path base = scratch("share-base"), glut = scratch("share-glut"), diff = scratch("share-diff");
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + base.string() + "'").code == 0);
+  REQUIRE(run_gpumm("run inputs/cases/glut.yaml -q -o '" + glut.string() + "'").code == 0);
+  REQUIRE(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml -q --metric spare_share:sold_to_short_firms "
+                    "--metric spare_share:weak_demand -o '" + diff.string() + "'").code == 0);
+  const auto metric = column(diff / "diff.csv", "metric"), before = column(diff / "diff.csv", "metric_before"),
+             after = column(diff / "diff.csv", "metric_after");
+  REQUIRE(metric.size() >= 4);
+  const auto [base_sold, base_weak] = shares(base);
+  const auto [glut_sold, glut_weak] = shares(glut);
+  CHECK(base_sold > 0.6);  // the base's surplus is mostly sold
+  CHECK(glut_weak > 0.9);  // the glut's is unwanted
+  for (size_t i = 0; i < metric.size(); ++i) {
+    const bool sold = metric[i] == "spare_share:sold_to_short_firms";
+    if (i < 2) CHECK(std::stod(before[i]) == doctest::Approx(sold ? base_sold : base_weak).epsilon(1e-9));
+    if (i + 2 >= metric.size()) CHECK(std::stod(after[i]) == doctest::Approx(sold ? glut_sold : glut_weak).epsilon(1e-9));
+  }
+}
 TEST_CASE("cli: study tornado writes its table sorted by swing, samples and a manifest") {
   const fs::path out = scratch("study-tornado");
   Result r = run_gpumm("study tests/testdata/studies/tornado_small.yaml -o '" + out.string() + "'");

@@ -57,19 +57,31 @@ const std::vector<std::pair<std::string, std::string>>& study_metrics() {
       {"contract_shortfall_h100e_months",
        "what contracts' sellers could not deliver of the volume in force, summed over the horizon (H100e x months)"},
       {"surplus_h100e_months:FIRM",
-       "a firm's positive balance summed over the horizon (H100e x months; 0 without the firm)"}};
+       "a firm's positive balance summed over the horizon (H100e x months; 0 without the firm)"},
+      {"spare_share:CAUSE",
+       "the share (0 to 1) of all firms' spare capacity over the horizon (idle or sold, H100e x months) that a cause "
+       "explains; CAUSE is one of episodes.csv's main causes, e.g. spare_share:sold_to_short_firms (0 without spare "
+       "capacity)"}};
   return m;
 }
 
 namespace {
 
+// The index in kSpareCauses of the cause of a `spare_share:CAUSE` metric; -1 for none.
+int spare_cause_index(const std::string& id) {
+  for (size_t k = 0; k < std::size(kSpareCauses); ++k)
+    if (id == kSpareCauses[k].id) return static_cast<int>(k);
+  return -1;
+}
+
 bool known_metric(const std::string& name, const Scenario* s) {
   const auto colon = name.find(':');
   if (colon != std::string::npos) {
-    if (name.substr(0, colon) != "surplus_h100e_months") return false;
+    const std::string head = name.substr(0, colon), arg = name.substr(colon + 1);
+    if (head == "spare_share") return spare_cause_index(arg) >= 0;
+    if (head != "surplus_h100e_months") return false;
     if (!s) return true;
-    const std::string firm = name.substr(colon + 1);
-    return std::any_of(s->firms.begin(), s->firms.end(), [&](const Firm& f) { return f.id == firm; });
+    return std::any_of(s->firms.begin(), s->firms.end(), [&](const Firm& f) { return f.id == arg; });
   }
   for (const auto& [m, _] : study_metrics())
     if (m == name) return true;
@@ -79,6 +91,16 @@ bool known_metric(const std::string& name, const Scenario* s) {
 }  // namespace
 
 std::string metric_problem(const std::string& name, const Scenario* s) {
+  if (name.starts_with("spare_share:") && !known_metric(name, nullptr)) {
+    std::vector<std::string> causes;
+    for (const SpareCause& c : kSpareCauses) causes.emplace_back(c.id);
+    const std::string cause = name.substr(name.find(':') + 1);
+    if (const std::string guess = detail::did_you_mean(cause, causes); !guess.empty())
+      return "unknown cause `" + cause + "`; did you mean `spare_share:" + guess + "`?";
+    std::string all;
+    for (const std::string& c : causes) all += (all.empty() ? "" : ", ") + c;
+    return "unknown cause `" + cause + "` (the causes: " + all + ")";
+  }
   if (!known_metric(name, nullptr)) {
     std::vector<std::string> names;
     for (const auto& [n, _] : study_metrics()) names.push_back(n);
@@ -155,6 +177,12 @@ double run_metric(const std::string& name, const Scenario& s, const RunResult& r
     for (size_t t = 0; t < p.size(); ++t)
       sum += p[t].contract_shortfall_h100e * r.calendar[static_cast<int>(t)].days / (365.2425 / 12.0);
     return sum;
+  }
+  if (name.starts_with("spare_share:")) {
+    const int k = spare_cause_index(name.substr(name.find(':') + 1));
+    if (k < 0) throw std::logic_error("run_metric: no cause in " + name);
+    const SpareTotals spare = spare_totals(r);
+    return spare.h100e_months > 0 ? spare.by_cause[static_cast<size_t>(k)] / spare.h100e_months : 0.0;
   }
   // surplus_h100e_months:FIRM
   const std::string firm = name.substr(name.find(':') + 1);
