@@ -768,11 +768,13 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   const std::string verdict = slurp(out / "verdict.txt");
   CHECK(verdict.find("Regime timeline") != std::string::npos);
   CHECK(verdict.find("Largest firm surplus episodes") != std::string::npos);
-  // the main causes it names are explained once, under the list
+  // the causes it names are explained once, and those it does not name are not
   CHECK(verdict.find(", mostly sold_to_short_firms\n") != std::string::npos);
+  CHECK(verdict.find("\nThe causes named above:\n") != std::string::npos);
   CHECK(verdict.find("\n  sold_to_short_firms: bought on the market by firms short of capacity (the market at work, not a "
                      "glut)\n") != std::string::npos);
-  CHECK(verdict.find("\n  weak_demand: ") == std::string::npos);
+  CHECK(verdict.find("\n  weak_demand: no demand within reach wanted it\n") != std::string::npos);  // Google's
+  CHECK(verdict.find("\n  stranded: ") == std::string::npos);
   // each line of the timeline reads in the order of its dates: the trend from the run's first
   // month to its last, as summary.csv has them (it once gave the lowest and highest instead,
   // so a deepening shortage read as one that eased)
@@ -837,9 +839,32 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
       if (dates[t] >= ep_start[e] && dates[t] <= ep_end[e])
         ++by_regime[ep_firm[e]][regime[t] == "structural_shortage" ? 0 : regime[t] == "balanced" ? 1 : 2];
   CHECK(by_regime.size() >= 10);
+  // ... and what each firm's spare capacity mostly was over them (firms.csv's causes, in H100e-months)
+  std::map<std::string, std::vector<double>> by_cause;
+  {
+    std::map<std::string, double> months;
+    const auto days = column(out / "summary.csv", "period_days");
+    for (size_t t = 0; t < dates.size(); ++t) months[dates[t]] = std::stod(days[t]) / (365.2425 / 12);
+    const auto at = column(out / "firms.csv", "date"), firm = column(out / "firms.csv", "firm");
+    std::vector<std::vector<std::string>> cause;
+    for (const gpumm::SpareCause& c : gpumm::kSpareCauses) cause.push_back(column(out / "firms.csv", c.firms_column));
+    for (size_t i = 0; i < at.size(); ++i) {
+      bool in_episode = false;
+      for (size_t e = 0; e < ep_firm.size(); ++e)
+        in_episode = in_episode || (ep_firm[e] == firm[i] && at[i] >= ep_start[e] && at[i] <= ep_end[e]);
+      if (!in_episode) continue;
+      auto& sum = by_cause[firm[i]];
+      sum.resize(cause.size());
+      for (size_t k = 0; k < cause.size(); ++k) sum[k] += std::stod(cause[k][i]) * months[at[i]];
+    }
+  }
   for (const auto& [firm, n] : by_regime) {
+    const auto& sum = by_cause[firm];
+    REQUIRE(sum.size() == std::size(gpumm::kSpareCauses));
+    const size_t most = static_cast<size_t>(std::max_element(sum.begin(), sum.end()) - sum.begin());
     char row[200];
-    std::snprintf(row, sizeof row, "\n  %-12s %8d %10d %9d %11d  never\n", firm.c_str(), n[0] + n[1] + n[2], n[0], n[1], n[2]);
+    std::snprintf(row, sizeof row, "\n  %-12s %8d %10d %9d %11d  %-20s  %s\n", firm.c_str(), n[0] + n[1] + n[2], n[0], n[1],
+                  n[2], "never", gpumm::kSpareCauses[most].id);
     CHECK_MESSAGE(verdict.find(row) != std::string::npos, row);
   }
   CHECK(verdict.find("2029-09 to 2032-12  structural_shortage  spot $0.70 to $0.67, lowest $0.50, within 5% of its "
@@ -951,9 +976,11 @@ TEST_CASE("cli: case study glut: inference stalls from 2027 while capex goes on 
   CHECK(verdict.find("oversupply also needs utilization below 85%") != std::string::npos);
   CHECK(verdict.find("balanced             trend from -3.9% to +73.2% (above +5.0% with utilization 89-98%: oversupply "
                      "needs it below 85%)") != std::string::npos);
-  // firm by firm: Microsoft's surplus comes only in the glut, Google's mostly
-  CHECK(verdict.find("\n  microsoft          72          0         0          72  in every one\n") != std::string::npos);
-  CHECK(verdict.find("\n  google             79          2         5          72  in 72 of 79\n") != std::string::npos);
+  // firm by firm: Microsoft's surplus comes only in the glut, Google's mostly, and it is unwanted
+  CHECK(verdict.find("\n  microsoft          72          0         0          72  in every one          weak_demand\n") !=
+        std::string::npos);
+  CHECK(verdict.find("\n  google             79          2         5          72  in 72 of 79           weak_demand\n") !=
+        std::string::npos);
   // served never exceeds demand, even by rounding: no negative unserved compute anywhere
   for (const char* f : {"summary.csv", "firms.csv", "regions.csv"})
     for (const auto& v : column(out / f, "unserved_h100e")) CHECK_MESSAGE(std::stod(v) >= 0, f);

@@ -434,13 +434,9 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
                   100 * e.shortage_share, e.main_cause().c_str());
     v += row;
   }
-  // what the causes named there mean
-  for (const SpareCause& c : kSpareCauses)
-    for (size_t k = 0; k < big.size() && k < 5; ++k)
-      if (big[k]->main_cause() == c.id) {
-        v += std::string("  ") + c.id + ": " + c.meaning + "\n";
-        break;
-      }
+  std::vector<char> named(std::size(kSpareCauses), 0);  // causes the verdict names, to say what they mean
+  for (size_t k = 0; k < big.size() && k < 5; ++k)
+    for (size_t c = 0; c < named.size(); ++c) named[c] |= big[k]->main_cause() == kSpareCauses[c].id;
   // and the same split for all the firms' spare capacity, in or out of episodes
   if (const SpareTotals spare = spare_totals(r); spare.h100e_months > 0) {
     char total[64];
@@ -457,21 +453,40 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   if (!episodes.empty()) {
     v += "\nDoes a firm's surplus indicate market oversupply? The periods of its surplus episodes, by the market's\n"
          "regime then (oversupply indicated only in `oversupply` periods):\n";
+    // and what the firm's spare capacity mostly was over those periods (the largest cause)
+    const size_t F = s.firms.size(), causes = std::size(kSpareCauses);
+    std::vector<double> by_cause(F * causes, 0.0);
+    for (const Episode& e : episodes)
+      for (int t = e.first; t <= e.last; ++t) {
+        const FirmRecord& rec = r.firm_records[static_cast<size_t>(t) * F + static_cast<size_t>(e.firm)];
+        const double months = cal[t].days / (365.2425 / 12.0);
+        for (size_t k = 0; k < causes; ++k)
+          by_cause[static_cast<size_t>(e.firm) * causes + k] += rec.*kSpareCauses[k].per_period * months;
+      }
     char row[240];
-    std::snprintf(row, sizeof row, "  %-12s %8s %10s %9s %11s  %s\n", "firm", "periods", "shortage", "balanced", "oversupply",
-                  "oversupply indicated");
+    std::snprintf(row, sizeof row, "  %-12s %8s %10s %9s %11s  %-20s  %s\n", "firm", "periods", "shortage", "balanced",
+                  "oversupply", "oversupply indicated", "spare capacity mostly");
     v += row;
-    for (size_t f = 0; f < s.firms.size(); ++f) {
+    for (size_t f = 0; f < F; ++f) {
       const auto& n = by_regime[f];
       const int all = n[0] + n[1] + n[2];
       if (all == 0) continue;
       const std::string answer = n[2] == 0     ? "never"
                                  : n[2] == all ? "in every one"
                                                : "in " + std::to_string(n[2]) + " of " + std::to_string(all);
-      std::snprintf(row, sizeof row, "  %-12s %8d %10d %9d %11d  %s\n", s.firms[f].id.c_str(), all, n[0], n[1], n[2],
-                    answer.c_str());
+      const auto first = by_cause.begin() + static_cast<long>(f * causes);
+      const size_t most = static_cast<size_t>(std::max_element(first, first + static_cast<long>(causes)) - first);
+      std::snprintf(row, sizeof row, "  %-12s %8d %10d %9d %11d  %-20s  %s\n", s.firms[f].id.c_str(), all, n[0], n[1], n[2],
+                    answer.c_str(), kSpareCauses[most].id);
       v += row;
+      named[most] = 1;
     }
+  }
+  // what the causes named above mean
+  if (std::find(named.begin(), named.end(), 1) != named.end()) {
+    v += "\nThe causes named above:\n";
+    for (size_t c = 0; c < named.size(); ++c)
+      if (named[c]) v += std::string("  ") + kSpareCauses[c].id + ": " + kSpareCauses[c].meaning + "\n";
   }
   v += "\nThe market at the end of the horizon:\n";
   const PeriodSummary& last = r.periods.back();
