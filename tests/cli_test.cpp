@@ -117,6 +117,15 @@ std::vector<std::string> column(const fs::path& file, const std::string& name) {
   }
   return out;
 }
+
+// Each period's length in months of 365.2425 / 12 days, by its date, from a run's summary.csv:
+// what H100e-months weigh a firm's H100e by.
+std::map<std::string, double> months_by_date(const fs::path& run) {
+  const auto dates = column(run / "summary.csv", "date"), days = column(run / "summary.csv", "period_days");
+  std::map<std::string, double> months;
+  for (size_t t = 0; t < dates.size(); ++t) months[dates[t]] = std::stod(days[t]) / (365.2425 / 12);
+  return months;
+}
 }  // namespace
 
 TEST_CASE("cli: --help teaches with an example, --version names the version") {
@@ -214,9 +223,7 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
   }
   // what the firms' spare capacity was over the run, its three largest causes, as firms.csv has it
   {
-    const auto dates = column(out / "summary.csv", "date"), days = column(out / "summary.csv", "period_days");
-    std::map<std::string, double> months;
-    for (size_t t = 0; t < dates.size(); ++t) months[dates[t]] = std::stod(days[t]) / (365.2425 / 12);
+    auto months = months_by_date(out);
     const auto firm_dates = column(out / "firms.csv", "date"), spare = column(out / "firms.csv", "spare_h100e"),
                sold = column(out / "firms.csv", "spare_sold_to_short_firms_h100e");
     double total = 0, sold_total = 0;
@@ -842,9 +849,7 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   // ... and what each firm's spare capacity mostly was over them (firms.csv's causes, in H100e-months)
   std::map<std::string, std::vector<double>> by_cause;
   {
-    std::map<std::string, double> months;
-    const auto days = column(out / "summary.csv", "period_days");
-    for (size_t t = 0; t < dates.size(); ++t) months[dates[t]] = std::stod(days[t]) / (365.2425 / 12);
+    auto months = months_by_date(out);
     const auto at = column(out / "firms.csv", "date"), firm = column(out / "firms.csv", "firm");
     std::vector<std::vector<std::string>> cause;
     for (const gpumm::SpareCause& c : gpumm::kSpareCauses) cause.push_back(column(out / "firms.csv", c.firms_column));
@@ -1248,9 +1253,7 @@ TEST_CASE("cli: spare_share metrics give the share of the firms' spare capacity 
   // the base and the glut case: the share of all firms' spare H100e-months sold to firms short
   // of capacity, and weak demand, as firms.csv has them
   const auto shares = [](const fs::path& dir) {
-    const auto dates = column(dir / "summary.csv", "date"), days = column(dir / "summary.csv", "period_days");
-    std::map<std::string, double> months;
-    for (size_t t = 0; t < dates.size(); ++t) months[dates[t]] = std::stod(days[t]) / (365.2425 / 12);
+    auto months = months_by_date(dir);
     const auto at = column(dir / "firms.csv", "date"), spare = column(dir / "firms.csv", "spare_h100e"),
                sold = column(dir / "firms.csv", "spare_sold_to_short_firms_h100e"),
                weak = column(dir / "firms.csv", "spare_weak_demand_h100e");
