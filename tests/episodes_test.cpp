@@ -228,6 +228,28 @@ TEST_CASE("episodes: spare capacity the market sold to a firm short of capacity 
                   "region mismatch 0%, weak demand 40%.") != std::string::npos);
 }
 
+TEST_CASE("episodes: spare capacity is first what the firm's own unserved demand elsewhere could not reach, then what it sold") {
+  // f has 1000 H100e in the west and wants 300 of inference in the east, out of reach; g, in the
+  // west, buys 600 of f's. f's spare (1000: 400 idle, 600 sold) is 300 region mismatch (its own
+  // demand elsewhere), 600 sold to a firm short of capacity and 100 weak demand.
+  std::string yaml = firm_with("old: 1000",
+                               "  g: {regions: {a: 1.0}}\n" + inference("g", "a", 51.84) +
+                                   "  mine:\n    firm: f\n    regions: {c: 1.0}\n"
+                                   "    users: {saturation: 1e9, midpoint: 2000-01-01, steepness_per_year: 50}\n"
+                                   "    tokens_per_user: {per_day: 25.92, at: 2025-01-01}\n"
+                                   "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n"
+                                   "market: {}\n");
+  yaml.replace(yaml.find("fleet_at_start"), 14, "sells_surplus: true, fleet_at_start");
+  Run x = run(yaml);
+  const FirmRecord& f = x.r.firm_records[0];
+  REQUIRE(f.sold_h100e == doctest::Approx(600));
+  REQUIRE(f.unserved_h100e == doctest::Approx(300));
+  CHECK(f.idle_h100e == doctest::Approx(400));
+  CHECK(f.idle_region_mismatch == doctest::Approx(300));
+  CHECK(f.idle_sold_to_short_firms == doctest::Approx(600));
+  CHECK(f.idle_weak_demand == doctest::Approx(100));
+}
+
 TEST_CASE("episodes: idle custom accelerators while another firm's demand goes unserved are named, in proportion to the firm's idle capacity on them") {
   // f has 500 merchant GPUs and 500 of its own custom chips idle in the west; g wants 300 H100e
   // of inference in the east, unserved. 300 of f's idle capacity is a mismatch with g's demand:
