@@ -33,13 +33,17 @@ struct Run {
 };
 Run run(const std::string& yaml) { return Run(yaml); }
 
-// A service of `firm` in `region`: 1e9 users x `per_day` tokens a day / 86,400 / 1000 tokens
-// per H100e-second (43.2 a day: 500 H100e of work).
-std::string inference(const std::string& firm, const std::string& region, double per_day) {
-  return "inference:\n  chat:\n    firm: " + firm + "\n    regions: {" + region + ": 1.0}\n"
+// An inference service `name` of `firm` in `region`: 1e9 users x `per_day` tokens a day /
+// 86,400 / 1000 tokens per H100e-second (43.2 a day: 500 H100e of work).
+std::string service(const std::string& name, const std::string& firm, const std::string& region, double per_day) {
+  return "  " + name + ":\n    firm: " + firm + "\n    regions: {" + region + ": 1.0}\n"
          "    users: {saturation: 1e9, midpoint: 2000-01-01, steepness_per_year: 50}\n"
          "    tokens_per_user: {per_day: " + std::to_string(per_day) + ", at: 2025-01-01}\n"
          "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n";
+}
+// The `inference` section with one such service, `chat`.
+std::string inference(const std::string& firm, const std::string& region, double per_day) {
+  return "inference:\n" + service("chat", firm, region, per_day);
 }
 }  // namespace
 
@@ -234,11 +238,7 @@ TEST_CASE("episodes: spare capacity is first what the firm's own unserved demand
   // demand elsewhere), 600 sold to a firm short of capacity and 100 weak demand.
   std::string yaml = firm_with("old: 1000",
                                "  g: {regions: {a: 1.0}}\n" + inference("g", "a", 51.84) +
-                                   "  mine:\n    firm: f\n    regions: {c: 1.0}\n"
-                                   "    users: {saturation: 1e9, midpoint: 2000-01-01, steepness_per_year: 50}\n"
-                                   "    tokens_per_user: {per_day: 25.92, at: 2025-01-01}\n"
-                                   "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n"
-                                   "market: {}\n");
+                                   service("mine", "f", "c", 25.92) + "market: {}\n");
   yaml.replace(yaml.find("fleet_at_start"), 14, "sells_surplus: true, fleet_at_start");
   Run x = run(yaml);
   const FirmRecord& f = x.r.firm_records[0];
