@@ -72,7 +72,8 @@ Usage:
       an ETA on a terminal. Every run is checkpointed: after an interruption, the same
       command with --resume finishes the study with exactly the results of an
       uninterrupted one. Built with MPI (GPUMM_WITH_MPI), `mpirun -np N gpumm study ...`
-      shares the runs among N processes, with the same results.
+      shares the runs among N processes, with the same results. docs/study.md lists every
+      key of a study file and every metric (such as spare_share:sold_to_short_firms).
   gpumm validate FILE.yaml...
       Check scenarios, or study files with their scenario, without running them; every
       problem is listed as file:line:column: key.path: message
