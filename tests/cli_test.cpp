@@ -279,14 +279,19 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
                           "spare_region_mismatch_h100e", "spare_weak_demand_h100e"})
       parts.push_back(column(out / "firms.csv", c));
     REQUIRE(spare.size() == 120 * 12);
+    const auto main_cause = column(out / "firms.csv", "spare_main_cause");
     for (size_t i = 0; i < spare.size(); ++i) {
       double sum = 0;
-      for (const auto& p : parts) {
-        CHECK(std::stod(p[i]) >= 0);
-        sum += std::stod(p[i]);
+      size_t most = 0;
+      for (size_t k = 0; k < parts.size(); ++k) {
+        CHECK(std::stod(parts[k][i]) >= 0);
+        sum += std::stod(parts[k][i]);
+        if (std::stod(parts[k][i]) > std::stod(parts[most][i])) most = k;
       }
       CHECK(sum == doctest::Approx(std::stod(spare[i])).epsilon(1e-9).scale(1));
       CHECK(std::stod(spare[i]) >= 0);
+      // the largest cause, named (the columns above are in the order of the causes)
+      CHECK(main_cause[i] == (std::stod(spare[i]) > 0 ? gpumm::kSpareCauses[most].id : ""));
     }
     // and so is each episode's, in shares; in the base, what sellers have beyond their own needs
     // is mostly bought by firms short of capacity, and Amazon's idle Trainium no one short may use

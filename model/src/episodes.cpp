@@ -72,6 +72,14 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
   return out;
 }
 
+const char* main_spare_cause(const FirmRecord& rec) {
+  if (rec.spare_h100e() <= 0) return "";
+  const SpareCause* best = &kSpareCauses[0];
+  for (const SpareCause& c : kSpareCauses)
+    if (rec.*c.per_period > rec.*best->per_period) best = &c;
+  return best->id;
+}
+
 SpareTotals spare_totals(const RunResult& r) {
   SpareTotals out;
   const size_t F = r.periods.empty() ? 0 : r.firm_records.size() / r.periods.size();

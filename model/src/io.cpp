@@ -256,6 +256,7 @@ const std::vector<std::string>& firms_columns() {
   static const std::vector<std::string> all = [] {
     std::vector<std::string> v = c;
     for (const SpareCause& cause : kSpareCauses) v.push_back(cause.firms_column);
+    v.push_back("spare_main_cause");
     return v;
   }();
   return all;
@@ -689,6 +690,7 @@ struct RunWriter::Impl {
       const FirmRecord& rec = st.firm_records[fi];
       firms.number(rec.spare_h100e());
       for (const SpareCause& c : kSpareCauses) firms.number(rec.*c.per_period);
+      firms.text(main_spare_cause(rec));
       firms.end_row();
     }
   }

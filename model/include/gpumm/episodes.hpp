@@ -78,6 +78,10 @@ inline constexpr SpareCause kSpareCauses[] = {
      &FirmRecord::idle_weak_demand, &Episode::weak_demand_share},
 };
 
+/// The id of the largest cause of a firm's spare capacity in one period (the first of equals, in
+/// kSpareCauses' order); "" when it has none.
+const char* main_spare_cause(const FirmRecord& rec);
+
 /// A firm's balance counts as a surplus when it exceeds this share of its deployed capacity.
 inline constexpr double kEpisodeMinShare = 0.02;
 
