@@ -18,11 +18,18 @@ SeriesDiagnosis diagnose_run(const Scenario& s, const RunResult& r) {
   return diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
 }
 
+const char* largest_cause(const CauseNumbers& x) {
+  return kSpareCauses[static_cast<size_t>(std::max_element(x.begin(), x.end()) - x.begin())].id;
+}
+
+void add_causes(CauseNumbers& sum, const FirmRecord& rec, double weight) {
+  for (size_t k = 0; k < sum.size(); ++k) sum[k] += rec.*kSpareCauses[k].per_period * weight;
+}
+
 std::string Episode::main_cause() const {
-  const SpareCause* best = &kSpareCauses[0];
-  for (const SpareCause& c : kSpareCauses)
-    if (this->*c.share > this->*best->share) best = &c;
-  return best->id;
+  CauseNumbers shares;
+  for (size_t k = 0; k < shares.size(); ++k) shares[k] = this->*kSpareCauses[k].share;
+  return largest_cause(shares);
 }
 
 std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
@@ -31,13 +38,13 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
   std::vector<Episode> out;
   for (int f = 0; f < F; ++f) {
     Episode e;
-    constexpr size_t kCauses = std::size(kSpareCauses);
-    double idle_months = 0, causes[kCauses] = {};
+    double idle_months = 0;
+    CauseNumbers causes{};
     bool open = false;
     const auto close = [&] {
       if (!open) return;
       if (idle_months > 0)
-        for (size_t k = 0; k < kCauses; ++k) e.*kSpareCauses[k].share = causes[k] / idle_months;
+        for (size_t k = 0; k < causes.size(); ++k) e.*kSpareCauses[k].share = causes[k] / idle_months;
       int shortage = 0;
       for (int t = e.first; t <= e.last; ++t) shortage += d.regimes[static_cast<size_t>(t)] == Regime::structural_shortage;
       e.shortage_share = static_cast<double>(shortage) / (e.last - e.first + 1);
@@ -58,14 +65,14 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
         e.firm = f;
         e.first = t;
         idle_months = 0;
-        std::fill(std::begin(causes), std::end(causes), 0.0);
+        causes.fill(0.0);
         open = true;
       }
       e.last = t;
       e.peak_h100e = std::max(e.peak_h100e, b);
       e.h100e_months += b * months;
       idle_months += rec.spare_h100e() * months;
-      for (size_t k = 0; k < kCauses; ++k) causes[k] += rec.*kSpareCauses[k].per_period * months;
+      add_causes(causes, rec, months);
     }
     close();
   }
@@ -74,10 +81,9 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
 
 const char* main_spare_cause(const FirmRecord& rec) {
   if (rec.spare_h100e() <= 0) return "";
-  const SpareCause* best = &kSpareCauses[0];
-  for (const SpareCause& c : kSpareCauses)
-    if (rec.*c.per_period > rec.*best->per_period) best = &c;
-  return best->id;
+  CauseNumbers h{};
+  add_causes(h, rec, 1.0);
+  return largest_cause(h);
 }
 
 SpareTotals spare_totals(const RunResult& r) {
@@ -88,7 +94,7 @@ SpareTotals spare_totals(const RunResult& r) {
     for (size_t f = 0; f < F; ++f) {
       const FirmRecord& rec = r.firm_records[t * F + f];
       out.h100e_months += rec.spare_h100e() * months;
-      for (size_t k = 0; k < std::size(kSpareCauses); ++k) out.by_cause[k] += rec.*kSpareCauses[k].per_period * months;
+      add_causes(out.by_cause, rec, months);
     }
   }
   return out;

@@ -242,6 +242,16 @@ const std::vector<std::string>& summary_columns() {
   return c;
 }
 
+namespace {
+// `head`, then the column of each cause of spare capacity (`column` of SpareCause), then `tail`.
+std::vector<std::string> with_cause_columns(std::vector<std::string> head, const char* SpareCause::*column,
+                                            const char* tail) {
+  for (const SpareCause& cause : kSpareCauses) head.emplace_back(cause.*column);
+  head.emplace_back(tail);
+  return head;
+}
+}  // namespace
+
 const std::vector<std::string>& firms_columns() {
   static const std::vector<std::string> c = {
       "date", "firm", "energized_mw", "grid_queue_mw", "it_built_mw", "usable_it_mw",
@@ -253,12 +263,7 @@ const std::vector<std::string>& firms_columns() {
       "market_sold_h100e", "resale_revenue_usd", "market_spend_usd", "contract_paid_usd",
       "contract_received_usd", "backstop_received_usd", "binding_input", "binding_upstream_node",
       "spare_h100e"};
-  static const std::vector<std::string> all = [] {
-    std::vector<std::string> v = c;
-    for (const SpareCause& cause : kSpareCauses) v.push_back(cause.firms_column);
-    v.push_back("spare_main_cause");
-    return v;
-  }();
+  static const std::vector<std::string> all = with_cause_columns(c, &SpareCause::firms_column, "spare_main_cause");
   return all;
 }
 
@@ -298,12 +303,7 @@ const std::vector<std::string>& episodes_columns() {
   static const std::vector<std::string> c = {
       "firm", "start", "end", "periods", "peak_surplus_h100e", "surplus_h100e_months",
       "during_structural_shortage", "structural_shortage_share"};
-  static const std::vector<std::string> all = [] {
-    std::vector<std::string> v = c;
-    for (const SpareCause& cause : kSpareCauses) v.push_back(cause.episodes_column);
-    v.push_back("main_cause");
-    return v;
-  }();
+  static const std::vector<std::string> all = with_cause_columns(c, &SpareCause::episodes_column, "main_cause");
   return all;
 }
 
@@ -455,15 +455,13 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
     v += "\nDoes a firm's surplus indicate market oversupply? The periods of its surplus episodes, by the market's\n"
          "regime then (oversupply indicated only in `oversupply` periods):\n";
     // and what the firm's spare capacity mostly was over those periods (the largest cause)
-    const size_t F = s.firms.size(), causes = std::size(kSpareCauses);
-    std::vector<double> by_cause(F * causes, 0.0);
+    const size_t F = s.firms.size();
+    std::vector<CauseNumbers> by_cause(F, CauseNumbers{});
     for (const Episode& e : episodes)
-      for (int t = e.first; t <= e.last; ++t) {
-        const FirmRecord& rec = r.firm_records[static_cast<size_t>(t) * F + static_cast<size_t>(e.firm)];
-        const double months = cal[t].days / (365.2425 / 12.0);
-        for (size_t k = 0; k < causes; ++k)
-          by_cause[static_cast<size_t>(e.firm) * causes + k] += rec.*kSpareCauses[k].per_period * months;
-      }
+      for (int t = e.first; t <= e.last; ++t)
+        add_causes(by_cause[static_cast<size_t>(e.firm)],
+                   r.firm_records[static_cast<size_t>(t) * F + static_cast<size_t>(e.firm)],
+                   cal[t].days / (365.2425 / 12.0));
     char row[240];
     std::snprintf(row, sizeof row, "  %-12s %8s %10s %9s %11s  %-20s  %s\n", "firm", "periods", "shortage", "balanced",
                   "oversupply", "oversupply indicated", "spare capacity mostly");
@@ -475,12 +473,11 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       const std::string answer = n[2] == 0     ? "never"
                                  : n[2] == all ? "in every one"
                                                : "in " + std::to_string(n[2]) + " of " + std::to_string(all);
-      const auto first = by_cause.begin() + static_cast<long>(f * causes);
-      const size_t most = static_cast<size_t>(std::max_element(first, first + static_cast<long>(causes)) - first);
+      const char* most = largest_cause(by_cause[f]);
       std::snprintf(row, sizeof row, "  %-12s %8d %10d %9d %11d  %-20s  %s\n", s.firms[f].id.c_str(), all, n[0], n[1], n[2],
-                    answer.c_str(), kSpareCauses[most].id);
+                    answer.c_str(), most);
       v += row;
-      named[most] = 1;
+      for (size_t c = 0; c < named.size(); ++c) named[c] |= most == std::string_view(kSpareCauses[c].id);
     }
   }
   // what the causes named above mean

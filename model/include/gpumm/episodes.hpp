@@ -78,8 +78,14 @@ inline constexpr SpareCause kSpareCauses[] = {
      &FirmRecord::idle_weak_demand, &Episode::weak_demand_share},
 };
 
-/// The id of the largest cause of a firm's spare capacity in one period (the first of equals, in
-/// kSpareCauses' order); "" when it has none.
+/// A number per cause of spare capacity, in kSpareCauses' order.
+using CauseNumbers = std::array<double, std::size(kSpareCauses)>;
+/// The id of the cause with the largest number (the first of equals, in kSpareCauses' order).
+const char* largest_cause(const CauseNumbers& x);
+/// Adds `weight` times each cause's H100e in a firm's period to `sum`.
+void add_causes(CauseNumbers& sum, const FirmRecord& rec, double weight);
+
+/// The id of the largest cause of a firm's spare capacity in one period; "" when it has none.
 const char* main_spare_cause(const FirmRecord& rec);
 
 /// A firm's balance counts as a surplus when it exceeds this share of its deployed capacity.
@@ -94,7 +100,7 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
 /// part of it, in the order of kSpareCauses.
 struct SpareTotals {
   double h100e_months = 0;
-  std::array<double, std::size(kSpareCauses)> by_cause{};
+  CauseNumbers by_cause{};
   /// "66% sold to firms short of capacity, 17% region mismatch, 11% weak demand": the `n`
   /// largest causes with their shares, largest first (the first of equals in kSpareCauses'
   /// order); "" when there is no spare capacity.
