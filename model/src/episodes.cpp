@@ -59,7 +59,7 @@ std::vector<Episode> find_episodes(const Scenario& s, const RunResult& r, const 
         close();
         continue;
       }
-      const double months = r.calendar[t].days / (365.2425 / 12.0);
+      const double months = r.calendar[t].months();
       if (!open) {
         e = Episode{};
         e.firm = f;
@@ -90,7 +90,7 @@ SpareTotals spare_totals(const RunResult& r) {
   SpareTotals out;
   const size_t F = r.periods.empty() ? 0 : r.firm_records.size() / r.periods.size();
   for (size_t t = 0; t < r.periods.size(); ++t) {
-    const double months = r.calendar[static_cast<int>(t)].days / (365.2425 / 12.0);
+    const double months = r.calendar[static_cast<int>(t)].months();
     for (size_t f = 0; f < F; ++f) {
       const FirmRecord& rec = r.firm_records[t * F + f];
       out.h100e_months += rec.spare_h100e() * months;

@@ -461,7 +461,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       for (int t = e.first; t <= e.last; ++t)
         add_causes(by_cause[static_cast<size_t>(e.firm)],
                    r.firm_records[static_cast<size_t>(t) * F + static_cast<size_t>(e.firm)],
-                   cal[t].days / (365.2425 / 12.0));
+                   cal[t].months());
     char row[240];
     std::snprintf(row, sizeof row, "  %-12s %8s %10s %9s %11s  %-20s  %s\n", "firm", "periods", "shortage", "balanced",
                   "oversupply", "oversupply indicated", "spare capacity mostly");

@@ -175,7 +175,7 @@ double run_metric(const std::string& name, const Scenario& s, const RunResult& r
   if (name == "contract_shortfall_h100e_months") {
     double sum = 0;
     for (size_t t = 0; t < p.size(); ++t)
-      sum += p[t].contract_shortfall_h100e * r.calendar[static_cast<int>(t)].days / (365.2425 / 12.0);
+      sum += p[t].contract_shortfall_h100e * r.calendar[static_cast<int>(t)].months();
     return sum;
   }
   if (name.starts_with("spare_share:")) {
@@ -192,7 +192,7 @@ double run_metric(const std::string& name, const Scenario& s, const RunResult& r
   double sum = 0;
   for (size_t t = 0; t < p.size(); ++t)
     sum += std::max(0.0, r.firm_records[t * static_cast<size_t>(s.nfirm()) + f].balance_h100e()) *
-           r.calendar[static_cast<int>(t)].days / (365.2425 / 12.0);
+           r.calendar[static_cast<int>(t)].months();
   return sum;
 }
 

@@ -29,6 +29,8 @@ struct Period {
   Date start;
   Date last;
   int days = 0;
+  /// Its length in months of 365.2425 / 12 days: what H100e-months weigh a period's H100e by.
+  double months() const { return days / (365.2425 / 12.0); }
 };
 
 class Calendar {
