@@ -1797,6 +1797,11 @@ TEST_CASE("cli: a --set that names no number, or makes the scenario invalid, is 
   CHECK(typo.code == 2);
   CHECK(typo.err == "gpumm: --set firms.google.capx.2026: no such value in the scenario: no key `capx` in "
                     "`firms.google`; did you mean `capex`?\n");
+  // a year the scenario does not write: the years it does, not the nearest spelling
+  Result year = run_gpumm("run tests/testdata/good_small.yaml --set firms.google.capex.2040=45" + out);
+  CHECK(year.code == 2);
+  CHECK(year.err == "gpumm: --set firms.google.capex.2040: no such value in the scenario: `firms.google.capex` has "
+                    "no year 2040; it writes the years 2025 to 2026\n");
   // a duration counts whole units: 12.5 months would run as 13
   Result half = run_gpumm("run tests/testdata/good_small.yaml --set 'firms.meta.builds[0].lead_time=12.5'" + out);
   CHECK(half.code == 2);

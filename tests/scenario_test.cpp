@@ -419,6 +419,9 @@ TEST_CASE("scenario: a path names a list entry by its index or by its name, and 
   CHECK(why("firms.meta.capx.2026") == "no such value in the scenario: no key `capx` in `firms.meta`; did you mean `capex`?");
   CHECK(why("firms.meta.builds[99].lead_time").find("`firms.meta.builds` has ") != std::string::npos);
   CHECK(why("firms.meta[0].capex").find("`firms.meta` is not a list") != std::string::npos);
+  CHECK(why("firms.meta.capex.2040") ==
+        "no such value in the scenario: `firms.meta.capex` has no year 2040; it writes the years 2025 to 2032");
+  CHECK(why("firms.meta.capex.2O26") == "no such value in the scenario: no key `2O26` in `firms.meta.capex`; did you mean `2026`?");
   CHECK(why("firmz.meta.capex.2026") == "no such value in the scenario: no key `firmz` in the scenario; did you mean `firms`?");
 }
 

@@ -61,6 +61,24 @@ namespace {
 
 const std::vector<std::string> kSteps = {"week", "month", "quarter"};  // parse_step's words
 
+// A key of a map by year (`capex`, per-year series): a whole number from 1900 to 2999.
+std::optional<int> year_key(std::string_view key) {
+  const Parsed<double> y = parse_number(key);
+  if (!y.ok() || y.value != std::floor(y.value) || y.value < 1900 || y.value > 2999) return std::nullopt;
+  return static_cast<int>(y.value);
+}
+
+// The first and last year of keys that are all years (none when one is not).
+std::optional<std::pair<int, int>> year_span(const std::vector<std::string>& keys) {
+  std::optional<std::pair<int, int>> span;
+  for (const std::string& k : keys) {
+    const std::optional<int> y = year_key(k);
+    if (!y) return std::nullopt;
+    span = span ? std::pair{std::min(span->first, *y), std::max(span->second, *y)} : std::pair{*y, *y};
+  }
+  return span;
+}
+
 // Counts nodes as the parser emits them, expanding aliases by the size of what they point at,
 // so that an alias bomb is refused before anything is built in memory.
 class SizeGuard : public YAML::EventHandler {
@@ -632,14 +650,14 @@ class Loader {
     if (!n.IsDefined()) return;
     MapReader cm(d_, n, m.child_path("capex"));
     for (auto& [name, val] : cm.entries()) {
-      Parsed<double> y = parse_number(name);
-      if (!y.ok() || y.value != std::floor(y.value) || y.value < 1900 || y.value > 2999) {
+      const std::optional<int> y = year_key(name);
+      if (!y) {
         d_.error(val, cm.child_path(name), "capex is keyed by year (e.g. `2026: $135B`)");
         cm.get(name);
         continue;
       }
       double usd = 0;
-      if (money(cm, name, usd, false, false)) f.capex_usd[static_cast<int>(y.value)] = usd;
+      if (money(cm, name, usd, false, false)) f.capex_usd[*y] = usd;
     }
   }
 
@@ -953,14 +971,14 @@ class Loader {
     if (!n.IsDefined()) return out;
     MapReader ym(d_, n, m.child_path(key));
     for (auto& [name, val] : ym.entries()) {
-      Parsed<double> y = parse_number(name);
-      if (!y.ok() || y.value != std::floor(y.value) || y.value < 1900 || y.value > 2999) {
+      const std::optional<int> y = year_key(name);
+      if (!y) {
         d_.error(val, ym.child_path(name), "keyed by year (e.g. `2026: ...`)");
         ym.get(name);
         continue;
       }
       double x = 0;
-      if (read(ym, name, x)) out[static_cast<int>(y.value)] = x;
+      if (read(ym, name, x)) out[*y] = x;
     }
     return out;
   }
@@ -1574,6 +1592,10 @@ PathWalk walk_path(YAML::Node root, const std::string& path) {
         if (it->first.Scalar() == part) next.reset(it->second);
       }
     if (!next.IsDefined()) {
+      // a year beyond those written (`capex.2040`): name the years, not the nearest spelling
+      if (const auto years = year_span(keys); years && year_key(part))
+        return fail(where + " has no year " + part + "; it writes the years " + std::to_string(years->first) +
+                    " to " + std::to_string(years->second));
       const std::string guess = closest_name(part, keys);
       return fail("no key `" + part + "` in " + where + (guess.empty() ? "" : "; did you mean `" + guess + "`?"));
     }
