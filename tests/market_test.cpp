@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "gpumm/market.hpp"
 #include "gpumm/scenario.hpp"
@@ -258,6 +260,75 @@ TEST_CASE("market: offers meet bids, matched <= min(offers, bids), unmet = bids 
   CHECK(unmet[0] == doctest::Approx(bids[0] - matched[0]));
   CHECK(r.periods[0].unserved_h100e == doctest::Approx(0));
   CHECK(r.periods[0].idle_h100e == doctest::Approx(offers[0] - matched[0]));
+}
+
+namespace {
+// Sellers s1 (500 H100) and s2 (500 of its own TPUs) and buyers a and b in one region; firms in
+// the order `order` names them; inference of a and b: 43.2 tokens a day per user is 500 H100e
+// of work (see inference()).
+std::string four_firms(const std::vector<std::string>& order, double a_per_day, double b_per_day,
+                       const std::string& extra = "") {
+  const std::map<std::string, std::string> firm = {
+      {"s1", "  s1: {regions: {a: 1.0}, power_at_start: {a: 1 GW}, fleet_at_start: {h100: 500}, sells_surplus: true}\n"},
+      {"s2", "  s2: {regions: {a: 1.0}, power_at_start: {a: 1 GW}, fleet_at_start: {tpu: 500}, sells_surplus: true}\n"},
+      {"a", "  a: {regions: {a: 1.0}}\n"},
+      {"b", "  b: {regions: {a: 1.0}}\n"}};
+  std::string y = "start: 2025-01\nend: 2025-03-31\n"
+                  "generations:\n"
+                  "  h100: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
+                  "  tpu: {custom_for: s2, it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
+                  "regions:\n  a: {latency_group: west}\n"
+                  "firms:\n";
+  for (const std::string& f : order) y += firm.at(f);
+  y += "inference:\n";
+  for (const auto& [f, per_day] : {std::pair{"a", a_per_day}, std::pair{"b", b_per_day}})
+    y += std::string("  chat_") + f + ":\n    firm: " + f + "\n    regions: {a: 1.0}\n"
+         "    users: {saturation: 1e9, midpoint: 2000-01-01, steepness_per_year: 50}\n"
+         "    tokens_per_user: {per_day: " + std::to_string(per_day) + ", at: 2025-01-01}\n"
+         "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n";
+  return y + "market: {}\n" + extra;
+}
+// What firm `id` bought on the market in period t.
+double bought(const Scenario& s, const RunResult& r, const std::string& id, int t) {
+  for (size_t f = 0; f < s.firms.size(); ++f)
+    if (s.firms[f].id == id) return r.firm_records[static_cast<size_t>(t) * s.firms.size() + f].bought_h100e;
+  FAIL("no firm " << id);
+  return 0;
+}
+}  // namespace
+
+TEST_CASE("market: bids share scarce offers in proportion to what they want, whatever order the firms are written in") {
+  // a wants 1500 H100e, b 500; s1 offers 500 H100: each gets a quarter of its bid (the first
+  // firm written got all it could before)
+  for (const auto& order : {std::vector<std::string>{"s1", "s2", "a", "b"}, std::vector<std::string>{"b", "a", "s2", "s1"}}) {
+    CAPTURE(order.front());
+    const Scenario s = load(four_firms(order, 3 * 43.2, 43.2));
+    const RunResult r = simulate(s);
+    CHECK(bought(s, r, "a", 0) == doctest::Approx(375));
+    CHECK(bought(s, r, "b", 0) == doctest::Approx(125));
+    CHECK(r.periods[0].unserved_h100e == doctest::Approx(1500));  // 2000 wanted, 500 sold
+    CHECK(r.periods[0].idle_h100e == doctest::Approx(500));       // s2's TPUs: no contract, no buyer
+  }
+}
+
+TEST_CASE("market: custom accelerators go first to the bids that may use them, leaving merchant GPUs to the others") {
+  // a has a contract with s2 (1 TPU moves to a, which serves 1 H100e of a's 600 itself) and may
+  // buy s2's other 499 TPUs; b may not. TPUs first: a gets 499 and wants 100 more; then s1's 500
+  // H100 go to the 100 + 600 still wanted, pro-rata: a 500 x 100/700, b 500 x 600/700. Nothing
+  // is left idle (taken pro-rata over both sellers at once, a would have left TPUs idle while
+  // b went short).
+  const std::string contract =
+      "contracts:\n  - {name: small, seller: s2, buyer: a, region: a, start: 2025-01-01, end: 2025-12-31,\n"
+      "     volume: {gpus: 1, generation: tpu}, price: $1}\n";
+  for (const auto& order : {std::vector<std::string>{"s1", "s2", "a", "b"}, std::vector<std::string>{"b", "s2", "a", "s1"}}) {
+    CAPTURE(order.front());
+    const Scenario s = load(four_firms(order, 1.2 * 43.2, 1.2 * 43.2, contract));
+    const RunResult r = simulate(s);
+    CHECK(bought(s, r, "a", 0) == doctest::Approx(499 + 500.0 * 100 / 700));
+    CHECK(bought(s, r, "b", 0) == doctest::Approx(500.0 * 600 / 700));
+    CHECK(r.periods[0].idle_h100e == doctest::Approx(0).epsilon(1e-9));
+    CHECK(r.periods[0].unserved_h100e == doctest::Approx(1200 - 1 - 499 - 500));
+  }
 }
 
 TEST_CASE("market: fungibility limits: no serving across latency groups, custom chips only to contracted customers") {

@@ -1658,24 +1658,87 @@ class Engine {
     }
   }
 
-  // A bid of firm `b` in the regions `where` for `want` units of work (inference or training
-  // H100e), taking the same share of every lot it may use and paying period t's spot for it;
-  // returns what it got.
-  double match(int b, std::span<const int> where, double want, bool inference, int t) {
-    const auto may_use = [&](const Lot& l) { return l.f != b && (l.owner < 0 || contracted(l.owner, b)); };
-    double cap = 0;
-    for (int r : where)
-      for (int k = lot_begin_[static_cast<size_t>(r)]; k < lot_begin_[static_cast<size_t>(r) + 1]; ++k) {
-        const Lot& l = lots_[static_cast<size_t>(k)];
-        if (may_use(l)) cap += l.left * (inference ? l.infer0 : l.train0);
+  // a firm's bid in one market (clear_bids): H100e of work it wants, may still buy, and got
+  struct Bid {
+    int b = -1;
+    double want = 0, got = 0, may_buy = 0;
+  };
+
+  // Bids in one market (the regions `where`: a latency group's for inference, one region's for
+  // other work) share its lots in proportion to what they still want, whatever the order in
+  // which the firms are written. Custom accelerators, which only their owner's contracted
+  // customers may use, go first: a bid that may use them leaves more merchant GPUs to the bids
+  // that may not. A bid pays period t's spot for what it gets; `got` says what it got (H100e of
+  // its work).
+  void clear_bids(std::span<const int> where, std::span<Bid> bids, bool inference, int t) {
+    for (const bool custom : {true, false}) {
+      market_lots_.clear();
+      for (int r : where)
+        for (int k = lot_begin_[static_cast<size_t>(r)]; k < lot_begin_[static_cast<size_t>(r) + 1]; ++k)
+          if ((lots_[static_cast<size_t>(k)].owner >= 0) == custom) market_lots_.push_back(&lots_[static_cast<size_t>(k)]);
+      share_lots(bids, inference, t);
+    }
+  }
+
+  // The bids share the lots market_lots_ in rounds: every bid asks every lot it may use for its
+  // remaining want, spread over those lots by what they hold, and each lot gives every bid the
+  // same share of what it was asked (all of it when it holds enough). A bid still short after a
+  // round has emptied one of its lots, so the rounds end by the time every lot is empty.
+  void share_lots(std::span<Bid> bids, bool inference, int t) {
+    const size_t L = market_lots_.size(), B = bids.size();
+    if (L == 0 || B == 0) return;
+    const auto lot = [&](size_t j) -> Lot& { return *market_lots_[j]; };
+    // which bid may use which lot: not the bidder's own, custom chips only with a contract
+    may_use_.assign(B * L, 0);
+    bool all_may = true;
+    for (size_t x = 0; x < B; ++x)
+      for (size_t j = 0; j < L; ++j) {
+        const Lot& l = lot(j);
+        may_use_[x * L + j] = l.f != bids[x].b && (l.owner < 0 || contracted(l.owner, bids[x].b));
+        all_may = all_may && may_use_[x * L + j];
       }
-    if (cap <= 0 || want <= 0) return 0.0;
-    const double share = std::min(1.0, want / cap);
-    for (int r : where)
-      for (int k = lot_begin_[static_cast<size_t>(r)]; k < lot_begin_[static_cast<size_t>(r) + 1]; ++k) {
-        Lot& l = lots_[static_cast<size_t>(k)];
-        if (!may_use(l)) continue;
-        double took = l.left * share;
+    holds_.resize(L);
+    for (size_t round = 0; round <= L; ++round) {
+      // what each lot holds (H100e of the bids' work), what each bid may still buy, and what
+      // is asked of each lot
+      for (size_t j = 0; j < L; ++j) holds_[j] = lot(j).left * (inference ? lot(j).infer0 : lot(j).train0);
+      asked_.assign(L, 0.0);
+      bool asking = false;
+      for (size_t x = 0; x < B; ++x) {
+        Bid& bid = bids[x];
+        const char* may = may_use_.data() + x * L;
+        bid.may_buy = 0;
+        if (units_left_after(bid.want, bid.got) == 0.0) continue;
+        for (size_t j = 0; j < L; ++j)
+          if (may[j]) bid.may_buy += holds_[j];
+        if (bid.may_buy <= 0) continue;
+        asking = true;
+        const double rest = bid.want - bid.got;
+        for (size_t j = 0; j < L; ++j)
+          if (may[j]) asked_[j] += rest * holds_[j] / bid.may_buy;
+      }
+      if (!asking) break;
+      // each lot gives every bid the same share of what it asked; took_: shares of the lots'
+      // start
+      took_.assign(L, 0.0);
+      for (size_t x = 0; x < B; ++x) {
+        Bid& bid = bids[x];
+        if (bid.may_buy <= 0) continue;
+        const char* may = may_use_.data() + x * L;
+        const double rest = bid.want - bid.got;
+        for (size_t j = 0; j < L; ++j) {
+          if (!may[j] || holds_[j] <= 0) continue;
+          const Lot& l = lot(j);
+          const double share = rest * l.left / bid.may_buy * std::min(1.0, holds_[j] / asked_[j]);
+          bid.got += share * (inference ? l.infer0 : l.train0);
+          took_[j] += share;
+          pay_market(bid.b, l.f, share * l.train0, share * l.usd0 * hours(t));
+        }
+      }
+      for (size_t j = 0; j < L; ++j) {
+        if (took_[j] <= 0) continue;
+        Lot& l = lot(j);
+        double took = took_[j];
         double left = left_after(l.left, took);
         if (left * l.train0 < detail::kDustUnits) {  // all of it, not all but dust
           took = l.left;
@@ -1683,43 +1746,56 @@ class Engine {
         }
         (inference ? l.took_inference : l.took_other) += took;
         l.left = left;
-        if (took > 0) pay_market(b, l.f, took * l.train0, took * l.usd0 * hours(t));
       }
-    return share * cap;
+      // every bid got all it asked, or emptied every lot it may use, when all may use the same
+      if (B == 1 || all_may) break;
+    }
   }
 
-  // Unserved work bids for what is offered: inference within each latency group, other work
-  // within its region; adds what the bids got to `served`.
+  // Unserved work bids for what is offered: inference within each latency group, then other
+  // work within its region; adds what the bids got to `served`.
   void match_bids(int t, double& served) {
     const int R = p_.R;
     // inference: within each latency group
-    for (const auto& group : p_.groups)
+    for (const auto& group : p_.groups) {
+      bids_.clear();
       for (int b = 0; b < p_.F; ++b) {
         double want = 0;
         for (int r : group) want += unserved_inf_[static_cast<size_t>(cell(b, r))];
         if (want <= 0) continue;
         for (int r : group) st_.market_bids_h100e[static_cast<size_t>(r)] += unserved_inf_[static_cast<size_t>(cell(b, r))];
-        const double got = match(b, group, want, true, t);
+        bids_.push_back(Bid{b, want});
+      }
+      clear_bids(group, bids_, true, t);
+      for (const Bid& x : bids_) {
+        const double got = std::min(x.got, x.want);
         served += got;
         for (int r : group) {
-          const size_t c = static_cast<size_t>(cell(b, r));
-          const double part = unserved_inf_[c] * (got / want);
+          const size_t c = static_cast<size_t>(cell(x.b, r));
+          const double part = unserved_inf_[c] * (got / x.want);
           st_.unserved_h100e[c] = units_left_after(st_.unserved_h100e[c], part);
           st_.market_unmet_h100e[static_cast<size_t>(r)] += units_left_after(unserved_inf_[c], part);
         }
       }
+    }
     // other work: within its region
-    for (int r = 0; r < R; ++r)
+    for (int r = 0; r < R; ++r) {
+      bids_.clear();
       for (int b = 0; b < p_.F; ++b) {
-        const size_t c = static_cast<size_t>(cell(b, r));
-        const double want = unserved_oth_[c];
+        const double want = unserved_oth_[static_cast<size_t>(cell(b, r))];
         if (want <= 0) continue;
         st_.market_bids_h100e[static_cast<size_t>(r)] += want;
-        const double got = match(b, std::span<const int>(&r, 1), want, false, t);
+        bids_.push_back(Bid{b, want});
+      }
+      clear_bids(std::span<const int>(&r, 1), bids_, false, t);
+      for (const Bid& x : bids_) {
+        const size_t c = static_cast<size_t>(cell(x.b, r));
+        const double got = std::min(x.got, x.want);
         served += got;
         st_.unserved_h100e[c] = units_left_after(st_.unserved_h100e[c], got);
-        st_.market_unmet_h100e[static_cast<size_t>(r)] += units_left_after(want, got);
+        st_.market_unmet_h100e[static_cast<size_t>(r)] += units_left_after(x.want, got);
       }
+    }
   }
 
   // The offers as they are after the bids: what each GPU served, what is still free.
@@ -2189,6 +2265,10 @@ class Engine {
     double left = 1, took_inference = 0, took_other = 0;  ///< shares of the start
   };
   std::vector<Lot> lots_;
+  std::vector<Bid> bids_;
+  std::vector<Lot*> market_lots_;         ///< clear_bids: the lots of the market (in lots_)
+  std::vector<double> holds_, asked_, took_;  ///< clear_bids: per lot, holds and asked (H100e), taken (share)
+  std::vector<char> may_use_;             ///< clear_bids: (bids x lots) the bid may use the lot
   std::vector<char> sells_;  ///< per firm: offers its idle capacity
   std::vector<int> lot_begin_;  ///< per region, into lots_ (R + 1)
   double spot_ = 0, term_ = 0;                     ///< the spot index and its term price
