@@ -244,6 +244,33 @@ TEST_CASE("demand: inference is served within its latency group only, then other
   CHECK(r.periods[0].balance_h100e() == doctest::Approx(1400));
 }
 
+TEST_CASE("demand: a firm's inference services share its capacity pro-rata, whatever order they are written in") {
+  // 2000 H100e of work in a and 2000 in b (both west), against the west's 800 new GPUs x 4 =
+  // 3200 inference H100e: each service is short by a fifth, 400 H100e in each region (served
+  // one after the other, the first written got all it wanted)
+  const auto service = [](const std::string& name, const std::string& region) {
+    return "  " + name + ":\n    firm: lab\n    regions: {" + region + ": 1.0}\n"
+           "    users: {saturation: 2e9, midpoint: 2020-01-01, steepness_per_year: 50}\n"
+           "    tokens_per_user: {per_day: 86.4, at: 2025-01-01}\n"
+           "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n";
+  };
+  for (const std::string& services : {service("one", "a") + service("two", "b"), service("two", "b") + service("one", "a")}) {
+    std::string yaml = capacity("inference:\n" + services);
+    yaml.replace(yaml.find("    power_at_start"), 0, "    fleet_at_start: {new: 1000}\n");
+    double in_a = -1, in_b = -1;
+    RunResult r = simulate(load(yaml), [&](int t, const State& st, const PeriodSummary&) {
+      if (t == 0) {
+        in_a = st.unserved_h100e[0];  // cell (lab, a)
+        in_b = st.unserved_h100e[1];  // cell (lab, b)
+      }
+    });
+    CHECK(r.periods[0].demand_inference_h100e == doctest::Approx(4000));
+    CHECK(r.periods[0].served_h100e == doctest::Approx(3200));
+    CHECK(in_a == doctest::Approx(400));
+    CHECK(in_b == doctest::Approx(400));
+  }
+}
+
 TEST_CASE("demand: served + unserved = demand every period of a mixed scenario") {
   std::string yaml = capacity(
       "projects:\n"

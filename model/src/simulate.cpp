@@ -1241,32 +1241,37 @@ class Engine {
   // Inference: demand by region, served anywhere in the region's latency group (read on
   // `demand_day`); adds what it served to `served`.
   void serve_inference(Date demand_day, double& served) {
+    // each service's demand by region, added up per cell: a firm's services share what it has
+    // pro-rata, whatever order they are written in
+    bool any = false;
     for (size_t k = 0; k < s_.inference.size(); ++k) {
       const InferenceService& sv = s_.inference[k];
-      const int f = sv.firm;
       double total = service_h100e(sv, service_launch_factor(sv, launch_dates_[k], demand_day), demand_day);
       // with a market, the price of tokens follows the spot price of compute
       if (sv.price_follows_spot && s_.market.enabled && s_.market.reference() > 0)
         total *= std::pow(spot_ / s_.market.reference(), -sv.elasticity);
       if (total <= 0) continue;
+      for (int r = 0; r < p_.R; ++r)
+        st_.demand_inference_h100e[static_cast<size_t>(cell(sv.firm, r))] += total * sv.region_weight[static_cast<size_t>(r)];
+      any = true;
+    }
+    if (!any) return;
+    for (int f = 0; f < p_.F; ++f)
       for (const auto& group : p_.groups) {
         double want = 0;
-        for (int r : group) want += total * sv.region_weight[static_cast<size_t>(r)];
+        for (int r : group) want += st_.demand_inference_h100e[static_cast<size_t>(cell(f, r))];
         if (want <= 0) continue;
         scratch_cells_.clear();
         for (int r : group) scratch_cells_.push_back(cell(f, r));
         const double got = take_pro_rata(scratch_cells_, want, nullptr, infer_h100e_, st_.used_inference);
         served += got;
+        const double short_share = units_left_after(want, got) / want;  // got can exceed want by rounding
         for (int r : group) {
-          const double d = total * sv.region_weight[static_cast<size_t>(r)];
           const size_t c = static_cast<size_t>(cell(f, r));
-          st_.demand_inference_h100e[c] += d;
-          const double short_share = units_left_after(want, got) / want;  // got can exceed want by rounding
-          st_.unserved_h100e[c] += d * short_share;
-          unserved_inf_[c] += d * short_share;
+          st_.unserved_h100e[c] += st_.demand_inference_h100e[c] * short_share;
+          unserved_inf_[c] += st_.demand_inference_h100e[c] * short_share;
         }
       }
-    }
   }
 
   // Other steady workloads, in their own region (read on `demand_day`); adds what it served to
