@@ -125,6 +125,31 @@ TEST_CASE("market: a seller without the capacity delivers what it has and is war
         "(contracts.csv has the shortfall of every period)");
 }
 
+TEST_CASE("market: a seller short of two deals fills them in the order they are written") {
+  // the seller has 1000 H100; deals of 700 with the buyer and of 600 with a second buyer: the
+  // first written gets all it asks, the other the 300 left and a shortfall of 300
+  const auto deal = [](const std::string& name, const std::string& buyer, int gpus) {
+    return "  - {name: " + name + ", seller: seller, buyer: " + buyer + ", region: a, start: 2025-01-01, end: 2025-12-31,\n"
+           "     volume: {gpus: " + std::to_string(gpus) + ", generation: h100}, price: $2}\n";
+  };
+  const std::string second = "  other: {regions: {a: 1.0}}\n";
+  for (const bool buyer_first : {true, false}) {
+    CAPTURE(buyer_first);
+    std::string y = two_firms("contracts:\n" + (buyer_first ? deal("k1", "buyer", 700) + deal("k2", "other", 600)
+                                                              : deal("k2", "other", 600) + deal("k1", "buyer", 700)));
+    y.replace(y.find("contracts:"), 0, second);
+    const Scenario s = load(y);
+    std::vector<State::ContractFlow> flows;
+    simulate(s, [&](int t, const State& st, const PeriodSummary&) {
+      if (t == 0) flows = st.contract_flows;
+    });
+    const size_t k1 = s.contracts[0].name == "k1" ? 0 : 1, k2 = 1 - k1;
+    CHECK(flows[k1].delivered_h100e == doctest::Approx(buyer_first ? 700 : 400));
+    CHECK(flows[k2].delivered_h100e == doctest::Approx(buyer_first ? 300 : 600));
+    CHECK(flows[k1].shortfall_h100e + flows[k2].shortfall_h100e == doctest::Approx(300));
+  }
+}
+
 TEST_CASE("market: a contract's volume ramps up linearly over its ramp, and its value is paid over the volume in force") {
   // 900 GPUs ramping over 3 months from 2025-01-01: 90 days, share min(1, x / 90) x days after
   // the start; a month's share is its mean over the month's days
