@@ -583,33 +583,38 @@ TEST_CASE("cli: idle offers blamed on cluster size stand next to bids really lef
   for (const auto& [key, bu] : all) CHECK((bu.second == 0 || bu.second > 1e-9 * bu.first));
 }
 
-TEST_CASE("cli: the order in which the base writes its firms changes no firm's outcome") {
-  // the base with its firms in reverse order (each firm's block of lines moved whole)
+namespace {
+// The base scenario with the entries of its top-level map `section` (`firms:`, `regions:`) in
+// reverse order, each entry's block of lines moved whole.
+std::string base_with_reversed(const std::string& section, size_t entries) {
   const std::vector<std::string> base = lines(slurp(kSource / "inputs/base.yaml"));
-  const size_t from = static_cast<size_t>(std::find(base.begin(), base.end(), "firms:") - base.begin());
+  const size_t from = static_cast<size_t>(std::find(base.begin(), base.end(), section) - base.begin());
   REQUIRE(from < base.size());
   size_t to = from + 1;
   while (to < base.size() && (base[to].empty() || base[to][0] == ' ' || base[to][0] == '#')) ++to;
-  std::vector<std::vector<std::string>> firms(1);  // what comes before the first firm, then each firm
+  std::vector<std::vector<std::string>> blocks(1);  // what comes before the first entry, then each entry
   for (size_t i = from + 1; i < to; ++i) {
     if (base[i].size() > 2 && base[i].compare(0, 2, "  ") == 0 && base[i][2] != ' ' && base[i][2] != '#')
-      firms.emplace_back();
-    firms.back().push_back(base[i]);
+      blocks.emplace_back();
+    blocks.back().push_back(base[i]);
   }
-  REQUIRE(firms.size() == 1 + 12);
-  std::string reversed;
-  for (size_t i = 0; i <= from; ++i) reversed += base[i] + "\n";
-  for (const std::string& l : firms.front()) reversed += l + "\n";
-  for (size_t f = firms.size() - 1; f >= 1; --f)
-    for (const std::string& l : firms[f]) reversed += l + "\n";
-  for (size_t i = to; i < base.size(); ++i) reversed += base[i] + "\n";
-  const fs::path dir = scratch("firm-order");
+  REQUIRE(blocks.size() == 1 + entries);
+  std::string text;
+  for (size_t i = 0; i <= from; ++i) text += base[i] + "\n";
+  for (const std::string& l : blocks.front()) text += l + "\n";
+  for (size_t b = blocks.size() - 1; b >= 1; --b)
+    for (const std::string& l : blocks[b]) text += l + "\n";
+  for (size_t i = to; i < base.size(); ++i) text += base[i] + "\n";
+  return text;
+}
+}  // namespace
+
+TEST_CASE("cli: the order in which the base writes its firms or its regions changes no firm's outcome") {
+  const fs::path dir = scratch("order");
   fs::create_directories(dir);
-  std::ofstream(dir / "reversed.yaml") << reversed;
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + (dir / "as-written").string() + "'").code == 0);
-  REQUIRE(run_gpumm("run '" + (dir / "reversed.yaml").string() + "' -q -o '" + (dir / "reversed").string() + "'").code == 0);
   // firms.csv row by row, by date and firm: the same text, or numbers equal to rounding (sums
-  // over the firms run in another order)
+  // over firms or regions run in another order)
   const auto rows_of = [](const fs::path& file) {
     std::map<std::string, std::vector<std::string>> by_key;
     const auto rows = lines(slurp(file));
@@ -619,28 +624,35 @@ TEST_CASE("cli: the order in which the base writes its firms changes no firm's o
     }
     return by_key;
   };
-  const auto a = rows_of(dir / "as-written" / "firms.csv"), b = rows_of(dir / "reversed" / "firms.csv");
+  const auto a = rows_of(dir / "as-written" / "firms.csv");
   REQUIRE(a.size() == 120 * 12);
-  REQUIRE(b.size() == a.size());
-  int compared = 0;
-  for (const auto& [key, row] : a) {
-    const auto it = b.find(key);
-    REQUIRE_MESSAGE(it != b.end(), key);
-    for (size_t k = 2; k < row.size(); ++k) {
-      char* end = nullptr;
-      const double x = std::strtod(row[k].c_str(), &end);
-      if (row[k].empty() || *end != '\0') {
-        CHECK_MESSAGE(row[k] == it->second.at(k), key);
-        continue;
+  for (const auto& [section, entries] : {std::pair{std::string("firms:"), size_t{12}}, std::pair{std::string("regions:"), size_t{7}}}) {
+    CAPTURE(section);
+    const fs::path reversed = dir / ("reversed-" + section.substr(0, section.size() - 1));
+    std::ofstream(reversed.string() + ".yaml") << base_with_reversed(section, entries);
+    REQUIRE(run_gpumm("run '" + reversed.string() + ".yaml' -q -o '" + reversed.string() + "'").code == 0);
+    const auto b = rows_of(reversed / "firms.csv");
+    REQUIRE(b.size() == a.size());
+    int compared = 0;
+    for (const auto& [key, row] : a) {
+      const auto it = b.find(key);
+      REQUIRE_MESSAGE(it != b.end(), key);
+      for (size_t k = 2; k < row.size(); ++k) {
+        char* end = nullptr;
+        const double x = std::strtod(row[k].c_str(), &end);
+        if (row[k].empty() || *end != '\0') {
+          CHECK_MESSAGE(row[k] == it->second.at(k), key);
+          continue;
+        }
+        const double y = std::stod(it->second.at(k));
+        CHECK_MESSAGE(std::abs(x - y) <= 1e-9 * std::max({1.0, std::abs(x), std::abs(y)}), key << " column " << k);
+        ++compared;
       }
-      const double y = std::stod(it->second.at(k));
-      CHECK_MESSAGE(std::abs(x - y) <= 1e-9 * std::max({1.0, std::abs(x), std::abs(y)}), key << " column " << k);
-      ++compared;
     }
+    CHECK(compared > 50000);
+    // and the market's verdict
+    CHECK(column(dir / "as-written" / "summary.csv", "regime") == column(reversed / "summary.csv", "regime"));
   }
-  CHECK(compared > 50000);
-  // and the market's verdict in numbers
-  CHECK(column(dir / "as-written" / "summary.csv", "regime") == column(dir / "reversed" / "summary.csv", "regime"));
 }
 
 TEST_CASE("cli: two runs of the same scenario give byte-identical files, the resolved scenario reproduces them") {

@@ -215,6 +215,30 @@ TEST_CASE("demand: a program's run still waiting when the next is ready is dropp
   CHECK(r.projects[3].wait_periods == 3);  // October to December
 }
 
+TEST_CASE("demand: a run that fits in two regions alike starts where its firm weighs most, whatever order they are written in") {
+  // the seller's 500 H100 in a and 500 in b go to the lab under two equal contracts: the lab
+  // has the same room in both; its weights (b 0.7) choose b
+  for (const std::string& regions : {std::string("  a: {latency_group: west}\n  b: {latency_group: west}\n"),
+                                     std::string("  b: {latency_group: west}\n  a: {latency_group: west}\n")}) {
+    const std::string deal = "     volume: {gpus: 500, generation: h100}, price: $2}\n";
+    const Scenario s = load("start: 2025-01\nend: 2025-06-30\n"
+                            "generations:\n  h100: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
+                            "regions:\n" + regions +
+                            "firms:\n"
+                            "  seller: {regions: {a: 0.5, b: 0.5}, power_at_start: {a: 1 GW, b: 1 GW}, fleet_at_start: {h100: 1000}}\n"
+                            "  lab: {regions: {a: 0.3, b: 0.7}}\n"
+                            "contracts:\n"
+                            "  - {name: in_a, seller: seller, buyer: lab, region: a, start: 2025-01-01, end: 2025-12-31,\n" + deal +
+                            "  - {name: in_b, seller: seller, buyer: lab, region: b, start: 2025-01-01, end: 2025-12-31,\n" + deal +
+                            "projects:\n  - {name: run, firm: lab, start: 2025-02-01, duration: 2mo, gpus: {generation: h100, count: 400}}\n");
+    const RunResult r = simulate(s);
+    REQUIRE(r.projects.size() == 1);
+    CHECK(r.projects[0].start_period == 1);
+    REQUIRE(r.projects[0].region >= 0);
+    CHECK(s.regions[static_cast<size_t>(r.projects[0].region)].id == "b");
+  }
+}
+
 TEST_CASE("demand: min_generation keeps a run off older generations") {
   std::string yaml = capacity(
       "projects:\n  - {name: p, firm: lab, start: 2025-01-01, duration: 2mo, gpus: {generation: old, count: 100}, regions: [a], min_generation: new}\n");

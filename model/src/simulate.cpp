@@ -1005,8 +1005,10 @@ class Engine {
   }
 
   // A project's room (training H100e of `units(i)` on allowed generations) in its firm's
-  // allowed cells: the cell with the most, and all of them together. It holds the project when
-  // one cell (a contiguous run) or the cells together have room for all of it: the start rule.
+  // allowed cells: the cell with the most (of cells with the same room, to a billionth, the one
+  // in the region where the firm weighs most, so that the order regions are written in does not
+  // decide), and all of them together. It holds the project when one cell (a contiguous run) or
+  // the cells together have room for all of it: the start rule.
   struct Room {
     int best_cell = -1;
     double best = 0, total = 0;
@@ -1017,12 +1019,15 @@ class Engine {
   template <class Units>
   Room room_for(const ProjectRun& pr, Units&& units) const {
     Room room;
+    const std::vector<double>& weight = s_.firms[static_cast<size_t>(pr.out.firm)].region_weight;
     for (int r = 0; r < p_.R; ++r) {
       if (!region_allowed(pr.spec.placement, r)) continue;
       const int c = cell(pr.out.firm, r);
       const double h = allowed_h100e(c, pr.allowed, units);
       room.total += h;
-      if (h > room.best) {
+      if (h <= 0) continue;
+      const bool tie = room.best_cell >= 0 && std::abs(h - room.best) <= 1e-9 * room.best;
+      if (tie ? weight[static_cast<size_t>(r)] > weight[static_cast<size_t>(room.best_cell % p_.R)] : h > room.best) {
         room.best = h;
         room.best_cell = c;
       }
