@@ -1023,7 +1023,7 @@ TEST_CASE("cli: explain answers for a firm and a date, and refuses what it canno
   CHECK(low.code == 0);
   CHECK(low.out.rfind("No: amazon's surplus in 2031-06 is a local, temporary mismatch", 0) == 0);
   CHECK(low.out.find("Prices in 2031-06: spot index $0.50 per H100e-hour, $0.51 a year earlier; bids unmet on the "
-                     "market 78.58M H100e. " + std::string(gpumm::kSpotInShortageNote)) != std::string::npos);
+                     "market 78.59M H100e. " + std::string(gpumm::kSpotInShortageNote)) != std::string::npos);
   Result typo = run_gpumm("explain inputs/base.yaml --firm metta --date 2026-07");
   CHECK(typo.code == 2);
   CHECK(typo.err.find("no such firm") != std::string::npos);
