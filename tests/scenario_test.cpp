@@ -143,7 +143,7 @@ TEST_CASE("scenario: a share written as a percentage is refused with the share i
   CHECK(first(with_probability("35")) ==
         "s.yaml:17:27: projects[p].delay.probability: `35`: a share is a number from 0 to 1 (`0.35` for 35%)");
   // 1.5 is no likely percentage: the range alone
-  CHECK(first(with_probability("1.5")) == "s.yaml:17:27: projects[p].delay.probability: = 1.5; must be between 0 and 1");
+  CHECK(first(with_probability("1.5")) == "s.yaml:17:27: projects[p].delay.probability: `1.5`: must be between 0 and 1");
   CHECK(first(with_probability("0.35")) == "(no problem)");
 }
 
@@ -173,7 +173,7 @@ TEST_CASE("scenario: dates, ranges and shapes") {
   SUBCASE("a seed is a whole number a YAML number holds exactly") {
     CHECK(first(kValid + "seed: 1.5\n") == "s.yaml:15:7: seed: must be a whole number");
     CHECK(first(kValid + "seed: 9007199254740992\n") ==
-          "s.yaml:15:7: seed: = 9007199254740992; must be between 0 and 9007199254740991");
+          "s.yaml:15:7: seed: `9007199254740992`: must be between 0 and 9007199254740991");
     CHECK(load_scenario_text(kValid + "seed: 9007199254740991\n", "s.yaml").seed == kMaxSeed);
   }
   SUBCASE("end before start") {
@@ -199,7 +199,7 @@ TEST_CASE("scenario: dates, ranges and shapes") {
   SUBCASE("pue out of range") {
     std::string yaml = kValid;
     yaml.replace(yaml.find("pue: 1.3"), 8, "pue: 0.9");
-    CHECK(first(yaml) == "s.yaml:9:17: regions.europe.pue: = 0.9; must be between 1 and 3");
+    CHECK(first(yaml) == "s.yaml:9:17: regions.europe.pue: `0.9`: must be between 1 and 3");
   }
   SUBCASE("absurd sizes: power, money, interconnect and training compute have upper bounds") {
     std::string yaml = kValid;

@@ -450,7 +450,7 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
     }
   }
   if (st.method == StudyMethod::sobol && (st.samples & (st.samples - 1)) != 0)
-    d.error(m.get("samples"), "samples", "= " + std::to_string(st.samples) + "; Sobol needs a power of two (e.g. 1024)");
+    d.error(m.get("samples"), "samples", "`" + std::to_string(st.samples) + "`: Sobol needs a power of two (e.g. 1024)");
   YAML::Node params = m.get("parameters");
   if (!params.IsDefined() || !params.IsSequence() || params.size() == 0) {
     m.missing("parameters", "a list of `{path, low, high}`");

@@ -176,7 +176,7 @@ bool MapReader::number(std::string_view key, double& out, bool required, double 
     const std::string range = max >= kHuge ? ">= " + format_number(min)
                               : min <= -kHuge ? "<= " + format_number(max)
                                               : "between " + format_number(min) + " and " + format_number(max);
-    diags_.error(get(key), child_path(key), "= " + get(key).Scalar() + "; must be " + range);
+    diags_.error(get(key), child_path(key), "`" + get(key).Scalar() + "`: must be " + range);
     return false;
   }
   out = x;
