@@ -1942,6 +1942,29 @@ TEST_CASE("cli: the speed target's full-size Sobol study is valid, 98,304 runs, 
   }
 }
 
+TEST_CASE("cli: the benchmark's reduced bases load and leave out what they say") {
+  // the rows of the README's speed table without parts of the model (BM_BaseNoMarket,
+  // BM_SupplyOnly, tools/bench/instructions.sh)
+  Result valid = run_gpumm("validate tools/bench/base_no_market.yaml tools/bench/base_supply_only.yaml");
+  CHECK(valid.code == 0);
+  const fs::path no_market = scratch("bench-no-market"), supply = scratch("bench-supply-only");
+  REQUIRE(run_gpumm("run tools/bench/base_no_market.yaml -q -o '" + no_market.string() + "'").code == 0);
+  REQUIRE(run_gpumm("run tools/bench/base_supply_only.yaml -q -o '" + supply.string() + "'").code == 0);
+  const auto sum = [](const std::vector<std::string>& cells) {
+    double x = 0;
+    for (const std::string& c : cells) x += std::stod(c);
+    return x;
+  };
+  // without a market nothing is matched or priced, and no contract moves capacity
+  CHECK(sum(column(no_market / "summary.csv", "market_matched_h100e")) == 0.0);
+  CHECK(sum(column(no_market / "summary.csv", "spot_usd_per_h100e_hour")) == 0.0);
+  CHECK(lines(slurp(no_market / "contracts.csv")).size() == 1);  // the header
+  CHECK(sum(column(no_market / "summary.csv", "demand_h100e")) > 0.0);
+  // supply alone: no demand at all, the same buildout as the base's
+  CHECK(sum(column(supply / "summary.csv", "demand_h100e")) == 0.0);
+  CHECK(sum(column(supply / "summary.csv", "installed_gpus")) > 0.0);
+}
+
 TEST_CASE("cli: bad study files get located errors, all at once") {
   Result bad = run_gpumm("study tests/testdata/studies/bad_study.yaml -o '" + scratch("bad-study").string() + "'");
   CHECK(bad.code == 2);

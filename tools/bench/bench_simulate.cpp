@@ -1,5 +1,7 @@
 // Speed and memory of a run, in-process and without I/O (no observer):
 //   BM_Base        the bundled base scenario (12 firms x 7 regions x 18 generations, 120 months)
+//   BM_BaseNoMarket, BM_SupplyOnly  the base without contracts and market, and its supply alone
+//                  (tools/bench/base_no_market.yaml, base_supply_only.yaml): what the parts cost
 //   BM_LoadBase    reading and validating the base scenario's YAML (what `gpumm run` does first)
 //   BM_Large/Y     a synthetic 100 firms x 20 regions x 8 generations over Y years, monthly
 //   BM_StudySample one sample of a study on the base: set 10 parameters in the document,
@@ -72,8 +74,9 @@ std::string large_scenario(int years) {
 }
 
 
-void BM_Base(benchmark::State& state) {
-  const gpumm::Scenario s = gpumm::load_scenario_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+// Runs of one scenario file (relative to the source folder), with the heap's peak during them.
+void run_scenario(benchmark::State& state, const char* file) {
+  const gpumm::Scenario s = gpumm::load_scenario_file(std::string(GPUMM_SOURCE_DIR "/") + file);
   g_peak = g_live.load();
   const long long before = g_live.load();
   for (auto _ : state) {
@@ -82,7 +85,12 @@ void BM_Base(benchmark::State& state) {
   }
   state.counters["peak_MiB"] = static_cast<double>(g_peak.load() - before) / (1 << 20);
 }
+void BM_Base(benchmark::State& state) { run_scenario(state, "inputs/base.yaml"); }
 BENCHMARK(BM_Base)->Unit(benchmark::kMicrosecond);
+void BM_BaseNoMarket(benchmark::State& state) { run_scenario(state, "tools/bench/base_no_market.yaml"); }
+BENCHMARK(BM_BaseNoMarket)->Unit(benchmark::kMicrosecond);
+void BM_SupplyOnly(benchmark::State& state) { run_scenario(state, "tools/bench/base_supply_only.yaml"); }
+BENCHMARK(BM_SupplyOnly)->Unit(benchmark::kMicrosecond);
 
 // Reading and validating the base scenario, as `gpumm run` does before it simulates.
 void BM_LoadBase(benchmark::State& state) {
