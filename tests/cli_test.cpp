@@ -655,6 +655,47 @@ TEST_CASE("cli: the order in which the base writes its firms or its regions chan
   }
 }
 
+TEST_CASE("cli: a file longer than a spreadsheet opens is warned of, in the run, warnings.csv and the verdict") {
+  // 70 firms in 20 regions, 8 generations, two years: timeseries.csv gets about 1.1 million rows
+  std::string y = "name: many-rows\nstart: 2025-01\nend: 2026-12-31\nstep: month\nupstream:\n"
+                  "  cowos: {capacity_per_year: 2000000, max_growth_per_year: 0.5}\ngenerations:\n";
+  for (int g = 0; g < 8; ++g)
+    y += "  g" + std::to_string(g) + ": {family: fam" + std::to_string(g % 2) + ", train_h100e: " + std::to_string(1 + g) +
+         ", it_power: " + std::to_string(1 + 0.2 * g) + " kW, first_shipment: " + std::to_string(2021 + 2 * (g / 2)) +
+         "-01-01, ramp: 12mo, peak_units_per_year: 3000000, price: $" + std::to_string(20000 + 5000 * g) +
+         ", uses: {cowos: 0.05}}\n";
+  y += "regions:\n";
+  for (int r = 0; r < 20; ++r) y += "  r" + std::to_string(r) + ": {pue: 1.2, interconnect_cap: 3 GW/y}\n";
+  y += "firms:\n";
+  for (int f = 0; f < 70; ++f) {
+    y += "  f" + std::to_string(f) + ":\n    regions: {";
+    for (int r = 0; r < 20; ++r) y += (r ? ", r" : "r") + std::to_string(r) + ": 0.05";
+    y += "}\n    power_at_start: {r0: 200 MW, r1: 100 MW}\n    fleet_at_start: {g0: 20000, g1: 10000}\n"
+         "    family_mix: {fam0: 0.6, fam1: 0.4}\n    capex: {2025: $" + std::to_string(2 + f % 5) + "B, 2026: $" +
+         std::to_string(2 + f % 5) + "B}\n"
+         "    builds: [{power: 500 MW, commit: 2024-01-01, lead_time: 24mo, stage: permitted}]\n";
+  }
+  const fs::path dir = scratch("many-rows");
+  fs::create_directories(dir);
+  std::ofstream(dir / "many.yaml") << y;
+  Result r = run_gpumm("run '" + (dir / "many.yaml").string() + "' -o '" + (dir / "out").string() + "'");
+  REQUIRE(r.code == 0);
+  const long rows = static_cast<long>(lines(slurp(dir / "out" / "timeseries.csv")).size()) - 1;
+  REQUIRE(rows > 1048575);
+  std::string grouped = std::to_string(rows);
+  for (int k = static_cast<int>(grouped.size()) - 3; k > 0; k -= 3) grouped.insert(static_cast<size_t>(k), ",");
+  const std::string message = "timeseries.csv has " + grouped +
+                              " rows, more than a spreadsheet opens (1,048,575 after the header in Excel and "
+                              "LibreOffice Calc, which drop the rest): read it with a script or a database, or run at "
+                              "a longer step";
+  CHECK(r.out.find("  warning: 2025-01-01: spreadsheet_rows: " + message + "\n") != std::string::npos);
+  CHECK(slurp(dir / "out" / "warnings.csv") ==
+        "date,code,message\r\n2025-01-01,spreadsheet_rows,\"" + message + "\"\r\n");
+  CHECK(slurp(dir / "out" / "verdict.txt").find("\nThe run warned of: spreadsheet_rows (1); warnings.csv says what and when.\n") !=
+        std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("cli: two runs of the same scenario give byte-identical files, the resolved scenario reproduces them") {
   const fs::path a = scratch("det-a"), b = scratch("det-b"), c = scratch("det-c");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + a.string() + "'").code == 0);

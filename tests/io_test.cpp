@@ -3,7 +3,10 @@
 #include <filesystem>
 #include <fstream>
 
+#include "gpumm/episodes.hpp"
 #include "gpumm/io.hpp"
+#include "gpumm/scenario.hpp"
+#include "gpumm/simulate.hpp"
 
 using namespace gpumm;
 namespace fs = std::filesystem;
@@ -99,4 +102,33 @@ TEST_CASE("io: a folder that is not an earlier gpumm output is refused") {
   CHECK_THROWS_WITH_AS(OutputDir{dir}, doctest::Contains("is not an earlier gpumm output"), OutputError);
   CHECK(slurp(dir / "thesis.docx") == "important");
   fs::remove_all(dir);
+}
+
+TEST_CASE("io: a CSV writer counts its lines, the header's included") {
+  const fs::path dir = fresh_dir("lines");
+  fs::create_directories(dir);
+  CsvWriter w(dir / "x.csv", {"a", "b"});
+  CHECK(w.lines() == 1);
+  for (int k = 0; k < 3; ++k) {
+    w.number(k).text("x");
+    w.end_row();
+  }
+  CHECK(w.lines() == 4);
+  w.close();
+  CHECK(slurp(dir / "x.csv") == "a,b\r\n0,x\r\n1,x\r\n2,x\r\n");
+  fs::remove_all(dir);
+  CHECK(kSpreadsheetLines == 1 << 20);
+}
+
+TEST_CASE("io: the verdict names every code the run warned of, a code it does not know too") {
+  const Scenario s = load_scenario_file(GPUMM_SOURCE_DIR "/tests/testdata/good_small.yaml");
+  RunResult r = simulate(s);
+  r.warnings = {{0, "spreadsheet_rows", "timeseries.csv has 2,000,000 rows"},
+                {0, "something_new", "first"},
+                {1, "something_new", "second"},
+                {0, "invariant", "a stock left its bounds"}};
+  const SeriesDiagnosis d = diagnose_run(s, r);
+  const std::string v = verdict_text(s, r, d, find_episodes(s, r, d));
+  CHECK(v.find("\nThe run warned of: invariant (1), spreadsheet_rows (1), something_new (2); warnings.csv says what "
+                "and when.\n") != std::string::npos);
 }

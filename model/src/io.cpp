@@ -111,6 +111,7 @@ void CsvWriter::end_row() {
   std::fwrite(line_.data(), 1, line_.size(), file_);
   line_.clear();
   first_ = true;
+  ++lines_;
   if (kill_after_rows() >= 0 && ++rows_written > kill_after_rows()) {
     std::fflush(file_);
     std::raise(SIGKILL);
@@ -499,8 +500,12 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
        "temporary mismatch (see firms.csv for each firm's balance).\n";
   // what the run warned of, so that the verdict is not read without it
   if (!r.warnings.empty()) {
+    // the known codes in their fixed order, then any other in the order it came
+    std::vector<std::string> order(std::begin(kWarningCodes), std::end(kWarningCodes));
+    for (const Warning& w : r.warnings)
+      if (std::find(order.begin(), order.end(), w.code) == order.end()) order.push_back(w.code);
     std::string codes;
-    for (const char* code : kWarningCodes) {
+    for (const std::string& code : order) {
       const auto n = std::count_if(r.warnings.begin(), r.warnings.end(), [&](const Warning& w) { return w.code == code; });
       if (n == 0) continue;
       if (!codes.empty()) codes += ", ";
@@ -579,6 +584,18 @@ struct Agg {
   }
 };
 
+}  // namespace
+
+namespace {
+// A whole number with its digits grouped by three: 1,048,575.
+std::string thousands(long n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t k = 0; k < digits.size(); ++k) {
+    if (k > 0 && (digits.size() - k) % 3 == 0 && digits[k - 1] != '-') out += ',';
+    out += digits[k];
+  }
+  return out;
+}
 }  // namespace
 
 struct RunWriter::Impl {
@@ -790,7 +807,7 @@ struct RunWriter::Impl {
     if (!v) throw OutputError("cannot write verdict.txt");
   }
 
-  void write_projects(const RunResult& r) {
+  void write_projects(RunResult& r) {
     CsvWriter w(out.staged("projects.csv"), projects_columns());
     for (const ProjectOutcome& p : r.projects) {
       const std::string status = p.superseded ? "superseded"
@@ -814,14 +831,30 @@ struct RunWriter::Impl {
       w.end_row();
     }
     w.close();
+    check_lines(r, "projects.csv", w);
   }
 
-  void finish(const RunResult& r, const std::string& version) {
+  // A file longer than a spreadsheet opens is warned of: opened in one, it would end short.
+  static void check_lines(RunResult& r, const char* name, const CsvWriter& w) {
+    if (w.lines() <= kSpreadsheetLines) return;
+    r.warnings.push_back({0, "spreadsheet_rows",
+                          std::string(name) + " has " + thousands(w.lines() - 1) + " rows, more than a spreadsheet opens (" +
+                              thousands(kSpreadsheetLines - 1) +
+                              " after the header in Excel and LibreOffice Calc, which drop the rest): read it with a "
+                              "script or a database, or run at a longer step"});
+  }
+
+  void finish(RunResult& r, const std::string& version) {
     timeseries.close();
     firms.close();
     regions.close();
     contracts.close();
     market.close();
+    check_lines(r, "timeseries.csv", timeseries);
+    check_lines(r, "firms.csv", firms);
+    check_lines(r, "regions.csv", regions);
+    check_lines(r, "contracts.csv", contracts);
+    check_lines(r, "market.csv", market);
     // the diagnosis of the whole run: trend, temporary component, regimes
     const SeriesDiagnosis diag = diagnose_run(s, r);
     CsvWriter summary(out.staged("summary.csv"), summary_columns());
@@ -834,6 +867,7 @@ struct RunWriter::Impl {
       summary.end_row();
     }
     summary.close();
+    check_lines(r, "summary.csv", summary);
     write_projects(r);
     CsvWriter warnings(out.staged("warnings.csv"), warnings_columns());
     for (const Warning& w : r.warnings) {
@@ -857,7 +891,7 @@ PeriodObserver RunWriter::observer() {
   return [this](int t, const State& st, const PeriodSummary&) { impl_->on_period(t, st); };
 }
 
-void RunWriter::finish(const RunResult& r, const std::string& tool_version) {
+void RunWriter::finish(RunResult& r, const std::string& tool_version) {
   impl_->finish(r, tool_version);
 }
 

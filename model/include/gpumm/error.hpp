@@ -36,9 +36,11 @@ class ScenarioError : public std::runtime_error {
 std::string closest_name(const std::string& word, const std::vector<std::string>& candidates);
 
 /// The codes a run's warnings carry (warnings.csv; README lists what each means), in a fixed
-/// order: a study marks each run with the codes it raised as bits in this order.
+/// order: a study marks each run with the codes it raised as bits in this order (a new code
+/// goes last, so that the bits of saved studies keep their meaning). `spreadsheet_rows` comes
+/// from writing a run's files, never from a study's runs.
 inline constexpr const char* kWarningCodes[] = {"uncalibrated_step", "capex_unspent", "backlog_undeliverable",
-                                                 "contract_shortfall", "invariant"};
+                                                 "contract_shortfall", "invariant", "spreadsheet_rows"};
 
 /// Numeric trouble during a run: recorded with its period, never thrown.
 struct Warning {

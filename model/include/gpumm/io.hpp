@@ -42,6 +42,8 @@ class CsvWriter {
   CsvWriter& number(double x);
   void end_row();
   void close();  ///< flush and close; throws OutputError on a write error
+  /// Lines written so far, the header's included.
+  long lines() const { return lines_; }
 
  private:
   void sep();
@@ -49,7 +51,12 @@ class CsvWriter {
   std::filesystem::path path_;
   std::string line_;
   bool first_ = true;
+  long lines_ = 0;
 };
+
+/// The most lines (the header's included) a spreadsheet opens: 2^20 in Excel and LibreOffice
+/// Calc, which drop the rest of a longer CSV file.
+inline constexpr long kSpreadsheetLines = 1048576;
 
 /// An output folder that receives complete files only. Files are written in a staging folder
 /// inside it and renamed into place by `commit()`; if the run fails before that, the staging
@@ -84,8 +91,10 @@ class RunWriter {
   ~RunWriter();
   /// Observer to pass to `simulate`.
   PeriodObserver observer();
-  /// Write the files that need the whole run and close everything.
-  void finish(const RunResult& r, const std::string& tool_version);
+  /// Write the files that need the whole run and close everything. A CSV file longer than a
+  /// spreadsheet opens (kSpreadsheetLines) adds a `spreadsheet_rows` warning to the run's
+  /// warnings, before warnings.csv and the verdict are written.
+  void finish(RunResult& r, const std::string& tool_version);
 
  private:
   struct Impl;
