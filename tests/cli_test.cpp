@@ -70,6 +70,21 @@ Result run_gpumm(const std::string& args, const fs::path& cwd = kSource, const s
   return r;
 }
 
+// Run `gpumm ARGS` in the source folder on a terminal (a pseudo-terminal from util-linux's
+// `script`): what it shows there, standard output and error together as the terminal got them.
+Result run_on_terminal(const std::string& args) {
+  const fs::path base = scratch("tty");
+  fs::create_directories(base);
+  const fs::path out = base / "typescript";
+  const std::string cmd = "cd '" + kSource.string() + "' && script -qec \"'" + kBin + "' " + args + "\" /dev/null >'" +
+                          out.string() + "' 2>&1";
+  const int status = std::system(cmd.c_str());
+  Result r;
+  if (WIFEXITED(status)) r.code = WEXITSTATUS(status);
+  r.out = slurp(out);
+  return r;
+}
+
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> v;
   std::istringstream in(text);
@@ -655,8 +670,9 @@ TEST_CASE("cli: the order in which the base writes its firms or its regions chan
   }
 }
 
-TEST_CASE("cli: a file longer than a spreadsheet opens is warned of, in the run, warnings.csv and the verdict") {
-  // 70 firms in 20 regions, 8 generations, two years: timeseries.csv gets about 1.1 million rows
+// A scenario of `firms` firms in 20 regions with 8 generations over two years, monthly: with 70
+// firms its timeseries.csv has about 1.1 million rows, and a run takes about half a second.
+std::string many_firms_scenario(int firms) {
   std::string y = "name: many-rows\nstart: 2025-01\nend: 2026-12-31\nstep: month\nupstream:\n"
                   "  cowos: {capacity_per_year: 2000000, max_growth_per_year: 0.5}\ngenerations:\n";
   for (int g = 0; g < 8; ++g)
@@ -667,7 +683,7 @@ TEST_CASE("cli: a file longer than a spreadsheet opens is warned of, in the run,
   y += "regions:\n";
   for (int r = 0; r < 20; ++r) y += "  r" + std::to_string(r) + ": {pue: 1.2, interconnect_cap: 3 GW/y}\n";
   y += "firms:\n";
-  for (int f = 0; f < 70; ++f) {
+  for (int f = 0; f < firms; ++f) {
     y += "  f" + std::to_string(f) + ":\n    regions: {";
     for (int r = 0; r < 20; ++r) y += (r ? ", r" : "r") + std::to_string(r) + ": 0.05";
     y += "}\n    power_at_start: {r0: 200 MW, r1: 100 MW}\n    fleet_at_start: {g0: 20000, g1: 10000}\n"
@@ -675,6 +691,52 @@ TEST_CASE("cli: a file longer than a spreadsheet opens is warned of, in the run,
          std::to_string(2 + f % 5) + "B}\n"
          "    builds: [{power: 500 MW, commit: 2024-01-01, lead_time: 24mo, stage: permitted}]\n";
   }
+  return y;
+}
+
+TEST_CASE("cli: on a terminal a long run shows its progress and wipes it, a study its runs, elsewhere neither") {
+  const fs::path dir = scratch("progress");
+  fs::create_directories(dir);
+  std::ofstream(dir / "many.yaml") << many_firms_scenario(100);
+  // the run takes about three quarters of a second: more than the fifth before the first line
+  Result run = run_on_terminal("run '" + (dir / "many.yaml").string() + "' -o '" + (dir / "out").string() + "'");
+  REQUIRE(run.code == 0);
+  const size_t shown = run.out.find("\r  period ");
+  REQUIRE(shown != std::string::npos);
+  CHECK(run.out.find(" of 24 (20", shown) != std::string::npos);
+  CHECK(run.out.find(" s to go   ", shown) != std::string::npos);
+  // wiped (blanks over it) before the summary starts at the beginning of the line
+  const size_t summary = run.out.find("gpumm 0.1.0: many-rows");
+  REQUIRE(summary != std::string::npos);
+  CHECK(summary > shown);
+  REQUIRE(run.out[summary - 1] == '\r');
+  const size_t wipe = run.out.rfind('\r', summary - 2);
+  REQUIRE(wipe != std::string::npos);
+  CHECK(wipe > shown);
+  CHECK(summary - 1 - (wipe + 1) >= 40);  // as wide as the line it covers
+  CHECK(run.out.find_first_not_of(' ', wipe + 1) == summary - 1);
+  // quiet: nothing at all
+  Result quiet = run_on_terminal("run '" + (dir / "many.yaml").string() + "' -q -o '" + (dir / "out").string() + "'");
+  CHECK(quiet.code == 0);
+  CHECK(quiet.out.empty());
+  // not a terminal: the summary only
+  Result piped = run_gpumm("run '" + (dir / "many.yaml").string() + "' -o '" + (dir / "out").string() + "'");
+  CHECK(piped.code == 0);
+  CHECK(piped.err.empty());
+  CHECK(piped.out.find("period ") == std::string::npos);
+  // a study counts its runs, rate and time to go, and ends the line
+  Result study = run_on_terminal("study inputs/studies/tornado.yaml -o '" + (dir / "study").string() + "'");
+  CHECK(study.code == 0);
+  CHECK(study.out.find("\r  runs 15/15 (100%), ") != std::string::npos);
+  CHECK(study.out.find(" runs/s, ETA 0 s   \r\n") != std::string::npos);
+  Result study_piped = run_gpumm("study inputs/studies/tornado.yaml -o '" + (dir / "study").string() + "'");
+  CHECK(study_piped.code == 0);
+  CHECK(study_piped.err.empty());
+  fs::remove_all(dir);
+}
+
+TEST_CASE("cli: a file longer than a spreadsheet opens is warned of, in the run, warnings.csv and the verdict") {
+  const std::string y = many_firms_scenario(70);
   const fs::path dir = scratch("many-rows");
   fs::create_directories(dir);
   std::ofstream(dir / "many.yaml") << y;
@@ -682,8 +744,12 @@ TEST_CASE("cli: a file longer than a spreadsheet opens is warned of, in the run,
   REQUIRE(r.code == 0);
   const long rows = static_cast<long>(lines(slurp(dir / "out" / "timeseries.csv")).size()) - 1;
   REQUIRE(rows > 1048575);
-  std::string grouped = std::to_string(rows);
-  for (int k = static_cast<int>(grouped.size()) - 3; k > 0; k -= 3) grouped.insert(static_cast<size_t>(k), ",");
+  const std::string digits = std::to_string(rows);
+  std::string grouped;  // 1,145,060
+  for (size_t k = 0; k < digits.size(); ++k) {
+    if (k > 0 && (digits.size() - k) % 3 == 0) grouped += ',';
+    grouped += digits[k];
+  }
   const std::string message = "timeseries.csv has " + grouped +
                               " rows, more than a spreadsheet opens (1,048,575 after the header in Excel and "
                               "LibreOffice Calc, which drop the rest): read it with a script or a database, or run at "

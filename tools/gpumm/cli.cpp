@@ -38,6 +38,7 @@ networks, firm by firm and region by region, and writes spreadsheet-ready CSV.
 Usage:
   gpumm run SCENARIO.yaml [-o DIR] [--seed N] [--set PATH=VALUE]... [--quiet]
       Simulate a scenario and write its output folder (default: out/<scenario name>/).
+      On a terminal, a run that takes a while shows the period it has reached.
       -o, --output DIR   where to write; an existing folder is only reused if an earlier
                          gpumm run wrote it
       --seed N           override the scenario's seed (random slips and build draws)
@@ -344,6 +345,42 @@ int cmd_validate(const std::vector<std::string>& files, std::ostream& out, std::
   return code;
 }
 
+// The progress line of a run on a terminal (nothing elsewhere, nothing for a run done within a
+// fifth of a second): the period reached and the time to go, at most five times a second;
+// wiped when the run is written, so that its summary starts on a clean line.
+class RunProgress {
+ public:
+  RunProgress(std::ostream& err, bool tty, const Scenario& s) : err_(err), tty_(tty), cal_(s.start, s.end, s.step) {}
+  RunProgress(const RunProgress&) = delete;
+  RunProgress& operator=(const RunProgress&) = delete;
+  ~RunProgress() { wipe(); }
+  void operator()(int t) {
+    if (!tty_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < std::chrono::milliseconds(200)) return;
+    last_ = now;
+    const double secs = std::chrono::duration<double>(now - start_).count();
+    const int done = t + 1, total = cal_.size();
+    char line[160];
+    const int n = std::snprintf(line, sizeof line, "\r  period %d of %d (%s), %.1f s, about %.1f s to go   ", done, total,
+                                to_iso(cal_[t].start).c_str(), secs, secs / done * (total - done));
+    width_ = std::max(width_, n - 1);
+    err_ << line << std::flush;
+  }
+  void wipe() {
+    if (width_ == 0) return;
+    err_ << '\r' << std::string(static_cast<size_t>(width_), ' ') << '\r' << std::flush;
+    width_ = 0;
+  }
+
+ private:
+  std::ostream& err_;
+  bool tty_;
+  Calendar cal_;
+  int width_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+};
+
 int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::string scenario_path;
   SharedOptions opt;
@@ -373,8 +410,13 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     OutputDir dir(opt.out_dir);
     std::optional<RunResult> result;
     {
+      RunProgress progress(err, !opt.quiet && ::isatty(2), s);
       RunWriter writer(s, dir);
-      result = simulate(s, writer.observer());
+      const PeriodObserver write = writer.observer();
+      result = simulate(s, [&](int t, const State& st, const PeriodSummary& sum) {
+        write(t, st, sum);
+        progress(t);
+      });
       writer.finish(*result, GPUMM_VERSION);
     }
     dir.commit();
