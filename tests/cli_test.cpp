@@ -1179,6 +1179,11 @@ TEST_CASE("cli: case study glut: inference stalls from 2027 while capex goes on 
   // served never exceeds demand, even by rounding: no negative unserved compute anywhere
   for (const char* f : {"summary.csv", "firms.csv", "regions.csv"})
     for (const auto& v : column(out / f, "unserved_h100e")) CHECK_MESSAGE(std::stod(v) >= 0, f);
+  // a spot at its floor in a glut is what it seems: the run's summary adds no word on it (the
+  // base's says how long it sat there while the market was short)
+  Result shown = run_gpumm("run inputs/cases/glut.yaml -o '" + scratch("case-glut-shown").string() + "'");
+  CHECK(shown.out.find("\n  spot index        $8.00 per H100e-hour at the start, $0.50 at the end") != std::string::npos);
+  CHECK(shown.out.find("at its floor") == std::string::npos);
 }
 
 TEST_CASE("cli: case study generation-switch: older generations idle while Rubin-only training waits") {

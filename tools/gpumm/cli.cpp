@@ -14,6 +14,7 @@
 #include "gpumm/compare.hpp"
 #include "gpumm/episodes.hpp"
 #include "gpumm/io.hpp"
+#include "gpumm/market.hpp"
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
 #include "gpumm/study.hpp"
@@ -486,6 +487,17 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                     r.periods[hi].spot_usd_per_h100e_hour, month(hi).c_str(), r.periods[lo].spot_usd_per_h100e_hour,
                     month(lo).c_str());
       out << line;
+      // a spot at its floor while the market is short reads as a glut at a glance: say what it is
+      const SeriesDiagnosis diag = diagnose_run(s, r);
+      int short_periods = 0, at_floor = 0;
+      for (size_t t = 0; t < r.periods.size(); ++t) {
+        if (diag.regimes[t] != Regime::structural_shortage) continue;
+        ++short_periods;
+        at_floor += spot_at_floor(r.periods[t].spot_usd_per_h100e_hour, s.market) ? 1 : 0;
+      }
+      if (at_floor > 0)
+        out << "                    at its floor in " << at_floor << " of the " << short_periods << " "
+            << to_string(r.calendar.step()) << "s of structural shortage: no sign of oversupply (verdict.txt says why)\n";
     }
     out << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
         << "timeseries.csv, projects.csv, episodes.csv, contracts.csv, market.csv, warnings.csv, verdict.txt, "
