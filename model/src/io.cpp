@@ -584,9 +584,6 @@ struct Agg {
   }
 };
 
-}  // namespace
-
-namespace {
 // A whole number with its digits grouped by three: 1,048,575.
 std::string thousands(long n) {
   std::string digits = std::to_string(n), out;
@@ -596,6 +593,7 @@ std::string thousands(long n) {
   }
   return out;
 }
+
 }  // namespace
 
 struct RunWriter::Impl {

@@ -368,13 +368,14 @@ class RunProgress {
     width_ = std::max(width_, n - 1);
     err_ << line << std::flush;
   }
+
+ private:
   void wipe() {
     if (width_ == 0) return;
     err_ << '\r' << std::string(static_cast<size_t>(width_), ' ') << '\r' << std::flush;
     width_ = 0;
   }
 
- private:
   std::ostream& err_;
   bool tty_;
   Calendar cal_;
