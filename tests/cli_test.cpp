@@ -624,7 +624,7 @@ std::string base_with_reversed(const std::string& section, size_t entries) {
 }
 }  // namespace
 
-TEST_CASE("cli: the order in which the base writes its firms or its regions changes no firm's outcome") {
+TEST_CASE("cli: the order in which the base writes its firms, regions, generations, programs, services, workloads or contracts changes no firm's outcome") {
   const fs::path dir = scratch("order");
   fs::create_directories(dir);
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + (dir / "as-written").string() + "'").code == 0);
@@ -641,7 +641,10 @@ TEST_CASE("cli: the order in which the base writes its firms or its regions chan
   };
   const auto a = rows_of(dir / "as-written" / "firms.csv");
   REQUIRE(a.size() == 120 * 12);
-  for (const auto& [section, entries] : {std::pair{std::string("firms:"), size_t{12}}, std::pair{std::string("regions:"), size_t{7}}}) {
+  const std::vector<std::pair<std::string, size_t>> sections = {
+      {"firms:", 12}, {"regions:", 7}, {"generations:", 18}, {"programs:", 5},
+      {"inference:", 5}, {"other_demand:", 12}, {"contracts:", 16}};
+  for (const auto& [section, entries] : sections) {
     CAPTURE(section);
     const fs::path reversed = dir / ("reversed-" + section.substr(0, section.size() - 1));
     std::ofstream(reversed.string() + ".yaml") << base_with_reversed(section, entries);
