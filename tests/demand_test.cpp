@@ -215,18 +215,22 @@ TEST_CASE("demand: a program's run still waiting when the next is ready is dropp
   CHECK(r.projects[3].wait_periods == 3);  // October to December
 }
 
-TEST_CASE("demand: a run that fits in two regions alike starts where its firm weighs most, whatever order they are written in") {
+TEST_CASE("demand: a run that fits in two regions alike starts where its firm weighs most, else in the region whose id sorts first, whatever order they are written in") {
   // the seller's 500 H100 in a and 500 in b go to the lab under two equal contracts: the lab
-  // has the same room in both; its weights (b 0.7) choose b
+  // has the same room in both; its weights (b 0.7) choose b, and equal weights the id first, a
+  for (const auto& [weights, where] : {std::pair{std::string("a: 0.3, b: 0.7"), std::string("b")},
+                                       std::pair{std::string("a: 0.5, b: 0.5"), std::string("a")}})
   for (const std::string& regions : {std::string("  a: {latency_group: west}\n  b: {latency_group: west}\n"),
                                      std::string("  b: {latency_group: west}\n  a: {latency_group: west}\n")}) {
+    CAPTURE(weights);
+    CAPTURE(regions);
     const std::string deal = "     volume: {gpus: 500, generation: h100}, price: $2}\n";
     const Scenario s = load("start: 2025-01\nend: 2025-06-30\n"
                             "generations:\n  h100: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\n"
                             "regions:\n" + regions +
                             "firms:\n"
                             "  seller: {regions: {a: 0.5, b: 0.5}, power_at_start: {a: 1 GW, b: 1 GW}, fleet_at_start: {h100: 1000}}\n"
-                            "  lab: {regions: {a: 0.3, b: 0.7}}\n"
+                            "  lab: {regions: {" + weights + "}}\n"
                             "contracts:\n"
                             "  - {name: in_a, seller: seller, buyer: lab, region: a, start: 2025-01-01, end: 2025-12-31,\n" + deal +
                             "  - {name: in_b, seller: seller, buyer: lab, region: b, start: 2025-01-01, end: 2025-12-31,\n" + deal +
@@ -235,7 +239,7 @@ TEST_CASE("demand: a run that fits in two regions alike starts where its firm we
     REQUIRE(r.projects.size() == 1);
     CHECK(r.projects[0].start_period == 1);
     REQUIRE(r.projects[0].region >= 0);
-    CHECK(s.regions[static_cast<size_t>(r.projects[0].region)].id == "b");
+    CHECK(s.regions[static_cast<size_t>(r.projects[0].region)].id == where);
   }
 }
 

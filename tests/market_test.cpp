@@ -406,6 +406,66 @@ TEST_CASE("market: a training run too big for its own firm rents a seller's clus
   CHECK(bought[3] == 0);  // April: the run has ended
 }
 
+// Sellers with 1000 H100 each in regions a and b, as `sellers` writes them ({name, region
+// weights}), regions in the order `regions` names them, and a buyer weighted `buyer_weights`
+// whose run of 800 H100 needs a cluster it has not got: the firm records of February.
+std::vector<FirmRecord> rented_cluster(const std::vector<std::pair<std::string, std::string>>& sellers,
+                                       const std::vector<std::string>& regions, const std::string& buyer_weights,
+                                       Scenario& s, std::string& region) {
+  std::string y = "start: 2025-01\nend: 2025-04-30\ngenerations:\n"
+                  "  h100: {it_power: 1 kW, first_shipment: 2020-01-01, peak_units_per_year: 1}\nregions:\n";
+  for (const std::string& r : regions) y += "  " + r + ": {latency_group: west}\n";
+  y += "firms:\n";
+  for (const auto& [name, weights] : sellers) {
+    const bool both = weights.find(',') != std::string::npos;
+    y += "  " + name + ": {regions: {" + weights + "}, power_at_start: {" + (both ? "a: 1 GW, b: 1 GW" : "a: 1 GW") +
+         "}, fleet_at_start: {h100: " + (both ? "2000" : "1000") + "}, sells_surplus: true}\n";
+  }
+  y += "  buyer: {regions: {" + buyer_weights + "}}\n"
+       "market: {}\nprojects:\n  - {name: run, firm: buyer, start: 2025-02-01, duration: 2mo,\n"
+       "     gpus: {generation: h100, count: 800}}\n";
+  s = load(y);
+  const RunResult r = simulate(s);
+  REQUIRE(r.projects.size() == 1);
+  CHECK(r.projects[0].start_period == 1);
+  REQUIRE(r.projects[0].region >= 0);
+  region = s.regions[static_cast<size_t>(r.projects[0].region)].id;
+  return {r.firm_records.begin() + static_cast<long>(s.firms.size()), r.firm_records.begin() + 2 * static_cast<long>(s.firms.size())};
+}
+int firm_index(const Scenario& s, const std::string& id) {
+  for (size_t f = 0; f < s.firms.size(); ++f)
+    if (s.firms[f].id == id) return static_cast<int>(f);
+  FAIL("no firm " << id);
+  return -1;
+}
+
+TEST_CASE("market: a run that two sellers or two regions could host alike goes where its firm weighs most, else by id, whatever the order written") {
+  Scenario s;
+  std::string region;
+  // two sellers alike in one region: the one whose id sorts first
+  for (const auto& sellers : {std::vector<std::pair<std::string, std::string>>{{"s1", "a: 1.0"}, {"s2", "a: 1.0"}},
+                              std::vector<std::pair<std::string, std::string>>{{"s2", "a: 1.0"}, {"s1", "a: 1.0"}}}) {
+    CAPTURE(sellers.front().first);
+    const auto rec = rented_cluster(sellers, {"a", "b"}, "a: 1.0", s, region);
+    CHECK(region == "a");
+    CHECK(rec[static_cast<size_t>(firm_index(s, "s1"))].sold_h100e == doctest::Approx(800));
+    CHECK(rec[static_cast<size_t>(firm_index(s, "s2"))].sold_h100e == 0);
+  }
+  // one seller with the same room in two regions: where the buyer weighs most (b), and with
+  // equal weights the region whose id sorts first (a), in either order of the regions
+  for (const auto& regions : {std::vector<std::string>{"a", "b"}, std::vector<std::string>{"b", "a"}}) {
+    CAPTURE(regions.front());
+    for (const auto& [weights, where] : {std::pair{std::string("a: 0.3, b: 0.7"), std::string("b")},
+                                         std::pair{std::string("a: 0.5, b: 0.5"), std::string("a")}}) {
+      CAPTURE(weights);
+      const auto rec = rented_cluster({{"s1", "a: 0.5, b: 0.5"}}, regions, weights, s, region);
+      CHECK(region == where);
+      CHECK(rec[static_cast<size_t>(firm_index(s, "s1"))].sold_h100e == doctest::Approx(800));
+      CHECK(rec[static_cast<size_t>(firm_index(s, "buyer"))].bought_h100e == doctest::Approx(800));
+    }
+  }
+}
+
 TEST_CASE("market: an option is exercised exactly when the buyer's shortfall meets its rule") {
   const auto run = [&](double threshold) {
     Scenario s = load(two_firms(inference("buyer", "c") +

@@ -545,3 +545,20 @@ TEST_CASE("scenario: reloading only what a sample touches gives the scenario a f
     CHECK(got == outcome(full, v));
   }
 }
+
+TEST_CASE("scenario: a firm's largest region is where it weighs most, of regions alike the id that sorts first") {
+  // google weighs 0.5 in us_east and in europe: europe, whichever is written first
+  std::string reversed = kValid;
+  const std::string us = "  us_east: {pue: 1.25, interconnect_cap: 2 GW/y}\n", eu = "  europe: {pue: 1.3}\n";
+  reversed.replace(reversed.find(us), us.size() + eu.size(), eu + us);
+  for (const std::string& yaml : {kValid, reversed}) {
+    const Scenario s = load_scenario_text(yaml, "s.yaml");
+    CHECK(s.regions[static_cast<size_t>(s.largest_region(0))].id == "europe");
+  }
+  std::string leaning = kValid;
+  leaning.replace(leaning.find("{us_east: 0.5, europe: 0.5}"), 27, "{us_east: 0.6, europe: 0.4}");
+  const Scenario s = load_scenario_text(leaning, "s.yaml");
+  CHECK(s.regions[static_cast<size_t>(s.largest_region(0))].id == "us_east");
+  CHECK(s.prefers_region(0, 0, 1));
+  CHECK_FALSE(s.prefers_region(0, 1, 0));
+}

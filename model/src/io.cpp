@@ -520,11 +520,6 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
 
 namespace {
 
-int largest_region(const Scenario& s, int f) {
-  const auto& w = s.firms[static_cast<size_t>(f)].region_weight;
-  return static_cast<int>(std::max_element(w.begin(), w.end()) - w.begin());
-}
-
 // Every region whose bids went unmet excludes generation g (export controls): idle capacity of
 // g elsewhere could not have been placed where those buyers are.
 bool unmet_only_where_excluded(const Scenario& s, const State& st, int g) {
@@ -713,7 +708,7 @@ struct RunWriter::Impl {
       const auto& fl = st.contract_flows[k];
       if (!fl.in_force) continue;
       const Contract& c = s.contracts[k];
-      const int r = c.region >= 0 ? c.region : largest_region(s, c.seller);
+      const int r = c.region >= 0 ? c.region : s.largest_region(c.seller);
       contracts.text(date).text(c.name).text(s.firms[static_cast<size_t>(c.seller)].id)
           .text(s.firms[static_cast<size_t>(c.buyer)].id).text(s.regions[static_cast<size_t>(r)].id)
           .number(fl.delivered_h100e).number(fl.used_h100e)

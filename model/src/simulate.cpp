@@ -555,7 +555,7 @@ class Engine {
     for (const Project& p : s_.projects) mark(p.firm, everywhere);
     for (const Program& p : s_.programs) mark(p.firm, everywhere);
     for (const Contract& k : s_.contracts) {
-      const int r = k.region >= 0 ? k.region : largest_region(k.seller);
+      const int r = k.region >= 0 ? k.region : s_.largest_region(k.seller);
       used[static_cast<size_t>(cell(k.seller, r))] = used[static_cast<size_t>(cell(k.buyer, r))] = 1;
     }
     cells_.clear();
@@ -1019,7 +1019,6 @@ class Engine {
   template <class Units>
   Room room_for(const ProjectRun& pr, Units&& units) const {
     Room room;
-    const std::vector<double>& weight = s_.firms[static_cast<size_t>(pr.out.firm)].region_weight;
     for (int r = 0; r < p_.R; ++r) {
       if (!region_allowed(pr.spec.placement, r)) continue;
       const int c = cell(pr.out.firm, r);
@@ -1027,7 +1026,7 @@ class Engine {
       room.total += h;
       if (h <= 0) continue;
       const bool tie = room.best_cell >= 0 && std::abs(h - room.best) <= 1e-9 * room.best;
-      if (tie ? weight[static_cast<size_t>(r)] > weight[static_cast<size_t>(room.best_cell % p_.R)] : h > room.best) {
+      if (tie ? s_.prefers_region(pr.out.firm, r, room.best_cell % p_.R) : h > room.best) {
         room.best = h;
         room.best_cell = c;
       }
@@ -1384,11 +1383,6 @@ class Engine {
     std::vector<std::pair<int, double>> moved;  // (buyer pair index, GPUs) this period
   };
 
-  int largest_region(int f) const {
-    const auto& w = s_.firms[static_cast<size_t>(f)].region_weight;
-    return static_cast<int>(std::max_element(w.begin(), w.end()) - w.begin());
-  }
-
   void init_market() {
     const int F = p_.F, R = p_.R, G = p_.G;
     st_.contract_flows.assign(s_.contracts.size(), {});
@@ -1421,7 +1415,7 @@ class Engine {
       ContractRun c;
       c.first = std::max(cal_.index_of(k.start), 0);
       c.last = std::min(cal_.index_of(k.end), p_.T - 1);
-      c.region = k.region >= 0 ? k.region : largest_region(k.seller);
+      c.region = k.region >= 0 ? k.region : s_.largest_region(k.seller);
       if (k.option_decision) {
         c.decision = std::max(cal_.index_of(*k.option_decision), 0);
         c.exercised = -1;
@@ -1836,8 +1830,11 @@ class Engine {
       const double want = need * share_of_period(t, o.slipped_start, cal_.horizon_end());  // its work this period
       const int home_r = o.region;
       st_.market_bids_h100e[static_cast<size_t>(home_r)] += want;
+      // the seller and region with the most room; alike (within 1e-9), the region the firm
+      // prefers (Scenario::prefers_region), then the seller whose id sorts first
+      const std::vector<double>& weight = s_.firms[static_cast<size_t>(f)].region_weight;
       int best = -1;
-      double best_free = 0;
+      double best_free = 0, most_free = 0;
       for (int r = 0; r < R; ++r) {
         if (!region_allowed(pr.spec.placement, r)) continue;
         const int end = offer_begin_[static_cast<size_t>(r) + 1];
@@ -1849,13 +1846,22 @@ class Engine {
             if (h == f || !pr.allowed[static_cast<size_t>(o.g)] || (o.owner >= 0 && !contracted(o.owner, f))) continue;
             room += std::max(0.0, st_.idle[static_cast<size_t>(o.i)]) * train_h100e_[static_cast<size_t>(o.g)];
           }
-          if (room > best_free) {
+          if (room <= 0) continue;
+          most_free = std::max(most_free, room);
+          const bool tie = best >= 0 && std::abs(room - best_free) <= 1e-9 * best_free;
+          const int bh = best / R, br = best % R;
+          const bool better =
+              !tie ? room > best_free
+              : br != r && weight[static_cast<size_t>(r)] != weight[static_cast<size_t>(br)] ? s_.prefers_region(f, r, br)
+              : h != bh ? s_.firms[static_cast<size_t>(h)].id < s_.firms[static_cast<size_t>(bh)].id
+                        : s_.prefers_region(f, r, br);
+          if (better) {
             best_free = room;
             best = cell(h, r);
           }
         }
       }
-      if (best < 0 || best_free < need * (1 - 1e-12)) {
+      if (best < 0 || most_free < need * (1 - 1e-12)) {
         st_.market_unmet_h100e[static_cast<size_t>(home_r)] += want;
         continue;
       }
@@ -2163,15 +2169,8 @@ class Engine {
   // Where a firm's waiting project counts: its allowed region where the firm weighs most.
   int home_region(int f, const Placement& pl) const {
     int best = -1;
-    double w = -1;
-    for (int r = 0; r < p_.R; ++r) {
-      if (!region_allowed(pl, r)) continue;
-      const double x = s_.firms[static_cast<size_t>(f)].region_weight[static_cast<size_t>(r)];
-      if (x > w) {
-        w = x;
-        best = r;
-      }
-    }
+    for (int r = 0; r < p_.R; ++r)
+      if (region_allowed(pl, r) && (best < 0 || s_.prefers_region(f, r, best))) best = r;
     return best < 0 ? 0 : best;
   }
 

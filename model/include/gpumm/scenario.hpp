@@ -353,6 +353,22 @@ struct Scenario {
   int nregion() const { return static_cast<int>(regions.size()); }
   int nfirm() const { return static_cast<int>(firms.size()); }
   int nnode() const { return static_cast<int>(nodes.size()); }
+
+  /// Whether firm f weighs more in region r than in region `than`, or, weighing alike, r's id
+  /// sorts first: how a run picks between regions that would serve alike, never by the order
+  /// in which the scenario writes them.
+  bool prefers_region(int f, int r, int than) const {
+    const std::vector<double>& w = firms[static_cast<size_t>(f)].region_weight;
+    const double a = w[static_cast<size_t>(r)], b = w[static_cast<size_t>(than)];
+    return a != b ? a > b : regions[static_cast<size_t>(r)].id < regions[static_cast<size_t>(than)].id;
+  }
+  /// The region where firm f weighs most (of regions alike, the id that sorts first).
+  int largest_region(int f) const {
+    int best = 0;
+    for (int r = 1; r < nregion(); ++r)
+      if (prefers_region(f, r, best)) best = r;
+    return best;
+  }
 };
 
 /// Limits that protect against hostile or absurd input.
