@@ -898,6 +898,29 @@ TEST_CASE("cli: an interrupted run leaves no complete-looking file, and the next
   CHECK(staging == 0);
 }
 
+TEST_CASE("cli: a run that cannot write its files fails with the reason, exit 1, and leaves the folder as it was") {
+  // files may not grow past 100 blocks (the shell's `ulimit -f`; a write beyond fails with
+  // EFBIG once SIGXFSZ is ignored): the way a full disk fails a write
+  const std::string small_files = "trap '' XFSZ; ulimit -f 100;";
+  const fs::path fresh = scratch("write-fails") / "new";
+  Result failed = run_gpumm("run inputs/base.yaml -q -o '" + fresh.string() + "'", kSource, small_files);
+  CHECK(failed.code == 1);
+  CHECK(failed.err.starts_with("gpumm: run failed: error writing " + fresh.string() + "/.staging-"));
+  CHECK(failed.err.find(".csv: File too large\n") != std::string::npos);
+  CHECK_FALSE(fs::exists(fresh));  // the folder it made is gone again
+  // an earlier output stays whole and as it was
+  const fs::path earlier = scratch("write-fails") / "earlier";
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + earlier.string() + "'").code == 0);
+  const std::string summary = slurp(earlier / "summary.csv");
+  Result over = run_gpumm("run inputs/base.yaml -q --seed 7 -o '" + earlier.string() + "'", kSource, small_files);
+  CHECK(over.code == 1);
+  CHECK(slurp(earlier / "summary.csv") == summary);
+  for (const char* f : kFiles) CHECK_MESSAGE(fs::exists(earlier / f), std::string(f));
+  int staging = 0;
+  for (auto& e : fs::directory_iterator(earlier)) staging += e.path().filename().string().rfind(".staging", 0) == 0;
+  CHECK(staging == 0);
+}
+
 TEST_CASE("cli: a folder that gpumm did not write is never overwritten") {
   const fs::path out = scratch("foreign");
   fs::create_directories(out);

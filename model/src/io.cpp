@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <csignal>
 #include <cstdlib>
 #include <algorithm>
@@ -72,7 +74,7 @@ long rows_written = 0;
 
 CsvWriter::CsvWriter(const fs::path& path, const std::vector<std::string>& header) : path_(path) {
   file_ = std::fopen(path.c_str(), "wb");
-  if (!file_) throw OutputError("cannot create " + path.string());
+  if (!file_) throw WriteError("cannot create " + path.string() + ": " + std::strerror(errno));
   std::setvbuf(file_, nullptr, _IOFBF, 1 << 16);
   for (const std::string& h : header) text(h);
   end_row();
@@ -108,7 +110,7 @@ CsvWriter& CsvWriter::number(double x) {
 
 void CsvWriter::end_row() {
   line_ += "\r\n";  // RFC 4180 line ending
-  std::fwrite(line_.data(), 1, line_.size(), file_);
+  if (std::fwrite(line_.data(), 1, line_.size(), file_) != line_.size() && error_ == 0) error_ = errno;
   line_.clear();
   first_ = true;
   ++lines_;
@@ -122,8 +124,10 @@ void CsvWriter::close() {
   if (!file_) return;
   const bool bad = std::ferror(file_) != 0;
   const bool closed = std::fclose(file_) == 0;
+  if (!closed && error_ == 0) error_ = errno;
   file_ = nullptr;
-  if (bad || !closed) throw OutputError("error writing " + path_.string());
+  if (bad || !closed)
+    throw WriteError("error writing " + path_.string() + (error_ ? std::string(": ") + std::strerror(error_) : ""));
 }
 
 // ---- OutputDir ------------------------------------------------------------------------------
@@ -149,16 +153,22 @@ OutputDir::OutputDir(fs::path dir) : dir_(std::move(dir)) {
   } else {
     fs::create_directories(dir_, ec);
     if (ec) throw OutputError("cannot create " + dir_.string() + ": " + ec.message());
+    created_ = true;
   }
   staging_ = dir_ / (".staging-" + std::to_string(::getpid()));
   fs::remove_all(staging_, ec);
   fs::create_directories(staging_, ec);
-  if (ec) throw OutputError("cannot create " + staging_.string() + ": " + ec.message());
+  if (ec) {
+    if (created_) fs::remove(dir_, ec);
+    throw OutputError("cannot create " + staging_.string() + ": " + ec.message());
+  }
 }
 
 OutputDir::~OutputDir() {
+  if (committed_) return;
   std::error_code ec;
-  if (!committed_) fs::remove_all(staging_, ec);
+  fs::remove_all(staging_, ec);
+  if (created_) fs::remove(dir_, ec);  // only if empty: nothing of gpumm's is left in it
 }
 
 fs::path OutputDir::staged(const std::string& name) {
@@ -170,13 +180,13 @@ void OutputDir::commit() {
   {
     std::ofstream marker(staging_ / kMarker);
     marker << "this folder holds gpumm output; gpumm may overwrite it\n";
-    if (!marker) throw OutputError("cannot write " + (staging_ / kMarker).string());
+    if (!marker) throw WriteError("cannot write " + (staging_ / kMarker).string());
   }
   names_.push_back(kMarker);
   for (const std::string& name : names_) {
     std::error_code ec;
     fs::rename(staging_ / name, dir_ / name, ec);
-    if (ec) throw OutputError("cannot move " + name + " into " + dir_.string() + ": " + ec.message());
+    if (ec) throw WriteError("cannot move " + name + " into " + dir_.string() + ": " + ec.message());
   }
   std::error_code ec;
   fs::remove_all(staging_, ec);
@@ -797,7 +807,7 @@ struct RunWriter::Impl {
   void write_verdict(const RunResult& r, const SeriesDiagnosis& d, const std::vector<Episode>& episodes) {
     std::ofstream v(out.staged("verdict.txt"), std::ios::binary);
     v << verdict_text(s, r, d, episodes);
-    if (!v) throw OutputError("cannot write verdict.txt");
+    if (!v) throw WriteError("cannot write verdict.txt");
   }
 
   void write_projects(RunResult& r) {
@@ -873,7 +883,7 @@ struct RunWriter::Impl {
     write_verdict(r, diag, episodes);
     std::ofstream yaml(out.staged("scenario.resolved.yaml"), std::ios::binary);
     yaml << write_resolved_yaml(s, version);
-    if (!yaml) throw OutputError("cannot write scenario.resolved.yaml");
+    if (!yaml) throw WriteError("cannot write scenario.resolved.yaml");
   }
 };
 

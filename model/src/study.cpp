@@ -1137,7 +1137,10 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
       break;
     }
   }
-  std::ofstream(fs::path(dir) / "manifest.yaml", std::ios::binary) << study_manifest(study, tmpl, n, tool_version);
+  std::ofstream manifest(fs::path(dir) / "manifest.yaml", std::ios::binary);
+  manifest << study_manifest(study, tmpl, n, tool_version);
+  manifest.close();
+  if (!manifest) throw WriteError("cannot write " + (fs::path(dir) / "manifest.yaml").string());
   return headline.text() + warnings_line(r);
 }
 

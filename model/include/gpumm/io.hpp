@@ -16,8 +16,16 @@
 
 namespace gpumm {
 
-/// The output folder cannot be used (not an earlier gpumm output, not writable...).
+/// The output folder cannot be used (not an earlier gpumm output, not writable...): the folder
+/// asked for is at fault (the CLI exits 2).
 class OutputError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Writing an output file failed on the way (a full disk, an I/O error, a file-size limit): a
+/// runtime failure (the CLI exits 1). The message names the file and the system's reason.
+class WriteError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
@@ -41,7 +49,7 @@ class CsvWriter {
   CsvWriter& text(std::string_view s);
   CsvWriter& number(double x);
   void end_row();
-  void close();  ///< flush and close; throws OutputError on a write error
+  void close();  ///< flush and close; throws WriteError on a write error
   /// Lines written so far, the header's included.
   long lines() const { return lines_; }
 
@@ -52,6 +60,7 @@ class CsvWriter {
   std::string line_;
   bool first_ = true;
   long lines_ = 0;
+  int error_ = 0;  ///< errno of the first failed write
 };
 
 /// The most lines (the header's included) a spreadsheet opens: 2^20 in Excel and LibreOffice
@@ -60,7 +69,7 @@ inline constexpr long kSpreadsheetLines = 1048576;
 
 /// An output folder that receives complete files only. Files are written in a staging folder
 /// inside it and renamed into place by `commit()`; if the run fails before that, the staging
-/// folder is removed and the folder is left as it was.
+/// folder is removed and the folder is left as it was (a folder it created is removed).
 class OutputDir {
  public:
   /// Refuses a folder that exists, is not empty and is not an earlier gpumm output.
@@ -80,6 +89,7 @@ class OutputDir {
   std::filesystem::path dir_, staging_;
   std::vector<std::string> names_;
   bool committed_ = false;
+  bool created_ = false;  ///< the folder did not exist before
 };
 
 /// Streams a run's per-period files (timeseries, firms, regions, contracts, market) while it
