@@ -898,7 +898,7 @@ TEST_CASE("cli: an interrupted run leaves no complete-looking file, and the next
   CHECK(staging == 0);
 }
 
-TEST_CASE("cli: a run that cannot write its files fails with the reason, exit 1, and leaves the folder as it was") {
+TEST_CASE("cli: a run or study that cannot write its files fails with the reason, exit 1, and leaves the folder as it was") {
   // files may not grow past 100 blocks (the shell's `ulimit -f`; a write beyond fails with
   // EFBIG once SIGXFSZ is ignored): the way a full disk fails a write
   const std::string small_files = "trap '' XFSZ; ulimit -f 100;";
@@ -919,6 +919,12 @@ TEST_CASE("cli: a run that cannot write its files fails with the reason, exit 1,
   int staging = 0;
   for (auto& e : fs::directory_iterator(earlier)) staging += e.path().filename().string().rfind(".staging", 0) == 0;
   CHECK(staging == 0);
+  // a study too: the temporary file of its runs' series cannot grow
+  Result study = run_gpumm("study inputs/studies/monte_carlo.yaml -q -o '" + (scratch("write-fails") / "study").string() + "'",
+                           kSource, "trap '' XFSZ; ulimit -f 4;");
+  CHECK(study.code == 1);
+  CHECK(study.err.starts_with("gpumm: study failed: cannot "));
+  CHECK(study.err.find(": File too large\n") != std::string::npos);
 }
 
 TEST_CASE("cli: a folder that gpumm did not write is never overwritten") {

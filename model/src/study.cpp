@@ -572,8 +572,10 @@ int study_runs(const Study& study) {
 
 // ---- SeriesStore ------------------------------------------------------------------------------
 namespace {
-[[noreturn]] void io_failure(const char* what) {
-  throw std::runtime_error(std::string("study series file: ") + what + ": " + std::strerror(errno));
+// The runs' per-period series wait in an unnamed temporary file (in TMPDIR, else /tmp).
+[[noreturn]] void io_failure(const std::string& what) {
+  throw std::runtime_error("cannot " + what + " the temporary file that holds the runs' per-period series (in TMPDIR, else /tmp): " +
+                           std::strerror(errno));
 }
 void read_all(int fd, char* p, std::size_t n, off_t at) {
   while (n > 0) {
@@ -603,7 +605,8 @@ SeriesStore::SeriesStore(long runs, int columns) : runs_(runs), columns_(columns
   fd_ = ::dup(::fileno(f));
   std::fclose(f);
   if (fd_ < 0) io_failure("create");
-  if (::ftruncate(fd_, static_cast<off_t>(runs_) * columns_ * static_cast<off_t>(sizeof(double))) != 0) io_failure("size");
+  const off_t bytes = static_cast<off_t>(runs_) * columns_ * static_cast<off_t>(sizeof(double));
+  if (::ftruncate(fd_, bytes) != 0) io_failure("make room for " + std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB in");
 }
 SeriesStore::~SeriesStore() {
   if (fd_ >= 0) ::close(fd_);
