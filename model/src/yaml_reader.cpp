@@ -87,6 +87,16 @@ bool scalar(Diagnostics& diags, const YAML::Node& node, const std::string& path,
   return true;
 }
 
+namespace {
+// A key of digits without a value: what a comma inside `{...}` splits off a number (1,2 or
+// 1,000). A key a reader asks for (a year of a per-year map) is never one: it has a value.
+bool split_off(const YAML::Node& key, const YAML::Node& value) {
+  if (!key.IsScalar() || !value.IsNull()) return false;
+  const std::string& k = key.Scalar();
+  return !k.empty() && k.find_first_not_of("0123456789") == std::string::npos;
+}
+}  // namespace
+
 MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string path)
     : diags_(diags), node_(node), path_(std::move(path)) {
   if (!node.IsDefined()) return;
@@ -101,6 +111,7 @@ MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string pat
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
     items_.emplace_back(key, it->second);
+    if (split_off(it->first, it->second)) continue;  // said in finish(), with the number it split
     auto [pos, inserted] = first_line.emplace(key, it->first.Mark().line + 1);
     if (!inserted)
       diags_.error(it->first, child_path(key),
@@ -141,17 +152,46 @@ std::vector<std::pair<std::string, YAML::Node>> MapReader::entries() const {
 void MapReader::finish() {
   if (!valid_) return;
   std::vector<std::string> known(known_.begin(), known_.end());
+  std::string before_key, before_value;  // the entry before: a number that a comma split
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     if (!it->first.IsScalar()) {
       diags_.error(it->first, path_, "keys must be plain names");
       continue;
     }
     const std::string& key = it->first.Scalar();
-    if (known_.count(key)) continue;
-    std::string msg = "unknown key `" + key + "`";
-    std::string guess = did_you_mean(key, known);
-    if (!guess.empty()) msg += "; did you mean `" + guess + "`?";
-    diags_.error(it->first, child_path(key), msg);
+    if (split_off(it->first, it->second) && !before_value.empty()) {
+      // `{pue: 1,2}` is pue 1 and a key 2 to YAML; `{units: 1,000,000}` units 1 and keys 000
+      const YAML::Node first = it->first;
+      std::vector<std::string> parts{key};
+      for (auto next = std::next(it); next != node_.end() && split_off(next->first, next->second); ++next) {
+        parts.push_back(next->first.Scalar());
+        it = next;
+      }
+      std::string written = before_value, keys, joined = before_value;
+      bool thousands = true;
+      for (const std::string& part : parts) {
+        written += "," + part;
+        keys += (keys.empty() ? "`" : ", `") + part + "`";
+        joined += part;
+        thousands = thousands && part.size() == 3;
+      }
+      std::string msg = "`" + written + "` reads as " + before_value + " and " + (parts.size() > 1 ? "keys " : "a key ") +
+                        keys + ": YAML splits a number at its commas inside `{...}`; ";
+      const std::string decimal = "a decimal comma? write `" + before_value + "." + parts[0] + "`";
+      const std::string separators = "thousands separators? write `" + joined + "`";
+      msg += parts.size() > 1 ? separators : thousands ? separators + "; " + decimal : decimal;
+      diags_.error(first, child_path(before_key), msg);
+      before_value.clear();
+      continue;
+    }
+    if (!known_.count(key)) {
+      std::string msg = "unknown key `" + key + "`";
+      std::string guess = did_you_mean(key, known);
+      if (!guess.empty()) msg += "; did you mean `" + guess + "`?";
+      diags_.error(it->first, child_path(key), msg);
+    }
+    before_key = key;
+    before_value = it->second.IsScalar() ? it->second.Scalar() : "";
   }
 }
 
