@@ -122,3 +122,25 @@ TEST_CASE("calendar: arrival from a period start agrees with date arithmetic") {
       }
   }
 }
+
+TEST_CASE("calendar: a date written another common way is refused with the ISO date it stands for") {
+  const std::string expected = "expected an ISO date `YYYY-MM-DD` (or `YYYY-MM`, `YYYY-Qn`)";
+  CHECK(parse_date("2025/01/31").error == expected + "; write `2025-01-31`");
+  CHECK(parse_date("2025-1-1").error == expected + "; write `2025-01-01`");
+  CHECK(parse_date("2025.3.4").error == expected + "; write `2025-03-04`");
+  CHECK(parse_date("01.02.2025").error == expected + "; write `2025-02-01`");  // day first with dots
+  CHECK(parse_date("1/31/2025").error == expected + "; write `2025-01-31`");   // the day is past 12
+  CHECK(parse_date("31/1/2025").error == expected + "; write `2025-01-31`");
+  CHECK(parse_date("3/4/2025").error == expected + "; write `2025-03-04` or `2025-04-03`");
+  CHECK(parse_date("2025/03").error == expected + "; write `2025-03`");
+  CHECK(parse_date("3/2025").error == expected + "; write `2025-03`");
+  CHECK(parse_date("Jan 2025").error == expected + "; write `2025-01`");
+  CHECK(parse_date("September 2025").error == expected + "; write `2025-09`");
+  CHECK(parse_date("2025 Sep").error == expected + "; write `2025-09`");
+  // nothing to suggest
+  CHECK(parse_date("yesterday").error == expected);
+  CHECK(parse_date("Foo 2025").error == expected);
+  CHECK(parse_date("13/13/2025").error == expected);
+  CHECK(parse_date("2025/1-1").error == expected);
+  CHECK(parse_date("12345/1/1").error == expected);
+}

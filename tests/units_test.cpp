@@ -53,7 +53,23 @@ TEST_CASE("units: money, compute and plain numbers") {
   CHECK(parse_money_usd("$25000").value == 25000.0);
   CHECK(parse_money_usd("$10M").value == 10e6);
   CHECK(parse_money_usd("$2k").value == 2000.0);
-  CHECK(parse_money_usd("14B").error.rfind("missing `$`", 0) == 0);
+  CHECK(parse_money_usd("14B").error == "missing `$`; write `$14B`");
+  // money written the ways people write it: said the way gpumm writes it
+  CHECK(parse_money_usd("20B USD").error == "missing `$`; write `$20B`");
+  CHECK(parse_money_usd("USD 20B").error == "missing `$`; write `$20B`");
+  CHECK(parse_money_usd("20 billion dollars").error == "missing `$`; write `$20B`");
+  CHECK(parse_money_usd("20e9").error == "missing `$`; write `$20e9`");
+  CHECK(parse_money_usd("$20bn").error == "unknown unit `bn`; write `$20B`");
+  CHECK(parse_money_usd("$20 billion").error == "unknown unit `billion`; write `$20B`");
+  CHECK(parse_money_usd("$20b").error == "unknown unit `b`; write `$20B`");
+  CHECK(parse_money_usd("$20 mn").error == "unknown unit `mn`; write `$20M`");
+  CHECK(parse_money_usd("$1.5tn").error == "unknown unit `tn`; write `$1.5T`");
+  CHECK(parse_money_usd("$300 thousand").error == "unknown unit `thousand`; write `$300k`");
+  CHECK(parse_money_usd("$20Bn USD").error == "unknown unit `Bn USD`; write `$20B`");
+  const std::string expected = "expected money in dollars: $, $k, $M, $B or $T (e.g. `$14.2B`)";
+  CHECK(parse_money_usd("$20 apples").error == "unknown unit `apples`; " + expected);
+  CHECK(parse_money_usd("20 apples").error == "missing `$`; " + expected);
+  CHECK(parse_money_usd("twenty").error == expected);
   CHECK(parse_flop("3e26 FLOP").value == 3e26);
   CHECK(parse_flop("3e26").error.rfind("missing unit", 0) == 0);
   CHECK(parse_number("1.25").value == 1.25);

@@ -1,6 +1,7 @@
 #include "gpumm/calendar.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 
@@ -70,12 +71,88 @@ const Date kEpoch(1970, 1, 1);
 
 }  // namespace
 
+namespace {
+// The ISO date a date written another common way stands for, when it can only be that one:
+// 2025/1/31 or 2025.1.31, 31.1.2025 (day first with dots), 1/31/2025 or 31/1/2025 when the day
+// is past 12, 2025/01 or 1/2025; "" otherwise (3/4/2025 is March or April).
+std::string iso_date_guess(std::string_view s) {
+  // `Jan 2025`, `January 2025`, `2025 Jan`: the month
+  if (const size_t space = s.find(' '); space != std::string_view::npos) {
+    std::string_view a = s.substr(0, space), b = s.substr(space + 1);
+    int y = 0;
+    if (!digits(b, y) || b.size() != 4) std::swap(a, b);
+    if (b.size() != 4 || !digits(b, y) || a.size() < 3) return "";
+    static constexpr const char* kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",
+                                              "jul", "aug", "sep", "oct", "nov", "dec"};
+    std::string m3;
+    for (char c : a.substr(0, 3)) m3 += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (int m = 0; m < 12; ++m)
+      if (m3 == kMonths[m]) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%04d-%02d", y, m + 1);
+        return buf;
+      }
+    return "";
+  }
+  std::vector<std::string_view> parts;
+  char sep = 0;
+  size_t from = 0;
+  for (size_t k = 0; k <= s.size(); ++k) {
+    if (k < s.size() && std::isdigit(static_cast<unsigned char>(s[k]))) continue;
+    if (k < s.size()) {
+      if (s[k] != '-' && s[k] != '/' && s[k] != '.') return "";
+      if (sep != 0 && s[k] != sep) return "";
+      sep = s[k];
+    }
+    if (k == from || k - from > 4) return "";
+    parts.push_back(s.substr(from, k - from));
+    from = k + 1;
+  }
+  int v[3] = {0, 0, 0};
+  for (size_t k = 0; k < parts.size() && k < 3; ++k)
+    if (!digits(parts[k], v[k])) return "";
+  int y = 0, m = 0, d = 0;
+  if (parts.size() == 2) {
+    if (parts[0].size() == 4) y = v[0], m = v[1];
+    else if (parts[1].size() == 4) y = v[1], m = v[0];
+    else return "";
+    if (m < 1 || m > 12) return "";
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d-%02d", y, m);
+    return buf;
+  }
+  if (parts.size() != 3) return "";
+  if (parts[0].size() == 4) {
+    y = v[0], m = v[1], d = v[2];
+  } else if (parts[2].size() == 4) {
+    y = v[2];
+    if (sep == '.' || v[0] > 12) d = v[0], m = v[1];
+    else if (v[1] > 12) m = v[0], d = v[1];
+    else {  // month and day could be either way round: both
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%04d-%02d-%02d` or `%04d-%02d-%02d", y, v[0], v[1], y, v[1], v[0]);
+      return v[0] >= 1 && v[1] >= 1 ? buf : "";
+    }
+  } else {
+    return "";
+  }
+  if (m < 1 || m > 12 || d < 1 || d > 31) return "";
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
+  return buf;
+}
+}  // namespace
+
 Parsed<Date> parse_date(std::string_view s) {
   Parsed<Date> r;
-  const std::string expected = "expected an ISO date `YYYY-MM-DD` (or `YYYY-MM`, `YYYY-Qn`)";
+  const auto expected = [s] {
+    std::string e = "expected an ISO date `YYYY-MM-DD` (or `YYYY-MM`, `YYYY-Qn`)";
+    if (const std::string guess = iso_date_guess(s); !guess.empty()) e += "; write `" + guess + "`";
+    return e;
+  };
   int y = 0, m = 0, d = 1;
   if (s.size() < 7 || s[4] != '-' || !digits(s.substr(0, 4), y)) {
-    r.error = expected;
+    r.error = expected();
     return r;
   }
   if (s.size() == 7 && (s[5] == 'Q' || s[5] == 'q')) {
@@ -87,16 +164,16 @@ Parsed<Date> parse_date(std::string_view s) {
     m = 3 * (q - 1) + 1;
   } else if (s.size() == 7) {
     if (!digits(s.substr(5, 2), m)) {
-      r.error = expected;
+      r.error = expected();
       return r;
     }
   } else if (s.size() == 10 && s[7] == '-') {
     if (!digits(s.substr(5, 2), m) || !digits(s.substr(8, 2), d)) {
-      r.error = expected;
+      r.error = expected();
       return r;
     }
   } else {
-    r.error = expected;
+    r.error = expected();
     return r;
   }
   if (y < 1900 || y > 2999) {

@@ -197,13 +197,49 @@ Parsed<double> parse_power_mw_per_year(std::string_view text) {
   return fail<double>("unknown unit `" + std::string(unit) + "`; " + expected);
 }
 
+namespace {
+// gpumm's money unit for a word people write for one (`bn`, `billion`, `mn`...), or "" if none.
+std::string money_unit(std::string_view word) {
+  std::string w;
+  for (char c : word) w += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (w == "k" || w == "thousand") return "k";
+  if (w == "m" || w == "mn" || w == "mm" || w == "mio" || w == "million" || w == "millions") return "M";
+  if (w == "b" || w == "bn" || w == "billion" || w == "billions") return "B";
+  if (w == "t" || w == "tn" || w == "trillion" || w == "trillions") return "T";
+  return "";
+}
+// The way gpumm writes `number unit` as money (`$20B`), when `unit` is a word for one of its
+// units or nothing; "" otherwise. `number` is as written.
+std::string money_as_written(std::string_view number, std::string_view unit) {
+  const std::string u = unit.empty() ? "" : money_unit(unit);
+  if (!unit.empty() && u.empty()) return "";
+  std::string out = "$";
+  out.append(number).append(u);
+  return out;
+}
+// `rest` without a currency word before or after it (`USD`, `dollars`).
+std::string_view without_currency(std::string_view rest) {
+  for (std::string_view word : {"USD", "usd", "US$", "dollars", "Dollars"}) {
+    if (rest.size() >= word.size() && rest.substr(rest.size() - word.size()) == word) rest.remove_suffix(word.size());
+    if (rest.size() >= word.size() && rest.substr(0, word.size()) == word) rest.remove_prefix(word.size());
+  }
+  return trim(rest);
+}
+}  // namespace
+
 Parsed<double> parse_money_usd(std::string_view text) {
   const std::string expected = "expected money in dollars: $, $k, $M, $B or $T (e.g. `$14.2B`)";
   std::string_view s = trim(text);
   if (s.empty() || s.front() != '$') {
+    // `20B`, `20B USD`, `USD 20B`, `20 billion dollars`: say how gpumm writes it
+    const std::string_view bare = without_currency(s);
     double x = 0;
     std::string_view rest;
-    if (scan_number(s, x, rest) != Scan::none) return fail<double>("missing `$`; " + expected);
+    if (scan_number(bare, x, rest) != Scan::none) {
+      const std::string number(trim(bare.substr(0, bare.size() - rest.size())));
+      const std::string as_written = money_as_written(number, rest);
+      return fail<double>("missing `$`; " + (as_written.empty() ? expected : "write `" + as_written + "`"));
+    }
     return fail<double>(expected);
   }
   s.remove_prefix(1);
@@ -215,6 +251,11 @@ Parsed<double> parse_money_usd(std::string_view text) {
   if (unit == "M") return {x * 1e6, {}};
   if (unit == "B") return {x * 1e9, {}};
   if (unit == "T") return {x * 1e12, {}};
+  // `$20bn`, `$20 billion`: the unit gpumm writes for it
+  const std::string_view plain = without_currency(unit);
+  if (const std::string u = money_unit(plain); !u.empty())
+    return fail<double>("unknown unit `" + std::string(unit) + "`; write `$" +
+                        std::string(trim(s.substr(0, s.size() - unit.size()))) + u + "`");
   return fail<double>("unknown unit `" + std::string(unit) + "`; " + expected);
 }
 
