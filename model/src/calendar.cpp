@@ -69,9 +69,6 @@ void civil_from_days(long z, long& y, long& m, long& d) {
 
 const Date kEpoch(1970, 1, 1);
 
-}  // namespace
-
-namespace {
 // The ISO date a date written another common way stands for, when it can only be that one:
 // 2025/1/31 or 2025.1.31, 31.1.2025 (day first with dots), 1/31/2025 or 31/1/2025 when the day
 // is past 12, 2025/01 or 1/2025; "" otherwise (3/4/2025 is March or April).
