@@ -346,41 +346,63 @@ int cmd_validate(const std::vector<std::string>& files, std::ostream& out, std::
   return code;
 }
 
-// The progress line of a run on a terminal (nothing elsewhere, nothing for a run done within a
-// fifth of a second): the period reached and the time to go, at most five times a second;
-// wiped when the run is written, so that its summary starts on a clean line.
-class RunProgress {
+// A line of progress on a terminal (nothing elsewhere), drawn again at most five times a
+// second: `due` says whether to draw it now, `draw` draws it over the last one.
+class ProgressLine {
  public:
-  RunProgress(std::ostream& err, bool tty, const Scenario& s) : err_(err), tty_(tty), cal_(s.start, s.end, s.step) {}
-  RunProgress(const RunProgress&) = delete;
-  RunProgress& operator=(const RunProgress&) = delete;
-  ~RunProgress() { wipe(); }
-  void operator()(int t) {
-    if (!tty_) return;
+  ProgressLine(std::ostream& err, bool tty) : err_(err), tty_(tty) {}
+  bool due(bool last = false) {
+    if (!tty_) return false;
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_ < std::chrono::milliseconds(200)) return;
+    if (!last && now - last_ < std::chrono::milliseconds(200)) return false;
     last_ = now;
-    const double secs = std::chrono::duration<double>(now - start_).count();
-    const int done = t + 1, total = cal_.size();
-    char line[160];
-    const int n = std::snprintf(line, sizeof line, "\r  period %d of %d (%s), %.1f s, about %.1f s to go   ", done, total,
-                                to_iso(cal_[t].start).c_str(), secs, secs / done * (total - done));
-    width_ = std::max(width_, n - 1);
-    err_ << line << std::flush;
+    return true;
   }
-
- private:
+  double seconds() const { return std::chrono::duration<double>(last_ - start_).count(); }
+  void draw(const char* text) {
+    const int n = static_cast<int>(std::strlen(text));
+    err_ << '\r' << text << std::string(static_cast<size_t>(std::max(0, width_ - n)), ' ') << std::flush;
+    width_ = std::max(width_, n);
+  }
+  void end_line() {
+    if (width_ > 0) err_ << "\n";
+    width_ = 0;
+  }
   void wipe() {
     if (width_ == 0) return;
     err_ << '\r' << std::string(static_cast<size_t>(width_), ' ') << '\r' << std::flush;
     width_ = 0;
   }
 
+ private:
   std::ostream& err_;
   bool tty_;
-  Calendar cal_;
-  int width_ = 0;
+  int width_ = 0;  // of the widest line drawn: a shorter one is padded over it
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+};
+
+// A run's progress: the period reached and the time to go, from a fifth of a second on (a
+// shorter run shows nothing); wiped when the run is written, so that its summary starts on a
+// clean line.
+class RunProgress {
+ public:
+  RunProgress(std::ostream& err, bool tty, const Scenario& s) : line_(err, tty), cal_(s.start, s.end, s.step) {}
+  RunProgress(const RunProgress&) = delete;
+  RunProgress& operator=(const RunProgress&) = delete;
+  ~RunProgress() { line_.wipe(); }
+  void operator()(int t) {
+    if (!line_.due()) return;
+    const double secs = line_.seconds();
+    const int done = t + 1, total = cal_.size();
+    char text[160];
+    std::snprintf(text, sizeof text, "  period %d of %d (%s), %.1f s, about %.1f s to go   ", done, total,
+                  to_iso(cal_[t].start).c_str(), secs, secs / done * (total - done));
+    line_.draw(text);
+  }
+
+ private:
+  ProgressLine line_;
+  Calendar cal_;
 };
 
 int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -732,33 +754,28 @@ std::string fmt_seconds(double s) {
   return buf;
 }
 
-// The progress line of a study on a terminal (nothing elsewhere): runs done, rate and time to
-// go, at most five times a second.
+// A study's progress: runs done, rate and time to go; the line is ended when the last run is.
 class StudyProgress {
  public:
-  StudyProgress(std::ostream& err, bool tty, bool growing) : err_(err), tty_(tty), growing_(growing) {}
+  StudyProgress(std::ostream& err, bool tty, bool growing) : line_(err, tty), growing_(growing) {}
   void operator()(int done, int total) {
-    if (!tty_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (done < total && now - last_ < std::chrono::milliseconds(200)) return;
-    last_ = now;
-    const double secs = std::chrono::duration<double>(now - start_).count();
+    if (!line_.due(done == total)) return;
+    const double secs = line_.seconds();
     const double rate = secs > 0 ? done / secs : 0;
-    char line[160];
+    char text[160];
     if (growing_)  // the sample grows until its intervals are narrow enough
-      std::snprintf(line, sizeof line, "\r  runs %d of at most %d, %.0f runs/s, at most %.0f s to go   ", done,
-                    total, rate, rate > 0 ? (total - done) / rate : 0.0);
+      std::snprintf(text, sizeof text, "  runs %d of at most %d, %.0f runs/s, at most %.0f s to go   ", done, total, rate,
+                    rate > 0 ? (total - done) / rate : 0.0);
     else
-      std::snprintf(line, sizeof line, "\r  runs %d/%d (%.0f%%), %.0f runs/s, ETA %.0f s   ", done, total,
+      std::snprintf(text, sizeof text, "  runs %d/%d (%.0f%%), %.0f runs/s, ETA %.0f s   ", done, total,
                     100.0 * done / total, rate, rate > 0 ? (total - done) / rate : 0.0);
-    err_ << line << std::flush;
-    if (done == total) err_ << "\n";
+    line_.draw(text);
+    if (done == total) line_.end_line();
   }
 
  private:
-  std::ostream& err_;
-  bool tty_, growing_;
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+  ProgressLine line_;
+  bool growing_;
 };
 
 // An adaptive Sobol study's sample: where it stopped and why.
