@@ -1820,6 +1820,15 @@ class Engine {
 
   // Training runs that found no cluster of their own rent one from a seller whose offers in an
   // allowed region hold all of it, and start there; adds what they got to `served`.
+  // Of two sellers' clusters in regions r and br with the same room for firm f's run, whether
+  // seller h's in r comes first: the region where f weighs more, then the seller, then the
+  // region whose id sorts first; never the order in which the scenario writes them.
+  bool prefers_host(int f, int h, int r, int bh, int br) const {
+    const std::vector<double>& w = s_.firms[static_cast<size_t>(f)].region_weight;
+    if (w[static_cast<size_t>(r)] != w[static_cast<size_t>(br)]) return w[static_cast<size_t>(r)] > w[static_cast<size_t>(br)];
+    if (h != bh) return s_.firms[static_cast<size_t>(h)].id < s_.firms[static_cast<size_t>(bh)].id;
+    return s_.prefers_region(f, r, br);
+  }
   void rent_clusters(int t, double& served) {
     const int R = p_.R;
     for (size_t k : waiting_) {
@@ -1830,9 +1839,7 @@ class Engine {
       const double want = need * share_of_period(t, o.slipped_start, cal_.horizon_end());  // its work this period
       const int home_r = o.region;
       st_.market_bids_h100e[static_cast<size_t>(home_r)] += want;
-      // the seller and region with the most room; alike (within 1e-9), the region the firm
-      // prefers (Scenario::prefers_region), then the seller whose id sorts first
-      const std::vector<double>& weight = s_.firms[static_cast<size_t>(f)].region_weight;
+      // the seller and region with the most room; alike (within 1e-9), see prefers_host
       int best = -1;
       double best_free = 0, most_free = 0;
       for (int r = 0; r < R; ++r) {
@@ -1849,13 +1856,7 @@ class Engine {
           if (room <= 0) continue;
           most_free = std::max(most_free, room);
           const bool tie = best >= 0 && std::abs(room - best_free) <= 1e-9 * best_free;
-          const int bh = best / R, br = best % R;
-          const bool better =
-              !tie ? room > best_free
-              : br != r && weight[static_cast<size_t>(r)] != weight[static_cast<size_t>(br)] ? s_.prefers_region(f, r, br)
-              : h != bh ? s_.firms[static_cast<size_t>(h)].id < s_.firms[static_cast<size_t>(bh)].id
-                        : s_.prefers_region(f, r, br);
-          if (better) {
+          if (tie ? prefers_host(f, h, r, best / R, best % R) : room > best_free) {
             best_free = room;
             best = cell(h, r);
           }
