@@ -925,6 +925,24 @@ TEST_CASE("cli: a run or study that cannot write its files fails with the reason
   CHECK(study.code == 1);
   CHECK(study.err.starts_with("gpumm: study failed: cannot "));
   CHECK(study.err.find(": File too large\n") != std::string::npos);
+  // a study whose checkpoint cannot grow stops at once with the reason (not at its end, when
+  // its files cannot be written either), keeps the runs it saved, and finishes on --resume
+  // with the results of an uninterrupted study; its record cut short by the limit is no run
+  const fs::path grid = scratch("write-fails") / "checkpoint", whole = scratch("write-fails") / "uninterrupted";
+  const std::string file = "tests/testdata/studies/grid_many.yaml";
+  Result cut = run_gpumm("study " + file + " -q --threads 1 -o '" + grid.string() + "'", kSource,
+                         "trap '' XFSZ; ulimit -f 4;");
+  CHECK(cut.code == 1);
+  CHECK(cut.err == "gpumm: study failed: cannot write the checkpoint " + grid.string() +
+                       "/.checkpoint.bin: File too large (the runs saved so far are kept: free space, then run again "
+                       "with --resume)\n");
+  // sh's limit of 4 blocks of 512 bytes: 51 records of 40 bytes and part of one
+  CHECK(fs::file_size(grid / ".checkpoint.bin") == 2048);
+  CHECK_FALSE(fs::exists(grid / "samples.csv"));
+  REQUIRE(run_gpumm("study " + file + " -q --resume -o '" + grid.string() + "'").code == 0);
+  REQUIRE(run_gpumm("study " + file + " -q -o '" + whole.string() + "'").code == 0);
+  CHECK(slurp(grid / "samples.csv") == slurp(whole / "samples.csv"));
+  CHECK_FALSE(fs::exists(grid / ".checkpoint.bin"));
 }
 
 TEST_CASE("cli: a folder that gpumm did not write is never overwritten") {
@@ -2309,6 +2327,12 @@ TEST_CASE("cli: a study killed at any moment and resumed gives exactly the unint
     f.seekp(static_cast<std::streamoff>(size / 7 + 40));  // a value of the second record
     f.put('\x7f');
   }
+  // resumed and killed again: the new records follow the last whole one, not the torn end, so
+  // the next resume reads them
+  const auto record = size / 7;
+  CHECK(run_gpumm("study " + file + " -q --resume -o '" + part.string() + "'", kSource, "GPUMM_TEST_KILL_AFTER_RUNS=3")
+            .code == 128 + 9);
+  CHECK(fs::file_size(cp) == (6 + 3) * record);
   REQUIRE(run_gpumm("study " + file + " -q --resume -o '" + part.string() + "'").code == 0);
   for (const char* f : {"samples.csv", "bands.csv", "manifest.yaml"})
     CHECK_MESSAGE(slurp(full / f) == slurp(part / f), std::string(f));

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <mutex>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "gpumm/scenario.hpp"
@@ -421,6 +422,80 @@ TEST_CASE("sensitivity: a study shared among processes gathers exactly the singl
     CHECK(saved[0].size() == static_cast<size_t>(one.outputs.rows()));
     CHECK(saved[1].empty());
   }
+}
+
+TEST_CASE("sensitivity: a checkpoint that cannot be saved stops the study with its reason, on one process or three") {
+  const std::string dir = std::string(GPUMM_SOURCE_DIR) + "/tests/testdata/studies/";
+  Study study = load_study_file(dir + "sobol_small.yaml");
+  const ScenarioTemplate tmpl = ScenarioTemplate::from_file(study.scenario);
+  const int n = study_runs(study);
+  REQUIRE(n == 64);
+  // the hook fails on its fifth run, as a full disk would; on two threads the study stops
+  // there instead of running the other 59 (a thread at most one run further)
+  int calls = 0;
+  StudyCheckpoint cp;
+  cp.done.assign(static_cast<size_t>(n), 0);
+  cp.saved = [&](int, const StudyResult&) {
+    if (++calls == 5) throw std::runtime_error("cannot write the checkpoint: disk full");
+  };
+  CHECK_THROWS_WITH_AS(run_study(study, tmpl, 2, {}, &cp), "cannot write the checkpoint: disk full", std::runtime_error);
+  CHECK(calls == 5);
+  // shared among three processes: rank 0 saves after each chunk of 10 runs; it fails in the
+  // second chunk and every process stops after the third chunk's exchange, none waits forever
+  SumExchange exchange(3);
+  std::vector<std::string> failed(3);
+  std::vector<int> saves(3, 0);
+  std::vector<std::thread> procs;
+  for (int rank = 0; rank < 3; ++rank)
+    procs.emplace_back([&, rank] {
+      StudyShare share;
+      share.rank = rank;
+      share.size = 3;
+      share.chunk = 10;
+      share.sum = [&](double* d, long c) { exchange.sum(d, c); };
+      StudyCheckpoint mine;
+      mine.done.assign(static_cast<size_t>(n), 0);
+      mine.saved = [&, rank](int, const StudyResult&) {
+        if (++saves[static_cast<size_t>(rank)] == 15) throw std::runtime_error("disk full");
+      };
+      try {
+        run_study(study, tmpl, 1, {}, &mine, &share);
+      } catch (const std::exception& e) {
+        failed[static_cast<size_t>(rank)] = e.what();
+      }
+    });
+  for (auto& t : procs) t.join();
+  CHECK(failed[0] == "disk full");
+  CHECK(failed[1] == "a run failed in another process");
+  CHECK(failed[2] == "a run failed in another process");
+  CHECK(saves[0] == 15);
+  // failing on the last chunk's saves: rank 0 fails, the others have all they need
+  for (auto& s : saves) s = 0;
+  SumExchange last(3);
+  procs.clear();
+  for (int rank = 0; rank < 3; ++rank)
+    procs.emplace_back([&, rank] {
+      StudyShare share;
+      share.rank = rank;
+      share.size = 3;
+      share.chunk = 10;
+      share.sum = [&](double* d, long c) { last.sum(d, c); };
+      StudyCheckpoint mine;
+      mine.done.assign(static_cast<size_t>(n), 0);
+      mine.saved = [&, rank](int, const StudyResult&) {
+        if (++saves[static_cast<size_t>(rank)] == n) throw std::runtime_error("disk full at the end");
+      };
+      failed[static_cast<size_t>(rank)].clear();
+      try {
+        run_study(study, tmpl, 1, {}, &mine, &share);
+      } catch (const std::exception& e) {
+        failed[static_cast<size_t>(rank)] = e.what();
+      }
+    });
+  for (auto& t : procs) t.join();
+  CHECK(failed[0] == "disk full at the end");
+  CHECK(failed[1].empty());
+  CHECK(failed[2].empty());
 }
 
 TEST_CASE("study series: rows written in any order from several threads read back by row and by column") {

@@ -793,6 +793,18 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   int end = n;
   std::mutex lock;
   std::string failure;
+  // The checkpoint hook saves run k; a hook that cannot save (a full disk) stops the study with
+  // its reason, as a failed run does. Returns whether the study goes on.
+  const auto save = [&](int k) {
+    if (!checkpoint || !checkpoint->saved) return true;
+    try {
+      checkpoint->saved(k, r);
+      return true;
+    } catch (const std::exception& e) {
+      if (failure.empty()) failure = e.what();
+      return false;
+    }
+  };
   const auto worker = [&] {
     ScenarioTemplate::Instantiator make(tmpl);  // this thread's copy of the document
     for (int k = next++; k < end; k = next++) {
@@ -815,7 +827,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       if (shared) continue;  // saved and counted after the chunk's exchange
       std::lock_guard<std::mutex> g(lock);
       ++done;
-      if (checkpoint && checkpoint->saved && failure.empty()) checkpoint->saved(k, r);
+      if (failure.empty() && !save(k)) next = end;
       if (progress) progress(done, n);
     }
   };
@@ -837,7 +849,8 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
     const size_t width = static_cast<size_t>(outs) + 1 + series_width;
     for (int from = begin; from < stop; from += share->chunk) {
       const int to = std::min(stop, from + share->chunk);
-      run_local(from, to);
+      // after rank 0 failed to save the last chunk, no more runs: the sum below tells the others
+      if (failure.empty()) run_local(from, to);
       // a failure anywhere stops every process
       std::vector<double> buf(static_cast<size_t>(to - from) * width + 1, 0.0);
       buf.back() = failure.empty() ? 0.0 : 1.0;
@@ -851,10 +864,11 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         if (was_done(k)) continue;
         unpack_run(r, k, std::span<const double>(buf.data() + static_cast<size_t>(k - from) * width, width));
         ++done;
-        if (share->rank == 0 && checkpoint && checkpoint->saved) checkpoint->saved(k, r);
+        if (share->rank == 0 && failure.empty()) save(k);
       }
       if (progress) progress(done, n);
     }
+    if (!failure.empty()) throw std::runtime_error(failure);  // rank 0 could not save the last chunk
   };
   if (study.method != StudyMethod::sobol || study.target_width <= 0) {
     run_range(0, n);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <tuple>
@@ -810,9 +811,9 @@ std::vector<double> checkpoint_record(const StudyResult& r, int k, size_t width)
   return rec;
 }
 
-// Runs saved by an interrupted study.
-void read_checkpoint(const std::filesystem::path& file, const Study& study, const std::vector<std::string>& dates,
-                     StudyCheckpoint& cp) {
+// Runs saved by an interrupted study, and how many bytes its whole records take.
+std::uintmax_t read_checkpoint(const std::filesystem::path& file, const Study& study,
+                               const std::vector<std::string>& dates, StudyCheckpoint& cp) {
   const int n = study_runs(study), outs = static_cast<int>(study.outputs.size());
   cp.previous.outputs = Eigen::MatrixXd::Zero(n, outs);
   cp.previous.warned.assign(static_cast<size_t>(n), 0.0);
@@ -822,16 +823,19 @@ void read_checkpoint(const std::filesystem::path& file, const Study& study, cons
   const size_t width = 1 + static_cast<size_t>(outs) + 1 + series;
   std::ifstream in(file, std::ios::binary);
   std::vector<double> rec(width + 1);
+  std::uintmax_t whole = 0;
   while (in.read(reinterpret_cast<char*>(rec.data()), static_cast<std::streamsize>(rec.size() * sizeof(double)))) {
     std::uint64_t h = 0;
     std::memcpy(&h, &rec[width], sizeof h);
+    whole += static_cast<std::uintmax_t>(rec.size() * sizeof(double));
     if (h != checkpoint_hash(rec.data(), width)) continue;  // a damaged record
     const double k = rec[0];
     if (!(k >= 0 && k < n) || k != std::floor(k)) continue;
     unpack_run(cp.previous, static_cast<int>(k), std::span<const double>(rec.data() + 1, width - 1));
     cp.done[static_cast<size_t>(k)] = 1;
   }
-  // what is left after the last whole record was cut by the kill: not a run
+  // what is left after the last whole record was cut short (a kill, a full disk): not a run
+  return whole;
 }
 
 // Hand rank 0's checkpoint (per run: done, outputs, warnings, series) to every process through
@@ -952,6 +956,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     cp.done.assign(static_cast<size_t>(study_runs(study)), 0);
     const std::vector<std::string> dates = study_period_dates(study, *tmpl);  // one base run: once
     cp.previous.period_dates = dates;
+    std::uintmax_t whole_records = 0;  // bytes of the checkpoint's whole records
     if (resume && std::filesystem::exists(cp_manifest)) {
       std::ifstream in(cp_manifest, std::ios::binary);
       const std::string was((std::istreambuf_iterator<char>(in)), {});
@@ -961,13 +966,21 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
         tell(1);
         return kBadInput;
       }
-      read_checkpoint(cp_rows, study, dates, cp);
+      whole_records = read_checkpoint(cp_rows, study, dates, cp);
     } else {
       std::filesystem::remove(cp_rows);
-      std::ofstream(cp_manifest, std::ios::binary) << manifest;
+      std::ofstream m(cp_manifest, std::ios::binary);
+      if (!(m << manifest) || !m.flush()) {
+        tell(1);
+        throw WriteError("cannot write the checkpoint " + cp_manifest.string() + ": " + std::strerror(errno));
+      }
     }
-    std::FILE* rows = std::fopen(cp_rows.c_str(), "ab");
-    if (!rows) {
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> rows(std::fopen(cp_rows.c_str(), "ab"), &std::fclose);
+    // a study that could not save the run written last (a kill, a full disk) may have cut its
+    // record short; new records go after the last whole one
+    std::error_code cut;
+    if (rows) std::filesystem::resize_file(cp_rows, whole_records, cut);
+    if (!rows || cut) {
       tell(1);
       throw OutputError("cannot write " + cp_rows.string());
     }
@@ -980,14 +993,16 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     const size_t record_width = 1 + study.outputs.size() + 1 + study_series_width(study, dates.size());
     cp.saved = [&](int k, const StudyResult& r) {
       const std::vector<double> rec = checkpoint_record(r, k, record_width);
-      std::fwrite(rec.data(), sizeof(double), rec.size(), rows);
-      std::fflush(rows);
+      if (std::fwrite(rec.data(), sizeof(double), rec.size(), rows.get()) != rec.size() || std::fflush(rows.get()) != 0)
+        throw WriteError("cannot write the checkpoint " + cp_rows.string() + ": " + std::strerror(errno) +
+                         " (the runs saved so far are kept: free space, then run again with --resume)");
       // test hook: die the way a killed study dies
       if (kill_after >= 0 && ++saved >= kill_after) std::raise(SIGKILL);
     };
     const StudyResult result =
         run_study(study, *tmpl, threads, [&](int done, int total) { progress(done, total); }, &cp, share);
-    std::fclose(rows);
+    if (std::fclose(rows.release()) != 0)
+      throw WriteError("cannot write the checkpoint " + cp_rows.string() + ": " + std::strerror(errno));
     // stage the files, then move them into place
     std::string table = study.method == StudyMethod::tornado       ? "tornado.csv"
                         : study.method == StudyMethod::morris      ? "morris.csv"

@@ -169,7 +169,8 @@ double warning_bits(const std::vector<Warning>& warnings);
 std::string warning_codes(double bits);
 
 /// Checkpointing: runs already done (from an interrupted study) and a hook called, serialized,
-/// after each new run with its index, so a caller can save it.
+/// after each new run with its index, so a caller can save it. A hook that throws (it cannot
+/// save) stops the study: `run_study` throws std::runtime_error with the hook's message.
 struct StudyCheckpoint {
   std::vector<char> done;                       ///< per run: 1 when `StudyResult` already holds it
   StudyResult previous;                         ///< outputs (and series) of the runs done
