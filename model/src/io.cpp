@@ -847,7 +847,7 @@ struct RunWriter::Impl {
                               "script or a database, or run at a longer step"});
   }
 
-  void finish(RunResult& r, const std::string& version) {
+  SeriesDiagnosis finish(RunResult& r, const std::string& version) {
     timeseries.close();
     firms.close();
     regions.close();
@@ -884,6 +884,7 @@ struct RunWriter::Impl {
     std::ofstream yaml(out.staged("scenario.resolved.yaml"), std::ios::binary);
     yaml << write_resolved_yaml(s, version);
     if (!yaml) throw WriteError("cannot write scenario.resolved.yaml");
+    return diag;
   }
 };
 
@@ -894,8 +895,8 @@ PeriodObserver RunWriter::observer() {
   return [this](int t, const State& st, const PeriodSummary&) { impl_->on_period(t, st); };
 }
 
-void RunWriter::finish(RunResult& r, const std::string& tool_version) {
-  impl_->finish(r, tool_version);
+SeriesDiagnosis RunWriter::finish(RunResult& r, const std::string& tool_version) {
+  return impl_->finish(r, tool_version);
 }
 
 }  // namespace gpumm

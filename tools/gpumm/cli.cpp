@@ -434,6 +434,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   try {
     OutputDir dir(opt.out_dir);
     std::optional<RunResult> result;
+    std::optional<SeriesDiagnosis> diagnosis;
     {
       RunProgress progress(err, !opt.quiet && ::isatty(2), s);
       RunWriter writer(s, dir);
@@ -442,7 +443,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         write(t, st, sum);
         progress(t);
       });
-      writer.finish(*result, GPUMM_VERSION);
+      diagnosis = writer.finish(*result, GPUMM_VERSION);
     }
     dir.commit();
     const RunResult& r = *result;
@@ -512,10 +513,9 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                     month(lo).c_str());
       out << line;
       // a spot at its floor while the market is short reads as a glut at a glance: say what it is
-      const SeriesDiagnosis diag = diagnose_run(s, r);
       int short_periods = 0, at_floor = 0;
       for (size_t t = 0; t < r.periods.size(); ++t) {
-        if (diag.regimes[t] != Regime::structural_shortage) continue;
+        if (diagnosis->regimes[t] != Regime::structural_shortage) continue;
         ++short_periods;
         at_floor += spot_at_floor(r.periods[t].spot_usd_per_h100e_hour, s.market) ? 1 : 0;
       }

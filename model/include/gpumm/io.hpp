@@ -103,8 +103,9 @@ class RunWriter {
   PeriodObserver observer();
   /// Write the files that need the whole run and close everything. A CSV file longer than a
   /// spreadsheet opens (kSpreadsheetLines) adds a `spreadsheet_rows` warning to the run's
-  /// warnings, before warnings.csv and the verdict are written.
-  void finish(RunResult& r, const std::string& tool_version);
+  /// warnings, before warnings.csv and the verdict are written. Returns the run's diagnosis
+  /// (trend, regimes), which summary.csv and the verdict were written from.
+  SeriesDiagnosis finish(RunResult& r, const std::string& tool_version);
 
  private:
   struct Impl;
