@@ -3,6 +3,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -383,6 +384,37 @@ class SumExchange {
   std::mutex m_;
   std::condition_variable cv_;
 };
+
+// A study shared among `size` "processes" (threads) in chunks of `chunk` runs, each with a
+// checkpoint hook `saved(rank, k)`: what each process returned, or the message it threw.
+struct SharedRun {
+  StudyResult result;
+  std::string failed;
+};
+std::vector<SharedRun> run_shared(const Study& study, const ScenarioTemplate& tmpl, int size, int chunk,
+                                  const std::function<void(int, int)>& saved) {
+  SumExchange exchange(size);
+  std::vector<SharedRun> out(static_cast<size_t>(size));
+  std::vector<std::thread> procs;
+  for (int rank = 0; rank < size; ++rank)
+    procs.emplace_back([&, rank] {
+      StudyShare share;
+      share.rank = rank;
+      share.size = size;
+      share.chunk = chunk;
+      share.sum = [&](double* d, long c) { exchange.sum(d, c); };
+      StudyCheckpoint cp;
+      cp.done.assign(static_cast<size_t>(study_runs(study)), 0);
+      cp.saved = [&, rank](int k, const StudyResult&) { saved(rank, k); };
+      try {
+        out[static_cast<size_t>(rank)].result = run_study(study, tmpl, 1, {}, &cp, &share);
+      } catch (const std::exception& e) {
+        out[static_cast<size_t>(rank)].failed = e.what();
+      }
+    });
+  for (auto& t : procs) t.join();
+  return out;
+}
 }  // namespace
 
 TEST_CASE("sensitivity: a study shared among processes gathers exactly the single-process results") {
@@ -394,24 +426,11 @@ TEST_CASE("sensitivity: a study shared among processes gathers exactly the singl
     for (auto& p : study.parameters) p.base = tmpl.value_at(p.path);
     const StudyResult one = run_study(study, tmpl, 1);
     // three "processes", small chunks so that there are many exchanges
-    SumExchange exchange(3);
-    std::vector<StudyResult> parts(3);
     std::vector<std::vector<int>> saved(3);
-    std::vector<std::thread> procs;
-    for (int rank = 0; rank < 3; ++rank)
-      procs.emplace_back([&, rank] {
-        StudyShare share;
-        share.rank = rank;
-        share.size = 3;
-        share.chunk = 10;
-        share.sum = [&](double* d, long c) { exchange.sum(d, c); };
-        StudyCheckpoint cp;
-        cp.done.assign(static_cast<size_t>(study_runs(study)), 0);
-        cp.saved = [&, rank](int k, const StudyResult&) { saved[static_cast<size_t>(rank)].push_back(k); };
-        parts[static_cast<size_t>(rank)] = run_study(study, tmpl, 1, {}, &cp, &share);
-      });
-    for (auto& t : procs) t.join();
-    for (const StudyResult& part : parts) {
+    const std::vector<SharedRun> parts =
+        run_shared(study, tmpl, 3, 10, [&](int rank, int k) { saved[static_cast<size_t>(rank)].push_back(k); });
+    for (const auto& [part, failed] : parts) {
+      CHECK(failed.empty());
       CHECK(part.outputs == one.outputs);
       CHECK(part.values == one.values);
       CHECK(part.series == one.series);
@@ -440,62 +459,24 @@ TEST_CASE("sensitivity: a checkpoint that cannot be saved stops the study with i
   };
   CHECK_THROWS_WITH_AS(run_study(study, tmpl, 2, {}, &cp), "cannot write the checkpoint: disk full", std::runtime_error);
   CHECK(calls == 5);
-  // shared among three processes: rank 0 saves after each chunk of 10 runs; it fails in the
-  // second chunk and every process stops after the third chunk's exchange, none waits forever
-  SumExchange exchange(3);
-  std::vector<std::string> failed(3);
-  std::vector<int> saves(3, 0);
-  std::vector<std::thread> procs;
-  for (int rank = 0; rank < 3; ++rank)
-    procs.emplace_back([&, rank] {
-      StudyShare share;
-      share.rank = rank;
-      share.size = 3;
-      share.chunk = 10;
-      share.sum = [&](double* d, long c) { exchange.sum(d, c); };
-      StudyCheckpoint mine;
-      mine.done.assign(static_cast<size_t>(n), 0);
-      mine.saved = [&, rank](int, const StudyResult&) {
-        if (++saves[static_cast<size_t>(rank)] == 15) throw std::runtime_error("disk full");
-      };
-      try {
-        run_study(study, tmpl, 1, {}, &mine, &share);
-      } catch (const std::exception& e) {
-        failed[static_cast<size_t>(rank)] = e.what();
-      }
-    });
-  for (auto& t : procs) t.join();
-  CHECK(failed[0] == "disk full");
-  CHECK(failed[1] == "a run failed in another process");
-  CHECK(failed[2] == "a run failed in another process");
-  CHECK(saves[0] == 15);
+  // shared among three processes, rank 0 saving after each chunk of 10 runs and failing on its
+  // `fail_at`-th save: what each process threw ("" for nothing), and how often rank 0 saved
+  const auto shared = [&](int fail_at) {
+    int saves = 0;
+    std::vector<std::string> failed;
+    for (const SharedRun& p : run_shared(study, tmpl, 3, 10, [&](int rank, int) {
+           if (rank == 0 && ++saves == fail_at) throw std::runtime_error("disk full");
+         }))
+      failed.push_back(p.failed);
+    failed.push_back(std::to_string(saves));
+    return failed;
+  };
+  // failing in the second chunk: every process stops after the third chunk's exchange, none
+  // waits forever
+  CHECK(shared(15) == std::vector<std::string>{"disk full", "a run failed in another process",
+                                               "a run failed in another process", "15"});
   // failing on the last chunk's saves: rank 0 fails, the others have all they need
-  for (auto& s : saves) s = 0;
-  SumExchange last(3);
-  procs.clear();
-  for (int rank = 0; rank < 3; ++rank)
-    procs.emplace_back([&, rank] {
-      StudyShare share;
-      share.rank = rank;
-      share.size = 3;
-      share.chunk = 10;
-      share.sum = [&](double* d, long c) { last.sum(d, c); };
-      StudyCheckpoint mine;
-      mine.done.assign(static_cast<size_t>(n), 0);
-      mine.saved = [&, rank](int, const StudyResult&) {
-        if (++saves[static_cast<size_t>(rank)] == n) throw std::runtime_error("disk full at the end");
-      };
-      failed[static_cast<size_t>(rank)].clear();
-      try {
-        run_study(study, tmpl, 1, {}, &mine, &share);
-      } catch (const std::exception& e) {
-        failed[static_cast<size_t>(rank)] = e.what();
-      }
-    });
-  for (auto& t : procs) t.join();
-  CHECK(failed[0] == "disk full at the end");
-  CHECK(failed[1].empty());
-  CHECK(failed[2].empty());
+  CHECK(shared(n) == std::vector<std::string>{"disk full", "", "", std::to_string(n)});
 }
 
 TEST_CASE("study series: rows written in any order from several threads read back by row and by column") {
