@@ -298,17 +298,17 @@ class Engine {
                 "the scenario was calibrated at a " + to_string(*s_.calibrated_step) + "ly step and runs by " +
                     to_string(s_.step) + "s: its prices, capex and regimes differ from the calibrated ones");
     result.periods.reserve(static_cast<size_t>(p_.T));
-    records_.assign(static_cast<size_t>(p_.T) * static_cast<size_t>(p_.F), {});
+    records_ = &result.firm_records;
+    records_->assign(static_cast<size_t>(p_.T * p_.F), {});
     for (int t = 0; t < p_.T; ++t) {
       PeriodSummary sum;
       step(t, sum);
       result.periods.push_back(sum);
-      st_.firm_records = records_.data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
+      st_.firm_records = records_->data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
       if (observer) observer(t, st_, sum);
       st_.firm_records = nullptr;
     }
     result.warnings = std::move(warnings_);
-    result.firm_records = std::move(records_);
     for (const ProjectRun& pr : runs_) result.projects.push_back(pr.out);
     return result;
   }
@@ -1303,7 +1303,7 @@ class Engine {
   // capacity (the summary, the mismatch index by cell, firm, region and generation, each
   // firm's record) and deployed capacity (firm records; each generation's, for its price).
   void tally_pairs(int t, PeriodSummary& out) {
-    FirmRecord* rec = records_.data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
+    FirmRecord* rec = records_->data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
     b_full_.clear();
     b_firm_.assign(static_cast<size_t>(p_.F), 0.0);
     custom_idle_.assign(static_cast<size_t>(p_.F), 0.0);
@@ -1347,7 +1347,7 @@ class Engine {
       const Firm& firm = s_.firms[static_cast<size_t>(f)];
       if (!firm.investment) continue;
       const InvestmentRule& rule = *firm.investment;
-      const FirmRecord& rec = records_[static_cast<size_t>((t - 1) * F + f)];
+      const FirmRecord& rec = (*records_)[static_cast<size_t>((t - 1) * F + f)];
       // first-order smoothing of what the firm sees
       const double a = lag_share(cal_[t - 1].days / 365.2425, years_of(rule.perception));
       const double used = rec.deployed_h100e > 0 ? (rec.deployed_h100e - rec.idle_h100e + rec.unserved_h100e) / rec.deployed_h100e
@@ -1475,7 +1475,7 @@ class Engine {
       const Contract& c = s_.contracts[k];
       ContractRun& run = contract_runs_[k];
       if (run.exercised < 0 && t >= run.decision) {
-        const double shortfall = t > 0 ? records_[static_cast<size_t>((t - 1) * p_.F + c.buyer)].unserved_h100e : 0.0;
+        const double shortfall = t > 0 ? (*records_)[static_cast<size_t>((t - 1) * p_.F + c.buyer)].unserved_h100e : 0.0;
         run.exercised = shortfall >= c.option_shortfall_h100e && shortfall > 0 ? 1 : 0;
       }
       if (t < run.first || t > run.last || run.exercised != 1 || c.generation < 0) continue;
@@ -2083,7 +2083,7 @@ class Engine {
   }
 
   void explain_idle(int t) {
-    FirmRecord* rec = records_.data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
+    FirmRecord* rec = records_->data() + static_cast<size_t>(t) * static_cast<size_t>(p_.F);
     // deployed and idle capacity are in place (tally_pairs)
     for (int c : cells_) rec[c / p_.R].unserved_h100e += st_.unserved_h100e[static_cast<size_t>(c)];
     for (int f = 0; f < p_.F; ++f) {
@@ -2247,7 +2247,7 @@ class Engine {
   std::vector<int> range_begin_, range_end_;  // (C) each cell's run of pairs_
   std::vector<std::uint64_t> rank_bits_;   // a cell's generations as bits by deployment rank
   std::vector<double> b_full_, b_firm_, b_region_, b_gen_;  // balances for the mismatch index
-  std::vector<FirmRecord> records_;  // (T x F) firm records, moved into the result at the end
+  std::vector<FirmRecord>* records_ = nullptr;  // the result's (T x F) firm records
   std::vector<double> slipped_, too_old_, incomplete_, left_, idle_old_;
   std::vector<char> old_gen_;
   std::vector<char> custom_gen_;   // (G) custom accelerators: only their owner and its customers use them
