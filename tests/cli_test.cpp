@@ -2384,6 +2384,19 @@ TEST_CASE("cli: a study under mpirun -np 2 gives byte for byte the single-proces
                     kMpi2).code == 0);
   CHECK(slurp(part / "sobol.csv") == slurp(full / "sobol.csv"));
   CHECK(slurp(part / "samples.csv") == slurp(full / "samples.csv"));
+  // a checkpoint that rank 0 cannot write stops both processes (none waits for the other),
+  // exit 1 with the reason; resumed, the study gives the single-process results. The file-size
+  // limit is set in each process, under mpirun (mpirun's own shared memory needs more).
+  const fs::path limited = scratch("mpi-checkpoint"), grid = scratch("mpi-checkpoint-1");
+  const std::string file = "tests/testdata/studies/grid_many.yaml";
+  Result cut = run_gpumm("study " + file + " -q -o '" + limited.string() + "'\"", kSource,
+                         kMpi2 + " sh -c \"trap '' XFSZ; ulimit -f 4; exec");
+  CHECK(cut.code == 1);
+  CHECK(cut.err.find("gpumm: study failed: cannot write the checkpoint " + limited.string() +
+                     "/.checkpoint.bin: File too large") != std::string::npos);
+  REQUIRE(run_gpumm("study " + file + " -q --resume -o '" + limited.string() + "'", kSource, kMpi2).code == 0);
+  REQUIRE(run_gpumm("study " + file + " -q -o '" + grid.string() + "'").code == 0);
+  CHECK(slurp(limited / "samples.csv") == slurp(grid / "samples.csv"));
   // a run is not shared: rank 0 does it once, the other process nothing
   const fs::path once = scratch("mpi-run"), alone = scratch("mpi-run-alone");
   Result run2 = run_gpumm("run inputs/base.yaml -o '" + once.string() + "'", kSource, kMpi2);
