@@ -461,22 +461,27 @@ TEST_CASE("sensitivity: a checkpoint that cannot be saved stops the study with i
   CHECK(calls == 5);
   // shared among three processes, rank 0 saving after each chunk of 10 runs and failing on its
   // `fail_at`-th save: what each process threw ("" for nothing), and how often rank 0 saved
-  const auto shared = [&](int fail_at) {
+  const auto shared = [&](const Study& which, int fail_at) {
     int saves = 0;
     std::vector<std::string> failed;
-    for (const SharedRun& p : run_shared(study, tmpl, 3, 10, [&](int rank, int) {
+    for (const SharedRun& p : run_shared(which, tmpl, 3, 10, [&](int rank, int) {
            if (rank == 0 && ++saves == fail_at) throw std::runtime_error("disk full");
          }))
       failed.push_back(p.failed);
     failed.push_back(std::to_string(saves));
     return failed;
   };
+  const std::string others = "a run failed in another process";
   // failing in the second chunk: every process stops after the third chunk's exchange, none
   // waits forever
-  CHECK(shared(15) == std::vector<std::string>{"disk full", "a run failed in another process",
-                                               "a run failed in another process", "15"});
-  // failing on the last chunk's saves: rank 0 fails, the others have all they need
-  CHECK(shared(n) == std::vector<std::string>{"disk full", "", "", std::to_string(n)});
+  CHECK(shared(study, 15) == std::vector<std::string>{"disk full", others, others, "15"});
+  // failing on the last chunk's saves: every process stops all the same
+  CHECK(shared(study, n) == std::vector<std::string>{"disk full", others, others, std::to_string(n)});
+  // an adaptive study failing on the last save of its first round (64 runs; its intervals
+  // are not yet narrow enough): the others do not go on to a second round without rank 0
+  const Study adaptive = load_study_file(dir + "sobol_adaptive.yaml");
+  REQUIRE(adaptive.scenario == study.scenario);  // the scenario of sobol_small
+  CHECK(shared(adaptive, 64) == std::vector<std::string>{"disk full", others, others, "64"});
 }
 
 TEST_CASE("study series: rows written in any order from several threads read back by row and by column") {

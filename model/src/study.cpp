@@ -868,7 +868,11 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       }
       if (progress) progress(done, n);
     }
-    if (!failure.empty()) throw std::runtime_error(failure);  // rank 0 could not save the last chunk
+    // rank 0 could not save the last chunk: every process stops (an adaptive study's others
+    // would otherwise go on to a round that rank 0 never joins)
+    double failed = failure.empty() ? 0.0 : 1.0;
+    share->sum(&failed, 1);
+    if (failed > 0) throw std::runtime_error(failure.empty() ? "a run failed in another process" : failure);
   };
   if (study.method != StudyMethod::sobol || study.target_width <= 0) {
     run_range(0, n);
