@@ -849,7 +849,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
     const size_t width = static_cast<size_t>(outs) + 1 + series_width;
     for (int from = begin; from < stop; from += share->chunk) {
       const int to = std::min(stop, from + share->chunk);
-      // after rank 0 failed to save the last chunk, no more runs: the sum below tells the others
+      // after rank 0 failed to save the previous chunk, no more runs: the sum below tells the others
       if (failure.empty()) run_local(from, to);
       // a failure anywhere stops every process
       std::vector<double> buf(static_cast<size_t>(to - from) * width + 1, 0.0);
