@@ -939,10 +939,19 @@ TEST_CASE("cli: a run or study that cannot write its files fails with the reason
   // sh's limit of 4 blocks of 512 bytes: 51 records of 40 bytes and part of one
   CHECK(fs::file_size(grid / ".checkpoint.bin") == 2048);
   CHECK_FALSE(fs::exists(grid / "samples.csv"));
-  REQUIRE(run_gpumm("study " + file + " -q --resume -o '" + grid.string() + "'").code == 0);
+  Result resumed = run_gpumm("study " + file + " --resume -o '" + grid.string() + "'");
+  REQUIRE(resumed.code == 0);
+  CHECK(resumed.out.find("\n  resumed           51 of 256 runs from the checkpoint, ran the other 205\n") !=
+        std::string::npos);
   REQUIRE(run_gpumm("study " + file + " -q -o '" + whole.string() + "'").code == 0);
   CHECK(slurp(grid / "samples.csv") == slurp(whole / "samples.csv"));
   CHECK_FALSE(fs::exists(grid / ".checkpoint.bin"));
+  // --resume where no checkpoint is left (the study finished) runs it all, and says so
+  Result again = run_gpumm("study " + file + " --resume -o '" + grid.string() + "'");
+  REQUIRE(again.code == 0);
+  CHECK(again.out.find("\n  resumed           nothing: no checkpoint in " + grid.string() +
+                       " (its study had finished or not begun), so all 256 runs were run\n") != std::string::npos);
+  CHECK(slurp(grid / "samples.csv") == slurp(whole / "samples.csv"));
 }
 
 TEST_CASE("cli: a folder that gpumm did not write is never overwritten") {

@@ -957,7 +957,8 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     const std::vector<std::string> dates = study_period_dates(study, *tmpl);  // one base run: once
     cp.previous.period_dates = dates;
     std::uintmax_t whole_records = 0;  // bytes of the checkpoint's whole records
-    if (resume && std::filesystem::exists(cp_manifest)) {
+    const bool resuming = resume && std::filesystem::exists(cp_manifest);
+    if (resuming) {
       std::ifstream in(cp_manifest, std::ios::binary);
       const std::string was((std::istreambuf_iterator<char>(in)), {});
       if (was != manifest) {
@@ -1026,6 +1027,16 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
         << fmt_seconds(secs) << "\n  output            " << dir.dir().string() << "/ (samples.csv, "
         << (table.empty() ? "" : table + ", ")
         << (study.method == StudyMethod::sobol ? "sobol_periods.csv, " : "") << "manifest.yaml)\n";
+    if (resume) {  // what the checkpoint spared
+      const long runs = static_cast<long>(result.values.rows());
+      const long saved_runs = static_cast<long>(std::count(cp.done.begin(), cp.done.end(), 1));
+      if (resuming)
+        out << "  resumed           " << saved_runs << " of " << runs << " runs from the checkpoint, ran the other "
+            << runs - saved_runs << "\n";
+      else
+        out << "  resumed           nothing: no checkpoint in " << dir.dir().string()
+            << " (its study had finished or not begun), so all " << runs << " runs were run\n";
+    }
     if (study.method == StudyMethod::sobol && study.target_width > 0) out << adaptive_sample_line(study, result);
     out << headline;
     return kOk;
