@@ -919,6 +919,22 @@ TEST_CASE("cli: a run or study that cannot write its files fails with the reason
   int staging = 0;
   for (auto& e : fs::directory_iterator(earlier)) staging += e.path().filename().string().rfind(".staging", 0) == 0;
   CHECK(staging == 0);
+  // the text files too (verdict.txt, scenario.resolved.yaml): a one-month run whose largest
+  // files they are, under limits of 3 and 4 blocks of 512 bytes (the verdict has about 1.6 kB,
+  // the resolved scenario 2.1 kB, the CSV files less)
+  const fs::path texts = scratch("write-fails-text"), month = texts / "month.yaml";
+  fs::create_directories(texts);
+  std::ofstream(month) << "extends: '" << (kSource / "tests/testdata/good_small.yaml").string()
+                       << "'\nname: month\nend: 2024-01-31\n";
+  for (const auto& [blocks, file] : {std::pair{3, "verdict.txt"}, std::pair{4, "scenario.resolved.yaml"}}) {
+    const fs::path to = texts / ("out-" + std::to_string(blocks));
+    Result text = run_gpumm("run '" + month.string() + "' -q -o '" + to.string() + "'", kSource,
+                            "trap '' XFSZ; ulimit -f " + std::to_string(blocks) + ";");
+    CHECK(text.code == 1);
+    CHECK(text.err.starts_with("gpumm: run failed: cannot write " + to.string() + "/.staging-"));
+    CHECK(text.err.ends_with(std::string("/") + file + ": File too large\n"));
+    CHECK_FALSE(fs::exists(to));
+  }
   // a study too: the temporary file of its runs' series cannot grow
   Result study = run_gpumm("study inputs/studies/monte_carlo.yaml -q -o '" + (scratch("write-fails") / "study").string() + "'",
                            kSource, "trap '' XFSZ; ulimit -f 4;");

@@ -72,6 +72,13 @@ long kill_after_rows() {
 long rows_written = 0;
 }  // namespace
 
+void write_text_file(const fs::path& path, std::string_view text) {
+  std::ofstream f(path, std::ios::binary);
+  f << text;
+  f.close();
+  if (!f) throw WriteError("cannot write " + path.string() + ": " + std::strerror(errno));
+}
+
 CsvWriter::CsvWriter(const fs::path& path, const std::vector<std::string>& header) : path_(path) {
   file_ = std::fopen(path.c_str(), "wb");
   if (!file_) throw WriteError("cannot create " + path.string() + ": " + std::strerror(errno));
@@ -177,11 +184,7 @@ fs::path OutputDir::staged(const std::string& name) {
 }
 
 void OutputDir::commit() {
-  {
-    std::ofstream marker(staging_ / kMarker);
-    marker << "this folder holds gpumm output; gpumm may overwrite it\n";
-    if (!marker) throw WriteError("cannot write " + (staging_ / kMarker).string());
-  }
+  write_text_file(staging_ / kMarker, "this folder holds gpumm output; gpumm may overwrite it\n");
   names_.push_back(kMarker);
   for (const std::string& name : names_) {
     std::error_code ec;
@@ -805,9 +808,7 @@ struct RunWriter::Impl {
   }
 
   void write_verdict(const RunResult& r, const SeriesDiagnosis& d, const std::vector<Episode>& episodes) {
-    std::ofstream v(out.staged("verdict.txt"), std::ios::binary);
-    v << verdict_text(s, r, d, episodes);
-    if (!v) throw WriteError("cannot write verdict.txt");
+    write_text_file(out.staged("verdict.txt"), verdict_text(s, r, d, episodes));
   }
 
   void write_projects(RunResult& r) {
@@ -881,9 +882,7 @@ struct RunWriter::Impl {
     const std::vector<Episode> episodes = find_episodes(s, r, diag);
     write_episodes(r, episodes);
     write_verdict(r, diag, episodes);
-    std::ofstream yaml(out.staged("scenario.resolved.yaml"), std::ios::binary);
-    yaml << write_resolved_yaml(s, version);
-    if (!yaml) throw WriteError("cannot write scenario.resolved.yaml");
+    write_text_file(out.staged("scenario.resolved.yaml"), write_resolved_yaml(s, version));
     return diag;
   }
 };

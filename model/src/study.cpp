@@ -1158,10 +1158,7 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
       break;
     }
   }
-  std::ofstream manifest(fs::path(dir) / "manifest.yaml", std::ios::binary);
-  manifest << study_manifest(study, tmpl, n, tool_version);
-  manifest.close();
-  if (!manifest) throw WriteError("cannot write " + (fs::path(dir) / "manifest.yaml").string());
+  write_text_file(fs::path(dir) / "manifest.yaml", study_manifest(study, tmpl, n, tool_version));
   return headline.text() + warnings_line(r);
 }
 

@@ -970,10 +970,11 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       whole_records = read_checkpoint(cp_rows, study, dates, cp);
     } else {
       std::filesystem::remove(cp_rows);
-      std::ofstream m(cp_manifest, std::ios::binary);
-      if (!(m << manifest) || !m.flush()) {
+      try {
+        write_text_file(cp_manifest, manifest);
+      } catch (...) {
         tell(1);
-        throw WriteError("cannot write the checkpoint " + cp_manifest.string() + ": " + std::strerror(errno));
+        throw;
       }
     }
     std::unique_ptr<std::FILE, int (*)(std::FILE*)> rows(std::fopen(cp_rows.c_str(), "ab"), &std::fclose);

@@ -38,6 +38,10 @@ std::string csv_number(double x);
 /// A number for people to read at a glance: 951, 12.3k (from 10,000), 4.5M, 1.2B.
 std::string short_number(double x);
 
+/// Write `text` to `path` (replacing it) and close it, or throw WriteError with the file and
+/// the system's reason: a short text fails on a full disk only when it is flushed at the close.
+void write_text_file(const std::filesystem::path& path, std::string_view text);
+
 /// A CSV file written row by row.
 class CsvWriter {
  public:
