@@ -970,6 +970,24 @@ TEST_CASE("cli: a run or study that cannot write its files fails with the reason
   CHECK(slurp(grid / "samples.csv") == slurp(whole / "samples.csv"));
 }
 
+TEST_CASE("cli: what cannot reach standard output (a full disk) fails the command, exit 1, with the reason") {
+  const fs::path err = scratch("full-stdout");
+  const std::string run = "run tests/testdata/good_small.yaml -o '" + scratch("full-stdout-run").string() + "'";
+  for (const std::string& args : {std::string("--help"), std::string("validate inputs/base.yaml"), run}) {
+    CAPTURE(args);
+    const std::string cmd = "cd '" + kSource.string() + "' && '" + kBin + "' " + args + " >/dev/full 2>'" + err.string() + "'";
+    const int status = std::system(cmd.c_str());
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK(slurp(err) == "gpumm: cannot write to standard output: No space left on device\n");
+  }
+  // bad input keeps its own exit code and message
+  const std::string cmd = "cd '" + kSource.string() + "' && '" + kBin + "' validate nothing.yaml >/dev/full 2>'" + err.string() + "'";
+  const int status = std::system(cmd.c_str());
+  CHECK(WEXITSTATUS(status) == 2);
+  CHECK(slurp(err).starts_with("nothing.yaml: no such file"));
+}
+
 TEST_CASE("cli: a folder that gpumm did not write is never overwritten") {
   const fs::path out = scratch("foreign");
   fs::create_directories(out);

@@ -1,4 +1,6 @@
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "cli.hpp"
@@ -7,6 +9,17 @@
 #ifdef GPUMM_WITH_MPI
 #include <mpi.h>
 #endif
+
+namespace {
+// What gpumm printed must have reached standard output: on a full disk (`> file`) a command
+// that printed nothing useful fails, exit 1, instead of reporting success.
+int flushed(int code) {
+  std::cout.flush();
+  if (std::cout || code != 0) return code;
+  std::cerr << "gpumm: cannot write to standard output: " << std::strerror(errno) << "\n";
+  return 1;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -26,8 +39,8 @@ int main(int argc, char** argv) {
     };
     const int code = gpumm::cli::main(args, std::cout, std::cerr, &share);
     MPI_Finalize();
-    return code;
+    return flushed(code);
   }
 #endif
-  return gpumm::cli::main(args, std::cout, std::cerr);
+  return flushed(gpumm::cli::main(args, std::cout, std::cerr));
 }
