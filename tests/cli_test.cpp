@@ -988,6 +988,22 @@ TEST_CASE("cli: what cannot reach standard output (a full disk) fails the comman
   CHECK(slurp(err).starts_with("nothing.yaml: no such file"));
 }
 
+TEST_CASE("cli: an output into a folder of an earlier one leaves none of the earlier files it did not write") {
+  const fs::path out = scratch("replace");
+  REQUIRE(run_gpumm("run tests/testdata/good_small.yaml -q -o '" + out.string() + "'").code == 0);
+  REQUIRE(fs::exists(out / "summary.csv"));
+  // a study after the run: its files, none of the run's
+  REQUIRE(run_gpumm("study tests/testdata/studies/sobol_small.yaml -q -o '" + out.string() + "'").code == 0);
+  CHECK(fs::exists(out / "sobol.csv"));
+  for (const char* f : {"summary.csv", "timeseries.csv", "verdict.txt", "scenario.resolved.yaml"})
+    CHECK_MESSAGE(!fs::exists(out / f), std::string(f));
+  // a tornado after the Sobol study: no sobol.csv that the manifest does not speak for
+  REQUIRE(run_gpumm("study tests/testdata/studies/tornado_small.yaml -q -o '" + out.string() + "'").code == 0);
+  CHECK(fs::exists(out / "tornado.csv"));
+  CHECK_FALSE(fs::exists(out / "sobol.csv"));
+  CHECK_FALSE(fs::exists(out / "sobol_periods.csv"));
+}
+
 TEST_CASE("cli: a folder that gpumm did not write is never overwritten") {
   const fs::path out = scratch("foreign");
   fs::create_directories(out);

@@ -73,6 +73,32 @@ TEST_CASE("io: files appear only on commit, with the marker") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("io: an output into an earlier one's folder removes the earlier files it does not write again") {
+  fs::path dir = fresh_dir("replace");
+  const auto commit = [&](std::vector<std::string> names) {
+    OutputDir out(dir);
+    for (const std::string& name : names) std::ofstream(out.staged(name)) << name;
+    out.commit();
+  };
+  commit({"samples.csv", "sobol.csv", "manifest.yaml"});
+  CHECK(slurp(dir / OutputDir::kMarker) ==
+        "this folder holds gpumm output; gpumm may overwrite it\nsamples.csv\nsobol.csv\nmanifest.yaml\n");
+  std::ofstream(dir / "my-notes.txt") << "mine";  // the analyst's own file, not in the list
+  commit({"samples.csv", "tornado.csv", "manifest.yaml"});
+  CHECK(fs::exists(dir / "tornado.csv"));
+  CHECK_FALSE(fs::exists(dir / "sobol.csv"));
+  CHECK(slurp(dir / "my-notes.txt") == "mine");
+  // a marker that lists nothing (an earlier gpumm's), or names outside the folder, removes nothing
+  std::ofstream(dir / OutputDir::kMarker) << "this folder holds gpumm output; gpumm may overwrite it\n"
+                                          << "../outside.txt\n.\n\n";
+  std::ofstream(dir.parent_path() / "outside.txt") << "keep";
+  commit({"a.csv"});
+  CHECK(fs::exists(dir / "tornado.csv"));
+  CHECK(slurp(dir.parent_path() / "outside.txt") == "keep");
+  fs::remove(dir.parent_path() / "outside.txt");
+  fs::remove_all(dir);
+}
+
 TEST_CASE("io: a run that fails before commit leaves the folder as it was") {
   fs::path dir = fresh_dir("fail");
   {

@@ -183,8 +183,31 @@ fs::path OutputDir::staged(const std::string& name) {
   return staging_ / name;
 }
 
+namespace {
+constexpr const char* kMarkerLine = "this folder holds gpumm output; gpumm may overwrite it";
+
+// The files an earlier output's marker lists (its lines after the first; none in the marker of
+// a gpumm that did not list them): plain names in the folder only.
+std::vector<std::string> marked_files(const fs::path& marker) {
+  std::vector<std::string> names;
+  std::ifstream in(marker, std::ios::binary);
+  std::string line;
+  if (!std::getline(in, line)) return names;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty() && line != "." && line != ".." && line.find('/') == std::string::npos) names.push_back(line);
+  }
+  return names;
+}
+}  // namespace
+
 void OutputDir::commit() {
-  write_text_file(staging_ / kMarker, "this folder holds gpumm output; gpumm may overwrite it\n");
+  // the marker lists the files of this output, so that the next one into the folder removes
+  // those it does not write again: a tornado study after a Sobol study leaves no sobol.csv
+  const std::vector<std::string> earlier = marked_files(dir_ / kMarker);
+  std::string marker = std::string(kMarkerLine) + "\n";
+  for (const std::string& name : names_) marker += name + "\n";
+  write_text_file(staging_ / kMarker, marker);
   names_.push_back(kMarker);
   for (const std::string& name : names_) {
     std::error_code ec;
@@ -192,6 +215,8 @@ void OutputDir::commit() {
     if (ec) throw WriteError("cannot move " + name + " into " + dir_.string() + ": " + ec.message());
   }
   std::error_code ec;
+  for (const std::string& name : earlier)
+    if (std::find(names_.begin(), names_.end(), name) == names_.end()) fs::remove(dir_ / name, ec);
   fs::remove_all(staging_, ec);
   committed_ = true;
 }
