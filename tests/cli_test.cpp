@@ -1,5 +1,7 @@
 // End-to-end tests of the gpumm program: run it as a user would and read what it leaves.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1002,6 +1004,31 @@ TEST_CASE("cli: an output into a folder of an earlier one leaves none of the ear
   CHECK(fs::exists(out / "tornado.csv"));
   CHECK_FALSE(fs::exists(out / "sobol.csv"));
   CHECK_FALSE(fs::exists(out / "sobol_periods.csv"));
+}
+
+TEST_CASE("cli: a folder another gpumm is writing into is refused, and left alone, until that one is done") {
+  const fs::path out = scratch("locked");
+  REQUIRE(run_gpumm("run tests/testdata/good_small.yaml -q -o '" + out.string() + "'").code == 0);
+  const std::string summary = slurp(out / "summary.csv");
+  // hold the folder as a gpumm writing into it does, with its staging folder
+  const int fd = ::open(out.c_str(), O_RDONLY | O_DIRECTORY);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX) == 0);
+  fs::create_directories(out / ".staging-999999");
+  const std::string refusal =
+      "gpumm: another gpumm is writing into " + out.string() + " now; wait for it to finish, or choose another folder with -o\n";
+  Result run = run_gpumm("run tests/testdata/good_small.yaml -q --seed 7 -o '" + out.string() + "'");
+  CHECK(run.code == 2);
+  CHECK(run.err == refusal);
+  Result study = run_gpumm("study tests/testdata/studies/grid_small.yaml -q -o '" + out.string() + "'");
+  CHECK(study.code == 2);
+  CHECK(study.err == refusal);
+  CHECK(fs::exists(out / ".staging-999999"));  // the other's work in progress is not swept away
+  CHECK(slurp(out / "summary.csv") == summary);
+  // once it is done (or killed: the lock goes with the process), the folder is free again
+  ::close(fd);
+  REQUIRE(run_gpumm("run tests/testdata/good_small.yaml -q --seed 7 -o '" + out.string() + "'").code == 0);
+  CHECK_FALSE(fs::exists(out / ".staging-999999"));  // a killed run's leftovers go
 }
 
 TEST_CASE("cli: a folder that gpumm did not write is never overwritten") {

@@ -1,5 +1,7 @@
 #include "gpumm/io.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -155,13 +157,25 @@ OutputDir::OutputDir(fs::path dir) : dir_(std::move(dir)) {
       throw OutputError("refusing to write into " + dir_.string() +
                         ": it is not empty and is not an earlier gpumm output (no " + kMarker +
                         "); choose another folder with -o");
-    for (const auto& entry : fs::directory_iterator(dir_, ec))
-      if (entry.path().filename().string().rfind(".staging-", 0) == 0) fs::remove_all(entry.path(), ec);
   } else {
     fs::create_directories(dir_, ec);
     if (ec) throw OutputError("cannot create " + dir_.string() + ": " + ec.message());
     created_ = true;
   }
+  // one gpumm at a time in a folder: two committing at once would leave a mix of both outputs,
+  // and the staging folder of one is left over for the other. The lock is the folder's own
+  // (flock, released when the process ends however it ends); a file system without locks goes
+  // without.
+  lock_fd_ = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (lock_fd_ >= 0 && ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    throw OutputError("another gpumm is writing into " + dir_.string() +
+                      " now; wait for it to finish, or choose another folder with -o");
+  }
+  // staging folders of runs that were killed (no gpumm holds the folder now)
+  for (const auto& entry : fs::directory_iterator(dir_, ec))
+    if (entry.path().filename().string().rfind(".staging-", 0) == 0) fs::remove_all(entry.path(), ec);
   staging_ = dir_ / (".staging-" + std::to_string(::getpid()));
   fs::remove_all(staging_, ec);
   fs::create_directories(staging_, ec);
@@ -172,6 +186,7 @@ OutputDir::OutputDir(fs::path dir) : dir_(std::move(dir)) {
 }
 
 OutputDir::~OutputDir() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
   if (committed_) return;
   std::error_code ec;
   fs::remove_all(staging_, ec);

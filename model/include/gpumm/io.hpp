@@ -76,7 +76,8 @@ inline constexpr long kSpreadsheetLines = 1048576;
 /// folder is removed and the folder is left as it was (a folder it created is removed).
 class OutputDir {
  public:
-  /// Refuses a folder that exists, is not empty and is not an earlier gpumm output.
+  /// Refuses a folder that exists, is not empty and is not an earlier gpumm output, and one
+  /// that another gpumm is writing into now (it holds the folder's lock until it is done).
   explicit OutputDir(std::filesystem::path dir);
   ~OutputDir();
   OutputDir(const OutputDir&) = delete;
@@ -94,6 +95,7 @@ class OutputDir {
   std::vector<std::string> names_;
   bool committed_ = false;
   bool created_ = false;  ///< the folder did not exist before
+  int lock_fd_ = -1;      ///< the folder, locked while this output is written
 };
 
 /// Streams a run's per-period files (timeseries, firms, regions, contracts, market) while it
