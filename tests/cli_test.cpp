@@ -2516,7 +2516,44 @@ TEST_CASE("cli: resuming with a different study is refused") {
   std::ofstream(other) << text;
   Result r = run_gpumm("study '" + other.string() + "' -q --resume -o '" + part.string() + "'");
   CHECK(r.code == 2);
-  CHECK(r.err.find("belongs to another study") != std::string::npos);
+  CHECK(r.err == "gpumm: the checkpoint in " + part.string() + " belongs to another study (its manifest differs); run "
+                 "with --restart to discard it, or choose another folder with -o\n");
+  // nor does the other study, run without --resume, throw the saved runs away unasked
+  Result fresh = run_gpumm("study '" + other.string() + "' -q -o '" + part.string() + "'");
+  CHECK(fresh.code == 2);
+  CHECK(fresh.err == "gpumm: the checkpoint in " + part.string() + " belongs to another study (its manifest differs) "
+                     "whose interrupted runs it saved; run with --restart to discard it, or choose another folder with -o\n");
+  CHECK(fs::file_size(part / ".checkpoint.bin") > 0);
+  CHECK(run_gpumm("study '" + other.string() + "' -q --restart -o '" + part.string() + "'").code == 0);
+  CHECK(fs::exists(part / "sobol.csv"));
+}
+
+TEST_CASE("cli: a study run again without --resume keeps what its checkpoint saved, and says how to go on") {
+  const std::string file = "tests/testdata/studies/sobol_small.yaml";
+  const fs::path part = scratch("again"), full = scratch("again-full");
+  REQUIRE(run_gpumm("study " + file + " -q -o '" + full.string() + "'").code == 0);
+  CHECK(run_gpumm("study " + file + " -q --threads 1 -o '" + part.string() + "'", kSource, "GPUMM_TEST_KILL_AFTER_RUNS=5")
+            .code == 128 + 9);
+  const auto saved = fs::file_size(part / ".checkpoint.bin");
+  // the same command again (the usual slip at night): refused, the checkpoint kept
+  Result again = run_gpumm("study " + file + " -o '" + part.string() + "'");
+  CHECK(again.code == 2);
+  CHECK(again.err == "gpumm: " + part.string() + " holds the checkpoint of this study, interrupted after 5 of 64 "
+                     "runs: run again with --resume to finish it, or with --restart to discard them and start over\n");
+  CHECK(fs::file_size(part / ".checkpoint.bin") == saved);
+  CHECK(run_gpumm("study " + file + " -q --resume --restart -o '" + part.string() + "'").code == 2);
+  // --restart starts over (and gets the same results)
+  Result restarted = run_gpumm("study " + file + " --restart -o '" + part.string() + "'");
+  REQUIRE(restarted.code == 0);
+  CHECK(restarted.out.find("resumed") == std::string::npos);
+  CHECK(slurp(part / "samples.csv") == slurp(full / "samples.csv"));
+  // killed before it saved a whole run (its checkpoint empty), the study simply starts again
+  fs::remove_all(part);
+  CHECK(run_gpumm("study " + file + " -q -o '" + part.string() + "'", kSource, "GPUMM_TEST_KILL_AFTER_RUNS=1").code ==
+        128 + 9);
+  fs::resize_file(part / ".checkpoint.bin", 8);
+  CHECK(run_gpumm("study " + file + " -q -o '" + part.string() + "'").code == 0);
+  CHECK(slurp(part / "samples.csv") == slurp(full / "samples.csv"));
 }
 
 TEST_CASE("cli: sweeps move one parameter at a time over its points, grids cover every combination") {

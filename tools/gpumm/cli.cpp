@@ -62,7 +62,7 @@ Usage:
       the changes do only together. Metrics are those of studies (default:
       periods_in_structural_shortage and mean_relative_balance; --metric again for more).
       Writes diff.csv (default folder: out/<A name>-vs-<B name>/).
-  gpumm study STUDY.yaml [-o DIR] [--threads N] [--resume] [--quiet]
+  gpumm study STUDY.yaml [-o DIR] [--threads N] [--resume | --restart] [--quiet]
       Run a sensitivity or uncertainty study: the study file names the scenario, the
       parameters (paths such as firms.meta.capex.2026 with low and high values in the units
       written in the scenario, and optionally a distribution within them: triangular,
@@ -74,7 +74,8 @@ Usage:
       says otherwise; results do not depend on the number of threads. Shows progress with
       an ETA on a terminal. Every run is checkpointed: after an interruption, the same
       command with --resume finishes the study with exactly the results of an
-      uninterrupted one. Built with MPI (GPUMM_WITH_MPI), `mpirun -np N gpumm study ...`
+      uninterrupted one (without --resume it refuses to throw the saved runs away;
+      --restart discards them and starts over). Built with MPI (GPUMM_WITH_MPI), `mpirun -np N gpumm study ...`
       shares the runs among N processes, with the same results. docs/study.md lists every
       key of a study file and every metric (such as spare_share:sold_to_short_firms).
   gpumm validate FILE.yaml...
@@ -811,6 +812,13 @@ std::vector<double> checkpoint_record(const StudyResult& r, int k, size_t width)
   return rec;
 }
 
+// The size of a checkpoint's records (0 when there is no such file).
+std::uintmax_t saved_bytes(const std::filesystem::path& file) {
+  std::error_code ec;
+  const std::uintmax_t n = std::filesystem::file_size(file, ec);
+  return ec ? 0 : n;
+}
+
 // Runs saved by an interrupted study, and how many bytes its whole records take.
 std::uintmax_t read_checkpoint(const std::filesystem::path& file, const Study& study,
                                const std::vector<std::string>& dates, StudyCheckpoint& cp) {
@@ -891,13 +899,15 @@ int follow_study(const Study& study, const ScenarioTemplate& tmpl, int threads, 
 int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const StudyShare* share) {
   std::string study_path, out_dir;
   int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  bool quiet = false, resume = false;
+  bool quiet = false, resume = false, restart = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-o" || a == "--output") {
       const std::string* v = option_value(args, i);
       if (!v) return usage(err, a + " needs a folder");
       out_dir = *v;
+    } else if (a == "--restart") {
+      restart = true;
     } else if (a == "--threads") {
       const std::string* v = option_value(args, i);
       if (!v) return usage(err, "--threads needs a number");
@@ -909,7 +919,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     } else if (a == "--resume") {
       resume = true;
     } else if (!a.empty() && a[0] == '-') {
-      return unknown_option(err, a, "study", {"--output", "--threads", "--quiet", "--resume"});
+      return unknown_option(err, a, "study", {"--output", "--threads", "--quiet", "--resume", "--restart"});
     } else if (study_path.empty()) {
       study_path = a;
     } else {
@@ -917,6 +927,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     }
   }
   if (study_path.empty()) return usage(err, "study needs a study file, e.g. `gpumm study inputs/studies/tornado.yaml`");
+  if (resume && restart) return usage(err, "--resume finishes an interrupted study and --restart starts it over: give one");
   // shared among MPI ranks: rank 0 speaks, writes and checkpoints; the others only run
   const bool shared = share && share->size > 1;
   std::ostream silent(nullptr);
@@ -957,16 +968,33 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     const std::vector<std::string> dates = study_period_dates(study, *tmpl);  // one base run: once
     cp.previous.period_dates = dates;
     std::uintmax_t whole_records = 0;  // bytes of the checkpoint's whole records
-    const bool resuming = resume && std::filesystem::exists(cp_manifest);
-    if (resuming) {
+    const bool checkpointed = std::filesystem::exists(cp_manifest);
+    const bool same_study = checkpointed && [&] {
       std::ifstream in(cp_manifest, std::ios::binary);
-      const std::string was((std::istreambuf_iterator<char>(in)), {});
-      if (was != manifest) {
-        err << "gpumm: the checkpoint in " << dir.dir().string()
-            << " belongs to another study (its manifest differs); run without --resume to start afresh\n";
+      return std::string((std::istreambuf_iterator<char>(in)), {}) == manifest;
+    }();
+    if (checkpointed && !same_study && !restart && (resume || saved_bytes(cp_rows) > 0)) {
+      err << "gpumm: the checkpoint in " << dir.dir().string() << " belongs to another study (its manifest differs)"
+          << (resume ? "" : " whose interrupted runs it saved")
+          << "; run with --restart to discard it, or choose another folder with -o\n";
+      tell(1);
+      return kBadInput;
+    }
+    if (checkpointed && same_study && !resume && !restart) {
+      // a study run again without --resume would throw away what its checkpoint saved
+      StudyCheckpoint saved;
+      saved.done.assign(cp.done.size(), 0);
+      read_checkpoint(cp_rows, study, dates, saved);
+      if (const auto runs = std::count(saved.done.begin(), saved.done.end(), 1); runs > 0) {
+        err << "gpumm: " << dir.dir().string() << " holds the checkpoint of this study, interrupted after " << runs
+            << " of " << saved.done.size() << " runs: run again with --resume to finish it, or with --restart to "
+            << "discard them and start over\n";
         tell(1);
         return kBadInput;
       }
+    }
+    const bool resuming = resume && checkpointed;
+    if (resuming) {
       whole_records = read_checkpoint(cp_rows, study, dates, cp);
     } else {
       std::filesystem::remove(cp_rows);
