@@ -846,6 +846,48 @@ std::uintmax_t read_checkpoint(const std::filesystem::path& file, const Study& s
   return whole;
 }
 
+enum class Resume { no, yes, restart };
+// A study's checkpoint in its output folder: its manifest, and a record per run done.
+constexpr const char* kCheckpointManifest = ".checkpoint-manifest.yaml";
+constexpr const char* kCheckpointRows = ".checkpoint.bin";
+
+// How a study starts from what its output folder holds: resuming (the runs its checkpoint
+// saved read into `cp`, `whole_bytes` of whole records), afresh, or not at all (`refusal` says
+// why): a checkpoint is never thrown away unasked, nor resumed by another study.
+struct CheckpointStart {
+  bool resuming = false;
+  std::uintmax_t whole_bytes = 0;
+  std::string refusal;
+};
+CheckpointStart start_checkpoint(const std::filesystem::path& dir, const std::string& manifest, const Study& study,
+                                 const std::vector<std::string>& dates, Resume resume, StudyCheckpoint& cp) {
+  const std::filesystem::path cp_manifest = dir / kCheckpointManifest, cp_rows = dir / kCheckpointRows;
+  CheckpointStart start;
+  if (resume == Resume::restart || !std::filesystem::exists(cp_manifest)) return start;
+  std::ifstream in(cp_manifest, std::ios::binary);
+  if (std::string((std::istreambuf_iterator<char>(in)), {}) != manifest) {
+    if (resume == Resume::yes || saved_bytes(cp_rows) > 0)
+      start.refusal = "the checkpoint in " + dir.string() + " belongs to another study (its manifest differs)" +
+                      (resume == Resume::yes ? "" : " whose interrupted runs it saved") +
+                      "; run with --restart to discard it, or choose another folder with -o";
+    return start;
+  }
+  if (resume == Resume::yes) {
+    start.whole_bytes = read_checkpoint(cp_rows, study, dates, cp);
+    start.resuming = true;
+    return start;
+  }
+  // run again without --resume: only a checkpoint that saved no run may go
+  StudyCheckpoint saved;
+  saved.done.assign(cp.done.size(), 0);
+  read_checkpoint(cp_rows, study, dates, saved);
+  if (const auto runs = std::count(saved.done.begin(), saved.done.end(), 1); runs > 0)
+    start.refusal = dir.string() + " holds the checkpoint of this study, interrupted after " + std::to_string(runs) +
+                    " of " + std::to_string(saved.done.size()) +
+                    " runs: run again with --resume to finish it, or with --restart to discard them and start over";
+  return start;
+}
+
 // Hand rank 0's checkpoint (per run: done, outputs, warnings, series) to every process through
 // the share's sum, a block of runs at a time, so that no process holds it all in one buffer.
 // Every process calls it with the same study; processes other than rank 0 pass an empty one.
@@ -960,43 +1002,21 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     const auto start = std::chrono::steady_clock::now();
     StudyProgress progress(err, !quiet && ::isatty(2), study.target_width > 0);
     // the checkpoint: the manifest of the study, then one record per completed run
-    const std::filesystem::path cp_manifest = dir.dir() / ".checkpoint-manifest.yaml";
-    const std::filesystem::path cp_rows = dir.dir() / ".checkpoint.bin";
+    const std::filesystem::path cp_manifest = dir.dir() / kCheckpointManifest, cp_rows = dir.dir() / kCheckpointRows;
     const std::string manifest = study_manifest(study, *tmpl, study_runs(study), GPUMM_VERSION);
     StudyCheckpoint cp;
     cp.done.assign(static_cast<size_t>(study_runs(study)), 0);
     const std::vector<std::string> dates = study_period_dates(study, *tmpl);  // one base run: once
     cp.previous.period_dates = dates;
-    std::uintmax_t whole_records = 0;  // bytes of the checkpoint's whole records
-    const bool checkpointed = std::filesystem::exists(cp_manifest);
-    const bool same_study = checkpointed && [&] {
-      std::ifstream in(cp_manifest, std::ios::binary);
-      return std::string((std::istreambuf_iterator<char>(in)), {}) == manifest;
-    }();
-    if (checkpointed && !same_study && !restart && (resume || saved_bytes(cp_rows) > 0)) {
-      err << "gpumm: the checkpoint in " << dir.dir().string() << " belongs to another study (its manifest differs)"
-          << (resume ? "" : " whose interrupted runs it saved")
-          << "; run with --restart to discard it, or choose another folder with -o\n";
+    const CheckpointStart start_from =
+        start_checkpoint(dir.dir(), manifest, study, dates, resume ? Resume::yes : restart ? Resume::restart : Resume::no, cp);
+    if (!start_from.refusal.empty()) {
+      err << "gpumm: " << start_from.refusal << "\n";
       tell(1);
       return kBadInput;
     }
-    if (checkpointed && same_study && !resume && !restart) {
-      // a study run again without --resume would throw away what its checkpoint saved
-      StudyCheckpoint saved;
-      saved.done.assign(cp.done.size(), 0);
-      read_checkpoint(cp_rows, study, dates, saved);
-      if (const auto runs = std::count(saved.done.begin(), saved.done.end(), 1); runs > 0) {
-        err << "gpumm: " << dir.dir().string() << " holds the checkpoint of this study, interrupted after " << runs
-            << " of " << saved.done.size() << " runs: run again with --resume to finish it, or with --restart to "
-            << "discard them and start over\n";
-        tell(1);
-        return kBadInput;
-      }
-    }
-    const bool resuming = resume && checkpointed;
-    if (resuming) {
-      whole_records = read_checkpoint(cp_rows, study, dates, cp);
-    } else {
+    const bool resuming = start_from.resuming;
+    if (!resuming) {
       std::filesystem::remove(cp_rows);
       try {
         write_text_file(cp_manifest, manifest);
@@ -1009,7 +1029,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     // a study that could not save the run written last (a kill, a full disk) may have cut its
     // record short; new records go after the last whole one
     std::error_code cut;
-    if (rows) std::filesystem::resize_file(cp_rows, whole_records, cut);
+    if (rows) std::filesystem::resize_file(cp_rows, start_from.whole_bytes, cut);
     if (!rows || cut) {
       tell(1);
       throw OutputError("cannot write " + cp_rows.string());
