@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "gpumm/scenario.hpp"
@@ -350,7 +352,25 @@ TEST_CASE("scenario: with extends, errors point at the file and line they are in
   CHECK_THROWS_WITH_AS(load_scenario_file(dir + "child_weights.yaml"),
                        (dir + "child_weights.yaml:5:14: firms.meta.regions: region weights sum to 1.5; they must sum to 1").c_str(),
                        ScenarioError);
-  CHECK_THROWS_WITH_AS(load_scenario_file(dir + "cycle_a.yaml"), doctest::Contains("a cycle of extends"),
+  {  // a chain of 18 scenarios, each extending the next: refused at the 17th, not followed forever
+    const std::filesystem::path deep = std::filesystem::temp_directory_path() / "gpumm-scenario-test-deep";
+    std::filesystem::create_directories(deep);
+    for (int i = 0; i < 18; ++i) {
+      std::string name = "s";  // (appended, not added: GCC 12 warns of `"s" + std::string` here)
+      name += std::to_string(i);
+      name += ".yaml";
+      std::ofstream(deep / name) << "extends: s" << i + 1 << ".yaml\n";
+    }
+    CHECK_THROWS_WITH_AS(load_scenario_file((deep / "s0.yaml").string()),
+                         ((deep / "s16.yaml").string() +
+                          ":1:10: extends: more than 16 scenarios extend one another here; extend the base directly")
+                             .c_str(),
+                         ScenarioError);
+    std::filesystem::remove_all(deep);
+  }
+  CHECK_THROWS_WITH_AS(load_scenario_file(dir + "cycle_a.yaml"),
+                       (dir + "cycle_b.yaml:1:10: extends: `cycle_a.yaml` is already being extended: a cycle of "
+                              "extends (cycle_a.yaml -> cycle_b.yaml -> cycle_a.yaml)").c_str(),
                        ScenarioError);
   CHECK_THROWS_WITH_AS(load_scenario_file(dir + "missing_base.yaml"),
                        doctest::Contains("missing_base.yaml:1:10: extends: `no_such_base.yaml`: no such file"),

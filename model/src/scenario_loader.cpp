@@ -1475,8 +1475,17 @@ YAML::Node compose(const std::string& text, const std::string& file, const LoadL
   }
   const std::filesystem::path base_path = std::filesystem::path(file).parent_path() / ext.Scalar();
   const std::string base_file = base_path.lexically_normal().string();
-  if (std::find(chain.begin(), chain.end(), base_file) != chain.end() || chain.size() > 16) {
-    d.error_in(file, ext.Mark(), "extends", "`" + ext.Scalar() + "` extends itself (a cycle of extends)");
+  if (const auto at = std::find(chain.begin(), chain.end(), base_file); at != chain.end()) {
+    // the cycle from the file that is extended again: a.yaml -> b.yaml -> a.yaml
+    std::string cycle;
+    for (auto it = at; it != chain.end(); ++it) cycle += std::filesystem::path(*it).filename().string() + " -> ";
+    d.error_in(file, ext.Mark(), "extends",
+               "`" + ext.Scalar() + "` is already being extended: a cycle of extends (" + cycle +
+                   std::filesystem::path(base_file).filename().string() + ")");
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+  if (chain.size() > 16) {
+    d.error_in(file, ext.Mark(), "extends", "more than 16 scenarios extend one another here; extend the base directly");
     return YAML::Node(YAML::NodeType::Undefined);
   }
   std::string base_text;
