@@ -2503,6 +2503,36 @@ TEST_CASE("cli: a study under mpirun -np 2 gives byte for byte the single-proces
 }
 #endif
 
+TEST_CASE("cli: a study stopped by Ctrl-C or SIGTERM saves the runs in flight, says how to finish, and resumes exactly") {
+  const std::string file = "tests/testdata/studies/sobol_small.yaml";
+  const fs::path part = scratch("stopped"), full = scratch("stopped-full");
+  REQUIRE(run_gpumm("study " + file + " -q -o '" + full.string() + "'").code == 0);
+  // Ctrl-C after the 5th run (the test hook raises SIGINT there, as the terminal would)
+  Result stopped = run_gpumm("study " + file + " --threads 1 -o '" + part.string() + "'", kSource,
+                             "GPUMM_TEST_STOP_AFTER_RUNS=5");
+  CHECK(stopped.code == 128 + 2);
+  CHECK(stopped.err == "gpumm: study stopped (Ctrl-C): 5 of 64 runs are saved in " + part.string() +
+                           "; the same command with --resume finishes the study\n");
+  CHECK_FALSE(fs::exists(part / "samples.csv"));
+  Result resumed = run_gpumm("study " + file + " --resume -o '" + part.string() + "'");
+  REQUIRE(resumed.code == 0);
+  CHECK(resumed.out.find("resumed           5 of 64 runs from the checkpoint") != std::string::npos);
+  for (const char* f : {"samples.csv", "sobol.csv", "sobol_periods.csv", "manifest.yaml"})
+    CHECK_MESSAGE(slurp(full / f) == slurp(part / f), std::string(f));
+  // SIGTERM from outside (a batch scheduler at the end of a job's time), once runs are saved
+  const fs::path big = scratch("stopped-term"), err = scratch("stopped-term.err");
+  const std::string cmd = "cd '" + kSource.string() + "' && { '" + kBin + "' study inputs/studies/sobol.yaml -q -o '" +
+                          big.string() + "' 2>'" + err.string() + "' & pid=$!; for i in $(seq 1000); do [ -s '" + big.string() +
+                          "/.checkpoint.bin' ] && break; sleep 0.02; done; kill -TERM $pid; wait $pid; }";
+  const int status = std::system(cmd.c_str());
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + 15);
+  CHECK(slurp(err).starts_with("gpumm: study stopped (SIGTERM): "));
+  CHECK(slurp(err).ends_with(" of 1792 runs are saved in " + big.string() +
+                             "; the same command with --resume finishes the study\n"));
+  CHECK(fs::file_size(big / ".checkpoint.bin") > 0);
+}
+
 TEST_CASE("cli: resuming with a different study is refused") {
   const fs::path part = scratch("resume-other");
   Result killed = run_gpumm("study tests/testdata/studies/sobol_small.yaml -q -o '" + part.string() + "'", kSource,

@@ -72,11 +72,12 @@ Usage:
       manifest.yaml (default folder: out/<study name>/) and prints the headline: per
       output, the parameters that matter most or the spread. Uses all cores unless --threads
       says otherwise; results do not depend on the number of threads. Shows progress with
-      an ETA on a terminal. Every run is checkpointed: after an interruption, the same
-      command with --resume finishes the study with exactly the results of an
-      uninterrupted one (without --resume it refuses to throw the saved runs away;
-      --restart discards them and starts over). Built with MPI (GPUMM_WITH_MPI), `mpirun -np N gpumm study ...`
-      shares the runs among N processes, with the same results. docs/study.md lists every
+      an ETA on a terminal. Every run is checkpointed: Ctrl-C (or SIGTERM) stops a study
+      once the runs in flight are saved, and after any interruption the same command with
+      --resume finishes it with exactly the results of an uninterrupted one (without
+      --resume it refuses to throw the saved runs away; --restart discards them and starts
+      over). Built with MPI (GPUMM_WITH_MPI), `mpirun -np N gpumm study ...` shares the
+      runs among N processes, with the same results. docs/study.md lists every
       key of a study file and every metric (such as spare_share:sold_to_short_firms).
   gpumm validate FILE.yaml...
       Check scenarios, or study files with their scenario, without running them; every
@@ -760,6 +761,11 @@ std::string fmt_seconds(double s) {
 class StudyProgress {
  public:
   StudyProgress(std::ostream& err, bool tty, bool growing) : line_(err, tty), growing_(growing) {}
+  StudyProgress(const StudyProgress&) = delete;
+  StudyProgress& operator=(const StudyProgress&) = delete;
+  ~StudyProgress() { end(); }
+  /// Close the line (a study that stops early: what follows starts on a line of its own).
+  void end() { line_.end_line(); }
   void operator()(int done, int total) {
     if (!line_.due(done == total)) return;
     const double secs = line_.seconds();
@@ -778,6 +784,36 @@ class StudyProgress {
  private:
   ProgressLine line_;
   bool growing_;
+};
+
+// A study stopped by Ctrl-C (SIGINT) or a polite kill (SIGTERM, as a batch scheduler sends at
+// the end of a job's time): the runs in flight finish and are saved, then the study stops and
+// says how to finish it. A second signal ends the process at once.
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signal != 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
+  g_stop_signal = sig;
+}
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    int_ = std::signal(SIGINT, on_stop_signal);
+    term_ = std::signal(SIGTERM, on_stop_signal);
+  }
+  ~StopSignals() {
+    std::signal(SIGINT, int_);
+    std::signal(SIGTERM, term_);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  void (*int_)(int) = SIG_DFL;
+  void (*term_)(int) = SIG_DFL;
 };
 
 // An adaptive Sobol study's sample: where it stopped and why.
@@ -1038,19 +1074,37 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       tell(0);
       exchange_checkpoint(cp, study, dates, *share);
     }
-    long saved = 0;
-    const long kill_after = std::getenv("GPUMM_TEST_KILL_AFTER_RUNS") ? std::atol(std::getenv("GPUMM_TEST_KILL_AFTER_RUNS")) : -1;
+    long saved = std::count(cp.done.begin(), cp.done.end(), 1);  // runs in the checkpoint
+    const auto test_hook = [](const char* name) { return std::getenv(name) ? std::atol(std::getenv(name)) : -1L; };
+    const long kill_after = test_hook("GPUMM_TEST_KILL_AFTER_RUNS"), stop_after = test_hook("GPUMM_TEST_STOP_AFTER_RUNS");
+    long saved_now = 0;
     const size_t record_width = 1 + study.outputs.size() + 1 + study_series_width(study, dates.size());
     cp.saved = [&](int k, const StudyResult& r) {
       const std::vector<double> rec = checkpoint_record(r, k, record_width);
       if (std::fwrite(rec.data(), sizeof(double), rec.size(), rows.get()) != rec.size() || std::fflush(rows.get()) != 0)
         throw WriteError("cannot write the checkpoint " + cp_rows.string() + ": " + std::strerror(errno) +
                          " (the runs saved so far are kept: free space, then run again with --resume)");
-      // test hook: die the way a killed study dies
-      if (kill_after >= 0 && ++saved >= kill_after) std::raise(SIGKILL);
+      ++saved;
+      ++saved_now;
+      // test hooks: die the way a killed study dies; be stopped the way Ctrl-C stops it
+      if (kill_after >= 0 && saved_now >= kill_after) std::raise(SIGKILL);
+      if (saved_now == stop_after) std::raise(SIGINT);
+      if (g_stop_signal != 0) throw std::runtime_error("stopped by a signal");
     };
-    const StudyResult result =
-        run_study(study, *tmpl, threads, [&](int done, int total) { progress(done, total); }, &cp, share);
+    std::optional<StudyResult> ran;
+    try {
+      const StopSignals stop_signals;
+      ran.emplace(run_study(study, *tmpl, threads, [&](int done, int total) { progress(done, total); }, &cp, share));
+    } catch (const std::exception&) {
+      if (g_stop_signal == 0) throw;
+      progress.end();
+      tell(1);
+      err << "gpumm: study stopped (" << (g_stop_signal == SIGINT ? "Ctrl-C" : "SIGTERM") << "): " << saved << " of "
+          << (study.method == StudyMethod::sobol && study.target_width > 0 ? "at most " : "") << study_runs(study)
+          << " runs are saved in " << dir.dir().string() << "; the same command with --resume finishes the study\n";
+      return 128 + g_stop_signal;
+    }
+    const StudyResult& result = *ran;
     if (std::fclose(rows.release()) != 0)
       throw WriteError("cannot write the checkpoint " + cp_rows.string() + ": " + std::strerror(errno));
     // stage the files, then move them into place
