@@ -108,7 +108,8 @@ Output files:
                           without the capacity it sold
   scenario.resolved.yaml  the scenario after defaults, to reproduce the run exactly
 
-Exit codes: 0 success, 1 runtime failure, 2 bad input or usage.
+Exit codes: 0 success, 1 runtime failure, 2 bad input or usage, 130 or 143 a study stopped
+by Ctrl-C or SIGTERM (its runs saved for --resume).
 The scenario format is documented in docs/scenario.md.
 )";
 
