@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
@@ -790,18 +791,20 @@ class StudyProgress {
 // A study stopped by Ctrl-C (SIGINT) or a polite kill (SIGTERM, as a batch scheduler sends at
 // the end of a job's time): the runs in flight finish and are saved, then the study stops and
 // says how to finish it. A second signal ends the process at once.
-volatile std::sig_atomic_t g_stop_signal = 0;
+// (a lock-free atomic: set in a signal handler on any thread, read by the study's threads)
+std::atomic<int> g_stop_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 extern "C" void on_stop_signal(int sig) {
-  if (g_stop_signal != 0) {
+  if (g_stop_signal.load() != 0) {
     std::signal(sig, SIG_DFL);
     std::raise(sig);
   }
-  g_stop_signal = sig;
+  g_stop_signal.store(sig);
 }
 class StopSignals {
  public:
   StopSignals() {
-    g_stop_signal = 0;
+    g_stop_signal.store(0);
     int_ = std::signal(SIGINT, on_stop_signal);
     term_ = std::signal(SIGTERM, on_stop_signal);
   }
