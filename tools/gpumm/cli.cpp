@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <ostream>
+#include <string_view>
 #include <tuple>
 
 #include "gpumm/compare.hpp"
@@ -793,6 +794,7 @@ class StudyProgress {
 // says how to finish it. A second signal ends the process at once.
 // (a lock-free atomic: set in a signal handler on any thread, read by the study's threads)
 std::atomic<int> g_stop_signal{0};
+constexpr const char* kStoppedBySignal = "stopped by a signal";
 static_assert(std::atomic<int>::is_always_lock_free);
 extern "C" void on_stop_signal(int sig) {
   if (g_stop_signal.load() != 0) {
@@ -1093,14 +1095,14 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       // test hooks: die the way a killed study dies; be stopped the way Ctrl-C stops it
       if (kill_after >= 0 && saved_now >= kill_after) std::raise(SIGKILL);
       if (saved_now == stop_after) std::raise(SIGINT);
-      if (g_stop_signal != 0) throw std::runtime_error("stopped by a signal");
+      if (g_stop_signal != 0) throw std::runtime_error(kStoppedBySignal);
     };
     std::optional<StudyResult> ran;
     try {
       const StopSignals stop_signals;
       ran.emplace(run_study(study, *tmpl, threads, [&](int done, int total) { progress(done, total); }, &cp, share));
-    } catch (const std::exception&) {
-      if (g_stop_signal == 0) throw;
+    } catch (const std::exception& e) {
+      if (e.what() != std::string_view(kStoppedBySignal)) throw;  // another failure: as it is
       progress.end();
       tell(1);
       err << "gpumm: study stopped (" << (g_stop_signal == SIGINT ? "Ctrl-C" : "SIGTERM") << "): " << saved << " of "
