@@ -1080,7 +1080,8 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
       tell(0);
       exchange_checkpoint(cp, study, dates, *share);
     }
-    long saved = std::count(cp.done.begin(), cp.done.end(), 1);  // runs in the checkpoint
+    const long recovered = std::count(cp.done.begin(), cp.done.end(), 1);  // runs the checkpoint held
+    long saved = recovered;  // runs in the checkpoint now
     const auto test_hook = [](const char* name) { return std::getenv(name) ? std::atol(std::getenv(name)) : -1L; };
     const long kill_after = test_hook("GPUMM_TEST_KILL_AFTER_RUNS"), stop_after = test_hook("GPUMM_TEST_STOP_AFTER_RUNS");
     long saved_now = 0;
@@ -1138,10 +1139,9 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
         << (study.method == StudyMethod::sobol ? "sobol_periods.csv, " : "") << "manifest.yaml)\n";
     if (resume) {  // what the checkpoint spared
       const long runs = static_cast<long>(result.values.rows());
-      const long saved_runs = static_cast<long>(std::count(cp.done.begin(), cp.done.end(), 1));
       if (resuming)
-        out << "  resumed           " << saved_runs << " of " << runs << " runs from the checkpoint, ran the other "
-            << runs - saved_runs << "\n";
+        out << "  resumed           " << recovered << " of " << runs << " runs from the checkpoint, ran the other "
+            << runs - recovered << "\n";
       else
         out << "  resumed           nothing: no checkpoint in " << dir.dir().string()
             << " (its study had finished or not begun), so all " << runs << " runs were run\n";
