@@ -59,6 +59,8 @@ TEST_CASE("units: money, compute and plain numbers") {
   CHECK(parse_money_usd("USD 20B").error == "missing `$`; write `$20B`");
   CHECK(parse_money_usd("20 billion dollars").error == "missing `$`; write `$20B`");
   CHECK(parse_money_usd("20e9").error == "missing `$`; write `$20e9`");
+  CHECK(parse_money_usd("72 $B").error == "the `$` goes before the number; write `$72B`");
+  CHECK(parse_money_usd("72$").error == "the `$` goes before the number; write `$72`");
   CHECK(parse_money_usd("$20bn").error == "unknown unit `bn`; write `$20B`");
   CHECK(parse_money_usd("$20 billion").error == "unknown unit `billion`; write `$20B`");
   CHECK(parse_money_usd("$20b").error == "unknown unit `b`; write `$20B`");
@@ -69,6 +71,7 @@ TEST_CASE("units: money, compute and plain numbers") {
   const std::string expected = "expected money in dollars: $, $k, $M, $B or $T (e.g. `$14.2B`)";
   CHECK(parse_money_usd("$20 apples").error == "unknown unit `apples`; " + expected);
   CHECK(parse_money_usd("20 apples").error == "missing `$`; " + expected);
+  CHECK(parse_money_usd("72 $X").error == "the `$` goes before the number; " + expected);
   CHECK(parse_money_usd("twenty").error == expected);
   CHECK(parse_flop("3e26 FLOP").value == 3e26);
   CHECK(parse_flop("3e26").error.rfind("missing unit", 0) == 0);

@@ -237,8 +237,12 @@ Parsed<double> parse_money_usd(std::string_view text) {
     std::string_view rest;
     if (scan_number(bare, x, rest) != Scan::none) {
       const std::string number(trim(bare.substr(0, bare.size() - rest.size())));
+      // `72 $B`: the `$` written after the number
+      const bool dollar_after = !rest.empty() && rest.front() == '$';
+      if (dollar_after) rest = trim(rest.substr(1));
       const std::string as_written = money_as_written(number, rest);
-      return fail<double>("missing `$`; " + (as_written.empty() ? expected : "write `" + as_written + "`"));
+      return fail<double>((dollar_after ? "the `$` goes before the number; " : "missing `$`; ") +
+                          (as_written.empty() ? expected : "write `" + as_written + "`"));
     }
     return fail<double>(expected);
   }
