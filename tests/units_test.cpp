@@ -27,6 +27,8 @@ TEST_CASE("units: bad durations say what was expected") {
   CHECK(parse_duration("90 days").error == "unknown unit `days`; write `90d`");
   // a fraction: whole units, in a smaller one when the duration is whole there
   CHECK(parse_duration("1.5y").error == "a duration counts whole units; write `18mo`");
+  CHECK(parse_duration("1.5 years").error == "a duration counts whole units; write `18mo`");
+  CHECK(parse_duration("0.5 weeks").error == "a duration counts whole units; write it in a smaller unit (days: `d`)");
   CHECK(parse_duration("2.5q").error == "a duration counts whole units; write it in a smaller unit (days: `d`)");
   CHECK(parse_duration("1.5w").error == "a duration counts whole units; write it in a smaller unit (days: `d`)");
   CHECK(parse_duration("2w").ok());

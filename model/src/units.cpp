@@ -127,8 +127,9 @@ std::string whole_duration_hint(std::string_view number, std::string_view unit) 
   double x = 0;
   auto [ptr, ec] = std::from_chars(number.data(), number.data() + number.size(), x);
   if (ec != std::errc()) return {};
-  const std::string_view u = trim(std::string_view(ptr, static_cast<size_t>(number.data() + number.size() - ptr)));
+  std::string_view u = trim(std::string_view(ptr, static_cast<size_t>(number.data() + number.size() - ptr)));
   if (u.empty()) return {};  // `1.5`: the missing unit is the problem to name
+  if (const char* spelled = duration_unit_for(u)) u = spelled;  // `1.5 years`
   std::string msg = "a duration counts whole units";
   const std::pair<std::string_view, std::pair<double, const char*>> kSmaller[] = {
       {"y", {12, "mo"}}, {"q", {3, "mo"}}, {"w", {7, "d"}}};
