@@ -1527,8 +1527,16 @@ TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and brok
   Result typo = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric peak_unservd_h100e");
   CHECK(typo.code == 2);
   CHECK(first_line(typo) == "gpumm: --metric: unknown metric `peak_unservd_h100e`; did you mean `peak_unserved_h100e`?");
-  CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric shortage")) ==
-        "gpumm: --metric: unknown metric `shortage` (the metrics: peak_unserved_h100e, "
+  // a name with words left out: the one metric that holds all its words
+  CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric periods_in_shortage")) ==
+        "gpumm: --metric: unknown metric `periods_in_shortage`; did you mean `periods_in_structural_shortage`?");
+  CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric mismatch_index")) ==
+        "gpumm: --metric: unknown metric `mismatch_index`; did you mean `mean_mismatch_index`?");
+  // several hold them (`final_...`), or none: the list
+  CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric final_h100e")).find(
+            "(the metrics: ") != std::string::npos);
+  CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric glut")) ==
+        "gpumm: --metric: unknown metric `glut` (the metrics: peak_unserved_h100e, "
         "periods_in_structural_shortage, periods_in_oversupply, mean_mismatch_index, mean_relative_balance, "
         "final_relative_balance, final_spot_usd_per_h100e_hour, final_installed_h100e, peak_stranded_gpus, "
         "contract_shortfall_h100e_months, surplus_h100e_months:FIRM, spare_share:CAUSE)");
@@ -2251,7 +2259,7 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   CHECK(series.err.find("bad_series.yaml:7:28: series[1]: unknown series `unserved_h100`; did you mean `unserved_h100e`?") !=
         std::string::npos);
   CHECK(series.err.find("bad_series.yaml:7:43: series[2]: `relative_balance` is listed twice") != std::string::npos);
-  CHECK(series.err.find("bad_series.yaml:7:61: series[3]: unknown series `spot` (a series is one of summary.csv's "
+  CHECK(series.err.find("bad_series.yaml:7:61: series[3]: unknown series `glut` (a series is one of summary.csv's "
                         "number columns, such as relative_balance, unserved_h100e or spot_usd_per_h100e_hour)") !=
         std::string::npos);
   CHECK(series.err.find("3 problems found") != std::string::npos);

@@ -45,6 +45,27 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   }
   return prev[b.size()];
 }
+
+// The words of a name written with underscores (`periods_in_shortage`: periods, in, shortage).
+std::vector<std::string_view> words_of(std::string_view name) {
+  std::vector<std::string_view> out;
+  for (size_t from = 0; from <= name.size();) {
+    const size_t to = std::min(name.find('_', from), name.size());
+    if (to > from) out.push_back(name.substr(from, to - from));
+    from = to + 1;
+  }
+  return out;
+}
+
+// Whether every word of `word` appears in `candidate`, in the same order, with words left out
+// between them (`periods_in_shortage` in `periods_in_structural_shortage`).
+bool words_within(const std::vector<std::string_view>& word, std::string_view candidate) {
+  const std::vector<std::string_view> cw = words_of(candidate);
+  size_t k = 0;
+  for (std::string_view w : cw)
+    if (k < word.size() && w == word[k]) ++k;
+  return k == word.size() && cw.size() > word.size();
+}
 }  // namespace
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
@@ -57,6 +78,16 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
       best = c;
     }
   }
+  if (!best.empty()) return best;
+  // a name with words left out: the one candidate holding all its words, when only one does
+  // (a word of three letters or more among them, so that `in` alone suggests nothing)
+  const std::vector<std::string_view> ww = words_of(word);
+  if (std::none_of(ww.begin(), ww.end(), [](std::string_view w) { return w.size() >= 3; })) return {};
+  for (const std::string& c : candidates)
+    if (words_within(ww, c)) {
+      if (!best.empty()) return {};  // several: no guess
+      best = c;
+    }
   return best;
 }
 

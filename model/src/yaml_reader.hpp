@@ -61,7 +61,9 @@ std::string read_file_or_throw(const std::string& path, std::size_t max_bytes);
 YAML::Node parse_document(const std::string& text, const std::string& file, const LoadLimits& limits,
                           Diagnostics& d, const std::string& kind, const std::string& empty_message);
 
-/// Closest candidate by edit distance, or "" when none is close enough to suggest.
+/// Closest candidate by edit distance; failing that, the one candidate that holds all the
+/// words of `word` in order with some left out (`periods_in_shortage`:
+/// `periods_in_structural_shortage`); "" when none is close enough to suggest.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
 
 /// A view of one YAML map: looks keys up, remembers which were read, reports duplicates on

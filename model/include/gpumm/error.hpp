@@ -31,8 +31,9 @@ class ScenarioError : public std::runtime_error {
   std::vector<Diagnostic> diagnostics_;
 };
 
-/// The candidate closest to a misspelt `word` (by edit distance), or "" when none is close
-/// enough to suggest: for "did you mean" hints on names given on a command line.
+/// The candidate closest to a misspelt `word` (by edit distance, or the one candidate holding
+/// all its words with some left out), or "" when none is close enough to suggest: for "did you
+/// mean" hints on names given on a command line.
 std::string closest_name(const std::string& word, const std::vector<std::string>& candidates);
 
 /// The codes a run's warnings carry (warnings.csv; README lists what each means), in a fixed
