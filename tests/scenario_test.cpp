@@ -79,6 +79,19 @@ TEST_CASE("scenario: an unknown key is located and gets a did-you-mean") {
         "s.yaml:15:5: firms.google.capex_splt: unknown key `capex_splt`; did you mean `capex_split`?");
 }
 
+TEST_CASE("scenario: an unknown key with no close name lists the keys that belong there") {
+  CHECK(first(kValid + "    region_weights: {us: 1}\n") ==
+        "s.yaml:15:5: firms.google.region_weights: unknown key `region_weights` (the keys of `firms.google`: "
+        "build_lead_time, build_time, builds, capex, capex_split, capex_start, family_mix, fleet_at_start, "
+        "investment, orders, power_at_start, regions, sells_surplus)");
+  CHECK(first(kValid + "horizon: 10y\n") ==
+        "s.yaml:15:1: horizon: unknown key `horizon` (the keys at the top level: backstops, calibrated_step, "
+        "contracts, costs, description, diagnosis, end, extends, firms, generations, inference, market, name, "
+        "network, other_demand, pipeline, programs, projects, regions, seed, stages, start, step, upstream)");
+  // `extends` is read before the rest of the document, and still a key a near miss is told of
+  CHECK(first(kValid + "extend: base.yaml\n") == "s.yaml:15:1: extend: unknown key `extend`; did you mean `extends`?");
+}
+
 TEST_CASE("scenario: a negative lead time points at the value") {
   std::string yaml = kValid;
   yaml.replace(yaml.find("price: $25000}"), 14, "price: $25000, lead_time: -3mo}");

@@ -207,6 +207,9 @@ class Loader {
   Scenario load() {
     MapReader top(d_, root_, "");
     if (!top.valid()) return s_;
+    // `extends` was read (and removed) when the document was composed; a key of this level
+    // for the did-you-mean and the list of keys of an unknown one
+    top.get("extends");
 
     load_time(top);
     top.text("description", s_.description);

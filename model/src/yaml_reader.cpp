@@ -218,7 +218,14 @@ void MapReader::finish() {
     if (!known_.count(key)) {
       std::string msg = "unknown key `" + key + "`";
       std::string guess = did_you_mean(key, known);
-      if (!guess.empty()) msg += "; did you mean `" + guess + "`?";
+      if (!guess.empty()) {
+        msg += "; did you mean `" + guess + "`?";
+      } else if (!known.empty()) {
+        // no close name: the keys that belong here (in alphabetical order)
+        msg += " (the keys " + (path_.empty() ? std::string("at the top level") : "of `" + path_ + "`") + ": ";
+        for (size_t k = 0; k < known.size(); ++k) msg += (k > 0 ? ", " : "") + known[k];
+        msg += ")";
+      }
       diags_.error(it->first, child_path(key), msg);
     }
     before_key = key;
