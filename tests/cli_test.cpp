@@ -1238,6 +1238,18 @@ TEST_CASE("cli: a study given to run, a scenario given to study and a misspelt f
   CHECK(run_gpumm("validate inputs/studies/tornadoo.yaml").err.rfind(
             "inputs/studies/tornadoo.yaml: no such file; did you mean `inputs/studies/tornado.yaml`?", 0) == 0);
   CHECK(run_gpumm("run nowhere/base.yaml").err.rfind("nowhere/base.yaml: no such file\n", 0) == 0);
+  // a folder: an output's scenario, or the YAML files it holds
+  const fs::path out = scratch("explain-an-output");
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);
+  Result o = run_gpumm("explain '" + out.string() + "' --firm meta --date 2026-07");
+  CHECK(o.code == 2);
+  CHECK(o.err == out.string() + ": a folder, not a YAML file; the scenario of this output is `" +
+                     (out / "scenario.resolved.yaml").string() + "`\n1 problem found\n");
+  CHECK(run_gpumm("explain '" + (out / "scenario.resolved.yaml").string() + "' --firm meta --date 2026-07").code == 0);
+  CHECK(run_gpumm("run inputs/cases -o '" + (out / "x").string() + "'").err ==
+        "inputs/cases: a folder, not a YAML file; it holds `inputs/cases/generation-switch.yaml`, "
+        "`inputs/cases/glut.yaml`, `inputs/cases/grid-delay.yaml`, `inputs/cases/meta-sells-compute.yaml`\n"
+        "1 problem found\n");
 }
 
 TEST_CASE("cli: explain answers for a firm and a date, and refuses what it cannot answer") {
@@ -2316,7 +2328,7 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   CHECK(device.err.find("/dev/zero: not a regular file") != std::string::npos);
   Result folder = run_gpumm("study '" + odd.string() + "' -o '" + (odd / "out").string() + "'");
   CHECK(folder.code == 2);
-  CHECK(folder.err.find("odd-studies: not a regular file") != std::string::npos);
+  CHECK(folder.err.find("odd-studies: a folder, not a YAML file; it holds `") != std::string::npos);
   // and so is a scenario given to validate
   std::ofstream(odd / "comma_scenario.yaml") << ",";
   Result comma = run_gpumm("validate '" + (odd / "comma_scenario.yaml").string() + "'");

@@ -390,7 +390,7 @@ TEST_CASE("scenario: with extends, errors point at the file and line they are in
                        ScenarioError);
   // only a regular file is read: a device would be read forever, a folder is no scenario
   CHECK(first("extends: /dev/zero\n") == "s.yaml:1:10: extends: `/dev/zero`: not a regular file (/dev/zero)");
-  CHECK(first("extends: " + dir + "\n").find("extends/`: not a regular file") != std::string::npos);
+  CHECK(first("extends: " + dir + "\n").find("extends/`: a folder, not a YAML file; it holds `") != std::string::npos);
   CHECK_THROWS_WITH_AS(load_scenario_file("/dev/zero"), "/dev/zero: not a regular file", ScenarioError);
 }
 

@@ -1254,10 +1254,31 @@ std::string no_such_file(const std::string& path) {
   if (guess.empty()) return "no such file";
   return "no such file; did you mean `" + (p.has_parent_path() ? (dir / guess).string() : guess) + "`?";
 }
+
+// A folder given where a file is read: what to give instead. The scenario of a gpumm output
+// folder (its scenario.resolved.yaml), or the YAML files the folder holds.
+std::string a_folder(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path resolved = fs::path(path) / "scenario.resolved.yaml";
+  if (fs::is_regular_file(resolved, ec))
+    return "a folder, not a YAML file; the scenario of this output is `" + resolved.string() + "`";
+  std::vector<std::string> names;
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end && names.size() < 10000; it.increment(ec))
+    if (it->is_regular_file(ec) && (it->path().extension() == ".yaml" || it->path().extension() == ".yml"))
+      names.push_back((fs::path(path) / it->path().filename()).string());
+  if (names.empty()) return "a folder, not a YAML file";
+  std::sort(names.begin(), names.end());
+  std::string msg = "a folder, not a YAML file; it holds ";
+  for (size_t k = 0; k < names.size() && k < 4; ++k) msg += (k > 0 ? ", `" : "`") + names[k] + "`";
+  if (names.size() > 4) msg += " and " + std::to_string(names.size() - 4) + " more";
+  return msg;
+}
 }  // namespace
 
 std::string detail::read_file(const std::string& path, std::size_t max_bytes, std::string& text) {
   std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return a_folder(path);
   if (!std::filesystem::is_regular_file(path, ec))
     return std::filesystem::exists(path, ec) ? "not a regular file" : no_such_file(path);
   const auto size = std::filesystem::file_size(path, ec);
