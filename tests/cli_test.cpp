@@ -1641,12 +1641,23 @@ TEST_CASE("cli: study tornado writes its table sorted by swing, samples and a ma
   CHECK(r.out.find("tornado, 7 runs") != std::string::npos);
   auto rows = lines(slurp(out / "tornado.csv"));
   REQUIRE(rows.size() == 1 + 3 * 3);
-  CHECK(rows[0] == "output,parameter,low,high,at_low,at_base,at_high,swing");
+  CHECK(rows[0] == "output,parameter,parameter_units,low,high,at_low,at_base,at_high,swing");
   // within one output, swings come largest first
   auto swings = column(out / "tornado.csv", "swing");
   CHECK(std::stod(swings[0]) >= std::stod(swings[1]));
   CHECK(std::stod(swings[1]) >= std::stod(swings[2]));
   CHECK(lines(slurp(out / "samples.csv")).size() == 1 + 7);
+  // a parameter's units, as the scenario writes them there: in samples.csv's column name, and
+  // in tornado.csv beside its low and high
+  CHECK(lines(slurp(out / "samples.csv"))[0] ==
+        "run,firms.google.capex.2026 ($B),regions.us_east.interconnect_cap (GW/y),firms.meta.orders[0].units,"
+        "peak_unserved_h100e,final_installed_h100e,surplus_h100e_months:google,warnings");
+  const auto params = column(out / "tornado.csv", "parameter"), units = column(out / "tornado.csv", "parameter_units");
+  REQUIRE(params.size() == 9);
+  for (size_t k = 0; k < params.size(); ++k)
+    CHECK(units[k] == (params[k] == "firms.google.capex.2026"            ? "$B"
+                       : params[k] == "regions.us_east.interconnect_cap" ? "GW/y"
+                                                                         : ""));
   const std::string manifest = slurp(out / "manifest.yaml");
   CHECK(manifest.find("scenario_hash: ") != std::string::npos);
   CHECK(manifest.find("method: tornado") != std::string::npos);
@@ -1803,7 +1814,7 @@ TEST_CASE("cli: Monte Carlo bands of each series are the percentiles of the runs
                                  ", P95 " + at("_p95") + " (bands.csv has every period)\n") != std::string::npos,
                   series);
   }
-  const auto capex = column(out / "samples.csv", "firms.google.capex.2026");
+  const auto capex = column(out / "samples.csv", "firms.google.capex.2026 ($B)");
   REQUIRE(capex.size() == 12);
   // each run again, alone, with its sampled value
   std::map<std::string, std::vector<std::vector<double>>> runs;  // series -> run -> period
@@ -1856,7 +1867,7 @@ TEST_CASE("cli: a study's parameters may have distributions within their ranges"
   };
   const auto mean = [](const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); };
   // triangular on [10, 60] peaking at 20: mean (10 + 20 + 60) / 3 = 30, a fifth of it below the mode
-  const auto tri = values("firms.google.capex.2026");
+  const auto tri = values("firms.google.capex.2026 ($B)");
   REQUIRE(tri.size() == 400);
   CHECK(tri.front() >= 10);
   CHECK(tri.back() <= 60);
@@ -1864,7 +1875,7 @@ TEST_CASE("cli: a study's parameters may have distributions within their ranges"
   CHECK(std::count_if(tri.begin(), tri.end(), [](double x) { return x < 20; }) == 80);  // Latin hypercube strata
   // normal (mean $20B, sd $5B, written with units) cut to [$5B, $35B] = +-3 sd: mean 20, sd
   // 5 sqrt(1 - 6 phi(3) / (2 Phi(3) - 1)) = 4.933
-  const auto nor = values("firms.google.capex.2025");
+  const auto nor = values("firms.google.capex.2025 ($B)");
   const double m = mean(nor);
   double var = 0;
   for (double x : nor) var += (x - m) * (x - m);
@@ -1872,7 +1883,7 @@ TEST_CASE("cli: a study's parameters may have distributions within their ranges"
   CHECK(std::sqrt(var / 400) == doctest::Approx(4.933).epsilon(0.01));
   CHECK(std::count_if(nor.begin(), nor.end(), [](double x) { return x < 20; }) == 200);
   // lognormal with median 2 (GW/y) and sigma 0.5, cut to [0.5, 8]: half of it below 2
-  const auto logn = values("regions.us_east.interconnect_cap");
+  const auto logn = values("regions.us_east.interconnect_cap (GW/y)");
   CHECK(std::count_if(logn.begin(), logn.end(), [](double x) { return x < 2; }) == 200);
   CHECK(logn.front() >= 0.5);
   CHECK(logn.back() <= 8);
@@ -1919,7 +1930,7 @@ TEST_CASE("cli: a Monte Carlo study may draw shifted Sobol' points instead of a 
   std::ofstream(file) << y;
   REQUIRE(run_gpumm("study '" + file.string() + "' -q -o '" + out.string() + "'").code == 0);
   // 64 points: each eighth of each range holds 8 of them, as the sequence's blocks are balanced
-  for (const auto& [path, low, high] : {std::tuple{"regions.us_east.pue", 1.1, 1.5}, std::tuple{"firms.google.capex.2026", 10.0, 60.0}}) {
+  for (const auto& [path, low, high] : {std::tuple{"regions.us_east.pue", 1.1, 1.5}, std::tuple{"firms.google.capex.2026 ($B)", 10.0, 60.0}}) {
     CAPTURE(path);
     std::map<int, int> eighths;
     for (const auto& v : column(out / "samples.csv", path)) ++eighths[static_cast<int>((std::stod(v) - low) / (high - low) * 8)];
@@ -2611,10 +2622,10 @@ TEST_CASE("cli: sweeps move one parameter at a time over its points, grids cover
   REQUIRE(run_gpumm("study tests/testdata/studies/sweep_small.yaml -q -o '" + sweep.string() + "'").code == 0);
   REQUIRE(run_gpumm("study tests/testdata/studies/grid_small.yaml -q -o '" + grid.string() + "'").code == 0);
   // capex 10, 30, 50 with the cap at its base (2), then the cap 1, 2, 3 with capex at its base (30)
-  CHECK(column(sweep / "samples.csv", "firms.google.capex.2026") == std::vector<std::string>{"10", "30", "50", "30", "30", "30"});
-  CHECK(column(sweep / "samples.csv", "regions.us_east.interconnect_cap") == std::vector<std::string>{"2", "2", "2", "1", "2", "3"});
-  auto capex = column(grid / "samples.csv", "firms.google.capex.2026");
-  auto cap = column(grid / "samples.csv", "regions.us_east.interconnect_cap");
+  CHECK(column(sweep / "samples.csv", "firms.google.capex.2026 ($B)") == std::vector<std::string>{"10", "30", "50", "30", "30", "30"});
+  CHECK(column(sweep / "samples.csv", "regions.us_east.interconnect_cap (GW/y)") == std::vector<std::string>{"2", "2", "2", "1", "2", "3"});
+  auto capex = column(grid / "samples.csv", "firms.google.capex.2026 ($B)");
+  auto cap = column(grid / "samples.csv", "regions.us_east.interconnect_cap (GW/y)");
   REQUIRE(capex.size() == 9);
   std::set<std::pair<std::string, std::string>> combos;
   for (size_t i = 0; i < capex.size(); ++i) combos.emplace(capex[i], cap[i]);

@@ -404,6 +404,13 @@ TEST_CASE("scenario: a template reads and replaces numbers by path, in the units
   CHECK(t.text_for("firms.google.capex.2026", 45.5) == "$45.5B");
   CHECK(t.text_for("regions.us_east.interconnect_cap", 3) == "3 GW/y");
   CHECK(t.text_for("firms.meta.builds[0].lead_time", 23.6) == "24mo");
+  // its units alone (the column name of a study's samples.csv)
+  CHECK(t.units_at("firms.google.capex.2026") == "$B");
+  CHECK(t.units_at("regions.us_east.interconnect_cap") == "GW/y");
+  CHECK(t.units_at("firms.meta.builds[0].lead_time") == "mo");
+  CHECK(t.units_at("firms.meta.orders[0].units").empty());
+  CHECK(t.units_at("generations.h100.price") == "$");
+  CHECK_THROWS_WITH_AS(t.units_at("firms.google.capex.2031"), doctest::Contains("no such value"), ScenarioError);
   // a number written in the units written there is read; in others, not
   CHECK(t.read_as_at("firms.google.capex.2026", "$45.5B") == 45.5);
   CHECK(t.read_as_at("regions.us_east.interconnect_cap", "3GW/y") == 3);

@@ -1714,6 +1714,16 @@ std::string ScenarioTemplate::text_for(const std::string& path, double x) const 
   return number_text(prefix, x, suffix);
 }
 
+std::string ScenarioTemplate::units_at(const std::string& path) const {
+  value_at(path);  // the path's problems, if any
+  std::string prefix, suffix;
+  double was = 0;
+  split_number(find_path(impl_->root, path).Scalar(), prefix, was, suffix);
+  std::erase(prefix, ' ');
+  const size_t a = suffix.find_first_not_of(' '), b = suffix.find_last_not_of(' ');
+  return prefix + (a == std::string::npos ? std::string() : suffix.substr(a, b - a + 1));
+}
+
 std::optional<double> ScenarioTemplate::read_as_at(const std::string& path, const std::string& text) const {
   value_at(path);  // the path's problems, if any
   const auto squeeze = [](std::string s) {

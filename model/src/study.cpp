@@ -1020,9 +1020,14 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
   const int d = static_cast<int>(study.parameters.size()), n = static_cast<int>(r.values.rows());
   const int outs = static_cast<int>(study.outputs.size());
   Headline headline(study, r.outputs);
+  // each parameter's units, as the scenario writes them at its path ("" for a plain number)
+  std::vector<std::string> units;
+  for (const auto& p : study.parameters) units.push_back(tmpl.units_at(p.path));
   {
+    // a parameter's column says its units: `firms.meta.capex.2027 ($B)`
     std::vector<std::string> header{"run"};
-    for (const auto& p : study.parameters) header.push_back(p.path);
+    for (size_t i = 0; i < study.parameters.size(); ++i)
+      header.push_back(study.parameters[i].path + (units[i].empty() ? "" : " (" + units[i] + ")"));
     for (const auto& o : study.outputs) header.push_back(o);
     header.push_back("warnings");
     CsvWriter w(fs::path(dir) / "samples.csv", header);
@@ -1038,7 +1043,7 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
   switch (study.method) {
     case StudyMethod::tornado: {
       CsvWriter w(fs::path(dir) / "tornado.csv",
-                  {"output", "parameter", "low", "high", "at_low", "at_base", "at_high", "swing"});
+                  {"output", "parameter", "parameter_units", "low", "high", "at_low", "at_base", "at_high", "swing"});
       for (int o = 0; o < outs; ++o) {
         std::vector<int> order(static_cast<size_t>(d));
         for (int i = 0; i < d; ++i) order[static_cast<size_t>(i)] = i;
@@ -1046,7 +1051,8 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
         std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return swing(a) > swing(b); });
         for (int i : order) {
           const StudyParameter& p = study.parameters[static_cast<size_t>(i)];
-          w.text(study.outputs[static_cast<size_t>(o)]).text(p.path).number(r.values(1 + 2 * i, i)).number(r.values(2 + 2 * i, i))
+          w.text(study.outputs[static_cast<size_t>(o)]).text(p.path).text(units[static_cast<size_t>(i)])
+              .number(r.values(1 + 2 * i, i)).number(r.values(2 + 2 * i, i))
               .number(r.outputs(1 + 2 * i, o)).number(r.outputs(0, o)).number(r.outputs(2 + 2 * i, o)).number(swing(i));
           w.end_row();
         }

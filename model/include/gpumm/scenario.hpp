@@ -398,6 +398,9 @@ class ScenarioTemplate {
   double value_at(const std::string& path) const;
   /// How `x` is written at `path`, with its units (`$200B`, `24mo`); throws as value_at.
   std::string text_for(const std::string& path, double x) const;
+  /// The units written with the number at `path` (`$B` for `$135B`, `mo` for `18mo`, `GW/y`
+  /// for `6 GW/y`); "" for a plain number. Throws as value_at.
+  std::string units_at(const std::string& path) const;
   /// The number `text` holds when it is written with the units the scenario writes at `path`
   /// (`$200B` where it writes `$150B`, `36mo` where `24mo`; spaces aside); nothing otherwise.
   /// Throws as value_at.
