@@ -354,6 +354,7 @@ class Engine {
     }
     pairs_.clear();
     dropped_.clear();
+    ranges_stale_ = true;
     collect_cells();
     init_demand();
     init_market();
@@ -484,6 +485,7 @@ class Engine {
     cell_order_len_[static_cast<size_t>(c)] = -1;
     pairs_.push_back({static_cast<int>(i), c, g, c / p_.R, c % p_.R});
     pairs_sorted_ = false;
+    ranges_stale_ = true;
     if (!live_[static_cast<size_t>(g)]) {
       live_[static_cast<size_t>(g)] = 1;
       live_changed_ = true;
@@ -508,15 +510,18 @@ class Engine {
     for (int g : p_.deploy_order)
       if (live_[static_cast<size_t>(g)]) live_order_.push_back(g);
   }
-  // Drop pairs left with nothing installed, waiting or on order; their flows of this period
-  // are zeroed at the start of the next.
+  // Drop pairs left with nothing installed, waiting or on order, and that contracts moved
+  // nothing into this period (a buyer's pair comes back every period its contract is in force:
+  // kept, it does not make the pairs be sorted and indexed again each period); their flows of
+  // this period are zeroed at the start of the next.
   void drop_empty_pairs() {
     std::fill(live_.begin(), live_.end(), 0);
     size_t keep = 0, kept_sorted = 0;
     for (size_t n = 0; n < pairs_.size(); ++n) {
       const Pair p = pairs_[n];
       const size_t k = static_cast<size_t>(p.i);
-      if (st_.installed[k] > 0 || st_.backlog[k] > 0 || st_.on_order[k] > 0) {
+      if (st_.installed[k] > 0 || st_.backlog[k] > 0 || st_.on_order[k] > 0 || st_.idle[k] > 0 ||
+          st_.used_training[k] > 0 || st_.used_inference[k] > 0 || st_.used_other[k] > 0) {
         if (keep != n) pairs_[keep] = p;
         ++keep;
         if (n < sorted_upto_) ++kept_sorted;
@@ -527,6 +532,7 @@ class Engine {
         dropped_.push_back(p);
       }
     }
+    if (keep < pairs_.size()) ranges_stale_ = true;
     pairs_.resize(keep);
     sorted_upto_ = kept_sorted;  // the kept part of the sorted prefix is still sorted
     if (kept_sorted < keep) pairs_sorted_ = false;
@@ -852,14 +858,13 @@ class Engine {
   void deploy(int /*t*/) {
     const int G = p_.G;
     // pairs_ is sorted by cell, so each cell's generations are one run of it
-    size_t k = 0;
+    index_cell_ranges();
     for (int c : cells_) {
       const size_t ci = static_cast<size_t>(c);
       CellDeployment cd = usable_it_power(st_.energized_mw[ci], s_.regions[static_cast<size_t>(c % p_.R)].pue,
                                           st_.it_built_mw[ci]);
       st_.usable_it_mw[ci] = cd.usable_it_mw;
       st_.power_binding[ci] = cd.power_binding;
-      while (k < pairs_.size() && pairs_[k].c < c) ++k;
       // the cell's generations, best H100e per kW first (worked out again only when the
       // cell's pairs changed): a bit per deployment rank
       int* order = cell_order_.data() + cg(c, 0);
@@ -867,15 +872,13 @@ class Engine {
       if (len < 0) {
         len = 0;
         std::fill(rank_bits_.begin(), rank_bits_.end(), 0);
-        for (; k < pairs_.size() && pairs_[k].c == c; ++k) {
-          const int rank = p_.rank[static_cast<size_t>(pairs_[k].g)];
+        for (int k = range_begin_[ci]; k < range_end_[ci]; ++k) {
+          const int rank = p_.rank[static_cast<size_t>(pairs_[static_cast<size_t>(k)].g)];
           rank_bits_[static_cast<size_t>(rank / 64)] |= std::uint64_t{1} << (rank % 64);
         }
         for (size_t w = 0; w < rank_bits_.size(); ++w)
           for (std::uint64_t bits = rank_bits_[w]; bits != 0; bits &= bits - 1)
             order[len++] = p_.deploy_order[w * 64 + static_cast<size_t>(std::countr_zero(bits))];
-      } else {
-        while (k < pairs_.size() && pairs_[k].c == c) ++k;
       }
       if (len == 0) continue;
       const size_t base = cg(c, 0);
@@ -1166,8 +1169,11 @@ class Engine {
       std::fill(v->begin(), v->end(), 0.0);
   }
 
-  // Each cell's run of pairs_ (sorted by index, so by cell): range_begin_, range_end_.
+  // Each cell's run of pairs_ (sorted by index, so by cell): range_begin_, range_end_; worked
+  // out again only when pairs were added or dropped since.
   void index_cell_ranges() {
+    if (!ranges_stale_) return;
+    ranges_stale_ = false;
     std::fill(range_begin_.begin(), range_begin_.end(), 0);
     std::fill(range_end_.begin(), range_end_.end(), 0);
     for (size_t k = 0; k < pairs_.size();) {
@@ -2288,6 +2294,7 @@ class Engine {
   std::vector<double> perceived_util_, perceived_price_;  // (F) the investment rule's perceptions
   std::vector<int> scratch_cells_;
   bool pairs_sorted_ = true, live_changed_ = true;
+  bool ranges_stale_ = true;               // range_begin_, range_end_ to be worked out again
   size_t sorted_upto_ = 0;                 // pairs_[0, sorted_upto_) is sorted
   std::vector<double> share_;              // (G) share of each backlog shipped this period
   std::vector<int> cell_order_;            // (C x G) each cell's generations in deployment order
