@@ -862,15 +862,12 @@ std::uintmax_t saved_bytes(const std::filesystem::path& file) {
 }
 
 // Runs saved by an interrupted study, and how many bytes its whole records take.
-std::uintmax_t read_checkpoint(const std::filesystem::path& file, const Study& study,
-                               const std::vector<std::string>& dates, StudyCheckpoint& cp) {
-  const int n = study_runs(study), outs = static_cast<int>(study.outputs.size());
-  cp.previous.outputs = Eigen::MatrixXd::Zero(n, outs);
-  cp.previous.warned.assign(static_cast<size_t>(n), 0.0);
-  cp.previous.period_dates = dates;
-  const size_t series = study_series_width(study, dates.size());
-  cp.previous.series = SeriesStore(n, static_cast<int>(series));
-  const size_t width = 1 + static_cast<size_t>(outs) + 1 + series;
+// Visit each whole, undamaged record of a checkpoint of `n` runs whose records hold `width`
+// numbers (the run's number first) and a hash: `visit(k, values)` with the run and the numbers
+// after its number. Returns the bytes of whole records: what is left after the last one was
+// cut short (a kill, a full disk) is not a run.
+template <class Visit>
+std::uintmax_t read_records(const std::filesystem::path& file, int n, size_t width, Visit&& visit) {
   std::ifstream in(file, std::ios::binary);
   std::vector<double> rec(width + 1);
   std::uintmax_t whole = 0;
@@ -881,11 +878,34 @@ std::uintmax_t read_checkpoint(const std::filesystem::path& file, const Study& s
     if (h != checkpoint_hash(rec.data(), width)) continue;  // a damaged record
     const double k = rec[0];
     if (!(k >= 0 && k < n) || k != std::floor(k)) continue;
-    unpack_run(cp.previous, static_cast<int>(k), std::span<const double>(rec.data() + 1, width - 1));
-    cp.done[static_cast<size_t>(k)] = 1;
+    visit(static_cast<int>(k), std::span<const double>(rec.data() + 1, width - 1));
   }
-  // what is left after the last whole record was cut short (a kill, a full disk): not a run
   return whole;
+}
+
+size_t checkpoint_width(const Study& study, const std::vector<std::string>& dates) {
+  return 1 + study.outputs.size() + 1 + study_series_width(study, dates.size());
+}
+
+std::uintmax_t read_checkpoint(const std::filesystem::path& file, const Study& study,
+                               const std::vector<std::string>& dates, StudyCheckpoint& cp) {
+  const int n = study_runs(study), outs = static_cast<int>(study.outputs.size());
+  cp.previous.outputs = Eigen::MatrixXd::Zero(n, outs);
+  cp.previous.warned.assign(static_cast<size_t>(n), 0.0);
+  cp.previous.period_dates = dates;
+  cp.previous.series = SeriesStore(n, static_cast<int>(study_series_width(study, dates.size())));
+  return read_records(file, n, checkpoint_width(study, dates), [&](int k, std::span<const double> values) {
+    unpack_run(cp.previous, k, values);
+    cp.done[static_cast<size_t>(k)] = 1;
+  });
+}
+
+// How many runs a checkpoint saved, read without keeping what they gave.
+long saved_runs(const std::filesystem::path& file, const Study& study, const std::vector<std::string>& dates) {
+  std::vector<char> done(static_cast<size_t>(study_runs(study)), 0);
+  read_records(file, study_runs(study), checkpoint_width(study, dates),
+               [&](int k, std::span<const double>) { done[static_cast<size_t>(k)] = 1; });
+  return static_cast<long>(std::count(done.begin(), done.end(), 1));
 }
 
 enum class Resume { no, yes, restart };
@@ -920,12 +940,9 @@ CheckpointStart start_checkpoint(const std::filesystem::path& dir, const std::st
     return start;
   }
   // run again without --resume: only a checkpoint that saved no run may go
-  StudyCheckpoint saved;
-  saved.done.assign(cp.done.size(), 0);
-  read_checkpoint(cp_rows, study, dates, saved);
-  if (const auto runs = std::count(saved.done.begin(), saved.done.end(), 1); runs > 0)
+  if (const long runs = saved_runs(cp_rows, study, dates); runs > 0)
     start.refusal = dir.string() + " holds the checkpoint of this study, interrupted after " + std::to_string(runs) +
-                    " of " + std::to_string(saved.done.size()) +
+                    " of " + std::to_string(study_runs(study)) +
                     " runs: run again with --resume to finish it, or with --restart to discard them and start over";
   return start;
 }
