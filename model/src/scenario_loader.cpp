@@ -1239,18 +1239,25 @@ class Loader {
 }  // namespace
 
 namespace {
+// The names of the regular files in `dir` (the first 10,000 it lists), sorted: the same
+// guesses and lists whatever order the folder lists them in.
+std::vector<std::string> file_names(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end && names.size() < 10000; it.increment(ec))
+    if (it->is_regular_file(ec)) names.push_back(it->path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 // "no such file", with the closest name among the files of its folder (`base.yml`: did you mean
 // `base.yaml`?).
 std::string no_such_file(const std::string& path) {
   namespace fs = std::filesystem;
   const fs::path p(path);
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
-  std::vector<std::string> names;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end && names.size() < 10000; it.increment(ec))
-    if (it->is_regular_file(ec)) names.push_back(it->path().filename().string());
-  std::sort(names.begin(), names.end());  // the same guess whatever order the folder lists them in
-  const std::string guess = detail::did_you_mean(p.filename().string(), names);
+  const std::string guess = detail::did_you_mean(p.filename().string(), file_names(dir));
   if (guess.empty()) return "no such file";
   return "no such file; did you mean `" + (p.has_parent_path() ? (dir / guess).string() : guess) + "`?";
 }
@@ -1264,11 +1271,9 @@ std::string a_folder(const std::string& path) {
   if (fs::is_regular_file(resolved, ec))
     return "a folder, not a YAML file; the scenario of this output is `" + resolved.string() + "`";
   std::vector<std::string> names;
-  for (fs::directory_iterator it(path, ec), end; !ec && it != end && names.size() < 10000; it.increment(ec))
-    if (it->is_regular_file(ec) && (it->path().extension() == ".yaml" || it->path().extension() == ".yml"))
-      names.push_back((fs::path(path) / it->path().filename()).string());
+  for (const std::string& name : file_names(path))
+    if (name.ends_with(".yaml") || name.ends_with(".yml")) names.push_back((fs::path(path) / name).string());
   if (names.empty()) return "a folder, not a YAML file";
-  std::sort(names.begin(), names.end());
   std::string msg = "a folder, not a YAML file; it holds ";
   for (size_t k = 0; k < names.size() && k < 4; ++k) msg += (k > 0 ? ", `" : "`") + names[k] + "`";
   if (names.size() > 4) msg += " and " + std::to_string(names.size() - 4) + " more";
