@@ -39,9 +39,8 @@ class InvariantCheck {
     for (size_t i = 0; i < st.installed.size(); ++i) {
       const double h = s_.generations[i % static_cast<size_t>(st.ngen)].train_h100e;
       for (double x : {st.installed[i], st.backlog[i], st.on_order[i], st.deployed[i], st.used_training[i],
-                       st.used_inference[i], st.used_other[i]})
-        if (!(x >= 0)) return fail("a stock or use below zero at index " + std::to_string(i), x, 0);
-      if (!(st.idle[i] >= -1e-6)) return fail("idle below zero at index " + std::to_string(i), st.idle[i], 0);
+                       st.used_inference[i], st.used_other[i], st.idle[i]})
+        if (!(x >= 0)) return fail("a stock, use or idle capacity below zero at index " + std::to_string(i), x, 0);
       if (st.deployed[i] > st.installed[i] * (1 + 1e-12) + 1e-9)
         return fail("deployed above installed at index " + std::to_string(i), st.deployed[i], st.installed[i]);
       if (!close(st.installed[i] - st.deployed[i], st.stranded[i], 1e-9))
@@ -49,7 +48,7 @@ class InvariantCheck {
                     st.installed[i] - st.deployed[i]);
       backlog += st.backlog[i];
       on_order += st.on_order[i];
-      idle += std::max(0.0, st.idle[i]) * h;
+      idle += st.idle[i] * h;
       deployed_h += st.deployed[i] * h;
     }
     for (size_t c = 0; c < st.energized_mw.size(); ++c)
