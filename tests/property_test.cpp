@@ -79,6 +79,18 @@ class InvariantCheck {
       for (double p : st.spot_by_gen)
         if (!(p >= s_.market.spot_floor * (1 - 1e-12) && p <= s_.market.spot_cap * (1 + 1e-12)))
           return fail("a spot price outside its floor and cap", p, s_.market.spot_cap);
+    // each firm's spare capacity (idle or sold) is split into its causes, none below zero
+    for (size_t f = 0; f < s_.firms.size(); ++f) {
+      const FirmRecord& r = st.firm_records[f];
+      const double parts[] = {r.idle_slipped_project, r.idle_take_or_pay, r.idle_generation_transition, r.idle_stranded,
+                              r.idle_sold_to_short_firms, r.idle_custom_accelerator, r.idle_region_mismatch, r.idle_weak_demand};
+      double sum = 0;
+      for (double x : parts) {
+        if (!(x >= 0)) return fail(s_.firms[f].id + "'s spare capacity: a cause below zero", x, 0);
+        sum += x;
+      }
+      if (!close(sum, r.spare_h100e(), 1e-9)) return fail(s_.firms[f].id + "'s spare capacity is not its causes", sum, r.spare_h100e());
+    }
     // contracts: the buyer uses at most what was delivered, and pays nothing negative
     for (const State::ContractFlow& f : st.contract_flows)
       if (!(f.delivered_h100e >= 0 && f.used_h100e <= f.delivered_h100e * (1 + 1e-9) + 1e-6 && f.payment_usd >= 0 &&
