@@ -861,7 +861,6 @@ std::uintmax_t saved_bytes(const std::filesystem::path& file) {
   return ec ? 0 : n;
 }
 
-// Runs saved by an interrupted study, and how many bytes its whole records take.
 // Visit each whole, undamaged record of a checkpoint of `n` runs whose records hold `width`
 // numbers (the run's number first) and a hash: `visit(k, values)` with the run and the numbers
 // after its number. Returns the bytes of whole records: what is left after the last one was
@@ -883,6 +882,8 @@ std::uintmax_t read_records(const std::filesystem::path& file, int n, size_t wid
   return whole;
 }
 
+// The numbers in a checkpoint's record of one run: its number, its outputs, its warnings and
+// its series.
 size_t checkpoint_width(const Study& study, const std::vector<std::string>& dates) {
   return 1 + study.outputs.size() + 1 + study_series_width(study, dates.size());
 }
@@ -954,7 +955,8 @@ void exchange_checkpoint(StudyCheckpoint& cp, const Study& study, const std::vec
                          const StudyShare& share) {
   const long n = static_cast<long>(cp.done.size());
   const int outs = static_cast<int>(study.outputs.size());
-  const size_t series = study_series_width(study, dates.size()), width = 1 + static_cast<size_t>(outs) + 1 + series;
+  // a row as wide as a checkpoint's record, the run's number replaced by whether it was done
+  const size_t series = study_series_width(study, dates.size()), width = checkpoint_width(study, dates);
   if (cp.previous.outputs.rows() != n) cp.previous.outputs = Eigen::MatrixXd::Zero(n, outs);
   if (cp.previous.warned.size() != static_cast<size_t>(n)) cp.previous.warned.assign(static_cast<size_t>(n), 0.0);
   if (cp.previous.series.runs() != n) cp.previous.series = SeriesStore(n, static_cast<int>(series));
@@ -1102,7 +1104,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     const auto test_hook = [](const char* name) { return std::getenv(name) ? std::atol(std::getenv(name)) : -1L; };
     const long kill_after = test_hook("GPUMM_TEST_KILL_AFTER_RUNS"), stop_after = test_hook("GPUMM_TEST_STOP_AFTER_RUNS");
     long saved_now = 0;
-    const size_t record_width = 1 + study.outputs.size() + 1 + study_series_width(study, dates.size());
+    const size_t record_width = checkpoint_width(study, dates);
     cp.saved = [&](int k, const StudyResult& r) {
       const std::vector<double> rec = checkpoint_record(r, k, record_width);
       if (std::fwrite(rec.data(), sizeof(double), rec.size(), rows.get()) != rec.size() || std::fflush(rows.get()) != 0)
