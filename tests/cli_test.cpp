@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "slurp.hpp"
 #include "gpumm/compare.hpp"
 #include "gpumm/episodes.hpp"
 #include "gpumm/io.hpp"
@@ -38,10 +39,7 @@ struct Result {
   std::string out, err;
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using gpumm::testing::slurp;
 
 // This process's scratch folder, removed when the process ends.
 const fs::path& scratch_root() {

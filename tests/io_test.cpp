@@ -7,6 +7,7 @@
 #include "gpumm/io.hpp"
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
+#include "slurp.hpp"
 
 using namespace gpumm;
 namespace fs = std::filesystem;
@@ -17,10 +18,7 @@ fs::path fresh_dir(const std::string& name) {
   fs::remove_all(p);
   return p;
 }
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using gpumm::testing::slurp;
 }  // namespace
 
 TEST_CASE("io: text cells are quoted per RFC 4180 and formulas are defused") {

@@ -1,7 +1,6 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -9,6 +8,7 @@
 #include "gpumm/market.hpp"
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
+#include "slurp.hpp"
 
 using namespace gpumm;
 
@@ -590,8 +590,7 @@ TEST_CASE("market: each generation has its own spot, floored at its operating co
 }
 
 TEST_CASE("market: the investment rule oscillates less when it counts its supply line") {
-  std::ifstream in(GPUMM_SOURCE_DIR "/tests/testdata/oscillation.yaml");
-  const std::string text((std::istreambuf_iterator<char>(in)), {});
+  const std::string text = gpumm::testing::slurp(GPUMM_SOURCE_DIR "/tests/testdata/oscillation.yaml");
   REQUIRE(text.find("SUPPLY_LINE") != std::string::npos);
   // capacity over demand, years 3 to 20: its spread and its largest overshoot
   const auto swing = [&](const char* supply_line) {

@@ -10,14 +10,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
+#include "slurp.hpp"
 
 using namespace gpumm;
 
@@ -108,11 +107,6 @@ class InvariantCheck {
   int periods_ = 0;
 };
 
-std::string detail_read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // Run `s` with the checks; returns the run for more.
 RunResult check_run(const Scenario& s, const std::string& what) {
   CAPTURE(what);
@@ -170,7 +164,7 @@ TEST_CASE("invariants: the base with many numbers drawn from a tenth to ten time
 TEST_CASE("invariants: the bundled cases, and the base by weeks and by quarters") {
   for (const auto& entry : std::filesystem::directory_iterator(GPUMM_SOURCE_DIR "/inputs/cases"))
     if (entry.path().extension() == ".yaml") check_run(load_scenario_file(entry.path().string()), entry.path().string());
-  const std::string base = detail_read(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+  const std::string base = gpumm::testing::slurp(GPUMM_SOURCE_DIR "/inputs/base.yaml");
   for (const std::string step : {"week", "quarter"}) {
     std::string text = base;
     REQUIRE(text.find("\nstep: month") != std::string::npos);
