@@ -1248,6 +1248,17 @@ TEST_CASE("cli: a study given to run, a scenario given to study and a misspelt f
         "inputs/cases: a folder, not a YAML file; it holds `inputs/cases/generation-switch.yaml`, "
         "`inputs/cases/glut.yaml`, `inputs/cases/grid-delay.yaml`, `inputs/cases/meta-sells-compute.yaml`\n"
         "1 problem found\n");
+  // a table: one of an output's CSV files, or a spreadsheet
+  Result t = run_gpumm("validate '" + (out / "summary.csv").string() + "'");
+  CHECK(t.code == 2);
+  CHECK(t.err == (out / "summary.csv").string() + ": a table (csv), not a YAML file; the scenario of this output is `" +
+                     (out / "scenario.resolved.yaml").string() + "`\n1 problem found\n");
+  const fs::path sheet = scratch("a-spreadsheet") / "deals.XLSX";
+  fs::create_directories(sheet.parent_path());
+  std::ofstream(sheet) << "PK";
+  CHECK(run_gpumm("study '" + sheet.string() + "'").err ==
+        sheet.string() + ": a table (xlsx), not a YAML file: gpumm reads scenarios and studies "
+        "written in YAML\n1 problem found\n");
 }
 
 TEST_CASE("cli: explain answers for a firm and a date, and refuses what it cannot answer") {

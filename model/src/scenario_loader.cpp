@@ -1279,6 +1279,21 @@ std::string a_folder(const std::string& path) {
   if (names.size() > 4) msg += " and " + std::to_string(names.size() - 4) + " more";
   return msg;
 }
+
+// A table (an output's CSV, or a spreadsheet) given where a scenario or study is read: what
+// to give instead ("" for any other file). Told by its name: parsed as YAML, a table only
+// reads as "expected a map of keys" at 1:1.
+std::string a_table(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::string ext = fs::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (ext != ".csv" && ext != ".tsv" && ext != ".xlsx" && ext != ".xls" && ext != ".ods") return "";
+  std::string msg = "a table (" + ext.substr(1) + "), not a YAML file";
+  std::error_code ec;
+  const fs::path resolved = fs::path(path).parent_path() / "scenario.resolved.yaml";
+  if (fs::is_regular_file(resolved, ec)) return msg + "; the scenario of this output is `" + resolved.string() + "`";
+  return msg + ": gpumm reads scenarios and studies written in YAML";
+}
 }  // namespace
 
 std::string detail::read_file(const std::string& path, std::size_t max_bytes, std::string& text) {
@@ -1286,6 +1301,7 @@ std::string detail::read_file(const std::string& path, std::size_t max_bytes, st
   if (std::filesystem::is_directory(path, ec)) return a_folder(path);
   if (!std::filesystem::is_regular_file(path, ec))
     return std::filesystem::exists(path, ec) ? "not a regular file" : no_such_file(path);
+  if (std::string why = a_table(path); !why.empty()) return why;
   const auto size = std::filesystem::file_size(path, ec);
   if (!ec && size > max_bytes)
     return "file too large (" + std::to_string(size) + " bytes; the limit is " + std::to_string(max_bytes) + ")";
