@@ -209,7 +209,13 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
   // the month asked about: an episode's causes can shift over its years
   if (rec.balance_h100e() > 0 && rec.spare_h100e() > 0) {
     const double spare = rec.spare_h100e();
-    v += "Causes of this month's idle and sold capacity: " +
+    // capacity sold is counted under what left it spare (a slip, a contract...) before it
+    // counts as sold to firms short of capacity: say so where "sold 0%" would read as a slip
+    const std::string how = rec.sold_h100e > 0 ? " (capacity sold counts under the cause that left it spare, such "
+                                                 "as a slip or a contract; as sold to firms short of capacity only "
+                                                 "when no such cause did)"
+                                               : "";
+    v += "Causes of this month's idle and sold capacity" + how + ": " +
          causes_text([&](const SpareCause& c) { return rec.*c.per_period / spare; }) + ".\n";
   }
   return v;
