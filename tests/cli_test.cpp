@@ -697,6 +697,21 @@ std::string many_firms_scenario(int firms) {
   return y;
 }
 
+TEST_CASE("cli: durations on progress lines and in summaries read as a person would say them") {
+  using gpumm::cli::duration_text;
+  CHECK(duration_text(0) == "0 s");
+  CHECK(duration_text(0.0432) == "0.043 s");  // a small study: not "0.0 s"
+  CHECK(duration_text(3.456) == "3.5 s");
+  CHECK(duration_text(9.96) == "10 s");
+  CHECK(duration_text(45.4) == "45 s");
+  CHECK(duration_text(89.4) == "89 s");
+  CHECK(duration_text(182.3) == "3 min 2 s");  // the full-size Sobol study
+  CHECK(duration_text(3599.6) == "1 h 0 min");
+  CHECK(duration_text(3 * 3600 + 25 * 60 + 10) == "3 h 25 min");
+  CHECK(duration_text(-1) == "0 s");
+  CHECK(duration_text(std::nan("")) == "0 s");
+}
+
 TEST_CASE("cli: on a terminal a long run shows its progress and wipes it, a study its runs, elsewhere neither") {
   const fs::path dir = scratch("progress");
   fs::create_directories(dir);

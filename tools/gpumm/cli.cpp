@@ -352,6 +352,27 @@ int cmd_validate(const std::vector<std::string>& files, std::ostream& out, std::
   return code;
 }
 
+}  // namespace
+
+std::string duration_text(double seconds) {
+  char buf[48];
+  if (!(seconds >= 0)) seconds = 0;  // NaN or negative: nothing measured yet
+  if (seconds < 9.95) {
+    std::snprintf(buf, sizeof buf, "%.2g s", seconds);
+    return buf;
+  }
+  const long long s = std::llround(seconds);
+  if (s < 90)
+    std::snprintf(buf, sizeof buf, "%lld s", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%lld min %lld s", s / 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lld h %lld min", s / 3600, s % 3600 / 60);
+  return buf;
+}
+
+namespace {
+
 // A line of progress on a terminal (nothing elsewhere), drawn again at most five times a
 // second: `due` says whether to draw it now, `draw` draws it over the last one.
 class ProgressLine {
@@ -400,9 +421,10 @@ class RunProgress {
     if (!line_.due()) return;
     const double secs = line_.seconds();
     const int done = t + 1, total = cal_.size();
-    char text[160];
-    std::snprintf(text, sizeof text, "  period %d of %d (%s), %.1f s, about %.1f s to go   ", done, total,
-                  to_iso(cal_[t].start).c_str(), secs, secs / done * (total - done));
+    char text[200];
+    std::snprintf(text, sizeof text, "  period %d of %d (%s), %s, about %s to go   ", done, total,
+                  to_iso(cal_[t].start).c_str(), duration_text(secs).c_str(),
+                  duration_text(secs / done * (total - done)).c_str());
     line_.draw(text);
   }
 
@@ -754,11 +776,6 @@ int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
   }
 }
 
-std::string fmt_seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f s", s);
-  return buf;
-}
 
 // A study's progress: runs done, rate and time to go; the line is ended when the last run is.
 class StudyProgress {
@@ -773,13 +790,14 @@ class StudyProgress {
     if (!line_.due(done == total)) return;
     const double secs = line_.seconds();
     const double rate = secs > 0 ? done / secs : 0;
-    char text[160];
+    char text[200];
+    const std::string to_go = duration_text(rate > 0 ? (total - done) / rate : 0.0);
     if (growing_)  // the sample grows until its intervals are narrow enough
-      std::snprintf(text, sizeof text, "  runs %d of at most %d, %.0f runs/s, at most %.0f s to go   ", done, total, rate,
-                    rate > 0 ? (total - done) / rate : 0.0);
+      std::snprintf(text, sizeof text, "  runs %d of at most %d, %.0f runs/s, at most %s to go   ", done, total, rate,
+                    to_go.c_str());
     else
-      std::snprintf(text, sizeof text, "  runs %d/%d (%.0f%%), %.0f runs/s, ETA %.0f s   ", done, total,
-                    100.0 * done / total, rate, rate > 0 ? (total - done) / rate : 0.0);
+      std::snprintf(text, sizeof text, "  runs %d/%d (%.0f%%), %.0f runs/s, ETA %s   ", done, total,
+                    100.0 * done / total, rate, to_go.c_str());
     line_.draw(text);
     if (done == total) line_.end_line();
   }
@@ -1153,7 +1171,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
         << result.values.rows() << " runs of " << study.scenario << " on "
         << (shared ? std::to_string(share->size) + " processes x " : "") << threads
         << (threads == 1 ? " thread in " : " threads in ")
-        << fmt_seconds(secs) << "\n  output            " << dir.dir().string() << "/ (samples.csv, "
+        << duration_text(secs) << "\n  output            " << dir.dir().string() << "/ (samples.csv, "
         << (table.empty() ? "" : table + ", ")
         << (study.method == StudyMethod::sobol ? "sobol_periods.csv, " : "") << "manifest.yaml)\n";
     if (resume) {  // what the checkpoint spared

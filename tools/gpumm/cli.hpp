@@ -20,4 +20,8 @@ inline constexpr int kBadInput = 2;
 int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
          const StudyShare* share = nullptr);
 
+/// A duration as a person reads it on a progress line or in a summary: `0.043 s`, `3.5 s`,
+/// `45 s`, `2 min 3 s`, `1 h 5 min`.
+std::string duration_text(double seconds);
+
 }  // namespace gpumm::cli
