@@ -1832,9 +1832,7 @@ TEST_CASE("cli: Monte Carlo bands of each series are the percentiles of the runs
   // the headline gives each series' band in the last month, as bands.csv has it
   for (const char* series : {"relative_balance", "installed_h100e", "unserved_h100e"}) {
     const auto at = [&](const char* p) {
-      char b[32];
-      std::snprintf(b, sizeof b, "%.3g", std::stod(column(out / "bands.csv", series + std::string(p)).back()));
-      return std::string(b);
+      return gpumm::significant_number(std::stod(column(out / "bands.csv", series + std::string(p)).back()));
     };
     CHECK_MESSAGE(study.out.find("  " + std::string(series) + " in 2026-12: P5 " + at("_p5") + ", P50 " + at("_p50") +
                                  ", P95 " + at("_p95") + " (bands.csv has every period)\n") != std::string::npos,

@@ -43,6 +43,21 @@ TEST_CASE("io: short numbers for the terminal keep three figures or so") {
   CHECK(short_number(1.26e9) == "1.3B");
 }
 
+TEST_CASE("io: significant numbers keep three figures, with k, M, B or T from a thousand on") {
+  CHECK(significant_number(0) == "0");
+  CHECK(significant_number(0.29631) == "0.296");
+  CHECK(significant_number(90) == "90");
+  CHECK(significant_number(-0.0237) == "-0.0237");
+  CHECK(significant_number(999.4) == "999");
+  CHECK(significant_number(999.6) == "1k");  // not 1e+03
+  CHECK(significant_number(1234) == "1.23k");
+  CHECK(significant_number(3.71e8) == "371M");
+  CHECK(significant_number(-2.59e7) == "-25.9M");
+  CHECK(significant_number(999.7e6) == "1B");  // not 1e+03M
+  CHECK(significant_number(4.68e9) == "4.68B");
+  CHECK(significant_number(2.5e13) == "25T");
+}
+
 TEST_CASE("io: numbers are the shortest text that reads back exactly") {
   CHECK(csv_number(0.0) == "0");
   CHECK(csv_number(-0.0) == "0");

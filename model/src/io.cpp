@@ -51,6 +51,20 @@ std::string short_number(double x) {
   return buf;
 }
 
+std::string significant_number(double x) {
+  const double a = std::abs(x);
+  // the scale that leaves at most three digits before the point once rounded (999.7M is 1B,
+  // not 1e+03M)
+  const auto [scale, suffix] = a >= 999.5e9   ? std::pair{1e12, "T"}
+                               : a >= 999.5e6 ? std::pair{1e9, "B"}
+                               : a >= 999.5e3 ? std::pair{1e6, "M"}
+                               : a >= 999.5   ? std::pair{1e3, "k"}
+                                              : std::pair{1.0, ""};
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3g%s", x / scale, suffix);
+  return buf;
+}
+
 std::string csv_number(double x) {
   if (x == 0.0) return "0";
   char buf[32];

@@ -974,11 +974,8 @@ class Headline {
   }
   const std::string& text() const { return text_; }
 
-  static std::string fmt(double x) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.3g", x);
-    return b;
-  }
+  // 371M rather than 3.71e+08: H100e and GPUs as the run summary writes them
+  static std::string fmt(double x) { return significant_number(x); }
 
  private:
   std::string pad(const std::string& path) const {

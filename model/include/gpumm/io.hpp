@@ -37,6 +37,9 @@ std::string csv_text(std::string_view text);
 std::string csv_number(double x);
 /// A number for people to read at a glance: 951, 12.3k (from 10,000), 4.5M, 1.2B.
 std::string short_number(double x);
+/// A number to three significant figures, with k, M, B or T from a thousand on: 0.296, 90,
+/// 1.23k, 371M, 4.68B (a study's headline, where values run from shares to H100e-months).
+std::string significant_number(double x);
 
 /// Write `text` to `path` (replacing it) and close it, or throw WriteError with the file and
 /// the system's reason: a short text fails on a full disk only when it is flushed at the close.
