@@ -15,6 +15,7 @@
 #include <numeric>
 #include <algorithm>
 #include <array>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -1211,6 +1212,19 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   CHECK(verdict.find("2029-09 to 2032-12  structural_shortage  spot $0.55 to $0.66, lowest $0.50, within 5% of its "
                      "$0.50 floor in 28 periods") != std::string::npos);
   CHECK(verdict.find(gpumm::kSpotInShortageNote) != std::string::npos);
+}
+
+TEST_CASE("docs: scenario.md names every key the scenario loader reads by name") {
+  // the keys the loader reads with a literal name (keys read through a variable are not seen)
+  const std::string src = slurp(kSource / "model/src/scenario_loader.cpp");
+  const std::regex read(R"re(\.(?:get|has|number|whole_number|share|boolean|text|choice|quantity|scalar_at|missing)\(\s*"([a-z_0-9]+)")re");
+  std::set<std::string> keys;
+  for (auto it = std::sregex_iterator(src.begin(), src.end(), read); it != std::sregex_iterator(); ++it)
+    keys.insert((*it)[1].str());
+  REQUIRE(keys.size() > 100);  // the pattern still finds the loader's reads
+  const std::string doc = slurp(kSource / "docs/scenario.md");
+  for (const std::string& key : keys)
+    CHECK_MESSAGE(std::regex_search(doc, std::regex("(^|[^a-z_0-9])" + key + "($|[^a-z_0-9])")), key);
 }
 
 TEST_CASE("docs: study.md names every metric, method, distribution and sampler a study file takes") {
