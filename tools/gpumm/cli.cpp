@@ -776,7 +776,6 @@ int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
   }
 }
 
-
 // A study's progress: runs done, rate and time to go; the line is ended when the last run is.
 class StudyProgress {
  public:
