@@ -1262,14 +1262,20 @@ std::string no_such_file(const std::string& path) {
   return "no such file; did you mean `" + (p.has_parent_path() ? (dir / guess).string() : guess) + "`?";
 }
 
+// "; the scenario of this output is `DIR/scenario.resolved.yaml`" when `dir` is a gpumm
+// output folder, "" otherwise: what to give instead of the folder or one of its tables.
+std::string output_scenario(const std::filesystem::path& dir) {
+  std::error_code ec;
+  const std::filesystem::path resolved = dir / "scenario.resolved.yaml";
+  return std::filesystem::is_regular_file(resolved, ec) ? "; the scenario of this output is `" + resolved.string() + "`"
+                                                         : "";
+}
+
 // A folder given where a file is read: what to give instead. The scenario of a gpumm output
 // folder (its scenario.resolved.yaml), or the YAML files the folder holds.
 std::string a_folder(const std::string& path) {
   namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path resolved = fs::path(path) / "scenario.resolved.yaml";
-  if (fs::is_regular_file(resolved, ec))
-    return "a folder, not a YAML file; the scenario of this output is `" + resolved.string() + "`";
+  if (std::string scenario = output_scenario(path); !scenario.empty()) return "a folder, not a YAML file" + scenario;
   std::vector<std::string> names;
   for (const std::string& name : file_names(path))
     if (name.ends_with(".yaml") || name.ends_with(".yml")) names.push_back((fs::path(path) / name).string());
@@ -1288,10 +1294,8 @@ std::string a_table(const std::string& path) {
   std::string ext = fs::path(path).extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (ext != ".csv" && ext != ".tsv" && ext != ".xlsx" && ext != ".xls" && ext != ".ods") return "";
-  std::string msg = "a table (" + ext.substr(1) + "), not a YAML file";
-  std::error_code ec;
-  const fs::path resolved = fs::path(path).parent_path() / "scenario.resolved.yaml";
-  if (fs::is_regular_file(resolved, ec)) return msg + "; the scenario of this output is `" + resolved.string() + "`";
+  const std::string msg = "a table (" + ext.substr(1) + "), not a YAML file";
+  if (std::string scenario = output_scenario(fs::path(path).parent_path()); !scenario.empty()) return msg + scenario;
   return msg + ": gpumm reads scenarios and studies written in YAML";
 }
 }  // namespace
