@@ -210,7 +210,8 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
   if (rec.balance_h100e() > 0 && rec.spare_h100e() > 0) {
     const double spare = rec.spare_h100e();
     // capacity sold is counted under what left it spare (a slip, a contract...) before it
-    // counts as sold to firms short of capacity: say so where "sold 0%" would read as a slip
+    // counts as sold to firms short of capacity: said where the firm sold some, or "sold to firms
+    // short of capacity 0%" beside what it sold reads as a contradiction
     const std::string how = rec.sold_h100e > 0 ? " (capacity sold counts under the cause that left it spare, such "
                                                  "as a slip or a contract; as sold to firms short of capacity only "
                                                  "when no such cause did)"
