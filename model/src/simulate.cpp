@@ -577,13 +577,15 @@ class Engine {
   void step(int t, PeriodSummary& out) {
     out.period = t;
     now_ = t;
-    // flows of the last period are zero now (they live only on pairs, or pairs just dropped)
-    for (const auto* list : {&pairs_, &dropped_})
-      for (const Pair& p : *list) {
-        const size_t k = static_cast<size_t>(p.i);
-        st_.ordered[k] = st_.delivered[k] = st_.retired[k] = st_.rolled_over[k] = 0.0;
-        st_.used_training[k] = st_.used_inference[k] = st_.used_other[k] = st_.idle[k] = 0.0;
-      }
+    // flows of the last period are zero now (they live only on pairs, or pairs just dropped);
+    // one array at a time: a pass that writes all eight per pair is 3% slower per base run
+    // (and 5% on the large benchmark), with 3% fewer instructions
+    for (auto* v : {&st_.ordered, &st_.delivered, &st_.retired, &st_.rolled_over, &st_.used_training,
+                    &st_.used_inference, &st_.used_other, &st_.idle}) {
+      double* a = v->data();
+      for (const auto* list : {&pairs_, &dropped_})
+        for (const Pair& p : *list) a[p.i] = 0.0;
+    }
     dropped_.clear();
     collect_live();
     // GPUs at the end of their useful life leave, with their ports
