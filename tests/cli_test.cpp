@@ -2188,6 +2188,45 @@ TEST_CASE("cli: --set changes numbers of the scenario for one run, as a case fil
                    "(the scenario's $30B)\n") != std::string::npos);
 }
 
+TEST_CASE("cli: a word or a date given to --set gets the lines of a scenario that extends this one, and they run") {
+  const fs::path dir = scratch("set-word");
+  fs::create_directories(dir);
+  const std::string small = (kSource / "tests/testdata/good_small.yaml").string();
+  Result date = run_gpumm("run '" + small + "' --set start=2025-01 -o '" + (dir / "out").string() + "'");
+  CHECK(date.code == 2);
+  const std::string lead = "gpumm: --set start: not a number (a study parameter or a value set names a number of the "
+                           "scenario)\n  --set changes numbers; to change `start`, write a scenario that extends this "
+                           "one, e.g. in a file in this folder:\n";
+  REQUIRE(date.err.substr(0, lead.size()) == lead);
+  CHECK(date.err.substr(lead.size()) == "    extends: " + small + "\n    start: 2025-01\n");
+  CHECK_FALSE(fs::exists(dir / "out"));
+  // the lines, as a file, run
+  std::string lines, line;
+  std::istringstream rest(date.err.substr(lead.size()));
+  while (std::getline(rest, line)) lines += line.substr(4) + "\n";
+  std::ofstream(dir / "later.yaml") << lines;
+  Result later = run_gpumm("run '" + (dir / "later.yaml").string() + "' -o '" + (dir / "later").string() + "'");
+  CHECK(later.code == 0);
+  CHECK(later.out.find(": later, 2025-01-01 to 2026-12-31, 24 months") != std::string::npos);
+  // a key in a map is written in its map
+  Result nested = run_gpumm("run '" + small + "' --set generations.tpu.family=nvidia -o '" + (dir / "out").string() + "'");
+  CHECK(nested.code == 2);
+  CHECK(nested.err.find("\n    extends: " + small + "\n    generations:\n      tpu:\n        family: nvidia\n") !=
+        std::string::npos);
+  // a field of a list's entry: the rule for lists
+  Result listed = run_gpumm("run '" + small + "' --set 'firms.meta.builds[0].stage=announced' -o '" + (dir / "out").string() + "'");
+  CHECK(listed.code == 2);
+  CHECK(listed.err.find("write a scenario that extends this one (docs/scenario.md: lists of named entries change "
+                        "entry by entry)\n") != std::string::npos);
+  // a key the scenario does not write, or a number: no lines to copy
+  for (const char* v : {"stepp=week", "firms.meta.capx.2026=$5B"}) {
+    Result none = run_gpumm("run '" + small + "' --set " + v + " -o '" + (dir / "out").string() + "'");
+    CHECK(none.code == 2);
+    CHECK(none.err.find("extends") == std::string::npos);
+  }
+  fs::remove_all(dir);
+}
+
 TEST_CASE("cli: a --set that names no number, or makes the scenario invalid, is refused with the reason") {
   const std::string out = " -o '" + scratch("set-bad").string() + "'";
   Result typo = run_gpumm("run tests/testdata/good_small.yaml --set firms.google.capx.2026=45" + out);

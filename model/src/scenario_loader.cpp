@@ -1731,6 +1731,8 @@ double ScenarioTemplate::value_at(const std::string& path) const {
   return x;
 }
 
+bool ScenarioTemplate::writes(const std::string& path) const { return walk_path(impl_->root, path).node.IsDefined(); }
+
 std::string ScenarioTemplate::text_for(const std::string& path, double x) const {
   value_at(path);  // the path's problems, if any
   std::string prefix, suffix;

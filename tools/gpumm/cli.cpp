@@ -228,6 +228,32 @@ struct SetValues {
     return name + "-set-" + mark;
   }
 
+  // A value that is no number with units (`week`, `false`, `announced`) or a date (`2024-01`,
+  // `2025-06-30`): what --set does not change, a scenario that extends the other does.
+  static bool is_word(const std::string& v) {
+    const bool date = (v.size() == 7 || v.size() == 10) && v[4] == '-' &&
+                      std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c) || c == '-'; });
+    return date || (!v.empty() && std::none_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); }));
+  }
+  // How to set `value` at `key` (a path of keys, as --set takes it) with `extends`: the lines
+  // of a scenario laid over `scenario`, for a key path; where the path names list entries, the
+  // rule for lists.
+  static std::string extends_hint(const std::string& scenario, const std::string& key, const std::string& value) {
+    std::string out = "  --set changes numbers; to change `" + key + "`, write a scenario that extends this one";
+    if (key.find_first_of("[]") != std::string::npos)
+      return out + " (docs/scenario.md: lists of named entries change entry by entry)\n";
+    out += ", e.g. in a file in this folder:\n    extends: " + scenario + "\n";
+    std::string indent = "    ";
+    for (size_t a = 0;;) {
+      const size_t dot = key.find('.', a);
+      out += indent + key.substr(a, dot - a) + ":";
+      if (dot == std::string::npos) return out + " " + value + "\n";
+      out += "\n";
+      indent += "  ";
+      a = dot + 1;
+    }
+  }
+
   // The scenario at `path` with the values set, keeping the scenario's own in `was`; nothing,
   // with the reason on `err`, when a path names no number or a value makes the scenario
   // invalid. Throws the scenario's own problems (ScenarioError), as loading it would.
@@ -253,6 +279,7 @@ struct SetValues {
         texts.push_back(t.text_for(p, x));
       } catch (const ScenarioError& e) {
         err << "gpumm: --set " << p << ": " << e.diagnostics().front().message << "\n";
+        if (is_word(given[k]) && t.writes(p)) err << extends_hint(path, p, given[k]);
         return std::nullopt;
       }
       // a duration counts whole units: 36.4 would run as 36 months

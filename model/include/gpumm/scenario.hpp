@@ -396,6 +396,8 @@ class ScenarioTemplate {
   static ScenarioTemplate from_file(const std::string& path);
   /// The number at `path`; throws ScenarioError when the path does not exist or holds no number.
   double value_at(const std::string& path) const;
+  /// Whether `path` names a value the document writes (a number or not).
+  bool writes(const std::string& path) const;
   /// How `x` is written at `path`, with its units (`$200B`, `24mo`); throws as value_at.
   std::string text_for(const std::string& path, double x) const;
   /// The units written with the number at `path` (`$B` for `$135B`, `mo` for `18mo`, `GW/y`
