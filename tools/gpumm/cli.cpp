@@ -206,6 +206,7 @@ struct SetValues {
     const bool plain = ec == std::errc() && p == end && std::isfinite(x);
     if (eq + 1 == v->size()) return "--set `" + *v + "`: the value is missing; " + example;
     const std::string path = v->substr(0, eq);
+    if (path == "seed") return "--set seed: the seed is an option of its own: `--seed " + v->substr(eq + 1) + "`";
     for (const auto& [q, _] : values)
       if (q == path) return "--set `" + path + "` is given twice";
     values.emplace_back(path, plain ? x : std::nan(""));
