@@ -32,15 +32,19 @@ void Diagnostics::error_in(const std::string& in_file, const YAML::Mark& mark, c
 }
 
 namespace {
+// Edits (insert, delete, replace, or swap two neighbouring letters: `stpe` is one from `step`)
+// that turn a into b (optimal string alignment).
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  std::vector<std::size_t> before(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
       std::size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
       cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) cur[j] = std::min(cur[j], before[j - 2] + 1);
     }
+    std::swap(before, prev);
     std::swap(prev, cur);
   }
   return prev[b.size()];
@@ -70,7 +74,9 @@ bool words_within(const std::vector<std::string_view>& word, std::string_view ca
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
   std::string best;
-  std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
+  // a third of the word's letters, at least two, but one in a word of four letters or fewer
+  // (`seed` is two edits from `end`)
+  std::size_t best_d = (word.size() <= 4 ? 1 : std::max<std::size_t>(2, word.size() / 3)) + 1;
   for (const std::string& c : candidates) {
     std::size_t d = edit_distance(word, c);
     if (d < best_d) {
