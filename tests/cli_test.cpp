@@ -2188,7 +2188,7 @@ TEST_CASE("cli: --set changes numbers of the scenario for one run, as a case fil
                    "(the scenario's $30B)\n") != std::string::npos);
 }
 
-TEST_CASE("cli: a word or a date given to --set gets the lines of a scenario that extends this one, and they run") {
+TEST_CASE("cli: a word or a date given to --set gets the lines of a scenario that extends this one, checked, and they run") {
   const fs::path dir = scratch("set-word");
   fs::create_directories(dir);
   const std::string small = (kSource / "tests/testdata/good_small.yaml").string();
@@ -2208,22 +2208,31 @@ TEST_CASE("cli: a word or a date given to --set gets the lines of a scenario tha
   Result later = run_gpumm("run '" + (dir / "later.yaml").string() + "' -o '" + (dir / "later").string() + "'");
   CHECK(later.code == 0);
   CHECK(later.out.find(": later, 2025-01-01 to 2026-12-31, 24 months") != std::string::npos);
-  // a key in a map is written in its map
-  Result nested = run_gpumm("run '" + small + "' --set generations.tpu.family=nvidia -o '" + (dir / "out").string() + "'");
+  // a key in a map is written in its map; a key the scenario leaves to its default counts too
+  Result nested = run_gpumm("run '" + small + "' --set firms.google.capex_start=2025-06-01 -o '" + (dir / "out").string() + "'");
   CHECK(nested.code == 2);
-  CHECK(nested.err.find("\n    extends: " + small + "\n    generations:\n      tpu:\n        family: nvidia\n") !=
+  CHECK(nested.err.find("\n    extends: " + small + "\n    firms:\n      google:\n        capex_start: 2025-06-01\n") !=
         std::string::npos);
+  Result unwritten = run_gpumm("run '" + small + "' --set step=quarter -o '" + (dir / "out").string() + "'");
+  CHECK(unwritten.code == 2);
+  CHECK(unwritten.err.find("\n    extends: " + small + "\n    step: quarter\n") != std::string::npos);
+  // lines that would not load are not offered: the scenario's reason instead, with its guess
+  Result weekk = run_gpumm("run '" + small + "' --set step=weekk -o '" + (dir / "out").string() + "'");
+  CHECK(weekk.code == 2);
+  CHECK(weekk.err.find("  --set changes numbers; in a scenario that extends this one, `step: weekk` would not load "
+                       "either: step: `weekk`: expected week, month or quarter; did you mean `week`?\n") != std::string::npos);
+  CHECK(weekk.err.find("extends: ") == std::string::npos);
+  Result stpe = run_gpumm("run '" + small + "' --set stpe=week -o '" + (dir / "out").string() + "'");
+  CHECK(stpe.err.find("would not load either: stpe: unknown key `stpe`; did you mean `step`?") != std::string::npos);
   // a field of a list's entry: the rule for lists
   Result listed = run_gpumm("run '" + small + "' --set 'firms.meta.builds[0].stage=announced' -o '" + (dir / "out").string() + "'");
   CHECK(listed.code == 2);
   CHECK(listed.err.find("write a scenario that extends this one (docs/scenario.md: lists of named entries change "
                         "entry by entry)\n") != std::string::npos);
-  // a key the scenario does not write, or a number: no lines to copy
-  for (const char* v : {"stepp=week", "firms.meta.capx.2026=$5B"}) {
-    Result none = run_gpumm("run '" + small + "' --set " + v + " -o '" + (dir / "out").string() + "'");
-    CHECK(none.code == 2);
-    CHECK(none.err.find("extends") == std::string::npos);
-  }
+  // a number (with units) at a misspelt path: the path's problem alone
+  Result number = run_gpumm("run '" + small + "' --set 'firms.meta.capx.2026=$5B' -o '" + (dir / "out").string() + "'");
+  CHECK(number.code == 2);
+  CHECK(number.err.find("extends") == std::string::npos);
   fs::remove_all(dir);
 }
 

@@ -236,23 +236,43 @@ struct SetValues {
                       std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c) || c == '-'; });
     return date || (!v.empty() && std::none_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); }));
   }
-  // How to set `value` at `key` (a path of keys, as --set takes it) with `extends`: the lines
-  // of a scenario laid over `scenario`, for a key path; where the path names list entries, the
-  // rule for lists.
-  static std::string extends_hint(const std::string& scenario, const std::string& key, const std::string& value) {
-    std::string out = "  --set changes numbers; to change `" + key + "`, write a scenario that extends this one";
-    if (key.find_first_of("[]") != std::string::npos)
-      return out + " (docs/scenario.md: lists of named entries change entry by entry)\n";
-    out += ", e.g. in a file in this folder:\n    extends: " + scenario + "\n";
-    std::string indent = "    ";
+  // What to do instead of `--set key=value` for a word or date: the lines of a scenario that
+  // extends `scenario` and sets it, when they load (checked by loading them); why not, when
+  // they do not (a misspelt key or word, with the scenario's did-you-mean); for a field of a
+  // list's entry, the rule for lists.
+  static std::string extends_hint(const std::string& scenario, const ScenarioTemplate& t, const std::string& key,
+                                  const std::string& value) {
+    const std::string head = "  --set changes numbers; ";
+    if (key.find_first_of("[]") != std::string::npos) {
+      if (!t.writes(key)) return "";
+      return head + "to change `" + key + "`, write a scenario that extends this one (docs/scenario.md: lists of "
+                    "named entries change entry by entry)\n";
+    }
+    std::string lines = "extends: " + scenario + "\n", indent;
     for (size_t a = 0;;) {
       const size_t dot = key.find('.', a);
-      out += indent + key.substr(a, dot - a) + ":";
-      if (dot == std::string::npos) return out + " " + value + "\n";
-      out += "\n";
+      lines += indent + key.substr(a, dot - a) + ":";
+      if (dot == std::string::npos) break;
+      lines += "\n";
       indent += "  ";
       a = dot + 1;
     }
+    lines += " " + value + "\n";
+    try {
+      load_scenario_text(lines, "set.yaml");  // `extends` from this folder, as the file would
+    } catch (const ScenarioError& e) {
+      const Diagnostic& d = e.diagnostics().front();
+      return head + "in a scenario that extends this one, `" + key + ": " + value + "` would not load either: " +
+             d.path + ": " + d.message + "\n";
+    }
+    std::string out = head + "to change `" + key + "`, write a scenario that extends this one, e.g. in a file in "
+                             "this folder:\n";
+    for (size_t a = 0; a < lines.size();) {
+      const size_t nl = lines.find('\n', a);
+      out += "    " + lines.substr(a, nl + 1 - a);
+      a = nl + 1;
+    }
+    return out;
   }
 
   // The scenario at `path` with the values set, keeping the scenario's own in `was`; nothing,
@@ -280,7 +300,7 @@ struct SetValues {
         texts.push_back(t.text_for(p, x));
       } catch (const ScenarioError& e) {
         err << "gpumm: --set " << p << ": " << e.diagnostics().front().message << "\n";
-        if (is_word(given[k]) && t.writes(p)) err << extends_hint(path, p, given[k]);
+        if (is_word(given[k])) err << extends_hint(path, t, p, given[k]);
         return std::nullopt;
       }
       // a duration counts whole units: 36.4 would run as 36 months
