@@ -50,7 +50,9 @@ Usage:
                          scenario writes there, as a study parameter is named:
                          --set firms.microsoft.capex.2027=200 ($B; or =$200B),
                          --set 'contracts[openai_oracle].ramp=36' (months); repeatable;
-                         the default folder is then out/<scenario name>-set-<mark of the values>/
+                         the default folder is then out/<scenario name>-set-<mark of the values>/;
+                         for a word or a date (--set step=week) it prints the lines of a
+                         scenario that extends this one and sets it
       -q, --quiet        print nothing but errors
   gpumm explain SCENARIO.yaml --firm FIRM --date DATE [--seed N] [--set PATH=VALUE]...
       Answer "does FIRM's surplus at DATE indicate market oversupply?" with the evidence:
