@@ -2188,15 +2188,15 @@ TEST_CASE("cli: --set changes numbers of the scenario for one run, as a case fil
                    "(the scenario's $30B)\n") != std::string::npos);
 }
 
-TEST_CASE("cli: a word or a date given to --set gets the lines of a scenario that extends this one, checked, and they run") {
+TEST_CASE("cli: a word, a date or a number the scenario leaves to its default given to --set gets checked lines of a scenario that extends it") {
   const fs::path dir = scratch("set-word");
   fs::create_directories(dir);
   const std::string small = (kSource / "tests/testdata/good_small.yaml").string();
   Result date = run_gpumm("run '" + small + "' --set start=2025-01 -o '" + (dir / "out").string() + "'");
   CHECK(date.code == 2);
   const std::string lead = "gpumm: --set start: not a number (a study parameter or a value set names a number of the "
-                           "scenario)\n  --set changes numbers; to change `start`, write a scenario that extends this "
-                           "one, e.g. in a file in this folder:\n";
+                           "scenario)\n  --set changes the numbers a scenario writes; to set `start`, write a scenario "
+                           "that extends this one, e.g. in a file in this folder:\n";
   REQUIRE(date.err.substr(0, lead.size()) == lead);
   CHECK(date.err.substr(lead.size()) == "    extends: " + small + "\n    start: 2025-01\n");
   CHECK_FALSE(fs::exists(dir / "out"));
@@ -2219,7 +2219,8 @@ TEST_CASE("cli: a word or a date given to --set gets the lines of a scenario tha
   // lines that would not load are not offered: the scenario's reason instead, with its guess
   Result weekk = run_gpumm("run '" + small + "' --set step=weekk -o '" + (dir / "out").string() + "'");
   CHECK(weekk.code == 2);
-  CHECK(weekk.err.find("  --set changes numbers; in a scenario that extends this one, `step: weekk` would not load "
+  CHECK(weekk.err.find("  --set changes the numbers a scenario writes; in a scenario that extends this one, `step: "
+                       "weekk` would not load "
                        "either: step: `weekk`: expected week, month or quarter; did you mean `week`?\n") != std::string::npos);
   CHECK(weekk.err.find("extends: ") == std::string::npos);
   Result stpe = run_gpumm("run '" + small + "' --set stpe=week -o '" + (dir / "out").string() + "'");
@@ -2229,10 +2230,16 @@ TEST_CASE("cli: a word or a date given to --set gets the lines of a scenario tha
   CHECK(listed.code == 2);
   CHECK(listed.err.find("write a scenario that extends this one (docs/scenario.md: lists of named entries change "
                         "entry by entry)\n") != std::string::npos);
-  // a number (with units) at a misspelt path: the path's problem alone
-  Result number = run_gpumm("run '" + small + "' --set 'firms.meta.capx.2026=$5B' -o '" + (dir / "out").string() + "'");
-  CHECK(number.code == 2);
-  CHECK(number.err.find("extends") == std::string::npos);
+  // a number the scenario leaves to its default: the lines too; at a misspelt path, the path's
+  // problem alone
+  Result unset = run_gpumm("run '" + small + "' --set diagnosis.threshold=0.1 -o '" + (dir / "out").string() + "'");
+  CHECK(unset.code == 2);
+  CHECK(unset.err.find("\n    extends: " + small + "\n    diagnosis:\n      threshold: 0.1\n") != std::string::npos);
+  for (const char* v : {"'firms.meta.capx.2026=$5B'", "diagnosis.theta=0.1"}) {
+    Result number = run_gpumm("run '" + small + "' --set " + v + " -o '" + (dir / "out").string() + "'");
+    CHECK(number.code == 2);
+    CHECK(number.err.find("extends") == std::string::npos);
+  }
   fs::remove_all(dir);
 }
 

@@ -51,8 +51,8 @@ Usage:
                          --set firms.microsoft.capex.2027=200 ($B; or =$200B),
                          --set 'contracts[openai_oracle].ramp=36' (months); repeatable;
                          the default folder is then out/<scenario name>-set-<mark of the values>/;
-                         for a word or a date (--set step=week) it prints the lines of a
-                         scenario that extends this one and sets it
+                         for a word, a date (--set step=week) or a number the scenario does
+                         not write, it prints the lines of a scenario that extends it
       -q, --quiet        print nothing but errors
   gpumm explain SCENARIO.yaml --firm FIRM --date DATE [--seed N] [--set PATH=VALUE]...
       Answer "does FIRM's surplus at DATE indicate market oversupply?" with the evidence:
@@ -238,16 +238,16 @@ struct SetValues {
                       std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c) || c == '-'; });
     return date || (!v.empty() && std::none_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); }));
   }
-  // What to do instead of `--set key=value` for a word or date: the lines of a scenario that
-  // extends `scenario` and sets it, when they load (checked by loading them); why not, when
-  // they do not (a misspelt key or word, with the scenario's did-you-mean); for a field of a
-  // list's entry, the rule for lists.
+  // What to do instead of `--set key=value` for a `word` or date, or a number the scenario does
+  // not write: the lines of a scenario that extends `scenario` and sets it, when they load
+  // (checked by loading them); for a word that does not, why not (a misspelt key or word, with
+  // the scenario's did-you-mean); for a field of a list's entry, the rule for lists.
   static std::string extends_hint(const std::string& scenario, const ScenarioTemplate& t, const std::string& key,
-                                  const std::string& value) {
-    const std::string head = "  --set changes numbers; ";
+                                  const std::string& value, bool word) {
+    const std::string head = "  --set changes the numbers a scenario writes; ";
     if (key.find_first_of("[]") != std::string::npos) {
       if (!t.writes(key)) return "";
-      return head + "to change `" + key + "`, write a scenario that extends this one (docs/scenario.md: lists of "
+      return head + "to set `" + key + "`, write a scenario that extends this one (docs/scenario.md: lists of "
                     "named entries change entry by entry)\n";
     }
     std::string lines = "extends: " + scenario + "\n", indent;
@@ -263,11 +263,13 @@ struct SetValues {
     try {
       load_scenario_text(lines, "set.yaml");  // `extends` from this folder, as the file would
     } catch (const ScenarioError& e) {
+      // a number at a path that names nothing: its problem is said already (a misspelt key)
+      if (!word) return "";
       const Diagnostic& d = e.diagnostics().front();
       return head + "in a scenario that extends this one, `" + key + ": " + value + "` would not load either: " +
              d.path + ": " + d.message + "\n";
     }
-    std::string out = head + "to change `" + key + "`, write a scenario that extends this one, e.g. in a file in "
+    std::string out = head + "to set `" + key + "`, write a scenario that extends this one, e.g. in a file in "
                              "this folder:\n";
     for (size_t a = 0; a < lines.size();) {
       const size_t nl = lines.find('\n', a);
@@ -302,7 +304,10 @@ struct SetValues {
         texts.push_back(t.text_for(p, x));
       } catch (const ScenarioError& e) {
         err << "gpumm: --set " << p << ": " << e.diagnostics().front().message << "\n";
-        if (is_word(given[k])) err << extends_hint(path, t, p, given[k]);
+        // a word or a date, or a number where the scenario writes none (its default applies)
+        const bool word = is_word(given[k]);
+        if (word || !t.writes(p))
+          err << extends_hint(path, t, p, given[k].empty() ? format_number(x) : given[k], word);
         return std::nullopt;
       }
       // a duration counts whole units: 36.4 would run as 36 months
