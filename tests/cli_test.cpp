@@ -2219,9 +2219,9 @@ TEST_CASE("cli: a word, a date or a number the scenario leaves to its default gi
   // lines that would not load are not offered: the scenario's reason instead, with its guess
   Result weekk = run_gpumm("run '" + small + "' --set step=weekk -o '" + (dir / "out").string() + "'");
   CHECK(weekk.code == 2);
-  CHECK(weekk.err.find("  --set changes the numbers a scenario writes; in a scenario that extends this one, `step: "
-                       "weekk` would not load "
-                       "either: step: `weekk`: expected week, month or quarter; did you mean `week`?\n") != std::string::npos);
+  CHECK(weekk.err.find("  --set changes the numbers a scenario writes; in a scenario that extends this one, "
+                       "`step: weekk` would not load either: step: `weekk`: expected week, month or quarter; "
+                       "did you mean `week`?\n") != std::string::npos);
   CHECK(weekk.err.find("extends: ") == std::string::npos);
   Result stpe = run_gpumm("run '" + small + "' --set stpe=week -o '" + (dir / "out").string() + "'");
   CHECK(stpe.err.find("would not load either: stpe: unknown key `stpe`; did you mean `step`?") != std::string::npos);
