@@ -2243,6 +2243,37 @@ TEST_CASE("cli: a word, a date or a number the scenario leaves to its default gi
   fs::remove_all(dir);
 }
 
+TEST_CASE("cli: a study parameter at a number its scenario leaves to its default says how to write it") {
+  const fs::path dir = scratch("study-default");
+  fs::create_directories(dir);
+  const std::string small = (kSource / "tests/testdata/good_small.yaml").string();
+  std::ofstream(dir / "theta.yaml") << "scenario: '" << small << "'\nmethod: tornado\nparameters:\n"
+                                    << "  - {path: diagnosis.threshold, low: 0.03, high: 0.08}\n"
+                                    << "outputs: [periods_in_structural_shortage]\n";
+  Result r = run_gpumm("study '" + (dir / "theta.yaml").string() + "' -o '" + (dir / "out").string() + "'");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("theta.yaml:4:12: parameters[0].path: `diagnosis.threshold` in " + small +
+                   ": no such value in the scenario: no key `diagnosis` in the scenario; a study varies the numbers "
+                   "its scenario writes: write it there (its default applies now), e.g. `diagnosis: {threshold: "
+                   "0.03}`, or in a scenario that extends it\n") != std::string::npos);
+  // written so, in a scenario that extends it, the study runs
+  std::ofstream(dir / "small-theta.yaml") << "extends: '" << small << "'\ndiagnosis: {threshold: 0.03}\n";
+  std::ofstream(dir / "theta2.yaml") << "scenario: small-theta.yaml\nmethod: tornado\nparameters:\n"
+                                     << "  - {path: diagnosis.threshold, low: 0.03, high: 0.08}\n"
+                                     << "outputs: [periods_in_structural_shortage]\n";
+  Result ok = run_gpumm("study '" + (dir / "theta2.yaml").string() + "' -q -o '" + (dir / "out").string() + "'");
+  CHECK(ok.code == 0);
+  CHECK(fs::exists(dir / "out" / "tornado.csv"));
+  // a misspelt key gets no such advice
+  std::ofstream(dir / "typo.yaml") << "scenario: '" << small << "'\nmethod: tornado\nparameters:\n"
+                                   << "  - {path: diagnosis.theta, low: 0.03, high: 0.08}\n"
+                                   << "outputs: [periods_in_structural_shortage]\n";
+  Result typo = run_gpumm("study '" + (dir / "typo.yaml").string() + "' -o '" + (dir / "out2").string() + "'");
+  CHECK(typo.code == 2);
+  CHECK(typo.err.find("a study varies") == std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("cli: a --set that names no number, or makes the scenario invalid, is refused with the reason") {
   const std::string out = " -o '" + scratch("set-bad").string() + "'";
   Result typo = run_gpumm("run tests/testdata/good_small.yaml --set firms.google.capx.2026=45" + out);

@@ -143,6 +143,24 @@ TEST_CASE("scenario: did you mean: swapped letters count once, and a short word 
   CHECK(closest_name("fleet_at_strat", {"fleet_at_start", "power_at_start"}) == "fleet_at_start");
 }
 
+TEST_CASE("scenario: a setting written as YAML, and whether a scenario extending another with it loads") {
+  CHECK(yaml_setting("step", "week", false) == "step: week\n");
+  CHECK(yaml_setting("diagnosis.threshold", "0.1", false) == "diagnosis:\n  threshold: 0.1\n");
+  CHECK(yaml_setting("firms.google.capex_start", "2025-06-01", false) ==
+        "firms:\n  google:\n    capex_start: 2025-06-01\n");
+  CHECK(yaml_setting("diagnosis.threshold", "0.1", true) == "diagnosis: {threshold: 0.1}");
+  CHECK(yaml_setting("firms.google.capex_start", "2025-06-01", true) == "firms: {google: {capex_start: 2025-06-01}}");
+  const ScenarioTemplate t = ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/tests/testdata/good_small.yaml");
+  CHECK(t.problems_setting("diagnosis.threshold", "0.1").empty());  // left to its default there
+  CHECK(t.problems_setting("step", "quarter").empty());
+  const std::vector<Diagnostic> misspelt = t.problems_setting("diagnosis.theta", "0.1");
+  REQUIRE(misspelt.size() == 1);
+  CHECK(misspelt[0].path == "diagnosis.theta");
+  const std::vector<Diagnostic> word = t.problems_setting("step", "weekk");
+  REQUIRE(word.size() == 1);
+  CHECK(word[0].message == "`weekk`: expected week, month or quarter; did you mean `week`?");
+}
+
 TEST_CASE("scenario: a misspelt word of a fixed list names the words and the closest one") {
   std::string step = kValid + "step: mnth\n";
   CHECK(first(step) == "s.yaml:15:7: step: `mnth`: expected week, month or quarter; did you mean `month`?");

@@ -1733,6 +1733,39 @@ double ScenarioTemplate::value_at(const std::string& path) const {
 
 bool ScenarioTemplate::writes(const std::string& path) const { return walk_path(impl_->root, path).node.IsDefined(); }
 
+std::vector<Diagnostic> ScenarioTemplate::problems_setting(const std::string& path, const std::string& value) const {
+  // `extends` names this file by its absolute path, quoted (a quote in it doubled)
+  std::string quoted = "'";
+  for (char c : std::filesystem::absolute(impl_->file).lexically_normal().string()) quoted += c == '\'' ? "''" : std::string(1, c);
+  quoted += "'";
+  try {
+    load_scenario_text("extends: " + quoted + "\n" + yaml_setting(path, value, false), "setting.yaml");
+  } catch (const ScenarioError& e) {
+    return e.diagnostics();
+  }
+  return {};
+}
+
+std::string yaml_setting(const std::string& path, const std::string& value, bool flow) {
+  std::string out, indent;
+  size_t open = 0;
+  for (size_t a = 0;;) {
+    const size_t dot = path.find('.', a);
+    out += path.substr(a, dot - a) + ":";
+    if (dot == std::string::npos) break;
+    a = dot + 1;
+    if (flow) {
+      out += " {";
+      ++open;
+    } else {
+      indent += "  ";
+      out += "\n" + indent;
+    }
+  }
+  out += " " + value;
+  return flow ? out + std::string(open, '}') : out + "\n";
+}
+
 std::string ScenarioTemplate::text_for(const std::string& path, double x) const {
   value_at(path);  // the path's problems, if any
   std::string prefix, suffix;

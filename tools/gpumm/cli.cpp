@@ -250,25 +250,14 @@ struct SetValues {
       return head + "to set `" + key + "`, write a scenario that extends this one (docs/scenario.md: lists of "
                     "named entries change entry by entry)\n";
     }
-    std::string lines = "extends: " + scenario + "\n", indent;
-    for (size_t a = 0;;) {
-      const size_t dot = key.find('.', a);
-      lines += indent + key.substr(a, dot - a) + ":";
-      if (dot == std::string::npos) break;
-      lines += "\n";
-      indent += "  ";
-      a = dot + 1;
-    }
-    lines += " " + value + "\n";
-    try {
-      load_scenario_text(lines, "set.yaml");  // `extends` from this folder, as the file would
-    } catch (const ScenarioError& e) {
+    if (const std::vector<Diagnostic> problems = t.problems_setting(key, value); !problems.empty()) {
       // a number at a path that names nothing: its problem is said already (a misspelt key)
       if (!word) return "";
-      const Diagnostic& d = e.diagnostics().front();
+      const Diagnostic& d = problems.front();
       return head + "in a scenario that extends this one, `" + key + ": " + value + "` would not load either: " +
              d.path + ": " + d.message + "\n";
     }
+    const std::string lines = "extends: " + scenario + "\n" + yaml_setting(key, value, false);
     std::string out = head + "to set `" + key + "`, write a scenario that extends this one, e.g. in a file in "
                              "this folder:\n";
     for (size_t a = 0; a < lines.size();) {

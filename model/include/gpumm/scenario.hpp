@@ -14,6 +14,7 @@
 
 #include "gpumm/calendar.hpp"
 #include "gpumm/diagnosis.hpp"
+#include "gpumm/error.hpp"
 #include "gpumm/units.hpp"
 
 namespace gpumm {
@@ -390,6 +391,11 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
 /// `generations.rubin.lead_time`, `firms.meta.builds[0].power`, `contracts[openai_oracle].ramp`;
 /// the value is the number as written, in the units written (135 for `$135B`, 18 for `18mo`).
 /// A duration counts whole units: 23.6 at `18mo` is written `24mo`.
+/// `value` (YAML text) at the key path `path` (`diagnosis.threshold`) as YAML: block lines, one
+/// key per line and indented ("diagnosis:\n  threshold: 0.03\n"), or with `flow` one line
+/// ("diagnosis: {threshold: 0.03}").
+std::string yaml_setting(const std::string& path, const std::string& value, bool flow);
+
 class ScenarioTemplate {
  public:
   /// Load and validate `path` (with its `extends`); throws ScenarioError.
@@ -398,6 +404,10 @@ class ScenarioTemplate {
   double value_at(const std::string& path) const;
   /// Whether `path` names a value the document writes (a number or not).
   bool writes(const std::string& path) const;
+  /// The problems of a scenario that extends this one and sets `value` (YAML text) at the key
+  /// path `path` (`diagnosis.threshold`, no list entries): none when it loads, so that a key
+  /// this one leaves to its default, or a word, can be offered as a change to write.
+  std::vector<Diagnostic> problems_setting(const std::string& path, const std::string& value) const;
   /// How `x` is written at `path`, with its units (`$200B`, `24mo`); throws as value_at.
   std::string text_for(const std::string& path, double x) const;
   /// The units written with the number at `path` (`$B` for `$135B`, `mo` for `18mo`, `GW/y`
