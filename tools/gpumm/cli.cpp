@@ -208,7 +208,6 @@ struct SetValues {
     const bool plain = ec == std::errc() && p == end && std::isfinite(x);
     if (eq + 1 == v->size()) return "--set `" + *v + "`: the value is missing; " + example;
     const std::string path = v->substr(0, eq);
-    if (path == "seed") return "--set seed: the seed is an option of its own: `--seed " + v->substr(eq + 1) + "`";
     for (const auto& [q, _] : values)
       if (q == path) return "--set `" + path + "` is given twice";
     values.emplace_back(path, plain ? x : std::nan(""));
@@ -293,9 +292,13 @@ struct SetValues {
         texts.push_back(t.text_for(p, x));
       } catch (const ScenarioError& e) {
         err << "gpumm: --set " << p << ": " << e.diagnostics().front().message << "\n";
-        // a word or a date, or a number where the scenario writes none (its default applies)
+        // a word or a date, or a number where the scenario writes none (its default applies);
+        // the seed, where the scenario writes none, has its option
         const bool word = is_word(given[k]);
-        if (word || !t.writes(p))
+        if (p == "seed")
+          err << "  the seed is an option of its own: `--seed " << (given[k].empty() ? format_number(x) : given[k])
+              << "`\n";
+        else if (word || !t.writes(p))
           err << extends_hint(path, t, p, given[k].empty() ? format_number(x) : given[k], word);
         return std::nullopt;
       }
