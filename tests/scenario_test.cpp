@@ -134,11 +134,12 @@ TEST_CASE("scenario: problems are listed in the order of the file's lines") {
   CHECK(p[1].line == 17);
 }
 
-TEST_CASE("scenario: did you mean: swapped letters count once, and a short word takes one edit at most") {
+TEST_CASE("scenario: did you mean: swapped letters count once, and two short names one edit at most") {
   CHECK(closest_name("stpe", {"step", "start"}) == "step");          // one swap
   CHECK(closest_name("us_eats", {"us_east", "us_west"}) == "us_east");  // one swap
   CHECK(closest_name("capx", {"capex", "builds"}) == "capex");        // one letter left out
   CHECK(closest_name("seed", {"name", "end", "start"}).empty());       // `end` is two edits away
+  CHECK(closest_name("nvda", {"nvidia", "amd"}) == "nvidia");           // two edits, to a longer name
   CHECK(closest_name("contarcts", {"contracts", "backstops"}) == "contracts");
   CHECK(closest_name("fleet_at_strat", {"fleet_at_start", "power_at_start"}) == "fleet_at_start");
 }

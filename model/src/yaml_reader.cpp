@@ -74,11 +74,13 @@ bool words_within(const std::vector<std::string_view>& word, std::string_view ca
 
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates) {
   std::string best;
-  // a third of the word's letters, at least two, but one in a word of four letters or fewer
-  // (`seed` is two edits from `end`)
-  std::size_t best_d = (word.size() <= 4 ? 1 : std::max<std::size_t>(2, word.size() / 3)) + 1;
+  // close: within a third of the word's letters, at least two, but one between two names of
+  // four letters or fewer (`seed` is two edits from `end`; `nvda` two from `nvidia`)
+  const std::size_t most = std::max<std::size_t>(2, word.size() / 3);
+  std::size_t best_d = most + 1;
   for (const std::string& c : candidates) {
-    std::size_t d = edit_distance(word, c);
+    const std::size_t d = edit_distance(word, c);
+    if (word.size() <= 4 && c.size() <= 4 && d > 1) continue;
     if (d < best_d) {
       best_d = d;
       best = c;
