@@ -2264,6 +2264,13 @@ TEST_CASE("cli: a study parameter at a number its scenario leaves to its default
   Result ok = run_gpumm("study '" + (dir / "theta2.yaml").string() + "' -q -o '" + (dir / "out").string() + "'");
   CHECK(ok.code == 0);
   CHECK(fs::exists(dir / "out" / "tornado.csv"));
+  // a range written with units is offered with them
+  std::ofstream(dir / "capex.yaml") << "scenario: '" << small << "'\nmethod: tornado\nparameters:\n"
+                                    << "  - {path: firms.meta.capex.2026, low: $5B, high: $9B}\n"
+                                    << "outputs: [periods_in_structural_shortage]\n";
+  Result capex = run_gpumm("study '" + (dir / "capex.yaml").string() + "' -o '" + (dir / "out3").string() + "'");
+  CHECK(capex.code == 2);
+  CHECK(capex.err.find("e.g. `firms: {meta: {capex: {2026: $5B}}}`") != std::string::npos);
   // a misspelt key gets no such advice
   std::ofstream(dir / "typo.yaml") << "scenario: '" << small << "'\nmethod: tornado\nparameters:\n"
                                    << "  - {path: diagnosis.theta, low: 0.03, high: 0.08}\n"

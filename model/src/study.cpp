@@ -301,11 +301,14 @@ std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmp
     } catch (const ScenarioError& e) {
       Diagnostic d = e.diagnostics().front();
       d.message = "`" + p.path + "` in " + d.file + ": " + d.message;
-      // a key the scenario leaves to its default: how to write it, when that would load
-      if (p.path.find('[') == std::string::npos && !tmpl.writes(p.path) &&
-          tmpl.problems_setting(p.path, format_number(p.low)).empty())
+      // a key the scenario leaves to its default: how to write it (with the range's low end, as
+      // the study writes it), when that would load
+      std::string low = format_number(p.low);
+      for (const StudyParameter::Written& w : p.written)
+        if (w.key == "low") low = w.text;
+      if (p.path.find('[') == std::string::npos && !tmpl.writes(p.path) && tmpl.problems_setting(p.path, low).empty())
         d.message += "; a study varies the numbers its scenario writes: write it there (its default applies now), "
-                     "e.g. `" + yaml_setting(p.path, format_number(p.low), true) + "`, or in a scenario that extends it";
+                     "e.g. `" + yaml_setting(p.path, low, true) + "`, or in a scenario that extends it";
       d.file = study.file;
       d.line = p.line;
       d.column = p.column;
