@@ -2225,11 +2225,35 @@ TEST_CASE("cli: a word, a date or a number the scenario leaves to its default gi
   CHECK(weekk.err.find("extends: ") == std::string::npos);
   Result stpe = run_gpumm("run '" + small + "' --set stpe=week -o '" + (dir / "out").string() + "'");
   CHECK(stpe.err.find("would not load either: stpe: unknown key `stpe`; did you mean `step`?") != std::string::npos);
-  // a field of a list's entry: the rule for lists
+  // a field of a list's entry by its index: the rule for lists
   Result listed = run_gpumm("run '" + small + "' --set 'firms.meta.builds[0].stage=announced' -o '" + (dir / "out").string() + "'");
   CHECK(listed.code == 2);
   CHECK(listed.err.find("write a scenario that extends this one (docs/scenario.md: lists of named entries change "
-                        "entry by entry)\n") != std::string::npos);
+                        "entry by entry, others are replaced whole)\n") != std::string::npos);
+  CHECK(listed.err.find("extends: ") == std::string::npos);
+  // a field of a named entry: the lines that change that entry by its name, and they run
+  const std::string oversold = (kSource / "tests/testdata/oversold.yaml").string();
+  for (const char* set : {"contracts[deal_2].start=2024-06-01", "contracts[deal_2].ramp=6mo"}) {
+    Result named = run_gpumm("run '" + oversold + "' --set '" + set + "' -o '" + (dir / "out").string() + "'");
+    CHECK(named.code == 2);
+    const std::string text_set = set;
+    const size_t dot = text_set.find('.') + 1, eq = text_set.find('=');
+    const std::string field = text_set.substr(dot, eq - dot), value = text_set.substr(eq + 1);
+    const std::string lines = "    extends: " + oversold + "\n    contracts:\n      - {name: deal_2, " + field + ": " + value + "}\n";
+    REQUIRE(named.err.size() > lines.size());
+    CHECK(named.err.substr(named.err.size() - lines.size()) == lines);
+    std::string file_text, l;
+    std::istringstream in(lines);
+    while (std::getline(in, l)) file_text += l.substr(4) + "\n";
+    std::ofstream(dir / "deal.yaml") << file_text;
+    Result ran = run_gpumm("run '" + (dir / "deal.yaml").string() + "' -q -o '" + (dir / field).string() + "'");
+    CHECK(ran.code == 0);
+  }
+  CHECK(slurp(dir / "start" / "scenario.resolved.yaml").find("{name: deal_2, seller: meta, buyer: google, start: 2024-06-01,") !=
+        std::string::npos);
+  CHECK(slurp(dir / "ramp" / "scenario.resolved.yaml").find("{name: deal_2, seller: meta, buyer: google, start: 2024-04-01, "
+                                                            "end: 2026-12-31, volume: {gpus: 90000, generation: h100}, "
+                                                            "price: $2, take_or_pay: 1, ramp: 6mo}") != std::string::npos);
   // a number the scenario leaves to its default: the lines too; at a misspelt path, the path's
   // problem alone
   Result unset = run_gpumm("run '" + small + "' --set diagnosis.threshold=0.1 -o '" + (dir / "out").string() + "'");
@@ -2271,6 +2295,23 @@ TEST_CASE("cli: a study parameter at a number its scenario leaves to its default
   Result capex = run_gpumm("study '" + (dir / "capex.yaml").string() + "' -o '" + (dir / "out3").string() + "'");
   CHECK(capex.code == 2);
   CHECK(capex.err.find("e.g. `firms: {meta: {capex: {2026: $5B}}}`") != std::string::npos);
+  // a field of a named entry: in the entry, or by its name in a scenario that extends it (which runs)
+  const std::string oversold = (kSource / "tests/testdata/oversold.yaml").string();
+  std::ofstream(dir / "ramp.yaml") << "scenario: '" << oversold << "'\nmethod: tornado\nparameters:\n"
+                                   << "  - {path: 'contracts[deal_2].ramp', low: 3mo, high: 9mo}\n"
+                                   << "outputs: [periods_in_structural_shortage]\n";
+  Result ramp = run_gpumm("study '" + (dir / "ramp.yaml").string() + "' -o '" + (dir / "out4").string() + "'");
+  CHECK(ramp.code == 2);
+  CHECK(ramp.err.find("no key `ramp` in `contracts[deal_2]`; a study varies the numbers its scenario writes: write it "
+                      "there (its default applies now), e.g. `ramp: 3mo` in its entry `contracts[deal_2]`, or in a "
+                      "scenario that extends it: `contracts: [{name: deal_2, ramp: 3mo}]`\n") != std::string::npos);
+  std::ofstream(dir / "oversold-ramp.yaml") << "extends: '" << oversold << "'\ncontracts: [{name: deal_2, ramp: 3mo}]\n";
+  std::ofstream(dir / "ramp2.yaml") << "scenario: oversold-ramp.yaml\nmethod: tornado\nparameters:\n"
+                                    << "  - {path: 'contracts[deal_2].ramp', low: 3mo, high: 9mo}\n"
+                                    << "outputs: [periods_in_structural_shortage]\n";
+  Result ramp2 = run_gpumm("study '" + (dir / "ramp2.yaml").string() + "' -q -o '" + (dir / "out5").string() + "'");
+  CHECK(ramp2.code == 0);
+  CHECK(fs::exists(dir / "out5" / "tornado.csv"));
   // a misspelt key gets no such advice
   std::ofstream(dir / "typo.yaml") << "scenario: '" << small << "'\nmethod: tornado\nparameters:\n"
                                    << "  - {path: diagnosis.theta, low: 0.03, high: 0.08}\n"

@@ -162,6 +162,34 @@ TEST_CASE("scenario: a setting written as YAML, and whether a scenario extending
   CHECK(word[0].message == "`weekk`: expected week, month or quarter; did you mean `week`?");
 }
 
+TEST_CASE("scenario: a setting of a named list's entry is written by the entry's name, and loads into that entry") {
+  CHECK(yaml_setting("contracts[deal_1].ramp", "6mo", false) == "contracts:\n  - {name: deal_1, ramp: 6mo}\n");
+  CHECK(yaml_setting("contracts[deal_1].ramp", "6mo", true) == "contracts: [{name: deal_1, ramp: 6mo}]");
+  CHECK(yaml_setting("contracts[deal_1].volume.gpus", "5", false) ==
+        "contracts:\n  - {name: deal_1, volume: {gpus: 5}}\n");
+  CHECK(yaml_setting("a.b[x].c[y].d", "1", false) == "a:\n  b:\n    - {name: x, c: [{name: y, d: 1}]}\n");
+  CHECK(yaml_setting("a.b[x].c[y].d", "1", true) == "a: {b: [{name: x, c: [{name: y, d: 1}]}]}");
+  CHECK(yaml_setting("contracts[deal one].ramp", "6mo", true) == "contracts: [{name: 'deal one', ramp: 6mo}]");
+  // an entry by its index (an extending scenario replaces the list), a whole entry: none
+  CHECK(yaml_setting("firms.meta.builds[0].stage", "announced", false).empty());
+  CHECK(yaml_setting("contracts[deal_1]", "1", false).empty());
+  const std::string oversold = GPUMM_SOURCE_DIR "/tests/testdata/oversold.yaml";
+  const ScenarioTemplate t = ScenarioTemplate::from_file(oversold);
+  CHECK(t.problems_setting("contracts[deal_1].ramp", "6mo").empty());  // left to its default there
+  CHECK(t.problems_setting("contracts[deal_2].start", "2024-06-01").empty());
+  const std::vector<Diagnostic> indexed = t.problems_setting("contracts[0].ramp", "6mo");
+  REQUIRE(indexed.size() == 1);
+  CHECK(indexed[0].message.find("by its index") != std::string::npos);
+  // the lines change that entry alone
+  const Scenario s = load_scenario_text("extends: '" + oversold + "'\n" + yaml_setting("contracts[deal_2].ramp", "6mo", false),
+                                        "later.yaml");
+  REQUIRE(s.contracts.size() == 5);
+  CHECK(s.contracts[0].ramp.count == 0);
+  CHECK(s.contracts[1].name == "deal_2");
+  CHECK(s.contracts[1].ramp.count == 6);
+  CHECK(s.contracts[1].start == Date(2024, 4, 1));
+}
+
 TEST_CASE("scenario: a misspelt word of a fixed list names the words and the closest one") {
   std::string step = kValid + "step: mnth\n";
   CHECK(first(step) == "s.yaml:15:7: step: `mnth`: expected week, month or quarter; did you mean `month`?");

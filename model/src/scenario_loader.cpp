@@ -1738,32 +1738,84 @@ std::vector<Diagnostic> ScenarioTemplate::problems_setting(const std::string& pa
   std::string quoted = "'";
   for (char c : std::filesystem::absolute(impl_->file).lexically_normal().string()) quoted += c == '\'' ? "''" : std::string(1, c);
   quoted += "'";
+  const std::string lines = yaml_setting(path, value, false);
+  if (lines.empty())
+    return {{"setting.yaml", 0, 0, path,
+             "not a value a scenario that extends this one sets alone: an entry of a list by its "
+             "index (such a list is replaced whole) or a whole entry"}};
   try {
-    load_scenario_text("extends: " + quoted + "\n" + yaml_setting(path, value, false), "setting.yaml");
+    load_scenario_text("extends: " + quoted + "\n" + lines, "setting.yaml");
   } catch (const ScenarioError& e) {
     return e.diagnostics();
   }
   return {};
 }
 
-std::string yaml_setting(const std::string& path, const std::string& value, bool flow) {
-  std::string out, indent;
-  size_t open = 0;
-  for (size_t a = 0;;) {
-    const size_t dot = path.find('.', a);
-    out += path.substr(a, dot - a) + ":";
-    if (dot == std::string::npos) break;
-    a = dot + 1;
-    if (flow) {
-      out += " {";
-      ++open;
-    } else {
-      indent += "  ";
-      out += "\n" + indent;
+namespace {
+// A path's keys (`contracts[openai_oracle].volume` -> {contracts, openai_oracle}, {volume, ""}):
+// each with the name of the list entry it picks ("" for none).
+std::vector<std::pair<std::string, std::string>> path_keys(const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> keys;
+  for (size_t a = 0; a <= path.size();) {
+    const size_t dot = std::min(path.find('.', a), path.size());
+    std::string key = path.substr(a, dot - a), name;
+    if (const size_t open = key.find('['); open != std::string::npos && key.back() == ']') {
+      name = key.substr(open + 1, key.size() - open - 2);
+      key.resize(open);
     }
+    keys.emplace_back(key, name);
+    a = dot + 1;
   }
-  out += " " + value;
-  return flow ? out + std::string(open, '}') : out + "\n";
+  return keys;
+}
+
+// A name as a YAML scalar: as it is when plain, quoted otherwise.
+std::string yaml_name(const std::string& name) {
+  const bool plain = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '-' || c == '.';
+  });
+  if (plain) return name;
+  std::string q = "'";
+  for (char c : name) q += c == '\'' ? std::string("''") : std::string(1, c);
+  return q + "'";
+}
+}  // namespace
+
+std::string yaml_setting(const std::string& path, const std::string& value, bool flow) {
+  const auto keys = path_keys(path);
+  // an entry by its index (an extending scenario replaces such a list whole), or a whole entry
+  const auto by_index = [](const auto& key) {
+    return !key.second.empty() && key.second.find_first_not_of("0123456789") == std::string::npos;
+  };
+  if (std::any_of(keys.begin(), keys.end(), by_index) || !keys.back().second.empty()) return "";
+  // keys[k..] in flow style: `key: {...}`, or for an entry `key: [{name: n, ...}]`
+  const auto flow_from = [&](size_t k0) {
+    std::string out, close;
+    for (size_t k = k0; k < keys.size(); ++k) {
+      out += keys[k].first + ": ";
+      if (k + 1 == keys.size()) break;
+      if (keys[k].second.empty()) {
+        out += "{";
+        close = "}" + close;
+      } else {
+        out += "[{name: " + yaml_name(keys[k].second) + ", ";
+        close = "}]" + close;
+      }
+    }
+    return out + value + close;
+  };
+  if (flow) return flow_from(0);
+  // block style down to the first list entry, which is one line of flow style
+  std::string out, indent;
+  for (size_t k = 0; k < keys.size(); ++k) {
+    out += indent + keys[k].first + ":";
+    if (k + 1 == keys.size()) return out + " " + value + "\n";
+    indent += "  ";
+    if (!keys[k].second.empty())
+      return out + "\n" + indent + "- {name: " + yaml_name(keys[k].second) + ", " + flow_from(k + 1) + "}\n";
+    out += "\n";
+  }
+  return out;
 }
 
 std::string ScenarioTemplate::text_for(const std::string& path, double x) const {

@@ -306,9 +306,16 @@ std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmp
       std::string low = format_number(p.low);
       for (const StudyParameter::Written& w : p.written)
         if (w.key == "low") low = w.text;
-      if (p.path.find('[') == std::string::npos && !tmpl.writes(p.path) && tmpl.problems_setting(p.path, low).empty())
-        d.message += "; a study varies the numbers its scenario writes: write it there (its default applies now), "
-                     "e.g. `" + yaml_setting(p.path, low, true) + "`, or in a scenario that extends it";
+      const size_t entry = p.path.rfind(']');
+      if (!tmpl.writes(p.path) && tmpl.problems_setting(p.path, low).empty()) {
+        d.message += "; a study varies the numbers its scenario writes: write it there (its default applies now), e.g. ";
+        if (entry == std::string::npos)
+          d.message += "`" + yaml_setting(p.path, low, true) + "`, or in a scenario that extends it";
+        else  // in the entry itself, or by the entry's name in a scenario that extends it
+          d.message += "`" + yaml_setting(p.path.substr(entry + 2), low, true) + "` in its entry `" +
+                       p.path.substr(0, entry + 1) + "`, or in a scenario that extends it: `" +
+                       yaml_setting(p.path, low, true) + "`";
+      }
       d.file = study.file;
       d.line = p.line;
       d.column = p.column;

@@ -240,14 +240,14 @@ struct SetValues {
   // What to do instead of `--set key=value` for a `word` or date, or a number the scenario does
   // not write: the lines of a scenario that extends `scenario` and sets it, when they load
   // (checked by loading them); for a word that does not, why not (a misspelt key or word, with
-  // the scenario's did-you-mean); for a field of a list's entry, the rule for lists.
+  // the scenario's did-you-mean); for a field of a list's entry by its index, the rule for lists.
   static std::string extends_hint(const std::string& scenario, const ScenarioTemplate& t, const std::string& key,
                                   const std::string& value, bool word) {
     const std::string head = "  --set changes the numbers a scenario writes; ";
-    if (key.find_first_of("[]") != std::string::npos) {
+    if (yaml_setting(key, value, false).empty()) {
       if (!t.writes(key)) return "";
       return head + "to set `" + key + "`, write a scenario that extends this one (docs/scenario.md: lists of "
-                    "named entries change entry by entry)\n";
+                    "named entries change entry by entry, others are replaced whole)\n";
     }
     if (const std::vector<Diagnostic> problems = t.problems_setting(key, value); !problems.empty()) {
       // a number at a path that names nothing: its problem is said already (a misspelt key)

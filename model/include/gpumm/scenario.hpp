@@ -385,17 +385,22 @@ Scenario load_scenario_file(const std::string& path, const LoadLimits& limits = 
 Scenario load_scenario_text(const std::string& text, const std::string& file_name,
                             const LoadLimits& limits = {});
 
+/// `value` (YAML text) at the key path `path` (`diagnosis.threshold`) as the lines of a scenario
+/// that extends another: block lines, one key per line and indented
+/// ("diagnosis:\n  threshold: 0.03\n"), or with `flow` one line ("diagnosis: {threshold: 0.03}").
+/// An entry of a list of named entries, which an extending scenario changes by name, is one line
+/// of flow style with its name (`contracts[openai_oracle].start` -> "contracts:\n  - {name:
+/// openai_oracle, start: 2026-01-01}\n", or "contracts: [{name: openai_oracle, start: ...}]").
+/// "" for an entry by its index (`builds[0].power`: an extending scenario replaces such a list
+/// whole) or a whole entry.
+std::string yaml_setting(const std::string& path, const std::string& value, bool flow);
+
 /// A validated scenario document whose numeric values can be changed by path before it is
 /// loaded: the parameters of a sensitivity study. A path names map keys and list items, by
 /// index or (entries with a `name`) by name: `firms.meta.capex.2026`,
 /// `generations.rubin.lead_time`, `firms.meta.builds[0].power`, `contracts[openai_oracle].ramp`;
 /// the value is the number as written, in the units written (135 for `$135B`, 18 for `18mo`).
 /// A duration counts whole units: 23.6 at `18mo` is written `24mo`.
-/// `value` (YAML text) at the key path `path` (`diagnosis.threshold`) as YAML: block lines, one
-/// key per line and indented ("diagnosis:\n  threshold: 0.03\n"), or with `flow` one line
-/// ("diagnosis: {threshold: 0.03}").
-std::string yaml_setting(const std::string& path, const std::string& value, bool flow);
-
 class ScenarioTemplate {
  public:
   /// Load and validate `path` (with its `extends`); throws ScenarioError.
@@ -405,8 +410,9 @@ class ScenarioTemplate {
   /// Whether `path` names a value the document writes (a number or not).
   bool writes(const std::string& path) const;
   /// The problems of a scenario that extends this one and sets `value` (YAML text) at the key
-  /// path `path` (`diagnosis.threshold`, no list entries): none when it loads, so that a key
-  /// this one leaves to its default, or a word, can be offered as a change to write.
+  /// path `path` (`diagnosis.threshold`, `contracts[deal].ramp`; yaml_setting's lines): none
+  /// when it loads, so that a key this one leaves to its default, or a word, can be offered as
+  /// a change to write. A path yaml_setting cannot write (`builds[0].power`) is one problem.
   std::vector<Diagnostic> problems_setting(const std::string& path, const std::string& value) const;
   /// How `x` is written at `path`, with its units (`$200B`, `24mo`); throws as value_at.
   std::string text_for(const std::string& path, double x) const;
