@@ -1270,6 +1270,10 @@ TEST_CASE("cli: a study given to run, a scenario given to study and a misspelt f
   CHECK(run_gpumm("validate inputs/studies/tornadoo.yaml").err.rfind(
             "inputs/studies/tornadoo.yaml: no such file; did you mean `inputs/studies/tornado.yaml`?", 0) == 0);
   CHECK(run_gpumm("run nowhere/base.yaml").err.rfind("nowhere/base.yaml: no such file\n", 0) == 0);
+  // the name without its `.yaml`
+  CHECK(run_gpumm("run inputs/base").err.rfind("inputs/base: no such file; did you mean `inputs/base.yaml`?\n", 0) == 0);
+  CHECK(run_gpumm("study inputs/studies/tornado").err.rfind(
+            "inputs/studies/tornado: no such file; did you mean `inputs/studies/tornado.yaml`?", 0) == 0);
   // a folder: an output's scenario, or the YAML files it holds
   const fs::path out = scratch("explain-an-output");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);

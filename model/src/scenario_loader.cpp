@@ -1251,11 +1251,14 @@ std::vector<std::string> file_names(const std::filesystem::path& dir) {
   return names;
 }
 
-// "no such file", with the closest name among the files of its folder (`base.yml`: did you mean
-// `base.yaml`?).
+// "no such file", with the name written with `.yaml` when that is a file (`inputs/base`), or else
+// the closest name among the files of its folder (`base.yml`: did you mean `base.yaml`?).
 std::string no_such_file(const std::string& path) {
   namespace fs = std::filesystem;
   const fs::path p(path);
+  std::error_code ec;
+  for (const char* ext : {".yaml", ".yml"})
+    if (fs::is_regular_file(path + ext, ec)) return "no such file; did you mean `" + path + ext + "`?";
   const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
   const std::string guess = detail::did_you_mean(p.filename().string(), file_names(dir));
   if (guess.empty()) return "no such file";
