@@ -2316,6 +2316,13 @@ TEST_CASE("cli: a study parameter at a number its scenario leaves to its default
   Result ramp2 = run_gpumm("study '" + (dir / "ramp2.yaml").string() + "' -q -o '" + (dir / "out5").string() + "'");
   CHECK(ramp2.code == 0);
   CHECK(fs::exists(dir / "out5" / "tornado.csv"));
+  // a low end the scenario would refuse: the advice writes the high end
+  std::ofstream(dir / "negative.yaml") << "scenario: '" << small << "'\nmethod: tornado\nparameters:\n"
+                                       << "  - {path: diagnosis.threshold, low: -0.1, high: 0.08}\n"
+                                       << "outputs: [periods_in_structural_shortage]\n";
+  Result negative = run_gpumm("study '" + (dir / "negative.yaml").string() + "' -o '" + (dir / "out6").string() + "'");
+  CHECK(negative.code == 2);
+  CHECK(negative.err.find("e.g. `diagnosis: {threshold: 0.08}`, or in a scenario that extends it") != std::string::npos);
   // a misspelt key gets no such advice
   std::ofstream(dir / "typo.yaml") << "scenario: '" << small << "'\nmethod: tornado\nparameters:\n"
                                    << "  - {path: diagnosis.theta, low: 0.03, high: 0.08}\n"

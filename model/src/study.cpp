@@ -301,13 +301,18 @@ std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmp
     } catch (const ScenarioError& e) {
       Diagnostic d = e.diagnostics().front();
       d.message = "`" + p.path + "` in " + d.file + ": " + d.message;
-      // a key the scenario leaves to its default: how to write it (with the range's low end, as
-      // the study writes it), when that would load
-      std::string low = format_number(p.low);
-      for (const StudyParameter::Written& w : p.written)
+      // a key the scenario leaves to its default: how to write it (with the range's low end as
+      // the study writes it, or its high end where the scenario refuses the low one), when that
+      // would load
+      std::string low = format_number(p.low), high = format_number(p.high);
+      for (const StudyParameter::Written& w : p.written) {
         if (w.key == "low") low = w.text;
+        if (w.key == "high") high = w.text;
+      }
       const size_t entry = p.path.rfind(']');
-      if (!tmpl.writes(p.path) && tmpl.problems_setting(p.path, low).empty()) {
+      const bool unwritten = !tmpl.writes(p.path);
+      if (unwritten && !tmpl.problems_setting(p.path, low).empty()) low = high;
+      if (unwritten && tmpl.problems_setting(p.path, low).empty()) {
         d.message += "; a study varies the numbers its scenario writes: write it there (its default applies now), e.g. ";
         if (entry == std::string::npos)
           d.message += "`" + yaml_setting(p.path, low, true) + "`, or in a scenario that extends it";
