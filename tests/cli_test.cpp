@@ -903,6 +903,16 @@ TEST_CASE("cli: validate accepts good files and reports each bad one") {
   CHECK(child.code == 2);
   CHECK(lines(child.err).at(0) ==
         "tests/testdata/extends/child_weights.yaml:5:14: firms.meta.regions: region weights sum to 1.5; they must sum to 1");
+  // a budget without `$` or scale: dollars or billions are both offered, not one guessed
+  const fs::path dir = scratch("validate-money");
+  fs::create_directories(dir);
+  std::ofstream(dir / "bare.yaml") << "extends: '" << (kSource / "inputs/base.yaml").string()
+                                   << "'\nfirms:\n  meta:\n    capex: {2027: 200}\n";
+  Result bare = run_gpumm("validate '" + (dir / "bare.yaml").string() + "'");
+  CHECK(bare.code == 2);
+  CHECK(bare.err == (dir / "bare.yaml").string() + ":4:19: firms.meta.capex.2027: `200`: missing `$`; write `$200` for "
+                    "dollars, or with a scale: `$200k`, `$200M`, `$200B`\n1 problem found\n");
+  fs::remove_all(dir);
 }
 
 TEST_CASE("cli: an interrupted run leaves no complete-looking file, and the next run recovers") {

@@ -61,6 +61,8 @@ TEST_CASE("units: money, compute and plain numbers") {
   CHECK(parse_money_usd("USD 20B").error == "missing `$`; write `$20B`");
   CHECK(parse_money_usd("20 billion dollars").error == "missing `$`; write `$20B`");
   CHECK(parse_money_usd("20e9").error == "missing `$`; write `$20e9`");
+  // a number alone could be dollars or a budget in billions: both are offered, not a guess
+  CHECK(parse_money_usd("200").error == "missing `$`; write `$200` for dollars, or with a scale: `$200k`, `$200M`, `$200B`");
   CHECK(parse_money_usd("72 $B").error == "the `$` goes before the number; write `$72B`");
   CHECK(parse_money_usd("72$").error == "the `$` goes before the number; write `$72`");
   CHECK(parse_money_usd("$20bn").error == "unknown unit `bn`; write `$20B`");

@@ -242,8 +242,12 @@ Parsed<double> parse_money_usd(std::string_view text) {
       const bool dollar_after = !rest.empty() && rest.front() == '$';
       if (dollar_after) rest = trim(rest.substr(1));
       const std::string as_written = money_as_written(number, rest);
-      return fail<double>((dollar_after ? "the `$` goes before the number; " : "missing `$`; ") +
-                          (as_written.empty() ? expected : "write `" + as_written + "`"));
+      const std::string head = dollar_after ? "the `$` goes before the number; " : "missing `$`; ";
+      // `200` alone: dollars, or (as budgets are mostly written) billions? Both, not a guess.
+      if (!dollar_after && rest.empty() && number.find_first_of("eE") == std::string::npos)
+        return fail<double>(head + "write `$" + number + "` for dollars, or with a scale: `$" + number + "k`, `$" + number +
+                            "M`, `$" + number + "B`");
+      return fail<double>(head + (as_written.empty() ? expected : "write `" + as_written + "`"));
     }
     return fail<double>(expected);
   }
