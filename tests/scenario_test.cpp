@@ -262,6 +262,13 @@ TEST_CASE("scenario: dates, ranges and shapes") {
     yaml.replace(yaml.find("europe: 0.5}"), 12, "europe: 0.4}");
     CHECK(first(yaml) == "s.yaml:12:14: firms.google.regions: region weights sum to 0.9; they must sum to 1");
   }
+  SUBCASE("a weight refused is one problem, not a second one for the sum without it") {
+    std::string yaml = kValid;
+    yaml.replace(yaml.find("europe: 0.5}"), 12, "europe: 50%}");
+    const std::vector<Diagnostic> all = problems(yaml);
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].path == "firms.google.regions.europe");
+  }
   SUBCASE("a list where a map is expected") {
     std::string yaml = kValid;
     yaml.replace(yaml.find("{pue: 1.3}"), 10, "[1.3]");

@@ -672,16 +672,7 @@ class Loader {
 
     // region weights: required, positive, sum to 1
     if (!m.has("regions")) m.missing("regions", "where the firm builds, e.g. `{us_east: 1.0}`");
-    f.region_weight = per_region(m, "regions", [](MapReader& rm, const std::string& k, double& x) {
-      return rm.share(k, x);
-    });
-    if (m.has("regions")) {
-      double sum = 0;
-      for (double w : f.region_weight) sum += w;
-      if (std::abs(sum - 1.0) > 1e-6)
-        d_.error(m.get("regions"), m.child_path("regions"),
-                 "region weights sum to " + rounded(sum) + "; they must sum to 1");
-    }
+    f.region_weight = region_weights(m);
     f.power_at_start_mw = per_region(m, "power_at_start", [this](MapReader& rm, const std::string& k, double& x) {
       return power(rm, k, x, false);
     });
@@ -990,12 +981,20 @@ class Loader {
     if (!m.has("regions"))
       return firm >= 0 && firm < s_.nfirm() ? s_.firms[static_cast<size_t>(firm)].region_weight
                                             : std::vector<double>(region_ids_.size(), 0.0);
+    return region_weights(m);
+  }
+
+  // The weights of `regions` (a firm's, a service's or a workload's), which must sum to 1; the
+  // sum is checked only when every weight was read (a weight refused, or a region misspelt,
+  // is its own problem, and the sum without it would be a second one).
+  std::vector<double> region_weights(MapReader& m) {
+    const size_t problems = d_.list.size();
     std::vector<double> w = per_region(m, "regions", [](MapReader& rm, const std::string& k, double& x) {
       return rm.share(k, x);
     });
     double sum = 0;
     for (double x : w) sum += x;
-    if (std::abs(sum - 1.0) > 1e-6)
+    if (m.has("regions") && d_.list.size() == problems && std::abs(sum - 1.0) > 1e-6)
       d_.error(m.get("regions"), m.child_path("regions"),
                "region weights sum to " + rounded(sum) + "; they must sum to 1");
     return w;
