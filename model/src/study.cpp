@@ -16,6 +16,7 @@
 #include <functional>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <tuple>
@@ -309,17 +310,18 @@ std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmp
         if (w.key == "low") low = w.text;
         if (w.key == "high") high = w.text;
       }
-      const size_t entry = p.path.rfind(']');
-      const bool unwritten = !tmpl.writes(p.path);
-      if (unwritten && !tmpl.problems_setting(p.path, low).empty()) low = high;
-      if (unwritten && tmpl.problems_setting(p.path, low).empty()) {
+      std::optional<std::string> shown;
+      if (!tmpl.writes(p.path))
+        for (const std::string& v : {low, high})
+          if (!shown && tmpl.problems_setting(p.path, v).empty()) shown = v;
+      if (const size_t entry = p.path.rfind(']'); shown) {
         d.message += "; a study varies the numbers its scenario writes: write it there (its default applies now), e.g. ";
         if (entry == std::string::npos)
-          d.message += "`" + yaml_setting(p.path, low, true) + "`, or in a scenario that extends it";
+          d.message += "`" + yaml_setting(p.path, *shown, true) + "`, or in a scenario that extends it";
         else  // in the entry itself, or by the entry's name in a scenario that extends it
-          d.message += "`" + yaml_setting(p.path.substr(entry + 2), low, true) + "` in its entry `" +
+          d.message += "`" + yaml_setting(p.path.substr(entry + 2), *shown, true) + "` in its entry `" +
                        p.path.substr(0, entry + 1) + "`, or in a scenario that extends it: `" +
-                       yaml_setting(p.path, low, true) + "`";
+                       yaml_setting(p.path, *shown, true) + "`";
       }
       d.file = study.file;
       d.line = p.line;
