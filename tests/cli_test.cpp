@@ -2475,7 +2475,7 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   const auto both_lines = lines(both.err);
   REQUIRE(both_lines.size() >= 4);
   CHECK(both_lines[0].rfind("tests/testdata/studies/bad_both.yaml:5:12: parameters[0].path: `firms.google.capex.2031`", 0) == 0);
-  CHECK(both_lines[1] == "tests/testdata/studies/bad_both.yaml:6:5: parameters[1]: low must be below high");
+  CHECK(both_lines[1] == "tests/testdata/studies/bad_both.yaml:6:5: parameters[1]: low must be below high (60 > 10)");
   CHECK(both_lines[2].rfind("tests/testdata/studies/bad_both.yaml:7:34: outputs[1]: `surplus_h100e_months:gogle`", 0) == 0);
   CHECK(both_lines[3] == "3 problems found");
   // validate knows a study file from a scenario, and checks it with its scenario
@@ -2580,7 +2580,7 @@ TEST_CASE("cli: a study's ranges may carry the units the scenario writes at thei
   REQUIRE(problems.size() == 3);
   CHECK(problems[0] == (dir / "wrong.yaml").string() + ":5:54: parameters[0].high: `$50000M`: not in the units the "
                        "scenario writes at firms.google.capex.2026 (`$30B` there): write e.g. `30` or `$30B`");
-  CHECK(problems[1] == (dir / "wrong.yaml").string() + ":6:5: parameters[1]: low must be below high");
+  CHECK(problems[1] == (dir / "wrong.yaml").string() + ":6:5: parameters[1]: low must be below high (3 > 1)");
 }
 
 TEST_CASE("cli: a study marks the runs that warned, in samples.csv and its headline, through a kill and a resume") {

@@ -334,7 +334,8 @@ TEST_CASE("sensitivity: a distribution that does not fit its range says why") {
   CHECK(l.problem().empty());
   CHECK(l.from_unit(0) == 0);
   CHECK(Parameter{"g", 0, 10, true}.problem() == "a log-scale range must be positive");
-  CHECK(Parameter{"u", 10, 10, false}.problem() == "low must be below high");
+  CHECK(Parameter{"u", 10, 10, false}.problem() == "low must be below high (10 = 10)");
+  CHECK(Parameter{"u", 10, 2.5, false}.problem() == "low must be below high (10 > 2.5)");
 }
 
 TEST_CASE("sensitivity: every example study loads and names numbers of its scenario") {

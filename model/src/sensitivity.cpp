@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "gpumm/demand.hpp"  // uniform01: counter-based random numbers
+#include "gpumm/units.hpp"   // format_number
 
 namespace gpumm {
 
@@ -112,7 +113,8 @@ double Parameter::to_unit(double x) const {
 std::string Parameter::problem() const {
   using S = Distribution::Shape;
   const S shape = log_scale ? S::log_uniform : dist.shape;
-  if (!(low < high)) return "low must be below high";
+  if (!(low < high))
+    return "low must be below high (" + format_number(low) + (low == high ? " = " : " > ") + format_number(high) + ")";
   switch (shape) {
     case S::uniform: return "";
     case S::log_uniform: return low > 0 ? "" : "a log-scale range must be positive";
