@@ -170,6 +170,7 @@ TEST_CASE("scenario: a setting of a named list's entry is written by the entry's
   CHECK(yaml_setting("a.b[x].c[y].d", "1", false) == "a:\n  b:\n    - {name: x, c: [{name: y, d: 1}]}\n");
   CHECK(yaml_setting("a.b[x].c[y].d", "1", true) == "a: {b: [{name: x, c: [{name: y, d: 1}]}]}");
   CHECK(yaml_setting("contracts[deal one].ramp", "6mo", true) == "contracts: [{name: 'deal one', ramp: 6mo}]");
+  CHECK(yaml_setting("contracts[deal.v2].ramp", "6mo", true) == "contracts: [{name: deal.v2, ramp: 6mo}]");
   // an entry by its index (an extending scenario replaces the list), a whole entry: none
   CHECK(yaml_setting("firms.meta.builds[0].stage", "announced", false).empty());
   CHECK(yaml_setting("contracts[deal_1]", "1", false).empty());

@@ -1755,11 +1755,13 @@ std::vector<Diagnostic> ScenarioTemplate::problems_setting(const std::string& pa
 
 namespace {
 // A path's keys (`contracts[openai_oracle].volume` -> {contracts, openai_oracle}, {volume, ""}):
-// each with the name of the list entry it picks ("" for none).
+// each with the name of the list entry it picks ("" for none), which may hold dots.
 std::vector<std::pair<std::string, std::string>> path_keys(const std::string& path) {
   std::vector<std::pair<std::string, std::string>> keys;
   for (size_t a = 0; a <= path.size();) {
-    const size_t dot = std::min(path.find('.', a), path.size());
+    size_t dot = a;
+    for (int depth = 0; dot < path.size() && (path[dot] != '.' || depth > 0); ++dot)
+      depth += path[dot] == '[' ? 1 : path[dot] == ']' ? -1 : 0;
     std::string key = path.substr(a, dot - a), name;
     if (const size_t open = key.find('['); open != std::string::npos && key.back() == ']') {
       name = key.substr(open + 1, key.size() - open - 2);
