@@ -126,6 +126,26 @@ TEST_CASE("supply: Leontief deployment, best H100e per kW first, names the bindi
     CHECK(by[0] == Binding::none);
     CHECK(deployed[1] == 25000);  // 50,000 kW left, 2 kW each
   }
+  SUBCASE("everything fits with room to spare: all deployed, nothing binds") {
+    deploy_cell(gens, order, CellDeployment{200, Binding::power}, 1e9, installed, deployed, stranded, by);
+    CHECK(deployed == installed);
+    CHECK(stranded == std::vector<double>{0, 0});
+    CHECK(by == std::vector<Binding>{Binding::none, Binding::none});
+  }
+  SUBCASE("everything fits exactly, power and ports to the last unit: all deployed, nothing binds") {
+    // 40,000 new x 2 kW + 50,000 old x 1 kW = 130,000 kW; 90,000 ports
+    deploy_cell(gens, order, CellDeployment{130, Binding::power}, 90000, installed, deployed, stranded, by);
+    CHECK(deployed == installed);
+    CHECK(stranded == std::vector<double>{0, 0});
+    CHECK(by == std::vector<Binding>{Binding::none, Binding::none});
+  }
+  SUBCASE("one GPU more than fits is stranded, for the input that ran out") {
+    deploy_cell(gens, order, CellDeployment{130, Binding::power}, 89999, installed, deployed, stranded, by);
+    CHECK(deployed[1] == 40000);
+    CHECK(deployed[0] == 49999);
+    CHECK(stranded[0] == 1);
+    CHECK(by[0] == Binding::network);
+  }
   SUBCASE("a building shortage is reported as building") {
     deploy_cell(gens, order, CellDeployment{10, Binding::building}, 1e9, installed, deployed, stranded, by);
     CHECK(deployed[1] == 5000);

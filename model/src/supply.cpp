@@ -117,6 +117,16 @@ void deploy_cell(const std::vector<Generation>& gens, std::span<const int> order
   // the input that stopped it when it stopped short of `want`
   const auto take = [&](size_t gi, double want, Binding& short_of) {
     const Generation& gen = gens[gi];
+    // All of `want` fits with room to spare (the usual case): the divisions below would give
+    // `want` too, exactly (the margin is far beyond rounding), so they are skipped; a division's
+    // latency is most of this function's time.
+    constexpr double kSure = 1.0 + 1e-12;
+    if (want * gen.it_kw_per_gpu * kSure < kw_left && want * gen.ports_per_gpu * kSure < ports_left) {
+      const double run = std::max(0.0, want);
+      kw_left = detail::left_after(kw_left, run * gen.it_kw_per_gpu);
+      ports_left = detail::left_after(ports_left, run * gen.ports_per_gpu);
+      return run;
+    }
     const double by_power = kw_left / gen.it_kw_per_gpu;
     const double by_ports = gen.ports_per_gpu > 0 ? ports_left / gen.ports_per_gpu : kUnlimited;
     const double run = std::max(0.0, std::min({want, by_power, by_ports}));
