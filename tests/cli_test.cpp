@@ -912,6 +912,33 @@ TEST_CASE("cli: validate accepts good files and reports each bad one") {
   CHECK(bare.code == 2);
   CHECK(bare.err == (dir / "bare.yaml").string() + ":4:19: firms.meta.capex.2027: `200`: missing `$`; write `$200` for "
                     "dollars, or with a scale: `$200k`, `$200M`, `$200B`\n1 problem found\n");
+  // a price per hour without `$` is offered in dollars alone: nobody means $2.5B an hour
+  std::ofstream(dir / "rate.yaml") << "extends: '" << (kSource / "inputs/base.yaml").string()
+                                   << "'\nmarket:\n  spot: {initial: 2.5}\n";
+  Result rate = run_gpumm("validate '" + (dir / "rate.yaml").string() + "'");
+  CHECK(rate.code == 2);
+  CHECK(rate.err == (dir / "rate.yaml").string() +
+                        ":3:19: market.spot.initial: `2.5`: missing `$`; write `$2.5`\n1 problem found\n");
+  // a case that gives a contract of its base a price beside the base's value is told where,
+  // and how to replace the one with the other; so is a volume in MW beside the base's GPUs
+  std::ofstream(dir / "both.yaml") << "extends: '" << (kSource / "inputs/base.yaml").string()
+                                   << "'\ncontracts:\n  - {name: openai_oracle, price: $3}\n"
+                                      "  - name: openai_coreweave\n    volume: {it_power: 200 MW}\n";
+  Result both = run_gpumm("validate '" + (dir / "both.yaml").string() + "'");
+  CHECK(both.code == 2);
+  CHECK(both.err == (dir / "both.yaml").string() +
+                        ":3:5: contracts[openai_oracle]: give either `price` ($ per H100e-hour) or `value` (total $); "
+                        "to replace the base's `value` with `price`, write `value: null` beside it\n" +
+                        (dir / "both.yaml").string() +
+                        ":5:13: contracts[openai_coreweave].volume: give either `gpus` (with `generation`) or "
+                        "`it_power`; to replace the base's `gpus` with `it_power`, write `gpus: null, generation: "
+                        "null` beside it\n2 problems found\n");
+  // and the lines it was told to write are enough
+  std::ofstream(dir / "both.yaml") << "extends: '" << (kSource / "inputs/base.yaml").string()
+                                   << "'\ncontracts:\n  - {name: openai_oracle, price: $3, value: null}\n"
+                                      "  - name: openai_coreweave\n"
+                                      "    volume: {it_power: 200 MW, gpus: null, generation: null}\n";
+  CHECK(run_gpumm("validate '" + (dir / "both.yaml").string() + "'").code == 0);
   fs::remove_all(dir);
 }
 

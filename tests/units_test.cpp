@@ -63,6 +63,10 @@ TEST_CASE("units: money, compute and plain numbers") {
   CHECK(parse_money_usd("20e9").error == "missing `$`; write `$20e9`");
   // a number alone could be dollars or a budget in billions: both are offered, not a guess
   CHECK(parse_money_usd("200").error == "missing `$`; write `$200` for dollars, or with a scale: `$200k`, `$200M`, `$200B`");
+  // a price per hour, kWh or million tokens is not a budget: dollars alone
+  CHECK(parse_price_usd("2.5").error == "missing `$`; write `$2.5`");
+  CHECK(parse_price_usd("$2.10").value == 2.10);
+  CHECK(parse_price_usd("2.5 USD").error == "missing `$`; write `$2.5`");
   CHECK(parse_money_usd("72 $B").error == "the `$` goes before the number; write `$72B`");
   CHECK(parse_money_usd("72$").error == "the `$` goes before the number; write `$72`");
   CHECK(parse_money_usd("$20bn").error == "unknown unit `bn`; write `$20B`");

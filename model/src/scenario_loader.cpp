@@ -448,8 +448,9 @@ class Loader {
     return m.quantity(key, out, &parse_date, required);
   }
 
-  bool money(MapReader& m, std::string_view key, double& out, bool required, bool positive) {
-    if (!m.quantity(key, out, &parse_money_usd, required)) return false;
+  bool money(MapReader& m, std::string_view key, double& out, bool required, bool positive,
+             Parsed<double> (*parse)(std::string_view) = &parse_money_usd) {
+    if (!m.quantity(key, out, parse, required)) return false;
     if (out < 0 || (positive && out == 0)) {
       d_.error(m.get(key), m.child_path(key), positive ? "must be > 0" : "must be >= 0");
       return false;
@@ -459,6 +460,38 @@ class Loader {
       return false;
     }
     return true;
+  }
+  // Exactly one of the keys `a` and `b` in the map; where a scenario that extends another
+  // writes one beside the other its base wrote, the message says how to replace it.
+  // (`a_with`: a key that goes with `a` and goes away with it, as `generation` with `gpus`)
+  void one_of(MapReader& m, std::string_view a, std::string_view b, const std::string& message,
+              std::string_view a_with = {}) {
+    const bool has_a = m.has(a), has_b = m.has(b);
+    if (has_a != has_b) return;
+    std::string hint;
+    if (has_a) {
+      const std::string& file_a = d_.file_of(m.get(a));
+      const std::string& file_b = d_.file_of(m.get(b));
+      if (file_a != file_b) {
+        // the key written last is the one from the file that merged into this map last
+        std::string_view added = a, kept = b;
+        for (auto o = d_.overrides.rbegin(); o != d_.overrides.rend(); ++o)
+          if (o->merged.is(m.node())) {
+            if (o->file == file_b) std::swap(added, kept);
+            break;
+          }
+        std::string nulls = std::string(kept) + ": null";
+        if (kept == a && !a_with.empty() && m.has(a_with)) nulls += ", " + std::string(a_with) + ": null";
+        hint = "; to replace the base's `" + std::string(kept) + "` with `" + std::string(added) + "`, write `" +
+               nulls + "` beside it";
+      }
+    }
+    d_.error(m.node(), m.path(), message + hint);
+  }
+
+  // A price per hour, kWh or million tokens (`$2.10`)
+  bool price(MapReader& m, std::string_view key, double& out, bool required, bool positive) {
+    return money(m, key, out, required, positive, &parse_price_usd);
   }
 
   // A compute budget of a training run (`size`): > 0 and at most 1e36 FLOP, a billion times
@@ -1043,10 +1076,10 @@ class Loader {
     if (YAML::Node u = m.get("price"); u.IsDefined()) {
       MapReader pm(d_, u, m.child_path("price"));
       sv.price_usd_per_mtok = by_year(pm, "per_mtok", [this](MapReader& ym, const std::string& k, double& x) {
-        return money(ym, k, x, false, true);
+        return price(ym, k, x, false, true);
       });
       pm.boolean("follows_spot", sv.price_follows_spot);
-      money(pm, "reference", sv.reference_usd_per_mtok, !sv.price_follows_spot, true);
+      price(pm, "reference", sv.reference_usd_per_mtok, !sv.price_follows_spot, true);
       pm.number("elasticity", sv.elasticity, true, 0.0, 10.0);
       pm.finish();
     }
@@ -1114,7 +1147,7 @@ class Loader {
       if (YAML::Node v = m.get("volume"); v.IsDefined()) {
         MapReader vm(d_, v, m.child_path("volume"));
         const bool gpus = vm.has("gpus"), power = vm.has("it_power");
-        if (gpus == power) d_.error(v, m.child_path("volume"), "give either `gpus` (with `generation`) or `it_power`");
+        one_of(vm, "gpus", "it_power", "give either `gpus` (with `generation`) or `it_power`", "generation");
         if (gpus) {
           vm.number("gpus", c.gpus, true, 0.0, 1e9);
           c.generation = ref_key(vm, "generation", gen_ids_, "generation", true);
@@ -1125,8 +1158,8 @@ class Loader {
         m.missing("volume", "`{gpus: N, generation: G}` or `{it_power: 200 MW}`");
       }
       const bool priced = m.has("price"), valued = m.has("value");
-      if (priced == valued) d_.error(m.node(), m.path(), "give either `price` ($ per H100e-hour) or `value` (total $)");
-      if (priced) money(m, "price", c.price_usd_per_h100e_hour, true, true);
+      one_of(m, "price", "value", "give either `price` ($ per H100e-hour) or `value` (total $)");
+      if (priced) price(m, "price", c.price_usd_per_h100e_hour, true, true);
       if (valued) money(m, "value", c.value_usd, true, true);
       m.share("take_or_pay", c.take_or_pay);
       if (duration(m, "ramp", c.ramp, false) && have_term &&
@@ -1164,7 +1197,7 @@ class Loader {
       const bool have_start = date(m, "start", b.start, true);
       if (date(m, "end", b.end, true) && have_start && b.end < b.start)
         d_.error(m.get("end"), m.child_path("end"), to_iso(b.end) + " is before start " + to_iso(b.start));
-      money(m, "floor", b.floor_usd_per_h100e_hour, true, true);
+      price(m, "floor", b.floor_usd_per_h100e_hour, true, true);
       money(m, "cap", b.cap_usd, true, true);
       m.finish();
       s_.backstops.push_back(b);
@@ -1178,10 +1211,10 @@ class Loader {
     MapReader m(d_, n, "market");
     if (YAML::Node sp = m.get("spot"); sp.IsDefined()) {
       MapReader sm(d_, sp, "market.spot");
-      money(sm, "initial", mk.spot_initial, false, true);
-      money(sm, "reference", mk.spot_reference, false, true);
-      money(sm, "floor", mk.spot_floor, false, true);
-      money(sm, "cap", mk.spot_cap, false, true);
+      price(sm, "initial", mk.spot_initial, false, true);
+      price(sm, "reference", mk.spot_reference, false, true);
+      price(sm, "floor", mk.spot_floor, false, true);
+      price(sm, "cap", mk.spot_cap, false, true);
       sm.share("target_utilization", mk.target_utilization);
       sm.number("sensitivity_per_year", mk.sensitivity_per_year, false, 0.0, 100.0);
       duration(sm, "smoothing", mk.spot_smoothing, false);
@@ -1193,8 +1226,8 @@ class Loader {
     }
     if (YAML::Node oc = m.get("operating_cost"); oc.IsDefined()) {
       MapReader om(d_, oc, "market.operating_cost");
-      money(om, "electricity_per_kwh", mk.electricity_usd_per_kwh, false, false);
-      money(om, "other_per_gpu_hour", mk.other_opex_usd_per_gpu_hour, false, false);
+      price(om, "electricity_per_kwh", mk.electricity_usd_per_kwh, false, false);
+      price(om, "other_per_gpu_hour", mk.other_opex_usd_per_gpu_hour, false, false);
       om.finish();
     }
     if (YAML::Node tm = m.get("term"); tm.IsDefined()) {
@@ -1463,6 +1496,8 @@ void merge_named_list(YAML::Node parent, const YAML::Node& key, YAML::Node base,
       continue;
     }
     if (k < entries.size()) {
+      // a problem of the entry as a whole is located where this file changed it
+      d.overrides.push_back({entries[k], o, file});
       merge_into(entries[k], o, file, at, d);
     } else {
       entries.push_back(o);

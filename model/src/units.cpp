@@ -228,7 +228,10 @@ std::string_view without_currency(std::string_view rest) {
 }
 }  // namespace
 
-Parsed<double> parse_money_usd(std::string_view text) {
+namespace {
+// Money; `rate`: a price per hour, kWh or million tokens, which a bare number is offered in
+// dollars alone (`$2.5`), where a budget is offered with each scale too.
+Parsed<double> parse_money(std::string_view text, bool rate) {
   const std::string expected = "expected money in dollars: $, $k, $M, $B or $T (e.g. `$14.2B`)";
   std::string_view s = trim(text);
   if (s.empty() || s.front() != '$') {
@@ -244,7 +247,7 @@ Parsed<double> parse_money_usd(std::string_view text) {
       const std::string as_written = money_as_written(number, rest);
       const std::string head = dollar_after ? "the `$` goes before the number; " : "missing `$`; ";
       // `200` alone: dollars, or (as budgets are mostly written) billions? Both, not a guess.
-      if (!dollar_after && rest.empty() && number.find_first_of("eE") == std::string::npos)
+      if (!dollar_after && rest.empty() && number.find_first_of("eE") == std::string::npos && !rate)
         return fail<double>(head + "write `$" + number + "` for dollars, or with a scale: `$" + number + "k`, `$" + number +
                             "M`, `$" + number + "B`");
       return fail<double>(head + (as_written.empty() ? expected : "write `" + as_written + "`"));
@@ -267,6 +270,10 @@ Parsed<double> parse_money_usd(std::string_view text) {
                         std::string(trim(s.substr(0, s.size() - unit.size()))) + u + "`");
   return fail<double>("unknown unit `" + std::string(unit) + "`; " + expected);
 }
+}  // namespace
+
+Parsed<double> parse_money_usd(std::string_view text) { return parse_money(text, false); }
+Parsed<double> parse_price_usd(std::string_view text) { return parse_money(text, true); }
 
 Parsed<double> parse_flop(std::string_view text) {
   const std::string expected = "expected compute in FLOP (e.g. `3e26 FLOP`)";

@@ -39,6 +39,9 @@ Parsed<double> parse_power_mw(std::string_view text);
 Parsed<double> parse_power_mw_per_year(std::string_view text);
 /// Money in USD from `$`, `$k`, `$M`, `$B` or `$T` (e.g. `$14.2B`, `$25000`).
 Parsed<double> parse_money_usd(std::string_view text);
+/// A price in USD per hour, kWh or million tokens, written as money (`$2.10`); a bare number
+/// is offered in dollars alone, not with the scales of a budget.
+Parsed<double> parse_price_usd(std::string_view text);
 /// Compute in FLOP from `3e26 FLOP`.
 Parsed<double> parse_flop(std::string_view text);
 /// A plain finite number (no unit), e.g. `1.25` or `3e5`.
