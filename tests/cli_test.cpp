@@ -939,6 +939,18 @@ TEST_CASE("cli: validate accepts good files and reports each bad one") {
                                       "  - name: openai_coreweave\n"
                                       "    volume: {it_power: 200 MW, gpus: null, generation: null}\n";
   CHECK(run_gpumm("validate '" + (dir / "both.yaml").string() + "'").code == 0);
+  // a misspelt entry to change is said once, with the entry it may mean, and the rest of the
+  // file is checked as well
+  std::ofstream(dir / "typo.yaml") << "extends: '" << (kSource / "inputs/base.yaml").string()
+                                   << "'\ncontracts:\n  - {name: openai_orcle, ramp: 36mo}\n"
+                                      "market:\n  spot: {floor: $3, cap: $2}\n";
+  Result typo = run_gpumm("validate '" + (dir / "typo.yaml").string() + "'");
+  CHECK(typo.code == 2);
+  CHECK(typo.err == (dir / "typo.yaml").string() +
+                        ":3:5: contracts[openai_orcle]: no entry `openai_orcle` in the scenario it extends to change "
+                        "(did you mean `openai_oracle`?), and as a new entry it lacks `seller`, `buyer`, `start`, "
+                        "`end`, `volume`; give either `price` ($ per H100e-hour) or `value` (total $)\n" +
+                        (dir / "typo.yaml").string() + ":5:9: market.spot: floor $3 is above cap $2\n2 problems found\n");
   fs::remove_all(dir);
 }
 

@@ -404,18 +404,55 @@ TEST_CASE("scenario: extends changes a list of named entries entry by entry") {
   // an empty list replaces
   const std::string none = "extends: " + dir + "../oversold.yaml\ncontracts: []\n";
   CHECK(load_scenario_text(none, dir + "none.yaml").contracts.empty());
-  // a removal names an entry there is, and says nothing else
+  // a removal names an entry there is, and says nothing else; the rest is checked all the same
   try {
     load_scenario_file(dir + "contracts_child_error.yaml");
     FAIL("loaded");
   } catch (const ScenarioError& e) {
-    REQUIRE(e.diagnostics().size() == 2);
+    REQUIRE(e.diagnostics().size() == 3);
     CHECK(e.diagnostics()[0].to_string() == dir + "contracts_child_error.yaml:3:12: contracts[deal_9]: no entry named "
                                                   "`deal_9` in `contracts` to remove");
     CHECK(e.diagnostics()[1].to_string() == dir + "contracts_child_error.yaml:4:28: contracts[deal_1].remove: expected "
                                                   "`remove: true` beside the entry's name and nothing else (it removes "
                                                   "the entry)");
+    CHECK(e.diagnostics()[2].to_string() ==
+          dir + "contracts_child_error.yaml:5:27: contracts[deal_2].price: `-1`: missing `$`; write `$-1`");
   }
+}
+
+TEST_CASE("scenario: an entry a case adds under a name close to its base's is told of the one it may mean") {
+  const std::string dir = GPUMM_SOURCE_DIR "/tests/testdata/";
+  const std::string file = dir + "extends/misspelt.yaml";
+  // deal_22 was meant to change deal_2, metaa to change meta: as new entries they lack what
+  // an entry needs, and that is said once, with the name they may mean
+  const std::string text = "extends: ../oversold.yaml\n"
+                           "firms:\n"
+                           "  metaa: {fleet_at_start: {h100: 1}}\n"
+                           "contracts:\n"
+                           "  - {name: deal_22, ramp: 6mo}\n";
+  try {
+    load_scenario_text(text, file);
+    FAIL("loaded");
+  } catch (const ScenarioError& e) {
+    REQUIRE(e.diagnostics().size() == 2);
+    CHECK(e.diagnostics()[0].to_string() ==
+          file + ":3:3: firms.metaa: no entry `metaa` in the scenario it extends to change (did you mean `meta`?), "
+                 "and as a new entry it lacks `regions`");
+    CHECK(e.diagnostics()[1].to_string() ==
+          file + ":5:5: contracts[deal_22]: no entry `deal_22` in the scenario it extends to change (did you mean "
+                 "`deal_2`?), and as a new entry it lacks `seller`, `buyer`, `start`, `end`, `volume`; give either "
+                 "`price` ($ per H100e-hour) or `value` (total $)");
+  }
+  // a new entry that is whole is a new entry, however close its name
+  const Scenario s = load_scenario_text("extends: ../oversold.yaml\n"
+                                        "firms:\n"
+                                        "  metab: {regions: {us_east: 1.0}}\n"
+                                        "contracts:\n"
+                                        "  - {name: deal_22, seller: meta, buyer: google, start: 2024-03-01, end: "
+                                        "2026-12-31, volume: {gpus: 10, generation: h100}, price: $2}\n",
+                                        file);
+  CHECK(s.firms.size() == 3);
+  CHECK(s.contracts.size() == 6);
 }
 
 TEST_CASE("scenario: with extends, errors point at the file and line they are in") {

@@ -1467,6 +1467,17 @@ void register_origin(const YAML::Node& n, const std::string& file, Diagnostics& 
 void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file, const std::string& path,
                 Diagnostics& d);
 
+// An entry `name` that an extending file adds beside `siblings` (the names of the base's
+// entries) but whose name is close to one of theirs may be a misspelt change: remembered, so
+// that if it fails as a new entry, its problems say so (Diagnostics::explain_new_entries).
+void note_new_entry(const std::string& name, const YAML::Node& entry, const YAML::Mark& mark,
+                    const std::vector<std::string>& siblings, const std::string& file, const std::string& path,
+                    Diagnostics& d) {
+  if (!entry.IsMap()) return;
+  if (std::string near = detail::did_you_mean(name, siblings); !near.empty())
+    d.new_entries.push_back({path, file, mark, name, std::move(near)});
+}
+
 // Merge the named list `over` into the named list `base` (the value of `key` in `parent`): an
 // entry whose name is in `base` merges into that entry, `{name: x, remove: true}` removes x,
 // any other entry is added at the end.
@@ -1494,6 +1505,12 @@ void merge_named_list(YAML::Node parent, const YAML::Node& key, YAML::Node base,
       else
         removed[k] = 1;
       continue;
+    }
+    if (k == entries.size()) {
+      std::vector<std::string> siblings;
+      for (size_t j = 0; j < entries.size(); ++j)
+        if (!removed[j]) siblings.push_back(detail::entry_name(entries[j]));
+      note_new_entry(name, o, o.Mark(), siblings, file, at, d);
     }
     if (k < entries.size()) {
       // a problem of the entry as a whole is located where this file changed it
@@ -1538,6 +1555,16 @@ void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file
     } else if (detail::named_list(existing) && detail::named_list(value)) {
       merge_named_list(base, existing_key, existing, value, file, at, d);
     } else {
+      if (!existing.IsDefined()) {
+        // (an entry of a section of entries, whose values are maps)
+        std::vector<std::string> siblings;
+        bool entries = base.size() > 0;
+        for (auto b = base.begin(); b != base.end(); ++b) {
+          entries = entries && b->first.IsScalar() && b->second.IsMap();
+          if (b->first.IsScalar()) siblings.push_back(b->first.Scalar());
+        }
+        if (entries) note_new_entry(key, value, it->first.Mark(), siblings, file, at, d);
+      }
       if (existing.IsDefined()) base.remove(key);
       base.force_insert(it->first, value);
     }
@@ -1600,9 +1627,12 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
   d.file = file_name;
   std::vector<std::string> chain{std::filesystem::path(file_name).lexically_normal().string()};
   YAML::Node root = compose(text, file_name, limits, chain, d);
-  if (!d.list.empty() || !root.IsDefined()) throw ScenarioError(d.list);
+  // a document that could not be read or composed stops here; problems of the merge (an entry
+  // to remove that is not there, a misspelt entry left out) leave one to check for the rest
+  if (!root.IsDefined()) throw ScenarioError(d.list);
   Loader loader(d, root);
   Scenario s = loader.load();
+  d.explain_new_entries();
   s.source_file = file_name;
   if (s.name.empty()) s.name = std::filesystem::path(file_name).stem().string();
   if (!valid_id(s.name)) s.name = "scenario";

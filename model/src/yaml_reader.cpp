@@ -19,6 +19,38 @@ void Diagnostics::error(const YAML::Node& node, const std::string& path, const s
   error_in(file_of(node), node.Mark(), path, message);
 }
 
+void Diagnostics::explain_new_entries() {
+  const std::string missing = "missing required key `";
+  for (const NewEntry& e : new_entries) {
+    std::vector<std::string> lacks, other;
+    size_t first = list.size();
+    for (size_t k = 0; k < list.size();) {
+      if (list[k].path != e.path) {
+        ++k;
+        continue;
+      }
+      const std::string& m = list[k].message;
+      if (m.rfind(missing, 0) == 0) lacks.push_back(m.substr(missing.size(), m.find('`', missing.size()) - missing.size()));
+      else other.push_back(m);
+      first = std::min(first, k);
+      list.erase(list.begin() + static_cast<std::ptrdiff_t>(k));
+    }
+    if (lacks.empty() && other.empty()) continue;  // a new entry, and a good one
+    std::string message = "no entry `" + e.name + "` in the scenario it extends to change (did you mean `" + e.near +
+                          "`?), and as a new entry it ";
+    std::string what;
+    for (size_t k = 0; k < lacks.size(); ++k) what += (k ? ", `" : "lacks `") + lacks[k] + "`";
+    for (const std::string& m : other) what += (what.empty() ? "" : "; ") + m;
+    Diagnostic d;
+    d.file = e.file;
+    d.line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
+    d.column = e.mark.column >= 0 ? e.mark.column + 1 : 0;
+    d.path = e.path;
+    d.message = message + what;
+    list.insert(list.begin() + static_cast<std::ptrdiff_t>(first), std::move(d));
+  }
+}
+
 void Diagnostics::error_in(const std::string& in_file, const YAML::Mark& mark, const std::string& path,
                            const std::string& message) {
   Diagnostic d;

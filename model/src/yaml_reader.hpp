@@ -36,6 +36,14 @@ struct Diagnostics {
     std::string file;
   };
   std::vector<Override> overrides;
+  /// With `extends`, entries an extending file added whose names are close to one its base
+  /// has (`openai_orcle` beside `openai_oracle`): at `mark` in `file`, the entry at `path`.
+  struct NewEntry {
+    std::string path, file;
+    YAML::Mark mark;
+    std::string name, near;
+  };
+  std::vector<NewEntry> new_entries;
 
   void error(const YAML::Mark& mark, const std::string& path, const std::string& message) {
     error_in(file, mark, path, message);
@@ -44,6 +52,9 @@ struct Diagnostics {
   void error_in(const std::string& in_file, const YAML::Mark& mark, const std::string& path,
                 const std::string& message);
   const std::string& file_of(const YAML::Node& node) const;
+  /// The problems of such an entry as a whole (what it lacks as a new entry) become one, which
+  /// says that no entry of that name was there to change and which one it may have meant.
+  void explain_new_entries();
 };
 
 /// Read a whole file, which must be a regular file (not a directory, a device or a pipe) of at
