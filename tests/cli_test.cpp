@@ -1761,6 +1761,28 @@ TEST_CASE("cli: study tornado writes its table sorted by swing, samples and a ma
   CHECK(manifest.find("method: tornado") != std::string::npos);
 }
 
+TEST_CASE("cli: a tornado ranks an effect that is not monotone by how far the output moves, base included") {
+  // the base's spot index starts at $8; started at $1 or at $3, the market is short in every
+  // month (120) against 90: the same at both ends, yet no small effect. Ranges written as
+  // money, as the scenario writes these values
+  const fs::path dir = scratch("tornado-not-monotone");
+  fs::create_directories(dir);
+  std::ofstream(dir / "study.yaml") << "scenario: '" << (kSource / "inputs/base.yaml").string()
+                                    << "'\nmethod: tornado\nparameters:\n"
+                                       "  - {path: firms.microsoft.capex.2027, low: $120B, high: $230B}\n"
+                                       "  - {path: market.spot.initial, low: $1, high: $3}\n"
+                                       "outputs: [periods_in_structural_shortage]\n";
+  Result r = run_gpumm("study '" + (dir / "study.yaml").string() + "' -o '" + (dir / "out").string() + "'");
+  REQUIRE(r.code == 0);
+  const auto rows = lines(slurp(dir / "out/tornado.csv"));
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[1] == "periods_in_structural_shortage,market.spot.initial,$,1,3,120,90,120,30");
+  CHECK(rows[2] == "periods_in_structural_shortage,firms.microsoft.capex.2027,$B,120,230,92,90,89,3");
+  CHECK(r.out.find("market.spot.initial         swing 30 (120 at low, 120 at high; not monotone: the base lies outside)\n"
+                   "    firms.microsoft.capex.2027  swing 3 (92 at low, 89 at high)\n") != std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("cli: a tornado may run each parameter at two quantiles of its distribution, such as P10 and P90") {
   const fs::path out = scratch("tornado-p10-p90");
   REQUIRE(run_gpumm("study tests/testdata/studies/tornado_quantiles.yaml -q -o '" + out.string() + "'").code == 0);

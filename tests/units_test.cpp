@@ -138,6 +138,8 @@ TEST_CASE("units: the number inside a scalar, and whether a unit follows it") {
   CHECK_FALSE(split_number("2025-01-01", prefix, x, suffix));  // a date
   CHECK_FALSE(split_number("GW", prefix, x, suffix));
   CHECK(number_with_unit("$120B"));
+  CHECK(number_with_unit("$2.10"));  // money without a scale: a price
+  CHECK(number_with_unit("$ 3"));
   CHECK(number_with_unit("12mo"));
   CHECK(number_with_unit("6 GW/y"));
   CHECK_FALSE(number_with_unit("120"));

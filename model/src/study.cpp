@@ -1066,7 +1066,13 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
       for (int o = 0; o < outs; ++o) {
         std::vector<int> order(static_cast<size_t>(d));
         for (int i = 0; i < d; ++i) order[static_cast<size_t>(i)] = i;
-        const auto swing = [&](int i) { return std::abs(r.outputs(2 + 2 * i, o) - r.outputs(1 + 2 * i, o)); };
+        // how far the output moves over the low end, the base and the high end: |at_high - at_low|
+        // where the base lies between them, and more where it does not (an effect that is not
+        // monotone: both ends above the base must not rank as no effect)
+        const auto swing = [&](int i) {
+          const double lo = r.outputs(1 + 2 * i, o), base = r.outputs(0, o), hi = r.outputs(2 + 2 * i, o);
+          return std::max({lo, base, hi}) - std::min({lo, base, hi});
+        };
         std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return swing(a) > swing(b); });
         for (int i : order) {
           const StudyParameter& p = study.parameters[static_cast<size_t>(i)];
@@ -1078,8 +1084,10 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
         Eigen::VectorXd swings(d);
         for (int i = 0; i < d; ++i) swings(i) = swing(i);
         headline.ranked(o, ("largest swings (base " + Headline::fmt(r.outputs(0, o)) + ")").c_str(), swings, [&](int i) {
-          return "swing " + Headline::fmt(swing(i)) + " (" + Headline::fmt(r.outputs(1 + 2 * i, o)) + " at low, " +
-                 Headline::fmt(r.outputs(2 + 2 * i, o)) + " at high)";
+          const double lo = r.outputs(1 + 2 * i, o), base = r.outputs(0, o), hi = r.outputs(2 + 2 * i, o);
+          const bool monotone = std::min(lo, hi) <= base && base <= std::max(lo, hi);
+          return "swing " + Headline::fmt(swing(i)) + " (" + Headline::fmt(lo) + " at low, " + Headline::fmt(hi) +
+                 " at high" + (monotone ? "" : "; not monotone: the base lies outside") + ")";
         });
       }
       w.close();

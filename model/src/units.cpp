@@ -339,6 +339,7 @@ bool number_with_unit(const std::string& text) {
   std::string prefix, suffix;
   double x = 0;
   if (!split_number(text, prefix, x, suffix)) return false;
+  if (prefix.find('$') != std::string::npos) return true;  // money: `$2.10`, `$120B`
   const size_t u = suffix.find_first_not_of(' ');
   return u != std::string::npos && std::isalpha(static_cast<unsigned char>(suffix[u]));
 }
