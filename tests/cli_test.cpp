@@ -1383,6 +1383,14 @@ TEST_CASE("cli: explain answers for a firm and a date, and refuses what it canno
   CHECK(typo.err.find("did you mean `meta`?") != std::string::npos);
   CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2040-01").code == 2);
   CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2026-13").code == 2);
+  // a wrong firm and a wrong date are both told at once
+  Result both = run_gpumm("explain inputs/base.yaml --firm metta --date 2040-01");
+  CHECK(both.code == 2);
+  const auto both_lines = lines(both.err);
+  REQUIRE(both_lines.size() == 3);
+  CHECK(both_lines[0].find("gpumm: --firm `metta`: no such firm") == 0);
+  CHECK(both_lines[1] == "gpumm: --date 2040-01 is outside the scenario's horizon (2023-01-01 to 2032-12-31)");
+  CHECK(both_lines[2] == "Try `gpumm --help`.");
   CHECK(run_gpumm("explain inputs/base.yaml --firm meta").code == 2);
   CHECK(run_gpumm("explain tests/testdata/bad/nan_value.yaml --firm meta --date 2025-01").code == 2);
 }

@@ -653,21 +653,29 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
     ids.push_back(s.firms[static_cast<size_t>(f)].id);
     if (ids.back() == firm_id) firm = f;
   }
+  // the firm and the date, both checked before one is reported
+  std::vector<std::string> problems;
   if (firm < 0) {
     std::string known;
     for (const auto& id : ids) known += (known.empty() ? "" : ", ") + id;
     const std::string guess = closest_name(firm_id, ids);
-    return usage(err, "--firm `" + firm_id + "`: no such firm in " + scenario_path +
-                          (guess.empty() ? "" : "; did you mean `" + guess + "`?") + " (firms: " + known + ")");
+    problems.push_back("--firm `" + firm_id + "`: no such firm in " + scenario_path +
+                       (guess.empty() ? "" : "; did you mean `" + guess + "`?") + " (firms: " + known + ")");
   }
-  Parsed<Date> date = parse_date(date_text);
-  if (!date.ok()) return usage(err, "--date `" + date_text + "`: " + date.error);
+  const Parsed<Date> date = parse_date(date_text);
+  const Calendar calendar(s.start, s.end, s.step);
+  const int t = date.ok() ? calendar.index_of(date.value) : -1;
+  if (!date.ok())
+    problems.push_back("--date `" + date_text + "`: " + date.error);
+  else if (t < 0 || t >= calendar.size())
+    problems.push_back("--date " + date_text + " is outside the scenario's horizon (" + to_iso(calendar.start()) +
+                       " to " + to_iso(calendar[calendar.size() - 1].last) + ")");
+  if (!problems.empty()) {
+    for (size_t k = 0; k + 1 < problems.size(); ++k) err << "gpumm: " << problems[k] << "\n";
+    return usage(err, problems.back());
+  }
   try {
     RunResult r = simulate(s);
-    const int t = r.calendar.index_of(date.value);
-    if (t < 0 || t >= r.calendar.size())
-      return usage(err, "--date " + date_text + " is outside the scenario's horizon (" + to_iso(r.calendar.start()) +
-                            " to " + to_iso(r.calendar[r.calendar.size() - 1].last) + ")");
     const SeriesDiagnosis d = diagnose_run(s, r);
     out << explain_surplus(s, r, d, find_episodes(s, r, d), firm, t);
     // a run outside the step the scenario was calibrated at answers with uncalibrated evidence
