@@ -96,6 +96,11 @@ TEST_CASE("units: money, compute and plain numbers") {
   CHECK(parse_flop("1e400 FLOP").error.rfind("number out of range", 0) == 0);
   CHECK(parse_number("0e-400").value == 0.0);
   CHECK(parse_number("12 MW").error == "expected a plain number, found unit text `MW`");
+  // a power as people write one: its value offered
+  CHECK(parse_number("2^13").error == "write the number itself, `8192`");
+  CHECK(parse_number("10^-3").error == "write the number itself, `0.001`");
+  CHECK(parse_number("10^400").error == "expected a plain number, found unit text `^400`");
+  CHECK(parse_number("2^x").error == "expected a plain number, found unit text `^x`");
 }
 
 TEST_CASE("units: thousands separators and decimal commas are refused with the number as it should be written") {

@@ -292,8 +292,17 @@ Parsed<double> parse_number(std::string_view text) {
   double x = 0;
   std::string_view rest;
   if (std::string e = scan_quantity(s, "expected a number", x, rest); !e.empty()) return fail<double>(e);
-  if (!rest.empty())
+  if (!rest.empty()) {
+    // `2^13`, `10^6`: a power written as people write one; say its value
+    double e = 0;
+    std::string_view after;
+    if (rest.front() == '^' && scan_number(rest.substr(1), e, after) != Scan::none && trim(after).empty()) {
+      const double power = std::pow(x, e);
+      if (std::isfinite(power))
+        return fail<double>("write the number itself, `" + format_number(power) + "`");
+    }
     return fail<double>("expected a plain number, found unit text `" + std::string(rest) + "`");
+  }
   return {x, {}};
 }
 
