@@ -902,7 +902,8 @@ TEST_CASE("cli: validate accepts good files and reports each bad one") {
   Result child = run_gpumm("validate tests/testdata/extends/child_weights.yaml");
   CHECK(child.code == 2);
   CHECK(lines(child.err).at(0) ==
-        "tests/testdata/extends/child_weights.yaml:5:14: firms.meta.regions: region weights sum to 1.5; they must sum to 1");
+        "tests/testdata/extends/child_weights.yaml:5:14: firms.meta.regions: region weights sum to 1.5, with `us_east: "
+        "1.0` kept from good_small.yaml (a key set to `null` drops it); they must sum to 1");
   // a budget without `$` or scale: dollars or billions are both offered, not one guessed
   const fs::path dir = scratch("validate-money");
   fs::create_directories(dir);

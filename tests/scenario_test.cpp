@@ -464,8 +464,25 @@ TEST_CASE("scenario: with extends, errors point at the file and line they are in
                        doctest::Contains("base_error.yaml:4:20: generations.h100.it_power"), ScenarioError);
   // a map the child changed, wrong as a whole, is where the child changed it
   CHECK_THROWS_WITH_AS(load_scenario_file(dir + "child_weights.yaml"),
-                       (dir + "child_weights.yaml:5:14: firms.meta.regions: region weights sum to 1.5; they must sum to 1").c_str(),
+                       (dir + "child_weights.yaml:5:14: firms.meta.regions: region weights sum to 1.5, with `us_east: 1.0` "
+                              "kept from good_small.yaml (a key set to `null` drops it); they must sum to 1")
+                           .c_str(),
                        ScenarioError);
+  {  // a family mix the child changed: the share it kept from its base is named in the sum; a
+     // family refused is its own problem, without a second one for the sum
+    const std::string file = dir + "mix.yaml";
+    CHECK_THROWS_WITH_AS(load_scenario_text("extends: ../good_small.yaml\nfirms:\n  google:\n    family_mix: {nvidia: 0.9}\n", file),
+                         (file + ":4:17: firms.google.family_mix: shares sum to 1.4, with `tpu: 0.5` kept from "
+                                 "good_small.yaml (a key set to `null` drops it); they must sum to 1")
+                             .c_str(),
+                         ScenarioError);
+    CHECK_THROWS_WITH_AS(
+        load_scenario_text("extends: ../good_small.yaml\nfirms:\n  google:\n    family_mix: {tpu: null, nvida: 0.5}\n", file),
+        (file + ":4:37: firms.google.family_mix.nvida: no generation has family `nvida`; did you mean `nvidia`?").c_str(), ScenarioError);
+    CHECK(load_scenario_text("extends: ../good_small.yaml\nfirms:\n  google:\n    family_mix: {tpu: null, nvidia: 1.0}\n", file)
+              .firms[0]
+              .family_mix.size() == 1);
+  }
   {  // a chain of 18 scenarios, each extending the next: refused at the 17th, not followed forever
     const std::filesystem::path deep = std::filesystem::temp_directory_path() / "gpumm-scenario-test-deep";
     std::filesystem::create_directories(deep);

@@ -739,20 +739,26 @@ class Loader {
     }
     if (YAML::Node n = m.get("family_mix"); n.IsDefined()) {
       MapReader fm(d_, n, m.child_path("family_mix"));
+      const size_t problems = d_.list.size();
       double sum = 0;
       for (auto& [name, val] : fm.entries()) {
         double x = 0;
         if (!fm.share(name, x)) continue;
         if (!family_exists(name)) {
-          d_.error(val, fm.child_path(name), "no generation has family `" + name + "`");
+          std::vector<std::string> families;
+          for (const Generation& g : s_.generations)
+            if (std::find(families.begin(), families.end(), g.family) == families.end()) families.push_back(g.family);
+          const std::string near = detail::did_you_mean(name, families);
+          d_.error(val, fm.child_path(name),
+                   "no generation has family `" + name + "`" + (near.empty() ? "" : "; did you mean `" + near + "`?"));
           continue;
         }
         f.family_mix.emplace_back(name, x);
         sum += x;
       }
-      if (std::abs(sum - 1.0) > 1e-6)
-        d_.error(n, m.child_path("family_mix"),
-                 "shares sum to " + rounded(sum) + "; they must sum to 1");
+      // (a share refused is its own problem: the sum without it would be a second one)
+      if (d_.list.size() == problems && std::abs(sum - 1.0) > 1e-6)
+        d_.error(n, m.child_path("family_mix"), "shares sum to " + rounded(sum) + kept_from_base(n) + "; they must sum to 1");
     } else if (!f.capex_usd.empty()) {
       if (family_exists("nvidia")) f.family_mix.emplace_back("nvidia", 1.0);
       else
@@ -1029,8 +1035,26 @@ class Loader {
     for (double x : w) sum += x;
     if (m.has("regions") && d_.list.size() == problems && std::abs(sum - 1.0) > 1e-6)
       d_.error(m.get("regions"), m.child_path("regions"),
-               "region weights sum to " + rounded(sum) + "; they must sum to 1");
+               "region weights sum to " + rounded(sum) + kept_from_base(m.get("regions")) + "; they must sum to 1");
     return w;
+  }
+
+  // Where a scenario that extends another changed the map `n` of shares, the shares its base
+  // wrote and it kept, which count in the sum (`, with `amd: 0.15` kept from base.yaml (a key
+  // set to `null` drops it)`); "" otherwise.
+  std::string kept_from_base(const YAML::Node& n) const {
+    const std::string* changed_in = nullptr;
+    for (auto o = d_.overrides.rbegin(); o != d_.overrides.rend() && !changed_in; ++o)
+      if (o->merged.is(n)) changed_in = &o->file;
+    if (!changed_in) return "";
+    std::string kept, from;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      const std::string& file = d_.file_of(it->second);
+      if (file == *changed_in || !it->first.IsScalar() || !it->second.IsScalar()) continue;
+      kept += (kept.empty() ? "" : ", ") + it->first.Scalar() + ": " + it->second.Scalar();
+      from = std::filesystem::path(file).filename().string();
+    }
+    return kept.empty() ? "" : ", with `" + kept + "` kept from " + from + " (a key set to `null` drops it)";
   }
 
   void load_inference(const YAML::Node& section) {
