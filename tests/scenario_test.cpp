@@ -478,7 +478,7 @@ TEST_CASE("scenario: with extends, errors point at the file and line they are in
                          ScenarioError);
     CHECK_THROWS_WITH_AS(
         load_scenario_text("extends: ../good_small.yaml\nfirms:\n  google:\n    family_mix: {tpu: null, nvida: 0.5}\n", file),
-        (file + ":4:37: firms.google.family_mix.nvida: no generation has family `nvida`; did you mean `nvidia`?").c_str(), ScenarioError);
+        (file + ":4:36: firms.google.family_mix.nvida: no generation has family `nvida`; did you mean `nvidia`?").c_str(), ScenarioError);
     CHECK(load_scenario_text("extends: ../good_small.yaml\nfirms:\n  google:\n    family_mix: {tpu: null, nvidia: 1.0}\n", file)
               .firms[0]
               .family_mix.size() == 1);
