@@ -2858,14 +2858,23 @@ TEST_CASE("cli: resuming with a different study is refused") {
   std::ofstream(other) << text;
   Result r = run_gpumm("study '" + other.string() + "' -q --resume -o '" + part.string() + "'");
   CHECK(r.code == 2);
-  CHECK(r.err == "gpumm: the checkpoint in " + part.string() + " belongs to another study (its manifest differs); run "
+  CHECK(r.err == "gpumm: the checkpoint in " + part.string() + " belongs to another study (seed: 5 -> 6); run "
                  "with --restart to discard it, or choose another folder with -o\n");
   // nor does the other study, run without --resume, throw the saved runs away unasked
   Result fresh = run_gpumm("study '" + other.string() + "' -q -o '" + part.string() + "'");
   CHECK(fresh.code == 2);
-  CHECK(fresh.err == "gpumm: the checkpoint in " + part.string() + " belongs to another study (its manifest differs) "
+  CHECK(fresh.err == "gpumm: the checkpoint in " + part.string() + " belongs to another study (seed: 5 -> 6) "
                      "whose interrupted runs it saved; run with --restart to discard it, or choose another folder with -o\n");
   CHECK(fs::file_size(part / ".checkpoint.bin") > 0);
+  // the study that made it resumes it by another path, from another folder: the paths by which
+  // the study and its scenario are named are not the study
+  const fs::path copy = scratch("resume-copy");
+  fs::copy(part, copy);
+  Result elsewhere = run_gpumm("study '" + (kSource / "tests/testdata/studies/sobol_small.yaml").string() +
+                                   "' --resume -o '" + copy.string() + "'",
+                               kSource / "tests");
+  CHECK(elsewhere.code == 0);
+  CHECK(elsewhere.out.find("resumed           3 of ") != std::string::npos);
   CHECK(run_gpumm("study '" + other.string() + "' -q --restart -o '" + part.string() + "'").code == 0);
   CHECK(fs::exists(part / "sobol.csv"));
 }

@@ -994,15 +994,67 @@ struct CheckpointStart {
   std::uintmax_t whole_bytes = 0;
   std::string refusal;
 };
+// What differs between two manifests, key by key, a few at most (`seed: 4 -> 5`); a key's
+// indented lines (the parameters) count as part of its value, and the first of them that
+// differs is shown.
+std::string manifest_differences(const std::string& before, const std::string& after) {
+  const auto trim = [](std::string t) {
+    t.erase(0, t.find_first_not_of(' '));
+    t.erase(t.find_last_not_of(' ') + 1);
+    return t;
+  };
+  // (key, the lines of its value)
+  const auto keyed = [&](const std::string& text) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      const size_t colon = line.find(':');
+      if (!line.empty() && line[0] != ' ' && colon != std::string::npos)
+        out.push_back({line.substr(0, colon), {trim(line.substr(colon + 1))}});
+      else if (!out.empty())
+        out.back().second.push_back(trim(line));
+    }
+    return out;
+  };
+  const auto a = keyed(before), b = keyed(after);
+  std::vector<std::string> said;
+  for (const auto& [key, value] : b) {
+    const auto was = std::find_if(a.begin(), a.end(), [&](const auto& kv) { return kv.first == key; });
+    const std::vector<std::string> old = was == a.end() ? std::vector<std::string>{} : was->second;
+    if (old == value) continue;
+    size_t k = 0;
+    while (k < old.size() && k < value.size() && old[k] == value[k]) ++k;
+    const std::string change = (k < old.size() ? old[k] : "(none)") + " -> " + (k < value.size() ? value[k] : "(none)");
+    said.push_back(key == "scenario_hash" ? "the scenario's contents changed (scenario_hash " + change + ")"
+                                          : key + ": " + change);
+  }
+  std::string out;
+  for (size_t k = 0; k < said.size() && k < 3; ++k) out += (k ? "; " : "") + said[k];
+  if (said.size() > 3) out += "; ...";
+  return out.empty() ? "its manifest differs" : out;
+}
+
+// A manifest without the paths it names the study file and the scenario by (`study:`,
+// `scenario:`): the same study resumes from another folder or by another path to the same
+// files; the scenario's contents are in its hash.
+std::string without_paths(const std::string& manifest) {
+  std::string out;
+  std::istringstream in(manifest);
+  for (std::string line; std::getline(in, line);)
+    if (!line.starts_with("study: ") && !line.starts_with("scenario: ")) out += line + "\n";
+  return out;
+}
+
 CheckpointStart start_checkpoint(const std::filesystem::path& dir, const std::string& manifest, const Study& study,
                                  const std::vector<std::string>& dates, Resume resume, StudyCheckpoint& cp) {
   const std::filesystem::path cp_manifest = dir / kCheckpointManifest, cp_rows = dir / kCheckpointRows;
   CheckpointStart start;
   if (resume == Resume::restart || !std::filesystem::exists(cp_manifest)) return start;
   std::ifstream in(cp_manifest, std::ios::binary);
-  if (std::string((std::istreambuf_iterator<char>(in)), {}) != manifest) {
+  if (const std::string saved((std::istreambuf_iterator<char>(in)), {}); without_paths(saved) != without_paths(manifest)) {
     if (resume == Resume::yes || saved_bytes(cp_rows) > 0)
-      start.refusal = "the checkpoint in " + dir.string() + " belongs to another study (its manifest differs)" +
+      start.refusal = "the checkpoint in " + dir.string() + " belongs to another study (" +
+                      manifest_differences(without_paths(saved), without_paths(manifest)) + ")" +
                       (resume == Resume::yes ? "" : " whose interrupted runs it saved") +
                       "; run with --restart to discard it, or choose another folder with -o";
     return start;
