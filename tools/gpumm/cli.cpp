@@ -1018,7 +1018,9 @@ std::string manifest_differences(const std::string& before, const std::string& a
   };
   const auto a = keyed(before), b = keyed(after);
   std::vector<std::string> said;
-  for (const auto& [key, value] : b) {
+  for (const auto& entry : b) {
+    const std::string& key = entry.first;
+    const std::vector<std::string>& value = entry.second;
     const auto was = std::find_if(a.begin(), a.end(), [&](const auto& kv) { return kv.first == key; });
     const std::vector<std::string> old = was == a.end() ? std::vector<std::string>{} : was->second;
     if (old == value) continue;
