@@ -475,11 +475,7 @@ class Loader {
       if (file_a != file_b) {
         // the key written last is the one from the file that merged into this map last
         std::string_view added = a, kept = b;
-        for (auto o = d_.overrides.rbegin(); o != d_.overrides.rend(); ++o)
-          if (o->merged.is(m.node())) {
-            if (o->file == file_b) std::swap(added, kept);
-            break;
-          }
+        if (const auto* o = d_.last_override(m.node()); o && o->file == file_b) std::swap(added, kept);
         std::string nulls = std::string(kept) + ": null";
         if (kept == a && !a_with.empty() && m.has(a_with)) nulls += ", " + std::string(a_with) + ": null";
         hint = "; to replace the base's `" + std::string(kept) + "` with `" + std::string(added) + "`, write `" +
@@ -1043,14 +1039,12 @@ class Loader {
   // wrote and it kept, which count in the sum (`, with `amd: 0.15` kept from base.yaml (a key
   // set to `null` drops it)`); "" otherwise.
   std::string kept_from_base(const YAML::Node& n) const {
-    const std::string* changed_in = nullptr;
-    for (auto o = d_.overrides.rbegin(); o != d_.overrides.rend() && !changed_in; ++o)
-      if (o->merged.is(n)) changed_in = &o->file;
-    if (!changed_in) return "";
+    const auto* changed = d_.last_override(n);
+    if (!changed) return "";
     std::string kept, from;
     for (auto it = n.begin(); it != n.end(); ++it) {
       const std::string& file = d_.file_of(it->second);
-      if (file == *changed_in || !it->first.IsScalar() || !it->second.IsScalar()) continue;
+      if (file == changed->file || !it->first.IsScalar() || !it->second.IsScalar()) continue;
       kept += (kept.empty() ? "" : ", ") + it->first.Scalar() + ": " + it->second.Scalar();
       from = std::filesystem::path(file).filename().string();
     }

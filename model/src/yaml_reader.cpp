@@ -12,10 +12,15 @@ const std::string& Diagnostics::file_of(const YAML::Node& node) const {
   return file;
 }
 
-void Diagnostics::error(const YAML::Node& node, const std::string& path, const std::string& message) {
-  if (node.IsDefined())
+const Diagnostics::Override* Diagnostics::last_override(const YAML::Node& merged) const {
+  if (merged.IsDefined())
     for (auto o = overrides.rbegin(); o != overrides.rend(); ++o)
-      if (o->merged.is(node)) return error_in(o->file, o->over.Mark(), path, message);
+      if (o->merged.is(merged)) return &*o;
+  return nullptr;
+}
+
+void Diagnostics::error(const YAML::Node& node, const std::string& path, const std::string& message) {
+  if (const Override* o = last_override(node)) return error_in(o->file, o->over.Mark(), path, message);
   error_in(file_of(node), node.Mark(), path, message);
 }
 

@@ -52,6 +52,8 @@ struct Diagnostics {
   void error_in(const std::string& in_file, const YAML::Mark& mark, const std::string& path,
                 const std::string& message);
   const std::string& file_of(const YAML::Node& node) const;
+  /// The override of a merged map by the file that changed it last, or nullptr.
+  const Override* last_override(const YAML::Node& merged) const;
   /// The problems of such an entry as a whole (what it lacks as a new entry) become one, which
   /// says that no entry of that name was there to change and which one it may have meant.
   void explain_new_entries();
