@@ -41,6 +41,13 @@ TEST_CASE("io: short numbers for the terminal keep three figures or so") {
   CHECK(short_number(-20000) == "-20.0k");
   CHECK(short_number(4.5e6) == "4.5M");
   CHECK(short_number(1.26e9) == "1.3B");
+  CHECK(short_number(999949) == "999.9k");
+  CHECK(short_number(999960) == "1.0M");  // not 1000.0k
+  CHECK(short_number(999.96e6) == "1.0B");
+  CHECK(short_number(999.9e9) == "999.9B");
+  CHECK(short_number(999.96e9) == "1.0T");  // not 1000.0B
+  CHECK(short_number(2.5e13) == "25.0T");
+  CHECK(short_number(1.01e21) == "1.0e+21");  // not 1010000000.0T
 }
 
 TEST_CASE("io: significant numbers keep three figures, with k, M, B or T from a thousand on") {
@@ -56,6 +63,9 @@ TEST_CASE("io: significant numbers keep three figures, with k, M, B or T from a 
   CHECK(significant_number(999.7e6) == "1B");  // not 1e+03M
   CHECK(significant_number(4.68e9) == "4.68B");
   CHECK(significant_number(2.5e13) == "25T");
+  CHECK(significant_number(999.4e12) == "999T");
+  CHECK(significant_number(1.01e21) == "1.01e+21");  // not 1.01e+09T
+  CHECK(significant_number(-3e15) == "-3e+15");
 }
 
 TEST_CASE("io: numbers are the shortest text that reads back exactly") {

@@ -44,8 +44,11 @@ std::string csv_text(std::string_view text) {
 std::string short_number(double x) {
   char buf[64];
   const double a = std::abs(x);
-  if (a >= 1e9) std::snprintf(buf, sizeof buf, "%.1fB", x / 1e9);
-  else if (a >= 1e6) std::snprintf(buf, sizeof buf, "%.1fM", x / 1e6);
+  // beyond a thousand trillion (a study's extreme corner), powers of ten say it shortest
+  if (a >= 999.95e12) std::snprintf(buf, sizeof buf, "%.1e", x);
+  else if (a >= 999.95e9) std::snprintf(buf, sizeof buf, "%.1fT", x / 1e12);
+  else if (a >= 999.95e6) std::snprintf(buf, sizeof buf, "%.1fB", x / 1e9);  // (999.96M is 1.0B, not 1000.0M)
+  else if (a >= 999.95e3) std::snprintf(buf, sizeof buf, "%.1fM", x / 1e6);
   else if (a >= 1e4) std::snprintf(buf, sizeof buf, "%.1fk", x / 1e3);
   else std::snprintf(buf, sizeof buf, "%.0f", x);
   return buf;
@@ -55,6 +58,11 @@ std::string significant_number(double x) {
   const double a = std::abs(x);
   // the scale that leaves at most three digits before the point once rounded (999.7M is 1B,
   // not 1e+03M)
+  if (a >= 999.5e12) {  // beyond a thousand trillion: powers of ten (1.01e+21), not 1.01e+09T
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3g", x);
+    return buf;
+  }
   const auto [scale, suffix] = a >= 999.5e9   ? std::pair{1e12, "T"}
                                : a >= 999.5e6 ? std::pair{1e9, "B"}
                                : a >= 999.5e3 ? std::pair{1e6, "M"}
