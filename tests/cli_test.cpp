@@ -949,7 +949,7 @@ TEST_CASE("cli: validate accepts good files and reports each bad one") {
   CHECK(typo.code == 2);
   CHECK(typo.err == (dir / "typo.yaml").string() +
                         ":3:5: contracts[openai_orcle]: no entry `openai_orcle` in the scenario it extends to change "
-                        "(did you mean `openai_oracle`?), and as a new entry it lacks `seller`, `buyer`, `start`, "
+                        "(did you mean `openai_oracle`?); as a new entry, it lacks `seller`, `buyer`, `start`, "
                         "`end`, `volume`; give either `price` ($ per H100e-hour) or `value` (total $)\n" +
                         (dir / "typo.yaml").string() + ":5:9: market.spot: floor $3 is above cap $2\n2 problems found\n");
   fs::remove_all(dir);

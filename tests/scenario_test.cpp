@@ -436,12 +436,20 @@ TEST_CASE("scenario: an entry a case adds under a name close to its base's is to
   } catch (const ScenarioError& e) {
     REQUIRE(e.diagnostics().size() == 2);
     CHECK(e.diagnostics()[0].to_string() ==
-          file + ":3:3: firms.metaa: no entry `metaa` in the scenario it extends to change (did you mean `meta`?), "
-                 "and as a new entry it lacks `regions`");
+          file + ":3:3: firms.metaa: no entry `metaa` in the scenario it extends to change (did you mean `meta`?); "
+                 "as a new entry, it lacks `regions`");
     CHECK(e.diagnostics()[1].to_string() ==
           file + ":5:5: contracts[deal_22]: no entry `deal_22` in the scenario it extends to change (did you mean "
-                 "`deal_2`?), and as a new entry it lacks `seller`, `buyer`, `start`, `end`, `volume`; give either "
+                 "`deal_2`?); as a new entry, it lacks `seller`, `buyer`, `start`, `end`, `volume`; give either "
                  "`price` ($ per H100e-hour) or `value` (total $)");
+  }
+  // a key misspelt in a section of fixed keys is no entry: its own problem says so, once
+  try {
+    load_scenario_text("extends: ../oversold.yaml\nmarket:\n  spto: {initial: $3}\n", file);
+    FAIL("loaded");
+  } catch (const ScenarioError& e) {
+    REQUIRE(e.diagnostics().size() == 1);
+    CHECK(e.diagnostics()[0].message.starts_with("unknown key `spto`"));
   }
   // a new entry that is whole is a new entry, however close its name
   const Scenario s = load_scenario_text("extends: ../oversold.yaml\n"

@@ -27,32 +27,30 @@ void Diagnostics::error(const YAML::Node& node, const std::string& path, const s
 void Diagnostics::explain_new_entries() {
   const std::string missing = "missing required key `";
   for (const NewEntry& e : new_entries) {
-    std::vector<std::string> lacks, other;
-    size_t first = list.size();
-    for (size_t k = 0; k < list.size();) {
-      if (list[k].path != e.path) {
-        ++k;
-        continue;
-      }
+    std::vector<size_t> mine;  // the entry's problems as a whole
+    for (size_t k = 0; k < list.size(); ++k)
+      if (list[k].path == e.path) mine.push_back(k);
+    // none: a good new entry; an unknown key: no entry at all, which its own problem says
+    if (mine.empty() || std::any_of(mine.begin(), mine.end(),
+                                    [&](size_t k) { return list[k].message.starts_with("unknown key"); }))
+      continue;
+    std::string lacks, others;
+    for (size_t k : mine) {
       const std::string& m = list[k].message;
-      if (m.rfind(missing, 0) == 0) lacks.push_back(m.substr(missing.size(), m.find('`', missing.size()) - missing.size()));
-      else other.push_back(m);
-      first = std::min(first, k);
-      list.erase(list.begin() + static_cast<std::ptrdiff_t>(k));
+      if (m.starts_with(missing))
+        lacks += (lacks.empty() ? "it lacks `" : ", `") + m.substr(missing.size(), m.find('`', missing.size()) - missing.size()) + "`";
+      else
+        others += "; " + m;
     }
-    if (lacks.empty() && other.empty()) continue;  // a new entry, and a good one
-    std::string message = "no entry `" + e.name + "` in the scenario it extends to change (did you mean `" + e.near +
-                          "`?), and as a new entry it ";
-    std::string what;
-    for (size_t k = 0; k < lacks.size(); ++k) what += (k ? ", `" : "lacks `") + lacks[k] + "`";
-    for (const std::string& m : other) what += (what.empty() ? "" : "; ") + m;
     Diagnostic d;
     d.file = e.file;
     d.line = e.mark.line >= 0 ? e.mark.line + 1 : 0;
     d.column = e.mark.column >= 0 ? e.mark.column + 1 : 0;
     d.path = e.path;
-    d.message = message + what;
-    list.insert(list.begin() + static_cast<std::ptrdiff_t>(first), std::move(d));
+    d.message = "no entry `" + e.name + "` in the scenario it extends to change (did you mean `" + e.near +
+                "`?); as a new entry, " + (lacks.empty() ? others.substr(2) : lacks + others);
+    for (auto k = mine.rbegin(); k != mine.rend(); ++k) list.erase(list.begin() + static_cast<std::ptrdiff_t>(*k));
+    list.insert(list.begin() + static_cast<std::ptrdiff_t>(mine.front()), std::move(d));
   }
 }
 
