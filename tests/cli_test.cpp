@@ -904,28 +904,27 @@ TEST_CASE("cli: validate accepts good files and reports each bad one") {
   CHECK(lines(child.err).at(0) ==
         "tests/testdata/extends/child_weights.yaml:5:14: firms.meta.regions: region weights sum to 1.5, with `us_east: "
         "1.0` kept from good_small.yaml (a key set to `null` drops it); they must sum to 1");
-  // a budget without `$` or scale: dollars or billions are both offered, not one guessed
+  // cases of the base, each checked by `gpumm validate`: `lines` after its `extends`
   const fs::path dir = scratch("validate-money");
   fs::create_directories(dir);
-  std::ofstream(dir / "bare.yaml") << "extends: '" << (kSource / "inputs/base.yaml").string()
-                                   << "'\nfirms:\n  meta:\n    capex: {2027: 200}\n";
-  Result bare = run_gpumm("validate '" + (dir / "bare.yaml").string() + "'");
+  const auto validate_case = [&](const std::string& name, const std::string& lines) {
+    std::ofstream(dir / name) << "extends: '" << (kSource / "inputs/base.yaml").string() << "'\n" << lines;
+    return run_gpumm("validate '" + (dir / name).string() + "'");
+  };
+  // a budget without `$` or scale: dollars or billions are both offered, not one guessed
+  Result bare = validate_case("bare.yaml", "firms:\n  meta:\n    capex: {2027: 200}\n");
   CHECK(bare.code == 2);
   CHECK(bare.err == (dir / "bare.yaml").string() + ":4:19: firms.meta.capex.2027: `200`: missing `$`; write `$200` for "
                     "dollars, or with a scale: `$200k`, `$200M`, `$200B`\n1 problem found\n");
   // a price per hour without `$` is offered in dollars alone: nobody means $2.5B an hour
-  std::ofstream(dir / "rate.yaml") << "extends: '" << (kSource / "inputs/base.yaml").string()
-                                   << "'\nmarket:\n  spot: {initial: 2.5}\n";
-  Result rate = run_gpumm("validate '" + (dir / "rate.yaml").string() + "'");
+  Result rate = validate_case("rate.yaml", "market:\n  spot: {initial: 2.5}\n");
   CHECK(rate.code == 2);
   CHECK(rate.err == (dir / "rate.yaml").string() +
                         ":3:19: market.spot.initial: `2.5`: missing `$`; write `$2.5`\n1 problem found\n");
   // a case that gives a contract of its base a price beside the base's value is told where,
   // and how to replace the one with the other; so is a volume in MW beside the base's GPUs
-  std::ofstream(dir / "both.yaml") << "extends: '" << (kSource / "inputs/base.yaml").string()
-                                   << "'\ncontracts:\n  - {name: openai_oracle, price: $3}\n"
-                                      "  - name: openai_coreweave\n    volume: {it_power: 200 MW}\n";
-  Result both = run_gpumm("validate '" + (dir / "both.yaml").string() + "'");
+  Result both = validate_case("both.yaml", "contracts:\n  - {name: openai_oracle, price: $3}\n"
+                                           "  - name: openai_coreweave\n    volume: {it_power: 200 MW}\n");
   CHECK(both.code == 2);
   CHECK(both.err == (dir / "both.yaml").string() +
                         ":3:5: contracts[openai_oracle]: give either `price` ($ per H100e-hour) or `value` (total $); "
@@ -935,17 +934,14 @@ TEST_CASE("cli: validate accepts good files and reports each bad one") {
                         "`it_power`; to replace the base's `gpus` with `it_power`, write `gpus: null, generation: "
                         "null` beside it\n2 problems found\n");
   // and the lines it was told to write are enough
-  std::ofstream(dir / "both.yaml") << "extends: '" << (kSource / "inputs/base.yaml").string()
-                                   << "'\ncontracts:\n  - {name: openai_oracle, price: $3, value: null}\n"
-                                      "  - name: openai_coreweave\n"
-                                      "    volume: {it_power: 200 MW, gpus: null, generation: null}\n";
-  CHECK(run_gpumm("validate '" + (dir / "both.yaml").string() + "'").code == 0);
+  CHECK(validate_case("both.yaml", "contracts:\n  - {name: openai_oracle, price: $3, value: null}\n"
+                                   "  - name: openai_coreweave\n"
+                                   "    volume: {it_power: 200 MW, gpus: null, generation: null}\n")
+            .code == 0);
   // a misspelt entry to change is said once, with the entry it may mean, and the rest of the
   // file is checked as well
-  std::ofstream(dir / "typo.yaml") << "extends: '" << (kSource / "inputs/base.yaml").string()
-                                   << "'\ncontracts:\n  - {name: openai_orcle, ramp: 36mo}\n"
-                                      "market:\n  spot: {floor: $3, cap: $2}\n";
-  Result typo = run_gpumm("validate '" + (dir / "typo.yaml").string() + "'");
+  Result typo = validate_case("typo.yaml", "contracts:\n  - {name: openai_orcle, ramp: 36mo}\n"
+                                           "market:\n  spot: {floor: $3, cap: $2}\n");
   CHECK(typo.code == 2);
   CHECK(typo.err == (dir / "typo.yaml").string() +
                         ":3:5: contracts[openai_orcle]: no entry `openai_orcle` in the scenario it extends to change "
