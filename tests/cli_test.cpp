@@ -951,6 +951,22 @@ TEST_CASE("cli: validate accepts good files and reports each bad one") {
   fs::remove_all(dir);
 }
 
+TEST_CASE("cli: a run that starts after its scenario's history says its early orders arrive late") {
+  const fs::path dir = scratch("late-start");
+  fs::create_directories(dir);
+  std::ofstream(dir / "late.yaml") << "extends: '" << (kSource / "inputs/base.yaml").string()
+                                   << "'\nstart: 2030-01\nend: 2031-12\n";
+  Result r = run_gpumm("run '" + (dir / "late.yaml").string() + "' -o '" + (dir / "out").string() + "'");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("warning: 2030-01-01: orders_before_start: orders for ") != std::string::npos);
+  CHECK(r.out.find("fall due before the start, 2030-01-01") != std::string::npos);
+  CHECK(slurp(dir / "out/warnings.csv").find("2030-01-01,orders_before_start,") != std::string::npos);
+  // the base itself starts with its history: no such warning
+  CHECK(run_gpumm("run inputs/base.yaml -o '" + (dir / "base").string() + "'").out.find("orders_before_start") ==
+        std::string::npos);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("cli: an interrupted run leaves no complete-looking file, and the next run recovers") {
   const fs::path out = scratch("killed");
   Result killed = run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'", kSource,

@@ -78,6 +78,31 @@ TEST_CASE("simulate: an order is delivered after the generation's lead time") {
   CHECK(r.periods[3].installed_gpus == 0);
 }
 
+TEST_CASE("simulate: orders due before the start join the first period and are warned of") {
+  // lead time 3mo: dated 2023-09-01, due 2023-12-01 (before the start); dated 2023-11-01, due
+  // 2024-02-01 (after it): only the first is warned of, and both are ordered in period 0
+  Scenario s = load(one_firm("month", "2024-01", "2024-12-31",
+                             "    power_at_start: {r1: 1 GW}\n"
+                             "    orders: [{generation: g1, units: 1000, date: 2023-09-01},\n"
+                             "             {generation: g1, units: 500, date: 2023-11-01}]\n"));
+  RunResult r = simulate(s);
+  CHECK(r.periods[0].ordered_gpus == 1500);
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].period == 0);
+  CHECK(r.warnings[0].code == "orders_before_start");
+  CHECK(r.warnings[0].message ==
+        "orders for 1000 GPUs (the first dated 2023-09-01) fall due before the start, 2024-01-01: they join the first "
+        "period's backlog and wait for production then; a scenario that starts after its orders would give those "
+        "GPUs as fleet_at_start");
+  // nothing lost: all 1,500 arrive within the year
+  CHECK(r.periods.back().installed_gpus == 1500);
+  // due at the start itself is not before it
+  Scenario on_time = load(one_firm("month", "2024-01", "2024-12-31",
+                                   "    power_at_start: {r1: 1 GW}\n"
+                                   "    orders: [{generation: g1, units: 1000, date: 2023-10-01}]\n"));
+  CHECK(simulate(on_time).warnings.empty());
+}
+
 TEST_CASE("simulate: an order spread over a quarter is placed month by month") {
   Scenario s = load(one_firm("month", "2024-01", "2024-12-31",
                              "    power_at_start: {r1: 1 GW}\n"

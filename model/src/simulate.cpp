@@ -366,6 +366,8 @@ class Engine {
     retire_.reset(T, p_.retire_window, C * G);
     port_due_.reset(T, p_.due_window, C);
 
+    double due_before_start = 0;  // GPUs of explicit orders due before the start
+    Date first_due_before_start(boost::gregorian::not_a_date_time);
     for (int f = 0; f < p_.F; ++f) {
       const Firm& firm = s_.firms[static_cast<size_t>(f)];
       // power and shells in service at the start
@@ -409,8 +411,23 @@ class Engine {
       // explicit orders, placed in the period of their date (before the start: in period 0);
       // an order spread `over` a span is placed in slices of one calendar step
       for (const GpuOrder& o : firm.orders)
-        for (auto [date, units] : order_slices(o)) place_explicit(f, o, date, units);
+        for (auto [date, units] : order_slices(o)) {
+          place_explicit(f, o, date, units);
+          const Generation& gen = s_.generations[static_cast<size_t>(o.generation)];
+          if (Calendar::add(date, gen.lead_time) < cal_.start()) {
+            due_before_start += units;
+            if (first_due_before_start.is_not_a_date() || date < first_due_before_start) first_due_before_start = date;
+          }
+        }
     }
+    // orders that should have arrived before the run began arrive in it, from production as it
+    // is then (a run started after its scenario's history): said, since its fleet looks wrong
+    if (due_before_start > 0)
+      warn_once(0, "orders_before_start",
+                "orders for " + short_number(due_before_start) + " GPUs (the first dated " +
+                    to_iso(first_due_before_start) + ") fall due before the start, " + to_iso(cal_.start()) +
+                    ": they join the first period's backlog and wait for production then; a scenario that starts "
+                    "after its orders would give those GPUs as fleet_at_start");
     for (auto* q : {&power_q_, &shell_q_}) q->seal();
     std::stable_sort(explicit_.begin(), explicit_.end(),
                      [](const Explicit& a, const Explicit& b) { return a.period < b.period; });
