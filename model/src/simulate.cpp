@@ -411,14 +411,11 @@ class Engine {
       // explicit orders, placed in the period of their date (before the start: in period 0);
       // an order spread `over` a span is placed in slices of one calendar step
       for (const GpuOrder& o : firm.orders)
-        for (auto [date, units] : order_slices(o)) {
-          place_explicit(f, o, date, units);
-          const Generation& gen = s_.generations[static_cast<size_t>(o.generation)];
-          if (Calendar::add(date, gen.lead_time) < cal_.start()) {
+        for (auto [date, units] : order_slices(o))
+          if (!place_explicit(f, o, date, units)) {
             due_before_start += units;
             if (first_due_before_start.is_not_a_date() || date < first_due_before_start) first_due_before_start = date;
           }
-        }
     }
     // orders that should have arrived before the run began arrive in it, from production as it
     // is then (a run started after its scenario's history): said, since its fleet looks wrong
@@ -453,16 +450,20 @@ class Engine {
     return out;
   }
 
-  void place_explicit(int f, const GpuOrder& o, Date date, double units) {
+  // Place a slice of an order; false when it falls due before the start (the run would have
+  // had it delivered already).
+  bool place_explicit(int f, const GpuOrder& o, Date date, double units) {
     const int placed = std::max(cal_.index_of(date), 0);
-    if (placed >= p_.T) return;
+    if (placed >= p_.T) return true;
     const Generation& gen = s_.generations[static_cast<size_t>(o.generation)];
     // from a period's first day, the calendar counts periods instead of dates
     const bool at_start = cal_[placed].start == date;
-    const int due = at_start ? cal_.arrival_from_period(placed, gen.lead_time) : cal_.arrival(date, gen.lead_time);
+    const Date due_date = at_start ? Date() : Calendar::add(date, gen.lead_time);
+    const int due = at_start ? cal_.arrival_from_period(placed, gen.lead_time) : cal_.first_starting_at_or_after(due_date);
     const int port_due = at_start ? cal_.arrival_from_period(placed, s_.network.lead_time)
                                   : cal_.arrival(date, s_.network.lead_time);
     explicit_.push_back({placed, f, o.region, o.generation, units, due, port_due});
+    return at_start || !(due_date < cal_.start());
   }
 
   // The firm's region weights, without regions that exclude generation g, renormalized.
