@@ -2367,10 +2367,15 @@ TEST_CASE("cli: a study parameter at a number its scenario leaves to its default
   const fs::path dir = scratch("study-default");
   fs::create_directories(dir);
   const std::string small = (kSource / "tests/testdata/good_small.yaml").string();
-  std::ofstream(dir / "theta.yaml") << "scenario: '" << small << "'\nmethod: tornado\nparameters:\n"
-                                    << "  - {path: diagnosis.threshold, low: 0.03, high: 0.08}\n"
-                                    << "outputs: [periods_in_structural_shortage]\n";
-  Result r = run_gpumm("study '" + (dir / "theta.yaml").string() + "' -o '" + (dir / "out").string() + "'");
+  const std::string oversold = (kSource / "tests/testdata/oversold.yaml").string();
+  // a tornado study `name` of `scenario` over one `parameter` (a flow map), run into dir/out
+  const auto study = [&](const std::string& name, const std::string& scenario, const std::string& parameter) {
+    std::ofstream(dir / name) << "scenario: '" << scenario << "'\nmethod: tornado\nparameters:\n  - " << parameter
+                              << "\noutputs: [periods_in_structural_shortage]\n";
+    fs::remove_all(dir / "out");
+    return run_gpumm("study '" + (dir / name).string() + "' -q -o '" + (dir / "out").string() + "'");
+  };
+  Result r = study("theta.yaml", small, "{path: diagnosis.threshold, low: 0.03, high: 0.08}");
   CHECK(r.code == 2);
   CHECK(r.err.find("theta.yaml:4:12: parameters[0].path: `diagnosis.threshold` in " + small +
                    ": no such value in the scenario: no key `diagnosis` in the scenario; a study varies the numbers "
@@ -2378,48 +2383,30 @@ TEST_CASE("cli: a study parameter at a number its scenario leaves to its default
                    "0.03}`, or in a scenario that extends it\n") != std::string::npos);
   // written so, in a scenario that extends it, the study runs
   std::ofstream(dir / "small-theta.yaml") << "extends: '" << small << "'\ndiagnosis: {threshold: 0.03}\n";
-  std::ofstream(dir / "theta2.yaml") << "scenario: small-theta.yaml\nmethod: tornado\nparameters:\n"
-                                     << "  - {path: diagnosis.threshold, low: 0.03, high: 0.08}\n"
-                                     << "outputs: [periods_in_structural_shortage]\n";
-  Result ok = run_gpumm("study '" + (dir / "theta2.yaml").string() + "' -q -o '" + (dir / "out").string() + "'");
+  Result ok = study("theta2.yaml", (dir / "small-theta.yaml").string(), "{path: diagnosis.threshold, low: 0.03, high: 0.08}");
   CHECK(ok.code == 0);
   CHECK(fs::exists(dir / "out" / "tornado.csv"));
   // a range written with units is offered with them
-  std::ofstream(dir / "capex.yaml") << "scenario: '" << small << "'\nmethod: tornado\nparameters:\n"
-                                    << "  - {path: firms.meta.capex.2026, low: $5B, high: $9B}\n"
-                                    << "outputs: [periods_in_structural_shortage]\n";
-  Result capex = run_gpumm("study '" + (dir / "capex.yaml").string() + "' -o '" + (dir / "out3").string() + "'");
+  Result capex = study("capex.yaml", small, "{path: firms.meta.capex.2026, low: $5B, high: $9B}");
   CHECK(capex.code == 2);
   CHECK(capex.err.find("e.g. `firms: {meta: {capex: {2026: $5B}}}`") != std::string::npos);
   // a field of a named entry: in the entry, or by its name in a scenario that extends it (which runs)
-  const std::string oversold = (kSource / "tests/testdata/oversold.yaml").string();
-  std::ofstream(dir / "ramp.yaml") << "scenario: '" << oversold << "'\nmethod: tornado\nparameters:\n"
-                                   << "  - {path: 'contracts[deal_2].ramp', low: 3mo, high: 9mo}\n"
-                                   << "outputs: [periods_in_structural_shortage]\n";
-  Result ramp = run_gpumm("study '" + (dir / "ramp.yaml").string() + "' -o '" + (dir / "out4").string() + "'");
+  Result ramp = study("ramp.yaml", oversold, "{path: 'contracts[deal_2].ramp', low: 3mo, high: 9mo}");
   CHECK(ramp.code == 2);
   CHECK(ramp.err.find("no key `ramp` in `contracts[deal_2]`; a study varies the numbers its scenario writes: write it "
                       "there (its default applies now), e.g. `ramp: 3mo` in its entry `contracts[deal_2]`, or in a "
                       "scenario that extends it: `contracts: [{name: deal_2, ramp: 3mo}]`\n") != std::string::npos);
   std::ofstream(dir / "oversold-ramp.yaml") << "extends: '" << oversold << "'\ncontracts: [{name: deal_2, ramp: 3mo}]\n";
-  std::ofstream(dir / "ramp2.yaml") << "scenario: oversold-ramp.yaml\nmethod: tornado\nparameters:\n"
-                                    << "  - {path: 'contracts[deal_2].ramp', low: 3mo, high: 9mo}\n"
-                                    << "outputs: [periods_in_structural_shortage]\n";
-  Result ramp2 = run_gpumm("study '" + (dir / "ramp2.yaml").string() + "' -q -o '" + (dir / "out5").string() + "'");
+  Result ramp2 = study("ramp2.yaml", (dir / "oversold-ramp.yaml").string(),
+                       "{path: 'contracts[deal_2].ramp', low: 3mo, high: 9mo}");
   CHECK(ramp2.code == 0);
-  CHECK(fs::exists(dir / "out5" / "tornado.csv"));
+  CHECK(fs::exists(dir / "out" / "tornado.csv"));
   // a low end the scenario would refuse: the advice writes the high end
-  std::ofstream(dir / "negative.yaml") << "scenario: '" << small << "'\nmethod: tornado\nparameters:\n"
-                                       << "  - {path: diagnosis.threshold, low: -0.1, high: 0.08}\n"
-                                       << "outputs: [periods_in_structural_shortage]\n";
-  Result negative = run_gpumm("study '" + (dir / "negative.yaml").string() + "' -o '" + (dir / "out6").string() + "'");
+  Result negative = study("negative.yaml", small, "{path: diagnosis.threshold, low: -0.1, high: 0.08}");
   CHECK(negative.code == 2);
   CHECK(negative.err.find("e.g. `diagnosis: {threshold: 0.08}`, or in a scenario that extends it") != std::string::npos);
   // a misspelt key gets no such advice
-  std::ofstream(dir / "typo.yaml") << "scenario: '" << small << "'\nmethod: tornado\nparameters:\n"
-                                   << "  - {path: diagnosis.theta, low: 0.03, high: 0.08}\n"
-                                   << "outputs: [periods_in_structural_shortage]\n";
-  Result typo = run_gpumm("study '" + (dir / "typo.yaml").string() + "' -o '" + (dir / "out2").string() + "'");
+  Result typo = study("typo.yaml", small, "{path: diagnosis.theta, low: 0.03, high: 0.08}");
   CHECK(typo.code == 2);
   CHECK(typo.err.find("a study varies") == std::string::npos);
   fs::remove_all(dir);
