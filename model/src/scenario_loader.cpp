@@ -1524,17 +1524,15 @@ void merge_named_list(YAML::Node parent, const YAML::Node& key, YAML::Node base,
         removed[k] = 1;
       continue;
     }
-    if (k == entries.size()) {
-      std::vector<std::string> siblings;
-      for (size_t j = 0; j < entries.size(); ++j)
-        if (!removed[j]) siblings.push_back(detail::entry_name(entries[j]));
-      note_new_entry(name, o, o.Mark(), siblings, file, at, d);
-    }
     if (k < entries.size()) {
       // a problem of the entry as a whole is located where this file changed it
       d.overrides.push_back({entries[k], o, file});
       merge_into(entries[k], o, file, at, d);
     } else {
+      std::vector<std::string> siblings;
+      for (size_t j = 0; j < entries.size(); ++j)
+        if (!removed[j]) siblings.push_back(detail::entry_name(entries[j]));
+      note_new_entry(name, o, o.Mark(), siblings, file, at, d);
       entries.push_back(o);
       removed.push_back(0);
     }

@@ -5,6 +5,10 @@
 
 namespace gpumm::detail {
 
+// How MapReader's problems of a key begin; explain_new_entries reads them back.
+constexpr std::string_view kMissingKey = "missing required key `";
+constexpr std::string_view kUnknownKey = "unknown key `";
+
 const std::string& Diagnostics::file_of(const YAML::Node& node) const {
   if (node.IsDefined())
     for (const auto& [n, f] : origins)
@@ -25,14 +29,14 @@ void Diagnostics::error(const YAML::Node& node, const std::string& path, const s
 }
 
 void Diagnostics::explain_new_entries() {
-  const std::string missing = "missing required key `";
+  const std::string_view missing = kMissingKey;
   for (const NewEntry& e : new_entries) {
     std::vector<size_t> mine;  // the entry's problems as a whole
     for (size_t k = 0; k < list.size(); ++k)
       if (list[k].path == e.path) mine.push_back(k);
     // none: a good new entry; an unknown key: no entry at all, which its own problem says
     if (mine.empty() || std::any_of(mine.begin(), mine.end(),
-                                    [&](size_t k) { return list[k].message.starts_with("unknown key"); }))
+                                    [&](size_t k) { return list[k].message.starts_with(kUnknownKey); }))
       continue;
     std::string lacks, others;
     for (size_t k : mine) {
@@ -214,7 +218,7 @@ bool MapReader::has(std::string_view key) const {
 }
 
 void MapReader::missing(std::string_view key, const std::string& what) {
-  std::string msg = "missing required key `" + std::string(key) + "`";
+  std::string msg = std::string(kMissingKey) + std::string(key) + "`";
   if (!what.empty()) msg += " (" + what + ")";
   diags_.error(node_, path_.empty() ? std::string("(top level)") : path_, msg);
 }
@@ -259,7 +263,7 @@ void MapReader::finish() {
       continue;
     }
     if (!known_.count(key)) {
-      std::string msg = "unknown key `" + key + "`";
+      std::string msg = std::string(kUnknownKey) + key + "`";
       std::string guess = did_you_mean(key, known);
       if (!guess.empty()) {
         msg += "; did you mean `" + guess + "`?";
