@@ -967,6 +967,39 @@ TEST_CASE("cli: a run that starts after its scenario's history says its early or
   fs::remove_all(dir);
 }
 
+TEST_CASE("cli: capex of years outside the run is warned of, and a study that varies it is refused") {
+  // good_small runs 2024-2026; the case plans google's capex to 2028
+  const fs::path dir = scratch("capex-outside");
+  fs::create_directories(dir);
+  std::ofstream(dir / "plan.yaml") << "extends: '" << (kSource / "tests/testdata/good_small.yaml").string()
+                                   << "'\nfirms:\n  google:\n    capex: {2027: $40B, 2028: $50B}\n";
+  Result r = run_gpumm("run '" + (dir / "plan.yaml").string() + "' -o '" + (dir / "out").string() + "'");
+  CHECK(r.code == 0);
+  const std::string message = "capex that no period spends: google 2027-2028 ($90B), outside 2024-2026 (a year's "
+                              "capex is spent in the periods it overlaps, from the firm's capex_start, or the start, "
+                              "to the end)";
+  CHECK(r.out.find("warning: 2024-01-01: capex_outside_run: " + message + "\n") != std::string::npos);
+  CHECK(slurp(dir / "out/warnings.csv").find("2024-01-01,capex_outside_run,\"" + message + "\"\r\n") != std::string::npos);
+  // the same number set on the command line changes nothing, and the run says why
+  Result set = run_gpumm("run '" + (dir / "plan.yaml").string() + "' --set firms.google.capex.2028=80 -o '" +
+                         (dir / "set").string() + "'");
+  CHECK(set.code == 0);
+  CHECK(set.out.find("capex_outside_run: capex that no period spends: google 2027-2028 ($120B)") != std::string::npos);
+  CHECK(slurp(dir / "set/summary.csv") == slurp(dir / "out/summary.csv"));
+  // a study of it would run the same run over and over: refused, where the study names it
+  std::ofstream(dir / "study.yaml") << "scenario: plan.yaml\nmethod: tornado\nparameters:\n"
+                                       "  - {path: firms.google.capex.2026, low: 20, high: 40}\n"
+                                       "  - {path: firms.google.capex.2028, low: 40, high: 60}\n"
+                                       "outputs: [periods_in_structural_shortage]\n";
+  Result study = run_gpumm("validate '" + (dir / "study.yaml").string() + "'");
+  CHECK(study.code == 2);
+  CHECK(study.err == (dir / "study.yaml").string() +
+                         ":5:12: parameters[1].path: `firms.google.capex.2028`: no run spends google's capex of 2028, "
+                         "which is spent in 2024-2026 (from the start, 2024-01-01, to the end, 2026-12-31): every run "
+                         "would give the same outputs\n1 problem found\n");
+  fs::remove_all(dir);
+}
+
 TEST_CASE("cli: an interrupted run leaves no complete-looking file, and the next run recovers") {
   const fs::path out = scratch("killed");
   Result killed = run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'", kSource,

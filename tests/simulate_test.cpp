@@ -245,6 +245,46 @@ TEST_CASE("simulate: capex buys GPUs at their price, spread over the year by day
   CHECK(r.periods[1].capex_spent_usd == doctest::Approx(14.0e6));
 }
 
+TEST_CASE("simulate: capex of years that no period spends is warned of, with its years and sums") {
+  // quarters of 2025-2026; capex from 2025-05-01: the quarter Apr-Jun 2025 is the first spent
+  // (its last day is after that date), so 2025 and 2026 are spent, 2023-2024 and 2027-2029 not
+  const std::string firm = "    power_at_start: {r1: 1 GW}\n"
+                           "    capex: {2023: $1B, 2024: $2B, 2025: $3B, 2026: $4B, 2027: $5B, 2029: $7B}\n"
+                           "    capex_start: 2025-05-01\n    family_mix: {g1: 1.0}\n";
+  Scenario s = load(one_firm("quarter", "2025-Q1", "2026-12-31", firm));
+  const std::vector<UnspentCapex> unspent = unspent_capex(s, Calendar(s.start, s.end, s.step));
+  REQUIRE(unspent.size() == 4);
+  CHECK(unspent[0].year == 2023);
+  CHECK(unspent[0].usd == 1e9);
+  CHECK(unspent[3].year == 2029);
+  for (const UnspentCapex& u : unspent) {
+    CHECK(u.firm == 0);
+    CHECK(u.first_year == 2025);
+    CHECK(u.last_year == 2026);
+  }
+  RunResult r = simulate(s);
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].period == 0);
+  CHECK(r.warnings[0].code == "capex_outside_run");
+  CHECK(r.warnings[0].message ==
+        "capex that no period spends: f1 2023-2024 ($3B), 2027 ($5B), 2029 ($7B), outside 2025-2026 (a year's capex is "
+        "spent in the periods it overlaps, from the firm's capex_start, or the start, to the end)");
+  // what is spent is 2025 from its second quarter and 2026: 3 x 91/365 of $3B is not, the rest is
+  double spent = 0;
+  for (const PeriodSummary& p : r.periods) spent += p.capex_spent_usd;
+  CHECK(spent == doctest::Approx((3e9 * (365 - 90) / 365 + 4e9) * 0.85));  // the default split spends 85%
+
+  // a capex_start after the end spends nothing, which is said so
+  Scenario late = load(one_firm("quarter", "2025-Q1", "2026-12-31",
+                                "    capex: {2026: $4B}\n    capex_start: 2027-01-01\n    family_mix: {g1: 1.0}\n"));
+  RunResult rl = simulate(late);
+  REQUIRE(rl.warnings.size() == 1);
+  CHECK(rl.warnings[0].message.find("f1 2026 ($4B), as its capex_start is after the end") != std::string::npos);
+  // years within the run warn of nothing
+  Scenario inside = load(one_firm("quarter", "2025-Q1", "2026-12-31", "    capex: {2025: $4B, 2026: $4B}\n    family_mix: {g1: 1.0}\n"));
+  CHECK(simulate(inside).warnings.empty());
+}
+
 TEST_CASE("simulate: an upstream node scales production and is named as binding") {
   std::string top = "upstream:\n  cowos: {capacity_per_year: 365}\n";  // 1 wafer a day
   Scenario s = load(one_firm("month", "2025-01", "2025-06-30",

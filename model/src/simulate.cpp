@@ -297,6 +297,10 @@ class Engine {
       warn_once(0, "uncalibrated_step",
                 "the scenario was calibrated at a " + to_string(*s_.calibrated_step) + "ly step and runs by " +
                     to_string(s_.step) + "s: its prices, capex and regimes differ from the calibrated ones");
+    // a year of capex outside the run is no error (a plan may run past the horizon), but a
+    // changed number there changes nothing, which would otherwise go unseen
+    if (const std::vector<UnspentCapex> unspent = unspent_capex(s_, cal_); !unspent.empty())
+      warn_once(0, "capex_outside_run", describe_unspent_capex(s_, unspent));
     result.periods.reserve(static_cast<size_t>(p_.T));
     records_ = &result.firm_records;
     records_->assign(static_cast<size_t>(p_.T * p_.F), {});
@@ -2361,6 +2365,57 @@ std::string RunResult::brief(const Scenario& s) const {
                 to_iso(calendar[calendar.size() - 1].last).c_str(), calendar.size(),
                 to_string(calendar.step()).c_str(), last.installed_h100e, last.deployed_h100e);
   return buf;
+}
+
+std::vector<UnspentCapex> unspent_capex(const Scenario& s, const Calendar& cal) {
+  std::vector<UnspentCapex> out;
+  const int T = cal.size();
+  if (T == 0) return out;
+  for (size_t f = 0; f < s.firms.size(); ++f) {
+    const Firm& firm = s.firms[f];
+    if (firm.capex_usd.empty()) continue;
+    // spending starts in the first period that ends on or after capex_start (as spread_budgets)
+    int first = 0;
+    while (first < T && firm.capex_start && cal[first].last < *firm.capex_start) ++first;
+    const int first_year = first < T ? static_cast<int>(cal[first].start.year()) : static_cast<int>(cal[T - 1].last.year()) + 1;
+    const int last_year = cal[T - 1].last.year();
+    for (const auto& [year, usd] : firm.capex_usd)
+      if (year < first_year || year > last_year) out.push_back({static_cast<int>(f), year, usd, first_year, last_year});
+  }
+  return out;
+}
+
+std::string describe_unspent_capex(const Scenario& s, const std::vector<UnspentCapex>& unspent) {
+  constexpr size_t kFirmsShown = 3;
+  std::string text = "capex that no period spends: ";
+  size_t firms = 0;
+  for (size_t k = 0; k < unspent.size();) {
+    const UnspentCapex& u = unspent[k];
+    size_t end = k;
+    while (end < unspent.size() && unspent[end].firm == u.firm) ++end;
+    if (++firms <= kFirmsShown) {
+      if (firms > 1) text += "; ";
+      text += s.firms[static_cast<size_t>(u.firm)].id + " ";
+      // runs of consecutive years as one range with their sum: `2025-2029 ($796B)`
+      for (size_t j = k; j < end;) {
+        size_t last = j;
+        double usd = unspent[j].usd;
+        while (last + 1 < end && unspent[last + 1].year == unspent[last].year + 1) usd += unspent[++last].usd;
+        if (j > k) text += ", ";
+        text += std::to_string(unspent[j].year);
+        if (last > j) text.append(1, '-').append(std::to_string(unspent[last].year));
+        text += " ($" + significant_number(usd) + ")";
+        j = last + 1;
+      }
+      text += u.first_year <= u.last_year
+                  ? ", outside " + std::to_string(u.first_year) + "-" + std::to_string(u.last_year)
+                  : ", as its capex_start is after the end";
+    }
+    k = end;
+  }
+  if (firms > kFirmsShown) text += "; and " + std::to_string(firms - kFirmsShown) + " more firms";
+  return text +
+         " (a year's capex is spent in the periods it overlaps, from the firm's capex_start, or the start, to the end)";
 }
 
 RunResult simulate(const Scenario& s, const PeriodObserver& observer) {

@@ -330,8 +330,27 @@ std::vector<Diagnostic> study_problems(Study& study, const ScenarioTemplate& tmp
       out.push_back(d);
     }
   }
-  // every firm metric names a firm
   const Scenario scenario = tmpl.instantiate({});
+  // a year of capex that no run spends cannot move an output: every run would be the same
+  const std::vector<UnspentCapex> unspent = unspent_capex(scenario, Calendar(scenario.start, scenario.end, scenario.step));
+  for (size_t i = 0; i < study.parameters.size(); ++i) {
+    const StudyParameter& p = study.parameters[i];
+    for (const UnspentCapex& u : unspent) {
+      const std::string& firm = scenario.firms[static_cast<size_t>(u.firm)].id;
+      if (p.path != "firms." + firm + ".capex." + std::to_string(u.year)) continue;
+      const std::optional<Date>& from = scenario.firms[static_cast<size_t>(u.firm)].capex_start;
+      std::string why = "`" + p.path + "`: no run spends " + firm + "'s capex of " + std::to_string(u.year) + ", ";
+      if (u.first_year > u.last_year)
+        why += "as its capex_start, " + to_iso(*from) + ", is after the end, " + to_iso(scenario.end);
+      else
+        why += "which is spent in " + std::to_string(u.first_year) + "-" + std::to_string(u.last_year) + " (from " +
+               (from ? "its capex_start, " + to_iso(*from) : "the start, " + to_iso(scenario.start)) + ", to the end, " +
+               to_iso(scenario.end) + ")";
+      out.push_back({study.file, p.line, p.column, "parameters[" + std::to_string(i) + "].path",
+                     why + ": every run would give the same outputs"});
+    }
+  }
+  // every firm metric names a firm
   for (size_t k = 0; k < study.outputs.size(); ++k)
     if (const std::string& o = study.outputs[k]; known_metric(o, nullptr) && !known_metric(o, &scenario)) {
       Diagnostic d;

@@ -183,6 +183,25 @@ struct RunResult {
 /// Name of a binding code from `PeriodSummary::binding_upstream` / `State::gen_bound_by`.
 std::string binding_upstream_name(const Scenario& s, int code);
 
+/// A year of a firm's capex that no period of a run spends. A year's capex is spent in the
+/// periods it overlaps, from the first period that ends on or after the firm's `capex_start`
+/// (the start by default) to the end: the years `first_year` to `last_year` of the firm (none
+/// when its capex_start is after the end: then `first_year` > `last_year`).
+struct UnspentCapex {
+  int firm = 0;
+  int year = 0;
+  double usd = 0;
+  int first_year = 0, last_year = 0;  ///< the years the firm's capex is spent in
+};
+
+/// Every year of every firm's capex that a run of `s` never spends, by firm and year: a plan
+/// beyond the horizon, or history before the start or capex_start.
+std::vector<UnspentCapex> unspent_capex(const Scenario& s, const Calendar& cal);
+
+/// One line on `unspent` for a run's warnings (`capex_outside_run`): the firms, years and
+/// amounts, the first few firms in full.
+std::string describe_unspent_capex(const Scenario& s, const std::vector<UnspentCapex>& unspent);
+
 /// Run the scenario. `seed` overrides the scenario's seed when given.
 RunResult simulate(const Scenario& s, const PeriodObserver& observer = {});
 
