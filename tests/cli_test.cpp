@@ -42,6 +42,12 @@ struct Result {
 
 using gpumm::testing::slurp;
 
+// The note on a falling spot in a shortage, with the base's market settings (a climb of at most
+// 42% a year, 5.1 years from its floor to its reference, as market_test works out by hand).
+std::string spot_note() {
+  return gpumm::spot_in_shortage_note(gpumm::load_scenario_file((kSource / "inputs/base.yaml").string()).market);
+}
+
 // This process's scratch folder, removed when the process ends.
 const fs::path& scratch_root() {
   static const gpumm::testing::ScratchDir dir("gpumm-cli-test");
@@ -1311,7 +1317,7 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   }
   CHECK(verdict.find("2029-09 to 2032-12  structural_shortage  spot $0.55 to $0.66, lowest $0.50, within 5% of its "
                      "$0.50 floor in 28 periods") != std::string::npos);
-  CHECK(verdict.find(gpumm::kSpotInShortageNote) != std::string::npos);
+  CHECK(verdict.find(spot_note()) != std::string::npos);
 }
 
 TEST_CASE("docs: scenario.md names every key the scenario loader reads by name") {
@@ -1406,7 +1412,7 @@ TEST_CASE("cli: explain answers for a firm and a date, and refuses what it canno
   // the price next to it: it rose over the year to 2026-07, so no word on falling prices
   CHECK(r.out.find("Prices in 2026-07: spot index $2.88 per H100e-hour, $2.39 a year earlier; bids unmet on the "
                    "market 7.69M H100e.\n") != std::string::npos);
-  CHECK(r.out.find(gpumm::kSpotInShortageNote) == std::string::npos);
+  CHECK(r.out.find(spot_note()) == std::string::npos);
   // what Meta sells that month is mostly what its slipped training run would have used, the rest
   // where its own unserved demand could not reach it (as the README says); too little for an
   // episode
@@ -1422,7 +1428,7 @@ TEST_CASE("cli: explain answers for a firm and a date, and refuses what it canno
   CHECK(low.code == 0);
   CHECK(low.out.rfind("No: amazon's surplus in 2031-06 is a local, temporary mismatch", 0) == 0);
   CHECK(low.out.find("Prices in 2031-06: spot index $0.50 per H100e-hour, $0.51 a year earlier; bids unmet on the "
-                     "market 78.59M H100e. " + std::string(gpumm::kSpotInShortageNote)) != std::string::npos);
+                     "market 78.59M H100e. " + spot_note()) != std::string::npos);
   Result typo = run_gpumm("explain inputs/base.yaml --firm metta --date 2026-07");
   CHECK(typo.code == 2);
   CHECK(typo.err.find("no such firm") != std::string::npos);

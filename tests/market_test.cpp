@@ -679,6 +679,31 @@ TEST_CASE("market: utilization is the share of offers sold, 1 when nothing is of
   CHECK(market_utilization(0, 0, 0, true) == -1.0);   // no market: the price stays
 }
 
+TEST_CASE("market: the note on a spot that falls in a shortage says how slowly it can climb back") {
+  MarketSettings m;
+  m.sensitivity_per_year = 7;
+  m.target_utilization = 0.95;
+  m.spot_floor = 0.5;
+  m.spot_initial = 8;
+  m.spot_reference = 3;
+  // at most exp(7 x 0.05) = 1.419 a year; ln(3 / 0.5) / 0.35 = 1.7918 / 0.35 = 5.12 years
+  const std::string note = spot_in_shortage_note(m);
+  CHECK(note.rfind("A spot that falls, or sits at its floor, in a structural shortage is no sign of oversupply: ", 0) == 0);
+  const std::string climb = " Nor can it climb back fast: even when every offer sells it rises at most 42% a year "
+                            "(sensitivity 7 a year x (1 - target utilization 0.95)), however many bids go unmet, and "
+                            "takes 5.1 years from its $0.50 floor to its $3.00 reference.";
+  CHECK(note.size() > climb.size());
+  CHECK(note.substr(note.size() - climb.size()) == climb);
+  // a reference at the floor: no time to reach it
+  m.spot_reference = 0.5;
+  CHECK(spot_in_shortage_note(m).ends_with("however many bids go unmet."));
+  // a target of 100%: it cannot rise at all
+  m.target_utilization = 1.0;
+  CHECK(spot_in_shortage_note(m).ends_with(
+      " Nor can it climb back: with a target utilization of 100%, even a market that sells every offer leaves it "
+      "where it is, however many bids go unmet."));
+}
+
 TEST_CASE("market: spot moves by exp(sensitivity x (u - target) x years), the same in one step or two, within its bounds") {
   MarketSettings m;
   m.target_utilization = 0.95;

@@ -180,7 +180,7 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
                   num(p.market_unmet_h100e).c_str());
     v += line;
     if (regime == Regime::structural_shortage && (spot < before || spot_at_floor(spot, s.market)))
-      v += std::string(" ") + kSpotInShortageNote;
+      v.append(1, ' ').append(spot_in_shortage_note(s.market));
     v += "\n";
   }
   v += id + " then: deployed " + num(rec.deployed_h100e) + " H100e of its own; under contracts " +

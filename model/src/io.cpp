@@ -495,7 +495,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
                                               (spot(run.last) < spot(run.first) || at_floor > 0));
     }
     if (fell_in_shortage)
-      v += std::string(kSpotInShortageNote) + "\n";
+      v += spot_in_shortage_note(s.market) + "\n";
   }
   // the largest firm-level surplus episodes, next to the market's regime
   std::vector<const Episode*> big;

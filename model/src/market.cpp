@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace gpumm {
 
@@ -24,6 +25,35 @@ double operating_floor_usd_per_h100e_hour(const Generation& g, const MarketSetti
           ? (m.electricity_usd_per_kwh * g.it_kw_per_gpu * mean_pue + m.other_opex_usd_per_gpu_hour) / g.train_h100e
           : 0.0;
   return std::min(m.spot_cap, std::max(m.spot_floor, cost));
+}
+
+std::string spot_in_shortage_note(const MarketSettings& m) {
+  std::string note =
+      "A spot that falls, or sits at its floor, in a structural shortage is no sign of oversupply: it moves "
+      "with the share of offered capacity that sells, and offers that cannot serve the unmet bids (another "
+      "region or latency group, a cluster too small, custom accelerators) stay idle and pull it down while "
+      "those bids go unmet (market.csv says why each offer stayed idle).";
+  // the share sold is at most 1, so the price climbs at most this fast, however many bids go unmet
+  const double rate = m.sensitivity_per_year * (1.0 - m.target_utilization);
+  char buf[320];
+  if (rate <= 0) {
+    std::snprintf(buf, sizeof buf,
+                  " Nor can it climb back: with a target utilization of %.0f%%, even a market that sells every "
+                  "offer leaves it where it is, however many bids go unmet.",
+                  100 * m.target_utilization);
+    return note + buf;
+  }
+  std::snprintf(buf, sizeof buf,
+                " Nor can it climb back fast: even when every offer sells it rises at most %.0f%% a year "
+                "(sensitivity %.3g a year x (1 - target utilization %.3g)), however many bids go unmet",
+                100 * std::expm1(rate), m.sensitivity_per_year, m.target_utilization);
+  note += buf;
+  if (m.reference() > m.spot_floor) {
+    std::snprintf(buf, sizeof buf, ", and takes %.1f years from its $%.2f floor to its $%.2f reference",
+                  std::log(m.reference() / m.spot_floor) / rate, m.spot_floor, m.reference());
+    note += buf;
+  }
+  return note + ".";
 }
 
 double capex_multiplier(const InvestmentRule& rule, const Perception& seen, double reference) {

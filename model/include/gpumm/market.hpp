@@ -6,6 +6,7 @@
 // engine (simulate.cpp) applies them to the firms, regions and generations of a run.
 #include <algorithm>
 #include <cmath>
+#include <string>
 
 #include "gpumm/calendar.hpp"
 #include "gpumm/scenario.hpp"
@@ -61,12 +62,11 @@ inline double next_spot(double spot, double perceived_utilization, const MarketS
 inline bool spot_at_floor(double spot, const MarketSettings& m) { return spot <= 1.05 * m.spot_floor; }
 
 /// Why a spot that falls, or sits at its floor, during a structural shortage is no sign of
-/// oversupply; verdict.txt and `gpumm explain` say it where it happens.
-inline constexpr const char* kSpotInShortageNote =
-    "A spot that falls, or sits at its floor, in a structural shortage is no sign of oversupply: it moves "
-    "with the share of offered capacity that sells, and offers that cannot serve the unmet bids (another "
-    "region or latency group, a cluster too small, custom accelerators) stay idle and pull it down while "
-    "those bids go unmet (market.csv says why each offer stayed idle).";
+/// oversupply; verdict.txt and `gpumm explain` say it where it happens. It adds how slowly the
+/// price can climb back: at most exp(sensitivity_per_year x (1 - target_utilization)) a year,
+/// when every offer sells, which from the floor to the reference takes ln(reference / floor) /
+/// (sensitivity_per_year x (1 - target_utilization)) years.
+std::string spot_in_shortage_note(const MarketSettings& m);
 
 /// What a firm perceives when its investment rule sets a year's capex.
 struct Perception {
