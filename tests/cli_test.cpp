@@ -1318,6 +1318,10 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   CHECK(verdict.find("2029-09 to 2032-12  structural_shortage  spot $0.55 to $0.66, lowest $0.50, within 5% of its "
                      "$0.50 floor in 28 periods") != std::string::npos);
   CHECK(verdict.find(spot_note()) != std::string::npos);
+  // with the base's settings (sensitivity 7 a year, target 95%, floor $0.50, reference $3)
+  CHECK(verdict.find("it rises at most 42% a year (sensitivity 7 a year x (1 - target utilization 0.95)), however "
+                     "many bids go unmet, and takes 5.1 years from its $0.50 floor to its $3.00 reference.\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("docs: scenario.md names every key the scenario loader reads by name") {
