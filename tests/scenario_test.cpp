@@ -416,7 +416,8 @@ TEST_CASE("scenario: extends changes a list of named entries entry by entry") {
                                                   "`remove: true` beside the entry's name and nothing else (it removes "
                                                   "the entry)");
     CHECK(e.diagnostics()[2].to_string() ==
-          dir + "contracts_child_error.yaml:5:27: contracts[deal_2].price: `-1`: missing `$`; write `$-1`");
+          dir + "contracts_child_error.yaml:5:27: contracts[deal_2].price: `-1`: missing `$`; and money is never "
+                "negative here: a budget, price or cost is at least `$0`");
   }
 }
 

@@ -56,6 +56,14 @@ TEST_CASE("units: money, compute and plain numbers") {
   CHECK(parse_money_usd("$10M").value == 10e6);
   CHECK(parse_money_usd("$2k").value == 2000.0);
   CHECK(parse_money_usd("14B").error == "missing `$`; write `$14B`");
+  // a negative amount is not offered back with a `$`: no money in a scenario is negative
+  for (const char* negative : {"-5", "-5B", "-2.5 USD"}) {
+    CAPTURE(negative);
+    CHECK(parse_money_usd(negative).error ==
+          "missing `$`; and money is never negative here: a budget, price or cost is at least `$0`");
+    CHECK(parse_price_usd(negative).error ==
+          "missing `$`; and money is never negative here: a budget, price or cost is at least `$0`");
+  }
   // money written the ways people write it: said the way gpumm writes it
   CHECK(parse_money_usd("20B USD").error == "missing `$`; write `$20B`");
   CHECK(parse_money_usd("USD 20B").error == "missing `$`; write `$20B`");

@@ -246,6 +246,8 @@ Parsed<double> parse_money(std::string_view text, bool rate) {
       if (dollar_after) rest = trim(rest.substr(1));
       const std::string as_written = money_as_written(number, rest);
       const std::string head = dollar_after ? "the `$` goes before the number; " : "missing `$`; ";
+      // no amount of money in a scenario is negative (a budget, price or cost): no `$-5` to offer
+      if (x < 0) return fail<double>(head + "and money is never negative here: a budget, price or cost is at least `$0`");
       // `200` alone: dollars, or (as budgets are mostly written) billions? Both, not a guess.
       if (!dollar_after && rest.empty() && number.find_first_of("eE") == std::string::npos && !rate)
         return fail<double>(head + "write `$" + number + "` for dollars, or with a scale: `$" + number + "k`, `$" + number +
