@@ -104,6 +104,10 @@ TEST_CASE("units: money, compute and plain numbers") {
   CHECK(parse_flop("1e400 FLOP").error.rfind("number out of range", 0) == 0);
   CHECK(parse_number("0e-400").value == 0.0);
   CHECK(parse_number("12 MW").error == "expected a plain number, found unit text `MW`");
+  CHECK(parse_number("150%").error ==
+        "expected a plain number, without `%` (150% is `1.5`; docs/scenario.md says what this number means)");
+  CHECK(parse_number("2.5 %").error ==
+        "expected a plain number, without `%` (2.5% is `0.025`; docs/scenario.md says what this number means)");
   // a power as people write one: its value offered
   CHECK(parse_number("2^13").error == "write the number itself, `8192`");
   CHECK(parse_number("10^-3").error == "write the number itself, `0.001`");

@@ -303,6 +303,11 @@ Parsed<double> parse_number(std::string_view text) {
       if (std::isfinite(power))
         return fail<double>("write the number itself, `" + format_number(power) + "`");
     }
+    // `150%`: the number as a fraction, without saying what the key means by it (a growth rate
+    // or a multiplier: docs/scenario.md says)
+    if (trim(rest) == "%")
+      return fail<double>("expected a plain number, without `%` (" + format_number(x) + "% is `" +
+                          format_number(x / 100) + "`; docs/scenario.md says what this number means)");
     return fail<double>("expected a plain number, found unit text `" + std::string(rest) + "`");
   }
   return {x, {}};
