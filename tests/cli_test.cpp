@@ -2639,12 +2639,14 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
       {"bomb.yaml", bomb},
       {"fraction.yaml", "scenario: ../base.yaml\nmethod: sobol\nsamples: 64.5\nseed: 1.5\n"},
       {"not_power.yaml", "scenario: ../base.yaml\nmethod: sobol\nsamples: 100\n"},
+      {"not_power_low.yaml", "scenario: ../base.yaml\nmethod: sobol\nsamples: 5000\n"},
       {"caret.yaml", "scenario: ../base.yaml\nmethod: sobol\nsamples: 2^13\n"}};
   const std::vector<std::string> odd_errors = {":3:1: invalid YAML", "lone_comma.yaml:1:1: invalid YAML: unexpected ','",
                                                "two.yaml:2:1: a study file holds one YAML document",
                                                "bomb.yaml:9:8: document too large",
                                                "fraction.yaml:3:10: samples: must be a whole number",
-                                               "not_power.yaml:3:10: samples: `100`: Sobol needs a power of two (e.g. 1024)",
+                                               "not_power.yaml:3:10: samples: `100`: Sobol needs a power of two: `128` or `64`",
+                                               "not_power_low.yaml:3:10: samples: `5000`: Sobol needs a power of two: `4096` or `8192`",
                                                "caret.yaml:3:10: samples: `2^13`: write the number itself, `8192`"};
   for (size_t k = 0; k < odd_files.size(); ++k) {
     CAPTURE(odd_files[k].first);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -490,8 +491,14 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
       }
     }
   }
-  if (st.method == StudyMethod::sobol && (st.samples & (st.samples - 1)) != 0)
-    d.error(m.get("samples"), "samples", "`" + std::to_string(st.samples) + "`: Sobol needs a power of two (e.g. 1024)");
+  if (st.method == StudyMethod::sobol && st.samples > 0 && !std::has_single_bit(static_cast<unsigned long>(st.samples))) {
+    // the powers of two on either side, the nearer first
+    const unsigned long below = std::bit_floor(static_cast<unsigned long>(st.samples)), above = 2 * below;
+    const bool up = above - static_cast<unsigned long>(st.samples) < static_cast<unsigned long>(st.samples) - below;
+    d.error(m.get("samples"), "samples",
+            "`" + std::to_string(st.samples) + "`: Sobol needs a power of two: `" + std::to_string(up ? above : below) +
+                "` or `" + std::to_string(up ? below : above) + "`");
+  }
   YAML::Node params = m.get("parameters");
   if (!params.IsDefined() || !params.IsSequence() || params.size() == 0) {
     m.missing("parameters", "a list of `{path, low, high}`");
