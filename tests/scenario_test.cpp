@@ -390,6 +390,37 @@ TEST_CASE("scenario: extends merges maps, deletes with null, replaces lists") {
   CHECK(s.firms[1].builds.size() == 1);                  // kept
 }
 
+TEST_CASE("scenario: a case's key written twice, or a number split at a comma, is refused, and a year set to null is removed") {
+  const std::string dir = GPUMM_SOURCE_DIR "/tests/testdata/";
+  const auto problems_of = [&](const std::string& yaml) {
+    std::vector<std::string> out;
+    try {
+      load_scenario_text("extends: good_small.yaml\n" + yaml, dir + "case.yaml");
+    } catch (const ScenarioError& e) {
+      for (const Diagnostic& d : e.diagnostics()) out.push_back(d.to_string());
+    }
+    return out;
+  };
+  // written twice at any depth: merged, the last one would have won without a word
+  CHECK(problems_of("seed: 5\nseed: 6\n") ==
+        std::vector<std::string>{dir + "case.yaml:3:1: seed: duplicate key (first defined at line 2)"});
+  CHECK(problems_of("firms:\n  google: {sells_surplus: true, sells_surplus: false}\n") ==
+        std::vector<std::string>{dir + "case.yaml:3:33: firms.google.sells_surplus: duplicate key (first defined at line 3)"});
+  // `$1,000B` is $1 and a key `000B` to YAML: merged, that key's null removed nothing and the
+  // budget was $1
+  CHECK(problems_of("firms:\n  google: {capex: {2026: $1,000B}}\n") ==
+        std::vector<std::string>{dir + "case.yaml:3:29: firms.google.capex.2026: `$1,000B` reads as $1 and a key "
+                                       "`000B`: YAML splits a number at its commas inside `{...}`; thousands "
+                                       "separators? write `$1000B`; a decimal comma? write `$1.000B`"});
+  // a year set to null is removed, with a space after the comma or without, with a colon
+  for (const char* removal : {"{2026: null}", "{2025: $20B, 2026: }", "{2025: $20B,2026: }"}) {
+    CAPTURE(removal);
+    const Scenario s = load_scenario_text("extends: good_small.yaml\nfirms:\n  google: {capex: " + std::string(removal) + "}\n",
+                                          dir + "case.yaml");
+    CHECK(s.firms[0].capex_usd == std::map<int, double>{{2025, 20e9}});
+  }
+}
+
 TEST_CASE("scenario: extends changes a list of named entries entry by entry") {
   const std::string dir = GPUMM_SOURCE_DIR "/tests/testdata/extends/";
   // five deals in the base; the child changes deal_2's price, removes deal_4, adds deal_6

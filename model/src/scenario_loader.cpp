@@ -603,6 +603,7 @@ class Loader {
           use.per_gpu = x;
           if (use.node >= 0) g.uses.push_back(use);
         }
+        um.finish();
       }
       m.finish();
       s_.generations.push_back(std::move(g));
@@ -663,6 +664,7 @@ class Loader {
       if (read(rm, name, x) && r >= 0) out[static_cast<size_t>(r)] = x;
       rm.get(name);
     }
+    rm.finish();
     return out;
   }
 
@@ -691,6 +693,7 @@ class Loader {
       double usd = 0;
       if (money(cm, name, usd, false, false)) f.capex_usd[*y] = usd;
     }
+    cm.finish();
   }
 
   // One firm (`firms.<id>`), the firm_index-th.
@@ -715,6 +718,7 @@ class Loader {
         double x = 0;
         if (fm.number(name, x, false, 0.0, 1e9) && g >= 0) f.fleet_at_start[static_cast<size_t>(g)] = x;
       }
+      fm.finish();
     }
 
     // capex budget by year and its split
@@ -752,6 +756,7 @@ class Loader {
         f.family_mix.emplace_back(name, x);
         sum += x;
       }
+      fm.finish();
       // (a share refused is its own problem: the sum without it would be a second one)
       if (d_.list.size() == problems && std::abs(sum - 1.0) > 1e-6)
         d_.error(n, m.child_path("family_mix"), "shares sum to " + rounded(sum) + kept_from_base(n) + "; they must sum to 1");
@@ -1009,6 +1014,7 @@ class Loader {
       double x = 0;
       if (read(ym, name, x)) out[*y] = x;
     }
+    ym.finish();
     return out;
   }
 
@@ -1549,10 +1555,25 @@ void merge_named_list(YAML::Node parent, const YAML::Node& key, YAML::Node base,
 // replaces. `file` is over's, `path` where base is in the document, for messages.
 void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file, const std::string& path,
                 Diagnostics& d) {
+  // what the merge would hide: a key written twice (the last would win) and what a comma split
+  // off a number (its null would remove a key); the reader of the merged map reports the latter
+  std::map<std::string, int> first_line;
+  YAML::Node before_key(YAML::NodeType::Undefined), before_value(YAML::NodeType::Undefined);
   for (auto it = over.begin(); it != over.end(); ++it) {
     const std::string key = it->first.Scalar();
     const YAML::Node value = it->second;
     const std::string at = path.empty() ? key : path + "." + key;
+    const bool split = detail::split_off(before_key, before_value, it->first, value);
+    before_key.reset(it->first);
+    before_value.reset(value);
+    if (split) {
+      base.force_insert(it->first, value);  // after the number it split, as written
+      continue;
+    }
+    if (const auto [first, inserted] = first_line.emplace(key, it->first.Mark().line + 1); !inserted) {
+      d.error_in(file, it->first.Mark(), at, "duplicate key (first defined at line " + std::to_string(first->second) + ")");
+      continue;
+    }
     // rebind the handle: `existing = b->second` would give it memory of its own, and what
     // is merged into it would then belong to that memory, not to the document's, and be freed
     // with the last handle of the extending file while the document still points to it

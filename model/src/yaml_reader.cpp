@@ -1,6 +1,7 @@
 #include "yaml_reader.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 namespace gpumm::detail {
@@ -165,15 +166,21 @@ bool scalar(Diagnostics& diags, const YAML::Node& node, const std::string& path,
   return true;
 }
 
-namespace {
-// A key of digits without a value: what a comma inside `{...}` splits off a number (1,2 or
-// 1,000). A key a reader asks for (a year of a per-year map) is never one: it has a value.
-bool split_off(const YAML::Node& key, const YAML::Node& value) {
-  if (!key.IsScalar() || !value.IsNull()) return false;
+bool split_off(const YAML::Node& before_key, const YAML::Node& before_value, const YAML::Node& key,
+               const YAML::Node& value) {
+  if (!before_key.IsDefined() || !key.IsScalar() || !value.IsNull()) return false;
   const std::string& k = key.Scalar();
-  return !k.empty() && k.find_first_not_of("0123456789") == std::string::npos;
+  if (k.empty() || !std::isdigit(static_cast<unsigned char>(k.front()))) return false;
+  // no colon: the value (null) is marked right after the key
+  const YAML::Mark at = key.Mark(), null_at = value.Mark();
+  if (null_at.line != at.line || null_at.column != at.column + static_cast<int>(k.size())) return false;
+  // right after a comma that ends the entry before: its value, or its key when it is split off too
+  const bool valued = before_value.IsScalar() && !before_value.IsNull();
+  const YAML::Node& end = valued ? before_value : before_key;
+  if (!end.IsScalar()) return false;
+  const YAML::Mark from = end.Mark();
+  return from.line == at.line && from.column + static_cast<int>(end.Scalar().size()) + 1 == at.column;
 }
-}  // namespace
 
 MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string path)
     : diags_(diags), node_(node), path_(std::move(path)) {
@@ -186,10 +193,15 @@ MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string pat
   valid_ = true;
   // duplicate keys: yaml-cpp keeps both entries; the first one wins on lookup, so say so
   std::map<std::string, int> first_line;
+  YAML::Node before_key(YAML::NodeType::Undefined), before_value(YAML::NodeType::Undefined);
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
     items_.emplace_back(key, it->second);
-    if (split_off(it->first, it->second)) continue;  // said in finish(), with the number it split
+    const bool split = split_off(before_key, before_value, it->first, it->second);
+    split_.push_back(split);
+    before_key.reset(it->first);
+    before_value.reset(it->second);
+    if (split) continue;  // said in finish(), with the number it split
     auto [pos, inserted] = first_line.emplace(key, it->first.Mark().line + 1);
     if (!inserted)
       diags_.error(it->first, child_path(key),
@@ -224,24 +236,31 @@ void MapReader::missing(std::string_view key, const std::string& what) {
 }
 
 std::vector<std::pair<std::string, YAML::Node>> MapReader::entries() const {
-  return items_;
+  std::vector<std::pair<std::string, YAML::Node>> out;
+  out.reserve(items_.size());
+  for (size_t k = 0; k < items_.size(); ++k)
+    if (!split_[k]) out.push_back(items_[k]);
+  return out;
 }
 
 void MapReader::finish() {
   if (!valid_) return;
   std::vector<std::string> known(known_.begin(), known_.end());
   std::string before_key, before_value;  // the entry before: a number that a comma split
+  YAML::Node before_node_key(YAML::NodeType::Undefined), before_node_value(YAML::NodeType::Undefined);
   for (auto it = node_.begin(); it != node_.end(); ++it) {
     if (!it->first.IsScalar()) {
       diags_.error(it->first, path_, "keys must be plain names");
       continue;
     }
     const std::string& key = it->first.Scalar();
-    if (split_off(it->first, it->second) && !before_value.empty()) {
-      // `{pue: 1,2}` is pue 1 and a key 2 to YAML; `{units: 1,000,000}` units 1 and keys 000
+    if (split_off(before_node_key, before_node_value, it->first, it->second) && !before_value.empty()) {
+      // `{pue: 1,2}` is pue 1 and a key 2 to YAML; `{units: 1,000,000}` units 1 and keys 000;
+      // `{capex: $1,000B}` $1 and a key 000B
       const YAML::Node first = it->first;
       std::vector<std::string> parts{key};
-      for (auto next = std::next(it); next != node_.end() && split_off(next->first, next->second); ++next) {
+      for (auto next = std::next(it); next != node_.end() && split_off(it->first, it->second, next->first, next->second);
+           ++next) {
         parts.push_back(next->first.Scalar());
         it = next;
       }
@@ -251,7 +270,9 @@ void MapReader::finish() {
         written += "," + part;
         keys += (keys.empty() ? "`" : ", `") + part + "`";
         joined += part;
-        thousands = thousands && part.size() == 3;
+        // three digits, and a unit after the last (`000B`)
+        const size_t digits = std::min(part.find_first_not_of("0123456789"), part.size());
+        thousands = thousands && digits == 3 && (digits == part.size() || &part == &parts.back());
       }
       std::string msg = "`" + written + "` reads as " + before_value + " and " + (parts.size() > 1 ? "keys " : "a key ") +
                         keys + ": YAML splits a number at its commas inside `{...}`; ";
@@ -260,6 +281,8 @@ void MapReader::finish() {
       msg += parts.size() > 1 ? separators : thousands ? separators + "; " + decimal : decimal;
       diags_.error(first, child_path(before_key), msg);
       before_value.clear();
+      before_node_key.reset(it->first);
+      before_node_value.reset(it->second);
       continue;
     }
     if (!known_.count(key)) {
@@ -277,6 +300,8 @@ void MapReader::finish() {
     }
     before_key = key;
     before_value = it->second.IsScalar() ? it->second.Scalar() : "";
+    before_node_key.reset(it->first);
+    before_node_value.reset(it->second);
   }
 }
 

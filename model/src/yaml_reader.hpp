@@ -100,7 +100,9 @@ class MapReader {
   /// Report unknown keys (with a did-you-mean).
   void finish();
 
-  /// Every key of the map in document order, with its node.
+  /// Every key of the map in document order, with its node, but for what a comma inside
+  /// `{...}` split off a number (`1,000` reads as 1 and a key `000`), which `finish()` reports:
+  /// a reader of entries calls it after them.
   std::vector<std::pair<std::string, YAML::Node>> entries() const;
 
   // Typed reads. Each returns true when the key is present and valid; it records an error when
@@ -141,10 +143,19 @@ class MapReader {
   // the entries, read once: yaml-cpp's map iteration makes node handles on every step, and a
   // scenario's readers look keys up many times
   std::vector<std::pair<std::string, YAML::Node>> items_;
+  std::vector<char> split_;  ///< (items_) what a comma split off the number before
 };
 
 /// "`word`: expected a, b or c", with "; did you mean `b`?" when `word` is close to one.
 std::string not_one_of(std::string_view word, const std::vector<std::string>& options);
+
+/// Whether `key` (with its null `value`) is what a comma inside `{...}` split off the number
+/// before it: `{pue: 1,25}` reads as pue 1 and a key `25`, `{2026: $1,000B}` as $1 and a key
+/// `000B`. The key starts with a digit, follows the comma at once (after the entry before: its
+/// value, or its key when that was split off too) and has no colon, so `{2026: $1,2027: }`, a
+/// year set to null, is not one.
+bool split_off(const YAML::Node& before_key, const YAML::Node& before_value, const YAML::Node& key,
+               const YAML::Node& value);
 
 /// The scalar text of `node`, or records "expected ..." and returns false.
 bool scalar(Diagnostics& diags, const YAML::Node& node, const std::string& path, std::string& out);
