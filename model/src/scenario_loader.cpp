@@ -1504,7 +1504,7 @@ void note_new_entry(const std::string& name, const YAML::Node& entry, const YAML
 
 // Merge the named list `over` into the named list `base` (the value of `key` in `parent`): an
 // entry whose name is in `base` merges into that entry, `{name: x, remove: true}` removes x,
-// any other entry is added at the end.
+// any other entry is added at the end; a name over writes twice is an error.
 void merge_named_list(YAML::Node parent, const YAML::Node& key, YAML::Node base, const YAML::Node& over,
                       const std::string& file, const std::string& path, Diagnostics& d) {
   std::vector<YAML::Node> entries;  // base's entries, then those added
@@ -1515,10 +1515,17 @@ void merge_named_list(YAML::Node parent, const YAML::Node& key, YAML::Node base,
     entries.push_back(e);
     removed.push_back(0);
   }
+  std::map<std::string, int> first_line;  // over's entries: each changes an entry once
   for (auto it = over.begin(); it != over.end(); ++it) {
     const YAML::Node& o = *it;
     const std::string name = detail::entry_name(o);
     const std::string at = path + "[" + name + "]";
+    if (const auto [first, inserted] = first_line.emplace(name, o.Mark().line + 1); !inserted) {
+      d.error_in(file, o["name"].Mark(), at,
+                 "`" + name + "` is written twice in this list (first at line " + std::to_string(first->second) +
+                     "): change an entry in one place");
+      continue;
+    }
     size_t k = 0;
     while (k < entries.size() && (removed[k] || detail::entry_name(entries[k]) != name)) ++k;
     if (const YAML::Node r = o["remove"]; r) {
@@ -1589,7 +1596,7 @@ void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file
     } else if (existing.IsDefined() && existing.IsMap() && value.IsMap()) {
       d.overrides.push_back({existing, value, file});
       merge_into(existing, value, file, at, d);
-    } else if (detail::named_list(existing) && detail::named_list(value)) {
+    } else if (detail::named_list(existing) && detail::named_entries(value)) {
       merge_named_list(base, existing_key, existing, value, file, at, d);
     } else {
       if (!existing.IsDefined()) {

@@ -26,6 +26,9 @@ std::string entry_name(const YAML::Node& entry);
 /// A list whose entries are maps with distinct names (contracts, projects): an extending file
 /// changes such a list entry by entry, and `gpumm diff` compares it so.
 bool named_list(const YAML::Node& l);
+/// A list whose entries are all maps with a name, distinct or not (a case that changes one
+/// entry twice writes such a list).
+bool named_entries(const YAML::Node& l);
 
 }  // namespace detail
 }  // namespace gpumm
