@@ -421,6 +421,27 @@ TEST_CASE("scenario: a case's key written twice, or a number split at a comma, i
   }
 }
 
+TEST_CASE("scenario: a reference to what a case removed says which file removed it") {
+  const std::string dir = GPUMM_SOURCE_DIR "/tests/testdata/";
+  try {
+    load_scenario_text("extends: oversold.yaml\nfirms:\n  google: null\n", dir + "case.yaml");
+    FAIL("loaded");
+  } catch (const ScenarioError& e) {
+    // the custom chip made for google (in good_small.yaml, which oversold.yaml extends) and the
+    // five deals google buys, each located where it names google
+    REQUIRE(e.diagnostics().size() == 6);
+    CHECK(e.diagnostics()[0].file == dir + "good_small.yaml");
+    for (const Diagnostic& d : e.diagnostics()) {
+      CHECK(d.message == "unknown firm `google`: " + dir + "case.yaml:3:3 removes it (`google: null`): remove or change "
+                         "what refers to it in that file too");
+    }
+  }
+  // a name never defined keeps its did-you-mean
+  CHECK_THROWS_WITH(load_scenario_text("extends: oversold.yaml\ncontracts:\n  - {name: deal_1, buyer: googel}\n",
+                                       dir + "case.yaml"),
+                    doctest::Contains("unknown firm `googel`; did you mean `google`?"));
+}
+
 TEST_CASE("scenario: extends changes a list of named entries entry by entry") {
   const std::string dir = GPUMM_SOURCE_DIR "/tests/testdata/extends/";
   // five deals in the base; the child changes deal_2's price, removes deal_4, adds deal_6

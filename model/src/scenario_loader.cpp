@@ -422,6 +422,16 @@ class Loader {
     auto it = std::find(ids.begin(), ids.end(), name);
     if (it != ids.end()) return static_cast<int>(it - ids.begin());
     std::string msg = "unknown " + std::string(what) + " `" + name + "`";
+    // the section that defines such names, where a scenario that extends this one may have
+    // removed it
+    const std::string section = std::string(what) == "upstream node" ? "upstream" : std::string(what) + "s";
+    if (const auto* removed = d_.removal_of(section + "." + name)) {
+      msg += ": " + removed->file + ":" + std::to_string(removed->mark.line + 1) + ":" +
+             std::to_string(removed->mark.column + 1) + " removes it (`" + name +
+             ": null`): remove or change what refers to it in that file too";
+      d_.error(n, path, msg);
+      return -1;
+    }
     std::string guess = detail::did_you_mean(name, ids);
     if (!guess.empty()) msg += "; did you mean `" + guess + "`?";
     else if (!ids.empty()) msg += " (defined: " + join(ids) + ")";
@@ -1592,6 +1602,7 @@ void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file
         existing_key.reset(b->first);
       }
     if (value.IsNull()) {
+      if (existing.IsDefined()) d.removals.push_back({at, file, it->first.Mark()});
       base.remove(key);
     } else if (existing.IsDefined() && existing.IsMap() && value.IsMap()) {
       d.overrides.push_back({existing, value, file});

@@ -29,6 +29,12 @@ void Diagnostics::error(const YAML::Node& node, const std::string& path, const s
   error_in(file_of(node), node.Mark(), path, message);
 }
 
+const Diagnostics::Removal* Diagnostics::removal_of(const std::string& path) const {
+  for (auto it = removals.rbegin(); it != removals.rend(); ++it)
+    if (it->path == path) return &*it;
+  return nullptr;
+}
+
 void Diagnostics::explain_new_entries() {
   const std::string_view missing = kMissingKey;
   for (const NewEntry& e : new_entries) {

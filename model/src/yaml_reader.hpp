@@ -44,6 +44,15 @@ struct Diagnostics {
     std::string name, near;
   };
   std::vector<NewEntry> new_entries;
+  /// With `extends`, keys an extending file set to null, removing what its base had there
+  /// (`firms.coreweave`), at `mark` in `file`: a reference to what was removed says so.
+  struct Removal {
+    std::string path, file;
+    YAML::Mark mark;
+  };
+  std::vector<Removal> removals;
+  /// The removal of `path` by an extending file, or nullptr.
+  const Removal* removal_of(const std::string& path) const;
 
   void error(const YAML::Mark& mark, const std::string& path, const std::string& message) {
     error_in(file, mark, path, message);
