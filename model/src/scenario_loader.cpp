@@ -1588,7 +1588,7 @@ void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file
       continue;
     }
     if (const auto [first, inserted] = first_line.emplace(key, it->first.Mark().line + 1); !inserted) {
-      d.error_in(file, it->first.Mark(), at, "duplicate key (first defined at line " + std::to_string(first->second) + ")");
+      d.error_in(file, it->first.Mark(), at, detail::duplicate_key(first->second));
       continue;
     }
     // rebind the handle: `existing = b->second` would give it memory of its own, and what

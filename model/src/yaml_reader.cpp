@@ -188,6 +188,10 @@ bool split_off(const YAML::Node& before_key, const YAML::Node& before_value, con
   return from.line == at.line && from.column + static_cast<int>(end.Scalar().size()) + 1 == at.column;
 }
 
+std::string duplicate_key(int first_line) {
+  return "duplicate key (first defined at line " + std::to_string(first_line) + ")";
+}
+
 MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string path)
     : diags_(diags), node_(node), path_(std::move(path)) {
   if (!node.IsDefined()) return;
@@ -210,8 +214,7 @@ MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string pat
     if (split) continue;  // said in finish(), with the number it split
     auto [pos, inserted] = first_line.emplace(key, it->first.Mark().line + 1);
     if (!inserted)
-      diags_.error(it->first, child_path(key),
-                   "duplicate key (first defined at line " + std::to_string(pos->second) + ")");
+      diags_.error(it->first, child_path(key), duplicate_key(pos->second));
   }
 }
 

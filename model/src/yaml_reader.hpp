@@ -166,6 +166,9 @@ std::string not_one_of(std::string_view word, const std::vector<std::string>& op
 bool split_off(const YAML::Node& before_key, const YAML::Node& before_value, const YAML::Node& key,
                const YAML::Node& value);
 
+/// What a key written a second time in one map is told, with the line of the first.
+std::string duplicate_key(int first_line);
+
 /// The scalar text of `node`, or records "expected ..." and returns false.
 bool scalar(Diagnostics& diags, const YAML::Node& node, const std::string& path, std::string& out);
 
