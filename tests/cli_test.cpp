@@ -2080,7 +2080,7 @@ TEST_CASE("cli: a study's parameters may have distributions within their ranges"
   Result bad = run_gpumm("validate tests/testdata/studies/bad_distribution.yaml");
   CHECK(bad.code == 2);
   CHECK(bad.err == "tests/testdata/studies/bad_distribution.yaml:5:70: parameters[0].distribution: `normall`: expected "
-                   "uniform, log_uniform, triangular, normal or lognormal; did you mean `normal`?\n"
+                   "`uniform`, `log_uniform`, `triangular`, `normal` or `lognormal`; did you mean `normal`?\n"
                    "tests/testdata/studies/bad_distribution.yaml:6:5: parameters[1]: missing required key `sd` (a normal "
                    "distribution needs its sd)\n"
                    "tests/testdata/studies/bad_distribution.yaml:7:5: parameters[2]: the mode of a triangular distribution "
@@ -2359,7 +2359,7 @@ TEST_CASE("cli: a word, a date or a number the scenario leaves to its default gi
   Result weekk = run_gpumm("run '" + small + "' --set step=weekk -o '" + (dir / "out").string() + "'");
   CHECK(weekk.code == 2);
   CHECK(weekk.err.find("  --set changes the numbers a scenario writes; in a scenario that extends this one, "
-                       "`step: weekk` would not load either: step: `weekk`: expected week, month or quarter; "
+                       "`step: weekk` would not load either: step: `weekk`: expected `week`, `month` or `quarter`; "
                        "did you mean `week`?\n") != std::string::npos);
   CHECK(weekk.err.find("extends: ") == std::string::npos);
   Result stpe = run_gpumm("run '" + small + "' --set stpe=week -o '" + (dir / "out").string() + "'");
@@ -2568,7 +2568,7 @@ TEST_CASE("cli: the benchmark's reduced bases load and leave out what they say")
 TEST_CASE("cli: bad study files get located errors, all at once") {
   Result bad = run_gpumm("study tests/testdata/studies/bad_study.yaml -o '" + scratch("bad-study").string() + "'");
   CHECK(bad.code == 2);
-  CHECK(bad.err.find("bad_study.yaml:2:9: method: `sobel`: expected monte_carlo, tornado, morris, sobol, sweep or grid; did you mean `sobol`?") != std::string::npos);
+  CHECK(bad.err.find("bad_study.yaml:2:9: method: `sobel`: expected `monte_carlo`, `tornado`, `morris`, `sobol`, `sweep` or `grid`; did you mean `sobol`?") != std::string::npos);
   CHECK(bad.err.find("bad_study.yaml:5:5: parameters[0]: low must be below high") != std::string::npos);
   CHECK(bad.err.find("did you mean `final_installed_h100e`?") != std::string::npos);
   CHECK(bad.err.find("3 problems found") != std::string::npos);

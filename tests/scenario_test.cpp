@@ -159,7 +159,7 @@ TEST_CASE("scenario: a setting written as YAML, and whether a scenario extending
   CHECK(misspelt[0].path == "diagnosis.theta");
   const std::vector<Diagnostic> word = t.problems_setting("step", "weekk");
   REQUIRE(word.size() == 1);
-  CHECK(word[0].message == "`weekk`: expected week, month or quarter; did you mean `week`?");
+  CHECK(word[0].message == "`weekk`: expected `week`, `month` or `quarter`; did you mean `week`?");
 }
 
 TEST_CASE("scenario: a setting of a named list's entry is written by the entry's name, and loads into that entry") {
@@ -193,15 +193,15 @@ TEST_CASE("scenario: a setting of a named list's entry is written by the entry's
 
 TEST_CASE("scenario: a misspelt word of a fixed list names the words and the closest one") {
   std::string step = kValid + "step: mnth\n";
-  CHECK(first(step) == "s.yaml:15:7: step: `mnth`: expected week, month or quarter; did you mean `month`?");
+  CHECK(first(step) == "s.yaml:15:7: step: `mnth`: expected `week`, `month` or `quarter`; did you mean `month`?");
   // a word close to none of them gets no guess
   std::string far = kValid + "step: fortnight\n";
-  CHECK(first(far) == "s.yaml:15:7: step: `fortnight`: expected week, month or quarter");
+  CHECK(first(far) == "s.yaml:15:7: step: `fortnight`: expected `week`, `month` or `quarter`");
   std::string stage = kValid + "    builds: [{power: 1 GW, commit: 2024-01-01, stage: permited}]\n";
-  CHECK(first(stage) == "s.yaml:15:55: firms.google.builds[0].stage: `permited`: expected announced, permitted, "
-                        "under_construction or operational; did you mean `permitted`?");
+  CHECK(first(stage) == "s.yaml:15:55: firms.google.builds[0].stage: `permited`: expected `announced`, `permitted`, "
+                        "`under_construction` or `operational`; did you mean `permitted`?");
   std::string method = kValid + "diagnosis: {method: moving_averge}\n";
-  CHECK(first(method) == "s.yaml:15:21: diagnosis.method: `moving_averge`: expected hp or moving_average; "
+  CHECK(first(method) == "s.yaml:15:21: diagnosis.method: `moving_averge`: expected `hp` or `moving_average`; "
                          "did you mean `moving_average`?");
 }
 

@@ -150,7 +150,7 @@ std::string not_one_of(std::string_view word, const std::vector<std::string>& op
   msg.append(word).append("`: expected ");
   for (size_t k = 0; k < options.size(); ++k) {
     if (k > 0) msg += k + 1 == options.size() ? " or " : ", ";
-    msg += options[k];
+    msg.append(1, '`').append(options[k]).append(1, '`');
   }
   const std::string guess = did_you_mean(word, options);
   if (!guess.empty()) msg += "; did you mean `" + guess + "`?";
@@ -377,7 +377,7 @@ bool MapReader::boolean(std::string_view key, bool& out, bool required) {
   if (s == "true") out = true;
   else if (s == "false") out = false;
   else {
-    diags_.error(n, child_path(key), "`" + s + "`: expected true or false");
+    diags_.error(n, child_path(key), "`" + s + "`: expected `true` or `false`");
     return false;
   }
   return true;

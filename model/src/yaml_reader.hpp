@@ -129,7 +129,7 @@ class MapReader {
   bool boolean(std::string_view key, bool& out, bool required = false);
   /// One word of a fixed list (`options`: the word and its value, in the order the error
   /// names them). Anything else is an error that names the words, with a did-you-mean
-  /// (`mnth`: expected week, month or quarter; did you mean `month`?).
+  /// (`mnth`: expected `week`, `month` or `quarter`; did you mean `month`?).
   template <class T>
   bool choice(std::string_view key, T& out, std::initializer_list<std::pair<std::string_view, T>> options,
               bool required = false);
@@ -155,7 +155,7 @@ class MapReader {
   std::vector<char> split_;  ///< (items_) what a comma split off the number before
 };
 
-/// "`word`: expected a, b or c", with "; did you mean `b`?" when `word` is close to one.
+/// "`word`: expected `a`, `b` or `c`", with "; did you mean `b`?" when `word` is close to one.
 std::string not_one_of(std::string_view word, const std::vector<std::string>& options);
 
 /// Whether `key` (with its null `value`) is what a comma inside `{...}` split off the number
