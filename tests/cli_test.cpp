@@ -210,9 +210,10 @@ TEST_CASE("cli: a run prints its first three warnings and names the codes of the
   const fs::path out = scratch("oversold");
   Result r = run_gpumm("run tests/testdata/oversold.yaml -o '" + out.string() + "'");
   REQUIRE(r.code == 0);
-  const std::string in_force = " H100e in force (contracts.csv has the shortfall of every period)\n";
+  const std::string in_force = " H100e in force (0%; contracts.csv has the shortfall of every period)\n";
   CHECK(r.out.find("  warning: 2024-03-01: contract_shortfall: seller meta lacks the capacity of contract deal_1: "
-                   "it delivers 30.0k of the 90.0k" + in_force +
+                   "it delivers 30.0k of the 90.0k H100e in force (33.3%; contracts.csv has the shortfall of every "
+                   "period)\n"
                    "  warning: 2024-04-01: contract_shortfall: seller meta lacks the capacity of contract deal_2: "
                    "it delivers 0 of the 90.0k" + in_force +
                    // deal_3 ramps over 6 months (184 days): May is 31 / (2 x 184) of it
@@ -223,7 +224,7 @@ TEST_CASE("cli: a run prints its first three warnings and names the codes of the
   REQUIRE(rows.size() == 6);
   CHECK(rows[0] == join(gpumm::warnings_columns()));
   CHECK(rows[5] == "2024-07-01,contract_shortfall,seller meta lacks the capacity of contract deal_5: it delivers 0 of "
-                   "the 90.0k H100e in force (contracts.csv has the shortfall of every period)");
+                   "the 90.0k H100e in force (0%; contracts.csv has the shortfall of every period)");
 }
 
 TEST_CASE("cli: the base scenario runs and writes every file with the documented columns") {

@@ -68,6 +68,15 @@ TEST_CASE("io: significant numbers keep three figures, with k, M, B or T from a 
   CHECK(significant_number(-3e15) == "-3e+15");
 }
 
+TEST_CASE("io: a share reads as a percentage, and a share short of all of it never as 100%") {
+  CHECK(share_text(1.0 / 3) == "33.3%");
+  CHECK(share_text(0.986) == "98.6%");
+  CHECK(share_text(0.0) == "0%");
+  CHECK(share_text(1.0) == "100%");
+  CHECK(share_text(0.9994) == "99.9%");
+  CHECK(share_text(0.9996) == "over 99.9%");  // %.3g would print 100%
+}
+
 TEST_CASE("io: numbers are the shortest text that reads back exactly") {
   CHECK(csv_number(0.0) == "0");
   CHECK(csv_number(-0.0) == "0");

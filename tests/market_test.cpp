@@ -122,7 +122,7 @@ TEST_CASE("market: a seller without the capacity delivers what it has and is war
   CHECK(r.warnings[0].code == "contract_shortfall");
   CHECK(r.warnings[0].message ==
         "seller seller lacks the capacity of contract k: it delivers 1000 of the 1500 H100e in force "
-        "(contracts.csv has the shortfall of every period)");
+        "(66.7%; contracts.csv has the shortfall of every period)");
 }
 
 TEST_CASE("market: a seller short of two deals fills them in the order they are written") {

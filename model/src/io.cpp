@@ -54,6 +54,14 @@ std::string short_number(double x) {
   return buf;
 }
 
+std::string share_text(double share) {
+  // a share short of all of it never reads as 100%
+  if (share < 1.0 && share >= 0.9995) return "over 99.9%";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g%%", 100 * share);
+  return buf;
+}
+
 std::string significant_number(double x) {
   const double a = std::abs(x);
   // the scale that leaves at most three digits before the point once rounded (999.7M is 1B,

@@ -1562,8 +1562,9 @@ class Engine {
         warn_once(t, "contract_shortfall",
                   "seller " + s_.firms[static_cast<size_t>(c.seller)].id + " lacks the capacity of contract " +
                       c.name + ": it delivers " + short_number(delivered) + " of the " +
-                      short_number(delivered + flow.shortfall_h100e) +
-                      " H100e in force (contracts.csv has the shortfall of every period)");
+                      short_number(delivered + flow.shortfall_h100e) + " H100e in force (" +
+                      share_text(delivered / (delivered + flow.shortfall_h100e)) +
+                      "; contracts.csv has the shortfall of every period)");
       }
       flow.delivered_h100e = delivered;
       st_.contracted_in_h100e[static_cast<size_t>(c.buyer)] += delivered;

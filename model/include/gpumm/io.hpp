@@ -40,6 +40,9 @@ std::string short_number(double x);
 /// A number to three significant figures, with k, M, B or T from a thousand on: 0.296, 90,
 /// 1.23k, 371M, 4.68B (a study's headline, where values run from shares to H100e-months).
 std::string significant_number(double x);
+/// A share as a percentage to three significant figures (`33.3%`, `0%`, `98.6%`); a share short
+/// of 1 that would round to 100% is `over 99.9%`.
+std::string share_text(double share);
 
 /// Write `text` to `path` (replacing it) and close it, or throw WriteError with the file and
 /// the system's reason: a short text fails on a full disk only when it is flushed at the close.
