@@ -1004,6 +1004,15 @@ TEST_CASE("cli: capex of years outside the run is warned of, and a study that va
                          ":5:12: parameters[1].path: `firms.google.capex.2028`: no run spends google's capex of 2028, "
                          "which is spent in 2024-2026 (from the start, 2024-01-01, to the end, 2026-12-31): every run "
                          "would give the same outputs\n1 problem found\n");
+  // a study of a year it spends runs, and marks each run with the warning
+  std::ofstream(dir / "sweep.yaml") << "scenario: plan.yaml\nmethod: sweep\npoints: 2\nparameters:\n"
+                                       "  - {path: firms.google.capex.2026, low: 20, high: 40}\n"
+                                       "outputs: [final_installed_h100e]\n";
+  Result sweep = run_gpumm("study '" + (dir / "sweep.yaml").string() + "' -o '" + (dir / "sweep").string() + "'");
+  CHECK(sweep.code == 0);
+  CHECK(sweep.out.find("warnings: capex_outside_run in 2 of 2 runs") != std::string::npos);
+  CHECK(column(dir / "sweep/samples.csv", "warnings") ==
+        std::vector<std::string>{"capex_outside_run", "capex_outside_run"});
   fs::remove_all(dir);
 }
 
@@ -1323,6 +1332,26 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   CHECK(verdict.find("it rises at most 42% a year (sensitivity 7 a year x (1 - target utilization 0.95)), however "
                      "many bids go unmet, and takes 5.1 years from its $0.50 floor to its $3.00 reference.\n") !=
         std::string::npos);
+}
+
+TEST_CASE("docs: every warning code a run raises is one studies count and the README explains") {
+  // the codes in the sources: warn_once(t, "code", ...) in the engine, {period, "code", ...} where
+  // a run's files are written
+  const std::regex raised(R"re((?:warn_once\(\s*[^,()]+,\s*|warnings\.push_back\(\{\s*[^,{}]+,\s*)"([a-z_]+)")re");
+  std::set<std::string> codes;
+  for (const char* file : {"model/src/simulate.cpp", "model/src/io.cpp"}) {
+    const std::string src = slurp(kSource / file);
+    for (auto it = std::sregex_iterator(src.begin(), src.end(), raised); it != std::sregex_iterator(); ++it)
+      codes.insert((*it)[1].str());
+  }
+  CHECK(codes.size() >= 8);
+  const std::string readme = slurp(kSource / "README.md");
+  for (const std::string& code : codes) {
+    CAPTURE(code);
+    CHECK(std::find_if(std::begin(gpumm::kWarningCodes), std::end(gpumm::kWarningCodes),
+                       [&](const char* known) { return code == known; }) != std::end(gpumm::kWarningCodes));
+    CHECK(readme.find("`" + code + "` (") != std::string::npos);
+  }
 }
 
 TEST_CASE("docs: scenario.md names every key the scenario loader reads by name") {

@@ -381,6 +381,9 @@ void unpack_run(StudyResult& r, long run, std::span<const double> row) {
   if (row.size() > static_cast<size_t>(outs) + 1) r.series.put(run, row.subspan(static_cast<size_t>(outs) + 1));
 }
 
+// a run's codes are bits of a whole number that a double holds exactly
+static_assert(std::size(kWarningCodes) <= 32);
+
 double warning_bits(const std::vector<Warning>& warnings) {
   unsigned bits = 0;
   for (const Warning& w : warnings)

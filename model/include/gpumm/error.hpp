@@ -41,7 +41,8 @@ std::string closest_name(const std::string& word, const std::vector<std::string>
 /// goes last, so that the bits of saved studies keep their meaning). `spreadsheet_rows` comes
 /// from writing a run's files, never from a study's runs.
 inline constexpr const char* kWarningCodes[] = {"uncalibrated_step", "capex_unspent", "backlog_undeliverable",
-                                                 "contract_shortfall", "invariant", "spreadsheet_rows"};
+                                                 "contract_shortfall", "invariant", "spreadsheet_rows",
+                                                 "orders_before_start", "capex_outside_run"};
 
 /// Numeric trouble during a run: recorded with its period, never thrown.
 struct Warning {
