@@ -2350,6 +2350,16 @@ TEST_CASE("cli: --set changes numbers of the scenario for one run, as a case fil
   CHECK(other.err == "gpumm: --set firms.google.capex.2026=$45000M: not a number in the units the scenario writes at "
                      "firms.google.capex.2026 ($30B); e.g. `--set firms.google.capex.2026=30` is $30B\n");
   CHECK_FALSE(fs::exists(dir / "other"));
+  // a number written with separators is told how to write it
+  Result comma = run_gpumm("run tests/testdata/good_small.yaml --set firms.google.capex.2026=1,000 -o '" +
+                           (dir / "comma").string() + "'");
+  CHECK(comma.code == 2);
+  CHECK(comma.err == "gpumm: --set firms.google.capex.2026=1,000: thousands separators are not read; write the number "
+                     "without them (`1000`)\n");
+  Result decimal = run_gpumm("run tests/testdata/good_small.yaml --set firms.google.capex.2026=1,5 -o '" +
+                             (dir / "comma").string() + "'");
+  CHECK(decimal.err == "gpumm: --set firms.google.capex.2026=1,5: decimals are written with `.`, not `,` (`1.5`)\n");
+  CHECK_FALSE(fs::exists(dir / "comma"));
   // explain takes them too, and says so
   Result e = run_gpumm("explain tests/testdata/good_small.yaml --firm google --date 2026-06 --set firms.google.capex.2026=45");
   CHECK(e.code == 0);

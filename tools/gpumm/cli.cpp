@@ -282,6 +282,12 @@ struct SetValues {
         if (!given[k].empty()) {
           const std::optional<double> read = t.read_as_at(p, given[k]);
           if (!read) {
+            // `1,000` or `1,5`: a number written with its separators, said as the scenario says it
+            if (const std::string why = parse_number(given[k]).error;
+                why.starts_with("thousands separators") || why.starts_with("decimals are written")) {
+              err << "gpumm: --set " << p << "=" << given[k] << ": " << why << "\n";
+              return std::nullopt;
+            }
             err << "gpumm: --set " << p << "=" << given[k] << ": not a number in the units the scenario writes at "
                 << p << " (" << was.back() << "); e.g. `--set " << p << "=" << format_number(t.value_at(p))
                 << "` is " << was.back() << "\n";
