@@ -236,17 +236,20 @@ std::string entry_name(const YAML::Node& entry) {
   return n.IsScalar() ? n.Scalar() : "";
 }
 
-bool named_entries(const YAML::Node& l) {
-  if (!l.IsSequence() || l.size() == 0) return false;
+bool has_named_entry(const YAML::Node& l) {
+  if (!l.IsSequence()) return false;
   for (std::size_t i = 0; i < l.size(); ++i)
-    if (!l[i].IsMap() || entry_name(l[i]).empty()) return false;
-  return true;
+    if (l[i].IsMap() && !entry_name(l[i]).empty()) return true;
+  return false;
 }
 
 bool named_list(const YAML::Node& l) {
-  if (!named_entries(l)) return false;
+  if (!l.IsSequence() || l.size() == 0) return false;
   std::vector<std::string> names;
-  for (std::size_t i = 0; i < l.size(); ++i) names.push_back(entry_name(l[i]));
+  for (std::size_t i = 0; i < l.size(); ++i) {
+    if (!l[i].IsMap() || entry_name(l[i]).empty()) return false;
+    names.push_back(entry_name(l[i]));
+  }
   std::sort(names.begin(), names.end());
   return std::adjacent_find(names.begin(), names.end()) == names.end();
 }

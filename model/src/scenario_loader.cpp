@@ -1514,7 +1514,8 @@ void note_new_entry(const std::string& name, const YAML::Node& entry, const YAML
 
 // Merge the named list `over` into the named list `base` (the value of `key` in `parent`): an
 // entry whose name is in `base` merges into that entry, `{name: x, remove: true}` removes x,
-// any other entry is added at the end; a name over writes twice is an error.
+// any other entry is added at the end; an entry without a name, or a name over writes twice,
+// is an error.
 void merge_named_list(YAML::Node parent, const YAML::Node& key, YAML::Node base, const YAML::Node& over,
                       const std::string& file, const std::string& path, Diagnostics& d) {
   std::vector<YAML::Node> entries;  // base's entries, then those added
@@ -1526,9 +1527,16 @@ void merge_named_list(YAML::Node parent, const YAML::Node& key, YAML::Node base,
     removed.push_back(0);
   }
   std::map<std::string, int> first_line;  // over's entries: each changes an entry once
-  for (auto it = over.begin(); it != over.end(); ++it) {
+  size_t index = 0;
+  for (auto it = over.begin(); it != over.end(); ++it, ++index) {
     const YAML::Node& o = *it;
     const std::string name = detail::entry_name(o);
+    if (name.empty()) {
+      d.error_in(file, o.Mark(), path + "[" + std::to_string(index) + "]",
+                 std::string(o.IsMap() ? "missing required key `name`" : "expected an entry with a `name`") +
+                     " (a scenario that extends another changes and adds the entries of `" + path + "` by name)");
+      continue;
+    }
     const std::string at = path + "[" + name + "]";
     if (const auto [first, inserted] = first_line.emplace(name, o.Mark().line + 1); !inserted) {
       d.error_in(file, o["name"].Mark(), at,
@@ -1607,7 +1615,7 @@ void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file
     } else if (existing.IsDefined() && existing.IsMap() && value.IsMap()) {
       d.overrides.push_back({existing, value, file});
       merge_into(existing, value, file, at, d);
-    } else if (detail::named_list(existing) && detail::named_entries(value)) {
+    } else if (detail::named_list(existing) && detail::has_named_entry(value)) {
       merge_named_list(base, existing_key, existing, value, file, at, d);
     } else {
       if (!existing.IsDefined()) {

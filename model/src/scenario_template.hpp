@@ -26,9 +26,10 @@ std::string entry_name(const YAML::Node& entry);
 /// A list whose entries are maps with distinct names (contracts, projects): an extending file
 /// changes such a list entry by entry, and `gpumm diff` compares it so.
 bool named_list(const YAML::Node& l);
-/// A list whose entries are all maps with a name, distinct or not (a case that changes one
-/// entry twice writes such a list).
-bool named_entries(const YAML::Node& l);
+/// A list with at least one entry that is a map with a name: what a case writes to change or
+/// add entries of a named list (its entries without a name, or with one written twice, are
+/// errors the merge reports).
+bool has_named_entry(const YAML::Node& l);
 
 }  // namespace detail
 }  // namespace gpumm
