@@ -436,6 +436,15 @@ TEST_CASE("scenario: a reference to what a case removed says which file removed 
                          "what refers to it in that file too");
     }
   }
+  // a required key set to null is located where it was, not where the base's map begins
+  try {
+    load_scenario_text("extends: oversold.yaml\ncontracts:\n  - {name: deal_2, seller: null}\n", dir + "case.yaml");
+    FAIL("loaded");
+  } catch (const ScenarioError& e) {
+    REQUIRE(e.diagnostics().size() == 1);
+    CHECK(e.diagnostics()[0].to_string() == dir + "case.yaml:3:20: contracts[deal_2].seller: missing required key "
+                                                  "`seller`; `null` removes it, and it has no default");
+  }
   // a name never defined keeps its did-you-mean
   CHECK_THROWS_WITH(load_scenario_text("extends: oversold.yaml\ncontracts:\n  - {name: deal_1, buyer: googel}\n",
                                        dir + "case.yaml"),

@@ -241,6 +241,11 @@ bool MapReader::has(std::string_view key) const {
 void MapReader::missing(std::string_view key, const std::string& what) {
   std::string msg = std::string(kMissingKey) + std::string(key) + "`";
   if (!what.empty()) msg += " (" + what + ")";
+  // set to null by a scenario that extends this one: said where it was
+  if (const Diagnostics::Removal* removed = diags_.removal_of(child_path(key))) {
+    diags_.error_in(removed->file, removed->mark, child_path(key), msg + "; `null` removes it, and it has no default");
+    return;
+  }
   diags_.error(node_, path_.empty() ? std::string("(top level)") : path_, msg);
 }
 
