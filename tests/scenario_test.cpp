@@ -451,6 +451,34 @@ TEST_CASE("scenario: a reference to what a case removed says which file removed 
                     doctest::Contains("unknown firm `googel`; did you mean `google`?"));
 }
 
+TEST_CASE("scenario: a date checked against one that another file set names where that one is set") {
+  const std::string dir = GPUMM_SOURCE_DIR "/tests/testdata/";
+  // a case that moves a generation's first shipment after the end of production its base gives
+  const std::string base = GPUMM_SOURCE_DIR "/inputs/base.yaml";
+  try {
+    load_scenario_text("extends: '" + base + "'\ngenerations:\n  rubin: {first_shipment: 2040-01-01}\n", dir + "case.yaml");
+    FAIL("loaded");
+  } catch (const ScenarioError& e) {
+    REQUIRE(e.diagnostics().size() == 1);
+    CHECK(e.diagnostics()[0].file == base);
+    CHECK(e.diagnostics()[0].message ==
+          "2028-07-01 is before first_shipment 2040-01-01 (set at " + dir + "case.yaml:3:27)");
+  }
+  // ... and one that starts a contract after the end its base gives it
+  try {
+    load_scenario_text("extends: oversold.yaml\ncontracts:\n  - {name: deal_1, start: 2027-06-01}\n", dir + "case.yaml");
+    FAIL("loaded");
+  } catch (const ScenarioError& e) {
+    REQUIRE(e.diagnostics().size() == 1);
+    CHECK(e.diagnostics()[0].to_string() == dir + "oversold.yaml:9:73: contracts[deal_1].end: 2026-12-31 is before start "
+                                                  "2027-06-01 (set at " + dir + "case.yaml:3:27)");
+  }
+  // both dates in one file: no such note
+  CHECK_THROWS_WITH(load_scenario_text("extends: oversold.yaml\ncontracts:\n  - {name: deal_1, start: 2027-06-01, "
+                                       "end: 2027-01-01}\n", dir + "case.yaml"),
+                    (dir + "case.yaml:3:44: contracts[deal_1].end: 2027-01-01 is before start 2027-06-01").c_str());
+}
+
 TEST_CASE("scenario: extends changes a list of named entries entry by entry") {
   const std::string dir = GPUMM_SOURCE_DIR "/tests/testdata/extends/";
   // five deals in the base; the child changes deal_2's price, removes deal_4, adds deal_6

@@ -350,7 +350,7 @@ class Loader {
     if (have_start && have_end) {
       if (s_.end < s_.start)
         d_.error(top.get("end"), "end",
-                 to_iso(s_.end) + " is before start " + to_iso(s_.start));
+                 to_iso(s_.end) + " is before start " + to_iso(s_.start) + set_elsewhere(top.get("start"), top.get("end")));
       else if ((s_.end - s_.start).days() > 100 * 366)
         d_.error(top.get("end"), "end", "horizon longer than 100 years");
     }
@@ -444,6 +444,15 @@ class Loader {
     std::string name;
     if (!m.text(key, name, required)) return -1;
     return ref(m.get(key), m.child_path(key), name, ids, what);
+  }
+
+  // " (set at file:line:column)" when `other`, a value a check compares `here` with, comes from
+  // another file than `here` (a case that moved one of two dates): "" otherwise
+  std::string set_elsewhere(const YAML::Node& other, const YAML::Node& here) const {
+    const std::string& file = d_.file_of(other);
+    if (file == d_.file_of(here)) return "";
+    return " (set at " + file + ":" + std::to_string(other.Mark().line + 1) + ":" +
+           std::to_string(other.Mark().column + 1) + ")";
   }
 
   static std::string join(const std::vector<std::string>& v) {
@@ -598,9 +607,12 @@ class Loader {
       Date eop;
       if (date(m, "end_of_production", eop, false)) {
         g.end_of_production = eop;
-        if (have_first && eop < g.first_shipment)
-          d_.error(m.get("end_of_production"), m.child_path("end_of_production"),
-                   "is before first_shipment " + to_iso(g.first_shipment));
+        if (have_first && eop < g.first_shipment) {
+          const YAML::Node end = m.get("end_of_production");
+          d_.error(end, m.child_path("end_of_production"),
+                   to_iso(eop) + " is before first_shipment " + to_iso(g.first_shipment) +
+                       set_elsewhere(m.get("first_shipment"), end));
+        }
       }
       duration(m, "ramp_down", g.ramp_down, false);
       if (YAML::Node u = m.get("uses"); u.IsDefined()) {
@@ -1176,7 +1188,8 @@ class Loader {
       const bool have_start = date(m, "start", c.start, true);
       const bool have_end = date(m, "end", c.end, true);
       if (have_end && have_start && c.end < c.start)
-        d_.error(m.get("end"), m.child_path("end"), to_iso(c.end) + " is before start " + to_iso(c.start));
+        d_.error(m.get("end"), m.child_path("end"),
+                 to_iso(c.end) + " is before start " + to_iso(c.start) + set_elsewhere(m.get("start"), m.get("end")));
       const bool have_term = have_start && have_end && !(c.end < c.start);
       if (YAML::Node v = m.get("volume"); v.IsDefined()) {
         MapReader vm(d_, v, m.child_path("volume"));
@@ -1230,7 +1243,8 @@ class Loader {
       b.seller = ref_key(m, "seller", firm_ids_, "firm", true);
       const bool have_start = date(m, "start", b.start, true);
       if (date(m, "end", b.end, true) && have_start && b.end < b.start)
-        d_.error(m.get("end"), m.child_path("end"), to_iso(b.end) + " is before start " + to_iso(b.start));
+        d_.error(m.get("end"), m.child_path("end"),
+                 to_iso(b.end) + " is before start " + to_iso(b.start) + set_elsewhere(m.get("start"), m.get("end")));
       price(m, "floor", b.floor_usd_per_h100e_hour, true, true);
       money(m, "cap", b.cap_usd, true, true);
       m.finish();
