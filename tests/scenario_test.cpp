@@ -77,6 +77,12 @@ TEST_CASE("scenario: an unknown key is located and gets a did-you-mean") {
   std::string yaml = kValid + "    capex_splt: {gpus: 0.5}\n";
   CHECK(first(yaml) ==
         "s.yaml:15:5: firms.google.capex_splt: unknown key `capex_splt`; did you mean `capex_split`?");
+  // a key of a map beside it written flat: `power_at_start_europe` for `power_at_start: {europe: ...}`
+  CHECK(first(kValid + "    power_at_start_europe: 50 MW\n") ==
+        "s.yaml:15:5: firms.google.power_at_start_europe: unknown key `power_at_start_europe`; did you mean "
+        "`power_at_start: {europe: ...}`?");
+  // not when the key before the `_` holds no map here
+  CHECK(first(kValid + "    sells_surplus_now: true\n").find("did you mean `sells_surplus: {") == std::string::npos);
 }
 
 TEST_CASE("scenario: an unknown key with no close name lists the keys that belong there") {

@@ -302,7 +302,17 @@ void MapReader::finish() {
     if (!known_.count(key)) {
       std::string msg = std::string(kUnknownKey) + key + "`";
       std::string guess = did_you_mean(key, known);
-      if (!guess.empty()) {
+      // `term_lag` beside a map `term`: a key of that map written flat (`term: {lag: ...}`)
+      std::string nested;
+      for (const std::string& k : known) {
+        if (key.size() <= k.size() + 1 || key.compare(0, k.size(), k) != 0 || key[k.size()] != '_') continue;
+        const bool map = std::any_of(items_.begin(), items_.end(),
+                                     [&](const auto& item) { return item.first == k && item.second.IsMap(); });
+        if (map && k.size() > nested.size()) nested = k;
+      }
+      if (!nested.empty() && (guess.empty() || guess == nested)) {
+        msg += "; did you mean `" + nested + ": {" + key.substr(nested.size() + 1) + ": ...}`?";
+      } else if (!guess.empty()) {
         msg += "; did you mean `" + guess + "`?";
       } else if (!known.empty()) {
         // no close name: the keys that belong here (in alphabetical order)
