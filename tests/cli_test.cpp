@@ -1744,6 +1744,12 @@ TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and brok
         "periods_in_structural_shortage, periods_in_oversupply, mean_mismatch_index, mean_relative_balance, "
         "final_relative_balance, final_spot_usd_per_h100e_hour, final_installed_h100e, peak_stranded_gpus, "
         "contract_shortfall_h100e_months, surplus_h100e_months:FIRM, spare_share:CAUSE)");
+  // a metric given twice would be measured and written twice
+  Result twice = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric mean_mismatch_index --metric "
+                           "mean_mismatch_index -o '" + out.string() + "'");
+  CHECK(twice.code == 2);
+  CHECK(first_line(twice) == "gpumm: --metric mean_mismatch_index is given twice");
+  CHECK_FALSE(fs::exists(out));
   Result firm = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric surplus_h100e_months:mta");
   CHECK(firm.code == 2);
   CHECK(firm.err.find("no such firm") != std::string::npos);

@@ -778,6 +778,8 @@ int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
     if (a == "--metric") {
       const std::string* v = option_value(args, i);
       if (!v) return usage(err, "--metric needs a metric, e.g. `--metric peak_unserved_h100e`");
+      if (std::find(metrics.begin(), metrics.end(), *v) != metrics.end())
+        return usage(err, "--metric " + *v + " is given twice");
       metrics.push_back(*v);
     } else if (std::string problem; opt.take(args, i, problem)) {
       if (!problem.empty()) return usage(err, problem);
