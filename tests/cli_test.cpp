@@ -2640,6 +2640,11 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   Result valid = run_gpumm("validate inputs/studies/tornado.yaml");
   CHECK(valid.code == 0);
   CHECK(valid.out == "inputs/studies/tornado.yaml: ok (a study of inputs/base.yaml: 7 parameters, 15 runs)\n");
+  // a sample that grows to a target width runs up to its largest doubling within the budget:
+  // 64 (5 + 2) doubled to 1024 (5 + 2) = 7,168 runs of 8,000
+  CHECK(run_gpumm("validate inputs/studies/sobol_adaptive.yaml").out ==
+        "inputs/studies/sobol_adaptive.yaml: ok (a study of inputs/base.yaml: 5 parameters, up to 7168 runs)\n");
+  CHECK(run_gpumm("validate tests/testdata/studies/warn_sweep.yaml").out.find(": 1 parameter, 5 runs)") != std::string::npos);
   Result invalid = run_gpumm("validate tests/testdata/studies/bad_both.yaml");
   CHECK(invalid.code == 2);
   CHECK(invalid.err == both.err);

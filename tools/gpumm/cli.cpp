@@ -390,8 +390,10 @@ int cmd_validate(const std::vector<std::string>& files, std::ostream& out, std::
         Study study;
         std::optional<ScenarioTemplate> tmpl;
         load_study(f, study, tmpl);
-        out << f << ": ok (a study of " << study.scenario << ": " << study.parameters.size() << " parameters, "
-            << study_runs(study) << " runs)\n";
+        // a Sobol sample that grows to a target width runs at most so many
+        out << f << ": ok (a study of " << study.scenario << ": " << study.parameters.size()
+            << (study.parameters.size() == 1 ? " parameter, " : " parameters, ")
+            << (study.target_width > 0 ? "up to " : "") << study_runs(study) << " runs)\n";
         continue;
       }
       Scenario s = load_scenario_file(f);
