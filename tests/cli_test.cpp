@@ -968,6 +968,13 @@ TEST_CASE("cli: a run that starts after its scenario's history says its early or
   CHECK(r.out.find("warning: 2030-01-01: orders_before_start: orders for ") != std::string::npos);
   CHECK(r.out.find("fall due before the start, 2030-01-01") != std::string::npos);
   CHECK(slurp(dir / "out/warnings.csv").find("2030-01-01,orders_before_start,") != std::string::npos);
+  // explain answers from such a run, and says what it warned of
+  Result e = run_gpumm("explain '" + (dir / "late.yaml").string() + "' --firm meta --date 2031-01");
+  CHECK(e.code == 0);
+  CHECK(e.out.find("\nThe run warned of: ") != std::string::npos);
+  CHECK(e.out.find("orders_before_start (1)") != std::string::npos);
+  CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2031-01").out.find("The run warned of") ==
+        std::string::npos);
   // the base itself starts with its history: no such warning
   CHECK(run_gpumm("run inputs/base.yaml -o '" + (dir / "base").string() + "'").out.find("orders_before_start") ==
         std::string::npos);

@@ -582,21 +582,24 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
        "`structural_shortage` or `balanced` period with a high mismatch index it is a local,\n"
        "temporary mismatch (see firms.csv for each firm's balance).\n";
   // what the run warned of, so that the verdict is not read without it
-  if (!r.warnings.empty()) {
-    // the known codes in their fixed order, then any other in the order it came
-    std::vector<std::string> order(std::begin(kWarningCodes), std::end(kWarningCodes));
-    for (const Warning& w : r.warnings)
-      if (std::find(order.begin(), order.end(), w.code) == order.end()) order.push_back(w.code);
-    std::string codes;
-    for (const std::string& code : order) {
-      const auto n = std::count_if(r.warnings.begin(), r.warnings.end(), [&](const Warning& w) { return w.code == code; });
-      if (n == 0) continue;
-      if (!codes.empty()) codes += ", ";
-      codes.append(code).append(" (").append(std::to_string(n)).append(")");
-    }
-    v += "\nThe run warned of: " + codes + "; warnings.csv says what and when.\n";
-  }
+  if (!r.warnings.empty())
+    v += "\nThe run warned of: " + warning_counts(r.warnings) + "; warnings.csv says what and when.\n";
   return v;
+}
+
+std::string warning_counts(const std::vector<Warning>& warnings) {
+  // the known codes in their fixed order, then any other in the order it came
+  std::vector<std::string> order(std::begin(kWarningCodes), std::end(kWarningCodes));
+  for (const Warning& w : warnings)
+    if (std::find(order.begin(), order.end(), w.code) == order.end()) order.push_back(w.code);
+  std::string codes;
+  for (const std::string& code : order) {
+    const auto n = std::count_if(warnings.begin(), warnings.end(), [&](const Warning& w) { return w.code == code; });
+    if (n == 0) continue;
+    if (!codes.empty()) codes += ", ";
+    codes.append(code).append(" (").append(std::to_string(n)).append(")");
+  }
+  return codes;
 }
 
 // ---- RunWriter ------------------------------------------------------------------------------

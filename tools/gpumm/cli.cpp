@@ -687,8 +687,14 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
     const SeriesDiagnosis d = diagnose_run(s, r);
     out << explain_surplus(s, r, d, find_episodes(s, r, d), firm, t);
     // a run outside the step the scenario was calibrated at answers with uncalibrated evidence
+    std::vector<Warning> others;
     for (const Warning& w : r.warnings)
       if (w.code == "uncalibrated_step") out << "\nNote: " << w.message << ".\n";
+      else others.push_back(w);
+    // the rest (orders due before the start, a seller short of what it sold...): the answer
+    // stands on this run, so say what it warned of
+    if (!others.empty())
+      out << "\nThe run warned of: " << warning_counts(others) << "; `gpumm run` writes each to warnings.csv.\n";
     if (!sets.values.empty()) {
       out << "\nWith values set on the command line:\n";
       print_sets(out, sets);

@@ -40,6 +40,9 @@ std::string short_number(double x);
 /// A number to three significant figures, with k, M, B or T from a thousand on: 0.296, 90,
 /// 1.23k, 371M, 4.68B (a study's headline, where values run from shares to H100e-months).
 std::string significant_number(double x);
+/// The codes of `warnings` with how many of each, `contract_shortfall (2), invariant (1)`: the
+/// known codes in their fixed order (kWarningCodes), then any other in the order it came.
+std::string warning_counts(const std::vector<Warning>& warnings);
 /// A share as a percentage to three significant figures (`33.3%`, `0%`, `98.6%`); a share short
 /// of 1 that would round to 100% is `over 99.9%`.
 std::string share_text(double share);
