@@ -261,22 +261,22 @@ void MapReader::finish() {
   if (!valid_) return;
   std::vector<std::string> known(known_.begin(), known_.end());
   std::string before_key, before_value;  // the entry before: a number that a comma split
-  YAML::Node before_node_key(YAML::NodeType::Undefined), before_node_value(YAML::NodeType::Undefined);
-  for (auto it = node_.begin(); it != node_.end(); ++it) {
+  size_t k = 0;  // items_ and split_ follow the map's order
+  for (auto it = node_.begin(); it != node_.end(); ++it, ++k) {
     if (!it->first.IsScalar()) {
       diags_.error(it->first, path_, "keys must be plain names");
       continue;
     }
     const std::string& key = it->first.Scalar();
-    if (split_off(before_node_key, before_node_value, it->first, it->second) && !before_value.empty()) {
+    if (split_[k] && !before_value.empty()) {
       // `{pue: 1,2}` is pue 1 and a key 2 to YAML; `{units: 1,000,000}` units 1 and keys 000;
       // `{capex: $1,000B}` $1 and a key 000B
       const YAML::Node first = it->first;
       std::vector<std::string> parts{key};
-      for (auto next = std::next(it); next != node_.end() && split_off(it->first, it->second, next->first, next->second);
-           ++next) {
+      for (auto next = std::next(it); next != node_.end() && split_[k + 1]; ++next) {
         parts.push_back(next->first.Scalar());
         it = next;
+        ++k;
       }
       std::string written = before_value, keys, joined = before_value;
       bool thousands = true;
@@ -295,8 +295,6 @@ void MapReader::finish() {
       msg += parts.size() > 1 ? separators : thousands ? separators + "; " + decimal : decimal;
       diags_.error(first, child_path(before_key), msg);
       before_value.clear();
-      before_node_key.reset(it->first);
-      before_node_value.reset(it->second);
       continue;
     }
     if (!known_.count(key)) {
@@ -324,8 +322,6 @@ void MapReader::finish() {
     }
     before_key = key;
     before_value = it->second.IsScalar() ? it->second.Scalar() : "";
-    before_node_key.reset(it->first);
-    before_node_value.reset(it->second);
   }
 }
 
