@@ -1101,6 +1101,22 @@ TEST_CASE("cli: a run or study that cannot write its files fails with the reason
   REQUIRE(run_gpumm("study " + file + " -q -o '" + whole.string() + "'").code == 0);
   CHECK(slurp(grid / "samples.csv") == slurp(whole / "samples.csv"));
   CHECK_FALSE(fs::exists(grid / ".checkpoint.bin"));
+  // a study whose checkpoint holds every run but whose files cannot be written says so: --resume
+  // then writes them without running anything again (30 blocks: the checkpoint's 10,240 bytes
+  // fit, samples.csv's 17,729 do not)
+  const fs::path unwritten = scratch("write-fails-results") / "study";
+  Result full = run_gpumm("study " + file + " -q --threads 1 -o '" + unwritten.string() + "'", kSource,
+                          "trap '' XFSZ; ulimit -f 30;");
+  CHECK(full.code == 1);
+  CHECK(full.err.starts_with("gpumm: study failed: error writing " + unwritten.string() + "/.staging-"));
+  CHECK(full.err.ends_with("/samples.csv: File too large (all 256 runs are saved: free space, then the same command "
+                           "with --resume writes the results without running them again)\n"));
+  CHECK_FALSE(fs::exists(unwritten / "samples.csv"));
+  Result written = run_gpumm("study " + file + " --resume -o '" + unwritten.string() + "'");
+  REQUIRE(written.code == 0);
+  CHECK(written.out.find("\n  resumed           256 of 256 runs from the checkpoint, ran the other 0\n") !=
+        std::string::npos);
+  CHECK(slurp(unwritten / "samples.csv") == slurp(whole / "samples.csv"));
   // --resume where no checkpoint is left (the study finished) runs it all, and says so
   Result again = run_gpumm("study " + file + " --resume -o '" + grid.string() + "'");
   REQUIRE(again.code == 0);

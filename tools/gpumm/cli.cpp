@@ -1285,8 +1285,15 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     if (!table.empty()) dir.staged(table);
     if (study.method == StudyMethod::sobol) dir.staged("sobol_periods.csv");
     dir.staged("manifest.yaml");
-    const std::string headline = write_study(study, *tmpl, result, staging.string(), GPUMM_VERSION);
-    dir.commit();
+    std::string headline;
+    try {
+      headline = write_study(study, *tmpl, result, staging.string(), GPUMM_VERSION);
+      dir.commit();
+    } catch (const WriteError& e) {  // a full disk: every run is in the checkpoint, none need running again
+      throw WriteError(std::string(e.what()) + " (all " + std::to_string(result.values.rows()) +
+                       " runs are saved: free space, then the same command with --resume writes the results"
+                       " without running them again)");
+    }
     std::filesystem::remove(cp_rows);
     std::filesystem::remove(cp_manifest);
     if (quiet) return kOk;
