@@ -1,0 +1,33 @@
+// gpumm validate FILE...: scenarios and study files checked without running them.
+#include "command.hpp"
+
+
+namespace gpumm::cli::detail {
+
+int cmd_validate(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
+  if (files.empty()) return usage(err, "validate needs at least one scenario or study file");
+  int code = kOk;
+  for (const std::string& f : files) {
+    try {
+      if (is_study_file(f)) {
+        Study study;
+        std::optional<ScenarioTemplate> tmpl;
+        load_study(f, study, tmpl);
+        // a Sobol sample that grows to a target width runs at most so many
+        out << f << ": ok (a study of " << study.scenario << ": " << study.parameters.size()
+            << (study.parameters.size() == 1 ? " parameter, " : " parameters, ")
+            << (study.target_width > 0 ? "up to " : "") << study_runs(study) << " runs)\n";
+        continue;
+      }
+      Scenario s = load_scenario_file(f);
+      out << f << ": ok (" << s.nfirm() << " firms, " << s.nregion() << " regions, "
+          << s.ngeneration() << " generations)\n";
+    } catch (const ScenarioError& e) {
+      report(err, e);
+      code = kBadInput;
+    }
+  }
+  return code;
+}
+
+}  // namespace gpumm::cli::detail
