@@ -763,6 +763,16 @@ TEST_CASE("cli: on a terminal a long run shows its progress and wipes it, a stud
   Result study_piped = run_gpumm("study inputs/studies/tornado.yaml -o '" + (dir / "study").string() + "'");
   CHECK(study_piped.code == 0);
   CHECK(study_piped.err.empty());
+  // a diff counts its runs too (43 of the base and the glut case take more than a fifth of a
+  // second), and ends the line before its waterfall
+  Result diff = run_on_terminal("diff inputs/base.yaml inputs/cases/glut.yaml -o '" + (dir / "diff").string() + "'");
+  CHECK(diff.code == 0);
+  const size_t runs = diff.out.find("\r  runs 43/43 (100%), ");
+  CHECK(runs != std::string::npos);
+  CHECK(diff.out.find("gpumm diff: base -> glut") > runs);
+  Result diff_piped = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml -o '" + (dir / "diff").string() + "'");
+  CHECK(diff_piped.code == 0);
+  CHECK(diff_piped.err.empty());
   fs::remove_all(dir);
 }
 
@@ -1744,6 +1754,22 @@ TEST_CASE("cli: diff explains a case by its changes to the base, step by step, a
   CHECK(first == base);
   CHECK(last == meta);
   CHECK(sum == meta - base);
+}
+
+TEST_CASE("cli: diff gives the same waterfall on one thread as on all cores, and refuses a bad --threads") {
+  const fs::path one = scratch("diff-threads-1"), two = scratch("diff-threads-2");
+  const std::string cases = "inputs/base.yaml inputs/cases/grid-delay.yaml --metric peak_unserved_h100e";
+  Result a = run_gpumm("diff " + cases + " --threads 1 -o '" + one.string() + "'");
+  Result b = run_gpumm("diff " + cases + " --threads 2 -o '" + two.string() + "'");
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  CHECK(slurp(one / "diff.csv") == slurp(two / "diff.csv"));
+  CHECK(a.out.substr(0, a.out.find("  output")) == b.out.substr(0, b.out.find("  output")));
+  Result zero = run_gpumm("diff " + cases + " --threads 0");
+  CHECK(zero.code == 2);
+  CHECK(zero.err.starts_with("gpumm: --threads `0`: expected a whole number from 1 to 1024\n"));
+  Result typo = run_gpumm("diff " + cases + " --thread 2");
+  CHECK(typo.err.starts_with("gpumm: unknown option `--thread` for diff; did you mean `--threads`?\n"));
 }
 
 TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and broken scenarios, and says when nothing differs") {

@@ -207,6 +207,47 @@ TEST_CASE("compare: a change that needs a later one makes one step with it, and 
   }
 }
 
+TEST_CASE("compare: a waterfall on many threads is the one on a single thread, and reports each run as it ends") {
+  const ScenarioTemplate a = tmpl("a.yaml", kA);
+  // three changes, the last of which cannot load alone (it names the region the first adds)
+  const ScenarioTemplate b = over_a("b5.yaml",
+                                    "regions:\n  d: {latency_group: east}\n"
+                                    "firms:\n  seller: {fleet_at_start: {h100: 2000}}\n"
+                                    "  buyer: {regions: {a: null, d: 1.0}}\n");
+  const std::vector<std::string> metrics = {"final_installed_h100e", "peak_unserved_h100e"};
+  const Waterfall one = waterfall(a, b, metrics, std::nullopt, 1);
+  std::vector<std::pair<int, int>> calls;
+  const Waterfall many = waterfall(a, b, metrics, std::nullopt, 3, [&](int done, int total) { calls.emplace_back(done, total); });
+  REQUIRE(one.steps.size() == many.steps.size());
+  CHECK(one.runs == many.runs);
+  CHECK(one.start == many.start);
+  CHECK(one.end == many.end);
+  CHECK(one.from == many.from);
+  CHECK(one.warnings_to == many.warnings_to);
+  bool some_alone_missing = false;
+  for (size_t k = 0; k < one.steps.size(); ++k) {
+    CHECK(one.steps[k].changes == many.steps[k].changes);
+    CHECK(one.steps[k].after == many.steps[k].after);
+    for (size_t m = 0; m < metrics.size(); ++m) {
+      const double x = one.steps[k].alone[m], y = many.steps[k].alone[m];
+      some_alone_missing = some_alone_missing || std::isnan(x);
+      CHECK((x == y || (std::isnan(x) && std::isnan(y))));
+    }
+  }
+  CHECK(some_alone_missing);
+  // a call per run as it ends, counting up, and one for the document that does not load (a run
+  // fewer to make); the total is at most A, B and two per change but the first, and at the
+  // last call the runs made
+  CHECK(many.runs == 6);  // A, B, three steps, the second step alone
+  REQUIRE(calls.size() == 7);
+  CHECK(calls.front() == std::pair<int, int>{1, 7});
+  for (size_t k = 1; k < calls.size(); ++k) {
+    CHECK(calls[k].first - calls[k - 1].first == (calls[k].second < calls[k - 1].second ? 0 : 1));
+    CHECK(calls[k].first <= calls[k].second);
+  }
+  CHECK(calls.back() == std::pair<int, int>{many.runs, many.runs});
+}
+
 TEST_CASE("compare: scenarios that differ only in the order of their firms get an entry-order step") {
   // three firms whose fleets sum to 0.6 H100e in one order and 0.6000000000000001 in the other
   const auto firms = [](const std::vector<std::pair<std::string, std::string>>& f) {

@@ -1,7 +1,13 @@
 #include "gpumm/compare.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <exception>
 #include <limits>
+#include <mutex>
+#include <numeric>
+#include <thread>
 
 #include "gpumm/episodes.hpp"
 #include "gpumm/simulate.hpp"
@@ -28,50 +34,122 @@ double Waterfall::interactions(size_t metric) const {
   return end[metric] - start[metric] - alone;
 }
 
+namespace {
+
+// Jobs 0 to count-1 on `threads` threads (the calling one among them); the first exception a
+// job throws is thrown again here once the jobs under way have ended.
+template <class Job>
+void run_jobs(size_t count, int threads, Job&& job) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr failure;
+  std::mutex lock;
+  const auto work = [&] {
+    for (size_t k; !failed && (k = next++) < count;) {
+      try {
+        job(k);
+      } catch (...) {
+        const std::lock_guard<std::mutex> hold(lock);
+        if (!failure) failure = std::current_exception();
+        failed = true;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (size_t k = 1; k < std::min(count, static_cast<size_t>(std::max(1, threads))); ++k) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace
+
 Waterfall waterfall(const ScenarioTemplate& a, const ScenarioTemplate& b, const std::vector<std::string>& metrics,
-                    std::optional<std::uint64_t> seed) {
+                    std::optional<std::uint64_t> seed, int threads, const WaterfallProgress& progress) {
   Waterfall w;
   w.changes = a.changes_to(b);
   w.metrics = metrics;
-  const auto measure = [&](Scenario s, std::string* warnings = nullptr) {
+  const size_t n = w.changes.size();
+  // progress: the runs ended, of at most A, B, each change added to those before it, and each
+  // step after the first alone (fewer when a change does not load without the next)
+  std::mutex lock;
+  int total = static_cast<int>(2 + n + (n > 0 ? n - 1 : 0));
+  const auto ended = [&] {
+    const std::lock_guard<std::mutex> hold(lock);
+    ++w.runs;
+    if (progress) progress(w.runs, total);
+  };
+  // a run of A with some changes of B: its metrics and its warnings, or no metrics when the
+  // document does not load (unless it must)
+  struct Measured {
+    std::optional<std::vector<double>> metrics;
+    std::string warnings, name;
+  };
+  const auto measure = [&](const ScenarioTemplate& t, const std::vector<size_t>* changes, bool must_load) {
+    Measured out;
+    Scenario s;
+    try {
+      s = changes ? a.with_changes(b, *changes) : t.instantiate({});
+    } catch (const ScenarioError&) {
+      if (must_load) throw;
+      const std::lock_guard<std::mutex> hold(lock);
+      --total;  // one run fewer to make
+      if (progress) progress(w.runs, total);
+      return out;
+    }
     if (seed) s.seed = *seed;
     const RunResult r = simulate(s);
     const SeriesDiagnosis d = diagnose_run(s, r);
-    std::vector<double> out;
-    for (const std::string& m : metrics) out.push_back(run_metric(m, s, r, d));
-    if (warnings) *warnings = warning_codes(warning_bits(r.warnings));
-    ++w.runs;
+    out.metrics.emplace();
+    for (const std::string& m : metrics) out.metrics->push_back(run_metric(m, s, r, d));
+    out.warnings = warning_codes(warning_bits(r.warnings));
+    out.name = s.name;
+    ended();
     return out;
   };
-  const Scenario sa = a.instantiate({}), sb = b.instantiate({});
-  w.from = sa.name;
-  w.to = sb.name;
-  w.start = measure(sa, &w.warnings_from);
-  w.end = measure(sb, &w.warnings_to);
-  const size_t n = w.changes.size();
-  std::vector<size_t> upto, pending;
+  // A, B, and A with each change added to those before it (the last must load: all of them
+  // together are B's document)
+  std::vector<Measured> upto(n + 2);
+  run_jobs(n + 2, threads, [&](size_t j) {
+    if (j < 2) {
+      upto[j] = measure(j == 0 ? a : b, nullptr, true);
+      return;
+    }
+    std::vector<size_t> changes(j - 1);
+    std::iota(changes.begin(), changes.end(), size_t{0});
+    upto[j] = measure(a, &changes, j == n + 1);
+  });
+  w.start = *upto[0].metrics;
+  w.end = *upto[1].metrics;
+  w.warnings_from = upto[0].warnings;
+  w.warnings_to = upto[1].warnings;
+  w.from = upto[0].name;
+  w.to = upto[1].name;
+  // the steps: a change that does not load without the next makes one step with it
+  std::vector<size_t> pending;
+  std::vector<std::vector<size_t>> alone;  // the changes of each step after the first
   for (size_t k = 0; k < n; ++k) {
-    upto.push_back(k);
     pending.push_back(k);
+    if (!upto[k + 2].metrics) continue;
     WaterfallStep step;
-    try {
-      step.after = measure(a.with_changes(b, upto));
-    } catch (const ScenarioError&) {
-      if (k + 1 < n) continue;  // this change needs a later one: they make one step
-      throw;
-    }
     step.changes = pending;
-    if (pending == upto) {
-      step.alone = step.after;  // the first step: the same document
-    } else {
-      try {
-        step.alone = measure(a.with_changes(b, pending));
-      } catch (const ScenarioError&) {
-        step.alone.assign(metrics.size(), kNotLoadable);
-      }
-    }
+    step.after = *upto[k + 2].metrics;
+    if (pending.size() == k + 1) step.alone = step.after;  // the first step: the same document
+    else alone.push_back(pending);
     w.steps.push_back(step);
     pending.clear();
+  }
+  // each step after the first, alone on A
+  {
+    const std::lock_guard<std::mutex> hold(lock);
+    total = w.runs + static_cast<int>(alone.size());
+  }
+  std::vector<Measured> alone_runs(alone.size());
+  run_jobs(alone.size(), threads, [&](size_t j) { alone_runs[j] = measure(a, &alone[j], false); });
+  for (size_t k = 0, j = 0; k < w.steps.size(); ++k) {
+    if (!w.steps[k].alone.empty()) continue;
+    const Measured& m = alone_runs[j++];
+    w.steps[k].alone = m.metrics ? *m.metrics : std::vector<double>(metrics.size(), kNotLoadable);
   }
   // every change made, the document may still differ from B's in the order of its entries
   if ((w.steps.empty() ? w.start : w.steps.back().after) != w.end)

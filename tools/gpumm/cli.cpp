@@ -36,14 +36,15 @@ Usage:
       Answer "does FIRM's surplus at DATE indicate market oversupply?" with the evidence:
       the market's regime, structural balance and mismatch, the firm's balance, and the
       surplus episode with its causes. Writes no files.
-  gpumm diff A.yaml B.yaml [--metric M]... [-o DIR] [--seed N] [--quiet]
+  gpumm diff A.yaml B.yaml [--metric M]... [-o DIR] [--seed N] [--threads N] [--quiet]
       Explain why two scenarios' outcomes differ: a waterfall from A to B that makes the
       changes between them (after `extends`: a case is its overrides of the base) one at a
       time, in the order B writes them, and shows what each adds to a metric; the effects
       add up to B minus A. Each change is also run alone on A: the rest of the total is what
       the changes do only together. Metrics are those of studies (default:
       periods_in_structural_shortage and mean_relative_balance; --metric again for more).
-      Writes diff.csv (default folder: out/<A name>-vs-<B name>/).
+      Writes diff.csv (default folder: out/<A name>-vs-<B name>/). Runs on all cores unless
+      --threads says otherwise (the numbers do not depend on it), with progress on a terminal.
   gpumm study STUDY.yaml [-o DIR] [--threads N] [--resume | --restart] [--quiet]
       Run a sensitivity or uncertainty study: the study file names the scenario, the
       parameters (paths such as firms.meta.capex.2026 with low and high values in the units

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <thread>
 #include <tuple>
 
 namespace gpumm::cli::detail {
@@ -41,6 +42,17 @@ std::string seed_option(const std::vector<std::string>& args, size_t& i, std::ui
   auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), seed);
   if (ec != std::errc() || p != v->data() + v->size() || seed > kMaxSeed)
     return "--seed `" + *v + "`: expected a whole number from 0 to " + std::to_string(kMaxSeed);
+  return "";
+}
+
+int all_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+
+std::string threads_option(const std::vector<std::string>& args, size_t& i, int& threads) {
+  const std::string* v = option_value(args, i);
+  if (!v) return "--threads needs a number";
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), threads);
+  if (ec != std::errc() || p != v->data() + v->size() || threads < 1 || threads > 1024)
+    return "--threads `" + *v + "`: expected a whole number from 1 to 1024";
   return "";
 }
 

@@ -5,6 +5,7 @@
 // study.cpp, validate.cpp; cli.cpp dispatches to them.
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <algorithm>
 #include <optional>
@@ -39,6 +40,13 @@ int report(std::ostream& err, const ScenarioError& e);
 /// scenario can hold (0 to kMaxSeed, so that scenario.resolved.yaml reproduces the run).
 /// Returns the usage problem, "" when there is none.
 std::string seed_option(const std::vector<std::string>& args, size_t& i, std::uint64_t& seed);
+
+/// The threads to use by default: one per core.
+int all_cores();
+
+/// The value of the --threads option at args[i] (moving i onto it) into `threads`: 1 to 1024.
+/// Returns the usage problem, "" when there is none.
+std::string threads_option(const std::vector<std::string>& args, size_t& i, int& threads);
 
 // The options `run` and `diff` share: -o/--output DIR, --seed N, -q/--quiet.
 struct SharedOptions {
@@ -134,6 +142,37 @@ class ProgressLine {
   bool tty_;
   int width_ = 0;  // of the widest line drawn: a shorter one is padded over it
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now(), last_ = start_;
+};
+
+// The progress of many runs (a study's, a diff's): runs done, rate and time to go; the line is
+// ended when the last run is.
+class RunsProgress {
+ public:
+  RunsProgress(std::ostream& err, bool tty, bool growing) : line_(err, tty), growing_(growing) {}
+  RunsProgress(const RunsProgress&) = delete;
+  RunsProgress& operator=(const RunsProgress&) = delete;
+  ~RunsProgress() { end(); }
+  /// Close the line (runs that stop early: what follows starts on a line of its own).
+  void end() { line_.end_line(); }
+  void operator()(int done, int total) {
+    if (!line_.due(done == total)) return;
+    const double secs = line_.seconds();
+    const double rate = secs > 0 ? done / secs : 0;
+    char text[200];
+    const std::string to_go = duration_text(rate > 0 ? (total - done) / rate : 0.0);
+    if (growing_)  // the sample grows until its intervals are narrow enough
+      std::snprintf(text, sizeof text, "  runs %d of at most %d, %.0f runs/s, at most %s to go   ", done, total, rate,
+                    to_go.c_str());
+    else
+      std::snprintf(text, sizeof text, "  runs %d/%d (%.0f%%), %.0f runs/s, ETA %s   ", done, total,
+                    100.0 * done / total, rate, to_go.c_str());
+    line_.draw(text);
+    if (done == total) line_.end_line();
+  }
+
+ private:
+  ProgressLine line_;
+  bool growing_;
 };
 
 // The commands; `args` are those after the command's name.

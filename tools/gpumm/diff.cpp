@@ -1,6 +1,8 @@
 // gpumm diff A B: why two scenarios' outcomes differ, as a waterfall of their changes.
 #include "command.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -90,6 +92,7 @@ void print_waterfall(std::ostream& out, const Waterfall& w) {
 int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::vector<std::string> paths, metrics;
   SharedOptions opt;
+  int threads = all_cores();
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--metric") {
@@ -98,10 +101,12 @@ int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
       if (std::find(metrics.begin(), metrics.end(), *v) != metrics.end())
         return usage(err, "--metric " + *v + " is given twice");
       metrics.push_back(*v);
+    } else if (a == "--threads") {
+      if (std::string problem = threads_option(args, i, threads); !problem.empty()) return usage(err, problem);
     } else if (std::string problem; opt.take(args, i, problem)) {
       if (!problem.empty()) return usage(err, problem);
     } else if (!a.empty() && a[0] == '-') {
-      return unknown_option(err, a, "diff", {"--metric", "--output", "--seed", "--quiet"});
+      return unknown_option(err, a, "diff", {"--metric", "--output", "--seed", "--threads", "--quiet"});
     } else {
       paths.push_back(a);
     }
@@ -136,7 +141,13 @@ int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
 
   try {
     OutputDir dir(opt.out_dir);
-    const Waterfall w = waterfall(a, b, metrics, opt.have_seed ? std::optional<std::uint64_t>(opt.seed) : std::nullopt);
+    std::optional<Waterfall> made;
+    {
+      RunsProgress progress(err, !opt.quiet && ::isatty(2), false);
+      made.emplace(waterfall(a, b, metrics, opt.have_seed ? std::optional<std::uint64_t>(opt.seed) : std::nullopt,
+                             threads, [&](int done, int total) { progress(done, total); }));
+    }
+    const Waterfall& w = *made;
     write_waterfall(w, dir);
     dir.commit();
     if (opt.quiet) return kOk;

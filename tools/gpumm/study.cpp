@@ -22,36 +22,6 @@ namespace gpumm::cli::detail {
 
 namespace {
 
-// A study's progress: runs done, rate and time to go; the line is ended when the last run is.
-class StudyProgress {
- public:
-  StudyProgress(std::ostream& err, bool tty, bool growing) : line_(err, tty), growing_(growing) {}
-  StudyProgress(const StudyProgress&) = delete;
-  StudyProgress& operator=(const StudyProgress&) = delete;
-  ~StudyProgress() { end(); }
-  /// Close the line (a study that stops early: what follows starts on a line of its own).
-  void end() { line_.end_line(); }
-  void operator()(int done, int total) {
-    if (!line_.due(done == total)) return;
-    const double secs = line_.seconds();
-    const double rate = secs > 0 ? done / secs : 0;
-    char text[200];
-    const std::string to_go = duration_text(rate > 0 ? (total - done) / rate : 0.0);
-    if (growing_)  // the sample grows until its intervals are narrow enough
-      std::snprintf(text, sizeof text, "  runs %d of at most %d, %.0f runs/s, at most %s to go   ", done, total, rate,
-                    to_go.c_str());
-    else
-      std::snprintf(text, sizeof text, "  runs %d/%d (%.0f%%), %.0f runs/s, ETA %s   ", done, total,
-                    100.0 * done / total, rate, to_go.c_str());
-    line_.draw(text);
-    if (done == total) line_.end_line();
-  }
-
- private:
-  ProgressLine line_;
-  bool growing_;
-};
-
 // A study stopped by Ctrl-C (SIGINT) or a polite kill (SIGTERM, as a batch scheduler sends at
 // the end of a job's time): the runs in flight finish and are saved, then the study stops and
 // says how to finish it. A second signal ends the process at once.
@@ -320,7 +290,7 @@ int follow_study(const Study& study, const ScenarioTemplate& tmpl, int threads, 
 
 int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const StudyShare* share) {
   std::string study_path, out_dir;
-  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int threads = all_cores();
   bool quiet = false, resume = false, restart = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -331,11 +301,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     } else if (a == "--restart") {
       restart = true;
     } else if (a == "--threads") {
-      const std::string* v = option_value(args, i);
-      if (!v) return usage(err, "--threads needs a number");
-      auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), threads);
-      if (ec != std::errc() || p != v->data() + v->size() || threads < 1 || threads > 1024)
-        return usage(err, "--threads `" + *v + "`: expected a whole number from 1 to 1024");
+      if (std::string problem = threads_option(args, i, threads); !problem.empty()) return usage(err, problem);
     } else if (a == "-q" || a == "--quiet") {
       quiet = true;
     } else if (a == "--resume") {
@@ -380,7 +346,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     }
     OutputDir& dir = *dir_holder;
     const auto start = std::chrono::steady_clock::now();
-    StudyProgress progress(err, !quiet && ::isatty(2), study.target_width > 0);
+    RunsProgress progress(err, !quiet && ::isatty(2), study.target_width > 0);
     // the checkpoint: the manifest of the study, then one record per completed run
     const std::filesystem::path cp_manifest = dir.dir() / kCheckpointManifest, cp_rows = dir.dir() / kCheckpointRows;
     const std::string manifest = study_manifest(study, *tmpl, study_runs(study), GPUMM_VERSION);

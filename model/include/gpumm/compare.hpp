@@ -6,6 +6,7 @@
 // total and the sum of the alone effects is what the changes do together (their interactions,
 // and the reason the order of the steps matters when it does).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,10 +48,16 @@ struct Waterfall {
   double interactions(size_t metric) const;
 };
 
+/// Called as runs of a waterfall end, with how many have and how many it takes (at most A, B
+/// and two per change; fewer as documents that do not load are found, which also calls it); one
+/// call at a time, from any of its threads.
+using WaterfallProgress = std::function<void(int done, int total)>;
+
 /// The waterfall from `a` to `b` on `metrics` (names from `study_metrics`; check them with
-/// `metric_problem`). With `seed`, every run takes it instead of its scenario's seed.
+/// `metric_problem`). With `seed`, every run takes it instead of its scenario's seed. Its runs
+/// share `threads` threads; the result does not depend on how many.
 Waterfall waterfall(const ScenarioTemplate& a, const ScenarioTemplate& b, const std::vector<std::string>& metrics,
-                    std::optional<std::uint64_t> seed = {});
+                    std::optional<std::uint64_t> seed = {}, int threads = 1, const WaterfallProgress& progress = {});
 
 /// `diff.csv` in `out`: a row per step and metric with the step's changes (paths and values in
 /// A and B), the metric before and after it, its effect and its changes' effect alone.
