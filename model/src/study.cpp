@@ -856,14 +856,16 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
       return false;
     }
   };
+  const auto mine = [&](int k) { return !was_done(k) && (!shared || k % share->size == share->rank); };
   const auto worker = [&] {
-    ScenarioTemplate::Instantiator make(tmpl);  // this thread's copy of the document
+    std::optional<ScenarioTemplate::Instantiator> make;  // this thread's copy of the document, once it has a run
     for (int k = next++; k < end; k = next++) {
-      if (was_done(k) || (shared && k % share->size != share->rank)) continue;
+      if (!mine(k)) continue;
       try {
+        if (!make) make.emplace(tmpl);
         std::vector<std::pair<std::string, double>> values;
         for (int i = 0; i < d; ++i) values.emplace_back(study.parameters[static_cast<size_t>(i)].path, r.values(k, i));
-        const Scenario s = make(values);
+        const Scenario s = (*make)(values);
         const RunResult run = simulate(s);
         const SeriesDiagnosis diag = diagnose_run(s, run);
         for (size_t o = 0; o < study.outputs.size(); ++o)
@@ -885,8 +887,11 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   const auto run_local = [&](int begin, int stop) {
     next = begin;
     end = stop;
+    // no more threads than runs to make: each holds a copy of the document
+    int runs = 0;
+    for (int k = begin; k < stop; ++k) runs += mine(k) ? 1 : 0;
     std::vector<std::thread> pool;
-    for (int i = 1; i < std::max(1, threads); ++i) pool.emplace_back(worker);
+    for (int i = 1; i < std::min(std::max(1, threads), runs); ++i) pool.emplace_back(worker);
     worker();
     for (auto& t : pool) t.join();
   };

@@ -53,14 +53,15 @@ Usage:
       the outputs and, for Monte Carlo bands and Sobol indices per period, the series
       (summary.csv's columns). Writes samples.csv, the method's tables and
       manifest.yaml (default folder: out/<study name>/) and prints the headline: per
-      output, the parameters that matter most or the spread. Uses all cores unless --threads
-      says otherwise; results do not depend on the number of threads. Shows progress with
-      an ETA on a terminal. Every run is checkpointed: Ctrl-C (or SIGTERM) stops a study
-      once the runs in flight are saved, and after any interruption the same command with
-      --resume finishes it with exactly the results of an uninterrupted one (without
-      --resume it refuses to throw the saved runs away; --restart discards them and starts
-      over). Built with MPI (GPUMM_WITH_MPI), `mpirun -np N gpumm study ...` shares the
-      runs among N processes, with the same results. docs/study.md lists every
+      output, the parameters that matter most or the spread. Uses all cores (no more
+      threads than runs) unless --threads says otherwise; results do not depend on the
+      number of threads. Shows progress with an ETA on a terminal. Every run is
+      checkpointed: Ctrl-C (or SIGTERM) stops a study once the runs in flight are saved,
+      and after any interruption the same command with --resume finishes it with exactly
+      the results of an uninterrupted one (without --resume it refuses to throw the saved
+      runs away; --restart discards them and starts over). Built with MPI
+      (GPUMM_WITH_MPI), `mpirun -np N gpumm study ...` shares the runs among N processes,
+      with the same results. docs/study.md lists every
       key of a study file and every metric (such as spare_share:sold_to_short_firms).
   gpumm validate FILE.yaml...
       Check scenarios, or study files with their scenario, without running them; every
