@@ -335,7 +335,6 @@ class Engine {
     port_due_.add(t, due, c, ports);
   }
 
-
   // Sparsity: the step visits only the cells a firm can use and, within them, the (cell,
   // generation) pairs that hold stock or orders (`pairs_`, sorted by index), and the
   // generations that have any such pair (`live_gens_`, and `live_order_` in deployment order).
@@ -364,17 +363,14 @@ class Engine {
     if (warned_.insert(code + message).second) warnings_.push_back({t, code, message});
   }
 
-  // ---- the step ---------------------------------------------------------------------------
+  // ---- the step (simulate.cpp) ---------------------------------------------------------------
   void step(int t, PeriodSummary& out);
 
+  // ---- the supply buildout (engine_supply.cpp) ----------------------------------------------
   void retire(int t);
-
   void place_explicit_orders(int t);
-
   void spend_capex(int t, PeriodSummary& out);
-
   void advance_power(int t);
-
   void produce_and_deliver(int t, PeriodSummary& out);
 
   // Backlog of a generation whose production has ended for good can never be delivered: the
@@ -383,12 +379,10 @@ class Engine {
   // Returns whether it placed any order.
   // (want_: each generation's backlog, so only a period with ended backlog visits the pairs)
   bool roll_over_ended(int t);
-
   void deliver_ports(int t);
-
   void deploy(int /*t*/);
 
-  // ---- demand -------------------------------------------------------------------------------
+  // ---- demand (engine_demand.cpp) -----------------------------------------------------------
   // A training project as it runs: its spec, what it needs, and what happened to it.
   struct ProjectRun {
     Project spec;
@@ -520,7 +514,6 @@ class Engine {
   // file of its own, as all the step's passes are, it stays a call of the step: folded into
   // it once, it left its own allocation passes as calls, +2.2% instructions per base run.)
   void serve_demand(int t, PeriodSummary& out);
-
   void clear_demand_accounts();
 
   // Each cell's run of pairs_ (sorted by index, so by cell): range_begin_, range_end_; worked
@@ -545,12 +538,12 @@ class Engine {
   // firm's record) and deployed capacity (firm records; each generation's, for its price).
   void tally_pairs(int t, PeriodSummary& out);
 
-  // ---- investment rule ------------------------------------------------------------------------
+  // ---- investment rule (engine_market.cpp) ---------------------------------------------------
   // Perceptions are updated every period from the period before; the multiplier is set when a
   // period starts a new year (and at the start), and holds for that year's capex.
   void invest(int t);
 
-  // ---- contracts, the market, prices ---------------------------------------------------------
+  // ---- contracts, the market, prices (engine_market.cpp) -------------------------------------
   struct ContractRun {
     int first = 0, last = -1;   // periods in force (inclusive)
     int region = 0;
@@ -664,7 +657,6 @@ class Engine {
   // The market's totals for the summary.
   void close_market(PeriodSummary& out);
 
-
   // Unsold capacity of a backstopped seller is bought at the floor price, up to the cap.
   void pay_backstops(int t);
 
@@ -683,6 +675,7 @@ class Engine {
   // with a first-order lag.
   void update_prices(int t, PeriodSummary& out);
 
+  // ---- the period's accounts (engine_accounts.cpp) -------------------------------------------
   // Whether the capacity available to a project's firm this period could hold it, used or not.
   // A slipped project explains spare capacity only then: had it not slipped, a run that fits
   // nowhere would have waited all the same.
@@ -702,7 +695,6 @@ class Engine {
   // what of each firm's spare capacity is still unexplained (left_), in proportion to its idle
   // older GPUs; what it explains is taken off `left_all` and off `unserved_all`.
   void add_transition_elsewhere(int t, FirmRecord* rec, double& left_all, double& unserved_all);
-
   void explain_idle(int t);
 
   // A cause takes what it explains of what is still unexplained (`left`, which it lowers) and
