@@ -128,14 +128,19 @@ Waterfall waterfall(const ScenarioTemplate& a, const ScenarioTemplate& b, const 
   // the steps: a change that does not load without the next makes one step with it
   std::vector<size_t> pending;
   std::vector<std::vector<size_t>> alone;  // the changes of each step after the first
+  std::vector<size_t> alone_step;          // ... and its index in w.steps
   for (size_t k = 0; k < n; ++k) {
     pending.push_back(k);
     if (!upto[k + 2].metrics) continue;
     WaterfallStep step;
     step.changes = pending;
     step.after = *upto[k + 2].metrics;
-    if (pending.size() == k + 1) step.alone = step.after;  // the first step: the same document
-    else alone.push_back(pending);
+    if (pending.size() == k + 1) {
+      step.alone = step.after;  // the first step: the same document
+    } else {
+      alone.push_back(pending);
+      alone_step.push_back(w.steps.size());
+    }
     w.steps.push_back(step);
     pending.clear();
   }
@@ -146,11 +151,9 @@ Waterfall waterfall(const ScenarioTemplate& a, const ScenarioTemplate& b, const 
   }
   std::vector<Measured> alone_runs(alone.size());
   run_jobs(alone.size(), threads, [&](size_t j) { alone_runs[j] = measure(a, &alone[j], false); });
-  for (size_t k = 0, j = 0; k < w.steps.size(); ++k) {
-    if (!w.steps[k].alone.empty()) continue;
-    const Measured& m = alone_runs[j++];
-    w.steps[k].alone = m.metrics ? *m.metrics : std::vector<double>(metrics.size(), kNotLoadable);
-  }
+  for (size_t j = 0; j < alone.size(); ++j)
+    w.steps[alone_step[j]].alone =
+        alone_runs[j].metrics ? *alone_runs[j].metrics : std::vector<double>(metrics.size(), kNotLoadable);
   // every change made, the document may still differ from B's in the order of its entries
   if ((w.steps.empty() ? w.start : w.steps.back().after) != w.end)
     w.steps.push_back({{}, w.end, std::vector<double>(metrics.size(), kNotLoadable)});
