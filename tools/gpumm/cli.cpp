@@ -1,14 +1,21 @@
+// The gpumm program's front door: its help, and the dispatch to the commands (one file each).
 #include "cli.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cmath>
+#include <ostream>
 
 #include "command.hpp"
 
 namespace gpumm::cli {
 
-using namespace detail;
+using detail::cmd_diff;
+using detail::cmd_explain;
+using detail::cmd_run;
+using detail::cmd_study;
+using detail::cmd_validate;
+using detail::usage;
 
 namespace {
 
