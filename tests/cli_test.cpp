@@ -2294,6 +2294,7 @@ TEST_CASE("cli: a study asked for more threads than runs uses one per run, with 
   Result resumed = run_gpumm("study inputs/studies/tornado.yaml --threads 1000 --resume -o '" + stopped.string() + "'");
   REQUIRE(resumed.code == 0);
   CHECK(resumed.out.find("\n  resumed           15 of 15 runs from the checkpoint, ran the other 0\n") != std::string::npos);
+  CHECK(resumed.out.find(" 15 runs of inputs/base.yaml on 1 thread in ") != std::string::npos);
   CHECK(slurp(stopped / "samples.csv") == slurp(one / "samples.csv"));
 }
 

@@ -892,6 +892,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
     for (int k = begin; k < stop; ++k) runs += mine(k) ? 1 : 0;
     std::vector<std::thread> pool;
     for (int i = 1; i < std::min(std::max(1, threads), runs); ++i) pool.emplace_back(worker);
+    r.threads = std::max(r.threads, static_cast<int>(pool.size()) + 1);
     worker();
     for (auto& t : pool) t.join();
   };

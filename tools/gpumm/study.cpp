@@ -441,8 +441,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     std::filesystem::remove(cp_manifest);
     if (quiet) return kOk;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    // no more threads than runs: each would hold a copy of the document
-    const long used = std::min<long>(threads, std::max<long>(1, static_cast<long>(result.values.rows())));
+    const int used = result.threads;  // no more than runs to make: each holds a copy of the document
     out << "gpumm " << GPUMM_VERSION << ": study " << study_path << ", " << to_string(study.method) << ", "
         << result.values.rows() << " runs of " << study.scenario << " on "
         << (shared ? std::to_string(share->size) + " processes x " : "") << used

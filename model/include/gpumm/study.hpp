@@ -155,6 +155,9 @@ struct StudyResult {
   std::vector<std::string> period_dates;
   int rounds = 1;          ///< Sobol: rounds of the design run (N = samples 2^(rounds - 1))
   double widest = 0;       ///< Sobol with a target width: the widest interval at the end
+  /// The most threads this process ran at once: no more than runs it had to make (1 when the
+  /// checkpoint held them all).
+  int threads = 1;
 };
 
 /// A run's outputs, its warnings and its per-period series as one row of `outputs + 1 +
