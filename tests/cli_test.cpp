@@ -1422,6 +1422,28 @@ TEST_CASE("docs: study.md names every metric, method, distribution and sampler a
   CHECK(doc.find("| `median`, `sigma` |") != std::string::npos);
 }
 
+TEST_CASE("cli: a file that is not text (a program, a workbook) is named so by every command") {
+  const fs::path dir = scratch("not-text");
+  fs::create_directories(dir);
+  {
+    std::ofstream f(dir / "book.yaml", std::ios::binary);
+    f << std::string("PK\x03\x04\x14\0\x06\0", 8) << "xl/workbook.xml";
+  }
+  const std::string file = (dir / "book.yaml").string();
+  const std::string says = file + ":1:3: not a text file: byte 0x03 is a control character, which YAML text cannot hold ";
+  for (const std::string cmd : {"run", "validate", "explain"}) {
+    Result r = run_gpumm(cmd + " '" + file + "'" + (cmd == "explain" ? " --firm meta --date 2026-07" : "") +
+                         (cmd == "run" ? " -o '" + (dir / "out").string() + "'" : ""));
+    CHECK(r.code == 2);
+    CHECK(r.err == says + "(a scenario is a YAML text file: is this the file you meant?)\n1 problem found\n");
+  }
+  CHECK_FALSE(fs::exists(dir / "out"));
+  Result s = run_gpumm("study '" + file + "' -o '" + (dir / "study").string() + "'");
+  CHECK(s.code == 2);
+  CHECK(s.err == says + "(a study is a YAML text file: is this the file you meant?)\n1 problem found\n");
+  CHECK_FALSE(fs::exists(dir / "study"));
+}
+
 TEST_CASE("cli: a study given to run, a scenario given to study and a misspelt file name say what to write") {
   Result r = run_gpumm("run inputs/studies/sobol.yaml");
   CHECK(r.code == 2);

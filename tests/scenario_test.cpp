@@ -358,6 +358,18 @@ TEST_CASE("scenario: alias bombs, deep nesting and several documents are refused
   CHECK_THROWS_WITH_AS(load_scenario_text(kValid, "s.yaml", few), doctest::Contains("document too large"), ScenarioError);
 }
 
+TEST_CASE("scenario: a file that is not text is named so, where its first control byte stands") {
+  // yaml-cpp meets such bytes as some escape or token by chance ("unknown escape character")
+  const std::string nul = kValid + "  x: \"a\x01\"\n";
+  CHECK(first(nul) == "s.yaml:" + std::to_string(std::count(kValid.begin(), kValid.end(), '\n') + 1) +
+                          ":8: not a text file: byte 0x01 is a control character, which YAML text cannot hold "
+                          "(a scenario is a YAML text file: is this the file you meant?)");
+  CHECK(first(std::string("\x7f" "ELF\x02\x01\x01", 7)).rfind("s.yaml:1:1: not a text file: byte 0x7f", 0) == 0);
+  CHECK(first(std::string("a: 1\n\0b: 2\n", 11)).rfind("s.yaml:2:1: not a text file: byte 0x00", 0) == 0);
+  // tabs, carriage returns and text beyond ASCII are text
+  CHECK(first("a:\t1\r\nb: \"\xc3\xa9\"\r\n").find("not a text file") == std::string::npos);
+}
+
 TEST_CASE("scenario: an oversized file is refused before parsing") {
   LoadLimits limits;
   limits.max_file_bytes = 100;

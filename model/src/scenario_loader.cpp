@@ -1429,6 +1429,27 @@ std::string syntax_message(const std::string& text, const YAML::Exception& e) {
   return msg;
 }
 
+// Where `text` holds a byte that YAML text cannot (a NUL or another control character than
+// tab, line feed and carriage return): a file of another kind (a binary, a spreadsheet),
+// which yaml-cpp would report as some escape or token it met by chance. Null when none.
+YAML::Mark control_byte(const std::string& text) {
+  YAML::Mark at;
+  for (size_t k = 0; k < text.size(); ++k) {
+    const auto b = static_cast<unsigned char>(text[k]);
+    if (b == '\n') {
+      ++at.line;
+      at.column = 0;
+      continue;
+    }
+    if ((b < 0x20 && b != '\t' && b != '\r') || b == 0x7f) {
+      at.pos = static_cast<int>(k);
+      return at;
+    }
+    ++at.column;
+  }
+  return YAML::Mark::null_mark();
+}
+
 }  // namespace
 
 YAML::Node detail::parse_document(const std::string& text, const std::string& file, const LoadLimits& limits,
@@ -1437,6 +1458,14 @@ YAML::Node detail::parse_document(const std::string& text, const std::string& fi
     d.error_in(file, YAML::Mark::null_mark(), "",
                "file too large (" + std::to_string(text.size()) + " bytes; the limit is " +
                    std::to_string(limits.max_file_bytes) + ")");
+    return YAML::Node(YAML::NodeType::Undefined);
+  }
+  if (const YAML::Mark at = control_byte(text); !at.is_null()) {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(text[static_cast<size_t>(at.pos)]));
+    d.error_in(file, at, "",
+               std::string("not a text file: byte ") + hex + " is a control character, which YAML text cannot hold (a " +
+                   kind + " is a YAML text file: is this the file you meant?)");
     return YAML::Node(YAML::NodeType::Undefined);
   }
   // One parse for the common document, a block map without aliases (no `*`) and without
