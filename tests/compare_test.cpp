@@ -112,6 +112,20 @@ TEST_CASE("compare: changes are listed by path in B's order, and making them all
   // a contract with a firm that is not there does not load
   CHECK_THROWS_AS(a.with_changes(b, {3}), ScenarioError);
   CHECK(a.changes_to(a).empty());
+  // A keeps the changes it last found (a waterfall asks at every run): to another document
+  // they are found again, to B again once B is back, and a copy of A shares them
+  CHECK(as_run(a.with_changes(b, {0})) == as_run(one));
+  const ScenarioTemplate copy = a;
+  CHECK(copy.changes_to(b).size() == 5);
+  {
+    const ScenarioTemplate gone = over_a("gone.yaml", "firms:\n  buyer: {fleet_at_start: {h100: 7}}\n");
+    REQUIRE(copy.changes_to(gone).size() == 1);
+    CHECK(copy.with_changes(gone, {0}).firms[1].fleet_at_start[0] == 7);
+  }
+  // a document made where the last one lived is compared, not taken for it
+  const ScenarioTemplate next = over_a("next.yaml", "firms:\n  buyer: {fleet_at_start: {h100: 9}}\n");
+  CHECK(a.with_changes(next, {0}).firms[1].fleet_at_start[0] == 9);
+  CHECK(a.with_changes(b, {0}).firms[0].fleet_at_start[0] == 2000);
 }
 
 TEST_CASE("compare: where one document leaves a value to its default, the default is shown") {

@@ -5,6 +5,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <memory>
+#include <mutex>
 
 #include "gpumm/scenario.hpp"
 #include "scenario_template.hpp"
@@ -147,17 +149,26 @@ void compare(const YAML::Node& a, const YAML::Node& b, const std::string& path, 
   places.push_back(where);
 }
 
-struct Changes {
+}  // namespace
+
+struct detail::Changes {
   std::vector<ScenarioTemplate::Change> list;
   std::vector<Where> places;
 };
 
-Changes changes_between(const YAML::Node& a, const YAML::Node& b) {
-  Changes c;
+std::shared_ptr<const detail::Changes> ScenarioTemplate::Impl::changes_to(
+    const std::shared_ptr<const Impl>& other) const {
+  const std::lock_guard<std::mutex> hold(compared_lock_);
+  if (changes_ && compared_with_.lock() == other) return changes_;
+  auto c = std::make_shared<detail::Changes>();
   Where where;
-  compare(a, b, "", 0, where, c.list, c.places);
+  compare(root, other->root, "", 0, where, c->list, c->places);
+  compared_with_ = other;
+  changes_ = c;
   return c;
 }
+
+namespace {
 
 // Make one change in `root`: the value at `where` becomes `value` (a copy), or goes when
 // `value` is undefined. The keys above it are in both documents (a change is only looked for
@@ -201,26 +212,29 @@ YAML::Node node_at(const YAML::Node& root, const Where& where) {
 }  // namespace
 
 std::vector<ScenarioTemplate::Change> ScenarioTemplate::changes_to(const ScenarioTemplate& other) const {
-  Changes c = changes_between(impl_->root, other.impl_->root);
+  const auto found = impl_->changes_to(other.impl_);
+  const detail::Changes& c = *found;
   if (c.list.empty()) return {};
+  std::vector<Change> list = c.list;
   // each side's defaults: its resolved scenario, which writes every value the run uses
   const auto resolved = [](const Impl& t) {
     return YAML::Load(write_resolved_yaml(detail::load_document(t.root, t.file), GPUMM_VERSION));
   };
   const YAML::Node ra = resolved(*impl_), rb = resolved(*other.impl_);
-  for (size_t k = 0; k < c.list.size(); ++k) {
-    Change& ch = c.list[k];
+  for (size_t k = 0; k < list.size(); ++k) {
+    Change& ch = list[k];
     const YAML::Node a = node_at(impl_->root, c.places[k]), b = node_at(other.impl_->root, c.places[k]);
     const YAML::Node da = node_at(ra, c.places[k]), db = node_at(rb, c.places[k]);
     ch.before = side(a, da);
     ch.after = side(b, db);
     ch.summary = summary(a, b, da, db);
   }
-  return c.list;
+  return list;
 }
 
 Scenario ScenarioTemplate::with_changes(const ScenarioTemplate& other, const std::vector<size_t>& which) const {
-  const Changes c = changes_between(impl_->root, other.impl_->root);
+  const auto found = impl_->changes_to(other.impl_);
+  const detail::Changes& c = *found;
   YAML::Node root = YAML::Clone(impl_->root);
   for (size_t k : which) {
     if (k >= c.list.size()) throw std::out_of_range("with_changes: no change " + std::to_string(k));

@@ -3,16 +3,31 @@
 // of scenarios (scenario_changes.cpp).
 #include <yaml-cpp/yaml.h>
 
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "gpumm/scenario.hpp"
 
 namespace gpumm {
 
+namespace detail {
+struct Changes;  // what differs from another document, and where (scenario_changes.cpp)
+}
+
 struct ScenarioTemplate::Impl {
   std::string file;
   YAML::Node root;   // the composed document
   std::string text;  // its YAML, for the hash
+  // The changes to the document last compared with: a waterfall asks for them at every run,
+  // from many threads, and finding them costs about a run. (The document never changes, so
+  // they hold while that one lives.)
+  std::shared_ptr<const detail::Changes> changes_to(const std::shared_ptr<const Impl>& other) const;
+
+ private:
+  mutable std::mutex compared_lock_;
+  mutable std::weak_ptr<const Impl> compared_with_;
+  mutable std::shared_ptr<const detail::Changes> changes_;
 };
 
 namespace detail {
