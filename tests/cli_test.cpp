@@ -202,6 +202,14 @@ TEST_CASE("cli: a misspelt option gets the closest one and an option without its
   CHECK(first_line(run_gpumm("run inputs/base.yaml --seed -q")) == "gpumm: --seed needs a whole number");
   CHECK(first_line(run_gpumm("study inputs/studies/tornado.yaml --threads -1")) ==
         "gpumm: --threads `-1`: expected a whole number from 1 to 1024");
+  // an empty folder (`-o "$OUT"` with OUT unset) is refused, not taken for the default folder
+  for (const std::string cmd : {"run inputs/base.yaml -o ''", "study inputs/studies/tornado.yaml --output ''",
+                                "diff inputs/base.yaml inputs/cases/glut.yaml -o ''"}) {
+    Result r = run_gpumm(cmd);
+    CHECK(r.code == 2);
+    CHECK(first_line(r) == "gpumm: " + std::string(cmd.find("--output") != std::string::npos ? "--output" : "-o") +
+                               " needs a folder, and got an empty value (an unset variable?)");
+  }
 }
 
 TEST_CASE("cli: a run prints its first three warnings and names the codes of the rest, all in warnings.csv") {

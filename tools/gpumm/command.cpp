@@ -45,6 +45,15 @@ std::string seed_option(const std::vector<std::string>& args, size_t& i, std::ui
   return "";
 }
 
+std::string output_option(const std::vector<std::string>& args, size_t& i, std::string& dir) {
+  const std::string& option = args[i];
+  const std::string* v = option_value(args, i);
+  if (!v) return option + " needs a folder";
+  if (v->empty()) return option + " needs a folder, and got an empty value (an unset variable?)";
+  dir = *v;
+  return "";
+}
+
 int all_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
 std::string threads_option(const std::vector<std::string>& args, size_t& i, int& threads) {

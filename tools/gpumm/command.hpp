@@ -41,6 +41,11 @@ int report(std::ostream& err, const ScenarioError& e);
 /// Returns the usage problem, "" when there is none.
 std::string seed_option(const std::vector<std::string>& args, size_t& i, std::uint64_t& seed);
 
+/// The value of the -o / --output option at args[i] (moving i onto it) into `dir`: a folder,
+/// not "" (as an unset variable in `-o "$OUT"` gives, which would otherwise mean the default).
+/// Returns the usage problem, "" when there is none.
+std::string output_option(const std::vector<std::string>& args, size_t& i, std::string& dir);
+
 /// The threads to use by default: one per core.
 int all_cores();
 
@@ -59,9 +64,7 @@ struct SharedOptions {
   bool take(const std::vector<std::string>& args, size_t& i, std::string& problem) {
     const std::string& a = args[i];
     if (a == "-o" || a == "--output") {
-      const std::string* v = option_value(args, i);
-      if (v) out_dir = *v;
-      else problem = a + " needs a folder";
+      problem = output_option(args, i, out_dir);
     } else if (a == "--seed") {
       problem = seed_option(args, i, seed);
       have_seed = true;

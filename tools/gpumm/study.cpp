@@ -295,9 +295,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-o" || a == "--output") {
-      const std::string* v = option_value(args, i);
-      if (!v) return usage(err, a + " needs a folder");
-      out_dir = *v;
+      if (const std::string problem = output_option(args, i, out_dir); !problem.empty()) return usage(err, problem);
     } else if (a == "--restart") {
       restart = true;
     } else if (a == "--threads") {
