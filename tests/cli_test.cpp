@@ -1438,7 +1438,7 @@ TEST_CASE("cli: a file that is not text (a program, a workbook) is named so by e
     f << std::string("PK\x03\x04\x14\0\x06\0", 8) << "xl/workbook.xml";
   }
   const std::string file = (dir / "book.yaml").string();
-  const std::string says = file + ":1:3: not a text file: byte 0x03 is a control character, which YAML text cannot hold ";
+  const std::string says = file + ":1:3: not a text file: control character 0x03, which YAML text cannot hold ";
   for (const std::string cmd : {"run", "validate", "explain"}) {
     Result r = run_gpumm(cmd + " '" + file + "'" + (cmd == "explain" ? " --firm meta --date 2026-07" : "") +
                          (cmd == "run" ? " -o '" + (dir / "out").string() + "'" : ""));
@@ -1450,6 +1450,16 @@ TEST_CASE("cli: a file that is not text (a program, a workbook) is named so by e
   CHECK(s.code == 2);
   CHECK(s.err == says + "(a study is a YAML text file: is this the file you meant?)\n1 problem found\n");
   CHECK_FALSE(fs::exists(dir / "study"));
+  // text saved as UTF-16 (Windows' "Unicode", zero bytes and all) is text: it runs as its UTF-8 twin
+  {
+    const std::string utf8 = slurp(kSource / "tests/testdata/good_small.yaml");
+    std::ofstream f(dir / "small16.yaml", std::ios::binary);
+    f << "\xff\xfe";
+    for (char c : utf8) f << c << '\0';
+  }
+  REQUIRE(run_gpumm("run tests/testdata/good_small.yaml -q -o '" + (dir / "out8").string() + "'").code == 0);
+  REQUIRE(run_gpumm("run '" + (dir / "small16.yaml").string() + "' -q -o '" + (dir / "out16").string() + "'").code == 0);
+  CHECK(slurp(dir / "out16" / "summary.csv") == slurp(dir / "out8" / "summary.csv"));
 }
 
 TEST_CASE("cli: a study given to run, a scenario given to study and a misspelt file name say what to write") {

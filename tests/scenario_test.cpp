@@ -362,12 +362,53 @@ TEST_CASE("scenario: a file that is not text is named so, where its first contro
   // yaml-cpp meets such bytes as some escape or token by chance ("unknown escape character")
   const std::string nul = kValid + "  x: \"a\x01\"\n";
   CHECK(first(nul) == "s.yaml:" + std::to_string(std::count(kValid.begin(), kValid.end(), '\n') + 1) +
-                          ":8: not a text file: byte 0x01 is a control character, which YAML text cannot hold "
+                          ":8: not a text file: control character 0x01, which YAML text cannot hold "
                           "(a scenario is a YAML text file: is this the file you meant?)");
-  CHECK(first(std::string("\x7f" "ELF\x02\x01\x01", 7)).rfind("s.yaml:1:1: not a text file: byte 0x7f", 0) == 0);
-  CHECK(first(std::string("a: 1\n\0b: 2\n", 11)).rfind("s.yaml:2:1: not a text file: byte 0x00", 0) == 0);
+  CHECK(first(std::string("\x7f" "ELF\x02\x01\x01", 7)).rfind("s.yaml:1:1: not a text file: control character 0x7f", 0) == 0);
+  CHECK(first(std::string("a: 1\n\0b: 2\n", 11)).rfind("s.yaml:2:1: not a text file: control character 0x00", 0) == 0);
   // tabs, carriage returns and text beyond ASCII are text
   CHECK(first("a:\t1\r\nb: \"\xc3\xa9\"\r\n").find("not a text file") == std::string::npos);
+}
+
+TEST_CASE("scenario: a file saved as UTF-16 or UTF-32 loads as YAML reads it, and a control character in it is found") {
+  // ASCII text in `width` bytes a character, little or big endian, after a byte order mark or not
+  const auto encode = [](const std::string& ascii, size_t width, bool big, bool bom) {
+    std::string out;
+    const auto put = [&](unsigned c) {
+      for (size_t b = 0; b < width; ++b)
+        out += static_cast<char>((c >> (8 * (big ? width - 1 - b : b))) & 0xFF);
+    };
+    if (bom) put(0xFEFF);
+    for (char c : ascii) put(static_cast<unsigned char>(c));
+    return out;
+  };
+  const std::string utf8 = write_resolved_yaml(load_scenario_text(kValid, "s.yaml"), "test");
+  for (size_t width : {2, 4})
+    for (bool big : {false, true})
+      for (bool bom : {false, true}) {
+        CAPTURE(width);
+        CAPTURE(big);
+        CAPTURE(bom);
+        CHECK(write_resolved_yaml(load_scenario_text(encode(kValid, width, big, bom), "s.yaml"), "test") == utf8);
+        const std::string nul = encode(kValid + "  x: 1\n\x02\n", width, big, bom);
+        CHECK(first(nul).rfind("s.yaml:" + std::to_string(std::count(kValid.begin(), kValid.end(), '\n') + 2) +
+                                   ":1: not a text file: control character 0x02",
+                               0) == 0);
+        // the guards hold in every encoding: a second document is refused, not left unread
+        CHECK(first(encode(kValid + "---\nname: x\n", width, big, bom)).find("a scenario file holds one YAML document") !=
+              std::string::npos);
+      }
+  // beyond ASCII: a surrogate pair (U+1F600) and U+00E9 in UTF-16LE after its mark
+  const std::string described = kValid + "description: \"\xc3\xa9 \xf0\x9f\x98\x80\"\n";
+  std::string utf16 = encode(kValid + "description: \"", 2, false, true);
+  utf16 += std::string("\xe9\x00 \x00\x3d\xd8\x00\xde\"\x00\n\x00", 12);
+  CHECK(load_scenario_text(utf16, "s.yaml").description == load_scenario_text(described, "s.yaml").description);
+  CHECK(load_scenario_text(utf16, "s.yaml").description == "\xc3\xa9 \xf0\x9f\x98\x80");
+  // UTF-8 after a byte order mark: places are counted after the mark, so a second document is
+  // named as such (it was taken for a stray character one byte further on)
+  CHECK(first("\xef\xbb\xbf" + kValid + "---\nname: x\n") ==
+        "s.yaml:" + std::to_string(std::count(kValid.begin(), kValid.end(), '\n') + 1) +
+            ":1: a scenario file holds one YAML document");
 }
 
 TEST_CASE("scenario: an oversized file is refused before parsing") {

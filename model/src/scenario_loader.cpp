@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -1429,8 +1430,73 @@ std::string syntax_message(const std::string& text, const YAML::Exception& e) {
   return msg;
 }
 
-// Where `text` holds a byte that YAML text cannot (a NUL or another control character than
-// tab, line feed and carriage return): a file of another kind (a binary, a spreadsheet),
+// The text of a file as YAML reads it, in UTF-8 without a byte order mark (YAML 1.2, 5.2: a
+// file is UTF-32 or UTF-16 in either byte order, told by a byte order mark or by the zero
+// bytes of a first ASCII character, or else UTF-8), so that a scenario saved as UTF-16
+// (Windows' "Unicode") loads, and the places yaml-cpp reports (counted in the UTF-8 it reads,
+// after the mark) are places in `text`. False when `raw` is already that: UTF-8 without a mark.
+bool as_utf8(const std::string& raw, std::string& text) {
+  const auto byte = [&](size_t k) -> int { return k < raw.size() ? static_cast<unsigned char>(raw[k]) : -1; };
+  size_t width = 2, k = 0;
+  bool big_endian = false;
+  if (byte(0) == 0xEF && byte(1) == 0xBB && byte(2) == 0xBF) {
+    text.assign(raw, 3);
+    return true;
+  } else if (byte(0) == 0 && byte(1) == 0 && byte(2) == 0xFE && byte(3) == 0xFF) {
+    width = 4, big_endian = true, k = 4;
+  } else if (byte(0) == 0 && byte(1) == 0 && byte(2) == 0 && byte(3) > 0) {
+    width = 4, big_endian = true;
+  } else if (byte(0) == 0xFF && byte(1) == 0xFE && byte(2) == 0 && byte(3) == 0) {
+    width = 4, k = 4;
+  } else if (byte(0) > 0 && byte(1) == 0 && byte(2) == 0 && byte(3) == 0) {
+    width = 4;
+  } else if (byte(0) == 0xFE && byte(1) == 0xFF) {
+    big_endian = true, k = 2;
+  } else if (byte(0) == 0 && byte(1) > 0) {
+    big_endian = true;
+  } else if (byte(0) == 0xFF && byte(1) == 0xFE) {
+    k = 2;
+  } else if (!(byte(0) > 0 && byte(1) == 0)) {
+    return false;
+  }
+  const auto unit = [&](size_t at) {
+    std::uint32_t u = 0;
+    for (size_t b = 0; b < width; ++b)
+      u |= static_cast<std::uint32_t>(byte(at + b)) << (8 * (big_endian ? width - 1 - b : b));
+    return u;
+  };
+  text.clear();
+  for (; k + width <= raw.size(); k += width) {
+    std::uint32_t c = unit(k);
+    if (width == 2 && c >= 0xD800 && c < 0xDC00 && k + 2 * width <= raw.size()) {  // a surrogate pair
+      const std::uint32_t low = unit(k + width);
+      if (low >= 0xDC00 && low < 0xE000) {
+        c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
+        k += width;
+      }
+    }
+    if ((c >= 0xD800 && c < 0xE000) || c > 0x10FFFF) c = 0xFFFD;  // no character: the replacement
+    if (c < 0x80) {
+      text += static_cast<char>(c);
+    } else if (c < 0x800) {
+      text += static_cast<char>(0xC0 | (c >> 6));
+      text += static_cast<char>(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+      text += static_cast<char>(0xE0 | (c >> 12));
+      text += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      text += static_cast<char>(0x80 | (c & 0x3F));
+    } else {
+      text += static_cast<char>(0xF0 | (c >> 18));
+      text += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+      text += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      text += static_cast<char>(0x80 | (c & 0x3F));
+    }
+  }
+  return true;
+}
+
+// Where UTF-8 `text` holds a byte that YAML text cannot (a NUL or another control character
+// than tab, line feed and carriage return): a file of another kind (a program, a workbook),
 // which yaml-cpp would report as some escape or token it met by chance. Null when none.
 YAML::Mark control_byte(const std::string& text) {
   YAML::Mark at;
@@ -1452,19 +1518,21 @@ YAML::Mark control_byte(const std::string& text) {
 
 }  // namespace
 
-YAML::Node detail::parse_document(const std::string& text, const std::string& file, const LoadLimits& limits,
+YAML::Node detail::parse_document(const std::string& raw, const std::string& file, const LoadLimits& limits,
                                   Diagnostics& d, const std::string& kind, const std::string& empty_message) {
-  if (text.size() > limits.max_file_bytes) {
+  if (raw.size() > limits.max_file_bytes) {
     d.error_in(file, YAML::Mark::null_mark(), "",
-               "file too large (" + std::to_string(text.size()) + " bytes; the limit is " +
+               "file too large (" + std::to_string(raw.size()) + " bytes; the limit is " +
                    std::to_string(limits.max_file_bytes) + ")");
     return YAML::Node(YAML::NodeType::Undefined);
   }
+  std::string converted;
+  const std::string& text = as_utf8(raw, converted) ? converted : raw;
   if (const YAML::Mark at = control_byte(text); !at.is_null()) {
     char hex[8];
     std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(text[static_cast<size_t>(at.pos)]));
     d.error_in(file, at, "",
-               std::string("not a text file: byte ") + hex + " is a control character, which YAML text cannot hold (a " +
+               std::string("not a text file: control character ") + hex + ", which YAML text cannot hold (a " +
                    kind + " is a YAML text file: is this the file you meant?)");
     return YAML::Node(YAML::NodeType::Undefined);
   }

@@ -76,11 +76,11 @@ std::string read_file(const std::string& path, std::size_t max_bytes, std::strin
 /// what is wrong with it.
 std::string read_file_or_throw(const std::string& path, std::size_t max_bytes);
 
-/// Parse the one YAML document of a file's text, refusing alias bombs, deep nesting, several
+/// Parse the one YAML document of a file's bytes (UTF-8, or UTF-16 or UTF-32 as YAML reads them), refusing alias bombs, deep nesting, several
 /// documents and oversized files before anything is built. Problems go to `d` located in
 /// `file` (`kind` names the file in them: "scenario"; `empty_message` is said when there is
 /// no document); returns an undefined node on failure.
-YAML::Node parse_document(const std::string& text, const std::string& file, const LoadLimits& limits,
+YAML::Node parse_document(const std::string& raw, const std::string& file, const LoadLimits& limits,
                           Diagnostics& d, const std::string& kind, const std::string& empty_message);
 
 /// Closest candidate by edit distance; failing that, the one candidate that holds all the
