@@ -1466,6 +1466,7 @@ bool as_utf8(const std::string& raw, std::string& text) {
     return u;
   };
   text.clear();
+  text.reserve(raw.size() / width);
   for (; k + width <= raw.size(); k += width) {
     std::uint32_t c = unit(k);
     if (width == 2 && c >= 0xD800 && c < 0xDC00 && k + 2 * width <= raw.size()) {  // a surrogate pair
