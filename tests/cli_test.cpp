@@ -161,7 +161,48 @@ TEST_CASE("cli: --help teaches with an example, --version names the version") {
   Result v = run_gpumm("--version");
   CHECK(v.code == 0);
   CHECK(v.out == std::string("gpumm ") + GPUMM_VERSION + "\n");
-  CHECK(run_gpumm("run --help").code == 0);
+}
+
+TEST_CASE("cli: each command's --help gives its part of the help and its example, and every example runs") {
+  const std::string all = run_gpumm("--help").out;
+  for (const std::string cmd : {"run", "explain", "diff", "study", "validate"}) {
+    CAPTURE(cmd);
+    Result h = run_gpumm(cmd + " --help");
+    CHECK(h.code == 0);
+    CHECK(h.out.rfind("Usage:\n  gpumm " + cmd + " ", 0) == 0);
+    CHECK(h.out.find("\nExample:\n  gpumm " + cmd + " inputs/") != std::string::npos);
+    CHECK(h.out.ends_with("\n`gpumm --help` shows every command, the output files and the exit codes.\n"));
+    CHECK(h.out.size() < all.size() / 2);
+    // its part, word for word: the usage up to the next command
+    const size_t at = all.find("  gpumm " + cmd + " ");
+    REQUIRE(at != std::string::npos);
+    CHECK(h.out.find(all.substr(at, all.find("\n  gpumm ", at) + 1 - at)) == 7);  // after "Usage:\n"
+    CHECK(run_gpumm("help " + cmd).out == h.out);
+    CHECK(run_gpumm(cmd + " inputs/base.yaml -h").out == h.out);
+  }
+  CHECK(run_gpumm("run --help").out.find("\nOutput files:\n  summary.csv ") != std::string::npos);
+  Result wrong = run_gpumm("help rnu");
+  CHECK(wrong.code == 2);
+  CHECK(wrong.err.substr(0, wrong.err.find('\n')) == "gpumm: no command `rnu`; did you mean `run`?");
+  CHECK(run_gpumm("frobnicate --help").out == all);
+  // the examples do what the help says they do (with their folders in scratch)
+  const fs::path dir = scratch("help-examples");
+  int ran = 0;
+  for (const std::string& line : lines(all.substr(all.find("\nExamples:\n")))) {
+    if (!line.starts_with("  gpumm ")) continue;
+    std::string args = line.substr(8);
+    if (const size_t o = args.find(" -o "); o != std::string::npos) args.erase(o);
+    if (!args.starts_with("validate") && !args.starts_with("explain"))
+      args += " -q -o '" + (dir / std::to_string(ran)).string() + "'";
+    Result r = run_gpumm(args);
+    CAPTURE(args);
+    CHECK(r.code == 0);
+    if (args.starts_with("explain")) CHECK(r.out.rfind("No: meta's surplus in 2027-06 is a local, temporary mismatch; "
+                                                       "the market is balanced.", 0) == 0);
+    if (args.starts_with("study")) CHECK(fs::exists(dir / std::to_string(ran) / "tornado.csv"));
+    ++ran;
+  }
+  CHECK(ran == 5);
 }
 
 TEST_CASE("cli: usage errors exit 2 and say what to do") {

@@ -1,6 +1,7 @@
 // The gpumm program's front door: its help, and the dispatch to the commands (one file each).
 #include "cli.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -74,6 +75,7 @@ Usage:
       Check scenarios, or study files with their scenario, without running them; every
       problem is listed as file:line:column: key.path: message
   gpumm --help | --version
+  gpumm COMMAND --help (or gpumm help COMMAND): that command's part of this help
 
 Examples:
   gpumm run inputs/base.yaml -o out/base
@@ -81,9 +83,18 @@ Examples:
   deployed and stranded GPUs, power, backlog, demand (training, inference, other), what
   was served, unserved and idle, the balance, its structural trend and the regime
   (structural_shortage, balanced, oversupply), spot prices; verdict.txt says it in words.
+  gpumm explain inputs/base.yaml --firm meta --date 2027-06
+  answers whether Meta's spare capacity in June 2027 means a glut (no: a local, temporary
+  mismatch in a balanced market; Meta sells what it has spare to firms short of capacity).
   gpumm diff inputs/base.yaml inputs/cases/grid-delay.yaml
   shows which of the grid-delay case's slower interconnects and build lead times move the
   periods of structural shortage and the mean relative balance, and by how much.
+  gpumm study inputs/studies/tornado.yaml
+  sets each of seven assumptions to its low and its high value and ranks them by how far
+  they move each output (out/tornado/tornado.csv has the bars); inputs/studies/ holds an
+  example of every method.
+  gpumm validate inputs/base.yaml inputs/cases/*.yaml
+  checks the base and its cases and lists every problem with its file, line and column.
 
 Output files:
   summary.csv             one row per period: supply, demand, balance, trend, regime, prices
@@ -103,6 +114,29 @@ Exit codes: 0 success, 1 runtime failure, 2 bad input or usage, 130 or 143 a stu
 by Ctrl-C or SIGTERM (its runs saved for --resume).
 The scenario format is documented in docs/scenario.md.
 )";
+
+const char* const kCommands[] = {"run", "explain", "diff", "study", "validate"};
+
+// The lines of kHelp from the one that starts with `head` up to (not including) the next that
+// starts a command (`  gpumm `) or the next blank line; "" when no line starts so.
+std::string help_lines(const std::string& head, bool to_blank) {
+  const std::string help = kHelp;
+  const size_t begin = help.find("\n" + head);
+  if (begin == std::string::npos) return "";
+  size_t end = help.find("\n  gpumm ", begin + 1);
+  if (to_blank) end = std::min(end, help.find("\n\n", begin + 1));
+  return help.substr(begin + 1, end - begin);
+}
+
+// `gpumm CMD --help`: the command's part of the help (its usage and options, its example, and
+// for run the files it writes), then where the rest is.
+std::string command_help(const std::string& cmd) {
+  std::string out = "Usage:\n" + help_lines("  gpumm " + cmd + " ", false);
+  if (const std::string example = help_lines("  gpumm " + cmd + " inputs/", true); !example.empty())
+    out += "\nExample:\n" + example;
+  if (cmd == "run") out += "\n" + help_lines("Output files:", true);
+  return out + "\n`gpumm --help` shows every command, the output files and the exit codes.\n";
+}
 
 }  // namespace
 
@@ -130,7 +164,18 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   }
   const std::string& cmd = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
+  const auto known = [](const std::string& c) { return std::ranges::find(kCommands, c) != std::end(kCommands); };
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+    if (cmd == "help" && !rest.empty()) {
+      if (!known(rest[0])) {
+        const std::string guess = closest_name(rest[0], {std::begin(kCommands), std::end(kCommands)});
+        return usage(err, "no command `" + rest[0] + "`" +
+                              (guess.empty() ? "; the commands are run, explain, diff, study and validate"
+                                             : "; did you mean `" + guess + "`?"));
+      }
+      out << command_help(rest[0]);
+      return kOk;
+    }
     out << kHelp;
     return kOk;
   }
@@ -140,7 +185,7 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   }
   for (const std::string& a : rest)
     if (a == "--help" || a == "-h") {
-      out << kHelp;
+      out << (known(cmd) ? command_help(cmd) : kHelp);
       return kOk;
     }
   // several copies started by a launcher: without MPI they could not share the work and
@@ -163,7 +208,7 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (cmd == "study") return cmd_study(rest, out, err, share);
   std::string msg = "unknown command `" + cmd + "`";
   if (cmd.rfind("-", 0) != 0) {
-    const std::string guess = closest_name(cmd, {"run", "explain", "diff", "study", "validate"});
+    const std::string guess = closest_name(cmd, {std::begin(kCommands), std::end(kCommands)});
     msg += guess.empty() ? "; the commands are run, explain, diff, study and validate" : "; did you mean `" + guess + "`?";
   }
   return usage(err, msg);
