@@ -117,6 +117,12 @@ The scenario format is documented in docs/scenario.md.
 
 const char* const kCommands[] = {"run", "explain", "diff", "study", "validate"};
 
+// After "unknown command `word`": the command meant, or the list of them.
+std::string which_command(const std::string& word) {
+  const std::string guess = closest_name(word, {std::begin(kCommands), std::end(kCommands)});
+  return guess.empty() ? "; the commands are run, explain, diff, study and validate" : "; did you mean `" + guess + "`?";
+}
+
 // The lines of kHelp from the one that starts with `head` up to (not including) the next that
 // starts a command (`  gpumm `) or the next blank line; "" when no line starts so.
 std::string help_lines(const std::string& head, bool to_blank) {
@@ -167,12 +173,7 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   const auto known = [](const std::string& c) { return std::ranges::find(kCommands, c) != std::end(kCommands); };
   if (cmd == "--help" || cmd == "-h" || cmd == "help") {
     if (cmd == "help" && !rest.empty()) {
-      if (!known(rest[0])) {
-        const std::string guess = closest_name(rest[0], {std::begin(kCommands), std::end(kCommands)});
-        return usage(err, "no command `" + rest[0] + "`" +
-                              (guess.empty() ? "; the commands are run, explain, diff, study and validate"
-                                             : "; did you mean `" + guess + "`?"));
-      }
+      if (!known(rest[0])) return usage(err, "no command `" + rest[0] + "`" + which_command(rest[0]));
       out << command_help(rest[0]);
       return kOk;
     }
@@ -206,12 +207,7 @@ int main(const std::vector<std::string>& args, std::ostream& out, std::ostream& 
   if (cmd == "explain") return cmd_explain(rest, out, err);
   if (cmd == "diff") return cmd_diff(rest, out, err);
   if (cmd == "study") return cmd_study(rest, out, err, share);
-  std::string msg = "unknown command `" + cmd + "`";
-  if (cmd.rfind("-", 0) != 0) {
-    const std::string guess = closest_name(cmd, {std::begin(kCommands), std::end(kCommands)});
-    msg += guess.empty() ? "; the commands are run, explain, diff, study and validate" : "; did you mean `" + guess + "`?";
-  }
-  return usage(err, msg);
+  return usage(err, "unknown command `" + cmd + "`" + (cmd.rfind("-", 0) != 0 ? which_command(cmd) : ""));
 }
 
 }  // namespace gpumm::cli
