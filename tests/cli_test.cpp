@@ -185,6 +185,13 @@ TEST_CASE("cli: each command's --help gives its part of the help and its example
   CHECK(wrong.code == 2);
   CHECK(wrong.err.substr(0, wrong.err.find('\n')) == "gpumm: no command `rnu`; did you mean `run`?");
   CHECK(run_gpumm("frobnicate --help").out == all);
+  // a usage problem of a command points to that command's help; one of no command to the whole
+  CHECK(run_gpumm("run").err == "gpumm: run needs a scenario file, e.g. `gpumm run inputs/base.yaml`\n"
+                                "Try `gpumm run --help`.\n");
+  CHECK(run_gpumm("study inputs/studies/tornado.yaml --thread 2").err.ends_with("\nTry `gpumm study --help`.\n"));
+  CHECK(run_gpumm("diff inputs/base.yaml").err.ends_with("\nTry `gpumm diff --help`.\n"));
+  CHECK(run_gpumm("validate").err.ends_with("\nTry `gpumm validate --help`.\n"));
+  CHECK(run_gpumm("rn inputs/base.yaml").err.ends_with("\nTry `gpumm --help`.\n"));
   // the examples do what the help says they do (with their folders in scratch)
   const fs::path dir = scratch("help-examples");
   int ran = 0;
@@ -1590,7 +1597,7 @@ TEST_CASE("cli: explain answers for a firm and a date, and refuses what it canno
   REQUIRE(both_lines.size() == 3);
   CHECK(both_lines[0].find("gpumm: --firm `metta`: no such firm") == 0);
   CHECK(both_lines[1] == "gpumm: --date 2040-01 is outside the scenario's horizon (2023-01-01 to 2032-12-31)");
-  CHECK(both_lines[2] == "Try `gpumm --help`.");
+  CHECK(both_lines[2] == "Try `gpumm explain --help`.");  // the command's own help
   CHECK(run_gpumm("explain inputs/base.yaml --firm meta").code == 2);
   CHECK(run_gpumm("explain tests/testdata/bad/nan_value.yaml --firm meta --date 2025-01").code == 2);
 }

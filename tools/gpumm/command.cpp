@@ -10,16 +10,16 @@
 
 namespace gpumm::cli::detail {
 
-int usage(std::ostream& err, const std::string& message) {
-  err << "gpumm: " << message << "\n" << "Try `gpumm --help`.\n";
+int usage(std::ostream& err, const std::string& message, const std::string& command) {
+  err << "gpumm: " << message << "\n" << "Try `gpumm " << (command.empty() ? "" : command + " ") << "--help`.\n";
   return kBadInput;
 }
 
 int unknown_option(std::ostream& err, const std::string& option, const std::string& command,
                    const std::vector<std::string>& long_options) {
   const std::string guess = option.size() > 2 ? closest_name(option, long_options) : "";
-  return usage(err, "unknown option `" + option + "` for " + command +
-                        (guess.empty() ? "" : "; did you mean `" + guess + "`?"));
+  return usage(err, "unknown option `" + option + "` for " + command + (guess.empty() ? "" : "; did you mean `" + guess + "`?"),
+               command);
 }
 
 const std::string* option_value(const std::vector<std::string>& args, size_t& i) {

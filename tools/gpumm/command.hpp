@@ -20,8 +20,9 @@
 
 namespace gpumm::cli::detail {
 
-/// A usage problem on `err`, with where to read more; returns the exit code for bad usage.
-int usage(std::ostream& err, const std::string& message);
+/// A usage problem on `err`, with where to read more: the help of `command` (`gpumm run
+/// --help`) when one is named, else the whole help; returns the exit code for bad usage.
+int usage(std::ostream& err, const std::string& message, const std::string& command = "");
 
 /// The usage error for an option `command` does not know, with the closest of its long options
 /// (`--sed`: did you mean `--seed`?); a short one such as `-x` gets no guess.

@@ -90,6 +90,7 @@ void print_waterfall(std::ostream& out, const Waterfall& w) {
 }  // namespace
 
 int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const auto bad = [&err](const std::string& problem) { return usage(err, problem, "diff"); };
   std::vector<std::string> paths, metrics;
   SharedOptions opt;
   int threads = all_cores();
@@ -97,14 +98,14 @@ int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
     const std::string& a = args[i];
     if (a == "--metric") {
       const std::string* v = option_value(args, i);
-      if (!v) return usage(err, "--metric needs a metric, e.g. `--metric peak_unserved_h100e`");
+      if (!v) return bad("--metric needs a metric, e.g. `--metric peak_unserved_h100e`");
       if (std::find(metrics.begin(), metrics.end(), *v) != metrics.end())
-        return usage(err, "--metric " + *v + " is given twice");
+        return bad("--metric " + *v + " is given twice");
       metrics.push_back(*v);
     } else if (a == "--threads") {
-      if (std::string problem = threads_option(args, i, threads); !problem.empty()) return usage(err, problem);
+      if (std::string problem = threads_option(args, i, threads); !problem.empty()) return bad(problem);
     } else if (std::string problem; opt.take(args, i, problem)) {
-      if (!problem.empty()) return usage(err, problem);
+      if (!problem.empty()) return bad(problem);
     } else if (!a.empty() && a[0] == '-') {
       return unknown_option(err, a, "diff", {"--metric", "--output", "--seed", "--threads", "--quiet"});
     } else {
@@ -112,13 +113,13 @@ int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
     }
   }
   if (paths.size() != 2)
-    return usage(err, "diff takes two scenarios, e.g. `gpumm diff inputs/base.yaml inputs/cases/glut.yaml`");
+    return bad("diff takes two scenarios, e.g. `gpumm diff inputs/base.yaml inputs/cases/glut.yaml`");
   for (const std::string& p : paths)
-    if (is_study_file(p)) return usage(err, "`" + p + "` is a study file; diff compares two scenarios");
+    if (is_study_file(p)) return bad("`" + p + "` is a study file; diff compares two scenarios");
   if (metrics.empty()) metrics = {"periods_in_structural_shortage", "mean_relative_balance"};
   for (const std::string& m : metrics)
     if (const std::string problem = metric_problem(m); !problem.empty())
-      return usage(err, "--metric: " + problem);
+      return bad("--metric: " + problem);
 
   // both scenarios' problems at once
   std::vector<std::optional<ScenarioTemplate>> tmpl(2);
@@ -136,7 +137,7 @@ int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
   const Scenario sa = a.instantiate({}), sb = b.instantiate({});
   for (const std::string& m : metrics)
     if (!metric_problem(m, &sa).empty() && !metric_problem(m, &sb).empty())
-      return usage(err, "--metric: " + metric_problem(m, &sb));
+      return bad("--metric: " + metric_problem(m, &sb));
   if (opt.out_dir.empty()) opt.out_dir = (std::filesystem::path("out") / (sa.name + "-vs-" + sb.name)).string();
 
   try {

@@ -8,6 +8,7 @@
 namespace gpumm::cli::detail {
 
 int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const auto bad = [&err](const std::string& problem) { return usage(err, problem, "explain"); };
   std::string scenario_path, firm_id, date_text;
   bool have_seed = false;
   std::uint64_t seed = 0;
@@ -15,28 +16,28 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--set") {
-      if (std::string problem = sets.take(args, i); !problem.empty()) return usage(err, problem);
+      if (std::string problem = sets.take(args, i); !problem.empty()) return bad(problem);
     } else if (a == "--firm") {
       const std::string* v = option_value(args, i);
-      if (!v) return usage(err, "--firm needs a firm id");
+      if (!v) return bad("--firm needs a firm id");
       firm_id = *v;
     } else if (a == "--date") {
       const std::string* v = option_value(args, i);
-      if (!v) return usage(err, "--date needs a date (YYYY-MM-DD or YYYY-MM)");
+      if (!v) return bad("--date needs a date (YYYY-MM-DD or YYYY-MM)");
       date_text = *v;
     } else if (a == "--seed") {
-      if (std::string problem = seed_option(args, i, seed); !problem.empty()) return usage(err, problem);
+      if (std::string problem = seed_option(args, i, seed); !problem.empty()) return bad(problem);
       have_seed = true;
     } else if (!a.empty() && a[0] == '-') {
       return unknown_option(err, a, "explain", {"--firm", "--date", "--seed", "--set"});
     } else if (scenario_path.empty()) {
       scenario_path = a;
     } else {
-      return usage(err, "explain takes one scenario");
+      return bad("explain takes one scenario");
     }
   }
   if (scenario_path.empty() || firm_id.empty() || date_text.empty())
-    return usage(err, "explain needs a scenario, --firm and --date, e.g. `gpumm explain inputs/base.yaml --firm meta --date 2026-07`");
+    return bad("explain needs a scenario, --firm and --date, e.g. `gpumm explain inputs/base.yaml --firm meta --date 2026-07`");
   Scenario s;
   if (!load_for(scenario_path, have_seed, seed, sets, s, err)) return kBadInput;
   int firm = -1;
@@ -64,7 +65,7 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
                        " to " + to_iso(calendar[calendar.size() - 1].last) + ")");
   if (!problems.empty()) {
     for (size_t k = 0; k + 1 < problems.size(); ++k) err << "gpumm: " << problems[k] << "\n";
-    return usage(err, problems.back());
+    return bad(problems.back());
   }
   try {
     RunResult r = simulate(s);

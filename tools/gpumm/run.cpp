@@ -45,24 +45,25 @@ class RunProgress {
 }  // namespace
 
 int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  const auto bad = [&err](const std::string& problem) { return usage(err, problem, "run"); };
   std::string scenario_path;
   SharedOptions opt;
   SetValues sets;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (std::string problem; opt.take(args, i, problem)) {
-      if (!problem.empty()) return usage(err, problem);
+      if (!problem.empty()) return bad(problem);
     } else if (a == "--set") {
-      if (std::string problem = sets.take(args, i); !problem.empty()) return usage(err, problem);
+      if (std::string problem = sets.take(args, i); !problem.empty()) return bad(problem);
     } else if (!a.empty() && a[0] == '-') {
       return unknown_option(err, a, "run", {"--output", "--seed", "--quiet", "--set"});
     } else if (scenario_path.empty()) {
       scenario_path = a;
     } else {
-      return usage(err, "run takes one scenario (got `" + scenario_path + "` and `" + a + "`)");
+      return bad("run takes one scenario (got `" + scenario_path + "` and `" + a + "`)");
     }
   }
-  if (scenario_path.empty()) return usage(err, "run needs a scenario file, e.g. `gpumm run inputs/base.yaml`");
+  if (scenario_path.empty()) return bad("run needs a scenario file, e.g. `gpumm run inputs/base.yaml`");
 
   Scenario s;
   if (!load_for(scenario_path, opt.have_seed, opt.seed, sets, s, err)) return kBadInput;

@@ -289,17 +289,18 @@ int follow_study(const Study& study, const ScenarioTemplate& tmpl, int threads, 
 }  // namespace
 
 int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, const StudyShare* share) {
+  const auto bad = [&err](const std::string& problem) { return usage(err, problem, "study"); };
   std::string study_path, out_dir;
   int threads = all_cores();
   bool quiet = false, resume = false, restart = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "-o" || a == "--output") {
-      if (const std::string problem = output_option(args, i, out_dir); !problem.empty()) return usage(err, problem);
+      if (const std::string problem = output_option(args, i, out_dir); !problem.empty()) return bad(problem);
     } else if (a == "--restart") {
       restart = true;
     } else if (a == "--threads") {
-      if (std::string problem = threads_option(args, i, threads); !problem.empty()) return usage(err, problem);
+      if (std::string problem = threads_option(args, i, threads); !problem.empty()) return bad(problem);
     } else if (a == "-q" || a == "--quiet") {
       quiet = true;
     } else if (a == "--resume") {
@@ -309,11 +310,11 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     } else if (study_path.empty()) {
       study_path = a;
     } else {
-      return usage(err, "study takes one study file");
+      return bad("study takes one study file");
     }
   }
-  if (study_path.empty()) return usage(err, "study needs a study file, e.g. `gpumm study inputs/studies/tornado.yaml`");
-  if (resume && restart) return usage(err, "--resume finishes an interrupted study and --restart starts it over: give one");
+  if (study_path.empty()) return bad("study needs a study file, e.g. `gpumm study inputs/studies/tornado.yaml`");
+  if (resume && restart) return bad("--resume finishes an interrupted study and --restart starts it over: give one");
   // shared among MPI ranks: rank 0 speaks, writes and checkpoints; the others only run
   const bool shared = share && share->size > 1;
   std::ostream silent(nullptr);

@@ -5,7 +5,8 @@
 namespace gpumm::cli::detail {
 
 int cmd_validate(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
-  if (files.empty()) return usage(err, "validate needs at least one scenario or study file");
+  const auto bad = [&err](const std::string& problem) { return usage(err, problem, "validate"); };
+  if (files.empty()) return bad("validate needs at least one scenario or study file");
   int code = kOk;
   for (const std::string& f : files) {
     try {
