@@ -1510,6 +1510,32 @@ TEST_CASE("cli: a file that is not text (a program, a workbook) is named so by e
   CHECK(slurp(dir / "out16" / "summary.csv") == slurp(dir / "out8" / "summary.csv"));
 }
 
+TEST_CASE("cli: a quote left open in a case or a study is refused, not read to the end of the file") {
+  // yaml-cpp alone reads the rest of the file into the value: the case would run as its base
+  const std::string file = "tests/testdata/extends/child_unclosed_quote.yaml";
+  const std::string says = file + ":4:14: description: invalid YAML: the `\"` here opens a value that is never closed, so "
+                                  "the rest of the file was read into it: close it with `\"` where the value ends\n1 problem found\n";
+  Result v = run_gpumm("validate " + file);
+  CHECK(v.code == 2);
+  CHECK(v.err == says);
+  const fs::path dir = scratch("unclosed-quote");
+  Result r = run_gpumm("run " + file + " -o '" + (dir / "case").string() + "'");
+  CHECK(r.code == 2);
+  CHECK(r.err == says);
+  CHECK_FALSE(fs::exists(dir / "case"));
+  fs::create_directories(dir);
+  {
+    std::ofstream f(dir / "study.yaml");
+    f << "description: \"the base's sweep\n" << slurp(kSource / "tests/testdata/studies/sweep_small.yaml");
+  }
+  Result s = run_gpumm("study '" + (dir / "study.yaml").string() + "' -o '" + (dir / "out").string() + "'");
+  CHECK(s.code == 2);
+  CHECK(s.err == (dir / "study.yaml").string() + ":1:14: description: invalid YAML: the `\"` here opens a value that is "
+                                                 "never closed, so the rest of the file was read into it: close it with "
+                                                 "`\"` where the value ends\n1 problem found\n");
+  CHECK_FALSE(fs::exists(dir / "out"));
+}
+
 TEST_CASE("cli: a study given to run, a scenario given to study and a misspelt file name say what to write") {
   Result r = run_gpumm("run inputs/studies/sobol.yaml");
   CHECK(r.code == 2);

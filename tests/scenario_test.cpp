@@ -329,6 +329,76 @@ TEST_CASE("scenario: YAML syntax errors are located") {
   CHECK(first(tab).find("(the line is indented with a tab: YAML indents with spaces)") != std::string::npos);
 }
 
+TEST_CASE("scenario: a YAML syntax error names its likely cause") {
+  const auto says = [](const std::string& yaml) {
+    const std::string f = first(yaml);
+    const size_t open = f.find(" (");
+    return open == std::string::npos ? std::string("(no hint) ") + f : f.substr(open + 2, f.size() - open - 3);
+  };
+  // indentation: more than a line whose key has its value, less than its neighbours but in
+  // line with nothing above, a list item among keys and a key among list items
+  CHECK(says("a: 1\n  b: 2\n") == "line 2 is indented by 2 spaces and line 1 by 0, but line 1's key has its value already: keys of one map line up");
+  CHECK(says("a:\n    b: 1\n  c: 2\n") == "line 3 is indented by 2 spaces, and the lines above it by 4 and 0: it lines up with none of them");
+  CHECK(says("a:\n  - name: x\n    b: 1\n   c: 2\n") ==
+        "line 4 is indented by 3 spaces, and the lines above it by 4, 2 and 0: it lines up with none of them");
+  CHECK(says("a:\n  b: 1\n c: 2\n") == "line 3 is indented by 1 space, and the lines above it by 2 and 0: it lines up with none of them");
+  CHECK(says("a: 1\n- b\n") == "a list item `- ` in line with the key on line 1: keys and `- ` items cannot mix in one "
+                                "block; a list goes under a key of its own, indented under it");
+  CHECK(says("a:\n  - name: x\n    b: 1\n  c: 2\n").rfind("a key in line with the list item on line 2: ", 0) == 0);
+  // a line that is no `key: value`, a second `: ` on a line
+  CHECK(says("# x\na b\nc: d\n") == "line 2, `a b`, is not `key: value`: is the `:` missing?");
+  CHECK(says("a:b\nc: d\n") == "line 1, `a:b`, is not `key: value`: YAML needs a space after the `:`");
+  CHECK(says("a: b: c\n") == "an unquoted value cannot hold `: `: put the value in quotes, or start the next key on a line of its own");
+  // brackets: not closed, a comma missing, the wrong closer, a closer with nothing open
+  CHECK(says("a: {b: 1\nc: 2\n") == "the `{` on line 1, column 4 is not closed: a `}` missing?");
+  CHECK(says("a: [1, 2\nc: 2\n") == "the `[` on line 1, column 4 is not closed: a `]` missing?");
+  CHECK(says("a: {b: 1 c: 2}\n") == "a `,` missing between two entries of the `{` on line 1, column 4?");
+  CHECK(says("a: {b: 1, c: [2, 3}\nd: 4\n") == "this `}` meets the `[` opened on line 1, column 14, which `]` closes");
+  CHECK(says("a: {b: 1}}\n") == "no `{` or `[` is open here for this `}` to close");
+  // quotes: one that runs on, one never closed, text after a closing quote
+  CHECK(says("a: \"x\nb: \"y\"\n") == "the value that opens with `\"` on line 1, column 4 runs on to line 2 (`b: \"`), which is "
+                                    "not indented under line 1, and is closed only on line 2: is a closing `\"` missing on line 1?");
+  CHECK(says("a: {b: \"x, c: 1}\nd: 2\n") ==
+        "the `\"` on line 1, column 8 opens a value that is never closed: close it with `\"` where the value ends");
+  CHECK(says("a: 1\nb: \"x\"y\n") == "a quoted value ends at its closing quote: put the whole value inside the quotes");
+  // what is no quote or bracket is not taken for one: apostrophes, comments, block scalars
+  CHECK(says("a: it's [x\nb: 1 # \"c\n  c: 2\n").rfind("line 3 is indented by 2 spaces and line 2 by 0", 0) == 0);
+  CHECK(says("a: |\n  text: \"x {\n  more\nb: [1\n") == "the `[` on line 4, column 4 is not closed: a `]` missing?");
+  // a second closer; an item after a key whose line has its value
+  CHECK(says("a: [1, 2]]\n").rfind("no `{` or `[` is open here", 0) == 0);
+  CHECK(says("a: 1\n- b\n  - c\n").rfind("a list item `- `", 0) == 0);
+}
+
+TEST_CASE("scenario: a quoted value whose closing quote is missing is refused, not read on") {
+  // yaml-cpp alone reads it to the end of the file: the keys after it would vanish into it
+  std::string open_at_end = kValid + "description: \"what if\n";
+  CHECK(first(open_at_end) ==
+        "s.yaml:15:14: description: invalid YAML: the `\"` here opens a value that is never closed, so the rest of "
+        "the file was read into it: close it with `\"` where the value ends");
+  std::string single = kValid;
+  single.replace(single.find("name: small"), 11, "name: 'small");
+  CHECK(first(single).rfind("s.yaml:1:7: name: invalid YAML: the `'` here opens a value that is never closed", 0) == 0);
+  REQUIRE(problems(single).size() == 1);  // not the keys it swallowed, reported as missing
+  // ... or to a later quote, over lines that are not indented under its own (YAML forbids that)
+  std::string runs_on = kValid;
+  runs_on.replace(runs_on.find("name: small"), 11, "description: \"what if\nname: small\nstart: 2024-01\"");
+  CHECK(first(runs_on) ==
+        "s.yaml:1:14: description: invalid YAML: the value that opens with `\"` here runs on to line 2 (`name: small`), "
+        "which is not indented under this line, and is closed only on line 3: is a closing `\"` missing on this line?");
+  std::string nested = kValid + "    capex: {2025: $1B}\n    description: 'it''s\n    x'\n";
+  CHECK(first(nested).rfind("s.yaml:16:18: firms.google.description: invalid YAML: the value that opens with `'` here "
+                            "runs on to line 17 (`x'`)", 0) == 0);
+  // quoted values over several lines indented under their first, escapes, '' and blank lines are fine
+  for (const std::string ok : {"description: \"a long\n  text: with a colon \\\" and a quote\"\n",
+                               "description: 'it''s\n\n   fine'\n", "description: \"\\\\\"\n",
+                               "description: |\n  a \"block\n  scalar\n"}) {
+    CAPTURE(ok);
+    CHECK(problems(kValid + ok).empty());
+  }
+  // the same through the guarded parse (a document marker takes it)
+  CHECK(first("---\n" + open_at_end).rfind("s.yaml:16:14: description: invalid YAML: the `\"`", 0) == 0);
+}
+
 TEST_CASE("scenario: alias bombs, deep nesting and several documents are refused") {
   std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
   char prev = 'a';

@@ -21,6 +21,7 @@
 
 #include "gpumm/scenario.hpp"
 #include "scenario_template.hpp"
+#include "yaml_hints.hpp"
 #include "yaml_reader.hpp"
 
 namespace gpumm {
@@ -1414,22 +1415,6 @@ std::string detail::read_file_or_throw(const std::string& path, std::size_t max_
 
 namespace {
 
-// yaml-cpp's message for a syntax error, with a hint when the line it points at is indented
-// with a tab, which YAML forbids and yaml-cpp reports only as "illegal map value" or the like.
-std::string syntax_message(const std::string& text, const YAML::Exception& e) {
-  std::string msg = "invalid YAML: " + e.msg;
-  if (e.mark.line < 0) return msg;
-  size_t at = 0;
-  for (int line = 0; line < e.mark.line && at != std::string::npos; ++line) {
-    at = text.find('\n', at);
-    if (at != std::string::npos) ++at;
-  }
-  if (at == std::string::npos) return msg;
-  const size_t indent_end = std::min(text.find_first_not_of(" \t", at), text.size());
-  if (text.find('\t', at) < indent_end) msg += " (the line is indented with a tab: YAML indents with spaces)";
-  return msg;
-}
-
 // The text of a file as YAML reads it, in UTF-8 without a byte order mark (YAML 1.2, 5.2: a
 // file is UTF-32 or UTF-16 in either byte order, told by a byte order mark or by the zero
 // bytes of a first ASCII character, or else UTF-8), so that a scenario saved as UTF-16
@@ -1537,6 +1522,14 @@ YAML::Node detail::parse_document(const std::string& raw, const std::string& fil
                    kind + " is a YAML text file: is this the file you meant?)");
     return YAML::Node(YAML::NodeType::Undefined);
   }
+  // a tree parsed from `text`, unless a quoted value in it runs on past where it should end
+  const auto checked = [&](YAML::Node root) {
+    if (const auto problem = unclosed_quote(text, root)) {
+      d.error_in(file, problem->mark, problem->path, problem->message);
+      return YAML::Node(YAML::NodeType::Undefined);
+    }
+    return root;
+  };
   // One parse for the common document, a block map without aliases (no `*`) and without
   // document markers: nothing expands, so its size and depth can be checked on the tree.
   // Anything unusual (aliases, `---` or `...`, a flow or non-map root, an error, a limit
@@ -1565,7 +1558,7 @@ YAML::Node detail::parse_document(const std::string& raw, const std::string& fil
       };
       if (docs.size() == 1) {
         walk(walk, docs.front(), 1);
-        if (nodes <= limits.max_nodes && deepest <= limits.max_depth) return docs.front();
+        if (nodes <= limits.max_nodes && deepest <= limits.max_depth) return checked(docs.front());
       }
     } catch (const YAML::Exception&) {
       // reported below
@@ -1589,7 +1582,7 @@ YAML::Node detail::parse_document(const std::string& raw, const std::string& fil
     return YAML::Node(YAML::NodeType::Undefined);
   }
   try {
-    return YAML::Load(text);
+    return checked(YAML::Load(text));
   } catch (const YAML::Exception& e) {
     d.error_in(file, e.mark, "", syntax_message(text, e));
     return YAML::Node(YAML::NodeType::Undefined);
