@@ -281,6 +281,26 @@ TEST_CASE("scenario: dates, ranges and shapes") {
     yaml.replace(yaml.find("{pue: 1.3}"), 10, "[1.3]");
     CHECK(first(yaml) == "s.yaml:9:11: regions.europe: expected a map of keys, found a list");
   }
+  SUBCASE("nothing where a map is expected: its keys were not indented under it") {
+    std::string yaml = kValid;
+    yaml.replace(yaml.find("    power_at_start: {us_east: 100 MW}"), 37, "    power_at_start:\n    us_east: 100 MW");
+    // (yaml-cpp places nothing where the next line starts: the line to indent)
+    CHECK(first(yaml) == "s.yaml:14:5: firms.google.power_at_start: expected a map of keys, found nothing: write its "
+                         "keys on the lines below it, indented under it (or `{...}` on its line)");
+  }
+  SUBCASE("a map, nothing or one value where a list is expected") {
+    const std::string order = "{generation: h100, units: 10, date: 2024-06-01}";
+    CHECK(first(kValid + "    orders:\n      " + order + "\n") ==
+          "s.yaml:16:7: firms.google.orders: expected a list of orders, found a map: each entry of a list starts with "
+          "`- ` (or the list is `[...]`)");
+    CHECK(first(kValid + "    orders:\n    builds: []\n") ==
+          "s.yaml:16:5: firms.google.orders: expected a list of orders, found nothing: write its entries on the lines "
+          "below it, each starting with `- `");
+    CHECK(first(kValid + "    orders: h100\n") ==
+          "s.yaml:15:13: firms.google.orders: expected a list of orders, found a single value (a list is `[a, b]`, or "
+          "entries on the lines below, each starting with `- `)");
+    CHECK(first(kValid + "    orders:\n      - " + order + "\n") == "(no problem)");
+  }
   SUBCASE("pue out of range") {
     std::string yaml = kValid;
     yaml.replace(yaml.find("pue: 1.3"), 8, "pue: 0.9");

@@ -28,6 +28,7 @@ namespace gpumm {
 
 using detail::Diagnostics;
 using detail::MapReader;
+using detail::list_expected;
 using detail::not_one_of;
 
 std::string to_string(Stage s) {
@@ -566,7 +567,7 @@ class Loader {
     YAML::Node ex = m.get("expansions");
     if (!ex.IsDefined()) return;
     if (!ex.IsSequence()) {
-      d_.error(ex, m.child_path("expansions"), "expected a list");
+      d_.error(ex, m.child_path("expansions"), list_expected(ex, "expansions"));
       return;
     }
     for (std::size_t i = 0; i < ex.size(); ++i) {
@@ -654,7 +655,7 @@ class Loader {
         d_.error(m.get("interconnect_cap"), m.child_path("interconnect_cap"), "must be at most 10,000 GW/y");
     }
     if (YAML::Node ex = m.get("excludes"); ex.IsDefined()) {
-      if (!ex.IsSequence()) d_.error(ex, m.child_path("excludes"), "expected a list of generations");
+      if (!ex.IsSequence()) d_.error(ex, m.child_path("excludes"), list_expected(ex, "generations"));
       else
         for (std::size_t i = 0; i < ex.size(); ++i) {
           std::string name;
@@ -850,7 +851,7 @@ class Loader {
     YAML::Node list = m.get("orders");
     if (!list.IsDefined()) return;
     if (!list.IsSequence()) {
-      d_.error(list, m.child_path("orders"), "expected a list of orders");
+      d_.error(list, m.child_path("orders"), list_expected(list, "orders"));
       return;
     }
     for (std::size_t i = 0; i < list.size(); ++i) {
@@ -881,7 +882,7 @@ class Loader {
     YAML::Node list = m.get("builds");
     if (!list.IsDefined()) return;
     if (!list.IsSequence()) {
-      d_.error(list, m.child_path("builds"), "expected a list of builds");
+      d_.error(list, m.child_path("builds"), list_expected(list, "builds"));
       return;
     }
     for (std::size_t i = 0; i < list.size(); ++i) {
@@ -924,7 +925,7 @@ class Loader {
     if (m.has("min_generation")) p.min_generation = ref_key(m, "min_generation", gen_ids_, "generation", false);
     YAML::Node rs = m.get("regions");
     if (rs.IsDefined()) {
-      if (!rs.IsSequence()) d_.error(rs, m.child_path("regions"), "expected a list of regions");
+      if (!rs.IsSequence()) d_.error(rs, m.child_path("regions"), list_expected(rs, "regions"));
       else
         for (std::size_t i = 0; i < rs.size(); ++i) {
           std::string name;
@@ -961,7 +962,7 @@ class Loader {
   void load_projects(const YAML::Node& list) {
     if (!list.IsDefined()) return;
     if (!list.IsSequence()) {
-      d_.error(list, "projects", "expected a list of projects");
+      d_.error(list, "projects", list_expected(list, "projects"));
       return;
     }
     std::map<std::string, int> seen;
@@ -1133,7 +1134,7 @@ class Loader {
     }
     m.number("peak_to_average", sv.peak_to_average, false, 1.0, 10.0);
     if (YAML::Node ls = m.get("launches"); ls.IsDefined()) {
-      if (!ls.IsSequence()) d_.error(ls, m.child_path("launches"), "expected a list of launches");
+      if (!ls.IsSequence()) d_.error(ls, m.child_path("launches"), list_expected(ls, "launches"));
       else
         for (std::size_t i = 0; i < ls.size(); ++i) {
           MapReader lm(d_, ls[i], index_path(m.child_path("launches"), i));
@@ -1172,7 +1173,7 @@ class Loader {
   void load_contracts(const YAML::Node& list) {
     if (!list.IsDefined()) return;
     if (!list.IsSequence()) {
-      d_.error(list, "contracts", "expected a list of contracts");
+      d_.error(list, "contracts", list_expected(list, "contracts"));
       return;
     }
     std::map<std::string, int> seen;
@@ -1235,7 +1236,7 @@ class Loader {
   void load_backstops(const YAML::Node& list) {
     if (!list.IsDefined()) return;
     if (!list.IsSequence()) {
-      d_.error(list, "backstops", "expected a list of backstops");
+      d_.error(list, "backstops", list_expected(list, "backstops"));
       return;
     }
     for (std::size_t i = 0; i < list.size(); ++i) {

@@ -192,12 +192,20 @@ std::string duplicate_key(int first_line) {
   return "duplicate key (first defined at line " + std::to_string(first_line) + ")";
 }
 
+std::string list_expected(const YAML::Node& node, const std::string& what) {
+  const std::string expected = "expected a list of " + what;
+  if (node.IsMap()) return expected + ", found a map: each entry of a list starts with `- ` (or the list is `[...]`)";
+  if (node.IsNull()) return expected + ", found nothing: write its entries on the lines below it, each starting with `- `";
+  return expected + ", found a single value (a list is `[a, b]`, or entries on the lines below, each starting with `- `)";
+}
+
 MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string path)
     : diags_(diags), node_(node), path_(std::move(path)) {
   if (!node.IsDefined()) return;
   if (!node.IsMap()) {
-    diags_.error(node, path_, std::string("expected a map of keys, found a ") +
-                                  (node.IsSequence() ? "list" : node.IsNull() ? "null" : "value"));
+    diags_.error(node, path_, node.IsNull() ? std::string("expected a map of keys, found nothing: write its keys on the lines "
+                                                          "below it, indented under it (or `{...}` on its line)")
+                                            : std::string("expected a map of keys, found a ") + (node.IsSequence() ? "list" : "value"));
     return;
   }
   valid_ = true;

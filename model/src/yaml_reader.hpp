@@ -169,6 +169,10 @@ bool split_off(const YAML::Node& before_key, const YAML::Node& before_value, con
 /// What a key written a second time in one map is told, with the line of the first.
 std::string duplicate_key(int first_line);
 
+/// What a value that should be a list of `what` ("orders") is told, with what it is instead:
+/// a map (`{...}` or keys) without the `- ` that starts each entry, nothing, or one value.
+std::string list_expected(const YAML::Node& node, const std::string& what);
+
 /// The scalar text of `node`, or records "expected ..." and returns false.
 bool scalar(Diagnostics& diags, const YAML::Node& node, const std::string& path, std::string& out);
 
