@@ -419,6 +419,17 @@ TEST_CASE("scenario: a quoted value whose closing quote is missing is refused, n
   CHECK(first("---\n" + open_at_end).rfind("s.yaml:16:14: description: invalid YAML: the `\"`", 0) == 0);
 }
 
+TEST_CASE("scenario: an alias inside its own anchor's value is refused, not followed forever") {
+  const std::string says = "invalid YAML: this alias stands inside the value of its own anchor: a value cannot hold itself";
+  CHECK(first(kValid + "projects: &p [*p]\n") == "s.yaml:15:15: " + says);
+  CHECK(first(kValid + "market: &m {spot: {x: [1, *m]}}\n") == "s.yaml:15:27: " + says);
+  // an alias after its anchor's value has closed is an ordinary copy
+  CHECK(first(kValid + "    fleet_at_start_copy: &f {h100: 1}\n").find("unknown key `fleet_at_start_copy`") != std::string::npos);
+  std::string copy = kValid;
+  copy.replace(copy.find("power_at_start: {us_east: 100 MW}"), 33, "power_at_start: &p {us_east: 100 MW}");
+  CHECK(first(copy + "  meta:\n    regions: {us_east: 1.0}\n    power_at_start: *p\n") == "(no problem)");
+}
+
 TEST_CASE("scenario: alias bombs, deep nesting and several documents are refused") {
   std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
   char prev = 'a';

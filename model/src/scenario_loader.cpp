@@ -112,6 +112,11 @@ class SizeGuard : public YAML::EventHandler {
   void OnDocumentEnd() override {}
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    // `a: &a [x, *a]`: yaml-cpp would build a value that holds itself, which no reader of it
+    // could walk to its end
+    for (const Open& o : stack_)
+      if (o.anchor == anchor)
+        throw TooLarge{mark, "invalid YAML: this alias stands inside the value of its own anchor: a value cannot hold itself"};
     auto it = sizes_.find(anchor);
     add(mark, it == sizes_.end() ? 1 : it->second);
   }

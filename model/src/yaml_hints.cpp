@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 namespace gpumm::detail {
@@ -339,12 +340,16 @@ std::optional<QuoteProblem> unclosed_quote(const std::string& text, const YAML::
     if (std::string why = runaway(lines, static_cast<size_t>(m.pos), block, "here", "this line", true); !why.empty())
       found = QuoteProblem{m, path, "invalid YAML: " + why};
   };
+  // Each node once: an alias repeats a node (up to the limit of values, refused beyond), and
+  // an alias inside its own anchor (`a: &a [x, *a]`) makes a cycle. A node is known by its place.
+  std::unordered_set<int> seen;
   const auto walk = [&](const auto& self, const YAML::Node& n, const std::string& path) -> void {
+    if (!seen.insert(n.Mark().pos).second) return;
     if (n.IsScalar()) {
       check(n, path);
     } else if (n.IsMap()) {
       for (auto it = n.begin(); it != n.end() && !found; ++it) {
-        check(it->first, path);
+        if (seen.insert(it->first.Mark().pos).second) check(it->first, path);
         const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
         if (!found) self(self, it->second, key.empty() ? path : path.empty() ? key : path + "." + key);
       }
