@@ -377,7 +377,7 @@ TEST_CASE("scenario: a YAML syntax error names its likely cause") {
   CHECK(says("a: {b: 1}}\n") == "no `{` or `[` is open here for this `}` to close");
   // quotes: one that runs on, one never closed, text after a closing quote
   CHECK(says("a: \"x\nb: \"y\"\n") == "the value that opens with `\"` on line 1, column 4 runs on to line 2 (`b: \"`), which is "
-                                    "not indented under line 1, and is closed only on line 2: is a closing `\"` missing on line 1?");
+                                    "not indented under line 1, and is closed only on line 2: is a closing `\"` missing on line 1, or are the lines after it meant to be indented under it?");
   CHECK(says("a: {b: \"x, c: 1}\nd: 2\n") ==
         "the `\"` on line 1, column 8 opens a value that is never closed: close it with `\"` where the value ends");
   CHECK(says("a: 1\nb: \"x\"y\n") == "a quoted value ends at its closing quote: put the whole value inside the quotes");
@@ -404,7 +404,7 @@ TEST_CASE("scenario: a quoted value whose closing quote is missing is refused, n
   runs_on.replace(runs_on.find("name: small"), 11, "description: \"what if\nname: small\nstart: 2024-01\"");
   CHECK(first(runs_on) ==
         "s.yaml:1:14: description: invalid YAML: the value that opens with `\"` here runs on to line 2 (`name: small`), "
-        "which is not indented under this line, and is closed only on line 3: is a closing `\"` missing on this line?");
+        "which is not indented under this line, and is closed only on line 3: is a closing `\"` missing on this line, or are the lines after it meant to be indented under it?");
   std::string nested = kValid + "    capex: {2025: $1B}\n    description: 'it''s\n    x'\n";
   CHECK(first(nested).rfind("s.yaml:16:18: firms.google.description: invalid YAML: the value that opens with `'` here "
                             "runs on to line 17 (`x'`)", 0) == 0);

@@ -90,7 +90,7 @@ std::string runaway(const Lines& lines, size_t open, bool block, const std::stri
     if (!part.empty() && part.back() == '\r') part.remove_suffix(1);
     return "the value that opens with " + quote + " " + here + " runs on to line " + std::to_string(lines.number_of(begin)) +
            " (`" + Lines::shown(part) + "`), which is not indented under " + there + ", and is closed only on line " +
-           std::to_string(lines.number_of(close)) + ": is a closing " + quote + " missing on " + there + "?";
+           std::to_string(lines.number_of(close)) + ": is a closing " + quote + " missing on " + there + ", or are the lines after it meant to be indented under it?";
   }
   return "";
 }
