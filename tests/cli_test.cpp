@@ -2844,6 +2844,20 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
                         "number columns, such as relative_balance, unserved_h100e or spot_usd_per_h100e_hour)") !=
         std::string::npos);
   CHECK(series.err.find("3 problems found") != std::string::npos);
+  // lists written as a map, as one value, or empty: said so, not "missing"
+  Result lists = run_gpumm("study tests/testdata/studies/bad_lists.yaml -o '" + scratch("bad-lists").string() + "'");
+  CHECK(lists.code == 2);
+  CHECK(lines(lists.err) ==
+        std::vector<std::string>{
+            "tests/testdata/studies/bad_lists.yaml:7:3: parameters: expected a list of parameters, each `{path, low, high}`, "
+            "found a map: each entry of a list starts with `- ` (or the list is `[...]`)",
+            "tests/testdata/studies/bad_lists.yaml:8:10: outputs: expected a list of metrics, e.g. "
+            "`[periods_in_structural_shortage]`, found a single value (a list is `[a, b]`, or entries on the lines below, "
+            "each starting with `- `)",
+            "tests/testdata/studies/bad_lists.yaml:9:9: series: expected a list of summary.csv's number columns, e.g. "
+            "`[relative_balance, spot_usd_per_h100e_hour]`, found an empty list",
+            "3 problems found"});
+  CHECK_FALSE(fs::exists(scratch("bad-lists")));
   Result method = run_gpumm("validate tests/testdata/studies/bad_series_method.yaml");
   CHECK(method.code == 2);
   CHECK(method.err.find("bad_series_method.yaml:6:9: series: only monte_carlo and sobol studies analyse per-period "

@@ -503,8 +503,10 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
                 "` or `" + std::to_string(up ? below : above) + "`");
   }
   YAML::Node params = m.get("parameters");
-  if (!params.IsDefined() || !params.IsSequence() || params.size() == 0) {
+  if (!params.IsDefined()) {
     m.missing("parameters", "a list of `{path, low, high}`");
+  } else if (!params.IsSequence() || params.size() == 0) {
+    d.error(params, "parameters", detail::list_expected(params, "parameters, each `{path, low, high}`"));
   } else {
     for (std::size_t i = 0; i < params.size(); ++i) {
       MapReader pm(d, params[i], "parameters[" + std::to_string(i) + "]");
@@ -550,8 +552,10 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
                 std::to_string(static_cast<long>(st.samples) * static_cast<long>(st.parameters.size() + 2)) +
                 " runs, more than the budget of " + std::to_string(st.max_runs));
   YAML::Node outputs = m.get("outputs");
-  if (!outputs.IsDefined() || !outputs.IsSequence() || outputs.size() == 0) {
+  if (!outputs.IsDefined()) {
     m.missing("outputs", "a list of metrics, e.g. `[periods_in_structural_shortage]`");
+  } else if (!outputs.IsSequence() || outputs.size() == 0) {
+    d.error(outputs, "outputs", detail::list_expected(outputs, "metrics, e.g. `[periods_in_structural_shortage]`"));
   } else {
     for (std::size_t i = 0; i < outputs.size(); ++i) {
       std::string name;
@@ -569,7 +573,8 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
   if (const YAML::Node series = m.get("series"); series.IsDefined() && !study_keeps_series(st.method)) {
     d.error(series, "series", "only monte_carlo and sobol studies analyse per-period series (bands, indices per period)");
   } else if (series.IsDefined() && (!series.IsSequence() || series.size() == 0)) {
-    d.error(series, "series", "expected a list of summary.csv's number columns, e.g. `[relative_balance, spot_usd_per_h100e_hour]`");
+    d.error(series, "series",
+            detail::list_expected(series, "summary.csv's number columns, e.g. `[relative_balance, spot_usd_per_h100e_hour]`"));
   } else if (series.IsDefined()) {
     for (std::size_t i = 0; i < series.size(); ++i) {
       std::string name;

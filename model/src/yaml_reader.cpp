@@ -196,6 +196,7 @@ std::string list_expected(const YAML::Node& node, const std::string& what) {
   const std::string expected = "expected a list of " + what;
   if (node.IsMap()) return expected + ", found a map: each entry of a list starts with `- ` (or the list is `[...]`)";
   if (node.IsNull()) return expected + ", found nothing: write its entries on the lines below it, each starting with `- `";
+  if (node.IsSequence()) return expected + ", found an empty list";
   return expected + ", found a single value (a list is `[a, b]`, or entries on the lines below, each starting with `- `)";
 }
 

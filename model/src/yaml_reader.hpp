@@ -170,7 +170,8 @@ bool split_off(const YAML::Node& before_key, const YAML::Node& before_value, con
 std::string duplicate_key(int first_line);
 
 /// What a value that should be a list of `what` ("orders") is told, with what it is instead:
-/// a map (`{...}` or keys) without the `- ` that starts each entry, nothing, or one value.
+/// a map (`{...}` or keys) without the `- ` that starts each entry, nothing, one value, or an
+/// empty list where one is needed.
 std::string list_expected(const YAML::Node& node, const std::string& what);
 
 /// The scalar text of `node`, or records "expected ..." and returns false.
