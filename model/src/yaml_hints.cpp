@@ -137,6 +137,14 @@ Lexed lex(const Lines& lines, size_t end) {
       ++k;
       continue;
     }
+    switch (c) {
+      case '#': case '"': case '\'': case '|': case '>': case '{': case '[': case '}': case ']':
+        break;
+      default:  // most characters: part of a key or a plain value
+        last = c;
+        ++k;
+        continue;
+    }
     const bool spaced = k == begin || t[k - 1] == ' ' || t[k - 1] == '\t';
     const bool at_value = last == '\n' || one_of(last, ":-?[{,");
     if (c == '#' && spaced) {
@@ -333,32 +341,60 @@ std::optional<QuoteProblem> unclosed_quote(const std::string& text, const YAML::
   const Lines lines{text};
   const bool block = root.Style() != YAML::EmitterStyle::Flow;
   std::optional<QuoteProblem> found;
-  const auto check = [&](const YAML::Node& n, const std::string& path) {
-    const YAML::Mark m = n.Mark();
-    if (n.Tag() != "!" || m.pos < 0 || static_cast<size_t>(m.pos) >= text.size() || !one_of(text[static_cast<size_t>(m.pos)], "\"'"))
-      return;
-    if (std::string why = runaway(lines, static_cast<size_t>(m.pos), block, "here", "this line", true); !why.empty())
-      found = QuoteProblem{m, path, "invalid YAML: " + why};
+  // the keys and indices down to the node being checked: a path is only written for a problem
+  std::vector<std::pair<const std::string*, std::size_t>> trail;
+  const auto path = [&] {
+    std::string p;
+    for (const auto& [key, index] : trail) {
+      if (!key) {
+        p.append("[").append(std::to_string(index)).append("]");
+        continue;
+      }
+      if (!p.empty()) p.push_back('.');
+      p.append(*key);
+    }
+    return p;
   };
-  // Each node once: an alias repeats a node (up to the limit of values, refused beyond), and
-  // an alias inside its own anchor (`a: &a [x, *a]`) makes a cycle. A node is known by its place.
+  // The suspects: quotes where the text, read as a person writes it, opens a value that runs
+  // on. Only with suspects is the tree walked, to tell which of them open a quoted value (not
+  // an apostrophe in a plain one), and where: a valid file costs one pass over its text.
+  std::vector<size_t> suspects;
+  for (size_t q : lex(lines, text.size()).quotes)
+    if (!runaway(lines, q, block, "", "", true).empty()) suspects.push_back(q);
+  if (suspects.empty()) return std::nullopt;
+  const auto check = [&](const YAML::Node& n) {
+    const YAML::Mark m = n.Mark();
+    if (m.pos < 0 || !std::binary_search(suspects.begin(), suspects.end(), static_cast<size_t>(m.pos)) || n.Tag() != "!")
+      return;
+    found = QuoteProblem{m, path(), "invalid YAML: " + runaway(lines, static_cast<size_t>(m.pos), block, "here", "this line", true)};
+  };
+  // Each node once: an alias repeats a node (as often as the limit of values lets it), each
+  // time the same node, known by its place. Without aliases (no `*`) no node comes twice.
+  const bool aliases = text.find('*') != std::string::npos;
   std::unordered_set<int> seen;
-  const auto walk = [&](const auto& self, const YAML::Node& n, const std::string& path) -> void {
-    if (!seen.insert(n.Mark().pos).second) return;
+  const auto first_time = [&](const YAML::Node& n) { return !aliases || seen.insert(n.Mark().pos).second; };
+  const auto walk = [&](const auto& self, const YAML::Node& n) -> void {
+    if (!first_time(n)) return;
     if (n.IsScalar()) {
-      check(n, path);
+      check(n);
     } else if (n.IsMap()) {
       for (auto it = n.begin(); it != n.end() && !found; ++it) {
-        if (seen.insert(it->first.Mark().pos).second) check(it->first, path);
-        const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
-        if (!found) self(self, it->second, key.empty() ? path : path.empty() ? key : path + "." + key);
+        if (first_time(it->first)) check(it->first);
+        const bool keyed = it->first.IsScalar();
+        if (keyed) trail.emplace_back(&it->first.Scalar(), 0);
+        if (!found) self(self, it->second);
+        if (keyed && !found) trail.pop_back();
       }
     } else if (n.IsSequence()) {
       std::size_t i = 0;
-      for (auto it = n.begin(); it != n.end() && !found; ++it, ++i) self(self, *it, path + "[" + std::to_string(i) + "]");
+      for (auto it = n.begin(); it != n.end() && !found; ++it, ++i) {
+        trail.emplace_back(nullptr, i);
+        self(self, *it);
+        if (!found) trail.pop_back();
+      }
     }
   };
-  walk(walk, root, "");
+  walk(walk, root);
   return found;
 }
 
