@@ -758,6 +758,23 @@ TEST_CASE("scenario: with extends, errors point at the file and line they are in
   CHECK_THROWS_WITH_AS(load_scenario_file("/dev/zero"), "/dev/zero: not a regular file", ScenarioError);
 }
 
+TEST_CASE("scenario: with extends, a null that removes nothing is told when its key does not belong there") {
+  const std::string head = "extends: " + kTestData + "good_small.yaml\n";
+  // a misspelt key set to null: the base has none, the merged scenario would not hold it
+  CHECK(first(head + "firms:\n  google:\n    capx: null\n") ==
+        "s.yaml:4:5: firms.google.capx: `capx: null` removes nothing (the scenario it extends has no `capx` there); did "
+        "you mean `capex`?");
+  // a last line without `:`, which yaml-cpp reads as a key set to null
+  CHECK(first(head + "firms:\n  google:\n    capex: {2026: $60B}\n    sells_surplus true") ==
+        "s.yaml:5:5: firms.google.sells_surplus true: `sells_surplus true` is not `key: value` (is the `:` missing?); "
+        "did you mean `sells_surplus`?");
+  CHECK(first(head + "seed 7\n") == "s.yaml:2:1: seed 7: `seed 7` is not `key: value` (is the `:` missing?); did you mean `seed`?");
+  // a key that belongs there, absent from the base: nothing to remove, nothing wrong
+  CHECK(first(head + "market: null\nfirms:\n  google:\n    investment: null\n") == "(no problem)");
+  // a key the base has: removed
+  CHECK(first(head + "firms:\n  google:\n    capex: null\n") == "(no problem)");
+}
+
 TEST_CASE("scenario: a template reads and replaces numbers by path, in the units written") {
   ScenarioTemplate t = ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/tests/testdata/good_demand.yaml");
   CHECK(t.value_at("firms.google.capex.2026") == 30);       // $30B

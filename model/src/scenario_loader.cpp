@@ -1721,7 +1721,11 @@ void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file
         existing_key.reset(b->first);
       }
     if (value.IsNull()) {
-      if (existing.IsDefined()) d.removals.push_back({at, file, it->first.Mark()});
+      // (a last line without `:`, `seed 7`, is a key set to null to yaml-cpp, its null marked
+      // where the key is)
+      const YAML::Mark k = it->first.Mark(), v = value.Mark();
+      const bool bare = v.pos == k.pos;
+      (existing.IsDefined() ? d.removals : d.removed_nothing).push_back({at, file, k, bare});
       base.remove(key);
     } else if (existing.IsDefined() && existing.IsMap() && value.IsMap()) {
       d.overrides.push_back({existing, value, file});

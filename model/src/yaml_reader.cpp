@@ -306,32 +306,46 @@ void MapReader::finish() {
       before_value.clear();
       continue;
     }
-    if (!known_.count(key)) {
-      std::string msg = std::string(kUnknownKey) + key + "`";
-      std::string guess = did_you_mean(key, known);
-      // `term_lag` beside a map `term`: a key of that map written flat (`term: {lag: ...}`)
-      std::string nested;
-      for (const std::string& k : known) {
-        if (key.size() <= k.size() + 1 || key.compare(0, k.size(), k) != 0 || key[k.size()] != '_') continue;
-        const bool map = std::any_of(items_.begin(), items_.end(),
-                                     [&](const auto& item) { return item.first == k && item.second.IsMap(); });
-        if (map && k.size() > nested.size()) nested = k;
-      }
-      if (!nested.empty() && (guess.empty() || guess == nested)) {
-        msg += "; did you mean `" + nested + ": {" + key.substr(nested.size() + 1) + ": ...}`?";
-      } else if (!guess.empty()) {
-        msg += "; did you mean `" + guess + "`?";
-      } else if (!known.empty()) {
-        // no close name: the keys that belong here (in alphabetical order)
-        msg += " (the keys " + (path_.empty() ? std::string("at the top level") : "of `" + path_ + "`") + ": ";
-        for (size_t k = 0; k < known.size(); ++k) msg += (k > 0 ? ", " : "") + known[k];
-        msg += ")";
-      }
-      diags_.error(it->first, child_path(key), msg);
-    }
+    if (!known_.count(key)) diags_.error(it->first, child_path(key), std::string(kUnknownKey) + key + "`" + key_hint(key, known));
     before_key = key;
     before_value = it->second.IsScalar() ? it->second.Scalar() : "";
   }
+  // `capx: null` in a file that extends another, whose base has no `capx` here: it removed
+  // nothing, and the merged map does not hold it to be told unknown
+  const std::string prefix = path_.empty() ? "" : path_ + ".";
+  for (const Diagnostics::Removal& r : diags_.removed_nothing) {
+    if (r.path.size() <= prefix.size() || r.path.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string key = r.path.substr(prefix.size());
+    if (key.find('.') != std::string::npos || known_.count(key)) continue;
+    diags_.error_in(r.file, r.mark, r.path,
+                    (r.bare ? "`" + key + "` is not `key: value` (is the `:` missing?)"
+                            : "`" + key + ": null` removes nothing (the scenario it extends has no `" + key + "` there)") +
+                        key_hint(key, known));
+  }
+}
+
+std::string MapReader::key_hint(const std::string& key, const std::vector<std::string>& known) const {
+  std::string msg;
+  const std::string guess = did_you_mean(key, known);
+  // `term_lag` beside a map `term`: a key of that map written flat (`term: {lag: ...}`)
+  std::string nested;
+  for (const std::string& k : known) {
+    if (key.size() <= k.size() + 1 || key.compare(0, k.size(), k) != 0 || key[k.size()] != '_') continue;
+    const bool map = std::any_of(items_.begin(), items_.end(),
+                                 [&](const auto& item) { return item.first == k && item.second.IsMap(); });
+    if (map && k.size() > nested.size()) nested = k;
+  }
+  if (!nested.empty() && (guess.empty() || guess == nested)) {
+    msg += "; did you mean `" + nested + ": {" + key.substr(nested.size() + 1) + ": ...}`?";
+  } else if (!guess.empty()) {
+    msg += "; did you mean `" + guess + "`?";
+  } else if (!known.empty()) {
+    // no close name: the keys that belong here (in alphabetical order)
+    msg += " (the keys " + (path_.empty() ? std::string("at the top level") : "of `" + path_ + "`") + ": ";
+    for (size_t k = 0; k < known.size(); ++k) msg += (k > 0 ? ", " : "") + known[k];
+    msg += ")";
+  }
+  return msg;
 }
 
 bool MapReader::scalar_at(std::string_view key, bool required, std::string& text, YAML::Node& node) {

@@ -49,8 +49,13 @@ struct Diagnostics {
   struct Removal {
     std::string path, file;
     YAML::Mark mark;
+    bool bare = false;  ///< a line without `:` (`seed 7`), which yaml-cpp reads as a key set to null
   };
   std::vector<Removal> removals;
+  /// With `extends`, keys an extending file set to null where its base had none, removing
+  /// nothing: the reader of the map that holds them reports those that do not belong there
+  /// (`capx: null`, meant to remove `capex`, would otherwise pass unseen).
+  std::vector<Removal> removed_nothing;
   /// The removal of `path` by an extending file, or nullptr.
   const Removal* removal_of(const std::string& path) const;
 
@@ -106,7 +111,8 @@ class MapReader {
   /// Report a missing required key at the map's position.
   void missing(std::string_view key, const std::string& what);
 
-  /// Report unknown keys (with a did-you-mean).
+  /// Report unknown keys (with a did-you-mean), also those an extending file set to null
+  /// where its base had none.
   void finish();
 
   /// Every key of the map in document order, with its node, but for what a comma inside
@@ -153,6 +159,10 @@ class MapReader {
   // scenario's readers look keys up many times
   std::vector<std::pair<std::string, YAML::Node>> items_;
   std::vector<char> split_;  ///< (items_) what a comma split off the number before
+
+  /// What follows the news that `key` does not belong in this map: a did-you-mean among the
+  /// `known` keys ("; did you mean `capex`?"), or else the list of them.
+  std::string key_hint(const std::string& key, const std::vector<std::string>& known) const;
 };
 
 /// "`word`: expected `a`, `b` or `c`", with "; did you mean `b`?" when `word` is close to one.
