@@ -2844,6 +2844,21 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
                         "number columns, such as relative_balance, unserved_h100e or spot_usd_per_h100e_hour)") !=
         std::string::npos);
   CHECK(series.err.find("3 problems found") != std::string::npos);
+  // a scenario that is not there is told at the study's `scenario:`, with where it was looked for
+  {
+    const fs::path dir = scratch("study-scenario-missing");
+    fs::create_directories(dir / "studies");
+    std::ofstream(dir / "studies" / "s.yaml") << "scenario: base.yaml\nmethod: sweep\nparameters:\n"
+                                                 "  - {path: firms.meta.capex.2026, low: 10, high: 50}\n"
+                                                 "outputs: [final_installed_h100e]\n";
+    std::ofstream(dir / "base.yaml") << slurp(kSource / "tests/testdata/good_small.yaml");
+    Result missing = run_gpumm("study studies/s.yaml -o out", dir);
+    CHECK(missing.code == 2);
+    CHECK(missing.err == "studies/s.yaml:1:11: scenario: `base.yaml`: no such file (looked for beside the study file: "
+                         "studies/base.yaml)\n1 problem found\n");
+    CHECK(run_gpumm("validate studies/s.yaml", dir).err == missing.err);
+    CHECK_FALSE(fs::exists(dir / "out"));
+  }
   // lists written as a map, as one value, or empty: said so, not "missing"
   Result lists = run_gpumm("study tests/testdata/studies/bad_lists.yaml -o '" + scratch("bad-lists").string() + "'");
   CHECK(lists.code == 2);

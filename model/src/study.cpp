@@ -452,8 +452,22 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
     return st;
   }
   std::string scenario;
-  if (m.text("scenario", scenario, true))
+  if (m.text("scenario", scenario, true)) {
     st.scenario = (std::filesystem::path(path).parent_path() / scenario).lexically_normal().string();
+    // a scenario that is not there is told at this key, where it is named (and looked for)
+    std::error_code ec;
+    std::string text;
+    if (!std::filesystem::is_regular_file(st.scenario, ec))
+      if (std::string why = detail::read_file(st.scenario, 0, text); !why.empty()) {
+        // (the study file is not its own scenario, however close its name)
+        if (why.ends_with("; did you mean `" + std::filesystem::path(path).lexically_normal().string() + "`?"))
+          why = "no such file";
+        const bool moved = st.scenario != scenario;
+        d.error(m.get("scenario"), "scenario",
+                "`" + scenario + "`: " + why + (moved ? " (looked for beside the study file: " + st.scenario + ")" : ""));
+        st.scenario.clear();
+      }
+  }
   m.choice("method", st.method,
            {{"monte_carlo", StudyMethod::monte_carlo}, {"tornado", StudyMethod::tornado},
             {"morris", StudyMethod::morris}, {"sobol", StudyMethod::sobol},
