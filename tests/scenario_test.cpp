@@ -389,6 +389,19 @@ TEST_CASE("scenario: a YAML syntax error names its likely cause") {
   CHECK(says("a: 1\n- b\n  - c\n").rfind("a list item `- `", 0) == 0);
 }
 
+TEST_CASE("scenario: a document whose first line is indented is read to its end, not to the first line less indented") {
+  // yaml-cpp's Load stops there without a word: the rest of the file would be dropped
+  CHECK(first(" " + kValid) == "s.yaml:2:1: invalid YAML: unexpected 's' (line 1, where the document starts, is indented "
+                               "by 1 space and this line by 0: the keys at the top level line up at the left margin)");
+  CHECK(first("# a comment\n\n   name: small\n   seed: 3\n  start: 2024-01\n").rfind(
+            "s.yaml:5:3: invalid YAML: unexpected 's' (line 3, where the document starts, is indented by 3 spaces and "
+            "this line by 2:", 0) == 0);
+  // indented throughout, it is one document, and reads as such
+  std::string shifted;
+  for (const std::string& line : {std::string("name: small"), std::string("start: 2024-01")}) shifted += "  " + line + "\n";
+  CHECK(first(shifted).find("missing required key `end`") != std::string::npos);
+}
+
 TEST_CASE("scenario: a quoted value whose closing quote is missing is refused, not read on") {
   // yaml-cpp alone reads it to the end of the file: the keys after it would vanish into it
   std::string open_at_end = kValid + "description: \"what if\n";
