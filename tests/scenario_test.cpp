@@ -369,6 +369,7 @@ TEST_CASE("scenario: a YAML syntax error names its likely cause") {
   CHECK(says("# x\na b\nc: d\n") == "line 2, `a b`, is not `key: value`: is the `:` missing?");
   CHECK(says("a:b\nc: d\n") == "line 1, `a:b`, is not `key: value`: YAML needs a space after the `:`");
   CHECK(says("a: b: c\n") == "an unquoted value cannot hold `: `: put the value in quotes, or start the next key on a line of its own");
+  CHECK(says("g:\n  h100 {family: nvidia, price: $1}\n") == "is the `:` missing after `h100`?");
   // brackets: not closed, a comma missing, the wrong closer, a closer with nothing open
   CHECK(says("a: {b: 1\nc: 2\n") == "the `{` on line 1, column 4 is not closed: a `}` missing?");
   CHECK(says("a: [1, 2\nc: 2\n") == "the `[` on line 1, column 4 is not closed: a `]` missing?");
@@ -781,6 +782,11 @@ TEST_CASE("scenario: with extends, a null that removes nothing is told when its 
   CHECK(first(head + "firms:\n  google:\n    capex: {2026: $60B}\n    sells_surplus true") ==
         "s.yaml:5:5: firms.google.sells_surplus true: `sells_surplus true` is not `key: value` (is the `:` missing?); "
         "did you mean `sells_surplus`?");
+  // `key {...}` without its `:`, read by YAML as a key `key {...` (not a syntax error in a block)
+  std::string flat = kValid;
+  flat.replace(flat.find("power_at_start: {"), 17, "power_at_start {");
+  CHECK(first(flat) == "s.yaml:13:5: firms.google.power_at_start {us_east: unknown key `power_at_start {us_east`; is the "
+                       "`:` missing after `power_at_start`?");
   CHECK(first(head + "seed 7\n") == "s.yaml:2:1: seed 7: `seed 7` is not `key: value` (is the `:` missing?); did you mean `seed`?");
   // a key that belongs there, absent from the base: nothing to remove, nothing wrong
   CHECK(first(head + "market: null\nfirms:\n  google:\n    investment: null\n") == "(no problem)");

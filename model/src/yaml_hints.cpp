@@ -229,6 +229,12 @@ std::string block_hint(const Lines& lines, int line, size_t at, const std::strin
   if (is_item(before)) before.remove_prefix(1);
   if (msg == YAML::ErrorMsg::MAP_VALUE && value_at(before) != npos)
     return "an unquoted value cannot hold `: `: put the value in quotes, or start the next key on a line of its own";
+  // `h100 {family: nvidia}`: a key and its `{...}` without the `:` between them
+  if (const size_t open = before.find_first_of("{["); msg == YAML::ErrorMsg::MAP_VALUE && open != npos && open > 1 &&
+                                                     before[open - 1] == ' ' && before.substr(0, open).find(':') == npos) {
+    const std::string_view key = before.substr(0, before.find_last_not_of(' ', open - 1) + 1);
+    return "is the `:` missing after `" + std::string(key) + "`?";
+  }
   // the lines above, from the nearest up, that hold something
   std::vector<size_t> above;
   for (size_t b = here == 0 ? 0 : lines.begin_of(here - 1); here > 0; b = lines.begin_of(b - 1)) {

@@ -325,6 +325,11 @@ void MapReader::finish() {
 }
 
 std::string MapReader::key_hint(const std::string& key, const std::vector<std::string>& known) const {
+  // `power_at_start {us_east: 200 MW}`: to YAML a key `power_at_start {us_east`
+  if (const size_t open = key.find_first_of("{["); open != std::string::npos && open > 1 && key[open - 1] == ' ') {
+    const std::string before = key.substr(0, key.find_last_not_of(' ', open - 1) + 1);
+    if (known_.count(before)) return "; is the `:` missing after `" + before + "`?";
+  }
   std::string msg;
   const std::string guess = did_you_mean(key, known);
   // `term_lag` beside a map `term`: a key of that map written flat (`term: {lag: ...}`)
