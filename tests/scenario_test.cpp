@@ -788,6 +788,11 @@ TEST_CASE("scenario: with extends, a null that removes nothing is told when its 
   CHECK(first(flat) == "s.yaml:13:5: firms.google.power_at_start {us_east: unknown key `power_at_start {us_east`; is the "
                        "`:` missing after `power_at_start`?");
   CHECK(first(head + "seed 7\n") == "s.yaml:2:1: seed 7: `seed 7` is not `key: value` (is the `:` missing?); did you mean `seed`?");
+  // an id that a section of entries does not have: told with the ids it has
+  CHECK(first(head + "firms:\n  gogle: null\n") ==
+        "s.yaml:3:3: firms.gogle: `gogle: null` removes nothing (the scenario it extends has no `gogle` in `firms`); did "
+        "you mean `google`?");
+  CHECK(first(head + "generations: {h200: null}\n").rfind("s.yaml:2:15: generations.h200: `h200: null` removes nothing", 0) == 0);
   // a key that belongs there, absent from the base: nothing to remove, nothing wrong
   CHECK(first(head + "market: null\nfirms:\n  google:\n    investment: null\n") == "(no problem)");
   // a key the base has: removed

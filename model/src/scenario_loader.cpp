@@ -1745,7 +1745,21 @@ void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file
       // where the key is)
       const YAML::Mark k = it->first.Mark(), v = value.Mark();
       const bool bare = v.pos == k.pos;
-      (existing.IsDefined() ? d.removals : d.removed_nothing).push_back({at, file, k, bare});
+      static const std::set<std::string> kEntrySections = {"generations", "regions",   "firms",       "upstream",
+                                                            "programs",    "inference", "other_demand"};
+      if (!existing.IsDefined() && !bare && kEntrySections.count(path)) {
+        // an id of a section of entries (`firms: {amazonx: null}`): no reader of known keys
+        // comes by these, so it is told here, with the ids there are
+        std::vector<std::string> ids;
+        for (auto b = base.begin(); b != base.end(); ++b)
+          if (b->first.IsScalar()) ids.push_back(b->first.Scalar());
+        const std::string guess = detail::did_you_mean(key, ids);
+        d.error_in(file, k, at,
+                   "`" + key + ": null` removes nothing (the scenario it extends has no `" + key + "` in `" + path + "`)" +
+                       (guess.empty() ? "" : "; did you mean `" + guess + "`?"));
+      } else {
+        (existing.IsDefined() ? d.removals : d.removed_nothing).push_back({at, file, k, bare});
+      }
       base.remove(key);
     } else if (existing.IsDefined() && existing.IsMap() && value.IsMap()) {
       d.overrides.push_back({existing, value, file});
