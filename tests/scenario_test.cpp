@@ -793,6 +793,12 @@ TEST_CASE("scenario: with extends, a null that removes nothing is told when its 
         "s.yaml:3:3: firms.gogle: `gogle: null` removes nothing (the scenario it extends has no `gogle` in `firms`); did "
         "you mean `google`?");
   CHECK(first(head + "generations: {h200: null}\n").rfind("s.yaml:2:15: generations.h200: `h200: null` removes nothing", 0) == 0);
+  // an entry of a list removed by a name it does not have: the name it may mean, when one is
+  // closest (`deal_9` is as close to each `deal_N`: no guess)
+  const std::string deals = "extends: " + kTestData + "oversold.yaml\ncontracts:\n  - {name: ";
+  CHECK(first(deals + "dael_3, remove: true}\n") ==
+        "s.yaml:3:12: contracts[dael_3]: no entry named `dael_3` in `contracts` to remove; did you mean `deal_3`?");
+  CHECK(first(deals + "deal_9, remove: true}\n") == "s.yaml:3:12: contracts[deal_9]: no entry named `deal_9` in `contracts` to remove");
   // a key that belongs there, absent from the base: nothing to remove, nothing wrong
   CHECK(first(head + "market: null\nfirms:\n  google:\n    investment: null\n") == "(no problem)");
   // a key the base has: removed

@@ -1680,8 +1680,14 @@ void merge_named_list(YAML::Node parent, const YAML::Node& key, YAML::Node base,
     if (const YAML::Node r = o["remove"]; r) {
       if (!r.IsScalar() || r.Scalar() != "true" || o.size() != 2)
         d.error_in(file, r.Mark(), at + ".remove", "expected `remove: true` beside the entry's name and nothing else (it removes the entry)");
-      else if (k == entries.size())
-        d.error_in(file, o["name"].Mark(), at, "no entry named `" + name + "` in `" + path + "` to remove");
+      else if (k == entries.size()) {
+        std::vector<std::string> names;
+        for (size_t j = 0; j < entries.size(); ++j)
+          if (!removed[j]) names.push_back(detail::entry_name(entries[j]));
+        const std::string guess = detail::did_you_mean(name, names);
+        d.error_in(file, o["name"].Mark(), at,
+                   "no entry named `" + name + "` in `" + path + "` to remove" + (guess.empty() ? "" : "; did you mean `" + guess + "`?"));
+      }
       else
         removed[k] = 1;
       continue;

@@ -124,13 +124,26 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string>& 
   // four letters or fewer (`seed` is two edits from `end`; `nvda` two from `nvidia`)
   const std::size_t most = std::max<std::size_t>(2, word.size() / 3);
   std::size_t best_d = most + 1;
+  std::vector<std::string> tied;  // as close as the best
   for (const std::string& c : candidates) {
     const std::size_t d = edit_distance(word, c);
     if (word.size() <= 4 && c.size() <= 4 && d > 1) continue;
     if (d < best_d) {
       best_d = d;
       best = c;
+      tied.assign(1, c);
+    } else if (d == best_d && !best.empty() && c != best) {
+      tied.push_back(c);
     }
+  }
+  if (tied.size() > 1) {
+    // names as close as each other: the one that begins and ends as the word does (`--sed`:
+    // `--seed`, not `--set`), else no guess (`deal_9` between `deal_1` and `deal_2`)
+    const auto same_ends = [&](const std::string& c) {
+      return !c.empty() && !word.empty() && c.front() == word.front() && c.back() == word.back();
+    };
+    if (std::count_if(tied.begin(), tied.end(), same_ends) != 1) return {};
+    return *std::find_if(tied.begin(), tied.end(), same_ends);
   }
   if (!best.empty()) return best;
   // a name with words left out: the one candidate holding all its words, when only one does
