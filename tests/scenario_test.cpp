@@ -276,6 +276,13 @@ TEST_CASE("scenario: dates, ranges and shapes") {
     REQUIRE(all.size() == 1);
     CHECK(all[0].path == "firms.google.regions.europe");
   }
+  SUBCASE("a YAML merge key, which yaml-cpp does not merge") {
+    std::string yaml = kValid;
+    yaml.replace(yaml.find("  h100: {"), 9, "  h100: &h {");
+    yaml.replace(yaml.find("  tpu: {"), 8, "  tpu: {<<: *h, ");
+    CHECK(first(yaml) == "s.yaml:6:9: generations.tpu.<<: unknown key `<<` (a YAML 1.1 merge key, which the YAML reader "
+                         "gpumm uses does not merge: write the keys out here; a scenario builds on another with `extends`)");
+  }
   SUBCASE("a list where a map is expected") {
     std::string yaml = kValid;
     yaml.replace(yaml.find("{pue: 1.3}"), 10, "[1.3]");

@@ -338,6 +338,9 @@ void MapReader::finish() {
 }
 
 std::string MapReader::key_hint(const std::string& key, const std::vector<std::string>& known) const {
+  if (key == "<<")
+    return " (a YAML 1.1 merge key, which the YAML reader gpumm uses does not merge: write the keys out here; a "
+           "scenario builds on another with `extends`)";
   // `power_at_start {us_east: 200 MW}`: to YAML a key `power_at_start {us_east`
   if (const size_t open = key.find_first_of("{["); open != std::string::npos && open > 1 && key[open - 1] == ' ') {
     const std::string before = key.substr(0, key.find_last_not_of(' ', open - 1) + 1);
