@@ -107,26 +107,9 @@ class SizeGuard : public YAML::EventHandler {
       std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(static_cast<unsigned char>(text_[at])));
       c = buf;
     }
-    throw TooLarge{mark, "invalid YAML: unexpected '" + c + "'" + margin_hint(mark)};
+    throw TooLarge{mark, "invalid YAML: unexpected '" + c + "'" + detail::margin_hint(text_, mark)};
   }
   void OnDocumentEnd() override {}
-  // Why a document ended before `mark`: its first line indented more than the line at `mark`.
-  std::string margin_hint(const YAML::Mark& mark) const {
-    int line = 1;
-    for (size_t begin = 0; begin < text_.size(); ++line) {
-      const size_t end = std::min(text_.find('\n', begin), text_.size());
-      const size_t first = text_.find_first_not_of(' ', begin);
-      if (first < end && text_[first] != '\r' && text_[first] != '#') {  // the first line that holds something
-        const int indent = static_cast<int>(first - begin);
-        if (mark.column >= indent) return "";
-        return " (line " + std::to_string(line) + ", where the document starts, is indented by " + std::to_string(indent) +
-               (indent == 1 ? " space" : " spaces") + " and this line by " + std::to_string(mark.column) +
-               ": the keys at the top level line up at the left margin)";
-      }
-      begin = end + 1;
-    }
-    return "";
-  }
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     // `a: &a [x, *a]`: yaml-cpp would build a value that holds itself, which no reader of it

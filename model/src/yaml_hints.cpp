@@ -343,6 +343,23 @@ std::string syntax_message(const std::string& text, const YAML::Exception& e) {
   return msg;
 }
 
+std::string margin_hint(std::string_view text, const YAML::Mark& mark) {
+  int line = 1;
+  for (size_t begin = 0; begin < text.size(); ++line) {
+    const size_t end = std::min(text.find('\n', begin), text.size());
+    const size_t first = text.find_first_not_of(' ', begin);
+    if (first < end && text[first] != '\r' && text[first] != '#') {  // the first line that holds something
+      const int indent = static_cast<int>(first - begin);
+      if (mark.column >= indent) return "";
+      return " (line " + std::to_string(line) + ", where the document starts, is indented by " + std::to_string(indent) +
+             (indent == 1 ? " space" : " spaces") + " and this line by " + std::to_string(mark.column) +
+             ": the keys at the top level line up at the left margin)";
+    }
+    begin = end + 1;
+  }
+  return "";
+}
+
 std::optional<QuoteProblem> unclosed_quote(const std::string& text, const YAML::Node& root) {
   const Lines lines{text};
   const bool block = root.Style() != YAML::EmitterStyle::Flow;

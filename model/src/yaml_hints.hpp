@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace gpumm::detail {
 
@@ -18,6 +19,11 @@ namespace gpumm::detail {
 /// missing after its `:`, or the `:` itself); a value holding `: ` unquoted; text after a
 /// closing quote.
 std::string syntax_message(const std::string& text, const YAML::Exception& e);
+
+/// Why a document ended at `mark`, where more follows: " (line 1, where the document starts, is
+/// indented by 1 space and this line by 0: ...)" when its first line is indented more than the
+/// line at `mark`, else "". yaml-cpp ends the document there.
+std::string margin_hint(std::string_view text, const YAML::Mark& mark);
 
 /// A quoted value of a parsed document that yaml-cpp read on past where YAML ends it: never
 /// closed (yaml-cpp 0.7 reads it to the end of the file without a word), or closed by a later
