@@ -389,6 +389,9 @@ TEST_CASE("scenario: a YAML syntax error names its likely cause") {
   CHECK(says("a: {b: \"x, c: 1}\nd: 2\n") ==
         "the `\"` on line 1, column 8 opens a value that is never closed: close it with `\"` where the value ends");
   CHECK(says("a: 1\nb: \"x\"y\n") == "a quoted value ends at its closing quote: put the whole value inside the quotes");
+  // a line shown in part is cut between characters, not inside one (`é` is two bytes)
+  CHECK(first("a: \"x\nb: 123456789012345678901234567890123é6789\"\n").find("(`b: 123456789012345678901234567890123...`)") !=
+        std::string::npos);
   // what is no quote or bracket is not taken for one: apostrophes, comments, block scalars
   CHECK(says("a: it's [x\nb: 1 # \"c\n  c: 2\n").rfind("line 3 is indented by 2 spaces and line 2 by 0", 0) == 0);
   CHECK(says("a: |\n  text: \"x {\n  more\nb: [1\n") == "the `[` on line 4, column 4 is not closed: a `]` missing?");

@@ -43,9 +43,12 @@ struct Lines {
     const size_t first = s.find_first_not_of(" \t"), last = s.find_last_not_of(" \t\r");
     return first == std::string_view::npos ? std::string_view{} : s.substr(first, last - first + 1);
   }
-  /// `s` for a message: at most 40 characters.
+  /// `s` for a message: at most 40 bytes, cut between characters (not inside one of UTF-8).
   static std::string shown(std::string_view s) {
-    return s.size() > 40 ? std::string(s.substr(0, 37)) + "..." : std::string(s);
+    if (s.size() <= 40) return std::string(s);
+    size_t cut = 37;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    return std::string(s.substr(0, cut)) + "...";
   }
 };
 
