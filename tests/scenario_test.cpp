@@ -400,6 +400,34 @@ TEST_CASE("scenario: a YAML syntax error names its likely cause") {
   CHECK(says("a: 1\n- b\n  - c\n").rfind("a list item `- `", 0) == 0);
 }
 
+TEST_CASE("scenario: characters copied from a document that look like spaces, dashes or quotes are named") {
+  const std::string nbsp = "\xC2\xA0", zwsp = "\xE2\x80\x8B", en_dash = "\xE2\x80\x93", left = "\xE2\x80\x9C",
+                    right = "\xE2\x80\x9D";
+  // no-break spaces that indent a line: a syntax error, with the line that holds them
+  std::string indented = kValid + "    capex: {2025: $1B}\n    sells_surplus: true\n";
+  indented.replace(indented.find("    capex"), 4, nbsp + nbsp + nbsp + nbsp);
+  CHECK(first(indented) == "s.yaml:16:5: invalid YAML: end of map not found (line 15 holds U+00A0, a no-break space, "
+                           "which YAML does not read as a space: type a plain space)");
+  // on the last line, the same text is a key of the top level
+  indented.resize(indented.find("    sells_surplus"));
+  CHECK(first(indented).find("unknown key") != std::string::npos);
+  CHECK(first(indented).find("(it holds U+00A0, a no-break space") != std::string::npos);
+  // in a key, a date, a name: the message about the value says what it holds
+  CHECK(first(kValid + "    " + zwsp + "capex: {2025: $1B}\n").find(
+            "(it holds U+200B, a zero-width space, which cannot be seen: delete it)") != std::string::npos);
+  std::string dated = kValid + "    orders: [{generation: h100, units: 10, date: 2024-06-01}]\n";
+  dated.replace(dated.find("2024-06-01"), 10, "2024" + en_dash + "06" + en_dash + "01");
+  CHECK(first(dated).find("(it holds U+2013, an en dash, where `-` was meant?)") != std::string::npos);
+  std::string named = kValid;
+  named.replace(named.find("name: small"), 11, "name: " + left + "small" + right);
+  CHECK(first(named).find("(it holds U+201C, a typographic quote, where `\"` was meant?)") != std::string::npos);
+  // after a colon inside `{...}`, where the key then runs on (the path holds it)
+  std::string flow = kValid + "    capex: {2025:" + nbsp + "$1B}\n";
+  CHECK(first(flow).find("(it holds U+00A0, a no-break space") != std::string::npos);
+  // plain text has none of them, and gets no such note
+  CHECK(first(kValid + "    capx: {2025: $1B}\n").find("it holds") == std::string::npos);
+}
+
 TEST_CASE("scenario: a document whose first line is indented is read to its end, not to the first line less indented") {
   // yaml-cpp's Load stops there without a word: the rest of the file would be dropped
   CHECK(first(" " + kValid) == "s.yaml:2:1: invalid YAML: unexpected 's' (line 1, where the document starts, is indented "

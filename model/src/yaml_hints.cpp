@@ -312,6 +312,14 @@ std::string syntax_message(const std::string& text, const YAML::Exception& e) {
   const auto with = [&](const std::string& hint) { return msg + " (" + hint + ")"; };
   if (text.find('\t', here) < std::min(text.find_first_not_of(" \t", here), text.size()))
     return with("the line is indented with a tab: YAML indents with spaces");
+  // a character copied from a document that looks like a space, a dash or a quote, on this
+  // line or the one above that holds something
+  for (size_t b = here, seen = 0; seen < 2; b = lines.begin_of(b - 1)) {
+    if (const std::string what = lookalike(lines.content(b)); !what.empty())
+      return with("line " + std::to_string(lines.number_of(b)) + " holds " + what);
+    if (!lines.content(b).empty() || b == here) ++seen;
+    if (b == 0) break;
+  }
   const Lexed lexed = lex(lines, at + 1);
   // a quoted value that runs on over what should have followed it
   for (size_t q : lexed.quotes) {
@@ -344,6 +352,38 @@ std::string syntax_message(const std::string& text, const YAML::Exception& e) {
   if (!lexed.open_flows.empty()) return msg;
   if (const std::string why = block_hint(lines, e.mark.line, at, e.msg); !why.empty()) return with(why);
   return msg;
+}
+
+std::string lookalike(std::string_view s) {
+  struct Lookalike {
+    std::string_view utf8;
+    const char* what;
+  };
+  static constexpr Lookalike kLookalikes[] = {
+      {"\xC2\xA0", "U+00A0, a no-break space, which YAML does not read as a space: type a plain space"},
+      {"\xE2\x80\xAF", "U+202F, a narrow no-break space, which YAML does not read as a space: type a plain space"},
+      {"\xE2\x80\x87", "U+2007, a figure space, which YAML does not read as a space: type a plain space"},
+      {"\xE2\x80\x89", "U+2009, a thin space, which YAML does not read as a space: type a plain space"},
+      {"\xE3\x80\x80", "U+3000, an ideographic space, which YAML does not read as a space: type a plain space"},
+      {"\xE2\x80\x8B", "U+200B, a zero-width space, which cannot be seen: delete it"},
+      {"\xE2\x81\xA0", "U+2060, a word joiner, which cannot be seen: delete it"},
+      {"\xEF\xBB\xBF", "U+FEFF, a byte order mark inside the text, which cannot be seen: delete it"},
+      {"\xE2\x80\x93", "U+2013, an en dash, where `-` was meant?"},
+      {"\xE2\x80\x94", "U+2014, an em dash, where `-` was meant?"},
+      {"\xE2\x88\x92", "U+2212, a minus sign, where `-` was meant?"},
+      {"\xE2\x80\x9C", "U+201C, a typographic quote, where `\"` was meant?"},
+      {"\xE2\x80\x9D", "U+201D, a typographic quote, where `\"` was meant?"},
+      {"\xE2\x80\x98", "U+2018, a typographic quote, where `'` was meant?"},
+      {"\xE2\x80\x99", "U+2019, a typographic quote, where `'` was meant?"},
+  };
+  size_t first = npos;
+  const char* what = "";
+  for (const Lookalike& l : kLookalikes)
+    if (const size_t at = s.find(l.utf8); at < first) {
+      first = at;
+      what = l.what;
+    }
+  return what;
 }
 
 std::string margin_hint(std::string_view text, const YAML::Mark& mark) {

@@ -20,6 +20,12 @@ namespace gpumm::detail {
 /// closing quote.
 std::string syntax_message(const std::string& text, const YAML::Exception& e);
 
+/// What a character in `s` that looks like another but is not is ("U+00A0, a no-break space,
+/// which YAML does not read as a space: type a plain space"), for the first one in `s`; ""
+/// when there is none. Text copied from a document or a web page brings them: no-break and
+/// other spaces, zero-width characters, dashes for `-`, typographic quotes for `"` and `'`.
+std::string lookalike(std::string_view s);
+
 /// Why a document ended at `mark`, where more follows: " (line 1, where the document starts, is
 /// indented by 1 space and this line by 0: ...)" when its first line is indented more than the
 /// line at `mark`, else "". yaml-cpp ends the document there.

@@ -1,5 +1,7 @@
 #include "yaml_reader.hpp"
 
+#include "yaml_hints.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -74,6 +76,9 @@ void Diagnostics::error_in(const std::string& in_file, const YAML::Mark& mark, c
   d.column = mark.column >= 0 ? mark.column + 1 : 0;
   d.path = path;
   d.message = message;
+  // text copied from a document: a no-break space in a key, an en dash in a date
+  if (std::string what = lookalike(message); !what.empty() || !(what = lookalike(path)).empty())
+    d.message += " (it holds " + what + ")";
   list.push_back(std::move(d));
 }
 
