@@ -2542,6 +2542,14 @@ TEST_CASE("cli: --set changes numbers of the scenario for one run, as a case fil
   CHECK(other.err == "gpumm: --set firms.google.capex.2026=$45000M: not a number in the units the scenario writes at "
                      "firms.google.capex.2026 ($30B); e.g. `--set firms.google.capex.2026=30` is $30B\n");
   CHECK_FALSE(fs::exists(dir / "other"));
+  // a minus sign or a dash copied from a document, not `-`, is named (so is a date's en dash)
+  Result dash = run_gpumm("run tests/testdata/good_small.yaml --set 'firms.google.capex.2026=\xE2\x88\x92""5' -o '" +
+                          (dir / "dash").string() + "'");
+  CHECK(dash.code == 2);
+  CHECK(dash.err.find("is $30B (it holds U+2212, a minus sign, where `-` was meant?)\n") != std::string::npos);
+  Result date = run_gpumm("explain tests/testdata/good_small.yaml --firm google --date '2025\xE2\x80\x93""06'");
+  CHECK(date.code == 2);
+  CHECK(date.err.find("(it holds U+2013, an en dash, where `-` was meant?)\nTry `gpumm explain --help`.") != std::string::npos);
   // a number written with separators is told how to write it
   Result comma = run_gpumm("run tests/testdata/good_small.yaml --set firms.google.capex.2026=1,000 -o '" +
                            (dir / "comma").string() + "'");

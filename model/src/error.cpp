@@ -1,5 +1,6 @@
 #include "gpumm/error.hpp"
 
+#include "yaml_hints.hpp"
 #include "yaml_reader.hpp"
 
 #include <algorithm>
@@ -54,6 +55,11 @@ ScenarioError::ScenarioError(std::vector<Diagnostic> diagnostics, int)
 
 std::string closest_name(const std::string& word, const std::vector<std::string>& candidates) {
   return detail::did_you_mean(word, candidates);
+}
+
+std::string lookalike_note(const std::string& text) {
+  const std::string what = detail::lookalike(text);
+  return what.empty() ? "" : " (it holds " + what + ")";
 }
 
 }  // namespace gpumm

@@ -77,8 +77,7 @@ void Diagnostics::error_in(const std::string& in_file, const YAML::Mark& mark, c
   d.path = path;
   d.message = message;
   // text copied from a document: a no-break space in a key, an en dash in a date
-  if (std::string what = lookalike(message); !what.empty() || !(what = lookalike(path)).empty())
-    d.message += " (it holds " + what + ")";
+  d.message += lookalike_note(message + path);
   list.push_back(std::move(d));
 }
 

@@ -11,7 +11,8 @@
 namespace gpumm::cli::detail {
 
 int usage(std::ostream& err, const std::string& message, const std::string& command) {
-  err << "gpumm: " << message << "\n" << "Try `gpumm " << (command.empty() ? "" : command + " ") << "--help`.\n";
+  err << "gpumm: " << message << lookalike_note(message) << "\n"
+      << "Try `gpumm " << (command.empty() ? "" : command + " ") << "--help`.\n";
   return kBadInput;
 }
 
@@ -158,7 +159,7 @@ std::optional<Scenario> SetValues::apply(const std::string& path, std::ostream& 
           }
           err << "gpumm: --set " << p << "=" << given[k] << ": not a number in the units the scenario writes at "
               << p << " (" << was.back() << "); e.g. `--set " << p << "=" << format_number(t.value_at(p))
-              << "` is " << was.back() << "\n";
+              << "` is " << was.back() << lookalike_note(given[k]) << "\n";
           return std::nullopt;
         }
         x = *read;

@@ -36,6 +36,11 @@ class ScenarioError : public std::runtime_error {
 /// mean" hints on names given on a command line.
 std::string closest_name(const std::string& word, const std::vector<std::string>& candidates);
 
+/// " (it holds U+2013, an en dash, where `-` was meant?)" when `text` holds a character copied
+/// from a document that looks like a space, a dash or a quote but is none to gpumm, else "":
+/// for messages about values given on a command line (the loader adds it to its own).
+std::string lookalike_note(const std::string& text);
+
 /// The codes a run's warnings carry (warnings.csv; README lists what each means), in a fixed
 /// order: a study marks each run with the codes it raised as bits in this order (a new code
 /// goes last, so that the bits of saved studies keep their meaning). `spreadsheet_rows` comes
