@@ -818,14 +818,19 @@ TEST_CASE("scenario: with extends, a null that removes nothing is told when its 
         "you mean `capex`?");
   // a last line without `:`, which yaml-cpp reads as a key set to null
   CHECK(first(head + "firms:\n  google:\n    capex: {2026: $60B}\n    sells_surplus true") ==
-        "s.yaml:5:5: firms.google.sells_surplus true: `sells_surplus true` is not `key: value` (is the `:` missing?); "
-        "did you mean `sells_surplus`?");
+        "s.yaml:5:5: firms.google.sells_surplus true: `sells_surplus true` is not `key: value`; did you mean "
+        "`sells_surplus: true`?");
   // `key {...}` without its `:`, read by YAML as a key `key {...` (not a syntax error in a block)
   std::string flat = kValid;
   flat.replace(flat.find("power_at_start: {"), 17, "power_at_start {");
   CHECK(first(flat) == "s.yaml:13:5: firms.google.power_at_start {us_east: unknown key `power_at_start {us_east`; is the "
                        "`:` missing after `power_at_start`?");
-  CHECK(first(head + "seed 7\n") == "s.yaml:2:1: seed 7: `seed 7` is not `key: value` (is the `:` missing?); did you mean `seed`?");
+  CHECK(first(head + "seed 7\n") == "s.yaml:2:1: seed 7: `seed 7` is not `key: value`; did you mean `seed: 7`?");
+  // a key alone, which the base has or not: not a removal (that is written `seed: null`)
+  CHECK(first(head + "seed") == "s.yaml:2:1: seed: `seed` is not `key: value`: are its `:` and value missing? (`seed: "
+                                "null` removes it)");
+  CHECK(first("extends: " GPUMM_SOURCE_DIR "/inputs/base.yaml\nseed\n").rfind("s.yaml:2:1: seed: `seed` is not `key: value`", 0) ==
+        0);  // (the base has `seed: 42`, which it would have removed)
   // an id that a section of entries does not have: told with the ids it has
   CHECK(first(head + "firms:\n  gogle: null\n") ==
         "s.yaml:3:3: firms.gogle: `gogle: null` removes nothing (the scenario it extends has no `gogle` in `firms`); did "

@@ -1729,14 +1729,19 @@ void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file
         existing.reset(b->second);
         existing_key.reset(b->first);
       }
-    if (value.IsNull()) {
-      // (a last line without `:`, `seed 7`, is a key set to null to yaml-cpp, its null marked
-      // where the key is)
-      const YAML::Mark k = it->first.Mark(), v = value.Mark();
-      const bool bare = v.pos == k.pos;
+    const YAML::Mark k = it->first.Mark();
+    if (value.IsNull() && value.Mark().pos == k.pos) {
+      // a last line without `:` (`seed 7`, `seed`) is a key set to null to yaml-cpp, its null
+      // marked where the key is: no removal was written
+      const size_t space = key.find(' ');
+      d.error_in(file, k, at,
+                 "`" + key + "` is not `key: value`" +
+                     (space == std::string::npos ? ": are its `:` and value missing? (`" + key + ": null` removes it)"
+                                                 : "; did you mean `" + key.substr(0, space) + ":" + key.substr(space) + "`?"));
+    } else if (value.IsNull()) {
       static const std::set<std::string> kEntrySections = {"generations", "regions",   "firms",       "upstream",
                                                             "programs",    "inference", "other_demand"};
-      if (!existing.IsDefined() && !bare && kEntrySections.count(path)) {
+      if (!existing.IsDefined() && kEntrySections.count(path)) {
         // an id of a section of entries (`firms: {amazonx: null}`): no reader of known keys
         // comes by these, so it is told here, with the ids there are
         std::vector<std::string> ids;
@@ -1747,7 +1752,7 @@ void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file
                    "`" + key + ": null` removes nothing (the scenario it extends has no `" + key + "` in `" + path + "`)" +
                        (guess.empty() ? "" : "; did you mean `" + guess + "`?"));
       } else {
-        (existing.IsDefined() ? d.removals : d.removed_nothing).push_back({at, file, k, bare});
+        (existing.IsDefined() ? d.removals : d.removed_nothing).push_back({at, file, k});
       }
       base.remove(key);
     } else if (existing.IsDefined() && existing.IsMap() && value.IsMap()) {

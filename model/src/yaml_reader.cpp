@@ -335,8 +335,7 @@ void MapReader::finish() {
     const std::string key = r.path.substr(prefix.size());
     if (key.find('.') != std::string::npos || known_.count(key)) continue;
     diags_.error_in(r.file, r.mark, r.path,
-                    (r.bare ? "`" + key + "` is not `key: value` (is the `:` missing?)"
-                            : "`" + key + ": null` removes nothing (the scenario it extends has no `" + key + "` there)") +
+                    "`" + key + ": null` removes nothing (the scenario it extends has no `" + key + "` there)" +
                         key_hint(key, known));
   }
 }

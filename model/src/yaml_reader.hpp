@@ -49,7 +49,6 @@ struct Diagnostics {
   struct Removal {
     std::string path, file;
     YAML::Mark mark;
-    bool bare = false;  ///< a line without `:` (`seed 7`), which yaml-cpp reads as a key set to null
   };
   std::vector<Removal> removals;
   /// With `extends`, keys an extending file set to null where its base had none, removing
