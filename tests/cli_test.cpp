@@ -1303,8 +1303,8 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   const fs::path out = scratch("diagnosis");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);
   auto summary = lines(slurp(out / "summary.csv"));
-  for (const char* col : {"trend_relative_balance", "temporary_relative_balance", "utilization", "mismatch_index",
-                          "mismatch_firms", "mismatch_regions", "mismatch_generations", "regime"})
+  for (const char* col : {"trend_relative_balance_frac", "temporary_relative_balance_frac", "utilization_frac",
+                          "mismatch_index_frac", "mismatch_firms_frac", "mismatch_regions_frac", "mismatch_generations_frac", "regime"})
     CHECK_MESSAGE(summary[0].find(col) != std::string::npos, std::string(col));
   int regimes = 0;
   for (size_t t = 1; t < summary.size(); ++t)
@@ -1328,7 +1328,7 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   // month to its last, as summary.csv has them (it once gave the lowest and highest instead,
   // so a deepening shortage read as one that eased)
   const auto dates = column(out / "summary.csv", "date");
-  const auto trend = column(out / "summary.csv", "trend_relative_balance");
+  const auto trend = column(out / "summary.csv", "trend_relative_balance_frac");
   const auto trend_on = [&](const std::string& month) {
     for (size_t t = 0; t < dates.size(); ++t)
       if (dates[t].substr(0, 7) == month) {
@@ -1680,7 +1680,7 @@ TEST_CASE("cli: case study generation-switch: older generations idle while Rubin
   auto dates = column(out / "summary.csv", "date");
   auto idle = column(out / "summary.csv", "idle_h100e");
   auto unserved = column(out / "summary.csv", "unserved_h100e");
-  auto by_generation = column(out / "summary.csv", "mismatch_generations");
+  auto by_generation = column(out / "summary.csv", "mismatch_generations_frac");
   auto glut_unserved = column(glut / "summary.csv", "unserved_h100e");
   int periods = 0;
   for (size_t t = 0; t < dates.size(); ++t) {
@@ -1898,20 +1898,24 @@ TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and brok
   CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric periods_in_shortage")) ==
         "gpumm: --metric: unknown metric `periods_in_shortage`; did you mean `periods_in_structural_shortage`?");
   CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric mismatch_index")) ==
-        "gpumm: --metric: unknown metric `mismatch_index`; did you mean `mean_mismatch_index`?");
+        "gpumm: --metric: unknown metric `mismatch_index`; did you mean `mean_mismatch_index_frac`?");
+  // a ratio's name before it took `_frac`: told what it is now
+  CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric mean_relative_balance")) ==
+        "gpumm: --metric: `mean_relative_balance` is now `mean_relative_balance_frac` (a ratio's name ends in `_frac`: a "
+        "fraction of 1, not percent)");
   // several hold them (`final_...`), or none: the list
   CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric final_h100e")).find(
             "(the metrics: ") != std::string::npos);
   CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric glut")) ==
         "gpumm: --metric: unknown metric `glut` (the metrics: peak_unserved_h100e, "
-        "periods_in_structural_shortage, periods_in_oversupply, mean_mismatch_index, mean_relative_balance, "
-        "final_relative_balance, final_spot_usd_per_h100e_hour, final_installed_h100e, peak_stranded_gpus, "
+        "periods_in_structural_shortage, periods_in_oversupply, mean_mismatch_index_frac, mean_relative_balance_frac, "
+        "final_relative_balance_frac, final_spot_usd_per_h100e_hour, final_installed_h100e, peak_stranded_gpus, "
         "contract_shortfall_h100e_months, surplus_h100e_months:FIRM, spare_share:CAUSE)");
   // a metric given twice would be measured and written twice
-  Result twice = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric mean_mismatch_index --metric "
-                           "mean_mismatch_index -o '" + out.string() + "'");
+  Result twice = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric mean_mismatch_index_frac --metric "
+                           "mean_mismatch_index_frac -o '" + out.string() + "'");
   CHECK(twice.code == 2);
-  CHECK(first_line(twice) == "gpumm: --metric mean_mismatch_index is given twice");
+  CHECK(first_line(twice) == "gpumm: --metric mean_mismatch_index_frac is given twice");
   CHECK_FALSE(fs::exists(out));
   Result firm = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric surplus_h100e_months:mta");
   CHECK(firm.code == 2);
@@ -1939,23 +1943,23 @@ TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and brok
   CHECK(lines(slurp(out / "diff.csv")).size() == 1);  // the header only
   // several metrics, a firm's among them, every run with the seed given
   Result two = run_gpumm("diff inputs/base.yaml inputs/cases/meta-sells-compute.yaml -q --seed 3 --metric "
-                         "surplus_h100e_months:meta --metric mean_relative_balance -o '" + out.string() + "'");
+                         "surplus_h100e_months:meta --metric mean_relative_balance_frac -o '" + out.string() + "'");
   CHECK(two.code == 0);
   CHECK(two.out.empty());
   const auto metrics = column(out / "diff.csv", "metric");
   CHECK(std::set<std::string>(metrics.begin(), metrics.end()) ==
-        std::set<std::string>{"surplus_h100e_months:meta", "mean_relative_balance"});
+        std::set<std::string>{"surplus_h100e_months:meta", "mean_relative_balance_frac"});
   // the first step starts from the base's mean relative balance with seed 3, not its own seed 42
   const auto mean_balance = [](const std::string& seed) {
     const fs::path run = scratch("diff-seed");
     REQUIRE(run_gpumm("run inputs/base.yaml -q --seed " + seed + " -o '" + run.string() + "'").code == 0);
     double sum = 0;
-    const auto rel = column(run / "summary.csv", "relative_balance");
+    const auto rel = column(run / "summary.csv", "relative_balance_frac");
     for (const std::string& x : rel) sum += std::stod(x);
     return sum / static_cast<double>(rel.size());
   };
   const double start = std::stod(column(out / "diff.csv", "metric_before").at(1));
-  CHECK(metrics.at(1) == "mean_relative_balance");
+  CHECK(metrics.at(1) == "mean_relative_balance_frac");
   CHECK(start == doctest::Approx(mean_balance("3")).epsilon(1e-12));
   CHECK(start != doctest::Approx(mean_balance("42")).epsilon(1e-12));
 }
@@ -2187,7 +2191,7 @@ TEST_CASE("cli: Monte Carlo bands of each series are the percentiles of the runs
   const Result study = run_gpumm("study tests/testdata/studies/monte_carlo_small.yaml -o '" + out.string() + "'");
   REQUIRE(study.code == 0);
   // the headline gives each series' band in the last month, as bands.csv has it
-  for (const char* series : {"relative_balance", "installed_h100e", "unserved_h100e"}) {
+  for (const char* series : {"relative_balance_frac", "installed_h100e", "unserved_h100e"}) {
     const auto at = [&](const char* p) {
       return gpumm::significant_number(std::stod(column(out / "bands.csv", series + std::string(p)).back()));
     };
@@ -2203,7 +2207,7 @@ TEST_CASE("cli: Monte Carlo bands of each series are the percentiles of the runs
     const fs::path one = scratch("bands-run-" + std::to_string(k));
     REQUIRE(run_gpumm("run tests/testdata/good_demand.yaml -q --set firms.google.capex.2026=" + capex[k] + " -o '" +
                       one.string() + "'").code == 0);
-    for (const char* series : {"relative_balance", "installed_h100e", "unserved_h100e"}) {
+    for (const char* series : {"relative_balance_frac", "installed_h100e", "unserved_h100e"}) {
       std::vector<double> v;
       for (const auto& x : column(one / "summary.csv", series)) v.push_back(std::stod(x));
       runs[series].push_back(v);
@@ -2217,7 +2221,7 @@ TEST_CASE("cli: Monte Carlo bands of each series are the percentiles of the runs
     return k + 1 < x.size() ? x[k] + (x[k + 1] - x[k]) * (pos - static_cast<double>(k)) : x.back();
   };
   int checked = 0, spread = 0;
-  for (const char* series : {"relative_balance", "installed_h100e", "unserved_h100e"}) {
+  for (const char* series : {"relative_balance_frac", "installed_h100e", "unserved_h100e"}) {
     CAPTURE(series);
     const std::vector<std::pair<const char*, double>> bands = {{"_p5", 0.05}, {"_p10", 0.10}, {"_p50", 0.50}, {"_p90", 0.90}, {"_p95", 0.95}};
     for (const auto& [suffix, p] : bands) {
@@ -2355,7 +2359,7 @@ TEST_CASE("cli: a Sobol study's indices per period of one series do not depend o
   {
     const auto series = column(both / "sobol_periods.csv", "series"), dates = column(both / "sobol_periods.csv", "date"),
                params = column(both / "sobol_periods.csv", "parameter"), total = column(both / "sobol_periods.csv", "total");
-    for (const std::string name : {"relative_balance", "installed_h100e"}) {
+    for (const std::string name : {"relative_balance_frac", "installed_h100e"}) {
       std::string best;
       double most = -1;
       for (size_t k = 0; k < series.size(); ++k)
@@ -2375,7 +2379,7 @@ TEST_CASE("cli: a Sobol study's indices per period of one series do not depend o
       if (line.find("," + series + ",") != std::string::npos) out.push_back(line);
     return out;
   };
-  for (const std::string series : {"relative_balance", "installed_h100e"}) {
+  for (const std::string series : {"relative_balance_frac", "installed_h100e"}) {
     CAPTURE(series);
     std::string t = text;
     t.replace(t.find("series: ["), std::string::npos, "series: [" + series + "]\n");
@@ -2433,7 +2437,7 @@ TEST_CASE("cli: a study gives byte-identical results with 1 and 2 threads") {
                           "total_high");
       // 2026's capex cannot move January 2024 (its orders arrive years later):
       // no variance, empty cells; by the end of 2026 both parameters share out a variance
-      CHECK(periods[1].rfind("2024-01-01,relative_balance,firms.google.capex.2026,0,,,,,,", 0) == 0);
+      CHECK(periods[1].rfind("2024-01-01,relative_balance_frac,firms.google.capex.2026,0,,,,,,", 0) == 0);
       CHECK(periods[1 + 36 * 2].rfind("2024-01-01,installed_h100e,firms.google.capex.2026,0,,,,,,", 0) == 0);
       const auto var = column(one / "sobol_periods.csv", "variance");
       const auto total = column(one / "sobol_periods.csv", "total");
@@ -2445,13 +2449,13 @@ TEST_CASE("cli: a study gives byte-identical results with 1 and 2 threads") {
           late_varies.insert(series[k]);
           CHECK(std::stod(total[k]) >= 0);
         }
-      CHECK(late_varies == std::set<std::string>{"relative_balance", "installed_h100e"});
-      CHECK(slurp(one / "manifest.yaml").find("series: [relative_balance, installed_h100e]") != std::string::npos);
+      CHECK(late_varies == std::set<std::string>{"relative_balance_frac", "installed_h100e"});
+      CHECK(slurp(one / "manifest.yaml").find("series: [relative_balance_frac, installed_h100e]") != std::string::npos);
     } else {
       auto bands = lines(slurp(one / "bands.csv"));
       CHECK(bands.size() == 1 + 36);  // one row per month
       std::string header = "date";
-      for (const char* series : {"relative_balance", "installed_h100e", "unserved_h100e"})
+      for (const char* series : {"relative_balance_frac", "installed_h100e", "unserved_h100e"})
         for (const char* p : {"_p5", "_p10", "_p50", "_p90", "_p95"}) header += std::string(",") + series + p;
       CHECK(bands[0] == header);
     }
@@ -2845,13 +2849,16 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   // per-period series: summary.csv's numbers, each once, for the methods that keep series
   Result series = run_gpumm("study tests/testdata/studies/bad_series.yaml -o '" + scratch("bad-series").string() + "'");
   CHECK(series.code == 2);
-  CHECK(series.err.find("bad_series.yaml:7:28: series[1]: unknown series `unserved_h100`; did you mean `unserved_h100e`?") !=
+  CHECK(series.err.find("bad_series.yaml:7:33: series[1]: unknown series `unserved_h100`; did you mean `unserved_h100e`?") !=
         std::string::npos);
-  CHECK(series.err.find("bad_series.yaml:7:43: series[2]: `relative_balance` is listed twice") != std::string::npos);
-  CHECK(series.err.find("bad_series.yaml:7:61: series[3]: unknown series `glut` (a series is one of summary.csv's "
-                        "number columns, such as relative_balance, unserved_h100e or spot_usd_per_h100e_hour)") !=
+  CHECK(series.err.find("bad_series.yaml:7:48: series[2]: `relative_balance_frac` is listed twice") != std::string::npos);
+  CHECK(series.err.find("bad_series.yaml:7:71: series[3]: unknown series `glut` (a series is one of summary.csv's "
+                        "number columns, such as relative_balance_frac, unserved_h100e or spot_usd_per_h100e_hour)") !=
         std::string::npos);
-  CHECK(series.err.find("3 problems found") != std::string::npos);
+  // a column's name before ratios took `_frac`
+  CHECK(series.err.find("bad_series.yaml:7:77: series[4]: `utilization` is now `utilization_frac` (a ratio's name ends "
+                        "in `_frac`: a fraction of 1, not percent)") != std::string::npos);
+  CHECK(series.err.find("4 problems found") != std::string::npos);
   // a scenario that is not there is told at the study's `scenario:`, with where it was looked for
   {
     const fs::path dir = scratch("study-scenario-missing");
@@ -2878,7 +2885,7 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
             "`[periods_in_structural_shortage]`, found a single value (a list is `[a, b]`, or entries on the lines below, "
             "each starting with `- `)",
             "tests/testdata/studies/bad_lists.yaml:9:9: series: expected a list of summary.csv's number columns, e.g. "
-            "`[relative_balance, spot_usd_per_h100e_hour]`, found an empty list",
+            "`[relative_balance_frac, spot_usd_per_h100e_hour]`, found an empty list",
             "3 problems found"});
   CHECK_FALSE(fs::exists(scratch("bad-lists")));
   Result method = run_gpumm("validate tests/testdata/studies/bad_series_method.yaml");

@@ -50,9 +50,10 @@ const std::vector<std::pair<std::string, std::string>>& study_metrics() {
       {"peak_unserved_h100e", "largest unserved demand in any period (H100e)"},
       {"periods_in_structural_shortage", "periods the diagnosis calls a structural shortage"},
       {"periods_in_oversupply", "periods the diagnosis calls oversupply"},
-      {"mean_mismatch_index", "mean of the mismatch index over the horizon"},
-      {"mean_relative_balance", "mean relative balance over the horizon"},
-      {"final_relative_balance", "relative balance in the last period"},
+      {"mean_mismatch_index_frac", "mean of the mismatch index over the horizon (0 to 1)"},
+      {"mean_relative_balance_frac",
+       "mean relative balance over the horizon (balance over demand, a fraction: -0.05 is 5% short)"},
+      {"final_relative_balance_frac", "relative balance in the last period (a fraction, as above)"},
       {"final_spot_usd_per_h100e_hour", "spot price in the last period (0 without a market)"},
       {"final_installed_h100e", "installed compute in the last period"},
       {"peak_stranded_gpus", "largest number of stranded GPUs in any period"},
@@ -74,6 +75,12 @@ int spare_cause_index(const std::string& id) {
   for (size_t k = 0; k < std::size(kSpareCauses); ++k)
     if (id == kSpareCauses[k].id) return static_cast<int>(k);
   return -1;
+}
+
+// The ratios' names carry `_frac` (a fraction of 1) as the other numbers carry their unit; the
+// names they had before are told so, not guessed at.
+std::string renamed_to_frac(const std::string& name) {
+  return "`" + name + "` is now `" + name + "_frac` (a ratio's name ends in `_frac`: a fraction of 1, not percent)";
 }
 
 bool known_metric(const std::string& name, const Scenario* s) {
@@ -106,6 +113,7 @@ std::string metric_problem(const std::string& name, const Scenario* s) {
   if (!known_metric(name, nullptr)) {
     std::vector<std::string> names;
     for (const auto& [n, _] : study_metrics()) names.push_back(n);
+    if (std::find(names.begin(), names.end(), name + "_frac") != names.end()) return renamed_to_frac(name);
     if (const std::string guess = detail::did_you_mean(name, names); !guess.empty())
       return "unknown metric `" + name + "`; did you mean `" + guess + "`?";
     std::string all;
@@ -127,9 +135,10 @@ std::string series_problem(const std::string& name) {
   std::vector<std::string> names;
   for (const SummaryNumber& n : summary_numbers()) names.emplace_back(n.name);
   if (std::find(names.begin(), names.end(), name) != names.end()) return "";
+  if (std::find(names.begin(), names.end(), name + "_frac") != names.end()) return renamed_to_frac(name);
   if (const std::string guess = detail::did_you_mean(name, names); !guess.empty())
     return "unknown series `" + name + "`; did you mean `" + guess + "`?";
-  return "unknown series `" + name + "` (a series is one of summary.csv's number columns, such as relative_balance, "
+  return "unknown series `" + name + "` (a series is one of summary.csv's number columns, such as relative_balance_frac, "
          "unserved_h100e or spot_usd_per_h100e_hour)";
 }
 }  // namespace
@@ -161,12 +170,12 @@ double run_metric(const std::string& name, const Scenario& s, const RunResult& r
     const Regime want = name == "periods_in_oversupply" ? Regime::oversupply : Regime::structural_shortage;
     return static_cast<double>(std::count(d.regimes.begin(), d.regimes.end(), want));
   }
-  if (name == "mean_mismatch_index" || name == "mean_relative_balance") {
+  if (name == "mean_mismatch_index_frac" || name == "mean_relative_balance_frac") {
     double sum = 0;
-    for (const auto& x : p) sum += name == "mean_mismatch_index" ? x.mismatch_index : x.relative_balance();
+    for (const auto& x : p) sum += name == "mean_mismatch_index_frac" ? x.mismatch_index : x.relative_balance();
     return sum / static_cast<double>(p.size());
   }
-  if (name == "final_relative_balance") return p.back().relative_balance();
+  if (name == "final_relative_balance_frac") return p.back().relative_balance();
   if (name == "final_spot_usd_per_h100e_hour") return p.back().spot_usd_per_h100e_hour;
   if (name == "final_installed_h100e") return p.back().installed_h100e;
   if (name == "peak_stranded_gpus") {
@@ -588,7 +597,7 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
     d.error(series, "series", "only monte_carlo and sobol studies analyse per-period series (bands, indices per period)");
   } else if (series.IsDefined() && (!series.IsSequence() || series.size() == 0)) {
     d.error(series, "series",
-            detail::list_expected(series, "summary.csv's number columns, e.g. `[relative_balance, spot_usd_per_h100e_hour]`"));
+            detail::list_expected(series, "summary.csv's number columns, e.g. `[relative_balance_frac, spot_usd_per_h100e_hour]`"));
   } else if (series.IsDefined()) {
     for (std::size_t i = 0; i < series.size(); ++i) {
       std::string name;
@@ -602,7 +611,7 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
         st.series.push_back(name);
     }
   } else if (study_keeps_series(st.method)) {
-    st.series = {"relative_balance"};
+    st.series = {"relative_balance_frac"};
   }
   if (st.method == StudyMethod::grid && std::pow(st.points, static_cast<double>(st.parameters.size())) > 1e6)
     d.error(m.get("points"), "points", "a grid of " + std::to_string(st.points) + "^" + std::to_string(st.parameters.size()) +

@@ -80,7 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     }
     if (changes.size() <= 4) {
-      const gpumm::Waterfall w = gpumm::waterfall(base, b, {"mean_relative_balance", "peak_unserved_h100e"});
+      const gpumm::Waterfall w = gpumm::waterfall(base, b, {"mean_relative_balance_frac", "peak_unserved_h100e"});
       for (size_t m = 0; m < w.metrics.size(); ++m) {
         double sum = 0;
         for (size_t k = 0; k < w.steps.size(); ++k) sum += w.effect(k, m);

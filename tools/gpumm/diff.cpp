@@ -116,7 +116,7 @@ int cmd_diff(const std::vector<std::string>& args, std::ostream& out, std::ostre
     return bad("diff takes two scenarios, e.g. `gpumm diff inputs/base.yaml inputs/cases/glut.yaml`");
   for (const std::string& p : paths)
     if (is_study_file(p)) return bad("`" + p + "` is a study file; diff compares two scenarios");
-  if (metrics.empty()) metrics = {"periods_in_structural_shortage", "mean_relative_balance"};
+  if (metrics.empty()) metrics = {"periods_in_structural_shortage", "mean_relative_balance_frac"};
   for (const std::string& m : metrics)
     if (const std::string problem = metric_problem(m); !problem.empty())
       return bad("--metric: " + problem);

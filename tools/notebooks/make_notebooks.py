@@ -256,7 +256,7 @@ def build(gpumm, out):
         run([gpumm, "study", "inputs/studies/monte_carlo.yaml", "-q", "--threads", "2", "-o", mc])
         diff = os.path.join(tmp, "diff")
         run([gpumm, "diff", "inputs/base.yaml", "inputs/cases/grid-delay.yaml", "-q", "-o", diff,
-             "--metric", "mean_relative_balance", "--metric", "periods_in_structural_shortage"])
+             "--metric", "mean_relative_balance_frac", "--metric", "periods_in_structural_shortage"])
         md = notebook(runs, tornado, sobol, diff, mc, out)
     with open(os.path.join(out, "market-diagnosis.md"), "w") as f:
         f.write(md)
@@ -282,8 +282,8 @@ def notebook(runs, tornado, sobol, diff, mc, out):
         c.span(year_of(a), year_of(b) + 1 / 12, REGIME_FILL[regime])
     c.hline(-0.05, "shortage threshold -5%", "#cc0000")
     c.hline(0.05, "oversupply threshold +5%", "#3366cc")
-    c.line(xs, [num(r["relative_balance"]) for r in s], "relative balance", COLOURS[0], 1.2)
-    c.line(xs, [num(r["trend_relative_balance"]) for r in s], "structural trend (Hodrick-Prescott)", COLOURS[1], 2.4)
+    c.line(xs, [num(r["relative_balance_frac"]) for r in s], "relative balance", COLOURS[0], 1.2)
+    c.line(xs, [num(r["trend_relative_balance_frac"]) for r in s], "structural trend (Hodrick-Prescott)", COLOURS[1], 2.4)
     save("balance.svg", c.svg())
     counts = {}
     for r in s:
@@ -360,7 +360,7 @@ def notebook(runs, tornado, sobol, diff, mc, out):
     if oct_:
         md += ["", "In October 2026 the market's regime is `%s` with a structural trend of %.1f%% of demand: Meta's "
                "spare capacity then is a local, temporary mismatch (`gpumm explain inputs/cases/meta-sells-compute.yaml "
-               "--firm meta --date 2026-10`)." % (oct_["regime"], 100 * num(oct_["trend_relative_balance"]))]
+               "--firm meta --date 2026-10`)." % (oct_["regime"], 100 * num(oct_["trend_relative_balance_frac"]))]
     md.append("")
 
     # 4. the cases side by side
@@ -372,7 +372,7 @@ def notebook(runs, tornado, sobol, diff, mc, out):
            "|---|---|---|---|"]
     for k, name in enumerate(["base", "meta", "glut", "grid-delay", "generation-switch"]):
         rows = read_csv(os.path.join(runs[name], "summary.csv"))
-        c.line([year_of(r["date"]) for r in rows], [num(r["trend_relative_balance"]) for r in rows],
+        c.line([year_of(r["date"]) for r in rows], [num(r["trend_relative_balance_frac"]) for r in rows],
                "meta-sells-compute" if name == "meta" else name, COLOURS[k])
         n = {}
         for r in rows:
@@ -393,7 +393,7 @@ def notebook(runs, tornado, sobol, diff, mc, out):
            "the others at the base; sorted by swing. The largest: `%s` (%s to %s months)." % (t[0]["parameter"], fmt(num(t[0]["at_low"])), fmt(num(t[0]["at_high"]))), ""]
 
     # 6. Sobol indices per period
-    rows = [r for r in read_csv(os.path.join(sobol, "sobol_periods.csv")) if r["series"] == "relative_balance"]
+    rows = [r for r in read_csv(os.path.join(sobol, "sobol_periods.csv")) if r["series"] == "relative_balance_frac"]
     params = []
     for r in rows:
         if r["parameter"] not in params:
@@ -421,7 +421,7 @@ def notebook(runs, tornado, sobol, diff, mc, out):
     # 7. why a case differs from the base: its changes one at a time
     d = read_csv(os.path.join(diff, "diff.csv"))
     steps = [(r["path"], num(r["metric_before"]), num(r["metric_after"]),
-              None if r["alone_effect"] == "" else num(r["alone_effect"])) for r in d if r["metric"] == "mean_relative_balance"]
+              None if r["alone_effect"] == "" else num(r["alone_effect"])) for r in d if r["metric"] == "mean_relative_balance_frac"]
     save("grid-delay-waterfall.svg", waterfall("grid-delay against the base: mean relative balance, one change at a time",
                                                "base", "grid-delay", steps))
     periods = [r for r in d if r["metric"] == "periods_in_structural_shortage"]
@@ -520,11 +520,11 @@ def bands_section(base, mc, save):
     xs = [year_of(r["date"]) for r in b]
     col = lambda name: [num(r[name]) for r in b]
     c = Chart("How sure: the relative balance over 200 draws of five assumptions", "relative balance", 2023, 2033, -1, 0.2, 6)
-    c.band(xs, col("relative_balance_p5"), col("relative_balance_p95"), "P5 to P95", COLOURS[0], 0.2)
-    c.band(xs, col("relative_balance_p10"), col("relative_balance_p90"), "P10 to P90", COLOURS[0], 0.35)
-    c.line(xs, col("relative_balance_p50"), "median", COLOURS[0], 2.2)
+    c.band(xs, col("relative_balance_frac_p5"), col("relative_balance_frac_p95"), "P5 to P95", COLOURS[0], 0.2)
+    c.band(xs, col("relative_balance_frac_p10"), col("relative_balance_frac_p90"), "P10 to P90", COLOURS[0], 0.35)
+    c.line(xs, col("relative_balance_frac_p50"), "median", COLOURS[0], 2.2)
     s = read_csv(os.path.join(base, "summary.csv"))
-    c.line([year_of(r["date"]) for r in s], [num(r["relative_balance"]) for r in s], "the base scenario", COLOURS[1], 1.4, "5 3")
+    c.line([year_of(r["date"]) for r in s], [num(r["relative_balance_frac"]) for r in s], "the base scenario", COLOURS[1], 1.4, "5 3")
     c.hline(-0.05, "-5%")
     save("bands.svg", c.svg())
     samples = read_csv(os.path.join(mc, "samples.csv"))
@@ -544,9 +544,9 @@ def bands_section(base, mc, save):
             "The base lies in the upper part of the band from 2030: OpenAI's frontier growth, which decides the 2032 "
             "balance almost alone (correlation %.2f over the runs), is drawn from 2.0 to 4.6 a year around the base's 3.0, "
             "so most draws grow its runs faster than the base does."
-            % (half, n, round(months[n // 2]), round(months[0]), num(last["relative_balance_p5"]),
-               num(last["relative_balance_p95"]), spot, correlation(samples, "programs.openai_frontier.growth_per_year",
-                                                                     "final_relative_balance")), ""]
+            % (half, n, round(months[n // 2]), round(months[0]), num(last["relative_balance_frac_p5"]),
+               num(last["relative_balance_frac_p95"]), spot, correlation(samples, "programs.openai_frontier.growth_per_year",
+                                                                     "final_relative_balance_frac")), ""]
 
 
 def correlation(rows, a, b):

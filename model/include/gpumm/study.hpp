@@ -71,7 +71,7 @@ struct Study {
   std::vector<std::string> outputs;    ///< metric names (see `study_metrics`)
   std::vector<std::pair<int, int>> output_at;  ///< line and column of each output in the file (1-based; 0 unknown)
   /// Per-period series that Monte Carlo bands and Sobol indices per period analyse, named as
-  /// summary.csv's number columns (see `summary_numbers`); `relative_balance` unless the file
+  /// summary.csv's number columns (see `summary_numbers`); `relative_balance_frac` unless the file
   /// names others; empty for the methods that keep no series.
   std::vector<std::string> series;
 };
