@@ -50,7 +50,7 @@ Usage:
       time, in the order B writes them, and shows what each adds to a metric; the effects
       add up to B minus A. Each change is also run alone on A: the rest of the total is what
       the changes do only together. Metrics are those of studies (default:
-      periods_in_structural_shortage and mean_relative_balance; --metric again for more).
+      periods_in_structural_shortage and mean_relative_balance_frac; --metric again for more).
       Writes diff.csv (default folder: out/<A name>-vs-<B name>/). Runs on all cores unless
       --threads says otherwise (the numbers do not depend on it), with progress on a terminal.
   gpumm study STUDY.yaml [-o DIR] [--threads N] [--resume | --restart] [--quiet]
