@@ -291,9 +291,18 @@ TEST_CASE("scenario: dates, ranges and shapes") {
   SUBCASE("nothing where a map is expected: its keys were not indented under it") {
     std::string yaml = kValid;
     yaml.replace(yaml.find("    power_at_start: {us_east: 100 MW}"), 37, "    power_at_start:\n    us_east: 100 MW");
-    // (yaml-cpp places nothing where the next line starts: the line to indent)
-    CHECK(first(yaml) == "s.yaml:14:5: firms.google.power_at_start: expected a map of keys, found nothing: write its "
+    // told at the key (yaml-cpp places nothing where the next line's text starts, which may be
+    // lines below, past blank lines and comments)
+    CHECK(first(yaml) == "s.yaml:13:5: firms.google.power_at_start: expected a map of keys, found nothing: write its "
                          "keys on the lines below it, indented under it (or `{...}` on its line)");
+  }
+  SUBCASE("a key with nothing after it is told at the key, not past the blank lines and comments below") {
+    std::string yaml = kValid;
+    yaml.replace(yaml.find("start: 2024-01"), 14, "start:\n\n# the first month\n");
+    CHECK(first(yaml) == "s.yaml:2:1: start: missing value");
+    yaml = kValid;
+    yaml.replace(yaml.find("pue: 1.3"), 8, "pue: ");
+    CHECK(first(yaml) == "s.yaml:9:12: regions.europe.pue: missing value");
   }
   SUBCASE("a map, nothing or one value where a list is expected") {
     const std::string order = "{generation: h100, units: 10, date: 2024-06-01}";
@@ -301,7 +310,7 @@ TEST_CASE("scenario: dates, ranges and shapes") {
           "s.yaml:16:7: firms.google.orders: expected a list of orders, found a map: each entry of a list starts with "
           "`- ` (or the list is `[...]`)");
     CHECK(first(kValid + "    orders:\n    builds: []\n") ==
-          "s.yaml:16:5: firms.google.orders: expected a list of orders, found nothing: write its entries on the lines "
+          "s.yaml:15:5: firms.google.orders: expected a list of orders, found nothing: write its entries on the lines "
           "below it, each starting with `- `");
     CHECK(first(kValid + "    orders: h100\n") ==
           "s.yaml:15:13: firms.google.orders: expected a list of orders, found a single value (a list is `[a, b]`, or "

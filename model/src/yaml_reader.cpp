@@ -28,6 +28,9 @@ const Diagnostics::Override* Diagnostics::last_override(const YAML::Node& merged
 
 void Diagnostics::error(const YAML::Node& node, const std::string& path, const std::string& message) {
   if (const Override* o = last_override(node)) return error_in(o->file, o->over.Mark(), path, message);
+  if (node.IsNull())
+    for (const auto& [value, key_mark] : null_values)
+      if (value.is(node)) return error_in(file_of(node), key_mark, path, message);
   error_in(file_of(node), node.Mark(), path, message);
 }
 
@@ -233,6 +236,7 @@ MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string pat
   for (auto it = node.begin(); it != node.end(); ++it) {
     std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
     items_.emplace_back(key, it->second);
+    if (it->second.IsNull()) diags_.null_values.emplace_back(it->second, it->first.Mark());
     const bool split = split_off(before_key, before_value, it->first, it->second);
     split_.push_back(split);
     before_key.reset(it->first);

@@ -57,6 +57,10 @@ struct Diagnostics {
   std::vector<Removal> removed_nothing;
   /// The removal of `path` by an extending file, or nullptr.
   const Removal* removal_of(const std::string& path) const;
+  /// Keys written with nothing after them (`seed:`) and their null values: yaml-cpp marks such
+  /// a value where the next line's text begins, which may be lines below, so a problem of the
+  /// value is told at its key.
+  std::vector<std::pair<YAML::Node, YAML::Mark>> null_values;
 
   void error(const YAML::Mark& mark, const std::string& path, const std::string& message) {
     error_in(file, mark, path, message);
