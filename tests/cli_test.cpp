@@ -2888,6 +2888,15 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
             "`[relative_balance_frac, spot_usd_per_h100e_hour]`, found an empty list",
             "3 problems found"});
   CHECK_FALSE(fs::exists(scratch("bad-lists")));
+  // list items with nothing after their dash, before a blank line and a comment: told at the
+  // dash (yaml-cpp marks them at the next text), once each
+  Result items = run_gpumm("study tests/testdata/studies/bad_items.yaml -o '" + scratch("bad-items").string() + "'");
+  CHECK(items.code == 2);
+  CHECK(lines(items.err) ==
+        std::vector<std::string>{
+            "tests/testdata/studies/bad_items.yaml:7:3: parameters[0]: expected a map of keys, found nothing: write its "
+            "keys on the lines below it, indented under it (or `{...}` on its line)",
+            "tests/testdata/studies/bad_items.yaml:13:3: outputs[1]: missing value", "2 problems found"});
   Result method = run_gpumm("validate tests/testdata/studies/bad_series_method.yaml");
   CHECK(method.code == 2);
   CHECK(method.err.find("bad_series_method.yaml:6:9: series: only monte_carlo and sobol studies analyse per-period "

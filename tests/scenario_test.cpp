@@ -304,6 +304,20 @@ TEST_CASE("scenario: dates, ranges and shapes") {
     yaml.replace(yaml.find("pue: 1.3"), 8, "pue: ");
     CHECK(first(yaml) == "s.yaml:9:12: regions.europe.pue: missing value");
   }
+  SUBCASE("a list item with nothing after its dash is told at the dash, once") {
+    const std::vector<Diagnostic> all = problems(kValid + "    orders:\n      -\n\n      # the next order\n"
+                                                           "      - {generation: h100, units: 10, date: 2024-06-01}\n");
+    REQUIRE(all.size() == 1);  // not also the keys the entry lacks
+    CHECK(first(kValid + "    orders:\n      -\n\n      # the next order\n"
+                         "      - {generation: h100, units: 10, date: 2024-06-01}\n") ==
+          "s.yaml:16:7: firms.google.orders[0]: expected a map of keys, found nothing: write its keys on the lines "
+          "below it, indented under it (or `{...}` on its line)");
+    // a comment after the dash, and one with a quote and a `#` in a line above
+    CHECK(first(kValid + "    orders:\n      - {generation: h100, units: 10, date: 2024-06-01}  # 'q' #2\n"
+                         "      - # to come\n") ==
+          "s.yaml:17:7: firms.google.orders[1]: expected a map of keys, found nothing: write its keys on the lines "
+          "below it, indented under it (or `{...}` on its line)");
+  }
   SUBCASE("a map, nothing or one value where a list is expected") {
     const std::string order = "{generation: h100, units: 10, date: 2024-06-01}";
     CHECK(first(kValid + "    orders:\n      " + order + "\n") ==

@@ -30,8 +30,10 @@ constexpr int kDepth = 3;
 // `operator[]` on a non-const node would add the key.
 YAML::Node child(const YAML::Node& m, const std::string& key) {
   if (m.IsMap())
-    for (auto it = m.begin(); it != m.end(); ++it)
-      if (it->first.IsScalar() && it->first.Scalar() == key) return it->second;
+    for (auto it = m.begin(); it != m.end(); ++it) {
+      const auto entry = *it;  // (each `it->` makes a pair of node handles)
+      if (entry.first.IsScalar() && entry.first.Scalar() == key) return entry.second;
+    }
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
@@ -60,8 +62,10 @@ bool same(const YAML::Node& a, const YAML::Node& b) {
       return true;
     case YAML::NodeType::Map:
       if (a.size() != b.size()) return false;
-      for (auto it = a.begin(); it != a.end(); ++it)
-        if (!it->first.IsScalar() || !same(it->second, child(b, it->first.Scalar()))) return false;
+      for (auto it = a.begin(); it != a.end(); ++it) {
+        const auto entry = *it;
+        if (!entry.first.IsScalar() || !same(entry.second, child(b, entry.first.Scalar()))) return false;
+      }
       return true;
     default: return true;  // both null, or both absent
   }

@@ -1520,6 +1520,7 @@ YAML::Node detail::parse_document(const std::string& raw, const std::string& fil
   }
   std::string converted;
   const std::string& text = as_utf8(raw, converted) ? converted : raw;
+  d.texts.emplace_back(file, text);
   if (const YAML::Mark at = control_byte(text); !at.is_null()) {
     char hex[8];
     std::snprintf(hex, sizeof hex, "0x%02x", static_cast<unsigned char>(text[static_cast<size_t>(at.pos)]));
@@ -1559,8 +1560,9 @@ YAML::Node detail::parse_document(const std::string& raw, const std::string& fil
         if (nodes > limits.max_nodes || deepest > limits.max_depth) return;
         if (n.IsMap())
           for (auto it = n.begin(); it != n.end(); ++it) {
-            self(self, it->first, depth + 1);
-            self(self, it->second, depth + 1);
+            const auto entry = *it;  // (each `it->` makes a pair of node handles)
+            self(self, entry.first, depth + 1);
+            self(self, entry.second, depth + 1);
           }
         else if (n.IsSequence())
           for (auto it = n.begin(); it != n.end(); ++it) self(self, *it, depth + 1);

@@ -12,6 +12,45 @@ namespace gpumm::detail {
 constexpr std::string_view kMissingKey = "missing required key `";
 constexpr std::string_view kUnknownKey = "unknown key `";
 
+YAML::Mark dash_before(std::string_view text, const YAML::Mark& at) {
+  if (at.is_null()) return YAML::Mark::null_mark();
+  // the lines of the text, up to the one `at` is on
+  std::vector<std::string_view> lines;
+  for (size_t start = 0; start <= text.size() && static_cast<int>(lines.size()) <= at.line;) {
+    const size_t end = std::min(text.find('\n', start), text.size());
+    lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  if (static_cast<int>(lines.size()) <= at.line) return YAML::Mark::null_mark();
+  // back from `at` over blank space and comments to the last text before it
+  for (int l = at.line; l >= 0; --l) {
+    std::string_view line = lines[static_cast<size_t>(l)];
+    if (l == at.line) line = line.substr(0, std::min(line.size(), static_cast<size_t>(std::max(at.column, 0))));
+    // a comment starts at a `#` at the start of the line or after a space, outside quotes
+    char quote = 0;
+    for (size_t k = 0; k < line.size(); ++k) {
+      const char c = line[k];
+      if (quote) {
+        if (c == quote) quote = 0;
+      } else if (c == '\'' || c == '"') {
+        quote = c;
+      } else if (c == '#' && (k == 0 || line[k - 1] == ' ' || line[k - 1] == '\t')) {
+        line = line.substr(0, k);
+        break;
+      }
+    }
+    const size_t last = line.find_last_not_of(" \t\r");
+    if (last == std::string_view::npos) continue;
+    // a bare `-` (with nothing or only spaces before it on its line)
+    if (line[last] != '-' || line.find_first_not_of(" \t") != last) return YAML::Mark::null_mark();
+    YAML::Mark m;
+    m.line = l;
+    m.column = static_cast<int>(last);
+    return m;
+  }
+  return YAML::Mark::null_mark();
+}
+
 const std::string& Diagnostics::file_of(const YAML::Node& node) const {
   if (node.IsDefined())
     for (const auto& [n, f] : origins)
@@ -28,9 +67,14 @@ const Diagnostics::Override* Diagnostics::last_override(const YAML::Node& merged
 
 void Diagnostics::error(const YAML::Node& node, const std::string& path, const std::string& message) {
   if (const Override* o = last_override(node)) return error_in(o->file, o->over.Mark(), path, message);
-  if (node.IsNull())
+  if (node.IsNull()) {
     for (const auto& [value, key_mark] : null_values)
       if (value.is(node)) return error_in(file_of(node), key_mark, path, message);
+    for (const auto& [f, text] : texts)
+      if (f == file_of(node))
+        if (const YAML::Mark dash = dash_before(text, node.Mark()); !dash.is_null())
+          return error_in(f, dash, path, message);
+  }
   error_in(file_of(node), node.Mark(), path, message);
 }
 
@@ -234,17 +278,20 @@ MapReader::MapReader(Diagnostics& diags, const YAML::Node& node, std::string pat
   std::map<std::string, int> first_line;
   YAML::Node before_key(YAML::NodeType::Undefined), before_value(YAML::NodeType::Undefined);
   for (auto it = node.begin(); it != node.end(); ++it) {
-    std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
-    items_.emplace_back(key, it->second);
-    if (it->second.IsNull()) diags_.null_values.emplace_back(it->second, it->first.Mark());
-    const bool split = split_off(before_key, before_value, it->first, it->second);
+    // (each `it->` makes a pair of node handles: one for the whole step)
+    const auto entry = *it;
+    const YAML::Node &k = entry.first, &v = entry.second;
+    std::string key = k.IsScalar() ? k.Scalar() : std::string("?");
+    items_.emplace_back(key, v);
+    if (v.IsNull()) diags_.null_values.emplace_back(v, k.Mark());
+    const bool split = split_off(before_key, before_value, k, v);
     split_.push_back(split);
-    before_key.reset(it->first);
-    before_value.reset(it->second);
+    before_key.reset(k);
+    before_value.reset(v);
     if (split) continue;  // said in finish(), with the number it split
-    auto [pos, inserted] = first_line.emplace(key, it->first.Mark().line + 1);
+    auto [pos, inserted] = first_line.emplace(key, k.Mark().line + 1);
     if (!inserted)
-      diags_.error(it->first, child_path(key), duplicate_key(pos->second));
+      diags_.error(k, child_path(key), duplicate_key(pos->second));
   }
 }
 
@@ -269,6 +316,8 @@ bool MapReader::has(std::string_view key) const {
 }
 
 void MapReader::missing(std::string_view key, const std::string& what) {
+  // a value where this map belongs is told once, by the constructor, not also key by key
+  if (node_.IsDefined() && !valid_) return;
   std::string msg = std::string(kMissingKey) + std::string(key) + "`";
   if (!what.empty()) msg += " (" + what + ")";
   // set to null by a scenario that extends this one: said where it was

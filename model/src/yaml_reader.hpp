@@ -61,6 +61,9 @@ struct Diagnostics {
   /// a value where the next line's text begins, which may be lines below, so a problem of the
   /// value is told at its key.
   std::vector<std::pair<YAML::Node, YAML::Mark>> null_values;
+  /// The text of each file parsed (file, text): a list item written as a bare `-` is null,
+  /// marked where the next line's text begins as a key's is, and told at its dash, found there.
+  std::vector<std::pair<std::string, std::string>> texts;
 
   void error(const YAML::Mark& mark, const std::string& path, const std::string& message) {
     error_in(file, mark, path, message);
@@ -170,6 +173,11 @@ class MapReader {
 
 /// "`word`: expected `a`, `b` or `c`", with "; did you mean `b`?" when `word` is close to one.
 std::string not_one_of(std::string_view word, const std::vector<std::string>& options);
+
+/// The mark of the bare `-` of a list item that `text` has nothing after (yaml-cpp marks the
+/// null item `at` the next text, past blank lines and comments); the null mark when the text
+/// before `at` is not such a dash.
+YAML::Mark dash_before(std::string_view text, const YAML::Mark& at);
 
 /// Whether `key` (with its null `value`) is what a comma inside `{...}` split off the number
 /// before it: `{pue: 1,25}` reads as pue 1 and a key `25`, `{2026: $1,000B}` as $1 and a key
