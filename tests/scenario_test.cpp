@@ -312,6 +312,13 @@ TEST_CASE("scenario: dates, ranges and shapes") {
                          "      - {generation: h100, units: 10, date: 2024-06-01}\n") ==
           "s.yaml:16:7: firms.google.orders[0]: expected a map of keys, found nothing: write its keys on the lines "
           "below it, indented under it (or `{...}` on its line)");
+    // two in a row, the last at the end of a text without its last line feed
+    const std::vector<Diagnostic> two = problems(kValid + "    orders:\n      -\n      -");
+    REQUIRE(two.size() == 2);
+    CHECK(two[0].line == 16);
+    CHECK(two[0].column == 7);
+    CHECK(two[1].line == 17);
+    CHECK(two[1].column == 7);
     // a comment after the dash, and one with a quote and a `#` in a line above
     CHECK(first(kValid + "    orders:\n      - {generation: h100, units: 10, date: 2024-06-01}  # 'q' #2\n"
                          "      - # to come\n") ==

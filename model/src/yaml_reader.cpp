@@ -25,7 +25,13 @@ YAML::Mark dash_before(std::string_view text, const YAML::Mark& at) {
   // back from `at` over blank space and comments to the last text before it
   for (int l = at.line; l >= 0; --l) {
     std::string_view line = lines[static_cast<size_t>(l)];
-    if (l == at.line) line = line.substr(0, std::min(line.size(), static_cast<size_t>(std::max(at.column, 0))));
+    // (at the end of the text, the item is marked at the start of its own line, before its
+    // dash; elsewhere at the next text, which may be the next item's dash: not this one's)
+    const size_t first = line.find_first_not_of(" \t");
+    const bool own_line = l == at.line && first != std::string_view::npos &&
+                          static_cast<int>(first) > at.column && line[first] == '-';
+    if (l == at.line && !own_line)
+      line = line.substr(0, std::min(line.size(), static_cast<size_t>(std::max(at.column, 0))));
     // a comment starts at a `#` at the start of the line or after a space, outside quotes
     char quote = 0;
     for (size_t k = 0; k < line.size(); ++k) {
