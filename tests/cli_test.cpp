@@ -2118,6 +2118,78 @@ std::string first_listed(const std::string& printed, const std::string& output, 
   return "";
 }
 
+TEST_CASE("cli: study morris writes elementary effects that samples.csv's trajectories give again") {
+  const fs::path out = scratch("morris-small");
+  Result r = run_gpumm("study tests/testdata/studies/morris_small.yaml -o '" + out.string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(slurp(out / "manifest.yaml").find("method: morris") != std::string::npos);
+  const std::vector<std::pair<std::string, std::pair<double, double>>> params = {
+      {"firms.google.capex.2026 ($B)", {10, 60}},
+      {"regions.us_east.interconnect_cap (GW/y)", {0.5, 4}},
+      {"firms.meta.orders[0].units", {10000, 90000}}};
+  const std::vector<std::string> outputs = {"final_installed_h100e", "peak_unserved_h100e"};
+  const int d = 3, trajectories = 4;
+  std::vector<std::vector<double>> x(params.size()), y(outputs.size());
+  for (size_t i = 0; i < params.size(); ++i)
+    for (const std::string& v : column(out / "samples.csv", params[i].first)) x[i].push_back(std::stod(v));
+  for (size_t o = 0; o < outputs.size(); ++o)
+    for (const std::string& v : column(out / "samples.csv", outputs[o])) y[o].push_back(std::stod(v));
+  REQUIRE(x[0].size() == static_cast<size_t>(trajectories * (d + 1)));
+  // each trajectory moves every parameter once, one at a time, by 2/3 of its range (p = 4
+  // levels: a step of p / (2 (p - 1)) of the unit interval); the effect of a step is the change
+  // of the output over the step in units of the range
+  std::vector<std::vector<std::vector<double>>> effects(outputs.size(), std::vector<std::vector<double>>(params.size()));
+  for (int t = 0; t < trajectories; ++t) {
+    std::set<size_t> moved;
+    for (int k = 0; k < d; ++k) {
+      const size_t a = static_cast<size_t>(t * (d + 1) + k), b = a + 1;
+      std::vector<size_t> changed;
+      for (size_t i = 0; i < params.size(); ++i)
+        if (x[i][b] != x[i][a]) changed.push_back(i);
+      REQUIRE(changed.size() == 1);
+      const size_t i = changed[0];
+      moved.insert(i);
+      const double range = params[i].second.second - params[i].second.first;
+      const double step = (x[i][b] - x[i][a]) / range;
+      CHECK(std::abs(step) == doctest::Approx(2.0 / 3.0));
+      for (size_t o = 0; o < outputs.size(); ++o) effects[o][i].push_back((y[o][b] - y[o][a]) / step);
+    }
+    CHECK(moved.size() == params.size());
+  }
+  // morris.csv: mu, mu* and sigma (sample standard deviation) of those effects
+  const auto m_output = column(out / "morris.csv", "output"), m_param = column(out / "morris.csv", "parameter");
+  const auto m_mu = column(out / "morris.csv", "mu"), m_star = column(out / "morris.csv", "mu_star"),
+             m_sigma = column(out / "morris.csv", "sigma");
+  REQUIRE(m_output.size() == outputs.size() * params.size());
+  for (size_t row = 0; row < m_output.size(); ++row) {
+    const size_t o = static_cast<size_t>(std::find(outputs.begin(), outputs.end(), m_output[row]) - outputs.begin());
+    size_t i = params.size();
+    for (size_t k = 0; k < params.size(); ++k)
+      if (params[k].first.rfind(m_param[row], 0) == 0) i = k;
+    REQUIRE(o < outputs.size());
+    REQUIRE(i < params.size());
+    CAPTURE(m_output[row]);
+    CAPTURE(m_param[row]);
+    const std::vector<double>& e = effects[o][i];
+    double mu = 0, star = 0, var = 0;
+    for (double v : e) mu += v / static_cast<double>(e.size()), star += std::abs(v) / static_cast<double>(e.size());
+    for (double v : e) var += (v - mu) * (v - mu) / static_cast<double>(e.size() - 1);
+    CHECK(std::stod(m_mu[row]) == doctest::Approx(mu).epsilon(1e-9));
+    CHECK(std::stod(m_star[row]) == doctest::Approx(star).epsilon(1e-9));
+    CHECK(std::stod(m_sigma[row]) == doctest::Approx(std::sqrt(var)).epsilon(1e-9).scale(1.0));
+    // by hand: Meta's order of H100s (one H100e each), delivered in 2024 and not retired by
+    // the end of 2026, adds its units to the installed fleet: over the range, 80,000 H100e
+    if (m_output[row] == "final_installed_h100e" && m_param[row] == "firms.meta.orders[0].units") {
+      CHECK(std::stod(m_mu[row]) == doctest::Approx(80000).epsilon(1e-9));
+      CHECK(std::abs(std::stod(m_sigma[row])) < 1e-6);
+    }
+  }
+  // the headline: per output, the parameters by mu*; an output no parameter moves says so
+  CHECK(first_listed(r.out, "final_installed_h100e", "largest elementary effects") == "firms.google.capex.2026");
+  CHECK(r.out.find("  peak_unserved_h100e: ") != std::string::npos);
+  CHECK(r.out.find("in every run (no parameter moves it)") != std::string::npos);
+}
+
 TEST_CASE("cli: a study ends with its headline: what matters most, or how far the outputs spread") {
   // tornado: per output, the parameters by swing, as in tornado.csv
   const fs::path tornado = scratch("headline-tornado");
