@@ -859,6 +859,41 @@ TEST_CASE("cli: a file longer than a spreadsheet opens is warned of, in the run,
   fs::remove_all(dir);
 }
 
+TEST_CASE("cli: the resolved scenario of a run with a project sized in GPUs and slipping launches reproduces it") {
+  // what the base does not hold: a project sized as a GPU count, uniform and exponential slips,
+  // a launch that may slip, a program with a delay; each must be written back as it was read
+  std::string y = slurp(kSource / "tests/testdata/good_demand.yaml");
+  const std::string run1 = "  - {name: run1, firm: meta, start: 2024-06-01, duration: 3mo, size: 1e25 FLOP}\n";
+  REQUIRE(y.find(run1) != std::string::npos);
+  y.replace(y.find(run1), run1.size(),
+            run1 + "  - {name: sized, firm: meta, start: 2025-03-01, duration: 60d, gpus: {generation: h100, count: 2000},\n"
+                   "     delay: {probability: 0.5, distribution: uniform, mean: 30d}}\n");
+  const std::string throughput = "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n";
+  REQUIRE(y.find(throughput) != std::string::npos);
+  y.replace(y.find(throughput), throughput.size(),
+            throughput + "    launches:\n      - {date: 2025-06-01, multiplier: 1.5, ramp: 3mo,\n"
+                         "         delay: {probability: 0.3, distribution: exponential, mean: 60d}}\n");
+  y.replace(y.find("cadence: 6mo,"), 13, "cadence: 6mo, delay: {probability: 0.4, distribution: uniform, mean: 20d},");
+  const fs::path dir = scratch("resolved-demand");
+  fs::create_directories(dir);
+  std::ofstream(dir / "demand.yaml") << y;
+  const fs::path first = dir / "first", again = dir / "again";
+  REQUIRE(run_gpumm("run '" + (dir / "demand.yaml").string() + "' -q --seed 5 -o '" + first.string() + "'").code == 0);
+  const std::string resolved = slurp(first / "scenario.resolved.yaml");
+  CHECK(resolved.find("gpus: {generation: h100, count: 2000}") != std::string::npos);
+  CHECK(resolved.find("distribution: uniform") != std::string::npos);
+  CHECK(resolved.find("distribution: exponential") != std::string::npos);
+  CHECK(resolved.find("multiplier: 1.5") != std::string::npos);
+  REQUIRE(run_gpumm("run '" + (first / "scenario.resolved.yaml").string() + "' -q -o '" + again.string() + "'").code == 0);
+  for (const char* f : kFiles) CHECK_MESSAGE(slurp(first / f) == slurp(again / f), std::string(f));
+  // the GPU-sized project needs its 2,000 H100 (one H100e each) while it runs
+  CHECK(slurp(first / "projects.csv").find("\nsized,,meta,") != std::string::npos);
+  const auto names = column(first / "projects.csv", "project"), h100e = column(first / "projects.csv", "h100e");
+  const size_t k = static_cast<size_t>(std::find(names.begin(), names.end(), "sized") - names.begin());
+  REQUIRE(k < names.size());
+  CHECK(std::stod(h100e[k]) == doctest::Approx(2000));
+}
+
 TEST_CASE("cli: two runs of the same scenario give byte-identical files, the resolved scenario reproduces them") {
   const fs::path a = scratch("det-a"), b = scratch("det-b"), c = scratch("det-c");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + a.string() + "'").code == 0);
