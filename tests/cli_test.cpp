@@ -2000,6 +2000,46 @@ TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and brok
 }
 
 
+TEST_CASE("cli: the scalar metrics of a run are what its summary.csv gives") {
+  // the waterfall's first step starts from A's value of each metric
+  const fs::path out = scratch("diff-metrics"), run = scratch("diff-metrics-run");
+  const std::vector<std::string> names = {"peak_stranded_gpus",          "peak_unserved_h100e",
+                                          "final_installed_h100e",       "final_relative_balance_frac",
+                                          "final_spot_usd_per_h100e_hour", "mean_mismatch_index_frac",
+                                          "mean_relative_balance_frac"};
+  std::string cmd = "diff inputs/cases/grid-delay.yaml inputs/base.yaml -q -o '" + out.string() + "'";
+  for (const std::string& m : names) cmd += " --metric " + m;
+  REQUIRE(run_gpumm(cmd).code == 0);
+  REQUIRE(run_gpumm("run inputs/cases/grid-delay.yaml -q -o '" + run.string() + "'").code == 0);
+  const auto numbers = [&](const std::string& col) {
+    std::vector<double> v;
+    for (const std::string& x : column(run / "summary.csv", col)) v.push_back(std::stod(x));
+    return v;
+  };
+  const auto mean = [](const std::vector<double>& v) {
+    double sum = 0;
+    for (double x : v) sum += x;
+    return sum / static_cast<double>(v.size());
+  };
+  const std::map<std::string, double> expected = {
+      {"peak_stranded_gpus", std::ranges::max(numbers("stranded_gpus"))},
+      {"peak_unserved_h100e", std::ranges::max(numbers("unserved_h100e"))},
+      {"final_installed_h100e", numbers("installed_h100e").back()},
+      {"final_relative_balance_frac", numbers("relative_balance_frac").back()},
+      {"final_spot_usd_per_h100e_hour", numbers("spot_usd_per_h100e_hour").back()},
+      {"mean_mismatch_index_frac", mean(numbers("mismatch_index_frac"))},
+      {"mean_relative_balance_frac", mean(numbers("relative_balance_frac"))}};
+  const auto metric = column(out / "diff.csv", "metric"), before = column(out / "diff.csv", "metric_before");
+  for (const std::string& m : names) {
+    CAPTURE(m);
+    const size_t row = static_cast<size_t>(std::find(metric.begin(), metric.end(), m) - metric.begin());
+    REQUIRE(row < metric.size());
+    CHECK(std::stod(before[row]) == doctest::Approx(expected.at(m)).epsilon(1e-12));
+  }
+  // grid-delay strands GPUs for want of power: the peak is no zero that any code would give
+  CHECK(expected.at("peak_stranded_gpus") > 1e6);
+}
+
 TEST_CASE("cli: spare_share metrics give the share of the firms' spare capacity a cause explains") {
   // the base and the glut case: the share of all firms' spare H100e-months sold to firms short
   // of capacity, and weak demand, as firms.csv has them
