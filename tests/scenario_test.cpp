@@ -247,6 +247,97 @@ TEST_CASE("scenario: a custom accelerator can be ordered only by its owner") {
         "only its owner can order it");
 }
 
+TEST_CASE("scenario: each check of the shape of a section or of an id or a reference is told once where it stands") {
+  struct Case {
+    const char* what;
+    std::vector<std::pair<const char*, const char*>> edits;  // (text, its replacement); nullptr: appended
+    const char* told;
+  };
+  const std::vector<Case> cases = {
+      {"an unknown calibrated_step",
+       {{"end: 2025-12-31\n", "end: 2025-12-31\ncalibrated_step: mnth\n"}},
+       "s.yaml:4:18: calibrated_step: `mnth`: expected `week`, `month` or `quarter`; did you mean `month`?"},
+      {"a horizon of more than 100 years",
+       {{"end: 2025-12-31", "end: 2200-12-31"}},
+       "s.yaml:3:6: end: horizon longer than 100 years"},
+      {"a quarterly calendar that starts inside a quarter",
+       {{"start: 2024-01", "start: 2024-02"}, {"end: 2025-12-31", "end: 2025-12-31\nstep: quarter"}},
+       "s.yaml:2:8: start: 2024-02-01: a quarterly calendar starts on the first day of a quarter (e.g. `2024-Q1`)"},
+      {"regions as a list, told once, not again at each firm's weights",
+       {{"regions:\n  us_east: {pue: 1.25, interconnect_cap: 2 GW/y}\n  europe: {pue: 1.3}\n", "regions: [us_east, europe]\n"}},
+       "s.yaml:7:10: regions: expected a map from id to definition"},
+      {"generations as a list, told once, not again at each fleet",
+       {{"generations:\n", "generations: [h100]\n"}, {"  h100: {it_power: 1.45 kW, first_shipment: 2022-10-01, peak_units_per_year: 1000000, price: $25000}\n", ""}, {"  tpu: {custom_for: google, it_power: 1 kW, first_shipment: 2024-01-01, peak_units_per_year: 10000}\n", ""}},
+       "s.yaml:4:14: generations: expected a map from id to definition"},
+      {"an id with a space",
+       {{"  europe: {pue: 1.3}\n", "  europe: {pue: 1.3}\n  \"us west\": {pue: 1.2}\n"}},
+       "s.yaml:10:3: regions: `us west`: ids use letters, digits, `_` or `-`"},
+      {"capex shares above 1",
+       {{nullptr, "    capex_split: {gpus: 0.6, facilities: 0.5, network: 0.1}\n"}},
+       "s.yaml:15:18: firms.google.capex_split: shares sum to 1.2; they must sum to at most 1"},
+      {"capex without a family mix",
+       {{nullptr, "    capex: {2024: $1B}\n"}},
+       "s.yaml:12:5: firms.google: missing required key `family_mix` (which GPU families the capex buys, e.g. `{nvidia: 1.0}`)"},
+      {"builds as a map",
+       {{nullptr, "    builds: {power: 10 MW}\n"}},
+       "s.yaml:15:13: firms.google.builds: expected a list of builds, found a map: each entry of a list starts with `- ` (or the list is `[...]`)"},
+      {"a build of no power",
+       {{nullptr, "    builds: [{region: us_east, power: 0 MW, commit: 2024-03-01}]\n"}},
+       "s.yaml:15:39: firms.google.builds[0].power: must be > 0"},
+      {"projects as a map",
+       {{nullptr, "projects: {name: x}\n"}},
+       "s.yaml:15:11: projects: expected a list of projects, found a map: each entry of a list starts with `- ` (or the list is `[...]`)"},
+      {"programs as a list",
+       {{nullptr, "programs: [a]\n"}},
+       "s.yaml:15:11: programs: expected a map from program id to definition"},
+      {"a year-keyed series with a word for a year",
+       {{nullptr, "other_demand:\n  w: {firm: google, h100e: {soon: 100}}\n"}},
+       "s.yaml:16:35: other_demand.w.h100e.soon: keyed by year (e.g. `2026: ...`)"},
+      {"a service without tokens per user",
+       {{nullptr, "inference:\n  chat:\n    firm: google\n    users: {saturation: 1e9, midpoint: 2025-01-01, steepness_per_year: 2}\n    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n"}},
+       "s.yaml:17:5: inference.chat: missing required key `tokens_per_user` ({per_day, at, growth_per_year})"},
+      {"a service without throughput",
+       {{nullptr, "inference:\n  chat:\n    firm: google\n    users: {saturation: 1e9, midpoint: 2025-01-01, steepness_per_year: 2}\n    tokens_per_user: {per_day: 1000, at: 2025-01-01}\n"}},
+       "s.yaml:17:5: inference.chat: missing required key `throughput` ({tokens_per_h100e_second, at, gain_per_year})"},
+      {"contracts as a map",
+       {{nullptr, "  meta:\n    regions: {us_east: 1.0}\ncontracts: {name: k}\n"}},
+       "s.yaml:17:12: contracts: expected a list of contracts, found a map: each entry of a list starts with `- ` (or the list is `[...]`)"},
+      {"two contracts of one name",
+       {{nullptr, "  meta:\n    regions: {us_east: 1.0}\ncontracts:\n  - {name: k, seller: google, buyer: meta, region: us_east, start: 2025-03-01, end: 2025-12-31, volume: {gpus: 100, generation: h100}, price: $2, take_or_pay: 1.0}\n  - {name: k, seller: google, buyer: meta, region: us_east, start: 2025-03-01, end: 2025-12-31, volume: {gpus: 100, generation: h100}, price: $2, take_or_pay: 1.0}\n"}},
+       "s.yaml:19:12: contracts[1].name: duplicate contract name `k`"},
+      {"a contract of a firm with itself",
+       {{nullptr, "  meta:\n    regions: {us_east: 1.0}\ncontracts:\n  - {name: k, seller: google, buyer: google, region: us_east, start: 2025-03-01, end: 2025-12-31, volume: {gpus: 100, generation: h100}, price: $2, take_or_pay: 1.0}\n"}},
+       "s.yaml:18:38: contracts[k].buyer: a firm cannot contract with itself"},
+      {"backstops as a map",
+       {{nullptr, "  meta:\n    regions: {us_east: 1.0}\ncontracts:\n  - {name: k, seller: google, buyer: meta, region: us_east, start: 2025-03-01, end: 2025-12-31, volume: {gpus: 100, generation: h100}, price: $2, take_or_pay: 1.0}\nbackstops: {a: 1}\n"}},
+       "s.yaml:19:12: backstops: expected a list of backstops, found a map: each entry of a list starts with `- ` (or the list is `[...]`)"},
+      {"a backstop that ends before it starts",
+       {{nullptr, "  meta:\n    regions: {us_east: 1.0}\ncontracts:\n  - {name: k, seller: google, buyer: meta, region: us_east, start: 2025-03-01, end: 2025-12-31, volume: {gpus: 100, generation: h100}, price: $2, take_or_pay: 1.0}\nbackstops:\n  - {provider: nvidia, seller: google, start: 2025-06-01, end: 2025-01-01, floor: $1, cap: $100M}\n"}},
+       "s.yaml:20:64: backstops[0].end: 2025-01-01 is before start 2025-06-01"},
+      {"a persistence with a fraction",
+       {{nullptr, "diagnosis: {persistence: 2.5}\n"}},
+       "s.yaml:15:26: diagnosis.persistence: must be a whole number of periods"},
+      {"upstream expansions as a map",
+       {{"generations:", "upstream:\n  cowos: {unit: wafers, capacity_per_year: 1000, expansions: {2025: 500}}\ngenerations:"}},
+       "s.yaml:5:62: upstream.cowos.expansions: expected a list of expansions, found a map: each entry of a list starts with `- ` (or the list is `[...]`)"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    std::string yaml = kValid;
+    for (const auto& [from, to] : c.edits) {
+      if (!from) {
+        yaml += to;
+        continue;
+      }
+      REQUIRE(yaml.find(from) != std::string::npos);
+      yaml.replace(yaml.find(from), std::string(from).size(), to);
+    }
+    const std::vector<Diagnostic> all = problems(yaml);
+    REQUIRE(all.size() == 1);  // not also what follows from it
+    CHECK(all[0].to_string() == c.told);
+  }
+}
+
 TEST_CASE("scenario: dates, ranges and shapes") {
   SUBCASE("a seed is a whole number a YAML number holds exactly") {
     CHECK(first(kValid + "seed: 1.5\n") == "s.yaml:15:7: seed: must be a whole number");

@@ -412,6 +412,7 @@ class Loader {
     if (!n.IsDefined()) return;
     if (!n.IsMap()) {
       d_.error(n, section, "expected a map from id to definition");
+      unreadable_.push_back(section);
       return;
     }
     for (auto it = n.begin(); it != n.end(); ++it) {
@@ -433,6 +434,11 @@ class Loader {
     // the section that defines such names, where a scenario that extends this one may have
     // removed it
     const std::string section = std::string(what) == "upstream node" ? "upstream" : std::string(what) + "s";
+    // a section that is no map of ids is told once, not again at every name it would define
+    if (std::find(unreadable_.begin(), unreadable_.end(), section) != unreadable_.end()) {
+      ++untold_;
+      return -1;
+    }
     if (const auto* removed = d_.removal_of(section + "." + name)) {
       msg += ": " + removed->file + ":" + std::to_string(removed->mark.line + 1) + ":" +
              std::to_string(removed->mark.column + 1) + " removes it (`" + name +
@@ -769,7 +775,7 @@ class Loader {
     }
     if (YAML::Node n = m.get("family_mix"); n.IsDefined()) {
       MapReader fm(d_, n, m.child_path("family_mix"));
-      const size_t problems = d_.list.size();
+      const size_t problems = problems_so_far();
       double sum = 0;
       for (auto& [name, val] : fm.entries()) {
         double x = 0;
@@ -788,7 +794,7 @@ class Loader {
       }
       fm.finish();
       // (a share refused is its own problem: the sum without it would be a second one)
-      if (d_.list.size() == problems && std::abs(sum - 1.0) > 1e-6)
+      if (problems_so_far() == problems && std::abs(sum - 1.0) > 1e-6)
         d_.error(n, m.child_path("family_mix"), "shares sum to " + rounded(sum) + kept_from_base(n) + "; they must sum to 1");
     } else if (!f.capex_usd.empty()) {
       if (family_exists("nvidia")) f.family_mix.emplace_back("nvidia", 1.0);
@@ -1059,13 +1065,13 @@ class Loader {
   // sum is checked only when every weight was read (a weight refused, or a region misspelt,
   // is its own problem, and the sum without it would be a second one).
   std::vector<double> region_weights(MapReader& m) {
-    const size_t problems = d_.list.size();
+    const size_t problems = problems_so_far();
     std::vector<double> w = per_region(m, "regions", [](MapReader& rm, const std::string& k, double& x) {
       return rm.share(k, x);
     });
     double sum = 0;
     for (double x : w) sum += x;
-    if (m.has("regions") && d_.list.size() == problems && std::abs(sum - 1.0) > 1e-6)
+    if (m.has("regions") && problems_so_far() == problems && std::abs(sum - 1.0) > 1e-6)
       d_.error(m.get("regions"), m.child_path("regions"),
                "region weights sum to " + rounded(sum) + kept_from_base(m.get("regions")) + "; they must sum to 1");
     return w;
@@ -1322,6 +1328,12 @@ class Loader {
   YAML::Node root_;
   Scenario s_;
   std::vector<std::string> node_ids_, gen_ids_, region_ids_, firm_ids_;
+  std::vector<std::string> unreadable_;  ///< id sections that are no map (told by collect_ids)
+  std::size_t untold_ = 0;               ///< references to their names, a problem told there
+
+  // Problems so far, with the untold ones: a check of a sum runs only if none came while its
+  // parts were read (the sum without a part refused would be a second problem).
+  std::size_t problems_so_far() const { return d_.list.size() + untold_; }
 };
 
 }  // namespace
