@@ -1569,6 +1569,17 @@ TEST_CASE("cli: a quote left open in a case or a study is refused, not read to t
                                                  "never closed, so the rest of the file was read into it: close it with "
                                                  "`\"` where the value ends\n1 problem found\n");
   CHECK_FALSE(fs::exists(dir / "out"));
+  // in a list item: told with the item's path
+  {
+    std::ofstream f(dir / "item.yaml");
+    f << "scenario: " << (kSource / "tests/testdata/good_demand.yaml").string() << "\nmethod: sweep\npoints: 3\n"
+      << "parameters:\n  - {path: firms.google.capex.2026, low: 10, high: 60}\noutputs:\n  - \"final_installed_h100e\n"
+      << "  - peak_unserved_h100e\nseed: 4\n";
+  }
+  CHECK(run_gpumm("validate '" + (dir / "item.yaml").string() + "'").err ==
+        (dir / "item.yaml").string() + ":7:5: outputs[0]: invalid YAML: the `\"` here opens a value that is never "
+                                       "closed, so the rest of the file was read into it: close it with `\"` where "
+                                       "the value ends\n1 problem found\n");
 }
 
 TEST_CASE("cli: a study given to run, a scenario given to study and a misspelt file name say what to write") {
