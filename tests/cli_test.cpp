@@ -3046,6 +3046,11 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
             "`[relative_balance_frac, spot_usd_per_h100e_hour]`, found an empty list",
             "3 problems found"});
   CHECK_FALSE(fs::exists(scratch("bad-lists")));
+  // an entry's index in a path, unquoted inside `{...}`
+  CHECK(run_gpumm("validate tests/testdata/studies/bad_bracket_path.yaml").err ==
+        "tests/testdata/studies/bad_bracket_path.yaml:6:29: invalid YAML: end of map flow not found (inside `{...}` or "
+        "`[...]`, the `[` of `firms.meta.orders[0].units` opens a list: put the value in quotes, "
+        "`\"firms.meta.orders[0].units\"`)\n1 problem found\n");
   // list items with nothing after their dash, before a blank line and a comment: told at the
   // dash (yaml-cpp marks them at the next text), once each
   Result items = run_gpumm("study tests/testdata/studies/bad_items.yaml -o '" + scratch("bad-items").string() + "'");

@@ -504,6 +504,10 @@ TEST_CASE("scenario: a YAML syntax error names its likely cause") {
   CHECK(says("a: {b: 1 c: 2}\n") == "a `,` missing between two entries of the `{` on line 1, column 4?");
   CHECK(says("a: {b: 1, c: [2, 3}\nd: 4\n") == "this `}` meets the `[` opened on line 1, column 14, which `]` closes");
   CHECK(says("a: {b: 1}}\n") == "no `{` or `[` is open here for this `}` to close");
+  // a `[` inside a word within brackets, as an entry's index in a path
+  CHECK(says("p:\n  - {path: firms.meta.orders[0].units, low: 1}\n") ==
+        "inside `{...}` or `[...]`, the `[` of `firms.meta.orders[0].units` opens a list: put the value in quotes, "
+        "`\"firms.meta.orders[0].units\"`");
   // quotes: one that runs on, one never closed, text after a closing quote
   CHECK(says("a: \"x\nb: \"y\"\n") == "the value that opens with `\"` on line 1, column 4 runs on to line 2 (`b: \"`), which is "
                                     "not indented under line 1, and is closed only on line 2: is a closing `\"` missing on line 1, or are the lines after it meant to be indented under it?");

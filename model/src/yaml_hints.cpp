@@ -341,6 +341,17 @@ std::string syntax_message(const std::string& text, const YAML::Exception& e) {
   }
   if ((e.msg == YAML::ErrorMsg::END_OF_MAP_FLOW || e.msg == YAML::ErrorMsg::END_OF_SEQ_FLOW) && !lexed.open_flows.empty()) {
     const size_t open = lexed.open_flows.back();
+    // a `[` inside a word, within `{...}` or `[...]` (`{path: firms.meta.orders[0].units}`):
+    // there it opens a list, where a study path or a name meant it as text
+    if (text[open] == '[' && lexed.open_flows.size() >= 2 && open > 0 && !one_of(text[open - 1], " \t\n,:{[")) {
+      size_t from = open;
+      while (from > 0 && !one_of(text[from - 1], " \t\n,:{[")) --from;
+      const size_t to = std::min(text.find_first_of(",}\n", open), text.size());
+      std::string value = text.substr(from, to - from);
+      value.erase(value.find_last_not_of(" \t\r") + 1);
+      return with("inside `{...}` or `[...]`, the `[` of `" + value + "` opens a list: put the value in quotes, `\"" +
+                  value + "\"`");
+    }
     const std::string bracket = std::string("`") + text[open] + "`", closer = text[open] == '{' ? "`}`" : "`]`";
     // closed further on (the whole text read): entries run together; else it never closes
     const Lexed all = lex(lines, text.size());
