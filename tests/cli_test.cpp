@@ -1293,6 +1293,17 @@ TEST_CASE("cli: a folder that gpumm did not write is never overwritten") {
   CHECK(r.code == 2);
   CHECK(r.err.find("not an earlier gpumm output") != std::string::npos);
   CHECK(slurp(out / "summary.csv") == "my own numbers");
+  // nor is a file where the folder would go, by any command that writes one
+  const fs::path file = scratch("a-file");
+  std::ofstream(file) << "my notes";
+  for (const std::string cmd : {"run tests/testdata/good_small.yaml", "study tests/testdata/studies/sweep_small.yaml",
+                                "diff inputs/base.yaml inputs/cases/glut.yaml"}) {
+    CAPTURE(cmd);
+    Result f = run_gpumm(cmd + " -q -o '" + file.string() + "'");
+    CHECK(f.code == 2);
+    CHECK(f.err == "gpumm: " + file.string() + " exists and is not a folder; choose another with -o\n");
+    CHECK(slurp(file) == "my notes");
+  }
 }
 
 TEST_CASE("cli: a scenario with demand reports it and lists its projects") {
