@@ -143,4 +143,10 @@ TEST_CASE("calendar: a date written another common way is refused with the ISO d
   CHECK(parse_date("13/13/2025").error == expected);
   CHECK(parse_date("2025/1-1").error == expected);
   CHECK(parse_date("12345/1/1").error == expected);
+  // the ISO shape with other than digits where the month or the day go, or too long
+  CHECK(parse_date("2025-ab").error == expected);
+  CHECK(parse_date("2025-01-3x").error == expected);
+  CHECK(parse_date("2025-01-031").error == expected + "; write `2025-01-31`");
+  CHECK(parse_date("2025-13").error == "impossible date: month 13");
+  CHECK(parse_date("1850-01-01").error == "year must be between 1900 and 2999");
 }
