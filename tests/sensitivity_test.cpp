@@ -333,6 +333,11 @@ TEST_CASE("sensitivity: a distribution that does not fit its range says why") {
   l.low = 0;
   CHECK(l.problem().empty());
   CHECK(l.from_unit(0) == 0);
+  CHECK(Parameter{"l", 1, 10, false, {S::lognormal, 0, 0, 0, 2, 0}}.problem() ==
+        "a lognormal distribution needs a positive median and sigma");
+  // a median of 1e-30 with sigma 0.1: the range 1 to 10 is 690 sigma out
+  CHECK(Parameter{"l", 1, 10, false, {S::lognormal, 0, 0, 0, 1e-30, 0.1}}.problem() ==
+        "the range lies too far out in the tail of this lognormal distribution to hold any of it");
   CHECK(Parameter{"g", 0, 10, true}.problem() == "a log-scale range must be positive");
   CHECK(Parameter{"u", 10, 10, false}.problem() == "low must be below high (10 = 10)");
   CHECK(Parameter{"u", 10, 2.5, false}.problem() == "low must be below high (10 > 2.5)");
