@@ -682,6 +682,10 @@ TEST_CASE("scenario: a file saved as UTF-16 or UTF-32 loads as YAML reads it, an
   utf16 += std::string("\xe9\x00 \x00\x3d\xd8\x00\xde\"\x00\n\x00", 12);
   CHECK(load_scenario_text(utf16, "s.yaml").description == load_scenario_text(described, "s.yaml").description);
   CHECK(load_scenario_text(utf16, "s.yaml").description == "\xc3\xa9 \xf0\x9f\x98\x80");
+  // three bytes in UTF-8: the euro sign (U+20AC) and U+6771 (東), in UTF-16BE
+  std::string utf16be = encode(kValid + "description: \"", 2, true, true);
+  utf16be += std::string("\x20\xac\x00 \x67\x71\x00\"\x00\n", 10);
+  CHECK(load_scenario_text(utf16be, "s.yaml").description == "\xe2\x82\xac \xe6\x9d\xb1");
   // UTF-8 after a byte order mark: places are counted after the mark, so a second document is
   // named as such (it was taken for a stray character one byte further on)
   CHECK(first("\xef\xbb\xbf" + kValid + "---\nname: x\n") ==
