@@ -73,15 +73,16 @@ const Diagnostics::Override* Diagnostics::last_override(const YAML::Node& merged
 
 void Diagnostics::error(const YAML::Node& node, const std::string& path, const std::string& message) {
   if (const Override* o = last_override(node)) return error_in(o->file, o->over.Mark(), path, message);
+  const std::string& in_file = file_of(node);
   if (node.IsNull()) {
     for (const auto& [value, key_mark] : null_values)
-      if (value.is(node)) return error_in(file_of(node), key_mark, path, message);
+      if (value.is(node)) return error_in(in_file, key_mark, path, message);
     for (const auto& [f, text] : texts)
-      if (f == file_of(node))
+      if (f == in_file)
         if (const YAML::Mark dash = dash_before(text, node.Mark()); !dash.is_null())
           return error_in(f, dash, path, message);
   }
-  error_in(file_of(node), node.Mark(), path, message);
+  error_in(in_file, node.Mark(), path, message);
 }
 
 const Diagnostics::Removal* Diagnostics::removal_of(const std::string& path) const {
