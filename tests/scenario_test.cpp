@@ -271,7 +271,13 @@ TEST_CASE("scenario: each check of the shape of a section or of an id or a refer
        "s.yaml:4:14: generations: expected a map from id to definition"},
       {"an id with a space",
        {{"  europe: {pue: 1.3}\n", "  europe: {pue: 1.3}\n  \"us west\": {pue: 1.2}\n"}},
-       "s.yaml:10:3: regions: `us west`: ids use letters, digits, `_` or `-`"},
+       "s.yaml:10:3: regions: `us west`: ids use letters, digits, `_` or `-` (such as `us_west`)"},
+      {"an id with a space, referred to by the id it was meant to be",
+       {{"  us_east: {pue", "  \"us east\": {pue"}},
+       "s.yaml:8:3: regions: `us east`: ids use letters, digits, `_` or `-` (such as `us_east`)"},
+      {"an id longer than 64 characters",
+       {{"  europe: {pue: 1.3}\n", "  europe: {pue: 1.3}\n  region_with_a_name_much_longer_than_any_spreadsheet_column_would_show: {pue: 1.2}\n"}},
+       "s.yaml:10:3: regions: `region_with_a_name_much_...`: an id has at most 64 characters, this one 69"},
       {"capex shares above 1",
        {{nullptr, "    capex_split: {gpus: 0.6, facilities: 0.5, network: 0.1}\n"}},
        "s.yaml:15:18: firms.google.capex_split: shares sum to 1.2; they must sum to at most 1"},
@@ -336,6 +342,17 @@ TEST_CASE("scenario: each check of the shape of a section or of an id or a refer
     REQUIRE(all.size() == 1);  // not also what follows from it
     CHECK(all[0].to_string() == c.told);
   }
+}
+
+TEST_CASE("scenario: an invalid id is never offered as what a name was meant to be") {
+  // `us east!` was likely meant as `us_east_`: `us_east` is another name, unknown, and the
+  // only valid region is no close guess
+  std::string yaml = kValid;
+  yaml.replace(yaml.find("  us_east: {pue"), 10, "  \"us east!\":");
+  std::set<std::string> got;
+  for (const Diagnostic& d : problems(yaml)) got.insert(d.to_string());
+  CHECK(got.count("s.yaml:8:3: regions: `us east!`: ids use letters, digits, `_` or `-` (such as `us_east_`)") == 1);
+  CHECK(got.count("s.yaml:12:24: firms.google.regions.us_east: unknown region `us_east` (defined: europe)") == 1);
 }
 
 TEST_CASE("scenario: dates, ranges and shapes") {

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -417,9 +418,21 @@ class Loader {
     }
     for (auto it = n.begin(); it != n.end(); ++it) {
       std::string id = it->first.IsScalar() ? it->first.Scalar() : "";
-      if (!valid_id(id))
-        d_.error(it->first, section, "`" + id + "`: ids use letters, digits, `_` or `-`");
-      else if (std::find(ids.begin(), ids.end(), id) != ids.end())
+      if (id.size() > 64) {
+        d_.error(it->first, section, "`" + id.substr(0, 24) + "...`: an id has at most 64 characters, this one " +
+                                         std::to_string(id.size()));
+      } else if (!valid_id(id)) {
+        // the id it was likely meant to be: what refers to it by that name is told here, once
+        std::string meant = id;
+        for (char& c : meant)
+          if (!valid_id(std::string(1, c))) c = '_';
+        std::string msg = "`" + id + "`: ids use letters, digits, `_` or `-`";
+        if (valid_id(meant)) {
+          msg += " (such as `" + meant + "`)";
+          meant_.insert(section + "." + meant);
+        }
+        d_.error(it->first, section, msg);
+      } else if (std::find(ids.begin(), ids.end(), id) != ids.end())
         d_.error(it->first, section + "." + id, "duplicate id");
       ids.push_back(id);
     }
@@ -446,9 +459,16 @@ class Loader {
       d_.error(n, path, msg);
       return -1;
     }
-    std::string guess = detail::did_you_mean(name, ids);
+    // a name an invalid id was meant to be: told once, at that id
+    if (meant_.count(section + "." + name)) {
+      ++untold_;
+      return -1;
+    }
+    std::vector<std::string> valid;
+    std::copy_if(ids.begin(), ids.end(), std::back_inserter(valid), valid_id);
+    std::string guess = detail::did_you_mean(name, valid);
     if (!guess.empty()) msg += "; did you mean `" + guess + "`?";
-    else if (!ids.empty()) msg += " (defined: " + join(ids) + ")";
+    else if (!valid.empty()) msg += " (defined: " + join(valid) + ")";
     d_.error(n, path, msg);
     return -1;
   }
@@ -1329,6 +1349,7 @@ class Loader {
   Scenario s_;
   std::vector<std::string> node_ids_, gen_ids_, region_ids_, firm_ids_;
   std::vector<std::string> unreadable_;  ///< id sections that are no map (told by collect_ids)
+  std::set<std::string> meant_;          ///< `section.id` an invalid id was likely meant to be
   std::size_t untold_ = 0;               ///< references to their names, a problem told there
 
   // Problems so far, with the untold ones: a check of a sum runs only if none came while its
