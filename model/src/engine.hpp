@@ -506,7 +506,7 @@ class Engine {
 
   // Take the same share of every allowed free GPU in `cells` so that `need` (in units of
   // `per_unit`: training or inference H100e per GPU) is met as far as it can be.
-  double take_pro_rata(const std::vector<int>& cells, double need, const std::vector<char>* allowed,
+  double take_pro_rata(std::span<const int> cells, double need, const std::vector<char>* allowed,
                        const std::vector<double>& per_unit, std::vector<double>& used);
 
   // The period's demand: contracts move capacity, own capacity serves own demand (training,

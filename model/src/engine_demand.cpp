@@ -83,7 +83,7 @@ double Engine::take_greedy(int c, double need, const std::vector<char>& allowed,
   return got;
 }
 
-double Engine::take_pro_rata(const std::vector<int>& cells, double need, const std::vector<char>* allowed,
+double Engine::take_pro_rata(std::span<const int> cells, double need, const std::vector<char>* allowed,
                              const std::vector<double>& per_unit, std::vector<double>& used) {
   double cap = 0;
   for (int c : cells)
@@ -276,8 +276,7 @@ void Engine::serve_other(Date demand_day, double& served) {
       const double d = total * od.region_weight[static_cast<size_t>(r)];
       if (d <= 0) continue;
       const int c = cell(od.firm, r);
-      scratch_cells_.assign(1, c);
-      const double got = take_pro_rata(scratch_cells_, d, nullptr, train_h100e_, st_.used_other);
+      const double got = take_pro_rata(std::span<const int>(&c, 1), d, nullptr, train_h100e_, st_.used_other);
       served += got;
       st_.demand_other_h100e[static_cast<size_t>(c)] += d;
       st_.unserved_h100e[static_cast<size_t>(c)] += units_left_after(d, got);
