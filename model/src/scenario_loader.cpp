@@ -417,25 +417,42 @@ class Loader {
       return;
     }
     for (auto it = n.begin(); it != n.end(); ++it) {
-      std::string id = it->first.IsScalar() ? it->first.Scalar() : "";
-      if (id.size() > 64) {
-        d_.error(it->first, section, "`" + id.substr(0, 24) + "...`: an id has at most 64 characters, this one " +
-                                         std::to_string(id.size()));
-      } else if (!valid_id(id)) {
-        // the id it was likely meant to be: what refers to it by that name is told here, once
-        std::string meant = id;
-        for (char& c : meant)
-          if (!valid_id(std::string(1, c))) c = '_';
-        std::string msg = "`" + id + "`: ids use letters, digits, `_` or `-`";
-        if (valid_id(meant)) {
-          msg += " (such as `" + meant + "`)";
-          meant_.insert(section + "." + meant);
-        }
-        d_.error(it->first, section, msg);
-      } else if (std::find(ids.begin(), ids.end(), id) != ids.end())
+      const std::string id = it->first.IsScalar() ? it->first.Scalar() : "";
+      if (check_id(it->first, section) && std::find(ids.begin(), ids.end(), id) != ids.end())
         d_.error(it->first, section + "." + id, "duplicate id");
       ids.push_back(id);
     }
+  }
+
+  // Whether `key`, the key of an entry of `section`, is an id (it names the entry in paths,
+  // columns and folders); tells what is wrong with it otherwise.
+  bool check_id(const YAML::Node& key, const std::string& section) {
+    if (!key.IsScalar()) {
+      d_.error(key, section, "an id is a word of letters, digits, `_` or `-`, not a list or a map");
+      return false;
+    }
+    const std::string& id = key.Scalar();
+    if (id.empty()) {
+      d_.error(key, section, "an empty id: ids use letters, digits, `_` or `-`");
+      return false;
+    }
+    if (id.size() > 64) {
+      d_.error(key, section,
+               "`" + id.substr(0, 24) + "...`: an id has at most 64 characters, this one " + std::to_string(id.size()));
+      return false;
+    }
+    if (valid_id(id)) return true;
+    // the id it was likely meant to be: what refers to it by that name is told here, once
+    std::string meant = id;
+    for (char& c : meant)
+      if (!valid_id(std::string(1, c))) c = '_';
+    std::string msg = "`" + id + "`: ids use letters, digits, `_` or `-`";
+    if (valid_id(meant)) {
+      msg += " (such as `" + meant + "`)";
+      meant_.insert(section + "." + meant);
+    }
+    d_.error(key, section, msg);
+    return false;
   }
 
   // Resolve a reference; records "unknown X" with a suggestion. Returns -1 when unknown.
@@ -1022,7 +1039,11 @@ class Loader {
       d_.error(section, name, std::string("expected a map from ") + what + " id to definition");
       return;
     }
-    for (auto it = section.begin(); it != section.end(); ++it) into.push_back(load(it->first.Scalar(), it->second));
+    for (auto it = section.begin(); it != section.end(); ++it) {
+      // an entry whose key names nothing is told once, at its key
+      if (!check_id(it->first, name) && (!it->first.IsScalar() || it->first.Scalar().empty())) continue;
+      into.push_back(load(it->first.Scalar(), it->second));
+    }
   }
 
   void load_programs(const YAML::Node& section) {
