@@ -250,13 +250,10 @@ class Loader {
   static constexpr const char* kLaterSections[] = {"projects",  "programs",  "inference", "other_demand",
                                                    "diagnosis", "contracts", "backstops", "market"};
 
-  /// Read section `name` afresh (regions or one of kLaterSections), dropping what it held.
+  /// Read section `name` (one of kLaterSections) afresh, dropping what it held.
   void load_section(const std::string& name, MapReader& top) {
     const YAML::Node node = top.get(name);
-    if (name == "regions") {
-      s_.regions.clear();
-      load_regions(node);
-    } else if (name == "projects") {
+    if (name == "projects") {
       s_.projects.clear();
       load_projects(node);
     } else if (name == "programs") {
@@ -2202,12 +2199,9 @@ namespace {
 // when some path lies in a section others read numbers from (time, settings, upstream,
 // generations): then the whole document must be loaded.
 std::optional<std::vector<std::string>> reload_units(const std::vector<std::pair<std::string, double>>& values) {
-  // the sections Loader::reload can read alone: regions and those read after the firms
-  static const std::set<std::string> sections = [] {
-    std::set<std::string> all{"regions"};
-    all.insert(std::begin(Loader::kLaterSections), std::end(Loader::kLaterSections));
-    return all;
-  }();
+  // the sections Loader::reload can read whole: those read after the firms (a number of the
+  // regions lies in one region, reloaded alone)
+  static const std::set<std::string> sections(std::begin(Loader::kLaterSections), std::end(Loader::kLaterSections));
   std::vector<std::string> units;
   for (const auto& [path, x] : values) {
     const size_t a = path.find_first_of(".[");
