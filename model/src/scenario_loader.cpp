@@ -177,13 +177,12 @@ std::string rounded(double x) {
   return buf;
 }
 
+bool id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
 bool valid_id(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s)
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-          c == '_' || c == '-'))
-      return false;
-  return true;
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), id_char);
 }
 
 std::string index_path(const std::string& path, std::size_t i) {
@@ -440,9 +439,11 @@ class Loader {
     }
     if (valid_id(id)) return true;
     // the id it was likely meant to be: what refers to it by that name is told here, once
-    std::string meant = id;
-    for (char& c : meant)
-      if (!valid_id(std::string(1, c))) c = '_';
+    // (a character of several UTF-8 bytes becomes one `_`)
+    std::string meant;
+    for (char c : id)
+      if (id_char(c)) meant += c;
+      else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) meant += '_';
     std::string msg = "`" + id + "`: ids use letters, digits, `_` or `-`";
     if (valid_id(meant)) {
       msg += " (such as `" + meant + "`)";
