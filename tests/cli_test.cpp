@@ -18,6 +18,8 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 #include "cli.hpp"
 #include "slurp.hpp"
@@ -90,6 +92,13 @@ Result run_on_terminal(const std::string& args) {
   if (WIFEXITED(status)) r.code = WEXITSTATUS(status);
   r.out = slurp(out);
   return r;
+}
+
+// `text` with its first `from` replaced by `to`; `from` must be there.
+void replace_once(std::string& text, std::string_view from, std::string_view to) {
+  const size_t at = text.find(from);
+  REQUIRE_MESSAGE(at != std::string::npos, "not in the text: " << std::string(from));
+  text.replace(at, from.size(), to);
 }
 
 std::vector<std::string> lines(const std::string& text) {
@@ -629,7 +638,7 @@ TEST_CASE("cli: market.csv says when an export rule keeps offers idle, and when 
   CHECK(n == 3);
   // without the export control, the same idle offers are in the wrong region (latency group)
   std::string y = slurp(kSource / "tests/testdata/export_rule.yaml");
-  y.replace(y.find(", excludes: [h100]"), 18, "");
+  replace_once(y, ", excludes: [h100]", "");
   const fs::path dir = scratch("export-rule-open"), yaml = dir / "open.yaml", out2 = dir / "out";
   fs::create_directories(dir);
   std::ofstream(yaml) << y;
@@ -864,16 +873,14 @@ TEST_CASE("cli: the resolved scenario of a run with a project sized in GPUs and 
   // a launch that may slip, a program with a delay; each must be written back as it was read
   std::string y = slurp(kSource / "tests/testdata/good_demand.yaml");
   const std::string run1 = "  - {name: run1, firm: meta, start: 2024-06-01, duration: 3mo, size: 1e25 FLOP}\n";
-  REQUIRE(y.find(run1) != std::string::npos);
-  y.replace(y.find(run1), run1.size(),
-            run1 + "  - {name: sized, firm: meta, start: 2025-03-01, duration: 60d, gpus: {generation: h100, count: 2000},\n"
-                   "     delay: {probability: 0.5, distribution: uniform, mean: 30d}}\n");
+  replace_once(y, run1,
+               run1 + "  - {name: sized, firm: meta, start: 2025-03-01, duration: 60d, gpus: {generation: h100, count: 2000},\n"
+                      "     delay: {probability: 0.5, distribution: uniform, mean: 30d}}\n");
   const std::string throughput = "    throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01}\n";
-  REQUIRE(y.find(throughput) != std::string::npos);
-  y.replace(y.find(throughput), throughput.size(),
-            throughput + "    launches:\n      - {date: 2025-06-01, multiplier: 1.5, ramp: 3mo,\n"
-                         "         delay: {probability: 0.3, distribution: exponential, mean: 60d}}\n");
-  y.replace(y.find("cadence: 6mo,"), 13, "cadence: 6mo, delay: {probability: 0.4, distribution: uniform, mean: 20d},");
+  replace_once(y, throughput,
+               throughput + "    launches:\n      - {date: 2025-06-01, multiplier: 1.5, ramp: 3mo,\n"
+                            "         delay: {probability: 0.3, distribution: exponential, mean: 60d}}\n");
+  replace_once(y, "cadence: 6mo,", "cadence: 6mo, delay: {probability: 0.4, distribution: uniform, mean: 20d},");
   const fs::path dir = scratch("resolved-demand");
   fs::create_directories(dir);
   std::ofstream(dir / "demand.yaml") << y;
@@ -1327,10 +1334,9 @@ TEST_CASE("cli: a scenario with demand reports it and lists its projects") {
   CHECK(run1.find(",2024-06-01,2024-09-01,0,done") != std::string::npos);
   std::string y = slurp(kSource / "tests/testdata/good_demand.yaml");
   const std::string run1_line = "  - {name: run1, firm: meta, start: 2024-06-01, duration: 3mo, size: 1e25 FLOP}\n";
-  REQUIRE(y.find(run1_line) != std::string::npos);
-  y.replace(y.find(run1_line), run1_line.size(),
-            run1_line + "  - {name: short, firm: meta, start: 2026-12-10, duration: 10d, size: 1e22 FLOP}\n"
-                        "  - {name: long, firm: meta, start: 2026-12-10, duration: 60d, size: 1e22 FLOP}\n");
+  replace_once(y, run1_line,
+               run1_line + "  - {name: short, firm: meta, start: 2026-12-10, duration: 10d, size: 1e22 FLOP}\n"
+                           "  - {name: long, firm: meta, start: 2026-12-10, duration: 60d, size: 1e22 FLOP}\n");
   const fs::path late_dir = scratch("demand-late"), late_yaml = late_dir / "late.yaml", late_out = late_dir / "out";
   fs::create_directories(late_dir);
   std::ofstream(late_yaml) << y;
@@ -1839,9 +1845,8 @@ TEST_CASE("cli: case study meta-sells-compute: a slipped program leaves Meta a t
   // the same case without the slip: no Meta surplus episode touches 2026's second half
   std::string y = slurp(kSource / "inputs/cases/meta-sells-compute.yaml");
   const std::string slip = "delay: {probability: 1, distribution: fixed, mean: 6mo}";
-  REQUIRE(y.find(slip) != std::string::npos);
-  y.replace(y.find(slip), slip.size(), "delay: {probability: 0}");
-  y.replace(y.find("extends: ../base.yaml"), 21, "extends: " + (kSource / "inputs/base.yaml").string());
+  replace_once(y, slip, "delay: {probability: 0}");
+  replace_once(y, "extends: ../base.yaml", "extends: " + (kSource / "inputs/base.yaml").string());
   const fs::path dir = scratch("case-meta-on-time"), yaml = dir / "on-time.yaml", out2 = dir / "out";
   fs::create_directories(dir);
   std::ofstream(yaml) << y;
@@ -2179,9 +2184,9 @@ TEST_CASE("cli: a tornado may run each parameter at two quantiles of its distrib
   CHECK(slurp(out / "manifest.yaml").find("tornado_quantiles: {low: 0.1, high: 0.9}") != std::string::npos);
   // what does not fit is said, all at once
   std::string y = slurp(kSource / "tests/testdata/studies/tornado_quantiles.yaml");
-  y.replace(y.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
+  replace_once(y, "../good_demand.yaml", (kSource / "tests/testdata/good_demand.yaml").string());
   std::string bad = y;
-  bad.replace(bad.find("{low: 0.1, high: 0.9}"), 21, "{low: 10%, hihg: 0.9}");
+  replace_once(bad, "{low: 0.1, high: 0.9}", "{low: 10%, hihg: 0.9}");
   const fs::path bad_file = scratch("tornado-bad-quantiles.yaml");
   std::ofstream(bad_file) << bad;
   Result r = run_gpumm("validate '" + bad_file.string() + "'");
@@ -2190,13 +2195,13 @@ TEST_CASE("cli: a tornado may run each parameter at two quantiles of its distrib
   CHECK(r.err.find("tornado_quantiles: missing required key `high`") != std::string::npos);
   CHECK(r.err.find("tornado_quantiles.hihg: unknown key `hihg`; did you mean `high`?") != std::string::npos);
   std::string reversed = y;
-  reversed.replace(reversed.find("{low: 0.1, high: 0.9}"), 21, "{low: 0.9, high: 0.1}");
+  replace_once(reversed, "{low: 0.1, high: 0.9}", "{low: 0.9, high: 0.1}");
   std::ofstream(bad_file) << reversed;
   CHECK(run_gpumm("validate '" + bad_file.string() + "'").err.find(
             "tornado_quantiles: low must be below high, e.g. `{low: 0.1, high: 0.9}` for the P10 and P90") !=
         std::string::npos);
   std::string other = y;
-  other.replace(other.find("method: tornado"), 15, "method: morris");
+  replace_once(other, "method: tornado", "method: morris");
   std::ofstream(bad_file) << other;
   CHECK(run_gpumm("validate '" + bad_file.string() + "'").err.find(
             "tornado_quantiles: only a tornado study runs each parameter at two of its quantiles") != std::string::npos);
@@ -2337,8 +2342,8 @@ TEST_CASE("cli: a study ends with its headline: what matters most, or how far th
   // an output that no parameter moves is said to be so, not ranked
   {
     std::string y = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");
-    y.replace(y.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
-    y.replace(y.find("outputs: ["), 10, "outputs: [periods_in_oversupply, ");
+    replace_once(y, "../good_demand.yaml", (kSource / "tests/testdata/good_demand.yaml").string());
+    replace_once(y, "outputs: [", "outputs: [periods_in_oversupply, ");
     const fs::path dir = scratch("headline-constant"), file = dir / "constant.yaml";
     fs::create_directories(dir);
     std::ofstream(file) << y;
@@ -2462,9 +2467,9 @@ TEST_CASE("cli: a study's parameters may have distributions within their ranges"
                    "4 problems found\n");
   // a number of a distribution in units the scenario does not write at the path
   std::string y = slurp(kSource / "tests/testdata/studies/distributions.yaml");
-  y.replace(y.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
-  y.replace(y.find("mean: $20B"), 10, "mean: 20 GW");
-  y.replace(y.find("low: 1.1, high: 1.5}"), 20, "low: 1.1, high: 1.5, log_scale: true, distribution: normal, mean: 1.3, sd: 0.1}");
+  replace_once(y, "../good_demand.yaml", (kSource / "tests/testdata/good_demand.yaml").string());
+  replace_once(y, "mean: $20B", "mean: 20 GW");
+  replace_once(y, "low: 1.1, high: 1.5}", "low: 1.1, high: 1.5, log_scale: true, distribution: normal, mean: 1.3, sd: 0.1}");
   const fs::path file = scratch("bad-units-distribution.yaml");
   std::ofstream(file) << y;
   Result units = run_gpumm("validate '" + file.string() + "'");
@@ -2477,9 +2482,9 @@ TEST_CASE("cli: a study's parameters may have distributions within their ranges"
 
 TEST_CASE("cli: a Monte Carlo study may draw shifted Sobol' points instead of a Latin hypercube") {
   std::string y = slurp(kSource / "tests/testdata/studies/monte_carlo_small.yaml");
-  y.replace(y.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
-  y.replace(y.find("samples: 12"), 11, "samples: 64\nsampler: sobol");
-  y.replace(y.find("parameters:\n"), 12, "parameters:\n  - {path: regions.us_east.pue, low: 1.1, high: 1.5}\n");
+  replace_once(y, "../good_demand.yaml", (kSource / "tests/testdata/good_demand.yaml").string());
+  replace_once(y, "samples: 12", "samples: 64\nsampler: sobol");
+  replace_once(y, "parameters:\n", "parameters:\n  - {path: regions.us_east.pue, low: 1.1, high: 1.5}\n");
   const fs::path file = scratch("mc-sobol.yaml"), out = scratch("mc-sobol"), again = scratch("mc-sobol-again");
   std::ofstream(file) << y;
   REQUIRE(run_gpumm("study '" + file.string() + "' -q -o '" + out.string() + "'").code == 0);
@@ -2492,17 +2497,17 @@ TEST_CASE("cli: a Monte Carlo study may draw shifted Sobol' points instead of a 
   }
   CHECK(slurp(out / "manifest.yaml").find("sampler: shifted_sobol_sequence") != std::string::npos);
   // another seed, another shift
-  y.replace(y.find("samples: 64"), 11, "samples: 64\nseed: 77");
+  replace_once(y, "samples: 64", "samples: 64\nseed: 77");
   std::ofstream(file) << y;
   REQUIRE(run_gpumm("study '" + file.string() + "' -q -o '" + again.string() + "'").code == 0);
   CHECK(column(again / "samples.csv", "regions.us_east.pue") != column(out / "samples.csv", "regions.us_east.pue"));
   // the other methods have their designs; a number varies in one entry; an output is listed once;
   // a Sobol study's design takes two of the sequence's 40 dimensions per parameter
   std::string bad = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");
-  bad.replace(bad.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
-  bad.replace(bad.find("samples: 16"), 11, "samples: 16\nsampler: latin_hypercube");
-  bad.replace(bad.find("regions.us_east.interconnect_cap"), 32, "firms.google.capex.2026");
-  bad.replace(bad.find("outputs: [final_installed_h100e"), 31, "outputs: [final_installed_h100e, final_installed_h100e");
+  replace_once(bad, "../good_demand.yaml", (kSource / "tests/testdata/good_demand.yaml").string());
+  replace_once(bad, "samples: 16", "samples: 16\nsampler: latin_hypercube");
+  replace_once(bad, "regions.us_east.interconnect_cap", "firms.google.capex.2026");
+  replace_once(bad, "outputs: [final_installed_h100e", "outputs: [final_installed_h100e, final_installed_h100e");
   for (int i = 0; i < 20; ++i) bad.replace(bad.find("outputs:"), 0, "  - {path: regions.us_east.pue, low: 1.1, high: 1.5}\n");
   const fs::path bad_file = scratch("bad-sampler.yaml");
   std::ofstream(bad_file) << bad;
@@ -2552,7 +2557,7 @@ TEST_CASE("cli: a Sobol study's indices per period of one series do not depend o
     CAPTURE(series);
     std::string t = text;
     t.replace(t.find("series: ["), std::string::npos, "series: [" + series + "]\n");
-    t.replace(t.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
+    replace_once(t, "../good_demand.yaml", (kSource / "tests/testdata/good_demand.yaml").string());
     const fs::path file = scratch("sobol-series-" + series + ".yaml"), alone = scratch("sobol-series-" + series);
     std::ofstream(file) << t;
     REQUIRE(run_gpumm("study '" + file.string() + "' -q -o '" + alone.string() + "'").code == 0);
@@ -2647,13 +2652,13 @@ TEST_CASE("cli: an adaptive Sobol study doubles N until the intervals meet the t
   // the rounds add up to the one design of 256 points: the same tables as a fixed N = 256
   // study, and at N = 128 some interval is still wider than 0.3 (so the search went on)
   std::string text = slurp(kSource / file);
-  text.replace(text.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
+  replace_once(text, "../good_demand.yaml", (kSource / "tests/testdata/good_demand.yaml").string());
   const std::string fixed = text.substr(0, text.find("target_width")) + text.substr(text.find("bootstrap"));
   for (int n : {256, 128}) {
     CAPTURE(n);
     const fs::path file_n = scratch("fixed-" + std::to_string(n) + ".yaml"), out_n = scratch("study-fixed-" + std::to_string(n));
     std::string t = fixed;
-    t.replace(t.find("samples: 16"), 11, "samples: " + std::to_string(n));
+    replace_once(t, "samples: 16", "samples: " + std::to_string(n));
     std::ofstream(file_n) << t;
     REQUIRE(run_gpumm("study '" + file_n.string() + "' -q -o '" + out_n.string() + "'").code == 0);
     if (n == 256) {
@@ -2671,7 +2676,7 @@ TEST_CASE("cli: an adaptive Sobol study doubles N until the intervals meet the t
   // a budget of 600 runs stops at N = 128 (512 runs): the next doubling would need 1,024
   const fs::path small = scratch("small-budget.yaml"), out_small = scratch("study-small-budget");
   std::string t = text;
-  t.replace(t.find("max_runs: 20000"), 15, "max_runs: 600");
+  replace_once(t, "max_runs: 20000", "max_runs: 600");
   std::ofstream(small) << t;
   Result b = run_gpumm("study '" + small.string() + "' -o '" + out_small.string() + "'");
   REQUIRE(b.code == 0);
@@ -2927,7 +2932,7 @@ TEST_CASE("cli: the study file shown in the README is valid against the base") {
   const size_t a = readme.find("```yaml\nscenario: ../base.yaml");
   REQUIRE(a != std::string::npos);
   std::string yaml = readme.substr(a + 8, readme.find("```", a + 8) - a - 8);
-  yaml.replace(yaml.find("../base.yaml"), 12, (kSource / "inputs/base.yaml").string());
+  replace_once(yaml, "../base.yaml", (kSource / "inputs/base.yaml").string());
   const fs::path dir = scratch("readme-study");
   fs::create_directories(dir);
   std::ofstream(dir / "study.yaml") << yaml;
@@ -3361,8 +3366,8 @@ TEST_CASE("cli: resuming with a different study is refused") {
   // the same parameters with another seed make another manifest
   const fs::path other = scratch("other-study.yaml");
   std::string text = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");
-  text.replace(text.find("seed: 5"), 7, "seed: 6");
-  text.replace(text.find("../good_demand.yaml"), 19, (kSource / "tests/testdata/good_demand.yaml").string());
+  replace_once(text, "seed: 5", "seed: 6");
+  replace_once(text, "../good_demand.yaml", (kSource / "tests/testdata/good_demand.yaml").string());
   std::ofstream(other) << text;
   Result r = run_gpumm("study '" + other.string() + "' -q --resume -o '" + part.string() + "'");
   CHECK(r.code == 2);
