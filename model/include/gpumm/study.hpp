@@ -103,6 +103,9 @@ const std::vector<std::pair<std::string, std::string>>& study_metrics();
 /// with the closest known one, or a firm metric naming a firm that `s` does not have, with the
 /// closest firm. Without `s`, any firm will do.
 std::string metric_problem(const std::string& name, const Scenario* s = nullptr);
+/// Why `name` is not one of summary.csv's numbers, which a study may keep per period ("" when
+/// it is): an unknown name with the closest one, or the `_frac` name a ratio has now.
+std::string series_problem(const std::string& name);
 /// The value of metric `name` (one of `study_metrics`) for a run of `s` and its diagnosis.
 double run_metric(const std::string& name, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d);
 
