@@ -1347,6 +1347,29 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
         std::string::npos);
 }
 
+TEST_CASE("cli: a scenario without demand is oversupplied wherever its capacity stands idle, not balanced") {
+  // good_small has supply and no demand: every deployed GPU is spare. Its relative balance
+  // was 0 (no demand to divide by), and the verdict called the market balanced throughout.
+  const fs::path out = scratch("no-demand");
+  REQUIRE(run_gpumm("run tests/testdata/good_small.yaml -q -o '" + out.string() + "'").code == 0);
+  const auto demand = column(out / "summary.csv", "demand_h100e");
+  const auto idle = column(out / "summary.csv", "idle_h100e");
+  const auto rel = column(out / "summary.csv", "relative_balance_frac");
+  const auto regime = column(out / "summary.csv", "regime");
+  REQUIRE(rel.size() == 36);
+  for (size_t t = 0; t < rel.size(); ++t) {
+    CAPTURE(t);
+    CHECK(demand[t] == "0");
+    CHECK(std::stod(idle[t]) > 0);
+    CHECK(rel[t] == "1");
+    CHECK(regime[t] == "oversupply");
+  }
+  const std::string verdict = slurp(out / "verdict.txt");
+  CHECK(verdict.find("\nStructural shortage in 0 of 36 periods, oversupply in 36, balanced in 0.\n") != std::string::npos);
+  // a flat trend is said once: no "lowest" that only the float's last digits put below it
+  CHECK(verdict.find("\n  2024-01 to 2026-12  oversupply           trend from +100.0% to +100.0%\n") != std::string::npos);
+}
+
 TEST_CASE("docs: every warning code a run raises is one studies count and the README explains") {
   // the codes in the sources: warn_once(t, "code", ...) in the engine, {period, "code", ...} where
   // a run's files are written

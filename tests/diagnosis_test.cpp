@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "gpumm/diagnosis.hpp"
+#include "gpumm/simulate.hpp"
 
 using namespace gpumm;
 
@@ -122,6 +123,23 @@ TEST_CASE("diagnosis: regimes need persistence, and oversupply needs low utiliza
   CHECK(r[11] == Regime::oversupply);
   CHECK(r[13] == Regime::oversupply);
   CHECK(to_string(Regime::structural_shortage) == "structural_shortage");
+}
+
+TEST_CASE("diagnosis: the relative balance is balance over demand, and without demand +1 for idle capacity") {
+  PeriodSummary p;
+  p.demand_inference_h100e = 80;
+  p.demand_other_h100e = 20;
+  p.unserved_h100e = 30;
+  p.idle_h100e = 5;
+  CHECK(p.relative_balance() == doctest::Approx(-0.25));  // (5 - 30) / 100
+  // no demand: all of the idle capacity is spare (+1, as -1 is all demand unserved), or nothing is
+  PeriodSummary none;
+  none.idle_h100e = 66000;
+  CHECK(none.relative_balance() == 1.0);
+  none.idle_h100e = 0;
+  CHECK(none.relative_balance() == 0.0);
+  none.idle_h100e = 1e-9;  // rounding dust is no capacity
+  CHECK(none.relative_balance() == 0.0);
 }
 
 TEST_CASE("diagnosis: defaults by step") {

@@ -417,7 +417,7 @@ std::string fixed2(double x) {
   return buf;
 }
 // A series over periods [first, last] in words: "A to B" from its first value to its last, in
-// the order of the dates, and its lowest and highest when they lie beyond those two.
+// the order of the dates, and its lowest and highest when they lie beyond those two as written.
 template <class Value, class Format>
 std::string first_to_last(int first, int last, Value value, Format format) {
   const double from = value(first), to = value(last);
@@ -427,8 +427,9 @@ std::string first_to_last(int first, int last, Value value, Format format) {
     hi = std::max(hi, value(t));
   }
   std::string v = format(from) + " to " + format(to);
-  if (lo < std::min(from, to)) v += ", lowest " + format(lo);
-  if (hi > std::max(from, to)) v += ", highest " + format(hi);
+  // beyond them as written, not by a difference the format rounds away (a flat trend's noise)
+  if (lo < std::min(from, to) && format(lo) != format(std::min(from, to))) v += ", lowest " + format(lo);
+  if (hi > std::max(from, to) && format(hi) != format(std::max(from, to))) v += ", highest " + format(hi);
   return v;
 }
 }  // namespace

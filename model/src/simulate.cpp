@@ -295,6 +295,12 @@ void Engine::step(int t, PeriodSummary& out) {
 
 }  // namespace detail
 
+double PeriodSummary::relative_balance() const {
+  const double demand = demand_h100e();
+  if (demand > 0) return balance_h100e() / demand;
+  return balance_h100e() >= detail::kDustUnits ? 1.0 : 0.0;
+}
+
 std::string binding_upstream_name(const Scenario& s, int code) {
   if (code == -1) return "none";
   if (code == -2) return "production";

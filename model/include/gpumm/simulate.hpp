@@ -117,7 +117,10 @@ struct PeriodSummary {
   double demand_h100e() const { return demand_training_h100e + demand_inference_h100e + demand_other_h100e; }
   /// idle - unserved: what is left over minus what was left unserved
   double balance_h100e() const { return idle_h100e - unserved_h100e; }
-  double relative_balance() const { return demand_h100e() > 0 ? balance_h100e() / demand_h100e() : 0.0; }
+  /// balance / demand; in a period without demand, +1 when capacity stands idle (all of it
+  /// spare, as -1 is all demand unserved) and 0 when there is none: not 0 for both, which made
+  /// a market with nothing but idle capacity read as balanced
+  double relative_balance() const;
 };
 
 /// One firm in one period: its balance before the market (capacity available to it, own and
