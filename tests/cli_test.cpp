@@ -1370,6 +1370,23 @@ TEST_CASE("cli: a scenario without demand is oversupplied wherever its capacity 
   CHECK(verdict.find("\n  2024-01 to 2026-12  oversupply           trend from +100.0% to +100.0%\n") != std::string::npos);
 }
 
+TEST_CASE("cli: the verdict says when a trend beyond theta lasts too few periods to be a regime") {
+  // good_demand starts short of capacity for five months, one fewer than a structural shortage needs
+  const fs::path out = scratch("too-few-periods");
+  REQUIRE(run_gpumm("run tests/testdata/good_demand.yaml -q -o '" + out.string() + "'").code == 0);
+  const auto trend = column(out / "summary.csv", "trend_relative_balance_frac");
+  const auto regime = column(out / "summary.csv", "regime");
+  REQUIRE(trend.size() == 36);
+  for (size_t t = 0; t < 6; ++t) {
+    CAPTURE(t);
+    CHECK((std::stod(trend[t]) < -0.05) == (t < 5));
+    CHECK(regime[t] == "balanced");
+  }
+  CHECK(slurp(out / "verdict.txt").find("\n  2024-01 to 2024-06  balanced             trend from -51.2% to -3.5% "
+                                        "(below -5.0% for at most 5 periods in a row: a structural shortage needs "
+                                        "6)\n") != std::string::npos);
+}
+
 TEST_CASE("docs: every warning code a run raises is one studies count and the README explains") {
   // the codes in the sources: warn_once(t, "code", ...) in the engine, {period, "code", ...} where
   // a run's files are written

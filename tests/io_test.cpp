@@ -190,3 +190,33 @@ TEST_CASE("io: the verdict names every code the run warned of, a code it does no
   CHECK(v.find("\nThe run warned of: invariant (1), spreadsheet_rows (1), something_new (2); warnings.csv says what "
                 "and when.\n") != std::string::npos);
 }
+
+TEST_CASE("io: a balanced run of the timeline says why its trend beyond theta is no regime") {
+  const Scenario s = load_scenario_file(GPUMM_SOURCE_DIR "/tests/testdata/good_small.yaml");
+  RunResult r = simulate(s);  // no demand: every deployed GPU idle, utilization 0
+  REQUIRE(r.periods.size() == 36);
+  for (int t = 20; t < 24; ++t) r.periods[static_cast<size_t>(t)].idle_h100e *= 0.05;  // utilization 95%
+  SeriesDiagnosis d;
+  d.settings = resolve_defaults(s.diagnosis, s.step);  // theta 5%, 6 periods, u* 85%
+  d.trend.assign(36, 0.0);
+  for (int t = 0; t < 3; ++t) d.trend[static_cast<size_t>(t)] = -0.1;    // short 3 periods: too few
+  for (int t = 10; t < 14; ++t) d.trend[static_cast<size_t>(t)] = 0.1;   // in surplus, idle, 4: too few
+  for (int t = 20; t < 24; ++t) d.trend[static_cast<size_t>(t)] = 0.2;   // in surplus but busy
+  d.temporary.assign(36, 0.0);
+  std::vector<double> util;
+  for (const PeriodSummary& p : r.periods) util.push_back(p.utilization());
+  d.regimes = classify_regimes(d.trend, util, d.settings);
+  REQUIRE(regime_runs(d.regimes).size() == 1);
+  const std::string v = verdict_text(s, r, d, find_episodes(s, r, d));
+  CHECK(v.find("\n  2024-01 to 2026-12  balanced             trend from -10.0% to +0.0%, highest +20.0%"
+                " (above +5.0% with utilization 95-95%: oversupply needs it below 85%)"
+                " (below -5.0% for at most 3 periods in a row: a structural shortage needs 6)"
+                " (above +5.0% with utilization below 85% for at most 4 periods in a row: oversupply needs 6)\n") !=
+        std::string::npos);
+  // six periods in a row are a regime, and their run says nothing of the kind
+  for (int t = 0; t < 6; ++t) d.trend[static_cast<size_t>(t)] = -0.1;
+  d.regimes = classify_regimes(d.trend, util, d.settings);
+  const std::string w = verdict_text(s, r, d, find_episodes(s, r, d));
+  CHECK(w.find("\n  2024-01 to 2024-06  structural_shortage  trend from -10.0% to -10.0%\n") != std::string::npos);
+  CHECK(w.find("a structural shortage needs") == std::string::npos);
+}

@@ -467,19 +467,38 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
     std::snprintf(line, sizeof line, "  %s to %s  %-20s trend from ", month_of(cal, run.first).c_str(),
                   month_of(cal, run.last).c_str(), to_string(run.regime).c_str());
     v += line + first_to_last(run.first, run.last, trend, pct);
-    // a trend above +theta that is not oversupply: say what the utilization was meanwhile
-    double hi = trend(run.first);
-    for (int t = run.first; t <= run.last; ++t) hi = std::max(hi, trend(t));
-    if (run.regime == Regime::balanced && hi > d.settings.threshold) {
+    // a balanced run whose trend goes beyond theta says why that is no regime: utilization at or
+    // above u* (above +theta), or too few periods in a row (a horizon shorter than the
+    // persistence can never be structural)
+    if (run.regime == Regime::balanced) {
+      const DiagnosisSettings& ds = d.settings;
+      const auto busy = [&](int t) { return r.periods[static_cast<size_t>(t)].utilization() >= ds.utilization; };
       double u_lo = 1e300, u_hi = -1e300;
       for (int t = run.first; t <= run.last; ++t)
-        if (d.trend[static_cast<size_t>(t)] > d.settings.threshold) {
+        if (trend(t) > ds.threshold && busy(t)) {
           u_lo = std::min(u_lo, r.periods[static_cast<size_t>(t)].utilization());
           u_hi = std::max(u_hi, r.periods[static_cast<size_t>(t)].utilization());
         }
-      std::snprintf(line, sizeof line, " (above +%s with utilization %.0f-%.0f%%: oversupply needs it below %.0f%%)",
-                    pct(d.settings.threshold).substr(1).c_str(), 100 * u_lo, 100 * u_hi, 100 * d.settings.utilization);
-      v += line;
+      if (u_lo <= u_hi) {
+        std::snprintf(line, sizeof line, " (above +%s with utilization %.0f-%.0f%%: oversupply needs it below %.0f%%)",
+                      pct(ds.threshold).substr(1).c_str(), 100 * u_lo, 100 * u_hi, 100 * ds.utilization);
+        v += line;
+      }
+      const auto longest = [&](auto condition) {
+        int streak = 0, most = 0;
+        for (int t = run.first; t <= run.last; ++t) most = std::max(most, streak = condition(t) ? streak + 1 : 0);
+        return most;
+      };
+      const int below = longest([&](int t) { return trend(t) < -ds.threshold; });
+      const int above = longest([&](int t) { return trend(t) > ds.threshold && !busy(t); });
+      const std::string theta = pct(ds.threshold).substr(1), needs = std::to_string(ds.persistence) + ")";
+      if (below > 0)
+        v += " (below -" + theta + " for at most " + std::to_string(below) +
+             " periods in a row: a structural shortage needs " + needs;
+      if (above > 0)
+        v += " (above +" + theta + " with utilization below " +
+             std::to_string(static_cast<int>(std::lround(100 * ds.utilization))) + "% for at most " +
+             std::to_string(above) + " periods in a row: oversupply needs " + needs;
     }
     v += "\n";
   }
