@@ -1387,6 +1387,33 @@ TEST_CASE("cli: the verdict says when a trend beyond theta lasts too few periods
                                         "6)\n") != std::string::npos);
 }
 
+TEST_CASE("cli: a quarterly run counts its quarters and its regimes run to the month their last quarter ends") {
+  const fs::path dir = scratch("quarters");
+  fs::create_directories(dir);
+  const std::string base = "extends: '" + (kSource / "tests/testdata/good_demand.yaml").string() + "'\nstep: quarter\n";
+  std::ofstream(dir / "q.yaml") << base;
+  std::ofstream(dir / "one.yaml") << base << "end: 2024-03-31\n";
+  REQUIRE(run_gpumm("run '" + (dir / "q.yaml").string() + "' -q -o '" + (dir / "q").string() + "'").code == 0);
+  const std::string q = slurp(dir / "q" / "verdict.txt");
+  CHECK(q.rfind("gpumm verdict: q, 2024-01-01 to 2026-12-31 (12 quarters)\n", 0) == 0);
+  // two quarters of shortage are January to June, not "2024-01 to 2024-04"
+  CHECK(q.find("\n  2024-01 to 2024-06  structural_shortage  trend from ") != std::string::npos);
+  CHECK(q.find("\n  2024-07 to 2026-12  oversupply           trend from ") != std::string::npos);
+  CHECK(q.find("\n  google     2024-01 to 2026-12  peak ") != std::string::npos);
+  // one quarter: singular, and too short to be a regime
+  const Result r = run_gpumm("run '" + (dir / "one.yaml").string() + "' -o '" + (dir / "one").string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find(": one, 2024-01-01 to 2024-03-31, 1 quarter, seed 1\n") != std::string::npos);
+  CHECK(r.out.find("  deliveries short  0 periods for an upstream node, 0 for a production ramp (of 1)\n") !=
+        std::string::npos);
+  CHECK(r.out.find("  Structural shortage in 0 of 1 period, oversupply in 0, balanced in 1.\n") != std::string::npos);
+  const std::string one = slurp(dir / "one" / "verdict.txt");
+  CHECK(one.find("(trend of the relative balance, Hodrick-Prescott; structural beyond 5.0% for at least 2 periods;") !=
+        std::string::npos);
+  CHECK(one.find("\n  2024-01 to 2024-03  balanced             trend from -35.6% to -35.6% (below -5.0% for at most 1 "
+                 "period in a row: a structural shortage needs 2)\n") != std::string::npos);
+}
+
 TEST_CASE("docs: every warning code a run raises is one studies count and the README explains") {
   // the codes in the sources: warn_once(t, "code", ...) in the engine, {period, "code", ...} where
   // a run's files are written

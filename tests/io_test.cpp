@@ -220,3 +220,9 @@ TEST_CASE("io: a balanced run of the timeline says why its trend beyond theta is
   CHECK(w.find("\n  2024-01 to 2024-06  structural_shortage  trend from -10.0% to -10.0%\n") != std::string::npos);
   CHECK(w.find("a structural shortage needs") == std::string::npos);
 }
+
+TEST_CASE("io: a count names its noun in the singular for one") {
+  CHECK(count_text(1, "quarter") == "1 quarter");
+  CHECK(count_text(0, "period") == "0 periods");
+  CHECK(count_text(120, "month") == "120 months");
+}

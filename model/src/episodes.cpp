@@ -130,6 +130,7 @@ std::string pct(double x) {
   return buf;
 }
 std::string month(const Calendar& cal, int t) { return to_iso(cal[t].start).substr(0, 7); }
+std::string end_month(const Calendar& cal, int t) { return to_iso(cal[t].last).substr(0, 7); }
 // "slipped training project 20%, take-or-pay excess 0%, ...": every cause with its share
 template <class ShareOf>
 std::string causes_text(ShareOf share_of) {
@@ -192,7 +193,7 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
   for (const Episode& e : episodes) {
     if (e.firm != firm || t < e.first || t > e.last) continue;
     in_episode = true;
-    v += "Surplus episode " + month(cal, e.first) + " to " + month(cal, e.last) + ": peak " + num(e.peak_h100e) +
+    v += "Surplus episode " + month(cal, e.first) + " to " + end_month(cal, e.last) + ": peak " + num(e.peak_h100e) +
          " H100e, " + num(e.h100e_months) + " H100e-months, " + pct(e.shortage_share) +
          " of it during structural shortage.\n";
     v += "Causes of the episode's spare capacity (idle or sold): " +

@@ -62,6 +62,10 @@ std::string share_text(double share) {
   return buf;
 }
 
+std::string count_text(long long n, std::string_view noun) {
+  return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
+}
+
 std::string significant_number(double x) {
   const double a = std::abs(x);
   // the scale that leaves at most three digits before the point once rounded (999.7M is 1B,
@@ -410,7 +414,10 @@ std::string pct(double x) {
   std::snprintf(buf, sizeof buf, "%+.1f%%", 100 * x);
   return buf;
 }
+// The month a period starts in, and the month it ends in: a run of periods reads from the first
+// one's to the last one's (`2024-01 to 2024-03` for one quarter, not `2024-01 to 2024-01`).
 std::string month_of(const Calendar& cal, int t) { return to_iso(cal[t].start).substr(0, 7); }
+std::string end_month_of(const Calendar& cal, int t) { return to_iso(cal[t].last).substr(0, 7); }
 std::string fixed2(double x) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.2f", x);
@@ -440,7 +447,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   const int T = cal.size();
   std::string v;
   v += "gpumm verdict: " + s.name + ", " + to_iso(cal.start()) + " to " + to_iso(cal[T - 1].last) +
-       " (" + std::to_string(T) + " " + to_string(cal.step()) + "s)\n\n";
+       " (" + count_text(T, to_string(cal.step())) + ")\n\n";
   // the question and the answer in one line
   int shortage = 0, glut = 0;
   for (Regime g : d.regimes) {
@@ -450,8 +457,8 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   double mismatch = 0;
   for (const PeriodSummary& p : r.periods) mismatch += p.mismatch_index;
   mismatch /= std::max(1, T);
-  v += "Structural shortage in " + std::to_string(shortage) + " of " + std::to_string(T) +
-       " periods, oversupply in " + std::to_string(glut) + ", balanced in " +
+  v += "Structural shortage in " + std::to_string(shortage) + " of " + count_text(T, "period") +
+       ", oversupply in " + std::to_string(glut) + ", balanced in " +
        std::to_string(T - shortage - glut) + ".\n";
   v += "Mean mismatch index " + std::to_string(mismatch).substr(0, 4) +
        " (1: surpluses and shortages coexist across firms, regions and generations; "
@@ -459,13 +466,13 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   v += "Regime timeline (trend of the relative balance, " +
        std::string(d.settings.method == DiagnosisSettings::Method::hp ? "Hodrick-Prescott" : "centred moving average") +
        "; structural beyond " + pct(d.settings.threshold).substr(1) + " for at least " +
-       std::to_string(d.settings.persistence) + " periods; oversupply also needs utilization below " +
+       count_text(d.settings.persistence, "period") + "; oversupply also needs utilization below " +
        std::to_string(static_cast<int>(std::lround(100 * d.settings.utilization))) + "%):\n";
   const auto trend = [&](int t) { return d.trend[static_cast<size_t>(t)]; };
   for (const RegimeRun& run : regime_runs(d.regimes)) {
     char line[200];
     std::snprintf(line, sizeof line, "  %s to %s  %-20s trend from ", month_of(cal, run.first).c_str(),
-                  month_of(cal, run.last).c_str(), to_string(run.regime).c_str());
+                  end_month_of(cal, run.last).c_str(), to_string(run.regime).c_str());
     v += line + first_to_last(run.first, run.last, trend, pct);
     // a balanced run whose trend goes beyond theta says why that is no regime: utilization at or
     // above u* (above +theta), or too few periods in a row (a horizon shorter than the
@@ -493,12 +500,12 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       const int above = longest([&](int t) { return trend(t) > ds.threshold && !busy(t); });
       const std::string theta = pct(ds.threshold).substr(1), needs = std::to_string(ds.persistence) + ")";
       if (below > 0)
-        v += " (below -" + theta + " for at most " + std::to_string(below) +
-             " periods in a row: a structural shortage needs " + needs;
+        v += " (below -" + theta + " for at most " + count_text(below, "period") +
+             " in a row: a structural shortage needs " + needs;
       if (above > 0)
         v += " (above +" + theta + " with utilization below " +
              std::to_string(static_cast<int>(std::lround(100 * ds.utilization))) + "% for at most " +
-             std::to_string(above) + " periods in a row: oversupply needs " + needs;
+             count_text(above, "period") + " in a row: oversupply needs " + needs;
     }
     v += "\n";
   }
@@ -513,10 +520,10 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       for (int t = run.first; t <= run.last; ++t) at_floor += spot_at_floor(spot(t), s.market);
       char line[240];
       std::snprintf(line, sizeof line, "  %s to %s  %-20s spot ", month_of(cal, run.first).c_str(),
-                    month_of(cal, run.last).c_str(), to_string(run.regime).c_str());
+                    end_month_of(cal, run.last).c_str(), to_string(run.regime).c_str());
       v += line + first_to_last(run.first, run.last, spot, [](double x) { return "$" + fixed2(x); });
       if (at_floor > 0)
-        v += ", within 5% of its $" + fixed2(s.market.spot_floor) + " floor in " + std::to_string(at_floor) + " periods";
+        v += ", within 5% of its $" + fixed2(s.market.spot_floor) + " floor in " + count_text(at_floor, "period");
       std::snprintf(line, sizeof line, "; unmet bids %.1fM to %.1fM H100e\n", unmet(run.first), unmet(run.last));
       v += line;
       fell_in_shortage = fell_in_shortage || (run.regime == Regime::structural_shortage &&
@@ -535,7 +542,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
     char row[240];
     std::snprintf(row, sizeof row, "  %-10s %s to %s  peak %.2fM H100e, %.1fM H100e-months, %.0f%% in structural shortage, mostly %s\n",
                   s.firms[static_cast<size_t>(e.firm)].id.c_str(), month_of(cal, e.first).c_str(),
-                  month_of(cal, e.last).c_str(), e.peak_h100e / 1e6, e.h100e_months / 1e6,
+                  end_month_of(cal, e.last).c_str(), e.peak_h100e / 1e6, e.h100e_months / 1e6,
                   100 * e.shortage_share, e.main_cause().c_str());
     v += row;
   }

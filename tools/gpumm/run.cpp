@@ -90,8 +90,8 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
 
     const PeriodSummary& last = r.periods.back();
     out << "gpumm " << GPUMM_VERSION << ": " << s.name << ", " << to_iso(r.calendar.start())
-        << " to " << to_iso(r.calendar[r.calendar.size() - 1].last) << ", " << r.calendar.size()
-        << " " << to_string(r.calendar.step()) << "s, seed " << s.seed << "\n";
+        << " to " << to_iso(r.calendar[r.calendar.size() - 1].last) << ", "
+        << count_text(r.calendar.size(), to_string(r.calendar.step())) << ", seed " << s.seed << "\n";
     print_sets(out, sets);
     out << "  final installed   " << short_number(last.installed_h100e) << " H100e ("
         << short_number(last.installed_gpus) << " GPUs)\n";
@@ -113,7 +113,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       node += p.binding_upstream >= 0 ? 1 : 0;
       ramp += p.binding_upstream == -2 ? 1 : 0;
     }
-    out << "  deliveries short  " << node << " periods for an upstream node, " << ramp
+    out << "  deliveries short  " << count_text(node, "period") << " for an upstream node, " << ramp
         << " for a production ramp (of " << r.periods.size() << ")\n";
     // the first warnings; all of them are in warnings.csv
     constexpr size_t kShown = 3;
@@ -159,8 +159,9 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         at_floor += spot_at_floor(r.periods[t].spot_usd_per_h100e_hour, s.market) ? 1 : 0;
       }
       if (at_floor > 0)
-        out << "                    at its floor in " << at_floor << " of the " << short_periods << " "
-            << to_string(r.calendar.step()) << "s of structural shortage: no sign of oversupply (verdict.txt says why)\n";
+        out << "                    at its floor in " << at_floor << " of the "
+            << count_text(short_periods, to_string(r.calendar.step()))
+            << " of structural shortage: no sign of oversupply (verdict.txt says why)\n";
     }
     out << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
         << "timeseries.csv, projects.csv, episodes.csv, contracts.csv, market.csv, warnings.csv, verdict.txt, "

@@ -40,6 +40,9 @@ std::string short_number(double x);
 /// A number to three significant figures, with k, M, B or T from a thousand on: 0.296, 90,
 /// 1.23k, 371M, 4.68B (a study's headline, where values run from shares to H100e-months).
 std::string significant_number(double x);
+/// A count with its noun, singular for one: `1 quarter`, `3 quarters`, `0 periods` (for the
+/// nouns gpumm counts, whose plural adds an s).
+std::string count_text(long long n, std::string_view noun);
 /// The codes of `warnings` with how many of each, `contract_shortfall (2), invariant (1)`: the
 /// known codes in their fixed order (kWarningCodes), then any other in the order it came.
 std::string warning_counts(const std::vector<Warning>& warnings);
