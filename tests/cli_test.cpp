@@ -1387,7 +1387,7 @@ TEST_CASE("cli: the verdict says when a trend beyond theta lasts too few periods
                                         "6)\n") != std::string::npos);
 }
 
-TEST_CASE("cli: a quarterly run counts its quarters and its regimes run to the month their last quarter ends") {
+TEST_CASE("cli: a quarterly run counts its quarters and its regimes run to the month their last quarter ends and explain names the quarter or week") {
   const fs::path dir = scratch("quarters");
   fs::create_directories(dir);
   const std::string base = "extends: '" + (kSource / "tests/testdata/good_demand.yaml").string() + "'\nstep: quarter\n";
@@ -1412,6 +1412,18 @@ TEST_CASE("cli: a quarterly run counts its quarters and its regimes run to the m
         std::string::npos);
   CHECK(one.find("\n  2024-01 to 2024-03  balanced             trend from -35.6% to -35.6% (below -5.0% for at most 1 "
                  "period in a row: a structural shortage needs 2)\n") != std::string::npos);
+  // explain names the quarter, or the week, that holds the date asked about
+  const Result e = run_gpumm("explain '" + (dir / "q.yaml").string() + "' --firm google --date 2026-11");
+  REQUIRE(e.code == 0);
+  CHECK(e.out.rfind("Yes: google's surplus in the quarter 2026-10 to 2026-12 comes during market oversupply", 0) == 0);
+  CHECK(e.out.find("\nMarket in the quarter 2026-10 to 2026-12: regime oversupply") != std::string::npos);
+  CHECK(e.out.find("\nCauses of this quarter's idle and sold capacity: ") != std::string::npos);
+  std::ofstream(dir / "w.yaml") << "extends: '" << (kSource / "tests/testdata/good_demand.yaml").string()
+                                << "'\nstep: week\n";
+  const Result w = run_gpumm("explain '" + (dir / "w.yaml").string() + "' --firm google --date 2026-11-04");
+  REQUIRE(w.code == 0);
+  CHECK(w.out.rfind("Yes: google's surplus in the week 2026-11-02 to 2026-11-08 comes during", 0) == 0);
+  CHECK(w.out.find("\nCauses of this week's idle and sold capacity: ") != std::string::npos);
 }
 
 TEST_CASE("docs: every warning code a run raises is one studies count and the README explains") {

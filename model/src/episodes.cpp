@@ -131,6 +131,16 @@ std::string pct(double x) {
 }
 std::string month(const Calendar& cal, int t) { return to_iso(cal[t].start).substr(0, 7); }
 std::string end_month(const Calendar& cal, int t) { return to_iso(cal[t].last).substr(0, 7); }
+// The period asked about, as a person would name it: `2027-06` for a month, `the quarter
+// 2026-10 to 2026-12`, `the week 2026-10-05 to 2026-10-11`.
+std::string period_words(const Calendar& cal, int t) {
+  switch (cal.step()) {
+    case Step::month: return month(cal, t);
+    case Step::quarter: return "the quarter " + month(cal, t) + " to " + end_month(cal, t);
+    case Step::week: return "the week " + to_iso(cal[t].start) + " to " + to_iso(cal[t].last);
+  }
+  return month(cal, t);
+}
 // "slipped training project 20%, take-or-pay excess 0%, ...": every cause with its share
 template <class ShareOf>
 std::string causes_text(ShareOf share_of) {
@@ -151,23 +161,23 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
   std::string v;
   // the answer first
   if (rec.balance_h100e() <= 0) {
-    v += "No: " + id + " has no surplus in " + month(cal, t) + " (idle " + num(rec.idle_h100e) +
+    v += "No: " + id + " has no surplus in " + period_words(cal, t) + " (idle " + num(rec.idle_h100e) +
          " H100e, sold " + num(rec.sold_h100e) + ", unserved " + num(rec.unserved_h100e) + " H100e).\n";
   } else if (regime == Regime::oversupply) {
-    v += "Yes: " + id + "'s surplus in " + month(cal, t) +
+    v += "Yes: " + id + "'s surplus in " + period_words(cal, t) +
          " comes during market oversupply: the structural balance is above the threshold and "
          "utilization is low.\n";
   } else {
-    v += "No: " + id + "'s surplus in " + month(cal, t) + " is a local, temporary mismatch; the market is " +
+    v += "No: " + id + "'s surplus in " + period_words(cal, t) + " is a local, temporary mismatch; the market is " +
          (regime == Regime::structural_shortage ? "in structural shortage" : "balanced") + ".\n";
   }
   // the evidence
-  char line[256];
+  char line[400];
   std::snprintf(line, sizeof line,
                 "\nMarket in %s: regime %s, structural balance (trend) %+.1f%% of demand, temporary "
                 "component %+.1f%%, utilization %.0f%%, mismatch index %.2f (firms %.2f, regions "
                 "%.2f, generations %.2f).\n",
-                month(cal, t).c_str(), to_string(regime).c_str(), 100 * d.trend[static_cast<size_t>(t)],
+                period_words(cal, t).c_str(), to_string(regime).c_str(), 100 * d.trend[static_cast<size_t>(t)],
                 100 * d.temporary[static_cast<size_t>(t)], 100 * p.utilization(), p.mismatch_index,
                 p.mismatch_firms, p.mismatch_regions, p.mismatch_generations);
   v += line;
@@ -177,7 +187,7 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
     const double spot = p.spot_usd_per_h100e_hour;
     const double before = r.periods[static_cast<size_t>(std::max(0, year_ago))].spot_usd_per_h100e_hour;
     std::snprintf(line, sizeof line, "Prices in %s: spot index $%.2f per H100e-hour, $%.2f %s; bids unmet on the market %s H100e.",
-                  month(cal, t).c_str(), spot, before, year_ago >= 0 ? "a year earlier" : "at the start",
+                  period_words(cal, t).c_str(), spot, before, year_ago >= 0 ? "a year earlier" : "at the start",
                   num(p.market_unmet_h100e).c_str());
     v += line;
     if (regime == Regime::structural_shortage && (spot < before || spot_at_floor(spot, s.market)))
@@ -207,7 +217,7 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
                   100 * share, 100 * kEpisodeMinShare);
     v += text;
   }
-  // the month asked about: an episode's causes can shift over its years
+  // the period asked about: an episode's causes can shift over its years
   if (rec.balance_h100e() > 0 && rec.spare_h100e() > 0) {
     const double spare = rec.spare_h100e();
     // capacity sold is counted under what left it spare (a slip, a contract...) before it
@@ -217,7 +227,7 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
                                                  "as a slip or a contract; as sold to firms short of capacity only "
                                                  "when no such cause did)"
                                                : "";
-    v += "Causes of this month's idle and sold capacity" + how + ": " +
+    v += "Causes of this " + to_string(cal.step()) + "'s idle and sold capacity" + how + ": " +
          causes_text([&](const SpareCause& c) { return rec.*c.per_period / spare; }) + ".\n";
   }
   return v;
