@@ -1307,6 +1307,54 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   CHECK(comma.err.find("comma_scenario.yaml:1:1: invalid YAML: unexpected ','") != std::string::npos);
 }
 
+TEST_CASE("cli: a study written in another tool's words is told what gpumm calls each") {
+  const std::string f = "tests/testdata/studies/bad_other_names.yaml";
+  Result r = run_gpumm("validate " + f);
+  CHECK(r.code == 2);
+  // a study still, though it names neither `scenario` nor `method`; no required key written
+  // under another name (`model`, `analysis`, `name`, `min`, `max`, `bounds`) is also told missing
+  CHECK(r.err ==
+        f + ":3:1: model: unknown key `model`; the scenario file is `scenario`\n" +
+        f + ":4:1: analysis: unknown key `analysis`; the study's kind is `method` (sweep, grid, tornado, morris, sobol or "
+            "monte_carlo)\n" +
+        f + ":5:1: N: unknown key `N`; the number of samples is `samples` (Monte Carlo: points; Morris: trajectories; "
+            "Sobol: N, the base sample, a power of two)\n" +
+        f + ":6:1: num_levels: unknown key `num_levels`; Morris's grid levels are `levels`\n" +
+        f + ":7:1: threads: unknown key `threads`; the number of threads is chosen when the study runs: `gpumm study FILE "
+            "--threads N` (results do not depend on it)\n" +
+        f + ":8:1: calc_second_order: unknown key `calc_second_order`; gpumm estimates first-order and total Sobol' "
+            "indices, not second-order ones\n" +
+        f + ":10:6: parameters[0].name: unknown key `name`; a parameter is named by its `path` in the scenario (e.g. "
+            "`firms.meta.capex.2026`)\n" +
+        f + ":10:37: parameters[0].min: unknown key `min`; a parameter's range is `low` and `high`, in the units the "
+            "scenario writes at its path\n" +
+        f + ":10:46: parameters[0].max: unknown key `max`; a parameter's range is `low` and `high`, in the units the "
+            "scenario writes at its path\n" +
+        f + ":11:46: parameters[1].bounds: unknown key `bounds`; a range is written `low: A, high: B`, not as a list\n" +
+        f + ":12:76: parameters[2].mu: unknown key `mu`; a normal distribution's centre is `mean`, a lognormal's "
+            "`median`, a triangular's peak `mode`\n" +
+        f + ":12:85: parameters[2].std: unknown key `std`; a normal distribution's standard deviation is `sd`\n" +
+        f + ":13:11: outputs[0]: unknown metric `peak_shortage`; did you mean `peak_unserved_h100e`?\n" +
+        f + ":13:26: outputs[1]: unknown metric `final_spot_price`; did you mean `final_spot_usd_per_h100e_hour`?\n" +
+        "14 problems found\n");
+  // the same from `study`, which writes nothing; `run` knows it for a study
+  const fs::path out = scratch("other-names");
+  Result study = run_gpumm("study " + f + " -o '" + out.string() + "'");
+  CHECK(study.code == 2);
+  CHECK(study.err == r.err);
+  CHECK(!fs::exists(out));
+  CHECK(run_gpumm("run " + f).err.rfind("gpumm: `" + f + "` is a study file, not a scenario", 0) == 0);
+  // a required key missing with no other name for it in the map is still told missing
+  std::string y = slurp(kSource / f);
+  replace_once(y, "{name: firms.google.capex.2026, min: 10, max: 60}", "{name: firms.google.capex.2026, min: 10, high: 60}");
+  replace_once(y, "bounds: [0.5, 8]}", "low: 0.5}");
+  const fs::path file = scratch("other-names-missing.yaml");
+  std::ofstream(file) << y;
+  Result missing = run_gpumm("validate '" + file.string() + "'");
+  CHECK(missing.err.find(":10:5: parameters[0]: missing required key `low`") == std::string::npos);
+  CHECK(missing.err.find(":11:5: parameters[1]: missing required key `high`") != std::string::npos);
+}
+
 TEST_CASE("cli: a study's ranges may carry the units the scenario writes at their paths, and no others") {
   // sweep_small.yaml with its ranges written in units: the same study
   const fs::path dir = scratch("units-ranges");

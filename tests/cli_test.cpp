@@ -1553,8 +1553,8 @@ TEST_CASE("cli: a quote left open in a case or a study is refused, not read to t
 TEST_CASE("cli: a study given to run, a scenario given to study and a misspelt file name say what to write") {
   Result r = run_gpumm("run inputs/studies/sobol.yaml");
   CHECK(r.code == 2);
-  CHECK(r.err == "gpumm: `inputs/studies/sobol.yaml` is a study file (it names a scenario and a method): run it "
-                 "with `gpumm study inputs/studies/sobol.yaml`\nTry `gpumm study --help`.\n");
+  CHECK(r.err == "gpumm: `inputs/studies/sobol.yaml` is a study file, not a scenario: run it with "
+                 "`gpumm study inputs/studies/sobol.yaml`\nTry `gpumm study --help`.\n");
   CHECK(run_gpumm("explain inputs/studies/sobol.yaml --firm meta --date 2026-07").err == r.err);
   Result s = run_gpumm("study inputs/cases/glut.yaml -o '" + scratch("study-of-scenario").string() + "'");
   CHECK(s.code == 2);

@@ -82,6 +82,24 @@ std::string renamed_to_frac(const std::string& name) {
   return "`" + name + "` is now `" + name + "_frac` (a ratio's name ends in `_frac`: a fraction of 1, not percent)";
 }
 
+// The metrics as people say them ("peak shortage", "final spot price"), too far in spelling
+// from gpumm's names with their units for a did-you-mean to find.
+struct MetricOtherNames {
+  std::vector<std::string_view> words;
+  std::string_view metric;
+};
+const MetricOtherNames kMetricOtherNames[] = {
+    {{"peak_shortage", "peak_shortage_h100e", "max_shortage", "shortage_peak", "max_unserved", "peak_unmet"},
+     "peak_unserved_h100e"},
+    {{"final_spot_price", "final_spot", "final_price", "spot_price", "end_spot_price", "final_spot_usd"},
+     "final_spot_usd_per_h100e_hour"},
+    {{"shortage_periods", "structural_shortage_periods", "periods_in_shortage", "months_in_structural_shortage",
+      "structural_shortage"},
+     "periods_in_structural_shortage"},
+    {{"oversupply_periods", "periods_oversupplied", "glut_periods", "oversupply"}, "periods_in_oversupply"},
+    {{"surplus", "firm_surplus", "surplus_h100e", "spare"}, "surplus_h100e_months:FIRM"},
+};
+
 bool known_metric(const std::string& name, const Scenario* s) {
   const auto colon = name.find(':');
   if (colon != std::string::npos) {
@@ -113,6 +131,9 @@ std::string metric_problem(const std::string& name, const Scenario* s) {
     std::vector<std::string> names;
     for (const auto& [n, _] : study_metrics()) names.push_back(n);
     if (std::find(names.begin(), names.end(), name + "_frac") != names.end()) return renamed_to_frac(name);
+    for (const MetricOtherNames& other : kMetricOtherNames)
+      if (std::find(other.words.begin(), other.words.end(), name) != other.words.end())
+        return "unknown metric `" + name + "`; did you mean `" + std::string(other.metric) + "`?";
     if (const std::string guess = detail::did_you_mean(name, names); !guess.empty())
       return "unknown metric `" + name + "`; did you mean `" + guess + "`?";
     std::string all;

@@ -86,6 +86,47 @@ bool read_distribution(detail::MapReader& pm, StudyParameter& p) {
   return ok;
 }
 
+// What users of other tools (SALib, a Slurm script, a spreadsheet) write for a study's keys,
+// and what gpumm calls it: an unknown key among these is told so (a nearest spelling would
+// mislead: `n` is not `seed`).
+constexpr std::string_view kSamplesAre =
+    "the number of samples is `samples` (Monte Carlo: points; Morris: trajectories; Sobol: N, the base sample, a power "
+    "of two)";
+const MapReader::OtherName kStudyOtherNames[] = {
+    {{"trajectories", "num_trajectories", "n_trajectories", "r"}, "Morris's trajectories are `samples` here"},
+    {{"n", "N", "num_samples", "n_samples", "sample_size", "runs", "n_runs", "num_runs", "draws"}, kSamplesAre},
+    {{"num_levels", "n_levels", "p"}, "Morris's grid levels are `levels`"},
+    {{"num_resamples", "n_resamples", "resamples", "n_bootstrap", "num_bootstrap"}, "the bootstrap resamples are `bootstrap`"},
+    {{"metrics", "responses", "targets", "quantities", "qoi", "y"},
+     "the metrics analysed are `outputs` (and per-period series of summary.csv `series`)", {"outputs"}},
+    {{"params", "factors", "inputs", "problem", "variables", "names", "bounds", "x"},
+     "the parameters are a list `parameters`, each `{path, low, high}`", {"parameters"}},
+    {{"model", "base", "base_scenario", "scenario_file", "config"}, "the scenario file is `scenario`", {"scenario"}},
+    {{"analysis", "type", "design", "kind"},
+     "the study's kind is `method` (sweep, grid, tornado, morris, sobol or monte_carlo)", {"method"}},
+    {{"threads", "jobs", "workers", "processes", "cores", "ranks"},
+     "the number of threads is chosen when the study runs: `gpumm study FILE --threads N` (results do not depend on it)"},
+    {{"output_dir", "out", "output_folder", "folder", "directory", "dir"},
+     "the output folder is chosen when the study runs: `gpumm study FILE -o DIR`"},
+    {{"resume", "restart"}, "resuming is chosen when the study runs: `gpumm study FILE --resume`"},
+    {{"calc_second_order", "second_order"}, "gpumm estimates first-order and total Sobol' indices, not second-order ones"},
+    {{"conf_level", "confidence", "confidence_level"},
+     "the intervals are 95% bootstrap intervals; `bootstrap` sets their resamples"},
+};
+const MapReader::OtherName kParameterOtherNames[] = {
+    {{"min", "max", "lower", "upper", "lower_bound", "upper_bound", "lb", "ub", "from", "to", "minimum", "maximum"},
+     "a parameter's range is `low` and `high`, in the units the scenario writes at its path", {"low", "high"}},
+    {{"bounds", "range", "limits", "interval"}, "a range is written `low: A, high: B`, not as a list", {"low", "high"}},
+    {{"name", "parameter", "param", "key", "variable", "id"},
+     "a parameter is named by its `path` in the scenario (e.g. `firms.meta.capex.2026`)", {"path"}},
+    {{"dist", "shape", "law"}, "the shape is `distribution` (uniform, log_uniform, triangular, normal or lognormal)"},
+    {{"std", "stdev", "std_dev", "stddev", "sd_dev", "scale"}, "a normal distribution's standard deviation is `sd`", {"sd"}},
+    {{"mu", "loc", "average", "centre", "center"},
+     "a normal distribution's centre is `mean`, a lognormal's `median`, a triangular's peak `mode`",
+     {"mean", "median", "mode"}},
+    {{"peak", "most_likely", "likely", "c"}, "a triangular distribution's peak is `mode`", {"mode"}},
+};
+
 // The checks of a parameter's range and distribution, once its numbers are read.
 void check_range(const StudyParameter& p, const std::function<void(const std::string&)>& problem) {
   if (const std::string why = p.range().problem(); !why.empty()) problem(why);
@@ -208,15 +249,29 @@ YAML::Node small_yaml_root(const std::string& path) {
 }
 }  // namespace
 
-bool is_study_file(const std::string& path) {
-  const YAML::Node root = small_yaml_root(path);
-  return root.IsMap() && root["scenario"] && root["method"];
-}
-
-bool is_scenario_file(const std::string& path) {
-  const YAML::Node root = small_yaml_root(path);
+namespace {
+bool scenario_like(const YAML::Node& root) {
   return root.IsMap() && (root["generations"] || root["firms"] || root["extends"]);
 }
+}  // namespace
+
+bool is_study_file(const std::string& path) {
+  const YAML::Node root = small_yaml_root(path);
+  if (!root.IsMap() || scenario_like(root)) return false;
+  // a study's own keys, or what other tools call them (a study that writes `model:` for
+  // `scenario:` is told so as a study, not told it lacks a scenario's generations)
+  for (const char* key : {"scenario", "method", "parameters", "outputs"})
+    if (root[key]) return true;
+  for (const auto& item : root) {
+    const std::string key = item.first.IsScalar() ? item.first.Scalar() : "";
+    for (const MapReader::OtherName& other : kStudyOtherNames)
+      if (!other.stands_for.empty() && std::find(other.words.begin(), other.words.end(), key) != other.words.end())
+        return true;
+  }
+  return false;
+}
+
+bool is_scenario_file(const std::string& path) { return scenario_like(small_yaml_root(path)); }
 
 Study load_study_file(const std::string& path) {
   std::vector<Diagnostic> problems;
@@ -237,6 +292,7 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
   Study st;
   st.file = path;
   MapReader m(d, root, "");
+  m.other_names(kStudyOtherNames);
   if (!m.valid()) {
     problems.insert(problems.end(), d.list.begin(), d.list.end());
     return st;
@@ -314,6 +370,7 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
   } else {
     for (std::size_t i = 0; i < params.size(); ++i) {
       MapReader pm(d, params[i], "parameters[" + std::to_string(i) + "]");
+      pm.other_names(kParameterOtherNames);
       StudyParameter p;
       pm.text("path", p.path, true);
       if (const YAML::Node at = pm.get("path"); at.IsDefined()) {

@@ -325,6 +325,13 @@ bool MapReader::has(std::string_view key) const {
 void MapReader::missing(std::string_view key, const std::string& what) {
   // a value where this map belongs is told once, by the constructor, not also key by key
   if (node_.IsDefined() && !valid_) return;
+  // written under another tool's name (`min` for `low`), which finish() tells with the name
+  for (const OtherName& other : other_names_)
+    if (std::find(other.stands_for.begin(), other.stands_for.end(), key) != other.stands_for.end() &&
+        std::any_of(items_.begin(), items_.end(), [&](const auto& item) {
+          return std::find(other.words.begin(), other.words.end(), item.first) != other.words.end();
+        }))
+      return;
   std::string msg = std::string(kMissingKey) + std::string(key) + "`";
   if (!what.empty()) msg += " (" + what + ")";
   // set to null by a scenario that extends this one: said where it was
@@ -409,6 +416,9 @@ std::string MapReader::key_hint(const std::string& key, const std::vector<std::s
     const std::string before = key.substr(0, key.find_last_not_of(' ', open - 1) + 1);
     if (known_.count(before)) return "; is the `:` missing after `" + before + "`?";
   }
+  for (const OtherName& other : other_names_)
+    if (std::find(other.words.begin(), other.words.end(), key) != other.words.end())
+      return "; " + std::string(other.instead);
   std::string msg;
   const std::string guess = did_you_mean(key, known);
   // `term_lag` beside a map `term`: a key of that map written flat (`term: {lag: ...}`)

@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <map>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -121,6 +122,17 @@ class MapReader {
   /// where its base had none.
   void finish();
 
+  /// Words other tools use where this map has its own keys (`trajectories` for `samples`), each
+  /// with what to write instead: an unknown key among them is told that, not the nearest
+  /// spelling or the list of keys; and a required key it stands for (`low` for `min`) is not
+  /// also told missing. Set before the map's keys are read.
+  struct OtherName {
+    std::vector<std::string_view> words;
+    std::string_view instead;                ///< "Morris's trajectories are `samples` here"
+    std::vector<std::string_view> stands_for = {};  ///< required keys it takes the place of
+  };
+  void other_names(std::span<const OtherName> names) { other_names_ = names; }
+
   /// Every key of the map in document order, with its node, but for what a comma inside
   /// `{...}` split off a number (`1,000` reads as 1 and a key `000`), which `finish()` reports:
   /// a reader of entries calls it after them.
@@ -165,6 +177,7 @@ class MapReader {
   // scenario's readers look keys up many times
   std::vector<std::pair<std::string, YAML::Node>> items_;
   std::vector<char> split_;  ///< (items_) what a comma split off the number before
+  std::span<const OtherName> other_names_;
 
   /// What follows the news that `key` does not belong in this map: a did-you-mean among the
   /// `known` keys ("; did you mean `capex`?"), or else the list of them.

@@ -197,7 +197,7 @@ std::optional<Scenario> SetValues::apply(const std::string& path, std::ostream& 
 bool load_for(const std::string& path, bool have_seed, std::uint64_t seed, SetValues& sets, Scenario& s,
               std::ostream& err) {
   if (is_study_file(path)) {
-    usage(err, "`" + path + "` is a study file (it names a scenario and a method): run it with `gpumm study " + path + "`", "study");
+    usage(err, "`" + path + "` is a study file, not a scenario: run it with `gpumm study " + path + "`", "study");
     return false;
   }
   try {

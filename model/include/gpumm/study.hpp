@@ -76,8 +76,10 @@ struct Study {
   std::vector<std::string> series;
 };
 
-/// Whether a file is a study file (a map naming a `scenario` and a `method`) rather than a
-/// scenario; false for anything unreadable (the scenario loader then says why).
+/// Whether a file is a study file rather than a scenario: a map without a scenario's
+/// `generations`, `firms` or `extends` that has a study's `scenario`, `method`, `parameters`
+/// or `outputs`, or another tool's word for one of them (`model`, `params`, `metrics`); false
+/// for anything unreadable (the scenario loader then says why).
 bool is_study_file(const std::string& path);
 
 /// Whether a file reads as a scenario (a map with `generations`, `firms` or `extends`) rather
