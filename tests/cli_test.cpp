@@ -37,8 +37,14 @@ TEST_CASE("cli: --help teaches with an example, --version names the version") {
   CHECK(h.out.find("Usage:") != std::string::npos);
   CHECK(h.out.find("gpumm run inputs/base.yaml -o out/base") != std::string::npos);
   // it points to the pages that list what it cannot: every key and metric of a study
-  CHECK(h.out.find("docs/study.md lists every\n      key of a study file and every metric") != std::string::npos);
+  CHECK(h.out.find("docs/study.md lists every key of a\n      study file and every metric") != std::string::npos);
   CHECK(fs::exists(kSource / "docs/study.md"));
+  // it reads on an 80-column terminal without lines wrapping
+  std::istringstream lines(h.out);
+  for (std::string line; std::getline(lines, line);) {
+    CAPTURE(line);
+    CHECK(line.size() <= 80);
+  }
   Result v = run_gpumm("--version");
   CHECK(v.code == 0);
   CHECK(v.out == std::string("gpumm ") + GPUMM_VERSION + "\n");

@@ -22,96 +22,118 @@ namespace {
 
 const char* kHelp = R"(gpumm - a simulator of the AI compute market
 
-gpumm steps the multi-year buildout of GPUs (by generation), power, data centers and
-networks, firm by firm and region by region, and writes spreadsheet-ready CSV.
+gpumm steps the multi-year buildout of GPUs (by generation), power, data
+centers and networks, firm by firm and region by region, and writes
+spreadsheet-ready CSV.
 
 Usage:
   gpumm run SCENARIO.yaml [-o DIR] [--seed N] [--set PATH=VALUE]... [--quiet]
-      Simulate a scenario and write its output folder (default: out/<scenario name>/).
-      On a terminal, a run that takes a while shows the period it has reached.
-      -o, --output DIR   where to write; an existing folder is only reused if an earlier
-                         gpumm run wrote it
-      --seed N           override the scenario's seed (random slips and build draws)
-      --set PATH=VALUE   set a number of the scenario for this run, in the units the
-                         scenario writes there, as a study parameter is named:
-                         --set firms.microsoft.capex.2027=200 ($B; or =$200B),
-                         --set 'contracts[openai_oracle].ramp=36' (months); repeatable;
-                         the default folder is then out/<scenario name>-set-<mark of the values>/;
-                         for a word, a date (--set step=week) or a number the scenario does
-                         not write, it prints the lines of a scenario that extends it
+      Simulate a scenario and write its output folder (default:
+      out/<scenario name>/). On a terminal, a run that takes a while shows the
+      period it has reached.
+      -o, --output DIR   where to write; an existing folder is only reused if
+                         an earlier gpumm run wrote it
+      --seed N           override the scenario's seed (random slips and build
+                         draws)
+      --set PATH=VALUE   set a number of the scenario for this run, in the
+                         units the scenario writes there, as a study parameter
+                         is named: --set firms.microsoft.capex.2027=200 ($B;
+                         or =$200B), --set 'contracts[openai_oracle].ramp=36'
+                         (months); repeatable; the default folder is then
+                         out/<scenario name>-set-<mark of the values>/; for a
+                         word, a date (--set step=week) or a number the
+                         scenario does not write, it prints the lines of a
+                         scenario that extends it
       -q, --quiet        print nothing but errors
-  gpumm explain SCENARIO.yaml --firm FIRM --date DATE [--seed N] [--set PATH=VALUE]...
-      Answer "does FIRM's surplus at DATE indicate market oversupply?" with the evidence:
-      the market's regime, structural balance and mismatch, the firm's balance, and the
-      surplus episode with its causes. Writes no files.
-  gpumm diff A.yaml B.yaml [--metric M]... [-o DIR] [--seed N] [--threads N] [--quiet]
-      Explain why two scenarios' outcomes differ: a waterfall from A to B that makes the
-      changes between them (after `extends`: a case is its overrides of the base) one at a
-      time, in the order B writes them, and shows what each adds to a metric; the effects
-      add up to B minus A. Each change is also run alone on A: the rest of the total is what
-      the changes do only together. Metrics are those of studies (default:
-      periods_in_structural_shortage and mean_relative_balance_frac; --metric again for more).
-      Writes diff.csv (default folder: out/<A name>-vs-<B name>/). Runs on all cores unless
-      --threads says otherwise (the numbers do not depend on it), with progress on a terminal.
+  gpumm explain SCENARIO.yaml --firm FIRM --date DATE [--seed N]
+        [--set PATH=VALUE]...
+      Answer "does FIRM's surplus at DATE indicate market oversupply?" with the
+      evidence: the market's regime, structural balance and mismatch, the firm's
+      balance, and the surplus episode with its causes. Writes no files.
+  gpumm diff A.yaml B.yaml [--metric M]... [-o DIR] [--seed N] [--threads N]
+        [--quiet]
+      Explain why two scenarios' outcomes differ: a waterfall from A to B that
+      makes the changes between them (after `extends`: a case is its overrides
+      of the base) one at a time, in the order B writes them, and shows what
+      each adds to a metric; the effects add up to B minus A. Each change is
+      also run alone on A: the rest of the total is what the changes do only
+      together. Metrics are those of studies (default:
+      periods_in_structural_shortage and mean_relative_balance_frac; --metric
+      again for more). Writes diff.csv (default folder:
+      out/<A name>-vs-<B name>/). Runs on all cores unless --threads says
+      otherwise (the numbers do not depend on it), with progress on a
+      terminal.
   gpumm study STUDY.yaml [-o DIR] [--threads N] [--resume | --restart] [--quiet]
-      Run a sensitivity or uncertainty study: the study file names the scenario, the
-      parameters (paths such as firms.meta.capex.2026 with low and high values in the units
-      written in the scenario, and optionally a distribution within them: triangular,
-      normal, lognormal), the method (sweep, grid, tornado, morris, sobol, monte_carlo),
-      the outputs and, for Monte Carlo bands and Sobol indices per period, the series
-      (summary.csv's columns). Writes samples.csv, the method's tables and
-      manifest.yaml (default folder: out/<study name>/) and prints the headline: per
-      output, the parameters that matter most or the spread. Uses all cores (no more
-      threads than runs) unless --threads says otherwise; results do not depend on the
-      number of threads. Shows progress with an ETA on a terminal. Every run is
-      checkpointed: Ctrl-C (or SIGTERM) stops a study once the runs in flight are saved,
-      and after any interruption the same command with --resume finishes it with exactly
-      the results of an uninterrupted one (without --resume it refuses to throw the saved
-      runs away; --restart discards them and starts over). Built with MPI
-      (GPUMM_WITH_MPI), `mpirun -np N gpumm study ...` shares the runs among N processes,
-      with the same results. docs/study.md lists every
-      key of a study file and every metric (such as spare_share:sold_to_short_firms).
+      Run a sensitivity or uncertainty study: the study file names the
+      scenario, the parameters (paths such as firms.meta.capex.2026 with low
+      and high values in the units written in the scenario, and optionally a
+      distribution within them: triangular, normal, lognormal), the method
+      (sweep, grid, tornado, morris, sobol, monte_carlo), the outputs and, for
+      Monte Carlo bands and Sobol indices per period, the series (summary.csv's
+      columns). Writes samples.csv, the method's tables and manifest.yaml
+      (default folder: out/<study name>/) and prints the headline: per output,
+      the parameters that matter most or the spread. Uses all cores (no more
+      threads than runs) unless --threads says otherwise; results do not
+      depend on the number of threads. Shows progress with an ETA on a
+      terminal. Every run is checkpointed: Ctrl-C (or SIGTERM) stops a study
+      once the runs in flight are saved, and after any interruption the same
+      command with --resume finishes it with exactly the results of an
+      uninterrupted one (without --resume it refuses to throw the saved runs
+      away; --restart discards them and starts over). Built with MPI
+      (GPUMM_WITH_MPI), `mpirun -np N gpumm study ...` shares the runs among N
+      processes, with the same results. docs/study.md lists every key of a
+      study file and every metric (such as spare_share:sold_to_short_firms).
   gpumm validate FILE.yaml...
-      Check scenarios, or study files with their scenario, without running them; every
-      problem is listed as file:line:column: key.path: message
+      Check scenarios, or study files with their scenario, without running
+      them; every problem is listed as file:line:column: key.path: message
   gpumm --help | --version
   gpumm COMMAND --help (or gpumm help COMMAND): that command's part of this help
 
 Examples:
   gpumm run inputs/base.yaml -o out/base
-  then open out/base/summary.csv in a spreadsheet: one row per period with installed,
-  deployed and stranded GPUs, power, backlog, demand (training, inference, other), what
-  was served, unserved and idle, the balance, its structural trend and the regime
-  (structural_shortage, balanced, oversupply), spot prices; verdict.txt says it in words.
+  then open out/base/summary.csv in a spreadsheet: one row per period with
+  installed, deployed and stranded GPUs, power, backlog, demand (training,
+  inference, other), what was served, unserved and idle, the balance, its
+  structural trend and the regime (structural_shortage, balanced,
+  oversupply), spot prices; verdict.txt says it in words.
   gpumm explain inputs/base.yaml --firm meta --date 2027-06
-  answers whether Meta's spare capacity in June 2027 means a glut (no: a local, temporary
-  mismatch in a balanced market; Meta sells what it has spare to firms short of capacity).
+  answers whether Meta's spare capacity in June 2027 means a glut (no: a
+  local, temporary mismatch in a balanced market; Meta sells what it has
+  spare to firms short of capacity).
   gpumm diff inputs/base.yaml inputs/cases/grid-delay.yaml
-  shows which of the grid-delay case's slower interconnects and build lead times move the
-  periods of structural shortage and the mean relative balance, and by how much.
+  shows which of the grid-delay case's slower interconnects and build lead
+  times move the periods of structural shortage and the mean relative
+  balance, and by how much.
   gpumm study inputs/studies/tornado.yaml
-  sets each of seven assumptions to its low and its high value and ranks them by how far
-  they move each output (out/tornado/tornado.csv has the bars); inputs/studies/ holds an
-  example of every method.
+  sets each of seven assumptions to its low and its high value and ranks
+  them by how far they move each output (out/tornado/tornado.csv has the
+  bars); inputs/studies/ holds an example of every method.
   gpumm validate inputs/base.yaml inputs/cases/*.yaml
-  checks the base and its cases and lists every problem with its file, line and column.
+  checks the base and its cases and lists every problem with its file, line
+  and column.
 
 Output files:
-  summary.csv             one row per period: supply, demand, balance, trend, regime, prices
+  summary.csv             one row per period: supply, demand, balance, trend,
+                          regime, prices
   firms.csv, regions.csv  one row per period and firm / region
-  timeseries.csv          long format (date, firm, region, generation, metric, value, unit)
+  timeseries.csv          long format (date, firm, region, generation, metric,
+                          value, unit)
   episodes.csv            every firm surplus episode with its causes
-  contracts.csv           per period and contract: delivered, used, unused share, payment
-  market.csv              per period, region and generation: offers, bids, matched, unmet, idle
-                          and why, spot price
-  verdict.txt             regime timeline, prices by regime, main episodes, the answer in words
-  projects.csv            every training project: planned and actual start and end, slip, wait
-  warnings.csv            what the run warned of (date, code, message), e.g. a contract's seller
-                          without the capacity it sold
-  scenario.resolved.yaml  the scenario after defaults, to reproduce the run exactly
+  contracts.csv           per period and contract: delivered, used, unused
+                          share, payment
+  market.csv              per period, region and generation: offers, bids,
+                          matched, unmet, idle and why, spot price
+  verdict.txt             regime timeline, prices by regime, main episodes,
+                          the answer in words
+  projects.csv            every training project: planned and actual start
+                          and end, slip, wait
+  warnings.csv            what the run warned of (date, code, message), e.g.
+                          a contract's seller without the capacity it sold
+  scenario.resolved.yaml  the scenario after defaults, to reproduce the run
+                          exactly
 
-Exit codes: 0 success, 1 runtime failure, 2 bad input or usage, 130 or 143 a study stopped
-by Ctrl-C or SIGTERM (its runs saved for --resume).
+Exit codes: 0 success, 1 runtime failure, 2 bad input or usage, 130 or 143 a
+study stopped by Ctrl-C or SIGTERM (its runs saved for --resume).
 The scenario format is documented in docs/scenario.md.
 )";
 
