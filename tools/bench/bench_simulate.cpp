@@ -6,6 +6,8 @@
 //   BM_Large/Y     a synthetic 100 firms x 20 regions x 8 generations over Y years, monthly
 //   BM_StudySample one sample of a study on the base: set 10 parameters in the document,
 //                  load it, simulate, diagnose (what every run of a study costs, one thread)
+//   BM_StudyInstantiate, BM_StudySimulate, BM_StudyDiagnose  its three parts apart (the
+//                  simulation on the first 96 points of BM_SobolStudy's design)
 //   BM_SobolStudy  a Sobol study of 10 base parameters, N = 64 (768 runs) on 2 threads;
 //                  `runs_per_s` extrapolates to the N = 2^13 (98,304-run) study
 // Counters: `peak_MiB` is the most heap memory in use during one run (allocations are counted
@@ -20,6 +22,7 @@
 
 #include "gpumm/episodes.hpp"
 #include "gpumm/scenario.hpp"
+#include "gpumm/sensitivity.hpp"
 #include "gpumm/simulate.hpp"
 #include "gpumm/study.hpp"
 
@@ -155,6 +158,54 @@ void BM_StudySample(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_StudySample)->Unit(benchmark::kMillisecond);
+
+// BM_StudySample's parts: setting the parameters and reloading what they touch, and the
+// diagnosis of a run (the rest is the simulation, BM_StudySimulate on the same scenarios)
+void BM_StudyInstantiate(benchmark::State& state) {
+  const auto t = gpumm::ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+  const auto ps = base_parameters(t);
+  gpumm::ScenarioTemplate::Instantiator make(t);
+  int k = 0;
+  for (auto _ : state) {
+    std::vector<std::pair<std::string, double>> values;
+    for (const auto& p : ps) values.emplace_back(p.path, p.low + (p.high - p.low) * ((k * 7 + 3) % 10) / 10.0);
+    ++k;
+    const gpumm::Scenario s = make(values);
+    benchmark::DoNotOptimize(s.firms.size());
+  }
+}
+BENCHMARK(BM_StudyInstantiate)->Unit(benchmark::kMillisecond);
+
+void BM_StudySimulate(benchmark::State& state) {
+  const auto t = gpumm::ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+  const auto ps = base_parameters(t);
+  gpumm::ScenarioTemplate::Instantiator make(t);
+  // the points of BM_SobolStudy's design, the first 96 runs
+  const Eigen::MatrixXd x = gpumm::saltelli_design(64, static_cast<int>(ps.size()));
+  std::vector<gpumm::Scenario> scenarios;
+  for (int k = 0; k < 96; ++k) {
+    std::vector<std::pair<std::string, double>> values;
+    for (size_t j = 0; j < ps.size(); ++j)
+      values.emplace_back(ps[j].path, ps[j].low + (ps[j].high - ps[j].low) * x(k, static_cast<int>(j)));
+    scenarios.push_back(make(values));
+  }
+  size_t k = 0;
+  for (auto _ : state) {
+    const gpumm::RunResult r = gpumm::simulate(scenarios[k++ % scenarios.size()]);
+    benchmark::DoNotOptimize(r.periods.back().deployed_h100e);
+  }
+}
+BENCHMARK(BM_StudySimulate)->Unit(benchmark::kMillisecond);
+
+void BM_StudyDiagnose(benchmark::State& state) {
+  const gpumm::Scenario s = gpumm::load_scenario_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+  const gpumm::RunResult r = gpumm::simulate(s);
+  for (auto _ : state) {
+    const auto d = gpumm::diagnose_run(s, r);
+    benchmark::DoNotOptimize(d.trend.back());
+  }
+}
+BENCHMARK(BM_StudyDiagnose)->Unit(benchmark::kMillisecond);
 
 void BM_SobolStudy(benchmark::State& state) {
   gpumm::Study study;
