@@ -17,8 +17,11 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <functional>
 #include <new>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gpumm/episodes.hpp"
 #include "gpumm/scenario.hpp"
@@ -142,16 +145,26 @@ std::vector<gpumm::StudyParameter> base_parameters(const gpumm::ScenarioTemplate
   return ps;
 }
 
+// The values of the parameters at the point x (each in [0, 1]) of their ranges.
+std::vector<std::pair<std::string, double>> values_at(const std::vector<gpumm::StudyParameter>& ps,
+                                                      const std::function<double(size_t)>& x) {
+  std::vector<std::pair<std::string, double>> values;
+  for (size_t j = 0; j < ps.size(); ++j) values.emplace_back(ps[j].path, ps[j].low + (ps[j].high - ps[j].low) * x(j));
+  return values;
+}
+
+// The k-th of ten points on the diagonal of the parameter space (0.3, 0.0, 0.7, ...).
+std::vector<std::pair<std::string, double>> diagonal_point(const std::vector<gpumm::StudyParameter>& ps, int k) {
+  return values_at(ps, [k](size_t) { return ((k * 7 + 3) % 10) / 10.0; });
+}
+
 void BM_StudySample(benchmark::State& state) {
   const auto t = gpumm::ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
   const auto ps = base_parameters(t);
   gpumm::ScenarioTemplate::Instantiator make(t);
   int k = 0;
   for (auto _ : state) {
-    std::vector<std::pair<std::string, double>> values;
-    for (const auto& p : ps) values.emplace_back(p.path, p.low + (p.high - p.low) * ((k * 7 + 3) % 10) / 10.0);
-    ++k;
-    const gpumm::Scenario s = make(values);
+    const gpumm::Scenario s = make(diagonal_point(ps, k++));
     const gpumm::RunResult r = gpumm::simulate(s);
     const auto d = gpumm::diagnose_run(s, r);
     benchmark::DoNotOptimize(d.trend.back());
@@ -160,17 +173,14 @@ void BM_StudySample(benchmark::State& state) {
 BENCHMARK(BM_StudySample)->Unit(benchmark::kMillisecond);
 
 // BM_StudySample's parts: setting the parameters and reloading what they touch, and the
-// diagnosis of a run (the rest is the simulation, BM_StudySimulate on the same scenarios)
+// diagnosis of a run; the rest is the simulation (BM_StudySimulate, on Sobol design points)
 void BM_StudyInstantiate(benchmark::State& state) {
   const auto t = gpumm::ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
   const auto ps = base_parameters(t);
   gpumm::ScenarioTemplate::Instantiator make(t);
   int k = 0;
   for (auto _ : state) {
-    std::vector<std::pair<std::string, double>> values;
-    for (const auto& p : ps) values.emplace_back(p.path, p.low + (p.high - p.low) * ((k * 7 + 3) % 10) / 10.0);
-    ++k;
-    const gpumm::Scenario s = make(values);
+    const gpumm::Scenario s = make(diagonal_point(ps, k++));
     benchmark::DoNotOptimize(s.firms.size());
   }
 }
@@ -183,12 +193,8 @@ void BM_StudySimulate(benchmark::State& state) {
   // the points of BM_SobolStudy's design, the first 96 runs
   const Eigen::MatrixXd x = gpumm::saltelli_design(64, static_cast<int>(ps.size()));
   std::vector<gpumm::Scenario> scenarios;
-  for (int k = 0; k < 96; ++k) {
-    std::vector<std::pair<std::string, double>> values;
-    for (size_t j = 0; j < ps.size(); ++j)
-      values.emplace_back(ps[j].path, ps[j].low + (ps[j].high - ps[j].low) * x(k, static_cast<int>(j)));
-    scenarios.push_back(make(values));
-  }
+  for (int k = 0; k < 96; ++k)
+    scenarios.push_back(make(values_at(ps, [&](size_t j) { return x(k, static_cast<int>(j)); })));
   size_t k = 0;
   for (auto _ : state) {
     const gpumm::RunResult r = gpumm::simulate(scenarios[k++ % scenarios.size()]);
