@@ -145,6 +145,14 @@ std::vector<gpumm::StudyParameter> base_parameters(const gpumm::ScenarioTemplate
   return ps;
 }
 
+// What a study of the base holds for its runs: the document, the ten parameters, and the
+// maker of a scenario from their values.
+struct BaseStudy {
+  gpumm::ScenarioTemplate t = gpumm::ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+  std::vector<gpumm::StudyParameter> ps = base_parameters(t);
+  gpumm::ScenarioTemplate::Instantiator make{t};
+};
+
 // The values of the parameters at the point x (each in [0, 1]) of their ranges.
 std::vector<std::pair<std::string, double>> values_at(const std::vector<gpumm::StudyParameter>& ps,
                                                       const std::function<double(size_t)>& x) {
@@ -159,9 +167,9 @@ std::vector<std::pair<std::string, double>> diagonal_point(const std::vector<gpu
 }
 
 void BM_StudySample(benchmark::State& state) {
-  const auto t = gpumm::ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
-  const auto ps = base_parameters(t);
-  gpumm::ScenarioTemplate::Instantiator make(t);
+  BaseStudy base;
+  const auto& ps = base.ps;
+  auto& make = base.make;
   int k = 0;
   for (auto _ : state) {
     const gpumm::Scenario s = make(diagonal_point(ps, k++));
@@ -175,9 +183,9 @@ BENCHMARK(BM_StudySample)->Unit(benchmark::kMillisecond);
 // BM_StudySample's parts: setting the parameters and reloading what they touch, and the
 // diagnosis of a run; the rest is the simulation (BM_StudySimulate, on Sobol design points)
 void BM_StudyInstantiate(benchmark::State& state) {
-  const auto t = gpumm::ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
-  const auto ps = base_parameters(t);
-  gpumm::ScenarioTemplate::Instantiator make(t);
+  BaseStudy base;
+  const auto& ps = base.ps;
+  auto& make = base.make;
   int k = 0;
   for (auto _ : state) {
     const gpumm::Scenario s = make(diagonal_point(ps, k++));
@@ -187,9 +195,9 @@ void BM_StudyInstantiate(benchmark::State& state) {
 BENCHMARK(BM_StudyInstantiate)->Unit(benchmark::kMillisecond);
 
 void BM_StudySimulate(benchmark::State& state) {
-  const auto t = gpumm::ScenarioTemplate::from_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
-  const auto ps = base_parameters(t);
-  gpumm::ScenarioTemplate::Instantiator make(t);
+  BaseStudy base;
+  const auto& ps = base.ps;
+  auto& make = base.make;
   // the points of BM_SobolStudy's design, the first 96 runs
   const Eigen::MatrixXd x = gpumm::saltelli_design(64, static_cast<int>(ps.size()));
   std::vector<gpumm::Scenario> scenarios;
