@@ -120,7 +120,7 @@ const MapReader::OtherName kParameterOtherNames[] = {
     {{"name", "parameter", "param", "key", "variable", "id"},
      "a parameter is named by its `path` in the scenario (e.g. `firms.meta.capex.2026`)", {"path"}},
     {{"dist", "shape", "law"}, "the shape is `distribution` (uniform, log_uniform, triangular, normal or lognormal)"},
-    {{"std", "stdev", "std_dev", "stddev", "sd_dev", "scale"}, "a normal distribution's standard deviation is `sd`", {"sd"}},
+    {{"std", "stdev", "std_dev", "stddev", "scale"}, "a normal distribution's standard deviation is `sd`", {"sd"}},
     {{"mu", "loc", "average", "centre", "center"},
      "a normal distribution's centre is `mean`, a lognormal's `median`, a triangular's peak `mode`",
      {"mean", "median", "mode"}},
