@@ -168,11 +168,9 @@ std::vector<std::pair<std::string, double>> diagonal_point(const std::vector<gpu
 
 void BM_StudySample(benchmark::State& state) {
   BaseStudy base;
-  const auto& ps = base.ps;
-  auto& make = base.make;
   int k = 0;
   for (auto _ : state) {
-    const gpumm::Scenario s = make(diagonal_point(ps, k++));
+    const gpumm::Scenario s = base.make(diagonal_point(base.ps, k++));
     const gpumm::RunResult r = gpumm::simulate(s);
     const auto d = gpumm::diagnose_run(s, r);
     benchmark::DoNotOptimize(d.trend.back());
@@ -184,25 +182,18 @@ BENCHMARK(BM_StudySample)->Unit(benchmark::kMillisecond);
 // diagnosis of a run; the rest is the simulation (BM_StudySimulate, on Sobol design points)
 void BM_StudyInstantiate(benchmark::State& state) {
   BaseStudy base;
-  const auto& ps = base.ps;
-  auto& make = base.make;
   int k = 0;
-  for (auto _ : state) {
-    const gpumm::Scenario s = make(diagonal_point(ps, k++));
-    benchmark::DoNotOptimize(s.firms.size());
-  }
+  for (auto _ : state) benchmark::DoNotOptimize(base.make(diagonal_point(base.ps, k++)).firms.size());
 }
 BENCHMARK(BM_StudyInstantiate)->Unit(benchmark::kMillisecond);
 
 void BM_StudySimulate(benchmark::State& state) {
   BaseStudy base;
-  const auto& ps = base.ps;
-  auto& make = base.make;
   // the points of BM_SobolStudy's design, the first 96 runs
-  const Eigen::MatrixXd x = gpumm::saltelli_design(64, static_cast<int>(ps.size()));
+  const Eigen::MatrixXd x = gpumm::saltelli_design(64, static_cast<int>(base.ps.size()));
   std::vector<gpumm::Scenario> scenarios;
   for (int k = 0; k < 96; ++k)
-    scenarios.push_back(make(values_at(ps, [&](size_t j) { return x(k, static_cast<int>(j)); })));
+    scenarios.push_back(base.make(values_at(base.ps, [&](size_t j) { return x(k, static_cast<int>(j)); })));
   size_t k = 0;
   for (auto _ : state) {
     const gpumm::RunResult r = gpumm::simulate(scenarios[k++ % scenarios.size()]);
