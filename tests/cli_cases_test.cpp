@@ -155,6 +155,7 @@ TEST_CASE("cli: case study meta-sells-compute: a slipped program leaves Meta a t
   CHECK(short_months == 6);
   Result r = run_gpumm("explain inputs/cases/meta-sells-compute.yaml --firm meta --date 2026-10");
   CHECK(r.code == 0);
+  r.out = unwrapped(r.out);  // its paragraphs as written, not as wrapped for the terminal
   CHECK(r.out.rfind("No: meta's surplus in 2026-10 is a local, temporary mismatch; the market is in structural "
                     "shortage.", 0) == 0);
   CHECK(r.out.find("slipped training project") != std::string::npos);

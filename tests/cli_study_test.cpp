@@ -739,8 +739,8 @@ TEST_CASE("cli: a study asked for more threads than runs uses one per run, with 
   const fs::path many = scratch("study-threads-many"), one = scratch("study-threads-one");
   Result r = run_gpumm("study inputs/studies/tornado.yaml --threads 1000 -o '" + many.string() + "'");
   REQUIRE(r.code == 0);
-  CHECK(r.out.starts_with("gpumm 0.1.0: study inputs/studies/tornado.yaml, tornado, 15 runs of inputs/base.yaml on 15 "
-                          "threads in "));
+  CHECK(unwrapped(r.out).starts_with("gpumm 0.1.0: study inputs/studies/tornado.yaml, tornado, 15 runs of "
+                                     "inputs/base.yaml on 15 threads in "));
   REQUIRE(run_gpumm("study inputs/studies/tornado.yaml -q --threads 1 -o '" + one.string() + "'").code == 0);
   CHECK(slurp(many / "samples.csv") == slurp(one / "samples.csv"));
   CHECK(slurp(many / "tornado.csv") == slurp(one / "tornado.csv"));
@@ -752,7 +752,7 @@ TEST_CASE("cli: a study asked for more threads than runs uses one per run, with 
   Result resumed = run_gpumm("study inputs/studies/tornado.yaml --threads 1000 --resume -o '" + stopped.string() + "'");
   REQUIRE(resumed.code == 0);
   CHECK(resumed.out.find("\n  resumed           15 of 15 runs from the checkpoint, ran the other 0\n") != std::string::npos);
-  CHECK(resumed.out.find(" 15 runs of inputs/base.yaml on 1 thread in ") != std::string::npos);
+  CHECK(unwrapped(resumed.out).find(" 15 runs of inputs/base.yaml on 1 thread in ") != std::string::npos);
   CHECK(slurp(stopped / "samples.csv") == slurp(one / "samples.csv"));
 }
 
@@ -1388,8 +1388,8 @@ TEST_CASE("cli: a study marks the runs that warned, in samples.csv and its headl
   const fs::path one = scratch("warn-1"), two = scratch("warn-2"), part = scratch("warn-part");
   Result r = run_gpumm("study " + file + " --threads 1 -o '" + one.string() + "'");
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("  warnings: contract_shortfall in 2 of 5 runs (first: run 0); samples.csv lists each run's in "
-                   "`warnings`\n") != std::string::npos);
+  CHECK(r.out.find("  warnings: contract_shortfall in 2 of 5 runs (first: run 0); samples.csv lists\n"
+                   "    each run's in `warnings`\n") != std::string::npos);
   const auto rows = lines(slurp(one / "samples.csv"));
   REQUIRE(rows.size() == 6);
   CHECK(rows[0] == "run,firms.seller.fleet_at_start.h100,final_installed_h100e,contract_shortfall_h100e_months,warnings");

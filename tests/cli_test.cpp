@@ -91,7 +91,7 @@ TEST_CASE("cli: each command's --help gives its part of the help and its example
     Result r = run_gpumm(args);
     CAPTURE(args);
     CHECK(r.code == 0);
-    if (args.starts_with("explain")) CHECK(r.out.rfind("No: meta's surplus in 2027-06 is a local, temporary mismatch; "
+    if (args.starts_with("explain")) CHECK(unwrapped(r.out).rfind("No: meta's surplus in 2027-06 is a local, temporary mismatch; "
                                                        "the market is balanced.", 0) == 0);
     if (args.starts_with("study")) CHECK(fs::exists(dir / std::to_string(ran) / "tornado.csv"));
     ++ran;
@@ -154,7 +154,8 @@ TEST_CASE("cli: a run prints its first three warnings and names the codes of the
   Result r = run_gpumm("run tests/testdata/oversold.yaml -o '" + out.string() + "'");
   REQUIRE(r.code == 0);
   const std::string in_force = " H100e in force (0%; contracts.csv has the shortfall of every period)\n";
-  CHECK(r.out.find("  warning: 2024-03-01: contract_shortfall: seller meta lacks the capacity of contract deal_1: "
+  // (wrapped for the terminal, each warning's continuation lines under its text)
+  CHECK(unwrapped(r.out).find(unwrapped("\n  warning: 2024-03-01: contract_shortfall: seller meta lacks the capacity of contract deal_1: "
                    "it delivers 30.0k of the 90.0k H100e in force (33.3%; contracts.csv has the shortfall of every "
                    "period)\n"
                    "  warning: 2024-04-01: contract_shortfall: seller meta lacks the capacity of contract deal_2: "
@@ -162,7 +163,7 @@ TEST_CASE("cli: a run prints its first three warnings and names the codes of the
                    // deal_3 ramps over 6 months (184 days): May is 31 / (2 x 184) of it
                    "  warning: 2024-05-01: contract_shortfall: seller meta lacks the capacity of contract deal_3: "
                    "it delivers 0 of the 7582" + in_force +
-                   "  ... and 2 more warnings: contract_shortfall (all 5 in warnings.csv)\n") != std::string::npos);
+                   "  ... and 2 more warnings: contract_shortfall (all 5 in warnings.csv)\n")) != std::string::npos);
   const auto rows = lines(slurp(out / "warnings.csv"));
   REQUIRE(rows.size() == 6);
   CHECK(rows[0] == join(gpumm::warnings_columns()));
@@ -178,8 +179,8 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
   CHECK(r.out.find("final installed") != std::string::npos);
   CHECK(r.out.find("peak stranded") != std::string::npos);
   // the spot index from start to end with its extremes, as summary.csv has them
-  CHECK(r.out.find("\n  spot index        $8.00 per H100e-hour at the start, $0.66 at the end (highest $11.35 in 2024-01, "
-                   "lowest $0.50 in 2031-10)\n") != std::string::npos);
+  CHECK(r.out.find("\n  spot index        $8.00 per H100e-hour at the start, $0.66 at the end (highest\n"
+                   "                    $11.35 in 2024-01, lowest $0.50 in 2031-10)\n") != std::string::npos);
   {
     const auto spot = column(out / "summary.csv", "spot_usd_per_h100e_hour");
     const auto dates = column(out / "summary.csv", "date");
@@ -203,13 +204,14 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
     char line[160];
     std::snprintf(line, sizeof line, "\n  firms' spare      %.1fB H100e-months over the run: %.0f%% sold to firms short of capacity, ",
                   total / 1e9, 100 * sold_total / total);
-    CHECK_MESSAGE(r.out.find(line) != std::string::npos, line);
-    std::snprintf(line, sizeof line, "\nAll firms' spare capacity over the run, %.1fM H100e-months: %.0f%% sold to firms short of capacity, ",
+    CHECK_MESSAGE(unwrapped(r.out).find(unwrapped(line)) != std::string::npos, line);
+    std::snprintf(line, sizeof line, " All firms' spare capacity over the run, %.1fM H100e-months: %.0f%% sold to firms short of capacity, ",
                   total / 1e6, 100 * sold_total / total);
-    CHECK_MESSAGE(slurp(out / "verdict.txt").find(line) != std::string::npos, line);
+    CHECK_MESSAGE(unwrapped(slurp(out / "verdict.txt")).find(line) != std::string::npos, line);
   }
   CHECK(r.out.find(out.string()) != std::string::npos);
-  CHECK(std::count(r.out.begin(), r.out.end(), '\n') < 20);  // a short summary
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') < 24);  // a short summary, on an 80-column terminal
+  for (const std::string& line : lines(r.out)) CHECK_MESSAGE(line.size() <= 80, line);
   // the README shows this summary: each of its lines is printed (but where the output went, and
   // the part a "(...)" stands for)
   {
@@ -218,8 +220,10 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
     REQUIRE(from != std::string::npos);
     const std::string block = readme.substr(from + 4, readme.find("```", from + 4) - from - 4);
     int compared = 0;
+    bool in_output = false;  // the output line and its continuation lines
     for (const std::string& line : lines(block)) {
-      if (line.empty() || line.starts_with("  output ")) continue;
+      in_output = line.starts_with("  output ") || (in_output && line.starts_with(std::string(20, ' ')));
+      if (line.empty() || in_output) continue;
       const std::string shown = line.ends_with("(...)") ? line.substr(0, line.size() - 5) : line;
       CHECK_MESSAGE(r.out.find(shown) != std::string::npos, shown);
       ++compared;
@@ -459,12 +463,12 @@ TEST_CASE("cli: a run at another step than the scenario was calibrated for is wa
   }
   Result q = run_gpumm("run '" + (dir / "quarterly.yaml").string() + "' -o '" + (dir / "out").string() + "'");
   CHECK(q.code == 0);
-  CHECK(q.out.find("uncalibrated_step: the scenario was calibrated at a monthly step and runs by quarters") !=
+  CHECK(unwrapped(q.out).find("uncalibrated_step: the scenario was calibrated at a monthly step and runs by quarters") !=
         std::string::npos);
   // explain, which prints no warnings otherwise, says so under its answer
   Result e = run_gpumm("explain '" + (dir / "quarterly.yaml").string() + "' --firm meta --date 2026-10");
   CHECK(e.code == 0);
-  CHECK(e.out.find("\nNote: the scenario was calibrated at a monthly step and runs by quarters") != std::string::npos);
+  CHECK(unwrapped(e.out).find(" Note: the scenario was calibrated at a monthly step and runs by quarters") != std::string::npos);
   CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2026-10").out.find("Note:") == std::string::npos);
   // the base at its own step is not warned, and its resolved scenario keeps the key
   const fs::path base = scratch("step-base");
@@ -738,7 +742,7 @@ TEST_CASE("cli: a file longer than a spreadsheet opens is warned of, in the run,
                               " rows, more than a spreadsheet opens (1,048,575 after the header in Excel and "
                               "LibreOffice Calc, which drop the rest): read it with a script or a database, or run at "
                               "a longer step";
-  CHECK(r.out.find("  warning: 2025-01-01: spreadsheet_rows: " + message + "\n") != std::string::npos);
+  CHECK(unwrapped(r.out).find(" warning: 2025-01-01: spreadsheet_rows: " + message + " ") != std::string::npos);
   CHECK(slurp(dir / "out" / "warnings.csv") ==
         "date,code,message\r\n2025-01-01,spreadsheet_rows,\"" + message + "\"\r\n");
   CHECK(slurp(dir / "out" / "verdict.txt").find("\nThe run warned of: spreadsheet_rows (1); warnings.csv says what and when.\n") !=
@@ -978,13 +982,13 @@ TEST_CASE("cli: capex of years outside the run is warned of, and a study that va
   const std::string message = "capex that no period spends: google 2027-2028 ($90B), outside 2024-2026 (a year's "
                               "capex is spent in the periods it overlaps, from the firm's capex_start, or the start, "
                               "to the end)";
-  CHECK(r.out.find("warning: 2024-01-01: capex_outside_run: " + message + "\n") != std::string::npos);
+  CHECK(unwrapped(r.out).find("warning: 2024-01-01: capex_outside_run: " + message + " ") != std::string::npos);
   CHECK(slurp(dir / "out/warnings.csv").find("2024-01-01,capex_outside_run,\"" + message + "\"\r\n") != std::string::npos);
   // the same number set on the command line changes nothing, and the run says why
   Result set = run_gpumm("run '" + (dir / "plan.yaml").string() + "' --set firms.google.capex.2028=80 -o '" +
                          (dir / "set").string() + "'");
   CHECK(set.code == 0);
-  CHECK(set.out.find("capex_outside_run: capex that no period spends: google 2027-2028 ($120B)") != std::string::npos);
+  CHECK(unwrapped(set.out).find("capex_outside_run: capex that no period spends: google 2027-2028 ($120B)") != std::string::npos);
   CHECK(slurp(dir / "set/summary.csv") == slurp(dir / "out/summary.csv"));
   // a study of it would run the same run over and over: refused, where the study names it
   std::ofstream(dir / "study.yaml") << "scenario: plan.yaml\nmethod: tornado\nparameters:\n"
@@ -1106,8 +1110,8 @@ TEST_CASE("cli: a run or study that cannot write its files fails with the reason
   // --resume where no checkpoint is left (the study finished) runs it all, and says so
   Result again = run_gpumm("study " + file + " --resume -o '" + grid.string() + "'");
   REQUIRE(again.code == 0);
-  CHECK(again.out.find("\n  resumed           nothing: no checkpoint in " + grid.string() +
-                       " (its study had finished or not begun), so all 256 runs were run\n") != std::string::npos);
+  CHECK(unwrapped(again.out).find(" resumed           nothing: no checkpoint in " + grid.string() +
+                                 " (its study had finished or not begun), so all 256 runs were run ") != std::string::npos);
   CHECK(slurp(grid / "samples.csv") == slurp(whole / "samples.csv"));
 }
 
@@ -1245,13 +1249,16 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   CHECK(episodes[0] == join(gpumm::episodes_columns()));
   CHECK(episodes.size() > 5);
   const std::string verdict = slurp(out / "verdict.txt");
+  // its prose fits 100 columns (the tables' rows, indented, may run longer)
+  for (const std::string& line : lines(verdict))
+    if (!line.starts_with("  ")) CHECK_MESSAGE(line.size() <= gpumm::kVerdictWidth, line);
   CHECK(verdict.find("Regime timeline") != std::string::npos);
   CHECK(verdict.find("Largest firm surplus episodes") != std::string::npos);
   // the causes it names are explained once, and those it does not name are not
   CHECK(verdict.find(", mostly sold_to_short_firms\n") != std::string::npos);
   CHECK(verdict.find("\nThe causes named above:\n") != std::string::npos);
-  CHECK(verdict.find("\n  sold_to_short_firms: bought on the market by firms short of capacity (the market at work, not a "
-                     "glut)\n") != std::string::npos);
+  CHECK(unwrapped(verdict).find(" sold_to_short_firms: bought on the market by firms short of capacity (the market at work, "
+                               "not a glut) ") != std::string::npos);
   CHECK(verdict.find("\n  region_mismatch: idle where unserved demand could not reach it") != std::string::npos);  // xAI's
   CHECK(verdict.find("\n  stranded: ") == std::string::npos);
   // each line of the timeline reads in the order of its dates: the trend from the run's first
@@ -1346,10 +1353,10 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   }
   CHECK(verdict.find("2029-09 to 2032-12  structural_shortage  spot $0.55 to $0.66, lowest $0.50, within 5% of its "
                      "$0.50 floor in 28 periods") != std::string::npos);
-  CHECK(verdict.find(spot_note()) != std::string::npos);
+  CHECK(unwrapped(verdict).find(spot_note()) != std::string::npos);
   // with the base's settings (sensitivity 7 a year, target 95%, floor $0.50, reference $3)
-  CHECK(verdict.find("it rises at most 42% a year (sensitivity 7 a year x (1 - target utilization 0.95)), however "
-                     "many bids go unmet, and takes 5.1 years from its $0.50 floor to its $3.00 reference.\n") !=
+  CHECK(unwrapped(verdict).find("it rises at most 42% a year (sensitivity 7 a year x (1 - target utilization 0.95)), however "
+                     "many bids go unmet, and takes 5.1 years from its $0.50 floor to its $3.00 reference. ") !=
         std::string::npos);
 }
 
@@ -1410,26 +1417,26 @@ TEST_CASE("cli: a quarterly run counts its quarters and its regimes run to the m
   const Result r = run_gpumm("run '" + (dir / "one.yaml").string() + "' -o '" + (dir / "one").string() + "'");
   REQUIRE(r.code == 0);
   CHECK(r.out.find(": one, 2024-01-01 to 2024-03-31, 1 quarter, seed 1\n") != std::string::npos);
-  CHECK(r.out.find("  deliveries short  0 periods for an upstream node, 0 for a production ramp (of 1)\n") !=
+  CHECK(unwrapped(r.out).find(" deliveries short  0 periods for an upstream node, 0 for a production ramp (of 1) ") !=
         std::string::npos);
   CHECK(r.out.find("  Structural shortage in 0 of 1 period, oversupply in 0, balanced in 1.\n") != std::string::npos);
   const std::string one = slurp(dir / "one" / "verdict.txt");
-  CHECK(one.find("(trend of the relative balance, Hodrick-Prescott; structural beyond 5.0% for at least 2 periods;") !=
+  CHECK(unwrapped(one).find("(trend of the relative balance, Hodrick-Prescott; structural beyond 5.0% for at least 2 periods;") !=
         std::string::npos);
   CHECK(one.find("\n  2024-01 to 2024-03  balanced             trend from -35.6% to -35.6% (below -5.0% for at most 1 "
                  "period in a row: a structural shortage needs 2)\n") != std::string::npos);
   // explain names the quarter, or the week, that holds the date asked about
   const Result e = run_gpumm("explain '" + (dir / "q.yaml").string() + "' --firm google --date 2026-11");
   REQUIRE(e.code == 0);
-  CHECK(e.out.rfind("Yes: google's surplus in the quarter 2026-10 to 2026-12 comes during market oversupply", 0) == 0);
-  CHECK(e.out.find("\nMarket in the quarter 2026-10 to 2026-12: regime oversupply") != std::string::npos);
-  CHECK(e.out.find("\nCauses of this quarter's idle and sold capacity: ") != std::string::npos);
+  CHECK(unwrapped(e.out).rfind("Yes: google's surplus in the quarter 2026-10 to 2026-12 comes during market oversupply", 0) == 0);
+  CHECK(unwrapped(e.out).find(" Market in the quarter 2026-10 to 2026-12: regime oversupply") != std::string::npos);
+  CHECK(unwrapped(e.out).find(" Causes of this quarter's idle and sold capacity: ") != std::string::npos);
   std::ofstream(dir / "w.yaml") << "extends: '" << (kSource / "tests/testdata/good_demand.yaml").string()
                                 << "'\nstep: week\n";
   const Result w = run_gpumm("explain '" + (dir / "w.yaml").string() + "' --firm google --date 2026-11-04");
   REQUIRE(w.code == 0);
-  CHECK(w.out.rfind("Yes: google's surplus in the week 2026-11-02 to 2026-11-08 comes during", 0) == 0);
-  CHECK(w.out.find("\nCauses of this week's idle and sold capacity: ") != std::string::npos);
+  CHECK(unwrapped(w.out).rfind("Yes: google's surplus in the week 2026-11-02 to 2026-11-08 comes during", 0) == 0);
+  CHECK(unwrapped(w.out).find(" Causes of this week's idle and sold capacity: ") != std::string::npos);
 }
 
 TEST_CASE("docs: every warning code a run raises is one studies count and the README explains") {
@@ -1605,28 +1612,33 @@ TEST_CASE("cli: explain answers for a firm and a date, and refuses what it canno
   Result r = run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07");
   CHECK(r.code == 0);
   // the README's example: the base answers the motivating question at the rumour's date
-  CHECK(r.out.rfind("No: meta's surplus in 2026-07 is a local, temporary mismatch; the market is in structural "
-                    "shortage.\n", 0) == 0);
-  CHECK(slurp(kSource / "README.md").find("\n  " + r.out.substr(0, r.out.find('\n') + 1)) != std::string::npos);
+  CHECK(r.out.rfind("No: meta's surplus in 2026-07 is a local, temporary mismatch; the market is in\n"
+                    "  structural shortage.\n", 0) == 0);
+  CHECK(slurp(kSource / "README.md").find("\n  No: meta's surplus in 2026-07 is a local, temporary mismatch; the market is "
+                                          "in\n    structural shortage.\n") != std::string::npos);
+  // every line fits an 80-column terminal; the checks below read its paragraphs as written
+  for (const std::string& line : lines(r.out)) CHECK_MESSAGE(line.size() <= 80, line);
+  r.out = unwrapped(r.out);
   CHECK(r.out.find("Market in 2026-07: regime") != std::string::npos);
   CHECK(r.out.find("meta then: deployed") != std::string::npos);
   // the price next to it: it rose over the year to 2026-07, so no word on falling prices
   CHECK(r.out.find("Prices in 2026-07: spot index $2.88 per H100e-hour, $2.39 a year earlier; bids unmet on the "
-                   "market 7.69M H100e.\n") != std::string::npos);
+                   "market 7.69M H100e. ") != std::string::npos);
   CHECK(r.out.find(spot_note()) == std::string::npos);
   // what Meta sells that month is mostly what its slipped training run would have used, the rest
   // where its own unserved demand could not reach it (as the README says); too little for an
   // episode
   CHECK(r.out.find("sold on the market 94.8k, unserved demand 34.9k") != std::string::npos);
-  CHECK(r.out.find("\nNo surplus episode: the balance is 1.82% of its deployed capacity, below the 2% an episode "
-                   "needs.\n") != std::string::npos);
-  CHECK(r.out.find("\nCauses of this month's idle and sold capacity (capacity sold counts under the cause that left "
+  CHECK(r.out.find(" No surplus episode: the balance is 1.82% of its deployed capacity, below the 2% an episode "
+                   "needs. ") != std::string::npos);
+  CHECK(r.out.find(" Causes of this month's idle and sold capacity (capacity sold counts under the cause that left "
                    "it spare, such as a slip or a contract; as sold to firms short of capacity only when no such "
                    "cause did): slipped training project 80%, ") != std::string::npos);
   CHECK(r.out.find(", region mismatch 20%, ") != std::string::npos);
   // in 2031 it sits at its floor while 78M H100e of bids go unmet: the answer says why that is no glut
   Result low = run_gpumm("explain inputs/base.yaml --firm amazon --date 2031-06");
   CHECK(low.code == 0);
+  low.out = unwrapped(low.out);
   CHECK(low.out.rfind("No: amazon's surplus in 2031-06 is a local, temporary mismatch", 0) == 0);
   CHECK(low.out.find("Prices in 2031-06: spot index $0.50 per H100e-hour, $0.51 a year earlier; bids unmet on the "
                      "market 78.59M H100e. " + spot_note()) != std::string::npos);

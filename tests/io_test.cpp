@@ -19,6 +19,7 @@ fs::path fresh_dir(const std::string& name) {
   return p;
 }
 using gpumm::testing::slurp;
+using gpumm::testing::unwrapped;
 }  // namespace
 
 TEST_CASE("io: text cells are quoted per RFC 4180 and formulas are defused") {
@@ -187,8 +188,8 @@ TEST_CASE("io: the verdict names every code the run warned of, a code it does no
                 {0, "invariant", "a stock left its bounds"}};
   const SeriesDiagnosis d = diagnose_run(s, r);
   const std::string v = verdict_text(s, r, d, find_episodes(s, r, d));
-  CHECK(v.find("\nThe run warned of: invariant (1), spreadsheet_rows (1), something_new (2); warnings.csv says what "
-                "and when.\n") != std::string::npos);
+  CHECK(unwrapped(v).find(" The run warned of: invariant (1), spreadsheet_rows (1), something_new (2); warnings.csv says "
+                          "what and when. ") != std::string::npos);
 }
 
 TEST_CASE("io: a balanced run of the timeline says why its trend beyond theta is no regime") {
@@ -219,6 +220,37 @@ TEST_CASE("io: a balanced run of the timeline says why its trend beyond theta is
   const std::string w = verdict_text(s, r, d, find_episodes(s, r, d));
   CHECK(w.find("\n  2024-01 to 2024-06  structural_shortage  trend from -10.0% to -10.0%\n") != std::string::npos);
   CHECK(w.find("a structural shortage needs") == std::string::npos);
+}
+
+TEST_CASE("io: text wraps at spaces to the width with its continuation lines indented and keeps short lines as written") {
+  // a short line (with the columns its spaces make) and the line breaks stay as they are
+  CHECK(wrap_text("  a   b\n\nc\n", 10) == "  a   b\n\nc\n");
+  CHECK(wrap_text("no newline", 10) == "no newline");
+  // exactly the width fits; one more character breaks before the word that overflows
+  CHECK(wrap_text("aaaa bbbb c", 11) == "aaaa bbbb c");
+  CHECK(wrap_text("aaaa bbbb cc", 11) == "aaaa bbbb\ncc");
+  // continuation lines start at the indent, whatever the first line's
+  CHECK(wrap_text("  one two three four", 12, 4) == "  one two\n    three\n    four");
+  CHECK(wrap_text("one two three four five\nsix", 9) == "one two\nthree\nfour five\nsix");
+  // a label's gap is kept, the spaces where the line breaks are not
+  CHECK(wrap_text("  label   value and more", 18, 10) == "  label   value\n          and more");
+  CHECK(wrap_text("a    b c d e f", 6) == "a    b\nc d e\nf");
+  // a word longer than the width stays whole on its own line
+  CHECK(wrap_text("at /a/very/long/path/name now", 10) == "at\n/a/very/long/path/name\nnow");
+  // trailing spaces of a long line go
+  CHECK(wrap_text("aaa bbb ccc   ", 7) == "aaa bbb\nccc");
+  // every line of a long text fits, and its words are the text's words in order
+  const std::string words = "Causes of this month's idle and sold capacity: slipped training project 0%, "
+                            "take-or-pay excess 0%, generation transition 0%, sold to firms short of capacity 100%.";
+  const std::string wrapped = wrap_text(words, 40, 2);  // continuation lines start at column 2
+  std::string joined;
+  std::istringstream in(wrapped);
+  for (std::string line; std::getline(in, line);) {
+    CHECK(line.size() <= 40);
+    if (!joined.empty()) joined += ' ';
+    joined.append(line, line.find_first_not_of(' '));
+  }
+  CHECK(joined == words);
 }
 
 TEST_CASE("io: a count names its noun in the singular for one") {

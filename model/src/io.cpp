@@ -66,6 +66,44 @@ std::string count_text(long long n, std::string_view noun) {
   return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
 }
 
+std::string wrap_text(std::string_view text, size_t width, size_t indent) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  const std::string lead(indent, ' ');
+  while (!text.empty()) {
+    const size_t nl = text.find('\n');
+    const std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    if (line.size() <= width) {
+      out.append(line);
+    } else {
+      // word by word, each after the spaces written before it (a label's column gap stays),
+      // except where the line breaks
+      size_t used = 0, at = 0;
+      bool fresh = true;  // no word on the output line yet
+      while (at < line.size()) {
+        const size_t start = line.find_first_not_of(' ', at);
+        if (start == std::string_view::npos) break;
+        const size_t end = std::min(line.find(' ', start), line.size());
+        const size_t gap = start - at, n = end - start;
+        if (!fresh && used + gap + n > width) {
+          out.append(1, '\n').append(lead);
+          used = lead.size();
+        } else {
+          out.append(gap, ' ');
+          used += gap;
+        }
+        out.append(line.substr(start, n));
+        used += n;
+        fresh = false;
+        at = end;
+      }
+    }
+    if (nl != std::string_view::npos) out += '\n';
+  }
+  return out;
+}
+
 std::string significant_number(double x) {
   const double a = std::abs(x);
   // the scale that leaves at most three digits before the point once rounded (999.7M is 1B,
@@ -441,14 +479,8 @@ std::string first_to_last(int first, int last, Value value, Format format) {
 }
 }  // namespace
 
-std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
-                         const std::vector<Episode>& episodes) {
-  const Calendar& cal = r.calendar;
-  const int T = cal.size();
-  std::string v;
-  v += "gpumm verdict: " + s.name + ", " + to_iso(cal.start()) + " to " + to_iso(cal[T - 1].last) +
-       " (" + count_text(T, to_string(cal.step())) + ")\n\n";
-  // the question and the answer in one line
+std::string verdict_headline(const RunResult& r, const SeriesDiagnosis& d) {
+  const int T = r.calendar.size();
   int shortage = 0, glut = 0;
   for (Regime g : d.regimes) {
     shortage += g == Regime::structural_shortage;
@@ -457,17 +489,29 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   double mismatch = 0;
   for (const PeriodSummary& p : r.periods) mismatch += p.mismatch_index;
   mismatch /= std::max(1, T);
-  v += "Structural shortage in " + std::to_string(shortage) + " of " + count_text(T, "period") +
-       ", oversupply in " + std::to_string(glut) + ", balanced in " +
-       std::to_string(T - shortage - glut) + ".\n";
-  v += "Mean mismatch index " + std::to_string(mismatch).substr(0, 4) +
-       " (1: surpluses and shortages coexist across firms, regions and generations; "
-       "0: everyone on the same side).\n\n";
-  v += "Regime timeline (trend of the relative balance, " +
+  return "Structural shortage in " + std::to_string(shortage) + " of " + count_text(T, "period") +
+         ", oversupply in " + std::to_string(glut) + ", balanced in " + std::to_string(T - shortage - glut) +
+         ".\nMean mismatch index " + std::to_string(mismatch).substr(0, 4) +
+         " (1: surpluses and shortages coexist across firms, regions and generations; 0: everyone on the "
+         "same side).\n";
+}
+
+std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
+                         const std::vector<Episode>& episodes) {
+  const Calendar& cal = r.calendar;
+  const int T = cal.size();
+  std::string v;
+  v += "gpumm verdict: " + s.name + ", " + to_iso(cal.start()) + " to " + to_iso(cal[T - 1].last) +
+       " (" + count_text(T, to_string(cal.step())) + ")\n\n";
+  // the question and the answer first; prose is wrapped to the file's width, the tables' rows
+  // stay one line each
+  const auto prose = [&v](const std::string& text) { v += wrap_text(text, kVerdictWidth); };
+  prose(verdict_headline(r, d) + "\n");
+  prose("Regime timeline (trend of the relative balance, " +
        std::string(d.settings.method == DiagnosisSettings::Method::hp ? "Hodrick-Prescott" : "centred moving average") +
        "; structural beyond " + pct(d.settings.threshold).substr(1) + " for at least " +
        count_text(d.settings.persistence, "period") + "; oversupply also needs utilization below " +
-       std::to_string(static_cast<int>(std::lround(100 * d.settings.utilization))) + "%):\n";
+       std::to_string(static_cast<int>(std::lround(100 * d.settings.utilization))) + "%):\n");
   const auto trend = [&](int t) { return d.trend[static_cast<size_t>(t)]; };
   for (const RegimeRun& run : regime_runs(d.regimes)) {
     char line[200];
@@ -530,7 +574,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
                                               (spot(run.last) < spot(run.first) || at_floor > 0));
     }
     if (fell_in_shortage)
-      v += spot_in_shortage_note(s.market) + "\n";
+      prose("\n" + spot_in_shortage_note(s.market) + "\n");
   }
   // the largest firm-level surplus episodes, next to the market's regime
   std::vector<const Episode*> big;
@@ -553,7 +597,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   if (const SpareTotals spare = spare_totals(r); spare.h100e_months > 0) {
     char total[64];
     std::snprintf(total, sizeof total, "%.1fM", spare.h100e_months / 1e6);
-    v += "All firms' spare capacity over the run, " + std::string(total) + " H100e-months: " + spare.largest(4) + ".\n";
+    prose("All firms' spare capacity over the run, " + std::string(total) + " H100e-months: " + spare.largest(4) + ".\n");
   }
   // the question, firm by firm: the periods of each firm's surplus episodes by the market's regime then
   std::vector<std::array<int, 3>> by_regime(s.firms.size(), {0, 0, 0});  // shortage, balanced, oversupply
@@ -563,8 +607,8 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       ++by_regime[static_cast<size_t>(e.firm)][g == Regime::structural_shortage ? 0 : g == Regime::balanced ? 1 : 2];
     }
   if (!episodes.empty()) {
-    v += "\nDoes a firm's surplus indicate market oversupply? The periods of its surplus episodes, by the market's\n"
-         "regime then (oversupply indicated only in `oversupply` periods):\n";
+    prose("\nDoes a firm's surplus indicate market oversupply? The periods of its surplus episodes, by the "
+          "market's regime then (oversupply indicated only in `oversupply` periods):\n");
     // and what the firm's spare capacity mostly was over those periods (the largest cause)
     const size_t F = s.firms.size();
     std::vector<CauseNumbers> by_cause(F, CauseNumbers{});
@@ -595,7 +639,8 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   if (std::find(named.begin(), named.end(), 1) != named.end()) {
     v += "\nThe causes named above:\n";
     for (size_t c = 0; c < named.size(); ++c)
-      if (named[c]) v += std::string("  ") + kSpareCauses[c].id + ": " + kSpareCauses[c].meaning + "\n";
+      if (named[c])
+        v += wrap_text(std::string("  ") + kSpareCauses[c].id + ": " + kSpareCauses[c].meaning + "\n", kVerdictWidth, 4);
   }
   v += "\nThe market at the end of the horizon:\n";
   const PeriodSummary& last = r.periods.back();
@@ -605,12 +650,12 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
                 last.demand_h100e() / 1e6, last.unserved_h100e / 1e6, last.idle_h100e / 1e6,
                 100 * last.utilization(), last.mismatch_index);
   v += line;
-  v += "\nA firm's spare capacity indicates market oversupply only in an `oversupply` period; in a\n"
-       "`structural_shortage` or `balanced` period with a high mismatch index it is a local,\n"
-       "temporary mismatch (see firms.csv for each firm's balance).\n";
+  prose("\nA firm's spare capacity indicates market oversupply only in an `oversupply` period; in a "
+        "`structural_shortage` or `balanced` period with a high mismatch index it is a local, temporary "
+        "mismatch (see firms.csv for each firm's balance).\n");
   // what the run warned of, so that the verdict is not read without it
   if (!r.warnings.empty())
-    v += "\nThe run warned of: " + warning_counts(r.warnings) + "; warnings.csv says what and when.\n";
+    prose("\nThe run warned of: " + warning_counts(r.warnings) + "; warnings.csv says what and when.\n");
   return v;
 }
 

@@ -635,6 +635,11 @@ double quantile_sorted(const std::vector<double>& x, double p) {
   return k + 1 < x.size() ? x[k] + (x[k + 1] - x[k]) * (pos - static_cast<double>(k)) : x.back();
 }
 
+// The width of the terminal the headline is printed on: its sentences wrap to it; its tables'
+// rows (a parameter's path and its numbers) and a run's settings (`path = value, ...`) stay one
+// line each.
+constexpr size_t kHeadlineWidth = 80;
+
 // The headline lines of a study result (see write_study).
 class Headline {
  public:
@@ -734,7 +739,8 @@ std::string warnings_line(const StudyResult& r) {
     text.append(kWarningCodes[c]).append(" in ").append(std::to_string(runs)).append(" of ");
     text.append(std::to_string(n)).append(" runs (first: run ").append(std::to_string(first)).append(")");
   }
-  return text.empty() ? "" : "  warnings: " + text + "; samples.csv lists each run's in `warnings`\n";
+  if (text.empty()) return "";
+  return wrap_text("  warnings: " + text + "; samples.csv lists each run's in `warnings`\n", kHeadlineWidth, 4);
 }
 }  // namespace
 

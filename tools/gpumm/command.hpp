@@ -20,6 +20,13 @@
 
 namespace gpumm::cli::detail {
 
+/// The width of what the commands print for people to read (an 80-column terminal): their
+/// prose wraps to it.
+inline constexpr size_t kTerminalWidth = 80;
+/// The column where the values of a summary's labelled lines start (`  final installed   316.8M
+/// H100e`); a value that wraps goes on in the same column.
+inline constexpr size_t kValueColumn = 20;
+
 /// A usage problem on `err`, with where to read more: the help of `command` (`gpumm run
 /// --help`) when one is named, else the whole help; returns the exit code for bad usage.
 int usage(std::ostream& err, const std::string& message, const std::string& command = "");

@@ -1,6 +1,8 @@
 // gpumm explain SCENARIO --firm F --date D: does the firm's surplus indicate oversupply?
 #include "command.hpp"
 
+#include <sstream>
+
 #include "gpumm/episodes.hpp"
 #include "gpumm/io.hpp"
 #include "gpumm/simulate.hpp"
@@ -70,19 +72,22 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
   try {
     RunResult r = simulate(s);
     const SeriesDiagnosis d = diagnose_run(s, r);
-    out << explain_surplus(s, r, d, find_episodes(s, r, d), firm, t);
+    std::string text = explain_surplus(s, r, d, find_episodes(s, r, d), firm, t);
     // a run outside the step the scenario was calibrated at answers with uncalibrated evidence
     std::vector<Warning> others;
     for (const Warning& w : r.warnings)
-      if (w.code == "uncalibrated_step") out << "\nNote: " << w.message << ".\n";
+      if (w.code == "uncalibrated_step") text += "\nNote: " + w.message + ".\n";
       else others.push_back(w);
     // the rest (orders due before the start, a seller short of what it sold...): the answer
     // stands on this run, so say what it warned of
     if (!others.empty())
-      out << "\nThe run warned of: " << warning_counts(others) << "; `gpumm run` writes each to warnings.csv.\n";
+      text += "\nThe run warned of: " + warning_counts(others) + "; `gpumm run` writes each to warnings.csv.\n";
+    // each paragraph's continuation lines indented, so that one paragraph reads apart from the next
+    out << wrap_text(text, kTerminalWidth, 2);
     if (!sets.values.empty()) {
-      out << "\nWith values set on the command line:\n";
-      print_sets(out, sets);
+      std::ostringstream set_lines;
+      print_sets(set_lines, sets);
+      out << "\nWith values set on the command line:\n" << wrap_text(set_lines.str(), kTerminalWidth, kValueColumn);
     }
     return kOk;
   } catch (const std::exception& e) {

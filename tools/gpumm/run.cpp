@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 
 #include "gpumm/episodes.hpp"
 #include "gpumm/io.hpp"
@@ -89,23 +89,24 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     if (opt.quiet) return kOk;
 
     const PeriodSummary& last = r.periods.back();
-    out << "gpumm " << GPUMM_VERSION << ": " << s.name << ", " << to_iso(r.calendar.start())
+    std::ostringstream text;
+    text << "gpumm " << GPUMM_VERSION << ": " << s.name << ", " << to_iso(r.calendar.start())
         << " to " << to_iso(r.calendar[r.calendar.size() - 1].last) << ", "
         << count_text(r.calendar.size(), to_string(r.calendar.step())) << ", seed " << s.seed << "\n";
-    print_sets(out, sets);
-    out << "  final installed   " << short_number(last.installed_h100e) << " H100e ("
+    print_sets(text, sets);
+    text << "  final installed   " << short_number(last.installed_h100e) << " H100e ("
         << short_number(last.installed_gpus) << " GPUs)\n";
-    out << "  final deployed    " << short_number(last.deployed_h100e) << " H100e\n";
+    text << "  final deployed    " << short_number(last.deployed_h100e) << " H100e\n";
     const int peak = r.peak_stranded_period();
     if (peak < 0) {
-      out << "  stranded GPUs     none in any period\n";
+      text << "  stranded GPUs     none in any period\n";
     } else {
       const PeriodSummary& p = r.periods[static_cast<size_t>(peak)];
       std::string by = "power";
       double most = p.stranded_power_gpus;
       if (p.stranded_building_gpus > most) { by = "building"; most = p.stranded_building_gpus; }
       if (p.stranded_network_gpus > most) { by = "network"; }
-      out << "  peak stranded     " << short_number(p.stranded_gpus) << " GPUs on "
+      text << "  peak stranded     " << short_number(p.stranded_gpus) << " GPUs on "
           << to_iso(r.calendar[peak].start) << ", mostly for want of " << by << "\n";
     }
     int node = 0, ramp = 0;
@@ -113,13 +114,13 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       node += p.binding_upstream >= 0 ? 1 : 0;
       ramp += p.binding_upstream == -2 ? 1 : 0;
     }
-    out << "  deliveries short  " << count_text(node, "period") << " for an upstream node, " << ramp
+    text << "  deliveries short  " << count_text(node, "period") << " for an upstream node, " << ramp
         << " for a production ramp (of " << r.periods.size() << ")\n";
     // the first warnings; all of them are in warnings.csv
     constexpr size_t kShown = 3;
     for (size_t k = 0; k < std::min(kShown, r.warnings.size()); ++k) {
       const Warning& w = r.warnings[k];
-      out << "  warning: " << to_iso(r.calendar[w.period].start) << ": " << w.code << ": " << w.message << "\n";
+      text << "  warning: " << to_iso(r.calendar[w.period].start) << ": " << w.code << ": " << w.message << "\n";
     }
     if (r.warnings.size() > kShown) {
       // the codes of those not shown, so that none goes unseen
@@ -128,14 +129,14 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         if (std::find(codes.begin(), codes.end(), r.warnings[k].code) == codes.end()) codes.push_back(r.warnings[k].code);
       std::string list;
       for (const std::string& c : codes) list += (list.empty() ? "" : ", ") + c;
-      out << "  ... and " << r.warnings.size() - kShown << " more warnings: " << list << " (all "
+      text << "  ... and " << r.warnings.size() - kShown << " more warnings: " << list << " (all "
           << r.warnings.size() << " in warnings.csv)\n";
     }
-    out << "  demand            " << short_number(last.demand_h100e()) << " H100e at the end, "
+    text << "  demand            " << short_number(last.demand_h100e()) << " H100e at the end, "
         << short_number(last.unserved_h100e) << " unserved, " << short_number(last.idle_h100e) << " idle\n";
     // what the firms' capacity beyond their own needs was (episodes.csv and verdict.txt say more)
     if (const SpareTotals spare = spare_totals(r); spare.h100e_months > 0)
-      out << "  firms' spare      " << short_number(spare.h100e_months) << " H100e-months over the run: "
+      text << "  firms' spare      " << short_number(spare.h100e_months) << " H100e-months over the run: "
           << spare.largest(3) << "\n";
     if (s.market.enabled) {
       // the spot index from start to end, with its extremes (verdict.txt says how to read it)
@@ -150,7 +151,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                     r.periods.front().spot_usd_per_h100e_hour, last.spot_usd_per_h100e_hour,
                     r.periods[hi].spot_usd_per_h100e_hour, month(hi).c_str(), r.periods[lo].spot_usd_per_h100e_hour,
                     month(lo).c_str());
-      out << line;
+      text << line;
       // a spot at its floor while the market is short reads as a glut at a glance: say what it is
       int short_periods = 0, at_floor = 0;
       for (size_t t = 0; t < r.periods.size(); ++t) {
@@ -159,18 +160,20 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
         at_floor += spot_at_floor(r.periods[t].spot_usd_per_h100e_hour, s.market) ? 1 : 0;
       }
       if (at_floor > 0)
-        out << "                    at its floor in " << at_floor << " of the "
+        text << "                    at its floor in " << at_floor << " of the "
             << count_text(short_periods, to_string(r.calendar.step()))
             << " of structural shortage: no sign of oversupply (verdict.txt says why)\n";
     }
-    out << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
+    text << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
         << "timeseries.csv, projects.csv, episodes.csv, contracts.csv, market.csv, warnings.csv, verdict.txt, "
         << "scenario.resolved.yaml)\n";
+    // on an 80-column terminal: a line's continuation under its value
+    out << wrap_text(text.str(), kTerminalWidth, kValueColumn);
     // the verdict's first lines: the regimes and the mismatch
-    std::ifstream verdict(dir.dir() / "verdict.txt");
-    std::string line;
-    for (int k = 0; k < 4 && std::getline(verdict, line); ++k)
-      if (k >= 2) out << "  " << line << "\n";
+    std::string headline = "  " + verdict_headline(r, *diagnosis);
+    for (size_t at = headline.find('\n'); at + 1 < headline.size(); at = headline.find('\n', at + 1))
+      headline.insert(at + 1, "  ");
+    out << wrap_text(headline, kTerminalWidth, 4);
     return kOk;
   } catch (const OutputError& e) {
     err << "gpumm: " << e.what() << "\n";

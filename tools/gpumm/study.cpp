@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "gpumm/io.hpp"
@@ -441,22 +442,23 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     if (quiet) return kOk;
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const int used = result.threads;  // no more than runs to make: each holds a copy of the document
-    out << "gpumm " << GPUMM_VERSION << ": study " << study_path << ", " << to_string(study.method) << ", "
-        << result.values.rows() << " runs of " << study.scenario << " on "
-        << (shared ? std::to_string(share->size) + " processes x " : "") << used
-        << (used == 1 ? " thread in " : " threads in ")
-        << duration_text(secs) << "\n  output            " << dir.dir().string() << "/ (samples.csv, "
-        << (table.empty() ? "" : table + ", ")
-        << (study.method == StudyMethod::sobol ? "sobol_periods.csv, " : "") << "manifest.yaml)\n";
+    std::ostringstream first, labelled;
+    first << "gpumm " << GPUMM_VERSION << ": study " << study_path << ", " << to_string(study.method) << ", "
+          << result.values.rows() << " runs of " << study.scenario << " on "
+          << (shared ? std::to_string(share->size) + " processes x " : "") << used
+          << (used == 1 ? " thread in " : " threads in ") << duration_text(secs) << "\n";
+    labelled << "  output            " << dir.dir().string() << "/ (samples.csv, " << (table.empty() ? "" : table + ", ")
+             << (study.method == StudyMethod::sobol ? "sobol_periods.csv, " : "") << "manifest.yaml)\n";
     if (resume) {  // what the checkpoint spared
       const long runs = static_cast<long>(result.values.rows());
       if (resuming)
-        out << "  resumed           " << recovered << " of " << runs << " runs from the checkpoint, ran the other "
-            << runs - recovered << "\n";
+        labelled << "  resumed           " << recovered << " of " << runs << " runs from the checkpoint, ran the other "
+                 << runs - recovered << "\n";
       else
-        out << "  resumed           nothing: no checkpoint in " << dir.dir().string()
-            << " (its study had finished or not begun), so all " << runs << " runs were run\n";
+        labelled << "  resumed           nothing: no checkpoint in " << dir.dir().string()
+                 << " (its study had finished or not begun), so all " << runs << " runs were run\n";
     }
+    out << wrap_text(first.str(), kTerminalWidth, 2) << wrap_text(labelled.str(), kTerminalWidth, kValueColumn);
     if (study.method == StudyMethod::sobol && study.target_width > 0) out << adaptive_sample_line(study, result);
     out << headline;
     return kOk;

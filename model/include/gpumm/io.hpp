@@ -43,6 +43,11 @@ std::string significant_number(double x);
 /// A count with its noun, singular for one: `1 quarter`, `3 quarters`, `0 periods` (for the
 /// nouns gpumm counts, whose plural adds an s).
 std::string count_text(long long n, std::string_view noun);
+/// `text` wrapped for a reader: a line longer than `width` characters breaks at spaces, its
+/// continuation lines indented by `indent` spaces; the spaces between its words stay as written
+/// (a label's column gap) except where it breaks, and a word longer than the width (a path)
+/// stays whole. Shorter lines, and the line breaks already in the text, are left as they are.
+std::string wrap_text(std::string_view text, size_t width, size_t indent = 0);
 /// The codes of `warnings` with how many of each, `contract_shortfall (2), invariant (1)`: the
 /// known codes in their fixed order (kWarningCodes), then any other in the order it came.
 std::string warning_counts(const std::vector<Warning>& warnings);
@@ -131,6 +136,11 @@ class RunWriter {
 };
 
 struct Episode;
+/// The width verdict.txt's prose is wrapped to (its tables' rows may run longer).
+inline constexpr size_t kVerdictWidth = 100;
+/// The answer in two lines, unwrapped: the periods in each regime, and the mean mismatch index
+/// with what it means (verdict.txt's first lines, and the close of `gpumm run`).
+std::string verdict_headline(const RunResult& r, const SeriesDiagnosis& d);
 /// The human-readable verdict of a run (verdict.txt).
 std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
                          const std::vector<Episode>& episodes);
