@@ -33,8 +33,9 @@ TEST_CASE("cli: diff shows the default a scenario runs with where its document s
   CHECK(d.out.find("  firms.microsoft.build_lead_time: 24mo (default) -> 48mo\n") != std::string::npos);
   CHECK(d.out.find("added: 48mo") == std::string::npos);
   // the case's slow grids leave sellers short of their contracts; the base's run warns of nothing
-  CHECK(d.out.find("  warnings: none in base, contract_shortfall in grid-delay (each run's warnings.csv says what "
-                   "and when)\n") != std::string::npos);
+  CHECK(d.out.find("  warnings: none in base, contract_shortfall in grid-delay (each run's\n"
+                   "    warnings.csv says what and when)\n") != std::string::npos);
+  for (const std::string& line : lines(d.out)) CHECK_MESSAGE(line.size() <= 80, line);  // an 80-column terminal
   const auto paths = column(out / "diff.csv", "path"), value_a = column(out / "diff.csv", "value_a");
   bool seen = false;
   for (size_t i = 0; i < paths.size(); ++i)
@@ -54,6 +55,9 @@ TEST_CASE("cli: diff explains a case by its changes to the base, step by step, a
   CHECK(d.out.find("warnings") == std::string::npos);  // neither run warns
   CHECK(d.out.find("   1  programs.meta_frontier.delay\n") != std::string::npos);
   CHECK(d.out.find("   2  programs.meta_frontier.size: 4e25 FLOP -> 1.3e26 FLOP\n") != std::string::npos);
+  // the first change's summary, too long for its line, wraps under its path within 80 columns
+  CHECK(d.out.find("   1  programs.meta_frontier.delay\n          probability: 0.35 -> 1; ") != std::string::npos);
+  for (const std::string& line : lines(d.out)) CHECK_MESSAGE(line.size() <= 80, line);
   // the README's example is what it prints (its block is indented two spaces in a list item)
   const std::string readme = slurp(kSource / "README.md");
   const size_t a = readme.find("  $ gpumm diff inputs/base.yaml inputs/cases/meta-sells-compute.yaml\n");

@@ -34,22 +34,30 @@ std::string cut(const std::string& text, size_t width) {
 // The waterfall for the terminal: the changes, then per metric a row per step with its effect
 // and its changes' effect alone, and what the changes do only together.
 void print_waterfall(std::ostream& out, const Waterfall& w) {
-  out << "gpumm diff: " << w.from << " -> " << w.to << ", " << w.changes.size()
-      << (w.changes.size() == 1 ? " change" : " changes") << " (" << w.runs << " runs)\n";
+  // sentences wrap to the terminal; a change or a row of the waterfall is one line, cut to fit
+  out << wrap_text("gpumm diff: " + w.from + " -> " + w.to + ", " + std::to_string(w.changes.size()) +
+                       (w.changes.size() == 1 ? " change" : " changes") + " (" + std::to_string(w.runs) + " runs)\n",
+                   kTerminalWidth, 2);
   if (w.changes.empty()) out << "  no changes: both describe the same scenario\n";
   if (!w.warnings_from.empty() || !w.warnings_to.empty())
-    out << "  warnings: " << (w.warnings_from.empty() ? "none" : w.warnings_from) << " in " << w.from << ", "
-        << (w.warnings_to.empty() ? "none" : w.warnings_to) << " in " << w.to
-        << " (each run's warnings.csv says what and when)\n";
-  if (!w.changes.empty()) out << "  changes, in the order of " << w.to << "'s document:\n";
-  // a change on one line when it fits in 100 columns, else what differs on a line of its own
+    out << wrap_text("  warnings: " + (w.warnings_from.empty() ? "none" : w.warnings_from) + " in " + w.from + ", " +
+                         (w.warnings_to.empty() ? "none" : w.warnings_to) + " in " + w.to +
+                         " (each run's warnings.csv says what and when)\n",
+                     kTerminalWidth, 4);
+  if (!w.changes.empty()) out << wrap_text("  changes, in the order of " + w.to + "'s document:\n", kTerminalWidth, 4);
+  // a change on one line when it fits, else what differs under its path, cut to about two lines
+  // (diff.csv has it whole)
+  constexpr size_t kUnder = 10;
   for (size_t k = 0; k < w.changes.size(); ++k) {
     const auto& c = w.changes[k];
     char num[24];
     std::snprintf(num, sizeof num, "%4zu  ", k + 1);
     const std::string one = std::string("  ") + num + c.path + ": " + c.summary;
-    if (one.size() <= 100) out << one << "\n";
-    else out << "  " << num << c.path << "\n" << "          " << cut(c.summary, 90) << "\n";
+    if (one.size() <= kTerminalWidth) out << one << "\n";
+    else
+      out << "  " << num << c.path << "\n"
+          << wrap_text(std::string(kUnder, ' ') + cut(c.summary, 2 * (kTerminalWidth - kUnder) - 8) + "\n",
+                       kTerminalWidth, kUnder);
   }
   const std::string together = "together (total - alone effects)";
   size_t width = together.size();
@@ -63,7 +71,9 @@ void print_waterfall(std::ostream& out, const Waterfall& w) {
       what += w.changes[c].path;
     }
     labels.push_back(label);
-    changes.push_back(s.changes.empty() ? "(order of entries)" : cut(what, 60));
+    // a row fits the terminal: 4 + 6 + 1 + the change + 1 + 10 + 1 + 10 columns (its step
+    // number leads to the change's whole path above)
+    changes.push_back(s.changes.empty() ? "(order of entries)" : cut(what, kTerminalWidth - 33));
     width = std::max(width, changes.back().size());
   }
   const auto row = [&](const std::string& step, const std::string& change, const std::string& effect,
@@ -76,8 +86,10 @@ void print_waterfall(std::ostream& out, const Waterfall& w) {
     out << text << "\n";
   };
   for (size_t m = 0; m < w.metrics.size(); ++m) {
-    out << "\n  " << w.metrics[m] << ": " << metric_text(w.start[m]) << " in " << w.from << ", "
-        << metric_text(w.end[m]) << " in " << w.to << " (" << metric_text(w.end[m] - w.start[m], true) << ")\n";
+    out << "\n"
+        << wrap_text("  " + w.metrics[m] + ": " + metric_text(w.start[m]) + " in " + w.from + ", " +
+                         metric_text(w.end[m]) + " in " + w.to + " (" + metric_text(w.end[m] - w.start[m], true) + ")\n",
+                     kTerminalWidth, 4);
     if (w.steps.empty()) continue;
     row("step", "change", "effect", "alone");
     for (size_t k = 0; k < w.steps.size(); ++k)
