@@ -1,7 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <sstream>
 
 #include "gpumm/episodes.hpp"
 #include "gpumm/io.hpp"
@@ -251,6 +254,48 @@ TEST_CASE("io: text wraps at spaces to the width with its continuation lines ind
     joined.append(line, line.find_first_not_of(' '));
   }
   CHECK(joined == words);
+}
+
+TEST_CASE("io: wrapped text keeps every word in order and no line passes the width but for a word too long") {
+  // random lines of words (1 to 30 letters, runs of 1 to 3 spaces, some indented) at random
+  // widths and indents: a fixed seed, so that a failure repeats
+  std::mt19937 rng(20261202);
+  const auto uniform = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 500; ++trial) {
+    std::string text;
+    std::vector<std::vector<std::string>> words;  // per input line
+    const int nlines = uniform(1, 4);
+    for (int l = 0; l < nlines; ++l) {
+      words.emplace_back();
+      text.append(static_cast<size_t>(uniform(0, 1) * uniform(1, 6)), ' ');
+      for (int k = uniform(0, 25); k > 0; --k) {
+        words.back().push_back(std::string(static_cast<size_t>(uniform(1, 30)), static_cast<char>('a' + uniform(0, 25))));
+        text += words.back().back();
+        if (k > 1) text.append(static_cast<size_t>(uniform(1, 3)), ' ');
+      }
+      if (l + 1 < nlines) text += '\n';
+    }
+    const size_t width = static_cast<size_t>(uniform(10, 100)), indent = static_cast<size_t>(uniform(0, 8));
+    const std::string wrapped = wrap_text(text, width, indent);
+    CAPTURE(text);
+    CAPTURE(width);
+    CAPTURE(indent);
+    // the words of the output in order, each line within the width unless it is one word
+    std::vector<std::string> out;
+    std::istringstream in(wrapped);
+    for (std::string line; std::getline(in, line);) {
+      std::istringstream ws(line);
+      std::vector<std::string> on_line;
+      for (std::string w; ws >> w;) on_line.push_back(w);
+      CHECK((line.size() <= width || on_line.size() == 1 || line.size() == line.find_first_not_of(' ')));
+      out.insert(out.end(), on_line.begin(), on_line.end());
+    }
+    std::vector<std::string> all;
+    for (const auto& l : words) all.insert(all.end(), l.begin(), l.end());
+    CHECK(out == all);
+    // the text's own line breaks are all kept
+    CHECK(std::count(wrapped.begin(), wrapped.end(), '\n') >= std::count(text.begin(), text.end(), '\n'));
+  }
 }
 
 TEST_CASE("io: a count names its noun in the singular for one") {
