@@ -834,6 +834,17 @@ TEST_CASE("cli: the default output folder is out/<scenario name>") {
   CHECK(slurp(cwd / "out" / "small" / "summary.csv") == plain);
 }
 
+TEST_CASE("cli: a run and a study print a folder with spaces in its name whole on its line") {
+  const fs::path dir = scratch("spaced") / "my runs of gpumm" / "a folder with a long name";
+  Result r = run_gpumm("run inputs/base.yaml -o '" + dir.string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("\n  output            " + dir.string() + "/\n                    (summary.csv, ") != std::string::npos);
+  const fs::path study_dir = dir.parent_path() / "a study";
+  Result st = run_gpumm("study inputs/studies/tornado.yaml -o '" + study_dir.string() + "'");
+  REQUIRE(st.code == 0);
+  CHECK(st.out.find("\n  output            " + study_dir.string() + "/") != std::string::npos);
+}
+
 TEST_CASE("cli: the run summary shown in the README is what the base run prints") {
   // the README's example block, line by line: "  ..." stands for omitted lines, and a line
   // ending in "(...)" for a shortened one

@@ -238,8 +238,9 @@ TEST_CASE("io: text wraps at spaces to the width with its continuation lines ind
   // a label's gap is kept, the spaces where the line breaks are not
   CHECK(wrap_text("  label   value and more", 18, 10) == "  label   value\n          and more");
   CHECK(wrap_text("a    b c d e f", 6) == "a    b\nc d e\nf");
-  // a word longer than the width stays whole on its own line
-  CHECK(wrap_text("at /a/very/long/path/name now", 10) == "at\n/a/very/long/path/name\nnow");
+  // a word too long for any line stays whole after the words before it
+  CHECK(wrap_text("at /a/very/long/path/name now", 10) == "at /a/very/long/path/name\nnow");
+  CHECK(wrap_text("  output  /a/very/long/path/name now", 20, 10) == "  output  /a/very/long/path/name\n          now");
   // trailing spaces of a long line go
   CHECK(wrap_text("aaa bbb ccc   ", 7) == "aaa bbb\nccc");
   // every line of a long text fits, and its words are the text's words in order
@@ -256,7 +257,16 @@ TEST_CASE("io: text wraps at spaces to the width with its continuation lines ind
   CHECK(joined == words);
 }
 
-TEST_CASE("io: wrapped text keeps every word in order and no line passes the width but for a word too long") {
+TEST_CASE("io: a path marked no_break stays whole on its line and prints with its spaces") {
+  const std::string path = "/home/an analyst/my runs/out/base/";
+  CHECK(wrap_text("  output  " + no_break(path) + " (summary.csv, firms.csv)", 30, 10) ==
+        "  output  /home/an analyst/my runs/out/base/\n          (summary.csv,\n          firms.csv)");
+  CHECK(wrap_text("  output  " + no_break("/a b/") + " (summary.csv, firms.csv)", 30, 10) ==
+        "  output  /a b/ (summary.csv,\n          firms.csv)");
+  CHECK(wrap_text(no_break("a b"), 80) == "a b");
+}
+
+TEST_CASE("io: wrapped text keeps every word in order and no line passes the width but for a word too long for any") {
   // random lines of words (1 to 30 letters, runs of 1 to 3 spaces, some indented) at random
   // widths and indents: a fixed seed, so that a failure repeats
   std::mt19937 rng(20261202);
@@ -287,7 +297,8 @@ TEST_CASE("io: wrapped text keeps every word in order and no line passes the wid
       std::istringstream ws(line);
       std::vector<std::string> on_line;
       for (std::string w; ws >> w;) on_line.push_back(w);
-      CHECK((line.size() <= width || on_line.size() == 1 || line.size() == line.find_first_not_of(' ')));
+      // (or its last word is too long for any line: it goes on after the words before it)
+      CHECK((line.size() <= width || on_line.size() <= 1 || indent + on_line.back().size() > width));
       out.insert(out.end(), on_line.begin(), on_line.end());
     }
     std::vector<std::string> all;

@@ -66,6 +66,17 @@ std::string count_text(long long n, std::string_view noun) {
   return std::to_string(n) + " " + std::string(noun) + (n == 1 ? "" : "s");
 }
 
+namespace {
+// A space inside a word (no_break): ASCII's unit separator, which no text gpumm prints holds.
+constexpr char kNoBreakSpace = '\x1f';
+}  // namespace
+
+std::string no_break(std::string_view text) {
+  std::string v(text);
+  std::replace(v.begin(), v.end(), ' ', kNoBreakSpace);
+  return v;
+}
+
 std::string wrap_text(std::string_view text, size_t width, size_t indent) {
   std::string out;
   out.reserve(text.size() + text.size() / 8);
@@ -86,7 +97,8 @@ std::string wrap_text(std::string_view text, size_t width, size_t indent) {
         if (start == std::string_view::npos) break;
         const size_t end = std::min(line.find(' ', start), line.size());
         const size_t gap = start - at, n = end - start;
-        if (!fresh && used + gap + n > width) {
+        // a word too long for any line goes on after the words before it, not alone below them
+        if (!fresh && used + gap + n > width && lead.size() + n <= width) {
           out.append(1, '\n').append(lead);
           used = lead.size();
         } else {
@@ -101,6 +113,7 @@ std::string wrap_text(std::string_view text, size_t width, size_t indent) {
     }
     if (nl != std::string_view::npos) out += '\n';
   }
+  std::replace(out.begin(), out.end(), kNoBreakSpace, ' ');
   return out;
 }
 

@@ -164,7 +164,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
             << count_text(short_periods, to_string(r.calendar.step()))
             << " of structural shortage: no sign of oversupply (verdict.txt says why)\n";
     }
-    text << "  output            " << dir.dir().string() << "/ (summary.csv, firms.csv, regions.csv, "
+    text << "  output            " << no_break(dir.dir().string() + "/") << " (summary.csv, firms.csv, regions.csv, "
         << "timeseries.csv, projects.csv, episodes.csv, contracts.csv, market.csv, warnings.csv, verdict.txt, "
         << "scenario.resolved.yaml)\n";
     // on an 80-column terminal: a line's continuation under its value

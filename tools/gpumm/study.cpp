@@ -443,11 +443,12 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const int used = result.threads;  // no more than runs to make: each holds a copy of the document
     std::ostringstream first, labelled;
-    first << "gpumm " << GPUMM_VERSION << ": study " << study_path << ", " << to_string(study.method) << ", "
-          << result.values.rows() << " runs of " << study.scenario << " on "
+    // paths whole on their line, whatever spaces they hold
+    first << "gpumm " << GPUMM_VERSION << ": study " << no_break(study_path) << ", " << to_string(study.method) << ", "
+          << result.values.rows() << " runs of " << no_break(study.scenario) << " on "
           << (shared ? std::to_string(share->size) + " processes x " : "") << used
           << (used == 1 ? " thread in " : " threads in ") << duration_text(secs) << "\n";
-    labelled << "  output            " << dir.dir().string() << "/ (samples.csv, " << (table.empty() ? "" : table + ", ")
+    labelled << "  output            " << no_break(dir.dir().string() + "/") << " (samples.csv, " << (table.empty() ? "" : table + ", ")
              << (study.method == StudyMethod::sobol ? "sobol_periods.csv, " : "") << "manifest.yaml)\n";
     if (resume) {  // what the checkpoint spared
       const long runs = static_cast<long>(result.values.rows());
@@ -455,7 +456,7 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
         labelled << "  resumed           " << recovered << " of " << runs << " runs from the checkpoint, ran the other "
                  << runs - recovered << "\n";
       else
-        labelled << "  resumed           nothing: no checkpoint in " << dir.dir().string()
+        labelled << "  resumed           nothing: no checkpoint in " << no_break(dir.dir().string())
                  << " (its study had finished or not begun), so all " << runs << " runs were run\n";
     }
     out << wrap_text(first.str(), kTerminalWidth, 2) << wrap_text(labelled.str(), kTerminalWidth, kValueColumn);

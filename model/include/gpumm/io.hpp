@@ -45,9 +45,13 @@ std::string significant_number(double x);
 std::string count_text(long long n, std::string_view noun);
 /// `text` wrapped for a reader: a line longer than `width` characters breaks at spaces, its
 /// continuation lines indented by `indent` spaces; the spaces between its words stay as written
-/// (a label's column gap) except where it breaks, and a word longer than the width (a path)
-/// stays whole. Shorter lines, and the line breaks already in the text, are left as they are.
+/// (a label's column gap) except where it breaks, and a word too long for any line (a path)
+/// stays whole after the words before it. Shorter lines, and the line breaks already in the
+/// text, are left as they are.
 std::string wrap_text(std::string_view text, size_t width, size_t indent = 0);
+/// `text` with its spaces made ones wrap_text does not break at (and writes as spaces): a path
+/// with spaces in it stays whole on one line.
+std::string no_break(std::string_view text);
 /// The codes of `warnings` with how many of each, `contract_shortfall (2), invariant (1)`: the
 /// known codes in their fixed order (kWarningCodes), then any other in the order it came.
 std::string warning_counts(const std::vector<Warning>& warnings);
