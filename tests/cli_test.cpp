@@ -1265,8 +1265,25 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
     if (!line.starts_with("  ")) CHECK_MESSAGE(line.size() <= gpumm::kVerdictWidth, line);
   CHECK(verdict.find("Regime timeline") != std::string::npos);
   CHECK(verdict.find("Largest firm surplus episodes") != std::string::npos);
+  // the largest episode by H100e-months heads its table, as episodes.csv has it
+  {
+    const auto firm = column(out / "episodes.csv", "firm"), start = column(out / "episodes.csv", "start"),
+               end = column(out / "episodes.csv", "end"), peak = column(out / "episodes.csv", "peak_surplus_h100e"),
+               months = column(out / "episodes.csv", "surplus_h100e_months"),
+               share = column(out / "episodes.csv", "structural_shortage_share"),
+               cause = column(out / "episodes.csv", "main_cause");
+    size_t top = 0;
+    for (size_t k = 1; k < months.size(); ++k)
+      if (std::stod(months[k]) > std::stod(months[top])) top = k;
+    char row[200];
+    std::snprintf(row, sizeof row, "\n  %-12s %s to %s  %9.2fM  %11.1fM  %10.0f%%  %s\n", firm[top].c_str(),
+                  start[top].substr(0, 7).c_str(), end[top].substr(0, 7).c_str(), std::stod(peak[top]) / 1e6,
+                  std::stod(months[top]) / 1e6, 100 * std::stod(share[top]), cause[top].c_str());
+    CHECK(verdict.find(":\n  firm         months              peak H100e  H100e-months  in shortage  spare capacity "
+                       "mostly" + std::string(row)) != std::string::npos);
+  }
   // the causes it names are explained once, and those it does not name are not
-  CHECK(verdict.find(", mostly sold_to_short_firms\n") != std::string::npos);
+  CHECK(verdict.find("%  sold_to_short_firms\n") != std::string::npos);
   CHECK(verdict.find("\nThe causes named above:\n") != std::string::npos);
   CHECK(unwrapped(verdict).find(" sold_to_short_firms: bought on the market by firms short of capacity (the market at work, "
                                "not a glut) ") != std::string::npos);
@@ -1423,7 +1440,7 @@ TEST_CASE("cli: a quarterly run counts its quarters and its regimes run to the m
   // two quarters of shortage are January to June, not "2024-01 to 2024-04"
   CHECK(q.find("\n  2024-01 to 2024-06  structural_shortage  trend from ") != std::string::npos);
   CHECK(q.find("\n  2024-07 to 2026-12  oversupply           trend from ") != std::string::npos);
-  CHECK(q.find("\n  google     2024-01 to 2026-12  peak ") != std::string::npos);
+  CHECK(q.find("\n  google       2024-01 to 2026-12  ") != std::string::npos);
   // one quarter: singular, and too short to be a regime
   const Result r = run_gpumm("run '" + (dir / "one.yaml").string() + "' -o '" + (dir / "one").string() + "'");
   REQUIRE(r.code == 0);

@@ -594,14 +594,20 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   for (const Episode& e : episodes) big.push_back(&e);
   std::sort(big.begin(), big.end(), [](const Episode* a, const Episode* b) { return a->h100e_months > b->h100e_months; });
   v += "\nLargest firm surplus episodes (" + std::to_string(episodes.size()) + " in all, episodes.csv):\n";
-  for (size_t k = 0; k < big.size() && k < 5; ++k) {
-    const Episode& e = *big[k];
+  if (!big.empty()) {
+    // a table of at most 100 columns, like the firms' below
     char row[240];
-    std::snprintf(row, sizeof row, "  %-10s %s to %s  peak %.2fM H100e, %.1fM H100e-months, %.0f%% in structural shortage, mostly %s\n",
-                  s.firms[static_cast<size_t>(e.firm)].id.c_str(), month_of(cal, e.first).c_str(),
-                  end_month_of(cal, e.last).c_str(), e.peak_h100e / 1e6, e.h100e_months / 1e6,
-                  100 * e.shortage_share, e.main_cause().c_str());
+    std::snprintf(row, sizeof row, "  %-12s %-18s  %10s  %12s  %11s  %s\n", "firm", "months", "peak H100e",
+                  "H100e-months", "in shortage", "spare capacity mostly");
     v += row;
+    for (size_t k = 0; k < big.size() && k < 5; ++k) {
+      const Episode& e = *big[k];
+      std::snprintf(row, sizeof row, "  %-12s %s to %s  %9.2fM  %11.1fM  %10.0f%%  %s\n",
+                    s.firms[static_cast<size_t>(e.firm)].id.c_str(), month_of(cal, e.first).c_str(),
+                    end_month_of(cal, e.last).c_str(), e.peak_h100e / 1e6, e.h100e_months / 1e6,
+                    100 * e.shortage_share, e.main_cause().c_str());
+      v += row;
+    }
   }
   std::vector<char> named(std::size(kSpareCauses), 0);  // causes the verdict names, to say what they mean
   for (size_t k = 0; k < big.size() && k < 5; ++k)
