@@ -212,10 +212,10 @@ TEST_CASE("io: a balanced run of the timeline says why its trend beyond theta is
   d.regimes = classify_regimes(d.trend, util, d.settings);
   REQUIRE(regime_runs(d.regimes).size() == 1);
   const std::string v = verdict_text(s, r, d, find_episodes(s, r, d));
-  CHECK(v.find("\n  2024-01 to 2026-12  balanced             trend from -10.0% to +0.0%, highest +20.0%"
+  CHECK(unwrapped(v).find(" 2024-01 to 2026-12  balanced             trend from -10.0% to +0.0%, highest +20.0%"
                 " (above +5.0% with utilization 95-95%: oversupply needs it below 85%)"
                 " (below -5.0% for at most 3 periods in a row: a structural shortage needs 6)"
-                " (above +5.0% with utilization below 85% for at most 4 periods in a row: oversupply needs 6)\n") !=
+                " (above +5.0% with utilization below 85% for at most 4 periods in a row: oversupply needs 6) ") !=
         std::string::npos);
   // six periods in a row are a regime, and their run says nothing of the kind
   for (int t = 0; t < 6; ++t) d.trend[static_cast<size_t>(t)] = -0.1;

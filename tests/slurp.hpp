@@ -5,7 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace gpumm::testing {
 
@@ -25,6 +27,20 @@ inline std::string unwrapped(const std::string& text) {
     }
     v += ' ';
     while (at + 1 < text.size() && text[at + 1] == ' ') ++at;
+  }
+  return v;
+}
+
+// The lines of `text` with each continuation line (one indented four spaces or more, as
+// verdict.txt goes on with a table's row too long for its width) joined onto the line before it
+// by one space: a row read as one line.
+inline std::vector<std::string> joined_rows(const std::string& text) {
+  std::vector<std::string> v;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const size_t indent = line.find_first_not_of(' ');
+    if (!v.empty() && indent != std::string::npos && indent >= 4) v.back() += " " + line.substr(indent);
+    else v.push_back(line);
   }
   return v;
 }

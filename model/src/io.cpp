@@ -526,11 +526,13 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
        count_text(d.settings.persistence, "period") + "; oversupply also needs utilization below " +
        std::to_string(static_cast<int>(std::lround(100 * d.settings.utilization))) + "%):\n");
   const auto trend = [&](int t) { return d.trend[static_cast<size_t>(t)]; };
+  // a row too long for the file's width goes on under its text, past the dates and the regime
+  constexpr size_t kRowText = 43;
   for (const RegimeRun& run : regime_runs(d.regimes)) {
     char line[200];
     std::snprintf(line, sizeof line, "  %s to %s  %-20s trend from ", month_of(cal, run.first).c_str(),
                   end_month_of(cal, run.last).c_str(), to_string(run.regime).c_str());
-    v += line + first_to_last(run.first, run.last, trend, pct);
+    std::string row = line + first_to_last(run.first, run.last, trend, pct);
     // a balanced run whose trend goes beyond theta says why that is no regime: utilization at or
     // above u* (above +theta), or too few periods in a row (a horizon shorter than the
     // persistence can never be structural)
@@ -546,7 +548,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       if (u_lo <= u_hi) {
         std::snprintf(line, sizeof line, " (above +%s with utilization %.0f-%.0f%%: oversupply needs it below %.0f%%)",
                       pct(ds.threshold).substr(1).c_str(), 100 * u_lo, 100 * u_hi, 100 * ds.utilization);
-        v += line;
+        row += line;
       }
       const auto longest = [&](auto condition) {
         int streak = 0, most = 0;
@@ -557,14 +559,14 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       const int above = longest([&](int t) { return trend(t) > ds.threshold && !busy(t); });
       const std::string theta = pct(ds.threshold).substr(1), needs = std::to_string(ds.persistence) + ")";
       if (below > 0)
-        v += " (below -" + theta + " for at most " + count_text(below, "period") +
+        row += " (below -" + theta + " for at most " + count_text(below, "period") +
              " in a row: a structural shortage needs " + needs;
       if (above > 0)
-        v += " (above +" + theta + " with utilization below " +
+        row += " (above +" + theta + " with utilization below " +
              std::to_string(static_cast<int>(std::lround(100 * ds.utilization))) + "% for at most " +
              count_text(above, "period") + " in a row: oversupply needs " + needs;
     }
-    v += "\n";
+    v += wrap_text(row + "\n", kVerdictWidth, kRowText);
   }
   // prices by regime: a spot that falls while compute is structurally short reads as a glut
   if (s.market.enabled) {
@@ -578,11 +580,12 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       char line[240];
       std::snprintf(line, sizeof line, "  %s to %s  %-20s spot ", month_of(cal, run.first).c_str(),
                     end_month_of(cal, run.last).c_str(), to_string(run.regime).c_str());
-      v += line + first_to_last(run.first, run.last, spot, [](double x) { return "$" + fixed2(x); });
+      std::string row = line + first_to_last(run.first, run.last, spot, [](double x) { return "$" + fixed2(x); });
       if (at_floor > 0)
-        v += ", within 5% of its $" + fixed2(s.market.spot_floor) + " floor in " + count_text(at_floor, "period");
-      std::snprintf(line, sizeof line, "; unmet bids %.1fM to %.1fM H100e\n", unmet(run.first), unmet(run.last));
-      v += line;
+        row += ", within 5% of its $" + fixed2(s.market.spot_floor) + " floor in " + count_text(at_floor, "period");
+      // and the bids left unmet on a line of their own under it
+      std::snprintf(line, sizeof line, "unmet bids %.1fM to %.1fM H100e\n", unmet(run.first), unmet(run.last));
+      v += wrap_text(row + "\n", kVerdictWidth, kRowText) + std::string(kRowText, ' ') + line;
       fell_in_shortage = fell_in_shortage || (run.regime == Regime::structural_shortage &&
                                               (spot(run.last) < spot(run.first) || at_floor > 0));
     }
