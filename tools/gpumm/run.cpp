@@ -114,8 +114,9 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       node += p.binding_upstream >= 0 ? 1 : 0;
       ramp += p.binding_upstream == -2 ? 1 : 0;
     }
-    text << "  deliveries short  " << count_text(node, "period") << " for an upstream node, " << ramp
-        << " for a production ramp (of " << r.periods.size() << ")\n";
+    // (the count it is of kept with its words, not left alone on a line)
+    text << "  deliveries short  " << count_text(node, "period") << " for an upstream node, " << ramp << " for a "
+         << no_break("production ramp (of " + std::to_string(r.periods.size()) + ")") << "\n";
     // the first warnings; all of them are in warnings.csv
     constexpr size_t kShown = 3;
     for (size_t k = 0; k < std::min(kShown, r.warnings.size()); ++k) {
