@@ -317,8 +317,12 @@ TEST_CASE("cli: a tornado ranks an effect that is not monotone by how far the ou
   REQUIRE(rows.size() == 3);
   CHECK(rows[1] == "periods_in_structural_shortage,market.spot.initial,$,1,3,120,90,120,30");
   CHECK(rows[2] == "periods_in_structural_shortage,firms.microsoft.capex.2027,$B,120,230,92,90,89,3");
-  CHECK(r.out.find("market.spot.initial         swing 30 (120 at low, 120 at high; not monotone: the base lies outside)\n"
-                   "    firms.microsoft.capex.2027  swing 3 (92 at low, 89 at high)\n") != std::string::npos);
+  // a row too long for the terminal: each path on its line, its numbers under it
+  CHECK(r.out.find("\n    market.spot.initial\n        swing 30 (120 at low, 120 at high; not monotone: the base lies "
+                   "outside)\n    firms.microsoft.capex.2027\n        swing 3 (92 at low, 89 at high)\n") !=
+        std::string::npos);
+  for (const std::string& line : lines(r.out))
+    if (line.starts_with("    ")) CHECK_MESSAGE(line.size() <= 80, line);
   fs::remove_all(dir);
 }
 
@@ -539,8 +543,9 @@ TEST_CASE("cli: Monte Carlo bands of each series are the percentiles of the runs
     const auto at = [&](const char* p) {
       return gpumm::significant_number(std::stod(column(out / "bands.csv", series + std::string(p)).back()));
     };
-    CHECK_MESSAGE(study.out.find("  " + std::string(series) + " in 2026-12: P5 " + at("_p5") + ", P50 " + at("_p50") +
-                                 ", P95 " + at("_p95") + " (bands.csv has every period)\n") != std::string::npos,
+    CHECK_MESSAGE(unwrapped(study.out).find(" " + std::string(series) + " in 2026-12: P5 " + at("_p5") + ", P50 " +
+                                            at("_p50") + ", P95 " + at("_p95") + " (bands.csv has every period) ") !=
+                      std::string::npos,
                   series);
   }
   const auto capex = column(out / "samples.csv", "firms.google.capex.2026 ($B)");
@@ -712,9 +717,9 @@ TEST_CASE("cli: a Sobol study's indices per period of one series do not depend o
           best = params[k];
         }
       char expected[200];
-      std::snprintf(expected, sizeof expected, "  %s in 2026-12: largest total Sobol' index %s %.3g [", name.c_str(),
+      std::snprintf(expected, sizeof expected, " %s in 2026-12: largest total Sobol' index %s %.3g [", name.c_str(),
                     best.c_str(), most);
-      CHECK_MESSAGE(study.out.find(expected) != std::string::npos, expected);
+      CHECK_MESSAGE(unwrapped(study.out).find(expected) != std::string::npos, expected);
     }
   }
   const auto rows_of = [](const fs::path& file, const std::string& series) {
@@ -1574,6 +1579,18 @@ TEST_CASE("cli: a study stopped by Ctrl-C or SIGTERM saves the runs in flight, s
   CHECK(slurp(err).ends_with(" of 1792 runs are saved in " + big.string() +
                              "; the same command with --resume finishes the study\n"));
   CHECK(fs::file_size(big / ".checkpoint.bin") > 0);
+}
+
+TEST_CASE("cli: the Sobol headline shown in the README is what the example study prints") {
+  const std::string readme = slurp(kSource / "README.md");
+  const size_t a = readme.find("```\n  periods_in_structural_shortage: largest total Sobol' indices");
+  REQUIRE(a != std::string::npos);
+  const std::string block = readme.substr(a + 4, readme.find("```", a + 4) - a - 4);
+  Result r = run_gpumm("study inputs/studies/sobol.yaml -o '" + scratch("readme-sobol").string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find(block) != std::string::npos);
+  for (const std::string& line : lines(r.out))
+    if (line.starts_with("    ")) CHECK_MESSAGE(line.size() <= 80, line);
 }
 
 TEST_CASE("cli: resuming with a different study is refused") {

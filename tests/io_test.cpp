@@ -238,8 +238,9 @@ TEST_CASE("io: text wraps at spaces to the width with its continuation lines ind
   // a label's gap is kept, the spaces where the line breaks are not
   CHECK(wrap_text("  label   value and more", 18, 10) == "  label   value\n          and more");
   CHECK(wrap_text("a    b c d e f", 6) == "a    b\nc d e\nf");
-  // a word too long for any line stays whole after the words before it
-  CHECK(wrap_text("at /a/very/long/path/name now", 10) == "at /a/very/long/path/name\nnow");
+  // a word too long for any line stays whole, on the next line where that starts it further
+  // left, else beside the label before it
+  CHECK(wrap_text("at /a/very/long/path/name now", 10) == "at\n/a/very/long/path/name\nnow");
   CHECK(wrap_text("  output  /a/very/long/path/name now", 20, 10) == "  output  /a/very/long/path/name\n          now");
   // trailing spaces of a long line go
   CHECK(wrap_text("aaa bbb ccc   ", 7) == "aaa bbb\nccc");
@@ -297,8 +298,9 @@ TEST_CASE("io: wrapped text keeps every word in order and no line passes the wid
       std::istringstream ws(line);
       std::vector<std::string> on_line;
       for (std::string w; ws >> w;) on_line.push_back(w);
-      // (or its last word is too long for any line: it goes on after the words before it)
-      CHECK((line.size() <= width || on_line.size() <= 1 || indent + on_line.back().size() > width));
+      // (or its last word is too long for any line and starts no further right than the indent)
+      CHECK((line.size() <= width || on_line.size() <= 1 ||
+             (indent + on_line.back().size() > width && line.size() - on_line.back().size() <= indent)));
       out.insert(out.end(), on_line.begin(), on_line.end());
     }
     std::vector<std::string> all;

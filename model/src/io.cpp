@@ -97,8 +97,9 @@ std::string wrap_text(std::string_view text, size_t width, size_t indent) {
         if (start == std::string_view::npos) break;
         const size_t end = std::min(line.find(' ', start), line.size());
         const size_t gap = start - at, n = end - start;
-        // a word too long for any line goes on after the words before it, not alone below them
-        if (!fresh && used + gap + n > width && lead.size() + n <= width) {
+        // a word too long for any line breaks only to start further left (a path after its
+        // label stays beside it)
+        if (!fresh && used + gap + n > width && (lead.size() + n <= width || used + gap > lead.size())) {
           out.append(1, '\n').append(lead);
           used = lead.size();
         } else {

@@ -635,9 +635,8 @@ double quantile_sorted(const std::vector<double>& x, double p) {
   return k + 1 < x.size() ? x[k] + (x[k + 1] - x[k]) * (pos - static_cast<double>(k)) : x.back();
 }
 
-// The width of the terminal the headline is printed on: its sentences wrap to it; its tables'
-// rows (a parameter's path and its numbers) and a run's settings (`path = value, ...`) stay one
-// line each.
+// The width of the terminal the headline is printed on: its lines wrap to it, never inside a
+// number with its label (`P5 0.267`), an interval or a setting (`path = value`).
 constexpr size_t kHeadlineWidth = 80;
 
 // The headline lines of a study result (see write_study).
@@ -657,34 +656,47 @@ class Headline {
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return score(a) > score(b); });
     text_ += "  " + study_.outputs[static_cast<size_t>(o)] + ": " + what + "\n";
-    for (size_t k = 0; k < order.size() && k < 3; ++k)
-      text_ += "    " + pad(study_.parameters[static_cast<size_t>(order[k])].path) + detail(order[k]) + "\n";
+    // a table of paths and numbers where every row fits the terminal, else each path on its
+    // line with its numbers under it
+    std::vector<std::pair<std::string, std::string>> rows;
+    bool fits = true;
+    for (size_t k = 0; k < order.size() && k < 3; ++k) {
+      rows.emplace_back(pad(study_.parameters[static_cast<size_t>(order[k])].path), detail(order[k]));
+      fits = fits && 4 + rows.back().first.size() + rows.back().second.size() <= kHeadlineWidth;
+    }
+    for (const auto& [path, numbers] : rows)
+      text_ += fits ? "    " + path + numbers + "\n"
+                    : "    " + path.substr(0, path.find(' ')) + "\n" + wrap_text("        " + numbers + "\n", kHeadlineWidth, 8);
   }
   // the spread of an output over the runs
   void spread(int o, const Eigen::VectorXd& y) {
     std::vector<double> x(y.data(), y.data() + y.size());
     std::sort(x.begin(), x.end());
     const auto q = [&](double p) { return quantile_sorted(x, p); };
-    text_ += "  " + study_.outputs[static_cast<size_t>(o)] + ": " + fmt(x.front()) + " to " + fmt(x.back()) +
-             " over " + std::to_string(x.size()) + " runs (P5 " + fmt(q(0.05)) + ", P50 " + fmt(q(0.5)) + ", P95 " +
-             fmt(q(0.95)) + ")\n";
+    text_ += wrap_text("  " + study_.outputs[static_cast<size_t>(o)] + ": " + fmt(x.front()) + " to " + fmt(x.back()) +
+                           " over " + std::to_string(x.size()) + " runs (" + no_break("P5 " + fmt(q(0.05))) + ", " +
+                           no_break("P50 " + fmt(q(0.5))) + ", " + no_break("P95 " + fmt(q(0.95))) + ")\n",
+                       kHeadlineWidth, 4);
   }
   // the parameter with the largest total index of a series in one period
   void last_period_leader(const std::string& series, const std::string& date, const SobolIndices& s) {
-    text_ += "  " + series + " in " + date.substr(0, 7) + ": ";
+    const std::string head = "  " + series + " in " + date.substr(0, 7) + ": ";
     if (!(s.variance > 0) || s.total.size() == 0) {
-      text_ += "the same in every run (no parameter moves it)\n";
+      text_ += wrap_text(head + "the same in every run (no parameter moves it)\n", kHeadlineWidth, 4);
       return;
     }
     Eigen::Index top = 0;
     s.total.maxCoeff(&top);
-    text_ += "largest total Sobol' index " + study_.parameters[static_cast<size_t>(top)].path + " " + fmt(s.total(top)) +
-             " [" + fmt(s.total_low(top)) + ", " + fmt(s.total_high(top)) + "] (sobol_periods.csv has every period)\n";
+    text_ += wrap_text(head + "largest total Sobol' index " + study_.parameters[static_cast<size_t>(top)].path + " " +
+                           no_break(fmt(s.total(top)) + " [" + fmt(s.total_low(top)) + ", " + fmt(s.total_high(top)) + "]") +
+                           " (sobol_periods.csv has every period)\n",
+                       kHeadlineWidth, 4);
   }
   // a series' band in one period
   void band(const std::string& series, const std::string& date, double p5, double p50, double p95) {
-    text_ += "  " + series + " in " + date.substr(0, 7) + ": P5 " + fmt(p5) + ", P50 " + fmt(p50) + ", P95 " + fmt(p95) +
-             " (bands.csv has every period)\n";
+    text_ += wrap_text("  " + series + " in " + date.substr(0, 7) + ": " + no_break("P5 " + fmt(p5)) + ", " +
+                           no_break("P50 " + fmt(p50)) + ", " + no_break("P95 " + fmt(p95)) + " (bands.csv has every period)\n",
+                       kHeadlineWidth, 4);
   }
   // a design's lowest and highest value of an output, with the parameters set away from the
   // scenario's values in those runs
@@ -697,12 +709,15 @@ class Headline {
       for (size_t i = 0; i < study_.parameters.size(); ++i) {
         const double v = values(k, static_cast<Eigen::Index>(i));
         if (v == study_.parameters[i].base) continue;
-        set += (set.empty() ? "" : ", ") + study_.parameters[i].path + " = " + fmt(v);
+        set += (set.empty() ? "" : ", ") + no_break(study_.parameters[i].path + " = " + fmt(v));
       }
       return fmt(y(k)) + " (run " + std::to_string(k) + (set.empty() ? ": the scenario as it is" : ": " + set) + ")";
     };
-    text_ += "  " + study_.outputs[static_cast<size_t>(o)] + ": lowest " + at(lo) + "\n" +
-             std::string(study_.outputs[static_cast<size_t>(o)].size() + 4, ' ') + "highest " + at(hi) + "\n";
+    // "highest" under "lowest", the settings of each run wrapped a little further in (a setting
+    // whole on its line)
+    const std::string& name = study_.outputs[static_cast<size_t>(o)];
+    text_ += wrap_text("  " + name + ": lowest " + at(lo) + "\n", kHeadlineWidth, name.size() + 6) +
+             wrap_text(std::string(name.size() + 4, ' ') + "highest " + at(hi) + "\n", kHeadlineWidth, name.size() + 6);
   }
   const std::string& text() const { return text_; }
 

@@ -46,7 +46,8 @@ std::string count_text(long long n, std::string_view noun);
 /// `text` wrapped for a reader: a line longer than `width` characters breaks at spaces, its
 /// continuation lines indented by `indent` spaces; the spaces between its words stay as written
 /// (a label's column gap) except where it breaks, and a word too long for any line (a path)
-/// stays whole after the words before it. Shorter lines, and the line breaks already in the
+/// stays whole, breaking to the next line only where that starts it further left (so it stays
+/// beside a label of the indent's width). Shorter lines, and the line breaks already in the
 /// text, are left as they are.
 std::string wrap_text(std::string_view text, size_t width, size_t indent = 0);
 /// `text` with its spaces made ones wrap_text does not break at (and writes as spaces): a path
