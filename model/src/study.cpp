@@ -658,15 +658,15 @@ class Headline {
     text_ += "  " + study_.outputs[static_cast<size_t>(o)] + ": " + what + "\n";
     // a table of paths and numbers where every row fits the terminal, else each path on its
     // line with its numbers under it
-    std::vector<std::pair<std::string, std::string>> rows;
+    std::vector<std::pair<std::string, std::string>> rows;  // path, numbers
     bool fits = true;
     for (size_t k = 0; k < order.size() && k < 3; ++k) {
-      rows.emplace_back(pad(study_.parameters[static_cast<size_t>(order[k])].path), detail(order[k]));
-      fits = fits && 4 + rows.back().first.size() + rows.back().second.size() <= kHeadlineWidth;
+      rows.emplace_back(study_.parameters[static_cast<size_t>(order[k])].path, detail(order[k]));
+      fits = fits && 4 + pad(rows.back().first).size() + rows.back().second.size() <= kHeadlineWidth;
     }
     for (const auto& [path, numbers] : rows)
-      text_ += fits ? "    " + path + numbers + "\n"
-                    : "    " + path.substr(0, path.find(' ')) + "\n" + wrap_text("        " + numbers + "\n", kHeadlineWidth, 8);
+      text_ += fits ? "    " + pad(path) + numbers + "\n"
+                    : "    " + path + "\n" + wrap_text("        " + numbers + "\n", kHeadlineWidth, 8);
   }
   // the spread of an output over the runs
   void spread(int o, const Eigen::VectorXd& y) {
