@@ -635,9 +635,9 @@ double quantile_sorted(const std::vector<double>& x, double p) {
   return k + 1 < x.size() ? x[k] + (x[k + 1] - x[k]) * (pos - static_cast<double>(k)) : x.back();
 }
 
-// The width of the terminal the headline is printed on: its lines wrap to it, never inside a
-// number with its label (`P5 0.267`), an interval or a setting (`path = value`).
-constexpr size_t kHeadlineWidth = 80;
+// The headline's lines wrap to the terminal's width, never inside a number with its label
+// (`P5 0.267`), an interval or a setting (`path = value`).
+constexpr size_t kHeadlineWidth = kTerminalWidth;
 
 // The headline lines of a study result (see write_study).
 class Headline {

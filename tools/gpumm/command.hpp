@@ -20,9 +20,6 @@
 
 namespace gpumm::cli::detail {
 
-/// The width of what the commands print for people to read (an 80-column terminal): their
-/// prose wraps to it.
-inline constexpr size_t kTerminalWidth = 80;
 /// The column where the values of a summary's labelled lines start (`  final installed   316.8M
 /// H100e`); a value that wraps goes on in the same column.
 inline constexpr size_t kValueColumn = 20;

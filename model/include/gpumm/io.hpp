@@ -43,6 +43,9 @@ std::string significant_number(double x);
 /// A count with its noun, singular for one: `1 quarter`, `3 quarters`, `0 periods` (for the
 /// nouns gpumm counts, whose plural adds an s).
 std::string count_text(long long n, std::string_view noun);
+/// The width of what gpumm prints for people to read on a terminal (80 columns): the commands'
+/// summaries, `gpumm explain` and a study's headline wrap to it.
+inline constexpr size_t kTerminalWidth = 80;
 /// `text` wrapped for a reader: a line longer than `width` characters breaks at spaces, its
 /// continuation lines indented by `indent` spaces; the spaces between its words stay as written
 /// (a label's column gap) except where it breaks, and a word too long for any line (a path)
