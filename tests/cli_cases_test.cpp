@@ -44,9 +44,9 @@ TEST_CASE("cli: case study glut: inference stalls from 2027 while capex goes on 
   CHECK(unwrapped(verdict).find("balanced             trend from -4.4% to +73.2% (above +5.0% with utilization 89-98%: oversupply "
                      "needs it below 85%)") != std::string::npos);
   // firm by firm: Microsoft's surplus comes only in the glut, Google's mostly, and it is unwanted
-  CHECK(verdict.find("\n  microsoft          72          0         0          72  in every one          weak_demand\n") !=
+  CHECK(verdict.find("\n  microsoft        72         0         0          72  in every one         weak_demand\n") !=
         std::string::npos);
-  CHECK(verdict.find("\n  google             79          2         5          72  in 72 of 79           weak_demand\n") !=
+  CHECK(verdict.find("\n  google           79         2         5          72  in 72 of 79          weak_demand\n") !=
         std::string::npos);
   // served never exceeds demand, even by rounding: no negative unserved compute anywhere
   for (const char* f : {"summary.csv", "firms.csv", "regions.csv"})

@@ -1260,9 +1260,8 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
   CHECK(episodes[0] == join(gpumm::episodes_columns()));
   CHECK(episodes.size() > 5);
   const std::string verdict = slurp(out / "verdict.txt");
-  // its prose fits 100 columns (the tables' rows, indented, may run longer)
-  for (const std::string& line : lines(verdict))
-    if (!line.starts_with("  ")) CHECK_MESSAGE(line.size() <= gpumm::kVerdictWidth, line);
+  // every line fits 100 columns: prose wrapped, tables' rows within it or going on under their text
+  for (const std::string& line : lines(verdict)) CHECK_MESSAGE(line.size() <= gpumm::kVerdictWidth, line);
   CHECK(verdict.find("Regime timeline") != std::string::npos);
   CHECK(verdict.find("Largest firm surplus episodes") != std::string::npos);
   // the largest episode by H100e-months heads its table, as episodes.csv has it
@@ -1375,7 +1374,7 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
     REQUIRE(sum.size() == std::size(gpumm::kSpareCauses));
     const size_t most = static_cast<size_t>(std::max_element(sum.begin(), sum.end()) - sum.begin());
     char row[200];
-    std::snprintf(row, sizeof row, "\n  %-12s %8d %10d %9d %11d  %-20s  %s\n", firm.c_str(), n[0] + n[1] + n[2], n[0], n[1],
+    std::snprintf(row, sizeof row, "\n  %-11s%8d%10d%10d%12d  %-20s %s\n", firm.c_str(), n[0] + n[1] + n[2], n[0], n[1],
                   n[2], "never", gpumm::kSpareCauses[most].id);
     CHECK_MESSAGE(verdict.find(row) != std::string::npos, row);
   }

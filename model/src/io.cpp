@@ -641,7 +641,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
                    r.firm_records[static_cast<size_t>(t) * F + static_cast<size_t>(e.firm)],
                    cal[t].months());
     char row[240];
-    std::snprintf(row, sizeof row, "  %-12s %8s %10s %9s %11s  %-20s  %s\n", "firm", "periods", "shortage", "balanced",
+    std::snprintf(row, sizeof row, "  %-11s%8s%10s%10s%12s  %-20s %s\n", "firm", "periods", "shortage", "balanced",
                   "oversupply", "oversupply indicated", "spare capacity mostly");
     v += row;
     for (size_t f = 0; f < F; ++f) {
@@ -652,7 +652,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
                                  : n[2] == all ? "in every one"
                                                : "in " + std::to_string(n[2]) + " of " + std::to_string(all);
       const char* most = largest_cause(by_cause[f]);
-      std::snprintf(row, sizeof row, "  %-12s %8d %10d %9d %11d  %-20s  %s\n", s.firms[f].id.c_str(), all, n[0], n[1], n[2],
+      std::snprintf(row, sizeof row, "  %-11s%8d%10d%10d%12d  %-20s %s\n", s.firms[f].id.c_str(), all, n[0], n[1], n[2],
                     answer.c_str(), most);
       v += row;
       for (size_t c = 0; c < named.size(); ++c) named[c] |= most == std::string_view(kSpareCauses[c].id);
