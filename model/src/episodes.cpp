@@ -141,12 +141,21 @@ std::string period_words(const Calendar& cal, int t) {
   }
   return month(cal, t);
 }
-// "slipped training project 20%, take-or-pay excess 0%, ...": every cause with its share
+// "weak demand 80%, slipped training project 20%; 0%: take-or-pay excess, ...": the causes by
+// their shares, largest first, then those whose share rounds to 0%, so that every cause is named
 template <class ShareOf>
 std::string causes_text(ShareOf share_of) {
-  std::string v;
-  for (const SpareCause& c : kSpareCauses) v += std::string(v.empty() ? "" : ", ") + c.text + " " + pct(share_of(c));
-  return v;
+  std::vector<const SpareCause*> order;
+  for (const SpareCause& c : kSpareCauses) order.push_back(&c);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const SpareCause* a, const SpareCause* b) { return share_of(*a) > share_of(*b); });
+  std::string some, none;
+  for (const SpareCause* c : order) {
+    const std::string share = pct(share_of(*c));
+    if (share != "0%") some += (some.empty() ? "" : ", ") + std::string(c->text) + " " + share;
+    else none += (none.empty() ? "" : ", ") + std::string(c->text);
+  }
+  return some + (none.empty() ? "" : (some.empty() ? "" : "; ") + std::string("0%: ") + none);
 }
 }  // namespace
 
