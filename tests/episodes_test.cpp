@@ -229,6 +229,7 @@ TEST_CASE("episodes: spare capacity the market sold to a firm short of capacity 
   CHECK(all.h100e_months == doctest::Approx(1000 * 365 / (365.2425 / 12)));
   CHECK(all.largest(2) == "60% sold to firms short of capacity, 40% weak demand");
   CHECK(all.largest(1) == "60% sold to firms short of capacity");
+  CHECK(all.largest(4) == all.largest(2));  // causes of 0% are not named among the largest
   const std::string text = explain_surplus(x.s, x.r, x.d, x.e, 0, 3);
   CHECK(text.find(": sold to firms short of capacity 60%, weak demand 40%; 0%: slipped training project, take-or-pay "
                   "excess, generation transition, stranded (a cluster incomplete for want of power, building or "

@@ -109,6 +109,7 @@ std::string SpareTotals::largest(int n) const {
   for (int k = 0; k < n && k < static_cast<int>(order.size()); ++k) {
     char share[16];
     std::snprintf(share, sizeof share, "%.0f%% ", 100 * by_cause[order[static_cast<size_t>(k)]] / h100e_months);
+    if (!v.empty() && share == std::string_view("0% ")) break;  // the largest is never 0%; those after it may be
     v += (v.empty() ? "" : ", ") + std::string(share) + kSpareCauses[order[static_cast<size_t>(k)]].text;
   }
   return v;

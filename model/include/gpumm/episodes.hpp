@@ -103,7 +103,8 @@ struct SpareTotals {
   CauseNumbers by_cause{};
   /// "66% sold to firms short of capacity, 17% region mismatch, 11% weak demand": the `n`
   /// largest causes with their shares, largest first (the first of equals in kSpareCauses'
-  /// order); "" when there is no spare capacity.
+  /// order), leaving out those after the first whose share rounds to 0%; "" when there is no
+  /// spare capacity.
   std::string largest(int n) const;
 };
 SpareTotals spare_totals(const RunResult& r);
