@@ -517,8 +517,8 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   std::string v;
   v += "gpumm verdict: " + s.name + ", " + to_iso(cal.start()) + " to " + to_iso(cal[T - 1].last) +
        " (" + count_text(T, to_string(cal.step())) + ")\n\n";
-  // the question and the answer first; prose is wrapped to the file's width, the tables' rows
-  // stay one line each
+  // the question and the answer first; prose is wrapped to the file's width, and a table's row
+  // too long for it goes on under its text
   const auto prose = [&v](const std::string& text) { v += wrap_text(text, kVerdictWidth); };
   prose(verdict_headline(r, d) + "\n");
   prose("Regime timeline (trend of the relative balance, " +

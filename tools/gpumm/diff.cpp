@@ -46,7 +46,8 @@ void print_waterfall(std::ostream& out, const Waterfall& w) {
                      kTerminalWidth, 4);
   if (!w.changes.empty()) out << wrap_text("  changes, in the order of " + w.to + "'s document:\n", kTerminalWidth, 4);
   // a change on one line when it fits, else what differs under its path, cut to about two lines
-  // (diff.csv has it whole)
+  // (two lines' room less a few columns that breaking between words may leave empty; diff.csv
+  // has it whole)
   constexpr size_t kUnder = 10;
   for (size_t k = 0; k < w.changes.size(); ++k) {
     const auto& c = w.changes[k];

@@ -171,10 +171,8 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     // on an 80-column terminal: a line's continuation under its value
     out << wrap_text(text.str(), kTerminalWidth, kValueColumn);
     // the verdict's first lines: the regimes and the mismatch
-    std::string headline = "  " + verdict_headline(r, *diagnosis);
-    for (size_t at = headline.find('\n'); at + 1 < headline.size(); at = headline.find('\n', at + 1))
-      headline.insert(at + 1, "  ");
-    out << wrap_text(headline, kTerminalWidth, 4);
+    std::istringstream headline(verdict_headline(r, *diagnosis));
+    for (std::string line; std::getline(headline, line);) out << wrap_text("  " + line + "\n", kTerminalWidth, 4);
     return kOk;
   } catch (const OutputError& e) {
     err << "gpumm: " << e.what() << "\n";
