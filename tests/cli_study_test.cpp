@@ -513,6 +513,14 @@ TEST_CASE("cli: a study ends with its headline: what matters most, or how far th
   REQUIRE(r.code == 0);
   CHECK(r.out.find("  final_installed_h100e: lowest ") != std::string::npos);
   CHECK(r.out.find("(run 0: firms.google.capex.2026 = 10)") != std::string::npos);
+  // a grid's settings, too many for one line, wrap one `path = value` at a time under the output
+  const fs::path grid = scratch("headline-grid");
+  r = run_gpumm("study inputs/studies/grid.yaml -o '" + grid.string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("  mean_mismatch_index_frac: lowest 0.244 (run 20:\n"
+                   "                              regions.us_central.interconnect_cap = 6,\n"
+                   "                              programs.openai_frontier.growth_per_year = 4.6)\n") != std::string::npos);
+  for (const std::string& line : lines(r.out)) CHECK_MESSAGE(!line.ends_with(" ="), line);
   // an output that no parameter moves is said to be so, not ranked
   {
     std::string y = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");
