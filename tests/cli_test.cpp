@@ -1387,6 +1387,58 @@ TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and ve
         std::string::npos);
 }
 
+TEST_CASE("cli: the verdict's firm tables stay aligned with long firm ids") {
+  // the base with two firms renamed: one id a little longer than the tables' first column, one
+  // far longer (the columns once ran out of line past an id of 12 characters)
+  std::string y = slurp(kSource / "inputs/base.yaml");
+  y = std::regex_replace(y, std::regex("\\bamazon\\b"), "amazon_aws_corp");
+  y = std::regex_replace(y, std::regex("\\bxai\\b"), "x_ai_holdings_a_very_long_firm_identifier");
+  const fs::path dir = scratch("long-ids"), yaml = dir / "long.yaml", out = dir / "out";
+  fs::create_directories(dir);
+  std::ofstream(yaml) << y;
+  REQUIRE(run_gpumm("run '" + yaml.string() + "' -q -o '" + out.string() + "'").code == 0);
+  const std::vector<std::string> v = lines(slurp(out / "verdict.txt"));
+  for (const std::string& line : v) CHECK_MESSAGE(line.size() <= gpumm::kVerdictWidth, line);
+  // the rows of the table under the header line that starts with `header`, each with the
+  // column of the header's `mark`
+  const auto table = [&](const std::string& header, const std::string& mark) {
+    const auto h = std::find_if(v.begin(), v.end(), [&](const std::string& l) { return l.rfind(header, 0) == 0; });
+    REQUIRE(h != v.end());
+    const size_t at = h->find(mark);
+    REQUIRE(at != std::string::npos);
+    std::vector<std::string> rows;
+    for (auto r = h + 1; r != v.end() && r->rfind("  ", 0) == 0; ++r) rows.push_back(*r);
+    return std::pair{rows, at};
+  };
+  {
+    // the episodes' table widens its firm column to the 15-character id: each row's dates at
+    // the header's `months`
+    const auto [rows, at] = table("  firm            months", "months");
+    REQUIRE(rows.size() == 5);
+    CHECK(rows[0].rfind("  amazon_aws_corp 20", 0) == 0);
+    for (const std::string& row : rows) {
+      CHECK_MESSAGE(row.substr(at, 2) == "20", row);
+      CHECK_MESSAGE(row[at - 1] == ' ', row);
+    }
+  }
+  {
+    // the firms' table has no room to widen: a longer id stands on a line of its own and its
+    // numbers go on the next, each answer under the header's `oversupply indicated`
+    const auto [rows, at] = table("  firm        periods", "oversupply indicated");
+    int alone = 0;
+    for (size_t k = 0; k < rows.size(); ++k) {
+      if (rows[k] == "  amazon_aws_corp" || rows[k] == "  x_ai_holdings_a_very_long_firm_identifier") {
+        ++alone;
+        REQUIRE(k + 1 < rows.size());
+        CHECK_MESSAGE(rows[k + 1].find_first_not_of(' ') > 13, rows[k + 1]);  // the id's column left blank
+        continue;
+      }
+      CHECK_MESSAGE((rows[k].substr(at, 5) == "never" || rows[k].substr(at, 3) == "in "), rows[k]);
+    }
+    CHECK(alone == 2);
+  }
+}
+
 TEST_CASE("cli: a scenario without demand is oversupplied wherever its capacity stands idle, not balanced") {
   // good_small has supply and no demand: every deployed GPU is spare. Its relative balance
   // was 0 (no demand to divide by), and the verdict called the market balanced throughout.

@@ -510,6 +510,24 @@ std::string verdict_headline(const RunResult& r, const SeriesDiagnosis& d) {
          "same side).\n";
 }
 
+namespace {
+// A verdict table's first column holds firm ids: as wide as the longest id it shows when every
+// row then still fits the file's width (`rest`: the longest row's length past that column), else
+// `least` wide, and an id longer than that goes on a line of its own above its row's numbers.
+size_t id_column(const std::vector<std::string_view>& ids, size_t least, size_t rest) {
+  size_t longest = least;
+  for (std::string_view id : ids) longest = std::max(longest, id.size());
+  return 2 + longest + rest <= kVerdictWidth ? longest : least;
+}
+
+// The start of a row in such a table: the id padded to the column, or the id on its own line
+// and the column left blank under it.
+std::string id_cell(std::string_view id, size_t width) {
+  if (id.size() > width) return "  " + std::string(id) + "\n" + std::string(2 + width, ' ');
+  return "  " + std::string(id) + std::string(width - id.size(), ' ');
+}
+}  // namespace
+
 std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
                          const std::vector<Episode>& episodes) {
   const Calendar& cal = r.calendar;
@@ -600,17 +618,24 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   v += "\nLargest firm surplus episodes (" + std::to_string(episodes.size()) + " in all, episodes.csv):\n";
   if (!big.empty()) {
     // a table of at most 100 columns, like the firms' below
+    const size_t shown = std::min<size_t>(big.size(), 5);
+    std::vector<std::string_view> ids;
+    size_t cause = std::strlen("spare capacity mostly");
+    for (size_t k = 0; k < shown; ++k) {
+      ids.push_back(s.firms[static_cast<size_t>(big[k]->firm)].id);
+      cause = std::max(cause, big[k]->main_cause().size());
+    }
+    const size_t w = id_column(ids, 12, 60 + cause);  // " 2027-01 to 2032-12  " ... "%  "
     char row[240];
-    std::snprintf(row, sizeof row, "  %-12s %-18s  %10s  %12s  %11s  %s\n", "firm", "months", "peak H100e",
-                  "H100e-months", "in shortage", "spare capacity mostly");
-    v += row;
-    for (size_t k = 0; k < big.size() && k < 5; ++k) {
+    std::snprintf(row, sizeof row, " %-18s  %10s  %12s  %11s  %s\n", "months", "peak H100e", "H100e-months",
+                  "in shortage", "spare capacity mostly");
+    v += id_cell("firm", w) + row;
+    for (size_t k = 0; k < shown; ++k) {
       const Episode& e = *big[k];
-      std::snprintf(row, sizeof row, "  %-12s %s to %s  %9.2fM  %11.1fM  %10.0f%%  %s\n",
-                    s.firms[static_cast<size_t>(e.firm)].id.c_str(), month_of(cal, e.first).c_str(),
+      std::snprintf(row, sizeof row, " %s to %s  %9.2fM  %11.1fM  %10.0f%%  %s\n", month_of(cal, e.first).c_str(),
                     end_month_of(cal, e.last).c_str(), e.peak_h100e / 1e6, e.h100e_months / 1e6,
                     100 * e.shortage_share, e.main_cause().c_str());
-      v += row;
+      v += id_cell(ids[k], w) + row;
     }
   }
   std::vector<char> named(std::size(kSpareCauses), 0);  // causes the verdict names, to say what they mean
@@ -620,7 +645,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   if (const SpareTotals spare = spare_totals(r); spare.h100e_months > 0) {
     char total[64];
     std::snprintf(total, sizeof total, "%.1fM", spare.h100e_months / 1e6);
-    prose("All firms' spare capacity over the run, " + std::string(total) + " H100e-months: " + spare.largest(4) + ".\n");
+    prose("\nAll firms' spare capacity over the run, " + std::string(total) + " H100e-months: " + spare.largest(4) + ".\n");
   }
   // the question, firm by firm: the periods of each firm's surplus episodes by the market's regime then
   std::vector<std::array<int, 3>> by_regime(s.firms.size(), {0, 0, 0});  // shortage, balanced, oversupply
@@ -640,10 +665,18 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
         add_causes(by_cause[static_cast<size_t>(e.firm)],
                    r.firm_records[static_cast<size_t>(t) * F + static_cast<size_t>(e.firm)],
                    cal[t].months());
+    std::vector<std::string_view> ids;
+    size_t cause = std::strlen("spare capacity mostly");
+    for (size_t f = 0; f < F; ++f)
+      if (by_regime[f][0] + by_regime[f][1] + by_regime[f][2] > 0) {
+        ids.push_back(s.firms[f].id);
+        cause = std::max(cause, std::strlen(largest_cause(by_cause[f])));
+      }
+    const size_t w = id_column(ids, 11, 63 + cause);  // the counts, the answer and a space
     char row[240];
-    std::snprintf(row, sizeof row, "  %-11s%8s%10s%10s%12s  %-20s %s\n", "firm", "periods", "shortage", "balanced",
-                  "oversupply", "oversupply indicated", "spare capacity mostly");
-    v += row;
+    std::snprintf(row, sizeof row, "%8s%10s%10s%12s  %-20s %s\n", "periods", "shortage", "balanced", "oversupply",
+                  "oversupply indicated", "spare capacity mostly");
+    v += id_cell("firm", w) + row;
     for (size_t f = 0; f < F; ++f) {
       const auto& n = by_regime[f];
       const int all = n[0] + n[1] + n[2];
@@ -652,9 +685,8 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
                                  : n[2] == all ? "in every one"
                                                : "in " + std::to_string(n[2]) + " of " + std::to_string(all);
       const char* most = largest_cause(by_cause[f]);
-      std::snprintf(row, sizeof row, "  %-11s%8d%10d%10d%12d  %-20s %s\n", s.firms[f].id.c_str(), all, n[0], n[1], n[2],
-                    answer.c_str(), most);
-      v += row;
+      std::snprintf(row, sizeof row, "%8d%10d%10d%12d  %-20s %s\n", all, n[0], n[1], n[2], answer.c_str(), most);
+      v += id_cell(s.firms[f].id, w) + row;
       for (size_t c = 0; c < named.size(); ++c) named[c] |= most == std::string_view(kSpareCauses[c].id);
     }
   }
