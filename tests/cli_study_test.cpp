@@ -521,6 +521,13 @@ TEST_CASE("cli: a study ends with its headline: what matters most, or how far th
                    "                              regions.us_central.interconnect_cap = 6,\n"
                    "                              programs.openai_frontier.growth_per_year = 4.6)\n") != std::string::npos);
   for (const std::string& line : lines(r.out)) CHECK_MESSAGE(!line.ends_with(" ="), line);
+  // and on an 80-column terminal: a setting too long to stand under its output's name starts a
+  // little further left (one ran to column 81)
+  for (const std::string& line : lines(r.out)) CHECK_MESSAGE(line.size() <= 80, line);
+  CHECK(r.out.find("  periods_in_structural_shortage: lowest 75 (run 4:\n"
+                   "                                   regions.us_central.interconnect_cap = 18,\n"
+                   "                                   programs.openai_frontier.growth_per_year = 2)\n") !=
+        std::string::npos);
   // an output that no parameter moves is said to be so, not ranked
   {
     std::string y = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");

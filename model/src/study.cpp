@@ -714,10 +714,19 @@ class Headline {
       return fmt(y(k)) + " (run " + std::to_string(k) + (set.empty() ? ": the scenario as it is" : ": " + set) + ")";
     };
     // "highest" under "lowest", the settings of each run wrapped a little further in (a setting
-    // whole on its line)
+    // whole on its line), or further left where the longest setting would not fit there
     const std::string& name = study_.outputs[static_cast<size_t>(o)];
-    text_ += wrap_text("  " + name + ": lowest " + at(lo) + "\n", kHeadlineWidth, name.size() + 6) +
-             wrap_text(std::string(name.size() + 4, ' ') + "highest " + at(hi) + "\n", kHeadlineWidth, name.size() + 6);
+    const std::string low = at(lo), high = at(hi);
+    size_t longest = 0;
+    for (const std::string* text : {&low, &high})
+      for (size_t from = 0; from < text->size();) {
+        const size_t end = std::min(text->find(' ', from), text->size());
+        longest = std::max(longest, end - from);
+        from = end + 1;
+      }
+    const size_t indent = std::max<size_t>(4, std::min(name.size() + 6, kHeadlineWidth - std::min(longest, kHeadlineWidth)));
+    text_ += wrap_text("  " + name + ": lowest " + low + "\n", kHeadlineWidth, indent) +
+             wrap_text(std::string(name.size() + 4, ' ') + "highest " + high + "\n", kHeadlineWidth, indent);
   }
   const std::string& text() const { return text_; }
 
