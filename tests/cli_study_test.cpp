@@ -102,6 +102,35 @@ TEST_CASE("cli: diff explains a case by its changes to the base, step by step, a
   CHECK(sum == meta - base);
 }
 
+TEST_CASE("cli: diff cuts a change too long for a waterfall row to fit 80 columns, and diff.csv keeps it whole") {
+  const fs::path dir = scratch("diff-long"), yaml = dir / "long.yaml", out = dir / "out";
+  fs::create_directories(dir);
+  const std::string id = "sovereign_recommendation_and_ranking_workloads";  // other_demand.<id>: 59 characters
+  std::ofstream(yaml) << "extends: '" << (kSource / "inputs/base.yaml").string() << "'\n"
+                      << "inference:\n  chatgpt:\n    throughput: {tokens_per_h100e_second: 1200}\n"
+                      << "other_demand:\n  " << id << ": {firm: oracle, h100e: {2027: 3000000}}\n";
+  const Result d = run_gpumm("diff inputs/base.yaml '" + yaml.string() + "' -o '" + out.string() + "'");
+  REQUIRE(d.code == 0);
+  for (const std::string& line : lines(d.out)) CHECK_MESSAGE(line.size() <= 80, line);
+  // the whole path in the list of changes; in the rows, cut to the change column's 47 characters
+  CHECK(d.out.find("\n     2  other_demand." + id + "\n") != std::string::npos);
+  const std::string cut = "other_demand." + id.substr(0, 31) + "...";
+  REQUIRE(cut.size() == 47);
+  int rows = 0;
+  std::string header;
+  for (const std::string& line : lines(d.out)) {
+    if (line.rfind("    step   change", 0) == 0) header = line;
+    if (line.rfind("    2      " + cut + " ", 0) != 0) continue;
+    ++rows;
+    // the effects right-aligned under their headings: the row ends where its header does
+    CHECK_MESSAGE(line.size() == header.size(), line);
+    CHECK(line.size() == 80);
+  }
+  CHECK(rows == 2);  // one per default metric
+  const auto path = column(out / "diff.csv", "path");
+  CHECK(std::count(path.begin(), path.end(), "other_demand." + id) == 2);
+}
+
 TEST_CASE("cli: diff gives the same waterfall on one thread as on all cores, and refuses a bad --threads") {
   const fs::path one = scratch("diff-threads-1"), two = scratch("diff-threads-2");
   const std::string cases = "inputs/base.yaml inputs/cases/grid-delay.yaml --metric peak_unserved_h100e";
