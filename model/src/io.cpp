@@ -526,27 +526,23 @@ std::string id_cell(std::string_view id, size_t width) {
   if (id.size() > width) return "  " + std::string(id) + "\n" + std::string(2 + width, ' ');
   return "  " + std::string(id) + std::string(width - id.size(), ' ');
 }
-}  // namespace
 
-std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
-                         const std::vector<Episode>& episodes) {
+// verdict.txt's parts, each appended to `v`. Prose is wrapped to the file's width; a table's
+// row too long for it goes on under its text, past the dates and the regime (kRowText).
+constexpr size_t kRowText = 43;
+
+void prose(std::string& v, const std::string& text) { v += wrap_text(text, kVerdictWidth); }
+
+// The regime timeline: each run of one regime with its trend from first to last period, and
+// why a balanced run whose trend goes beyond the threshold is no regime.
+void verdict_timeline(std::string& v, const RunResult& r, const SeriesDiagnosis& d) {
   const Calendar& cal = r.calendar;
-  const int T = cal.size();
-  std::string v;
-  v += "gpumm verdict: " + s.name + ", " + to_iso(cal.start()) + " to " + to_iso(cal[T - 1].last) +
-       " (" + count_text(T, to_string(cal.step())) + ")\n\n";
-  // the question and the answer first; prose is wrapped to the file's width, and a table's row
-  // too long for it goes on under its text
-  const auto prose = [&v](const std::string& text) { v += wrap_text(text, kVerdictWidth); };
-  prose(verdict_headline(r, d) + "\n");
-  prose("Regime timeline (trend of the relative balance, " +
+  prose(v, "Regime timeline (trend of the relative balance, " +
        std::string(d.settings.method == DiagnosisSettings::Method::hp ? "Hodrick-Prescott" : "centred moving average") +
        "; structural beyond " + pct(d.settings.threshold).substr(1) + " for at least " +
        count_text(d.settings.persistence, "period") + "; oversupply also needs utilization below " +
        std::to_string(static_cast<int>(std::lround(100 * d.settings.utilization))) + "%):\n");
   const auto trend = [&](int t) { return d.trend[static_cast<size_t>(t)]; };
-  // a row too long for the file's width goes on under its text, past the dates and the regime
-  constexpr size_t kRowText = 43;
   for (const RegimeRun& run : regime_runs(d.regimes)) {
     char line[200];
     std::snprintf(line, sizeof line, "  %s to %s  %-20s trend from ", month_of(cal, run.first).c_str(),
@@ -587,31 +583,40 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
     }
     v += wrap_text(row + "\n", kVerdictWidth, kRowText);
   }
-  // prices by regime: a spot that falls while compute is structurally short reads as a glut
-  if (s.market.enabled) {
-    v += "\nThe spot index ($ per H100e-hour) and the market's unmet bids, by regime:\n";
-    bool fell_in_shortage = false;
-    for (const RegimeRun& run : regime_runs(d.regimes)) {
-      const auto spot = [&](int t) { return r.periods[static_cast<size_t>(t)].spot_usd_per_h100e_hour; };
-      const auto unmet = [&](int t) { return r.periods[static_cast<size_t>(t)].market_unmet_h100e / 1e6; };
-      int at_floor = 0;
-      for (int t = run.first; t <= run.last; ++t) at_floor += spot_at_floor(spot(t), s.market);
-      char line[240];
-      std::snprintf(line, sizeof line, "  %s to %s  %-20s spot ", month_of(cal, run.first).c_str(),
-                    end_month_of(cal, run.last).c_str(), to_string(run.regime).c_str());
-      std::string row = line + first_to_last(run.first, run.last, spot, [](double x) { return "$" + fixed2(x); });
-      if (at_floor > 0)
-        row += ", within 5% of its $" + fixed2(s.market.spot_floor) + " floor in " + count_text(at_floor, "period");
-      // and the bids left unmet on a line of their own under it
-      std::snprintf(line, sizeof line, "unmet bids %.1fM to %.1fM H100e\n", unmet(run.first), unmet(run.last));
-      v += wrap_text(row + "\n", kVerdictWidth, kRowText) + std::string(kRowText, ' ') + line;
-      fell_in_shortage = fell_in_shortage || (run.regime == Regime::structural_shortage &&
-                                              (spot(run.last) < spot(run.first) || at_floor > 0));
-    }
-    if (fell_in_shortage)
-      prose("\n" + spot_in_shortage_note(s.market) + "\n");
+}
+
+// Prices by regime: a spot that falls while compute is structurally short reads as a glut.
+void verdict_prices(std::string& v, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d) {
+  if (!s.market.enabled) return;
+  const Calendar& cal = r.calendar;
+  v += "\nThe spot index ($ per H100e-hour) and the market's unmet bids, by regime:\n";
+  bool fell_in_shortage = false;
+  for (const RegimeRun& run : regime_runs(d.regimes)) {
+    const auto spot = [&](int t) { return r.periods[static_cast<size_t>(t)].spot_usd_per_h100e_hour; };
+    const auto unmet = [&](int t) { return r.periods[static_cast<size_t>(t)].market_unmet_h100e / 1e6; };
+    int at_floor = 0;
+    for (int t = run.first; t <= run.last; ++t) at_floor += spot_at_floor(spot(t), s.market);
+    char line[240];
+    std::snprintf(line, sizeof line, "  %s to %s  %-20s spot ", month_of(cal, run.first).c_str(),
+                  end_month_of(cal, run.last).c_str(), to_string(run.regime).c_str());
+    std::string row = line + first_to_last(run.first, run.last, spot, [](double x) { return "$" + fixed2(x); });
+    if (at_floor > 0)
+      row += ", within 5% of its $" + fixed2(s.market.spot_floor) + " floor in " + count_text(at_floor, "period");
+    // and the bids left unmet on a line of their own under it
+    std::snprintf(line, sizeof line, "unmet bids %.1fM to %.1fM H100e\n", unmet(run.first), unmet(run.last));
+    v += wrap_text(row + "\n", kVerdictWidth, kRowText) + std::string(kRowText, ' ') + line;
+    fell_in_shortage = fell_in_shortage || (run.regime == Regime::structural_shortage &&
+                                            (spot(run.last) < spot(run.first) || at_floor > 0));
   }
-  // the largest firm-level surplus episodes, next to the market's regime
+  if (fell_in_shortage)
+    prose(v, "\n" + spot_in_shortage_note(s.market) + "\n");
+}
+
+// The largest firm-level surplus episodes, next to the market's regime, and all the firms' spare
+// capacity by cause; marks in `named` the causes it names.
+void verdict_episodes(std::string& v, const Scenario& s, const RunResult& r, const std::vector<Episode>& episodes,
+                      std::vector<char>& named) {
+  const Calendar& cal = r.calendar;
   std::vector<const Episode*> big;
   for (const Episode& e : episodes) big.push_back(&e);
   std::sort(big.begin(), big.end(), [](const Episode* a, const Episode* b) { return a->h100e_months > b->h100e_months; });
@@ -638,16 +643,22 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       v += id_cell(ids[k], w) + row;
     }
   }
-  std::vector<char> named(std::size(kSpareCauses), 0);  // causes the verdict names, to say what they mean
+  // the causes its rows name
   for (size_t k = 0; k < big.size() && k < 5; ++k)
     for (size_t c = 0; c < named.size(); ++c) named[c] |= big[k]->main_cause() == kSpareCauses[c].id;
   // and the same split for all the firms' spare capacity, in or out of episodes
   if (const SpareTotals spare = spare_totals(r); spare.h100e_months > 0) {
     char total[64];
     std::snprintf(total, sizeof total, "%.1fM", spare.h100e_months / 1e6);
-    prose("\nAll firms' spare capacity over the run, " + std::string(total) + " H100e-months: " + spare.largest(4) + ".\n");
+    prose(v, "\nAll firms' spare capacity over the run, " + std::string(total) + " H100e-months: " + spare.largest(4) + ".\n");
   }
-  // the question, firm by firm: the periods of each firm's surplus episodes by the market's regime then
+}
+
+// The question, firm by firm: the periods of each firm's surplus episodes by the market's regime
+// then, and what its spare capacity mostly was; marks in `named` the causes it names.
+void verdict_by_firm(std::string& v, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
+                     const std::vector<Episode>& episodes, std::vector<char>& named) {
+  const Calendar& cal = r.calendar;
   std::vector<std::array<int, 3>> by_regime(s.firms.size(), {0, 0, 0});  // shortage, balanced, oversupply
   for (const Episode& e : episodes)
     for (int t = e.first; t <= e.last; ++t) {
@@ -655,7 +666,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       ++by_regime[static_cast<size_t>(e.firm)][g == Regime::structural_shortage ? 0 : g == Regime::balanced ? 1 : 2];
     }
   if (!episodes.empty()) {
-    prose("\nDoes a firm's surplus indicate market oversupply? The periods of its surplus episodes, by the "
+    prose(v, "\nDoes a firm's surplus indicate market oversupply? The periods of its surplus episodes, by the "
           "market's regime then (oversupply indicated only in `oversupply` periods):\n");
     // and what the firm's spare capacity mostly was over those periods (the largest cause)
     const size_t F = s.firms.size();
@@ -690,13 +701,34 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
       for (size_t c = 0; c < named.size(); ++c) named[c] |= most == std::string_view(kSpareCauses[c].id);
     }
   }
-  // what the causes named above mean
-  if (std::find(named.begin(), named.end(), 1) != named.end()) {
-    v += "\nThe causes named above:\n";
-    for (size_t c = 0; c < named.size(); ++c)
-      if (named[c])
-        v += wrap_text(std::string("  ") + kSpareCauses[c].id + ": " + kSpareCauses[c].meaning + "\n", kVerdictWidth, 4);
-  }
+}
+
+// What the causes named above mean.
+void verdict_causes(std::string& v, const std::vector<char>& named) {
+  if (std::find(named.begin(), named.end(), 1) == named.end()) return;
+  v += "\nThe causes named above:\n";
+  for (size_t c = 0; c < named.size(); ++c)
+    if (named[c])
+      v += wrap_text(std::string("  ") + kSpareCauses[c].id + ": " + kSpareCauses[c].meaning + "\n", kVerdictWidth, 4);
+}
+}  // namespace
+
+std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
+                         const std::vector<Episode>& episodes) {
+  const Calendar& cal = r.calendar;
+  const int T = cal.size();
+  std::string v;
+  v += "gpumm verdict: " + s.name + ", " + to_iso(cal.start()) + " to " + to_iso(cal[T - 1].last) +
+       " (" + count_text(T, to_string(cal.step())) + ")\n\n";
+  // the question and the answer first, then the regimes and prices behind it, the firms' surplus
+  // episodes and firm by firm whether they indicate oversupply
+  prose(v, verdict_headline(r, d) + "\n");
+  verdict_timeline(v, r, d);
+  verdict_prices(v, s, r, d);
+  std::vector<char> named(std::size(kSpareCauses), 0);  // causes the verdict names, to say what they mean
+  verdict_episodes(v, s, r, episodes, named);
+  verdict_by_firm(v, s, r, d, episodes, named);
+  verdict_causes(v, named);
   v += "\nThe market at the end of the horizon:\n";
   const PeriodSummary& last = r.periods.back();
   char line[200];
@@ -705,12 +737,12 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
                 last.demand_h100e() / 1e6, last.unserved_h100e / 1e6, last.idle_h100e / 1e6,
                 100 * last.utilization(), last.mismatch_index);
   v += line;
-  prose("\nA firm's spare capacity indicates market oversupply only in an `oversupply` period; in a "
+  prose(v, "\nA firm's spare capacity indicates market oversupply only in an `oversupply` period; in a "
         "`structural_shortage` or `balanced` period with a high mismatch index it is a local, temporary "
         "mismatch (see firms.csv for each firm's balance).\n");
   // what the run warned of, so that the verdict is not read without it
   if (!r.warnings.empty())
-    prose("\nThe run warned of: " + warning_counts(r.warnings) + "; warnings.csv says what and when.\n");
+    prose(v, "\nThe run warned of: " + warning_counts(r.warnings) + "; warnings.csv says what and when.\n");
   return v;
 }
 
