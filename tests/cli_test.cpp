@@ -1687,6 +1687,30 @@ TEST_CASE("cli: a study given to run, a scenario given to study and a misspelt f
         "written in YAML\n1 problem found\n");
 }
 
+TEST_CASE("cli: explain says which period it answers for when the date names a longer span than the step") {
+  // a quarter on a monthly scenario: the month that holds its first day
+  Result q = run_gpumm("explain inputs/base.yaml --firm meta --date 2026-Q3");
+  REQUIRE(q.code == 0);
+  CHECK(q.out.rfind("No: meta's surplus in 2026-07 ", 0) == 0);
+  CHECK(unwrapped(q.out).find(" Note: --date 2026-Q3 names a quarter and the scenario steps by months: this answers "
+                              "for the month that holds its first day, 2026-07-01; ask for a date later in the "
+                              "quarter for another.") != std::string::npos);
+  for (const std::string& line : lines(q.out)) CHECK_MESSAGE(line.size() <= 80, line);
+  // a month on a weekly one: the week that holds its first day
+  const fs::path dir = scratch("explain-weeks"), yaml = dir / "weeks.yaml";
+  fs::create_directories(dir);
+  std::ofstream(yaml) << "extends: '" << (kSource / "inputs/base.yaml").string() << "'\nstep: week\n";
+  Result w = run_gpumm("explain '" + yaml.string() + "' --firm meta --date 2026-07");
+  REQUIRE(w.code == 0);
+  CHECK(w.out.rfind("No: meta's surplus in the week 2026-06-28 to 2026-07-04 ", 0) == 0);
+  CHECK(unwrapped(w.out).find("Note: --date 2026-07 names a month and the scenario steps by weeks: this answers for "
+                              "the week that holds its first day, 2026-07-01;") != std::string::npos);
+  // a day, or a span no longer than the step, needs no note
+  CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07").out.find("names a") == std::string::npos);
+  CHECK(run_gpumm("explain '" + yaml.string() + "' --firm meta --date 2026-07-01").out.find("names a") ==
+        std::string::npos);
+}
+
 TEST_CASE("cli: explain answers for a firm and a date, and refuses what it cannot answer") {
   Result r = run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07");
   CHECK(r.code == 0);

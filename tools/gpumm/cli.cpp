@@ -49,7 +49,9 @@ Usage:
         [--set PATH=VALUE]...
       Answer "does FIRM's surplus at DATE indicate market oversupply?" with the
       evidence: the market's regime, structural balance and mismatch, the firm's
-      balance, and the surplus episode with its causes. Writes no files.
+      balance, and the surplus episode with its causes, for the period that
+      holds DATE (2026-07-15, 2026-07 or 2026-Q3: a month or a quarter is read
+      as its first day). Writes no files.
   gpumm diff A.yaml B.yaml [--metric M]... [-o DIR] [--seed N] [--threads N]
         [--quiet]
       Explain why two scenarios' outcomes differ: a waterfall from A to B that

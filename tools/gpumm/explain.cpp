@@ -73,6 +73,15 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
     RunResult r = simulate(s);
     const SeriesDiagnosis d = diagnose_run(s, r);
     std::string text = explain_surplus(s, r, d, find_episodes(s, r, d), firm, t);
+    // a date written as a quarter or a month, longer than the scenario's step, is read as its
+    // first day: say which period that is, and that the others of the span are not in the answer
+    const bool quarter = date_text.size() == 7 && (date_text[5] == 'Q' || date_text[5] == 'q');
+    const bool month = date_text.size() == 7 && !quarter;
+    if ((quarter && s.step != Step::quarter) || (month && s.step == Step::week))
+      text += "\nNote: --date " + date_text + " names a " + (quarter ? "quarter" : "month") + " and the scenario steps by " +
+              to_string(s.step) + "s: this answers for the " + to_string(s.step) + " that holds its first day, " +
+              to_iso(date.value) + "; ask for a date later in the " + (quarter ? "quarter" : "month") +
+              " for another.\n";
     // a run outside the step the scenario was calibrated at answers with uncalibrated evidence
     std::vector<Warning> others;
     for (const Warning& w : r.warnings)
