@@ -536,12 +536,27 @@ TEST_CASE("cli: a study ends with its headline: what matters most, or how far th
   REQUIRE(r.code == 0);
   CHECK(r.out.find("  final_installed_h100e: ") != std::string::npos);
   CHECK(r.out.find(" over 12 runs (P5 ") != std::string::npos);
-  // a sweep: the lowest and highest run, with the parameter set there (less capex, less compute)
+  // a sweep: each parameter's points, low to high, with the output at each, as samples.csv has
+  // them (runs 0-2 move capex, 3-5 the interconnect cap)
   const fs::path sweep = scratch("headline-sweep");
   r = run_gpumm("study tests/testdata/studies/sweep_small.yaml -o '" + sweep.string() + "'");
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("  final_installed_h100e: lowest ") != std::string::npos);
-  CHECK(r.out.find("(run 0: firms.google.capex.2026 = 10)") != std::string::npos);
+  {
+    const auto installed = column(sweep / "samples.csv", "final_installed_h100e");
+    REQUIRE(installed.size() == 6);
+    const auto at = [&](size_t k) { return gpumm::significant_number(std::stod(installed[k])); };
+    CHECK(r.out.find("  final_installed_h100e as each parameter goes from low to high:\n"
+                     "    firms.google.capex.2026: 10 -> " + at(0) + ", 30 -> " + at(1) + ", 50 -> " + at(2) + "\n"
+                     "    regions.us_east.interconnect_cap: 1 -> " + at(3) + ", 2 -> " + at(4) + ", 3 -> " + at(5) + "\n") !=
+          std::string::npos);
+    CHECK(std::stod(installed[0]) < std::stod(installed[2]));  // more capex, more compute
+  }
+  // the example's points, too many for a line, wrap under their parameter within 80 columns
+  r = run_gpumm("study inputs/studies/sweep.yaml -o '" + scratch("headline-sweep-example").string() + "'");
+  REQUIRE(r.code == 0);
+  for (const std::string& line : lines(r.out)) CHECK_MESSAGE(line.size() <= 80, line);
+  CHECK(r.out.find("\n    regions.us_central.interconnect_cap: 6 -> ") != std::string::npos);
+  CHECK(r.out.find("\n        18 -> ") != std::string::npos);
   // a grid's settings, too many for one line, wrap one `path = value` at a time under the output
   const fs::path grid = scratch("headline-grid");
   r = run_gpumm("study inputs/studies/grid.yaml -o '" + grid.string() + "'");

@@ -728,6 +728,25 @@ class Headline {
     text_ += wrap_text("  " + name + ": lowest " + low + "\n", kHeadlineWidth, indent) +
              wrap_text(std::string(name.size() + 4, ' ') + "highest " + high + "\n", kHeadlineWidth, indent);
   }
+  // a sweep: each parameter's points from low to high with the output at each, the others at
+  // the scenario's values (run k of parameter i's points is i x points + the point)
+  void sweep(int o, const Eigen::MatrixXd& values, const Eigen::VectorXd& y) {
+    const std::string& name = study_.outputs[static_cast<size_t>(o)];
+    if (y.size() > 0 && y.minCoeff() == y.maxCoeff()) {
+      text_ += "  " + name + ": " + fmt(y(0)) + " in every run (no parameter moves it)\n";
+      return;
+    }
+    text_ += wrap_text("  " + name + " as each parameter goes from low to high:\n", kHeadlineWidth, 4);
+    const int pts = study_.points;
+    for (size_t i = 0; i < study_.parameters.size(); ++i) {
+      std::string line = "    " + study_.parameters[i].path + ":";
+      for (int p = 0; p < pts; ++p) {
+        const Eigen::Index k = static_cast<Eigen::Index>(i) * pts + p;
+        line += (p == 0 ? " " : ", ") + no_break(fmt(values(k, static_cast<Eigen::Index>(i))) + " -> " + fmt(y(k)));
+      }
+      text_ += wrap_text(line + "\n", kHeadlineWidth, 8);
+    }
+  }
   const std::string& text() const { return text_; }
 
   // 371M rather than 3.71e+08: H100e and GPUs as the run summary writes them
@@ -892,8 +911,10 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
       break;
     }
     case StudyMethod::sweep:
-    case StudyMethod::grid:
       // samples.csv is the table: one row per point
+      for (int o = 0; o < outs; ++o) headline.sweep(o, r.values, r.outputs.col(o));
+      break;
+    case StudyMethod::grid:
       for (int o = 0; o < outs; ++o) headline.extremes(o, r.values, r.outputs.col(o));
       break;
     case StudyMethod::monte_carlo: {
