@@ -557,21 +557,68 @@ TEST_CASE("cli: a study ends with its headline: what matters most, or how far th
   for (const std::string& line : lines(r.out)) CHECK_MESSAGE(line.size() <= 80, line);
   CHECK(r.out.find("\n    regions.us_central.interconnect_cap: 6 -> ") != std::string::npos);
   CHECK(r.out.find("\n        18 -> ") != std::string::npos);
-  // a grid's settings, too many for one line, wrap one `path = value` at a time under the output
+  // a grid of two parameters: each output as a table, the first parameter's points down and the
+  // second's across, each cell the run of samples.csv at those two values
   const fs::path grid = scratch("headline-grid");
   r = run_gpumm("study inputs/studies/grid.yaml -o '" + grid.string() + "'");
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("  mean_mismatch_index_frac: lowest 0.244 (run 20:\n"
-                   "                              regions.us_central.interconnect_cap = 6,\n"
-                   "                              programs.openai_frontier.growth_per_year = 4.6)\n") != std::string::npos);
-  for (const std::string& line : lines(r.out)) CHECK_MESSAGE(!line.ends_with(" ="), line);
-  // and on an 80-column terminal: a setting too long to stand under its output's name starts a
-  // little further left (one ran to column 81)
   for (const std::string& line : lines(r.out)) CHECK_MESSAGE(line.size() <= 80, line);
-  CHECK(r.out.find("  periods_in_structural_shortage: lowest 75 (run 4:\n"
-                   "                                   regions.us_central.interconnect_cap = 18,\n"
-                   "                                   programs.openai_frontier.growth_per_year = 2)\n") !=
-        std::string::npos);
+  {
+    const size_t at = r.out.find("  periods_in_structural_shortage by regions.us_central.interconnect_cap (down)\n"
+                                 "    and programs.openai_frontier.growth_per_year (across):\n");
+    REQUIRE(at != std::string::npos);
+    const auto table = lines(r.out.substr(at));
+    const auto cap = column(grid / "samples.csv", "regions.us_central.interconnect_cap (GW/y)");
+    const auto growth = column(grid / "samples.csv", "programs.openai_frontier.growth_per_year");
+    const auto periods = column(grid / "samples.csv", "periods_in_structural_shortage");
+    REQUIRE(periods.size() == 25);
+    const auto words = [](const std::string& line) {
+      std::istringstream in(line);
+      std::vector<std::string> w;
+      for (std::string x; in >> x;) w.push_back(x);
+      return w;
+    };
+    const auto across = words(table.at(2));
+    REQUIRE(across.size() == 5);
+    for (size_t a = 0; a < 5; ++a) {
+      const auto row = words(table.at(3 + a));
+      REQUIRE(row.size() == 6);
+      for (size_t b = 0; b < 5; ++b) {
+        // the run with the row's cap and the column's growth
+        size_t k = 0;
+        const auto shown = [](const std::string& x) { return gpumm::significant_number(std::stod(x)); };
+        while (k < 25 && !(shown(cap[k]) == row[0] && shown(growth[k]) == across[b])) ++k;
+        REQUIRE_MESSAGE(k < 25, row[0] << " x " << across[b]);
+        CHECK_MESSAGE(row[1 + b] == periods[k], row[0] << " x " << across[b]);
+      }
+    }
+    CHECK(words(table.at(3)) == std::vector<std::string>{"6", "120", "120", "120", "120", "120"});  // a tight grid: short throughout
+  }
+  // a grid of more parameters tells each output's lowest and highest run; their settings, too
+  // many for one line, wrap one `path = value` at a time, and where one is too long to stand
+  // under the output's name, all start further left (one ran to column 81)
+  {
+    const fs::path dir = scratch("headline-grid3"), file = dir / "grid3.yaml";
+    fs::create_directories(dir);
+    std::ofstream(file) << "scenario: '" << (kSource / "inputs/base.yaml").string() << "'\nmethod: grid\npoints: 2\n"
+                        << "parameters:\n"
+                        << "  - {path: regions.us_central.interconnect_cap, low: 6, high: 18}\n"
+                        << "  - {path: programs.openai_frontier.growth_per_year, low: 2.0, high: 4.6}\n"
+                        << "  - {path: inference.chatgpt.tokens_per_user.growth_per_year, low: 0.5, high: 2.5}\n"
+                        << "outputs: [periods_in_structural_shortage, mean_mismatch_index_frac]\n";
+    r = run_gpumm("study '" + file.string() + "' -o '" + (dir / "out").string() + "'");
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find("  periods_in_structural_shortage: lowest ") != std::string::npos);
+    CHECK(r.out.find("  mean_mismatch_index_frac: lowest ") != std::string::npos);
+    // the longest setting does not fit beside the output's name: "highest" goes under the name's
+    // start and the settings six columns in
+    CHECK(r.out.find("\n      inference.chatgpt.tokens_per_user.growth_per_year = ") != std::string::npos);
+    CHECK(r.out.find("\n    highest 120 (run ") != std::string::npos);
+    for (const std::string& line : lines(r.out)) {
+      CHECK_MESSAGE(line.size() <= 80, line);
+      CHECK_MESSAGE(!line.ends_with(" ="), line);
+    }
+  }
   // an output that no parameter moves is said to be so, not ranked
   {
     std::string y = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");

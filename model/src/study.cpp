@@ -714,7 +714,7 @@ class Headline {
       return fmt(y(k)) + " (run " + std::to_string(k) + (set.empty() ? ": the scenario as it is" : ": " + set) + ")";
     };
     // "highest" under "lowest", the settings of each run wrapped a little further in (a setting
-    // whole on its line), or further left where the longest setting would not fit there
+    // whole on its line), unless the longest setting would not fit there
     const std::string& name = study_.outputs[static_cast<size_t>(o)];
     const std::string low = at(lo), high = at(hi);
     size_t longest = 0;
@@ -724,9 +724,11 @@ class Headline {
         longest = std::max(longest, end - from);
         from = end + 1;
       }
-    const size_t indent = std::max<size_t>(4, std::min(name.size() + 6, kHeadlineWidth - std::min(longest, kHeadlineWidth)));
+    // (then "highest" goes under the name's start, and the settings a little further in)
+    const bool under = name.size() + 6 + longest <= kHeadlineWidth;
+    const size_t indent = under ? name.size() + 6 : 6, high_lead = under ? name.size() + 4 : 4;
     text_ += wrap_text("  " + name + ": lowest " + low + "\n", kHeadlineWidth, indent) +
-             wrap_text(std::string(name.size() + 4, ' ') + "highest " + high + "\n", kHeadlineWidth, indent);
+             wrap_text(std::string(high_lead, ' ') + "highest " + high + "\n", kHeadlineWidth, indent);
   }
   // a sweep: each parameter's points from low to high with the output at each, the others at
   // the scenario's values (run k of parameter i's points is i x points + the point)
@@ -746,6 +748,40 @@ class Headline {
       }
       text_ += wrap_text(line + "\n", kHeadlineWidth, 8);
     }
+  }
+  // a grid of two parameters: the output as a table, the first parameter's points down and the
+  // second's across (run k is the first's point k mod points and the second's k / points);
+  // false when its columns would not fit the terminal, for the extremes to be told instead
+  bool grid_table(int o, const Eigen::MatrixXd& values, const Eigen::VectorXd& y) {
+    const int pts = study_.points;
+    if (study_.parameters.size() != 2 || values.rows() != static_cast<Eigen::Index>(pts) * pts) return false;
+    const std::string& name = study_.outputs[static_cast<size_t>(o)];
+    if (y.size() > 0 && y.minCoeff() == y.maxCoeff()) {
+      text_ += "  " + name + ": " + fmt(y(0)) + " in every run (no parameter moves it)\n";
+      return true;
+    }
+    // every cell as wide as the widest number, the row labels as the widest of theirs
+    size_t cell = 0, label = 0;
+    for (int k = 0; k < pts * pts; ++k) cell = std::max(cell, fmt(y(k)).size());
+    for (int a = 0; a < pts; ++a) {
+      cell = std::max(cell, fmt(values(static_cast<Eigen::Index>(a) * pts, 1)).size());
+      label = std::max(label, fmt(values(a, 0)).size());
+    }
+    cell += 2;
+    if (4 + label + static_cast<size_t>(pts) * cell > kHeadlineWidth) return false;
+    const auto right = [](const std::string& x, size_t w) { return std::string(w - std::min(w, x.size()), ' ') + x; };
+    text_ += wrap_text("  " + name + " by " + study_.parameters[0].path + " (down) and " + study_.parameters[1].path +
+                           " (across):\n",
+                       kHeadlineWidth, 4);
+    std::string row = "    " + std::string(label, ' ');
+    for (int b = 0; b < pts; ++b) row += right(fmt(values(static_cast<Eigen::Index>(b) * pts, 1)), cell);
+    text_ += row + "\n";
+    for (int a = 0; a < pts; ++a) {
+      row = "    " + right(fmt(values(a, 0)), label);
+      for (int b = 0; b < pts; ++b) row += right(fmt(y(a + static_cast<Eigen::Index>(b) * pts)), cell);
+      text_ += row + "\n";
+    }
+    return true;
   }
   const std::string& text() const { return text_; }
 
@@ -915,7 +951,8 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
       for (int o = 0; o < outs; ++o) headline.sweep(o, r.values, r.outputs.col(o));
       break;
     case StudyMethod::grid:
-      for (int o = 0; o < outs; ++o) headline.extremes(o, r.values, r.outputs.col(o));
+      for (int o = 0; o < outs; ++o)
+        if (!headline.grid_table(o, r.values, r.outputs.col(o))) headline.extremes(o, r.values, r.outputs.col(o));
       break;
     case StudyMethod::monte_carlo: {
       for (int o = 0; o < outs; ++o) headline.spread(o, r.outputs.col(o));
