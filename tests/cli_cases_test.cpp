@@ -41,7 +41,7 @@ TEST_CASE("cli: case study glut: inference stalls from 2027 while capex goes on 
   CHECK(verdict.find("oversupply") != std::string::npos);
   // the timeline says why a surplus trend before the glut is not yet oversupply
   CHECK(verdict.find("oversupply also needs utilization below 85%") != std::string::npos);
-  CHECK(unwrapped(verdict).find("balanced             trend from -4.4% to +73.2% (above +5.0% with utilization 89-98%: oversupply "
+  CHECK(unwrapped(verdict).find("balanced             trend from -2.7% to +73.1% (above +5.0% with utilization 89-98%: oversupply "
                      "needs it below 85%)") != std::string::npos);
   // firm by firm: Microsoft's surplus comes only in the glut, Google's mostly, and it is unwanted
   CHECK(verdict.find("\n  microsoft        72         0         0          72  in every one         weak_demand\n") !=

@@ -344,11 +344,11 @@ TEST_CASE("cli: a tornado ranks an effect that is not monotone by how far the ou
   REQUIRE(r.code == 0);
   const auto rows = lines(slurp(dir / "out/tornado.csv"));
   REQUIRE(rows.size() == 3);
-  CHECK(rows[1] == "periods_in_structural_shortage,market.spot.initial,$,1,3,120,90,120,30");
-  CHECK(rows[2] == "periods_in_structural_shortage,firms.microsoft.capex.2027,$B,120,230,92,90,89,3");
+  CHECK(rows[1] == "periods_in_structural_shortage,market.spot.initial,$,1,3,120,93,120,27");
+  CHECK(rows[2] == "periods_in_structural_shortage,firms.microsoft.capex.2027,$B,120,230,95,93,93,2");
   // a row too long for the terminal: each path on its line, its numbers under it
-  CHECK(r.out.find("\n    market.spot.initial\n        swing 30 (120 at low, 120 at high; not monotone: the base lies "
-                   "outside)\n    firms.microsoft.capex.2027\n        swing 3 (92 at low, 89 at high)\n") !=
+  CHECK(r.out.find("\n    market.spot.initial\n        swing 27 (120 at low, 120 at high; not monotone: the base lies "
+                   "outside)\n    firms.microsoft.capex.2027\n        swing 2 (95 at low, 93 at high)\n") !=
         std::string::npos);
   for (const std::string& line : lines(r.out))
     if (line.starts_with("    ")) CHECK_MESSAGE(line.size() <= 80, line);

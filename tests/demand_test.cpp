@@ -346,7 +346,10 @@ TEST_CASE("demand: steady workloads hold each year's value at mid-year and inter
   OtherDemand od;
   od.h100e_by_year = {{2025, 1000}, {2026, 2000}, {2028, 4000}};
   CHECK(other_h100e(od, d("2024-12-31")) == 0);
-  CHECK(other_h100e(od, d("2025-01-01")) == 1000);
+  // from the first year's January 1 the series grows into its first value at the pace of its
+  // first change (x2 over the 365 days to 2026-07-01): 2025-01-01 is 181 days before 2025-07-01
+  CHECK(other_h100e(od, d("2025-01-01")) == doctest::Approx(1000 * std::pow(2.0, -181.0 / 365)));
+  CHECK(other_h100e(od, d("2025-04-01")) == doctest::Approx(1000 * std::pow(2.0, -91.0 / 365)));
   CHECK(other_h100e(od, d("2025-07-01")) == 1000);
   // 2025-07-01 .. 2026-07-01 is 365 days; 2026-01-01 is 184 days in
   CHECK(other_h100e(od, d("2026-01-01")) == doctest::Approx(1000 + 1000 * 184.0 / 365));
@@ -354,6 +357,14 @@ TEST_CASE("demand: steady workloads hold each year's value at mid-year and inter
   // a missing year is bridged: 2026-07-01 .. 2028-07-01 (731 days)
   CHECK(other_h100e(od, d("2027-07-01")) == doctest::Approx(2000 + 2000 * 365.0 / 731));
   CHECK(other_h100e(od, d("2031-03-01")) == 4000);
+  // one value, or a first value of 0, is held from January 1
+  OtherDemand one;
+  one.h100e_by_year = {{2025, 1000}};
+  CHECK(other_h100e(one, d("2025-01-01")) == 1000);
+  OtherDemand zero;
+  zero.h100e_by_year = {{2025, 0}, {2026, 2000}};
+  CHECK(other_h100e(zero, d("2025-03-01")) == 0);
+  CHECK(other_h100e(zero, d("2026-01-01")) == doctest::Approx(2000 * 184.0 / 365));
 }
 
 TEST_CASE("demand: custom accelerators serve only their owner") {

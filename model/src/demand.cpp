@@ -92,7 +92,16 @@ double other_h100e(const OtherDemand& od, Date d) {
   // the mid-years on either side of d: (year - 1, year) before July 1, (year, year + 1) after
   const bool early = d < mid(year);
   auto next = by_year.lower_bound(early ? year : year + 1);  // first given year >= that
-  if (next == by_year.begin()) return next->second;           // before the first mid-year
+  if (next == by_year.begin()) {
+    // before the first mid-year, from that year's January 1: the series grows into its first
+    // value at the pace of its first change, geometrically as demand grows (held flat, it put
+    // the first year's mid-year demand on January's smaller fleet); flat with one value or a 0
+    const auto second = std::next(next);
+    if (second == by_year.end() || next->second <= 0 || second->second <= 0) return next->second;
+    const Date a = mid(next->first), b = mid(second->first);
+    const double x = static_cast<double>((d - a).days()) / static_cast<double>((b - a).days());  // < 0
+    return next->second * std::pow(second->second / next->second, x);
+  }
   auto prev = std::prev(next);
   if (next == by_year.end()) return prev->second;             // after the last mid-year
   const Date a = mid(prev->first), b = mid(next->first);
