@@ -357,7 +357,7 @@ TEST_CASE("demand: steady workloads hold each year's value at mid-year and inter
   // a missing year is bridged: 2026-07-01 .. 2028-07-01 (731 days)
   CHECK(other_h100e(od, d("2027-07-01")) == doctest::Approx(2000 + 2000 * 365.0 / 731));
   CHECK(other_h100e(od, d("2031-03-01")) == 4000);
-  // one value, or a first value of 0, is held from January 1
+  // one value, or a 0 among the first two, is held from January 1
   OtherDemand one;
   one.h100e_by_year = {{2025, 1000}};
   CHECK(other_h100e(one, d("2025-01-01")) == 1000);
@@ -365,6 +365,13 @@ TEST_CASE("demand: steady workloads hold each year's value at mid-year and inter
   zero.h100e_by_year = {{2025, 0}, {2026, 2000}};
   CHECK(other_h100e(zero, d("2025-03-01")) == 0);
   CHECK(other_h100e(zero, d("2026-01-01")) == doctest::Approx(2000 * 184.0 / 365));
+  OtherDemand ending;
+  ending.h100e_by_year = {{2025, 1000}, {2026, 0}};
+  CHECK(other_h100e(ending, d("2025-02-01")) == 1000);
+  // a series that falls starts its first year above its first value
+  OtherDemand falling;
+  falling.h100e_by_year = {{2025, 1000}, {2026, 500}};
+  CHECK(other_h100e(falling, d("2025-01-01")) == doctest::Approx(1000 * std::pow(0.5, -181.0 / 365)));
 }
 
 TEST_CASE("demand: custom accelerators serve only their owner") {
