@@ -74,7 +74,8 @@ Usage:
       Monte Carlo bands and Sobol indices per period, the series (summary.csv's
       columns). Writes samples.csv, the method's tables and manifest.yaml
       (default folder: out/<study name>/) and prints the headline: per output,
-      the parameters that matter most or the spread. Uses all cores (no more
+      the parameters that matter most, the spread, the output at each point of
+      a sweep, or a two-parameter grid as a table. Uses all cores (no more
       threads than runs) unless --threads says otherwise; results do not
       depend on the number of threads. Shows progress with an ETA on a
       terminal. Every run is checkpointed: Ctrl-C (or SIGTERM) stops a study
