@@ -632,6 +632,23 @@ TEST_CASE("cli: a study ends with its headline: what matters most, or how far th
     for (const auto& v : column(dir / "out" / "samples.csv", "periods_in_oversupply")) CHECK(v == "30");
     CHECK(r.out.find("  periods_in_oversupply: 30 in every run (no parameter moves it)\n") != std::string::npos);
     CHECK(r.out.find("  final_installed_h100e: largest total Sobol' indices") != std::string::npos);
+    // nor listed point by point in a sweep, nor tabulated in a grid
+    for (const char* method : {"sweep", "grid"}) {
+      CAPTURE(method);
+      std::string sw = slurp(kSource / "tests/testdata/studies/sweep_small.yaml");
+      replace_once(sw, "../good_demand.yaml", (kSource / "tests/testdata/good_demand.yaml").string());
+      replace_once(sw, "method: sweep", std::string("method: ") + method);
+      replace_once(sw, "outputs: [", "outputs: [periods_in_oversupply, ");
+      const fs::path f = dir / (std::string(method) + ".yaml");
+      std::ofstream(f) << sw;
+      r = run_gpumm("study '" + f.string() + "' -o '" + (dir / method).string() + "'");
+      REQUIRE(r.code == 0);
+      CHECK(r.out.find("  periods_in_oversupply: 30 in every run (no parameter moves it)\n") != std::string::npos);
+      CHECK(r.out.find("periods_in_oversupply as each") == std::string::npos);
+      CHECK(r.out.find("periods_in_oversupply by") == std::string::npos);
+      CHECK(r.out.find(std::string("  final_installed_h100e ") + (method == std::string("sweep") ? "as each" : "by")) !=
+            std::string::npos);
+    }
   }
   // -q prints nothing
   const fs::path quiet = scratch("headline-quiet");

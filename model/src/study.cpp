@@ -647,11 +647,7 @@ class Headline {
   // is the same in every run has nothing to rank
   void ranked(int o, const char* what, const Eigen::VectorXd& score,
               const std::function<std::string(int)>& detail) {
-    const auto y = outputs_.col(o);
-    if (y.size() > 0 && y.minCoeff() == y.maxCoeff()) {
-      text_ += "  " + study_.outputs[static_cast<size_t>(o)] + ": " + fmt(y(0)) + " in every run (no parameter moves it)\n";
-      return;
-    }
+    if (constant(o, outputs_.col(o))) return;
     std::vector<int> order(static_cast<size_t>(score.size()));
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return score(a) > score(b); });
@@ -733,12 +729,9 @@ class Headline {
   // a sweep: each parameter's points from low to high with the output at each, the others at
   // the scenario's values (run k of parameter i's points is i x points + the point)
   void sweep(int o, const Eigen::MatrixXd& values, const Eigen::VectorXd& y) {
-    const std::string& name = study_.outputs[static_cast<size_t>(o)];
-    if (y.size() > 0 && y.minCoeff() == y.maxCoeff()) {
-      text_ += "  " + name + ": " + fmt(y(0)) + " in every run (no parameter moves it)\n";
-      return;
-    }
-    text_ += wrap_text("  " + name + " as each parameter goes from low to high:\n", kHeadlineWidth, 4);
+    if (constant(o, y)) return;
+    text_ += wrap_text("  " + study_.outputs[static_cast<size_t>(o)] + " as each parameter goes from low to high:\n",
+                       kHeadlineWidth, 4);
     const int pts = study_.points;
     for (size_t i = 0; i < study_.parameters.size(); ++i) {
       std::string line = "    " + study_.parameters[i].path + ":";
@@ -756,10 +749,7 @@ class Headline {
     const int pts = study_.points;
     if (study_.parameters.size() != 2 || values.rows() != static_cast<Eigen::Index>(pts) * pts) return false;
     const std::string& name = study_.outputs[static_cast<size_t>(o)];
-    if (y.size() > 0 && y.minCoeff() == y.maxCoeff()) {
-      text_ += "  " + name + ": " + fmt(y(0)) + " in every run (no parameter moves it)\n";
-      return true;
-    }
+    if (constant(o, y)) return true;
     // every cell as wide as the widest number, the row labels as the widest of theirs
     size_t cell = 0, label = 0;
     for (int k = 0; k < pts * pts; ++k) cell = std::max(cell, fmt(y(k)).size());
@@ -789,6 +779,12 @@ class Headline {
   static std::string fmt(double x) { return significant_number(x); }
 
  private:
+  // an output that is the same in every run is said to be so, with nothing to rank or tabulate
+  bool constant(int o, const Eigen::VectorXd& y) {
+    if (y.size() == 0 || y.minCoeff() != y.maxCoeff()) return false;
+    text_ += "  " + study_.outputs[static_cast<size_t>(o)] + ": " + fmt(y(0)) + " in every run (no parameter moves it)\n";
+    return true;
+  }
   std::string pad(const std::string& path) const {
     size_t width = 0;
     for (const auto& p : study_.parameters) width = std::max(width, p.path.size());
