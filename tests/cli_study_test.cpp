@@ -556,6 +556,14 @@ TEST_CASE("cli: a study ends with its headline: what matters most, or how far th
   REQUIRE(r.code == 0);
   for (const std::string& line : lines(r.out)) CHECK_MESSAGE(line.size() <= 80, line);
   CHECK(r.out.find("\n    regions.us_central.interconnect_cap: 6 -> ") != std::string::npos);
+  {
+    // the README quotes the example's first points
+    const std::string readme = slurp(kSource / "README.md");
+    const size_t at = readme.find("(`regions.us_central.interconnect_cap: 6 -> ");
+    REQUIRE(at != std::string::npos);
+    const std::string quoted = readme.substr(at + 2, readme.find(", ...`", at) - at - 2);
+    CHECK_MESSAGE(r.out.find("\n    " + quoted + ", ") != std::string::npos, quoted);
+  }
   CHECK(r.out.find("\n        18 -> ") != std::string::npos);
   // a grid of two parameters: each output as a table, the first parameter's points down and the
   // second's across, each cell the run of samples.csv at those two values
