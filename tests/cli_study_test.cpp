@@ -53,10 +53,11 @@ TEST_CASE("cli: diff explains a case by its changes to the base, step by step, a
   // the case's two overrides of Meta's program, each a step, in the case's document order
   CHECK(d.out.find("gpumm diff: base -> meta-sells-compute, 2 changes (5 runs)") != std::string::npos);
   CHECK(d.out.find("warnings") == std::string::npos);  // neither run warns
-  CHECK(d.out.find("   1  programs.meta_frontier.delay\n") != std::string::npos);
-  CHECK(d.out.find("   2  programs.meta_frontier.size: 4e25 FLOP -> 1.3e26 FLOP\n") != std::string::npos);
-  // the first change's summary, too long for its line, wraps under its path within 80 columns
-  CHECK(d.out.find("   1  programs.meta_frontier.delay\n          probability: 0.35 -> 1; ") != std::string::npos);
+  // (the case writes size, then delay; each takes the place of the value it replaces, and the
+  // base writes them in that order too)
+  CHECK(d.out.find("   1  programs.meta_frontier.size: 4e25 FLOP -> 1.3e26 FLOP\n") != std::string::npos);
+  // the second change's summary, too long for its line, wraps under its path within 80 columns
+  CHECK(d.out.find("   2  programs.meta_frontier.delay\n          probability: 0.35 -> 1; ") != std::string::npos);
   for (const std::string& line : lines(d.out)) CHECK_MESSAGE(line.size() <= 80, line);
   // the README's example is what it prints (its block is indented two spaces in a list item)
   const std::string readme = slurp(kSource / "README.md");
@@ -129,6 +130,11 @@ TEST_CASE("cli: diff cuts a change too long for a waterfall row to fit 80 column
   CHECK(rows == 2);  // one per default metric
   const auto path = column(out / "diff.csv", "path");
   CHECK(std::count(path.begin(), path.end(), "other_demand." + id) == 2);
+  // a value the case replaces keeps its place among its map's keys: both sides list them alike
+  const auto value_a = column(out / "diff.csv", "value_a"), value_b = column(out / "diff.csv", "value_b");
+  REQUIRE(path.at(0) == "inference.chatgpt.throughput");
+  CHECK(value_a.at(0) == "{tokens_per_h100e_second: 1500, at: 2025-01-01, gain_per_year: 0.5}");
+  CHECK(value_b.at(0) == "{tokens_per_h100e_second: 1200, at: 2025-01-01, gain_per_year: 0.5}");
 }
 
 TEST_CASE("cli: diff gives the same waterfall on one thread as on all cores, and refuses a bad --threads") {

@@ -193,8 +193,27 @@ void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file
         }
         if (entries) note_new_entry(key, value, it->first.Mark(), siblings, file, at, d);
       }
-      if (existing.IsDefined()) base.remove(key);
-      base.force_insert(it->first, value);
+      if (!existing.IsDefined()) {
+        base.force_insert(it->first, value);
+        continue;
+      }
+      // a value replaced takes its key's place: the composed document keeps the base's order
+      // (`gpumm diff` lists a case's changes in it, and writes each value's keys as it has them)
+      std::vector<std::pair<YAML::Node, YAML::Node>> entries;
+      bool scalar_keys = true;
+      for (auto b = base.begin(); b != base.end(); ++b) {
+        const auto e = *b;
+        scalar_keys = scalar_keys && e.first.IsScalar();
+        if (e.first.IsScalar() && e.first.Scalar() == key) entries.emplace_back(it->first, value);
+        else entries.emplace_back(e.first, e.second);
+      }
+      if (!scalar_keys) {  // (not a scenario's map: the value goes last)
+        base.remove(key);
+        base.force_insert(it->first, value);
+        continue;
+      }
+      for (const auto& e : entries) base.remove(e.first.Scalar());
+      for (const auto& [k, v] : entries) base.force_insert(k, v);
     }
   }
 }

@@ -56,10 +56,11 @@ Usage:
         [--quiet]
       Explain why two scenarios' outcomes differ: a waterfall from A to B that
       makes the changes between them (after `extends`: a case is its overrides
-      of the base) one at a time, in the order B writes them, and shows what
-      each adds to a metric; the effects add up to B minus A. Each change is
-      also run alone on A: the rest of the total is what the changes do only
-      together. Metrics are those of studies (default:
+      of the base) one at a time, in the order of B's document (an override
+      where the value it replaces stood), and shows what each adds to a
+      metric; the effects add up to B minus A. Each change is also run alone
+      on A: the rest of the total is what the changes do only together.
+      Metrics are those of studies (default:
       periods_in_structural_shortage and mean_relative_balance_frac; --metric
       again for more). Writes diff.csv (default folder:
       out/<A name>-vs-<B name>/). Runs on all cores unless --threads says
