@@ -193,27 +193,19 @@ void merge_into(YAML::Node base, const YAML::Node& over, const std::string& file
         }
         if (entries) note_new_entry(key, value, it->first.Mark(), siblings, file, at, d);
       }
-      if (!existing.IsDefined()) {
-        base.force_insert(it->first, value);
-        continue;
-      }
-      // a value replaced takes its key's place: the composed document keeps the base's order
-      // (`gpumm diff` lists a case's changes in it, and writes each value's keys as it has them)
-      std::vector<std::pair<YAML::Node, YAML::Node>> entries;
-      bool scalar_keys = true;
+      // a value replaced takes its key's place, so that the composed document keeps the base's
+      // order (`gpumm diff` lists a case's changes in it): the keys after it go back after it
+      std::vector<std::pair<YAML::Node, YAML::Node>> after;
+      bool past = false;
       for (auto b = base.begin(); b != base.end(); ++b) {
         const auto e = *b;
-        scalar_keys = scalar_keys && e.first.IsScalar();
-        if (e.first.IsScalar() && e.first.Scalar() == key) entries.emplace_back(it->first, value);
-        else entries.emplace_back(e.first, e.second);
+        if (past && e.first.IsScalar()) after.emplace_back(e.first, e.second);
+        past = past || (e.first.IsScalar() && e.first.Scalar() == key);
       }
-      if (!scalar_keys) {  // (not a scenario's map: the value goes last)
-        base.remove(key);
-        base.force_insert(it->first, value);
-        continue;
-      }
-      for (const auto& e : entries) base.remove(e.first.Scalar());
-      for (const auto& [k, v] : entries) base.force_insert(k, v);
+      if (existing.IsDefined()) base.remove(key);
+      for (const auto& e : after) base.remove(e.first.Scalar());
+      base.force_insert(it->first, value);
+      for (const auto& [k, v] : after) base.force_insert(k, v);
     }
   }
 }
