@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
@@ -206,6 +207,24 @@ TEST_CASE("simulate: the interconnect cap energizes at most its share per period
   CHECK(r.periods[0].grid_queue_mw == doctest::Approx(90));
   CHECK(r.periods[1].energized_mw == doctest::Approx(400));
   CHECK(r.periods[1].grid_queue_mw == doctest::Approx(0));
+}
+
+TEST_CASE("simulate: a build without a region is split by the firm's region weights") {
+  // 100 MW committed 2024-01-01 with a 6-month lead: nothing in June, 25 MW and 75 MW in July.
+  const std::string yaml =
+      "start: 2024-01\nend: 2024-12-31\nstep: month\n"
+      "generations:\n"
+      "  g1: {it_power: 1 kW, first_shipment: 2020-01-01, ramp: 0mo, peak_units_per_year: 1e8, "
+      "price: $10000, lead_time: 3mo}\n"
+      "regions:\n  r1: {pue: 1.25}\n  r2: {pue: 1.25}\n"
+      "firms:\n  f1:\n    regions: {r1: 0.25, r2: 0.75}\n"
+      "    builds: [{power: 100 MW, commit: 2024-01-01, lead_time: 6mo, build_time: 0d, stage: operational}]\n";
+  std::vector<std::vector<double>> mw;  // per period, per cell (firm f1: cells r1, r2)
+  simulate(load(yaml), [&](int, const State& st, const PeriodSummary&) { mw.push_back(st.energized_mw); });
+  REQUIRE(mw.size() == 12);
+  CHECK(mw[5] == std::vector<double>{0.0, 0.0});
+  CHECK(mw[6] == std::vector<double>{25.0, 75.0});
+  CHECK(mw[11] == std::vector<double>{25.0, 75.0});
 }
 
 TEST_CASE("simulate: a build counts at its stage's completion probability") {

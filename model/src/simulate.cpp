@@ -318,17 +318,6 @@ int RunResult::peak_stranded_period() const {
   return best;
 }
 
-std::string RunResult::brief(const Scenario& s) const {
-  const PeriodSummary& last = periods.back();
-  char buf[512];
-  std::snprintf(buf, sizeof buf, "%s: %s to %s (%s); final installed %.3g H100e, deployed %.3g H100e",
-                s.name.c_str(), to_iso(calendar.start()).c_str(),
-                to_iso(calendar[calendar.size() - 1].last).c_str(),
-                count_text(calendar.size(), to_string(calendar.step())).c_str(), last.installed_h100e,
-                last.deployed_h100e);
-  return buf;
-}
-
 std::vector<UnspentCapex> unspent_capex(const Scenario& s, const Calendar& cal) {
   std::vector<UnspentCapex> out;
   const int T = cal.size();

@@ -179,8 +179,6 @@ struct RunResult {
 
   /// Period with the most stranded GPUs (-1 if none were ever stranded).
   int peak_stranded_period() const;
-  /// One line: horizon, final installed and deployed H100e, peak stranded.
-  std::string brief(const Scenario& s) const;
 };
 
 /// Name of a binding code from `PeriodSummary::binding_upstream` / `State::gen_bound_by`.
