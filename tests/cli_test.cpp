@@ -110,6 +110,11 @@ TEST_CASE("cli: usage errors exit 2 and say what to do") {
   CHECK(run_gpumm("run").code == 2);
   CHECK(run_gpumm("run inputs/base.yaml --seed abc").code == 2);
   CHECK(run_gpumm("run inputs/base.yaml --frobnicate").code == 2);
+  CHECK(run_gpumm("run inputs/base.yaml tests/testdata/good_small.yaml").err ==
+        "gpumm: run takes one scenario (got `inputs/base.yaml` and `tests/testdata/good_small.yaml`)\n"
+        "Try `gpumm run --help`.\n");
+  CHECK(run_gpumm("explain inputs/base.yaml inputs/base.yaml --firm meta --date 2026-07").err ==
+        "gpumm: explain takes one scenario\nTry `gpumm explain --help`.\n");
   Result missing = run_gpumm("run no-such-file.yaml");
   CHECK(missing.code == 2);
   CHECK(missing.err.find("no-such-file.yaml: no such file") != std::string::npos);
@@ -808,6 +813,14 @@ TEST_CASE("cli: --seed overrides the scenario's seed and is recorded") {
   Result over = run_gpumm("run tests/testdata/good_small.yaml -q --seed 9007199254740992 -o '" + scratch("seed-over").string() + "'");
   CHECK(over.code == 2);
   CHECK(over.err.find("--seed `9007199254740992`: expected a whole number from 0 to 9007199254740991") != std::string::npos);
+  // explain answers on the seed's own slips and says which seed that was: in the base, meta's
+  // mid-2026 training run slips to 2026-08-16 (its capacity spare in July); with seed 7 it
+  // starts on time, 2026-06-18, and meta has no surplus in July
+  Result seven = run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07 --seed 7");
+  CHECK(seven.code == 0);
+  CHECK(seven.out.rfind("No: meta has no surplus in 2026-07", 0) == 0);
+  CHECK(seven.out.ends_with("\nWith --seed 7 (the scenario's seed is 42): its slips and draws, not the scenario's.\n"));
+  CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07").out.find("--seed") == std::string::npos);
 }
 
 TEST_CASE("cli: the default output folder is out/<scenario name>") {
@@ -1460,6 +1473,39 @@ TEST_CASE("cli: a scenario without demand is oversupplied wherever its capacity 
   CHECK(verdict.find("\nStructural shortage in 0 of 36 periods, oversupply in 36, balanced in 0.\n") != std::string::npos);
   // a flat trend is said once: no "lowest" that only the float's last digits put below it
   CHECK(verdict.find("\n  2024-01 to 2026-12  oversupply           trend from +100.0% to +100.0%\n") != std::string::npos);
+}
+
+TEST_CASE("cli: the run summary names what stranded GPUs lacked most or says none were") {
+  // one firm, 1 kW GPUs: ample power and ports at the start strand nothing; ports that come 9
+  // months after their GPUs strand them for want of network; power energized in a month but
+  // shells built over two years strand them for want of building
+  const std::string head =
+      "start: 2024-01\nend: 2024-12-31\n"
+      "generations:\n  g1: {it_power: 1 kW, first_shipment: 2020-01-01, ramp: 0mo, peak_units_per_year: 1e8, "
+      "price: $10000, lead_time: 3mo}\n"
+      "regions:\n  r1: {pue: 1.25}\n";
+  const std::string order = "    orders: [{generation: g1, units: 5000, date: 2024-01-01}]\n";
+  const std::map<std::string, std::pair<std::string, std::string>> cases = {
+      {"none", {head + "firms:\n  f1:\n    regions: {r1: 1.0}\n    power_at_start: {r1: 100 MW}\n"
+                       "    fleet_at_start: {g1: 1000}\n",
+                "\n  stranded GPUs     none in any period\n"}},
+      {"network", {head + "network: {lead_time: 12mo}\nfirms:\n  f1:\n    regions: {r1: 1.0}\n"
+                          "    power_at_start: {r1: 100 MW}\n" + order,
+                   "\n  peak stranded     5000 GPUs on 2024-04-01, mostly for want of network\n"}},
+      {"building", {head + "firms:\n  f1:\n    regions: {r1: 1.0}\n" + order +
+                           "    builds: [{power: 100 MW, commit: 2024-01-01, lead_time: 1mo, build_time: 24mo, "
+                           "stage: operational}]\n",
+                    "\n  peak stranded     5000 GPUs on 2024-04-01, mostly for want of building\n"}},
+  };
+  const fs::path dir = scratch("stranded-summary");
+  fs::create_directories(dir);
+  for (const auto& [name, c] : cases) {
+    CAPTURE(name);
+    std::ofstream(dir / (name + ".yaml")) << "name: " << name << "\n" << c.first;
+    Result r = run_gpumm("run '" + (dir / (name + ".yaml")).string() + "' -o '" + (dir / name).string() + "'");
+    REQUIRE(r.code == 0);
+    CHECK(r.out.find(c.second) != std::string::npos);
+  }
 }
 
 TEST_CASE("cli: the verdict says when a trend beyond theta lasts too few periods to be a regime") {

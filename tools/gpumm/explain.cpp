@@ -41,7 +41,9 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
   if (scenario_path.empty() || firm_id.empty() || date_text.empty())
     return bad("explain needs a scenario, --firm and --date, e.g. `gpumm explain inputs/base.yaml --firm meta --date 2026-07`");
   Scenario s;
-  if (!load_for(scenario_path, have_seed, seed, sets, s, err)) return kBadInput;
+  if (!load_for(scenario_path, false, 0, sets, s, err)) return kBadInput;
+  const std::uint64_t scenario_seed = s.seed;
+  if (have_seed) s.seed = seed;
   int firm = -1;
   std::vector<std::string> ids;
   for (int f = 0; f < s.nfirm(); ++f) {
@@ -93,6 +95,10 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
       text += "\nThe run warned of: " + warning_counts(others) + "; `gpumm run` writes each to warnings.csv.\n";
     // each paragraph's continuation lines indented, so that one paragraph reads apart from the next
     out << wrap_text(text, kTerminalWidth, 2);
+    // the answer stands on this seed's slips and draws: another seed can answer otherwise
+    if (have_seed)
+      out << "\nWith --seed " << seed << " (the scenario's seed is " << scenario_seed
+          << "): its slips and draws, not the scenario's.\n";
     if (!sets.values.empty()) {
       std::ostringstream set_lines;
       print_sets(set_lines, sets);
