@@ -115,6 +115,8 @@ TEST_CASE("cli: usage errors exit 2 and say what to do") {
         "Try `gpumm run --help`.\n");
   CHECK(run_gpumm("explain inputs/base.yaml inputs/base.yaml --firm meta --date 2026-07").err ==
         "gpumm: explain takes one scenario\nTry `gpumm explain --help`.\n");
+  CHECK(run_gpumm("study inputs/studies/sweep.yaml inputs/studies/grid.yaml").err ==
+        "gpumm: study takes one study file\nTry `gpumm study --help`.\n");
   Result missing = run_gpumm("run no-such-file.yaml");
   CHECK(missing.code == 2);
   CHECK(missing.err.find("no-such-file.yaml: no such file") != std::string::npos);
