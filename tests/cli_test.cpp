@@ -727,6 +727,16 @@ TEST_CASE("cli: on a terminal a long run shows its progress and wipes it, a stud
   Result diff_piped = run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml -o '" + (dir / "diff").string() + "'");
   CHECK(diff_piped.code == 0);
   CHECK(diff_piped.err.empty());
+  // explain across seeds gives the one run's answer at once, then counts the seeds' runs (200
+  // base runs take more than a fifth of a second) and ends the line before their paragraph
+  Result seeds = run_on_terminal("explain inputs/base.yaml --firm meta --date 2026-07 --seeds 200");
+  CHECK(seeds.code == 0);
+  const size_t counted = seeds.out.find("\r  runs 200/200 (100%), ");
+  CHECK(counted != std::string::npos);
+  CHECK(seeds.out.find("No: meta's surplus in 2026-07") < counted);
+  const size_t across = seeds.out.find("Across 200 seeds");
+  CHECK(across != std::string::npos);
+  CHECK(across > counted);
   fs::remove_all(dir);
 }
 
@@ -1810,4 +1820,38 @@ TEST_CASE("cli: explain answers for a firm and a date, and refuses what it canno
   CHECK(both_lines[2] == "Try `gpumm explain --help`.");  // the command's own help
   CHECK(run_gpumm("explain inputs/base.yaml --firm meta").code == 2);
   CHECK(run_gpumm("explain tests/testdata/bad/nan_value.yaml --firm meta --date 2025-01").code == 2);
+}
+
+TEST_CASE("cli: explain --seeds counts the answers across seeds as the README shows, on any number of threads") {
+  const std::string ask = "explain inputs/base.yaml --firm meta --date 2026-07 --seeds 64";
+  Result two = run_gpumm(ask + " --threads 2");
+  REQUIRE(two.code == 0);
+  CHECK(two.err.empty());  // no progress line where stderr is no terminal
+  // the one run's answer first, then the seeds' paragraph
+  CHECK(two.out.rfind("No: meta's surplus in 2026-07 is a local, temporary mismatch", 0) == 0);
+  const std::string across =
+      "Across 64 seeds (42 to 105; only the slips and random draws differ): No in 64 of\n"
+      "  64 (a local, temporary mismatch in 40, no surplus in 24), Yes in 0. The market\n"
+      "  in 2026-07: in structural shortage in 64, balanced in 0, in oversupply in 0.\n"
+      "  meta's balance then: P10 -17.4k, median 22.5k, P90 59.1k H100e; in a surplus\n"
+      "  episode in 0 of the 64 runs.\n";
+  CHECK(two.out.ends_with("\n\n" + across));
+  std::string readme;
+  for (const std::string& line : lines(across)) readme += "  " + line + "\n";
+  CHECK(slurp(kSource / "README.md").find("\n  $ gpumm " + ask + "\n  ...\n" + readme + "  ```\n") != std::string::npos);
+  CHECK(run_gpumm(ask + " --threads 1").out == two.out);
+  // from --seed on, and the seed said after
+  Result from = run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07 --seeds 3 --seed 7");
+  CHECK(from.out.find("\nAcross 3 seeds (7 to 9; ") != std::string::npos);
+  CHECK(from.out.ends_with("\nWith --seed 7 (the scenario's seed is 42): its slips and draws, not the scenario's.\n"));
+  // what cannot be asked
+  Result one = run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07 --seeds 1");
+  CHECK(one.code == 2);
+  CHECK(one.err.rfind("gpumm: --seeds `1`: expected a whole number from 2 to 100000\n", 0) == 0);
+  CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07 --seeds").code == 2);
+  Result past = run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07 --seeds 5 --seed 9007199254740990");
+  CHECK(past.code == 2);
+  CHECK(past.err.rfind("gpumm: --seeds 5 from seed 9007199254740990 would pass the largest seed, 9007199254740991: "
+                       "give a smaller --seed\n", 0) == 0);
+  CHECK(run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07 --seeds 4 --threads 0").code == 2);
 }

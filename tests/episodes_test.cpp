@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <stdexcept>
 #include <string>
 
 #include "gpumm/diagnosis.hpp"
@@ -278,4 +279,70 @@ TEST_CASE("episodes: idle custom accelerators while another firm's demand goes u
   Run y = run(custom_only);
   CHECK(y.r.firm_records[0].idle_custom_accelerator == doctest::Approx(300));
   CHECK(y.r.firm_records[0].idle_region_mismatch == doctest::Approx(0));
+}
+
+TEST_CASE("episodes: the answer as data follows the firm's balance and the market's regime") {
+  FirmRecord rec;
+  rec.idle_h100e = 10;
+  rec.sold_h100e = 5;
+  rec.unserved_h100e = 12;  // balance 10 + 5 - 12 = 3
+  CHECK(surplus_answer(rec, Regime::oversupply) == SurplusAnswer::oversupply);
+  CHECK(surplus_answer(rec, Regime::structural_shortage) == SurplusAnswer::mismatch);
+  CHECK(surplus_answer(rec, Regime::balanced) == SurplusAnswer::mismatch);
+  rec.bought_h100e = 3;  // balance 0: no surplus, whatever the market
+  CHECK(surplus_answer(rec, Regime::oversupply) == SurplusAnswer::no_surplus);
+}
+
+TEST_CASE("episodes: asked across seeds each run is the scenario with the next seed") {
+  // p (800 of f's 1000 GPUs, Feb-Apr) slips by 59 days with probability 0.5: in February f's
+  // balance is 800 where it slipped (only the other work's 200 runs) and 0 where it did not
+  const Scenario s = load_scenario_text(
+      firm_with("old: 1000",
+                "other_demand:\n  base: {firm: f, h100e: {2025: 200}}\n"
+                "projects:\n  - {name: p, firm: f, start: 2025-02-01, duration: 3mo, gpus: {generation: old, count: 800},\n"
+                "     delay: {probability: 0.5, distribution: fixed, mean: 59d}}\n") + "seed: 11\n",
+      "episodes.yaml");
+  const int t = 1, runs = 24;
+  int calls = 0;
+  const SeedSpread spread = across_seeds(s, 0, t, runs, 2, [&](int done, int total) {
+    CHECK(total == runs);
+    CHECK(done == ++calls);  // one call at a time, counting up
+  });
+  CHECK(calls == runs);
+  CHECK(spread.first_seed == 11);
+  CHECK(spread.runs == runs);
+  REQUIRE(spread.balances.size() == static_cast<size_t>(runs));
+  int slipped = 0;
+  for (int k = 0; k < runs; ++k) {
+    CAPTURE(k);
+    Scenario one = s;
+    one.seed = 11 + static_cast<std::uint64_t>(k);
+    const RunResult r = simulate(one);
+    CHECK(spread.balances[static_cast<size_t>(k)] == r.firm_records[static_cast<size_t>(t)].balance_h100e());
+    const double b = spread.balances[static_cast<size_t>(k)];
+    CHECK((b == doctest::Approx(0) || b == doctest::Approx(800)));
+    slipped += b > 400 ? 1 : 0;
+  }
+  // both draws come among 24 seeds; every run answers once and has one regime
+  CHECK(slipped > 0);
+  CHECK(slipped < runs);
+  CHECK(spread.answers[static_cast<size_t>(SurplusAnswer::no_surplus)] == runs - slipped);
+  CHECK(spread.answers[0] + spread.answers[1] + spread.answers[2] == runs);
+  CHECK(spread.regimes[0] + spread.regimes[1] + spread.regimes[2] == runs);
+  CHECK(spread.in_episode <= slipped);
+  // the same on one thread or three
+  const SeedSpread one = across_seeds(s, 0, t, runs, 1), three = across_seeds(s, 0, t, runs, 3);
+  CHECK(one.balances == spread.balances);
+  CHECK(three.balances == spread.balances);
+  CHECK(one.answers == spread.answers);
+  CHECK(three.regimes == spread.regimes);
+  CHECK(three.in_episode == spread.in_episode);
+  // the text counts them and names the seeds
+  const std::string text = explain_across_seeds(s, Calendar(s.start, s.end, s.step), spread, 0, t);
+  CHECK(text.rfind("Across 24 seeds (11 to 34; only the slips and random draws differ): ", 0) == 0);
+  // seeds past the largest a scenario holds are refused
+  Scenario last = s;
+  last.seed = kMaxSeed;
+  CHECK_THROWS_AS(across_seeds(last, 0, t, 2), std::invalid_argument);
+  CHECK(across_seeds(last, 0, t, 1).first_seed == kMaxSeed);
 }

@@ -1,17 +1,15 @@
 #include "gpumm/compare.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
-#include <exception>
 #include <limits>
 #include <mutex>
 #include <numeric>
-#include <thread>
 
 #include "gpumm/episodes.hpp"
 #include "gpumm/simulate.hpp"
 #include "gpumm/study.hpp"
+#include "parallel.hpp"
 
 namespace gpumm {
 
@@ -33,36 +31,6 @@ double Waterfall::interactions(size_t metric) const {
     if (!steps[k].changes.empty()) alone += alone_effect(k, metric);
   return end[metric] - start[metric] - alone;
 }
-
-namespace {
-
-// Jobs 0 to count-1 on `threads` threads (the calling one among them); the first exception a
-// job throws is thrown again here once the jobs under way have ended.
-template <class Job>
-void run_jobs(size_t count, int threads, Job&& job) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr failure;
-  std::mutex lock;
-  const auto work = [&] {
-    for (size_t k; !failed && (k = next++) < count;) {
-      try {
-        job(k);
-      } catch (...) {
-        const std::lock_guard<std::mutex> hold(lock);
-        if (!failure) failure = std::current_exception();
-        failed = true;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (size_t k = 1; k < std::min(count, static_cast<size_t>(std::max(1, threads))); ++k) pool.emplace_back(work);
-  work();
-  for (std::thread& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
-}
-
-}  // namespace
 
 Waterfall waterfall(const ScenarioTemplate& a, const ScenarioTemplate& b, const std::vector<std::string>& metrics,
                     std::optional<std::uint64_t> seed, int threads, const WaterfallProgress& progress) {
@@ -110,7 +78,7 @@ Waterfall waterfall(const ScenarioTemplate& a, const ScenarioTemplate& b, const 
   // A, B, and A with each change added to those before it (the last must load: all of them
   // together are B's document)
   std::vector<Measured> upto(n + 2);
-  run_jobs(n + 2, threads, [&](size_t j) {
+  detail::run_jobs(n + 2, threads, [&](size_t j) {
     if (j < 2) {
       upto[j] = measure(j == 0 ? a : b, nullptr, true);
       return;
@@ -150,7 +118,7 @@ Waterfall waterfall(const ScenarioTemplate& a, const ScenarioTemplate& b, const 
     total = w.runs + static_cast<int>(alone.size());
   }
   std::vector<Measured> alone_runs(alone.size());
-  run_jobs(alone.size(), threads, [&](size_t j) { alone_runs[j] = measure(a, &alone[j], false); });
+  detail::run_jobs(alone.size(), threads, [&](size_t j) { alone_runs[j] = measure(a, &alone[j], false); });
   for (size_t j = 0; j < alone.size(); ++j)
     w.steps[alone_step[j]].alone =
         alone_runs[j].metrics ? *alone_runs[j].metrics : std::vector<double>(metrics.size(), kNotLoadable);

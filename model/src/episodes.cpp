@@ -4,8 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <iterator>
+#include <mutex>
+#include <stdexcept>
 
 #include "gpumm/market.hpp"
+#include "gpumm/sensitivity.hpp"
+#include "parallel.hpp"
 
 namespace gpumm {
 
@@ -160,6 +164,71 @@ std::string causes_text(ShareOf share_of) {
 }
 }  // namespace
 
+SurplusAnswer surplus_answer(const FirmRecord& rec, Regime regime) {
+  if (rec.balance_h100e() <= 0) return SurplusAnswer::no_surplus;
+  return regime == Regime::oversupply ? SurplusAnswer::oversupply : SurplusAnswer::mismatch;
+}
+
+SeedSpread across_seeds(const Scenario& s, int firm, int t, int runs, int threads,
+                        const std::function<void(int, int)>& progress) {
+  if (runs < 1 || s.seed > kMaxSeed - static_cast<std::uint64_t>(runs - 1))
+    throw std::invalid_argument("across_seeds: " + std::to_string(runs) + " seeds from " + std::to_string(s.seed) +
+                                " pass the largest seed");
+  SeedSpread out;
+  out.first_seed = s.seed;
+  out.runs = runs;
+  out.balances.resize(static_cast<size_t>(runs));
+  std::vector<SurplusAnswer> answers(static_cast<size_t>(runs));
+  std::vector<Regime> regimes(static_cast<size_t>(runs));
+  std::vector<char> in_episode(static_cast<size_t>(runs), 0);
+  std::mutex lock;
+  int done = 0;
+  detail::run_jobs(static_cast<size_t>(runs), threads, [&](size_t k) {
+    Scenario run_of = s;
+    run_of.seed = s.seed + k;
+    const RunResult r = simulate(run_of);
+    const SeriesDiagnosis d = diagnose_run(run_of, r);
+    const FirmRecord& rec = r.firm_records[static_cast<size_t>(t * s.nfirm() + firm)];
+    regimes[k] = d.regimes[static_cast<size_t>(t)];
+    answers[k] = surplus_answer(rec, regimes[k]);
+    out.balances[k] = rec.balance_h100e();
+    for (const Episode& e : find_episodes(run_of, r, d))
+      if (e.firm == firm && e.first <= t && t <= e.last) in_episode[k] = 1;
+    if (progress) {
+      const std::lock_guard<std::mutex> hold(lock);
+      progress(++done, runs);
+    }
+  });
+  for (size_t k = 0; k < static_cast<size_t>(runs); ++k) {
+    ++out.answers[static_cast<size_t>(answers[k])];
+    ++out.regimes[static_cast<size_t>(regimes[k])];
+    out.in_episode += in_episode[k];
+  }
+  return out;
+}
+
+std::string explain_across_seeds(const Scenario& s, const Calendar& cal, const SeedSpread& spread, int firm, int t) {
+  const auto count = [](int n, const char* what) { return std::string(what) + " in " + std::to_string(n); };
+  const auto& a = spread.answers;
+  const auto& g = spread.regimes;
+  std::vector<double> sorted = spread.balances;
+  std::sort(sorted.begin(), sorted.end());
+  const int no = a[static_cast<size_t>(SurplusAnswer::no_surplus)] + a[static_cast<size_t>(SurplusAnswer::mismatch)];
+  return "Across " + std::to_string(spread.runs) + " seeds (" + std::to_string(spread.first_seed) + " to " +
+         std::to_string(spread.first_seed + static_cast<std::uint64_t>(spread.runs - 1)) +
+         "; only the slips and random draws differ): " + count(no, "No") + " of " + std::to_string(spread.runs) + " (" +
+         count(a[static_cast<size_t>(SurplusAnswer::mismatch)], "a local, temporary mismatch") + ", " +
+         count(a[static_cast<size_t>(SurplusAnswer::no_surplus)], "no surplus") + "), " +
+         count(a[static_cast<size_t>(SurplusAnswer::oversupply)], "Yes") + ". The market in " + period_words(cal, t) +
+         ": " + count(g[static_cast<size_t>(Regime::structural_shortage)], "in structural shortage") + ", " +
+         count(g[static_cast<size_t>(Regime::balanced)], "balanced") + ", " +
+         count(g[static_cast<size_t>(Regime::oversupply)], "in oversupply") + ". " +
+         s.firms[static_cast<size_t>(firm)].id + "'s balance then: P10 " + num(quantile_sorted(sorted, 0.1)) +
+         ", median " + num(quantile_sorted(sorted, 0.5)) + ", P90 " + num(quantile_sorted(sorted, 0.9)) +
+         " H100e; in a surplus episode in " + std::to_string(spread.in_episode) + " of the " +
+         std::to_string(spread.runs) + " runs.\n";
+}
+
 std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
                             const std::vector<Episode>& episodes, int firm, int t) {
   const Calendar& cal = r.calendar;
@@ -170,10 +239,11 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
   const Regime regime = d.regimes[static_cast<size_t>(t)];
   std::string v;
   // the answer first
-  if (rec.balance_h100e() <= 0) {
+  const SurplusAnswer answer = surplus_answer(rec, regime);
+  if (answer == SurplusAnswer::no_surplus) {
     v += "No: " + id + " has no surplus in " + period_words(cal, t) + " (idle " + num(rec.idle_h100e) +
          " H100e, sold " + num(rec.sold_h100e) + ", unserved " + num(rec.unserved_h100e) + " H100e).\n";
-  } else if (regime == Regime::oversupply) {
+  } else if (answer == SurplusAnswer::oversupply) {
     v += "Yes: " + id + "'s surplus in " + period_words(cal, t) +
          " comes during market oversupply: the structural balance is above the threshold and "
          "utilization is low.\n";

@@ -414,4 +414,10 @@ AdaptiveSobol sobol_adaptive(const std::function<Eigen::MatrixXd(const Eigen::Ma
   }
 }
 
+double quantile_sorted(const std::vector<double>& x, double p) {
+  const double pos = p * (static_cast<double>(x.size()) - 1);
+  const size_t k = static_cast<size_t>(pos);
+  return k + 1 < x.size() ? x[k] + (x[k + 1] - x[k]) * (pos - static_cast<double>(k)) : x.back();
+}
+
 }  // namespace gpumm

@@ -628,13 +628,6 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
 }
 
 namespace {
-// The p-quantile of sorted values, interpolated linearly between neighbours.
-double quantile_sorted(const std::vector<double>& x, double p) {
-  const double pos = p * (static_cast<double>(x.size()) - 1);
-  const size_t k = static_cast<size_t>(pos);
-  return k + 1 < x.size() ? x[k] + (x[k + 1] - x[k]) * (pos - static_cast<double>(k)) : x.back();
-}
-
 // The headline's lines wrap to the terminal's width, never inside a number with its label
 // (`P5 0.267`), an interval or a setting (`path = value`).
 constexpr size_t kHeadlineWidth = kTerminalWidth;

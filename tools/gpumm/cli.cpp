@@ -45,13 +45,18 @@ Usage:
                          scenario does not write, it prints the lines of a
                          scenario that extends it
       -q, --quiet        print nothing but errors
-  gpumm explain SCENARIO.yaml --firm FIRM --date DATE [--seed N]
-        [--set PATH=VALUE]...
+  gpumm explain SCENARIO.yaml --firm FIRM --date DATE [--seed N] [--seeds N]
+        [--threads N] [--set PATH=VALUE]...
       Answer "does FIRM's surplus at DATE indicate market oversupply?" with the
       evidence: the market's regime, structural balance and mismatch, the firm's
       balance, and the surplus episode with its causes, for the period that
       holds DATE (2026-07-15, 2026-07 or 2026-Q3: a month or a quarter is read
       as its first day). Writes no files.
+      --seeds N          ask again of N runs with the seeds from the scenario's
+                         (or --seed) on, whose slips and draws differ: how
+                         often each answer and regime comes, and the spread
+                         of the firm's balance (on all cores unless --threads
+                         says otherwise; the counts do not depend on it)
   gpumm diff A.yaml B.yaml [--metric M]... [-o DIR] [--seed N] [--threads N]
         [--quiet]
       Explain why two scenarios' outcomes differ: a waterfall from A to B that

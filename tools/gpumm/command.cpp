@@ -57,13 +57,19 @@ std::string output_option(const std::vector<std::string>& args, size_t& i, std::
 
 int all_cores() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
 
-std::string threads_option(const std::vector<std::string>& args, size_t& i, int& threads) {
+std::string count_option(const std::vector<std::string>& args, size_t& i, int low, int high, int& count) {
+  const std::string option = args[i];
   const std::string* v = option_value(args, i);
-  if (!v) return "--threads needs a number";
-  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), threads);
-  if (ec != std::errc() || p != v->data() + v->size() || threads < 1 || threads > 1024)
-    return "--threads `" + *v + "`: expected a whole number from 1 to 1024";
+  if (!v) return option + " needs a number";
+  auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), count);
+  if (ec != std::errc() || p != v->data() + v->size() || count < low || count > high)
+    return option + " `" + *v + "`: expected a whole number from " + std::to_string(low) + " to " +
+           std::to_string(high);
   return "";
+}
+
+std::string threads_option(const std::vector<std::string>& args, size_t& i, int& threads) {
+  return count_option(args, i, 1, 1024, threads);
 }
 
 namespace {

@@ -54,6 +54,10 @@ std::string output_option(const std::vector<std::string>& args, size_t& i, std::
 /// The threads to use by default: one per core.
 int all_cores();
 
+/// The value of the option at args[i] (moving i onto it) into `count`: a whole number from
+/// `low` to `high`. Returns the usage problem, "" when there is none.
+std::string count_option(const std::vector<std::string>& args, size_t& i, int low, int high, int& count);
+
 /// The value of the --threads option at args[i] (moving i onto it) into `threads`: 1 to 1024.
 /// Returns the usage problem, "" when there is none.
 std::string threads_option(const std::vector<std::string>& args, size_t& i, int& threads);

@@ -1,6 +1,8 @@
 // gpumm explain SCENARIO --firm F --date D: does the firm's surplus indicate oversupply?
 #include "command.hpp"
 
+#include <unistd.h>
+
 #include <sstream>
 
 #include "gpumm/episodes.hpp"
@@ -9,11 +11,18 @@
 
 namespace gpumm::cli::detail {
 
+namespace {
+// The most runs `--seeds` asks for: a study's budget, some minutes on two cores.
+constexpr int kMaxSeedsAsked = 100000;
+}  // namespace
+
 int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   const auto bad = [&err](const std::string& problem) { return usage(err, problem, "explain"); };
   std::string scenario_path, firm_id, date_text;
   bool have_seed = false;
   std::uint64_t seed = 0;
+  int seeds = 0;  // 0: the one run's answer alone
+  int threads = all_cores();
   SetValues sets;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -30,8 +39,12 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
     } else if (a == "--seed") {
       if (std::string problem = seed_option(args, i, seed); !problem.empty()) return bad(problem);
       have_seed = true;
+    } else if (a == "--seeds") {
+      if (std::string problem = count_option(args, i, 2, kMaxSeedsAsked, seeds); !problem.empty()) return bad(problem);
+    } else if (a == "--threads") {
+      if (std::string problem = threads_option(args, i, threads); !problem.empty()) return bad(problem);
     } else if (!a.empty() && a[0] == '-') {
-      return unknown_option(err, a, "explain", {"--firm", "--date", "--seed", "--set"});
+      return unknown_option(err, a, "explain", {"--firm", "--date", "--seed", "--seeds", "--threads", "--set"});
     } else if (scenario_path.empty()) {
       scenario_path = a;
     } else {
@@ -67,6 +80,9 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
   else if (t < 0 || t >= calendar.size())
     problems.push_back("--date " + date_text + " is outside the scenario's horizon (" + to_iso(calendar.start()) +
                        " to " + to_iso(calendar[calendar.size() - 1].last) + ")");
+  if (seeds > 0 && s.seed > kMaxSeed - static_cast<std::uint64_t>(seeds - 1))
+    problems.push_back("--seeds " + std::to_string(seeds) + " from seed " + std::to_string(s.seed) +
+                       " would pass the largest seed, " + std::to_string(kMaxSeed) + ": give a smaller --seed");
   if (!problems.empty()) {
     for (size_t k = 0; k + 1 < problems.size(); ++k) err << "gpumm: " << problems[k] << "\n";
     return bad(problems.back());
@@ -95,6 +111,14 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
       text += "\nThe run warned of: " + warning_counts(others) + "; `gpumm run` writes each to warnings.csv.\n";
     // each paragraph's continuation lines indented, so that one paragraph reads apart from the next
     out << wrap_text(text, kTerminalWidth, 2);
+    // the same question asked of runs with the next seeds: how far the answer rests on one draw
+    if (seeds > 0) {
+      RunsProgress progress(err, ::isatty(2), false);
+      const SeedSpread spread =
+          across_seeds(s, firm, t, seeds, threads, [&](int done, int total) { progress(done, total); });
+      progress.end();
+      out << "\n" << wrap_text(explain_across_seeds(s, calendar, spread, firm, t), kTerminalWidth, 2);
+    }
     // the answer stands on this seed's slips and draws: another seed can answer otherwise
     if (have_seed)
       out << "\nWith --seed " << seed << " (the scenario's seed is " << scenario_seed

@@ -2,6 +2,8 @@
 // Firm-level surplus episodes and their causes (DESIGN §6), and the answer to "does firm F's
 // surplus at date D indicate market oversupply?". Pure functions of a run and its diagnosis.
 #include <array>
+#include <cstdint>
+#include <functional>
 #include <iterator>
 #include <string>
 #include <vector>
@@ -108,6 +110,32 @@ struct SpareTotals {
   std::string largest(int n) const;
 };
 SpareTotals spare_totals(const RunResult& r);
+
+/// What `explain_surplus` answers, as data: the firm has no surplus (its balance is not
+/// above 0); it has one during market oversupply (Yes); or it has one while the market is short
+/// or balanced: a local, temporary mismatch (No).
+enum class SurplusAnswer { no_surplus, oversupply, mismatch };
+SurplusAnswer surplus_answer(const FirmRecord& rec, Regime regime);
+
+/// The question `explain_surplus` answers, asked of `runs` runs of a scenario that differ only
+/// in their seed (s.seed, s.seed + 1, ...: their slips and random draws): how often each answer
+/// and each regime comes at period `t`, and the spread of the firm's balance then.
+struct SeedSpread {
+  std::uint64_t first_seed = 0;
+  int runs = 0;
+  std::array<int, 3> answers{};  ///< runs per SurplusAnswer
+  std::array<int, 3> regimes{};  ///< runs per Regime at t
+  int in_episode = 0;            ///< runs in which the firm is in a surplus episode at t
+  std::vector<double> balances;  ///< the firm's balance at t (H100e), run by run in seed order
+};
+/// Runs on `threads` threads (the result does not depend on how many); `progress(done, runs)`
+/// is called as runs end, one call at a time. Needs s.seed + runs - 1 <= kMaxSeed.
+SeedSpread across_seeds(const Scenario& s, int firm, int t, int runs, int threads = 1,
+                        const std::function<void(int, int)>& progress = {});
+
+/// A spread across seeds as a paragraph of `gpumm explain --seeds`: the answers, the regimes
+/// and the firm's balance (P10, median, P90) at period `t` of the calendar `cal`.
+std::string explain_across_seeds(const Scenario& s, const Calendar& cal, const SeedSpread& spread, int firm, int t);
 
 /// The answer for firm `firm` at period `t`, with its evidence, as text (`gpumm explain`).
 std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,

@@ -116,4 +116,9 @@ AdaptiveSobol sobol_adaptive(const std::function<Eigen::MatrixXd(const Eigen::Ma
                              double target_width, long max_runs, int bootstrap = 200,
                              double confidence = 0.95, std::uint64_t seed = 1);
 
+/// The p-quantile (0 to 1) of values sorted from low to high, interpolated linearly between
+/// neighbours: with 5 values, p = 0.1 is 40% of the way from the first to the second. Needs at
+/// least one value.
+double quantile_sorted(const std::vector<double>& x, double p);
+
 }  // namespace gpumm
