@@ -10,6 +10,7 @@
 //                  simulation on the first 96 points of BM_SobolStudy's design)
 //   BM_SobolStudy  a Sobol study of 10 base parameters, N = 64 (768 runs) on 2 threads;
 //                  `runs_per_s` extrapolates to the N = 2^13 (98,304-run) study
+//   BM_ExplainSeeds `gpumm explain --seeds 256` on the base (meta, 2026-07), 2 threads
 // Counters: `peak_MiB` is the most heap memory in use during one run (allocations are counted
 // by this program's operator new), so it shows whether memory grows with the horizon.
 #include <benchmark/benchmark.h>
@@ -230,6 +231,24 @@ void BM_SobolStudy(benchmark::State& state) {
   state.counters["runs"] = static_cast<double>(runs) / static_cast<double>(state.iterations());
 }
 BENCHMARK(BM_SobolStudy)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+
+// `gpumm explain --seeds 256` without its one run and its text: the question asked of 256 runs of
+// the base with consecutive seeds, on 2 threads.
+void BM_ExplainSeeds(benchmark::State& state) {
+  const gpumm::Scenario s = gpumm::load_scenario_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+  const gpumm::Calendar cal(s.start, s.end, s.step);
+  int meta = 0;
+  while (s.firms[static_cast<size_t>(meta)].id != "meta") ++meta;
+  const int t = cal.index_of(gpumm::parse_date("2026-07-01").value);
+  long runs = 0;
+  for (auto _ : state) {
+    const gpumm::SeedSpread spread = gpumm::across_seeds(s, meta, t, 256, 2);
+    runs += spread.runs;
+    benchmark::DoNotOptimize(spread.in_episode);
+  }
+  state.counters["runs_per_s"] = benchmark::Counter(static_cast<double>(runs), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_ExplainSeeds)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
