@@ -686,13 +686,15 @@ TEST_CASE("cli: Monte Carlo bands of each series are the percentiles of the runs
                   series);
   }
   const auto capex = column(out / "samples.csv", "firms.google.capex.2026 ($B)");
+  const auto seeds = column(out / "samples.csv", "scenario_seed");  // a Monte Carlo run's own seed
   REQUIRE(capex.size() == 12);
-  // each run again, alone, with its sampled value
+  REQUIRE(seeds.size() == 12);
+  // each run again, alone, with its sampled value and its seed
   std::map<std::string, std::vector<std::vector<double>>> runs;  // series -> run -> period
   for (size_t k = 0; k < capex.size(); ++k) {
     const fs::path one = scratch("bands-run-" + std::to_string(k));
-    REQUIRE(run_gpumm("run tests/testdata/good_demand.yaml -q --set firms.google.capex.2026=" + capex[k] + " -o '" +
-                      one.string() + "'").code == 0);
+    REQUIRE(run_gpumm("run tests/testdata/good_demand.yaml -q --set firms.google.capex.2026=" + capex[k] + " --seed " +
+                      seeds[k] + " -o '" + one.string() + "'").code == 0);
     for (const char* series : {"relative_balance_frac", "installed_h100e", "unserved_h100e"}) {
       std::vector<double> v;
       for (const auto& x : column(one / "summary.csv", series)) v.push_back(std::stod(x));
@@ -1745,6 +1747,14 @@ TEST_CASE("cli: resuming with a different study is refused") {
   CHECK(r.code == 2);
   CHECK(r.err == "gpumm: the checkpoint in " + part.string() + " belongs to another study (seed: 5 -> 6); run "
                  "with --restart to discard it, or choose another folder with -o\n");
+  // nor one that draws a seed per run where the first kept the scenario's
+  const fs::path seeded = scratch("seeded-study.yaml");
+  std::string seeded_text = slurp(kSource / "tests/testdata/studies/sobol_small.yaml");
+  replace_once(seeded_text, "../good_demand.yaml", (kSource / "tests/testdata/good_demand.yaml").string());
+  std::ofstream(seeded) << seeded_text << "scenario_seed: per_run\n";
+  Result per_run = run_gpumm("study '" + seeded.string() + "' -q --resume -o '" + part.string() + "'");
+  CHECK(per_run.code == 2);
+  CHECK(per_run.err.find("belongs to another study (scenario_seed: fixed -> per_run)") != std::string::npos);
   // nor does the other study, run without --resume, throw the saved runs away unasked
   Result fresh = run_gpumm("study '" + other.string() + "' -q -o '" + part.string() + "'");
   CHECK(fresh.code == 2);
@@ -1808,4 +1818,60 @@ TEST_CASE("cli: sweeps move one parameter at a time over its points, grids cover
   // more capex installs more compute
   auto installed = column(sweep / "samples.csv", "final_installed_h100e");
   CHECK(std::stod(installed[2]) > std::stod(installed[0]));
+}
+
+TEST_CASE("cli: a Monte Carlo study draws a seed per run, so the scenario's slips vary, and says so") {
+  // the base's random draws alone: no parameters, 8 runs, each with its own seed
+  const fs::path dir = scratch("slips-only");
+  fs::create_directories(dir);
+  const std::string head = "scenario: " + (kSource / "inputs/base.yaml").string() + "\nmethod: monte_carlo\n";
+  std::ofstream(dir / "slips.yaml") << head << "parameters: []\noutputs: [periods_in_structural_shortage]\nsamples: 8\n";
+  Result r = run_gpumm("study '" + (dir / "slips.yaml").string() + "' --threads 2 -o '" + (dir / "out").string() + "'");
+  REQUIRE(r.code == 0);
+  CHECK(slurp(dir / "out/manifest.yaml").find("\nscenario_seed: per_run\n") != std::string::npos);
+  const auto seeds = column(dir / "out/samples.csv", "scenario_seed");
+  const auto months = column(dir / "out/samples.csv", "periods_in_structural_shortage");
+  REQUIRE(seeds.size() == 8);
+  CHECK(std::set<std::string>(seeds.begin(), seeds.end()).size() == 8);
+  std::set<std::string> outcomes(months.begin(), months.end());
+  CHECK(outcomes.size() > 1);  // the slips alone move the months of shortage (92 to 98 over 32 seeds)
+  // each run is `gpumm run` with its seed; a seed has at most 15 digits, which a spreadsheet keeps
+  for (size_t k = 0; k < seeds.size(); ++k) {
+    CAPTURE(k);
+    CHECK(seeds[k].size() <= 15);
+    Result one = run_gpumm("run inputs/base.yaml --seed " + seeds[k] + " -o '" + (dir / "one").string() + "'");
+    REQUIRE(one.code == 0);
+    CHECK(one.out.find("\n  Structural shortage in " + months[k] + " of 120 periods") != std::string::npos);
+  }
+  // the same on one thread
+  REQUIRE(run_gpumm("study '" + (dir / "slips.yaml").string() + "' -q --threads 1 -o '" + (dir / "one-thread").string() +
+                    "'").code == 0);
+  CHECK(slurp(dir / "one-thread/samples.csv") == slurp(dir / "out/samples.csv"));
+  // fixed: every run the scenario's seed; without parameters every run would be the same
+  std::ofstream(dir / "fixed.yaml") << head << "scenario_seed: fixed\nparameters: []\n"
+                                    << "outputs: [periods_in_structural_shortage]\n";
+  Result fixed = run_gpumm("study '" + (dir / "fixed.yaml").string() + "' -o '" + (dir / "fixed").string() + "'");
+  CHECK(fixed.code == 2);
+  CHECK(fixed.err.find("fixed.yaml:4:13: parameters: no parameters and `scenario_seed: fixed`: every run would be the "
+                       "same;") != std::string::npos);
+  std::ofstream(dir / "typo.yaml") << head << "scenario_seed: per_rn\nparameters: []\n"
+                                   << "outputs: [periods_in_structural_shortage]\n";
+  Result typo = run_gpumm("validate '" + (dir / "typo.yaml").string() + "'");
+  CHECK(typo.code == 2);
+  CHECK(typo.err.find("typo.yaml:3:16: scenario_seed: `per_rn`: expected `fixed` or `per_run`; did you mean `per_run`?") !=
+        std::string::npos);
+  // the example of the draws alone gives what the README shows
+  Result example = run_gpumm("study inputs/studies/slips.yaml -o '" + (dir / "example").string() + "'");
+  REQUIRE(example.code == 0);
+  const std::string readme = slurp(kSource / "README.md");
+  const std::string shown = "  periods_in_structural_shortage: 92 to 98 over 32 runs (P5 93, P50 96, P95 97)\n"
+                            "  mean_mismatch_index_frac: 0.305 to 0.341 over 32 runs (P5 0.309, P50 0.322,\n"
+                            "    P95 0.338)\n";
+  CHECK(example.out.find(shown) != std::string::npos);
+  CHECK(readme.find("runs of the base):\n\n```\n" + shown + "```\n") != std::string::npos);
+  // the other methods keep the scenario's seed: no seed column
+  Result tornado = run_gpumm("study tests/testdata/studies/tornado_small.yaml -q -o '" + (dir / "tornado").string() + "'");
+  REQUIRE(tornado.code == 0);
+  CHECK(lines(slurp(dir / "tornado/samples.csv")).at(0).find("scenario_seed") == std::string::npos);
+  CHECK(slurp(dir / "tornado/manifest.yaml").find("\nscenario_seed: fixed\n") != std::string::npos);
 }

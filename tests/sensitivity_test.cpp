@@ -538,3 +538,20 @@ TEST_CASE("study series: rows written in any order from several threads read bac
   CHECK(other.row(9)[0] == value(9, 0));
   CHECK(moved.empty());
 }
+
+TEST_CASE("sensitivity: a run's own scenario seed depends on the study's seed and the run's index alone") {
+  std::set<std::uint64_t> seen;
+  for (long k = 0; k < 1000; ++k) {
+    const std::uint64_t s = run_scenario_seed(7, k);
+    CHECK(s < (std::uint64_t{1} << 48));  // 15 digits at most
+    CHECK(s == run_scenario_seed(7, k));
+    seen.insert(s);
+  }
+  CHECK(seen.size() == 1000);
+  CHECK(run_scenario_seed(8, 0) != run_scenario_seed(7, 0));
+  // a study file's default: a seed per run in Monte Carlo, the scenario's in the other methods
+  const std::string dir = std::string(GPUMM_SOURCE_DIR) + "/inputs/studies/";
+  CHECK(load_study_file(dir + "monte_carlo.yaml").scenario_seed == Study::ScenarioSeed::per_run);
+  CHECK(load_study_file(dir + "sobol.yaml").scenario_seed == Study::ScenarioSeed::fixed);
+  CHECK(load_study_file(dir + "tornado.yaml").scenario_seed == Study::ScenarioSeed::fixed);
+}

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "gpumm/demand.hpp"
 #include "gpumm/diagnosis.hpp"
 #include "gpumm/episodes.hpp"
 #include "gpumm/io.hpp"
@@ -42,6 +43,13 @@ std::string to_string(StudyMethod m) {
     case StudyMethod::grid: return "grid";
   }
   return "monte_carlo";
+}
+
+std::uint64_t run_scenario_seed(std::uint64_t study_seed, long run) {
+  // a draw from the study's stream keyed apart from the design's (0x5eed); 48 bits, at most 15
+  // digits, which a spreadsheet holds exactly (it keeps 15 significant digits of a number)
+  constexpr std::uint64_t kKey = 0x5eed;
+  return static_cast<std::uint64_t>(uniform01(study_seed, kKey, static_cast<std::uint64_t>(run)) * 0x1.0p48);
 }
 
 const std::vector<std::pair<std::string, std::string>>& study_metrics() {
@@ -535,7 +543,8 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         if (!make) make.emplace(tmpl);
         std::vector<std::pair<std::string, double>> values;
         for (int i = 0; i < d; ++i) values.emplace_back(study.parameters[static_cast<size_t>(i)].path, r.values(k, i));
-        const Scenario s = (*make)(values);
+        Scenario s = (*make)(values);
+        if (study.scenario_seed == Study::ScenarioSeed::per_run) s.seed = run_scenario_seed(study.seed, k);
         const RunResult run = simulate(s);
         const SeriesDiagnosis diag = diagnose_run(s, run);
         for (size_t o = 0; o < study.outputs.size(); ++o)
@@ -823,7 +832,10 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
   for (const auto& p : study.parameters) units.push_back(tmpl.units_at(p.path));
   {
     // a parameter's column says its units: `firms.meta.capex.2027 ($B)`
+    // with a seed per run, the seed each ran with: `gpumm run --set ... --seed S` repeats it
+    const bool seeds = study.scenario_seed == Study::ScenarioSeed::per_run;
     std::vector<std::string> header{"run"};
+    if (seeds) header.push_back("scenario_seed");
     for (size_t i = 0; i < study.parameters.size(); ++i)
       header.push_back(study.parameters[i].path + (units[i].empty() ? "" : " (" + units[i] + ")"));
     for (const auto& o : study.outputs) header.push_back(o);
@@ -831,6 +843,7 @@ std::string write_study(const Study& study, const ScenarioTemplate& tmpl, const 
     CsvWriter w(fs::path(dir) / "samples.csv", header);
     for (int k = 0; k < n; ++k) {
       w.number(k);
+      if (seeds) w.text(std::to_string(run_scenario_seed(study.seed, k)));
       for (int i = 0; i < d; ++i) w.number(r.values(k, i));
       for (int o = 0; o < outs; ++o) w.number(r.outputs(k, o));
       w.text(warning_codes(r.warned[static_cast<size_t>(k)]));
@@ -1019,6 +1032,8 @@ std::string study_manifest(const Study& study, const ScenarioTemplate& tmpl, int
         : study.method == StudyMethod::grid      ? "full_factorial"
                                                  : "one_at_a_time");
   e << YAML::Key << "seed" << YAML::Value << std::to_string(study.seed);
+  e << YAML::Key << "scenario_seed" << YAML::Value
+    << (study.scenario_seed == Study::ScenarioSeed::per_run ? "per_run" : "fixed");
   e << YAML::Key << "samples" << YAML::Value << study.samples;
   e << YAML::Key << "levels" << YAML::Value << study.levels;
   e << YAML::Key << "points" << YAML::Value << study.points;

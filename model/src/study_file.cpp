@@ -323,6 +323,11 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
       st.method != StudyMethod::monte_carlo)
     d.error(m.get("sampler"), "sampler",
             "only a Monte Carlo study chooses its sampler (the other methods have their own designs)");
+  // a Monte Carlo study's bands take in the scenario's random draws; the other methods compare
+  // runs that differ in their parameters alone
+  st.scenario_seed = st.method == StudyMethod::monte_carlo ? Study::ScenarioSeed::per_run : Study::ScenarioSeed::fixed;
+  m.choice("scenario_seed", st.scenario_seed,
+           {{"fixed", Study::ScenarioSeed::fixed}, {"per_run", Study::ScenarioSeed::per_run}});
   double seed = 1, samples = 64, levels = 4, bootstrap = 200, points = 5;
   // counts and the seed are whole numbers: 64.5 samples is a typo, not 64
   const auto whole = [&](const char* key, double& x, double lo, double hi) { return m.whole_number(key, x, false, lo, hi); };
@@ -365,6 +370,12 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
   YAML::Node params = m.get("parameters");
   if (!params.IsDefined()) {
     m.missing("parameters", "a list of `{path, low, high}`");
+  } else if (params.IsSequence() && params.size() == 0 && st.method == StudyMethod::monte_carlo) {
+    // a Monte Carlo study of the scenario's random draws alone: only if the runs draw them
+    if (st.scenario_seed == Study::ScenarioSeed::fixed)
+      d.error(params, "parameters",
+              "no parameters and `scenario_seed: fixed`: every run would be the same; name parameters, or draw a "
+              "seed per run (`scenario_seed: per_run`) to see what the scenario's random draws alone do");
   } else if (!params.IsSequence() || params.size() == 0) {
     d.error(params, "parameters", detail::list_expected(params, "parameters, each `{path, low, high}`"));
   } else {

@@ -536,7 +536,8 @@ def bands_section(base, mc, save):
     return ["## 9. How sure? The balance over 200 draws of the assumptions", "", "![bands](bands.svg)", "",
             "`inputs/studies/monte_carlo.yaml` draws Microsoft's 2027 capex (a triangle around $174B), us_central's grid "
             "(a normal around 12 GW/y), OpenAI's frontier growth, ChatGPT's tokens per user and Google's 2028 workloads "
-            "200 times (Latin hypercube); `bands.csv` gives each month's percentiles. In %s of the %d runs the market is "
+            "200 times (Latin hypercube), each run with a seed of its own so that the slips of training runs and launches "
+            "vary too; `bands.csv` gives each month's percentiles. In %s of the %d runs the market is "
             "in structural shortage for at least 60 of the 120 months (the median run: %d months; the fewest: %d). At the "
             "end of 2032 the relative balance lies from %.2f to %.2f (P5 to P95), and the spot index from %s per "
             "H100e-hour, near its floor in most runs although compute is short everywhere: the index moves with the "

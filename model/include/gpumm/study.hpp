@@ -2,8 +2,8 @@
 // Sensitivity and uncertainty studies on a scenario (DESIGN §8): a study file names the
 // scenario, the parameters (paths with ranges, in the units written in the scenario), the
 // method and the outputs (scalar metrics of a run). Runs are shared among threads; each
-// sample's design point depends only on (seed, sample index), so results are identical
-// whatever the number of threads.
+// sample's design point, and with `scenario_seed: per_run` its scenario seed, depend only on
+// (seed, sample index), so results are identical whatever the number of threads.
 #include <Eigen/Dense>
 #include <cstdint>
 #include <functional>
@@ -53,6 +53,14 @@ struct Study {
   /// (quasi-random; most even when `samples` is a power of two).
   enum class Sampler { latin_hypercube, sobol };
   Sampler sampler = Sampler::latin_hypercube;
+  /// Where a run's random draws (slips of projects and launches, sampled builds) come from: the
+  /// scenario's seed in every run (`fixed`: runs differ by their parameters alone, as sweeps and
+  /// sensitivity indices want), or a seed of its own per run, drawn from the study's seed and
+  /// the run's index (`per_run`: the draws vary with the parameters, as uncertainty bands
+  /// want). Read from the file's `scenario_seed`; by default per_run for Monte Carlo, fixed
+  /// for the other methods.
+  enum class ScenarioSeed { fixed, per_run };
+  ScenarioSeed scenario_seed = ScenarioSeed::fixed;
   std::uint64_t seed = 1;
   int samples = 64;                    ///< Monte Carlo points; Morris trajectories; Sobol N (a power of 2)
   int points = 5;                      ///< sweep and grid: values per parameter, low to high
@@ -75,6 +83,11 @@ struct Study {
   /// names others; empty for the methods that keep no series.
   std::vector<std::string> series;
 };
+
+/// The scenario seed of run `run` of a study with `scenario_seed: per_run`: from 0 to 2^48 - 1
+/// (15 digits, exact in a spreadsheet), a function of the study's seed and the run's index only
+/// (so the same on any thread or rank).
+std::uint64_t run_scenario_seed(std::uint64_t study_seed, long run);
 
 /// Whether a file is a study file rather than a scenario: a map without a scenario's
 /// `generations`, `firms` or `extends` that has a study's `scenario`, `method`, `parameters`
