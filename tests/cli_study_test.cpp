@@ -1843,10 +1843,14 @@ TEST_CASE("cli: a Monte Carlo study draws a seed per run, so the scenario's slip
     REQUIRE(one.code == 0);
     CHECK(one.out.find("\n  Structural shortage in " + months[k] + " of 120 periods") != std::string::npos);
   }
-  // the same on one thread
+  // the same on one thread, and with Sobol' points (of no dimension: the sampler has nothing to do)
   REQUIRE(run_gpumm("study '" + (dir / "slips.yaml").string() + "' -q --threads 1 -o '" + (dir / "one-thread").string() +
                     "'").code == 0);
   CHECK(slurp(dir / "one-thread/samples.csv") == slurp(dir / "out/samples.csv"));
+  std::ofstream(dir / "sobol.yaml") << head << "sampler: sobol\nparameters: []\n"
+                                    << "outputs: [periods_in_structural_shortage]\nsamples: 8\n";
+  REQUIRE(run_gpumm("study '" + (dir / "sobol.yaml").string() + "' -q -o '" + (dir / "sobol").string() + "'").code == 0);
+  CHECK(slurp(dir / "sobol/samples.csv") == slurp(dir / "out/samples.csv"));
   // fixed: every run the scenario's seed; without parameters every run would be the same
   std::ofstream(dir / "fixed.yaml") << head << "scenario_seed: fixed\nparameters: []\n"
                                     << "outputs: [periods_in_structural_shortage]\n";

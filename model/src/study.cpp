@@ -434,8 +434,10 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
   // the design, in the unit cube
   switch (study.method) {
     case StudyMethod::monte_carlo:
-      r.unit = study.sampler == Study::Sampler::sobol ? shifted_sobol_points(study.samples, d, study.seed)
-                                                      : latin_hypercube(study.samples, d, study.seed);
+      // no parameters (the scenario's random draws alone): points of no dimension, whatever the sampler
+      r.unit = d == 0 ? Eigen::MatrixXd(study.samples, 0)
+               : study.sampler == Study::Sampler::sobol ? shifted_sobol_points(study.samples, d, study.seed)
+                                                        : latin_hypercube(study.samples, d, study.seed);
       break;
     case StudyMethod::morris: r.unit = morris_design(study.samples, d, study.levels, study.seed); break;
     case StudyMethod::sobol: {
