@@ -78,7 +78,9 @@ Usage:
       distribution within them: triangular, normal, lognormal), the method
       (sweep, grid, tornado, morris, sobol, monte_carlo), the outputs and, for
       Monte Carlo bands and Sobol indices per period, the series (summary.csv's
-      columns). Writes samples.csv, the method's tables and manifest.yaml
+      columns). A Monte Carlo run draws its slips from a seed of its own, the
+      other methods' runs from the scenario's (scenario_seed: per_run or
+      fixed). Writes samples.csv, the method's tables and manifest.yaml
       (default folder: out/<study name>/) and prints the headline: per output,
       the parameters that matter most, the spread, the output at each point of
       a sweep, or a two-parameter grid as a table. Uses all cores (no more
