@@ -1331,6 +1331,12 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
   CHECK(run_gpumm("validate inputs/studies/sobol_adaptive.yaml").out ==
         "inputs/studies/sobol_adaptive.yaml: ok (a study of inputs/base.yaml: 5 parameters, up to 7168 runs)\n");
   CHECK(run_gpumm("validate tests/testdata/studies/warn_sweep.yaml").out.find(": 1 parameter, 5 runs)") != std::string::npos);
+  // a Monte Carlo study says its runs draw seeds of their own; with no parameters, that is all they vary
+  CHECK(run_gpumm("validate inputs/studies/monte_carlo.yaml inputs/studies/slips.yaml").out ==
+        "inputs/studies/monte_carlo.yaml: ok (a study of inputs/base.yaml: 5 parameters, 200 runs, each with a seed "
+        "of its own)\n"
+        "inputs/studies/slips.yaml: ok (a study of inputs/base.yaml: its random draws alone, 32 runs, each with a "
+        "seed of its own)\n");
   Result invalid = run_gpumm("validate tests/testdata/studies/bad_both.yaml");
   CHECK(invalid.code == 2);
   CHECK(invalid.err == both.err);

@@ -15,9 +15,11 @@ int cmd_validate(const std::vector<std::string>& files, std::ostream& out, std::
         std::optional<ScenarioTemplate> tmpl;
         load_study(f, study, tmpl);
         // a Sobol sample that grows to a target width runs at most so many
-        out << f << ": ok (a study of " << study.scenario << ": " << study.parameters.size()
-            << (study.parameters.size() == 1 ? " parameter, " : " parameters, ")
-            << (study.target_width > 0 ? "up to " : "") << study_runs(study) << " runs)\n";
+        const size_t d = study.parameters.size();
+        out << f << ": ok (a study of " << study.scenario << ": "
+            << (d == 0 ? "its random draws alone, " : std::to_string(d) + (d == 1 ? " parameter, " : " parameters, "))
+            << (study.target_width > 0 ? "up to " : "") << study_runs(study) << " runs"
+            << (study.scenario_seed == Study::ScenarioSeed::per_run ? ", each with a seed of its own" : "") << ")\n";
         continue;
       }
       Scenario s = load_scenario_file(f);
