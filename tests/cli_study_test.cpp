@@ -1835,6 +1835,8 @@ TEST_CASE("cli: a Monte Carlo study draws a seed per run, so the scenario's slip
   Result r = run_gpumm("study '" + (dir / "slips.yaml").string() + "' --threads 2 -o '" + (dir / "out").string() + "'");
   REQUIRE(r.code == 0);
   CHECK(slurp(dir / "out/manifest.yaml").find("\nscenario_seed: per_run\n") != std::string::npos);
+  CHECK(unwrapped(r.out).find(", monte_carlo, 8 runs of " + (kSource / "inputs/base.yaml").string() +
+                              ", each with a seed of its own, on 2 threads in ") != std::string::npos);
   const auto seeds = column(dir / "out/samples.csv", "scenario_seed");
   const auto months = column(dir / "out/samples.csv", "periods_in_structural_shortage");
   REQUIRE(seeds.size() == 8);

@@ -445,7 +445,8 @@ int cmd_study(const std::vector<std::string>& args, std::ostream& out, std::ostr
     std::ostringstream first, labelled;
     // paths whole on their line, whatever spaces they hold
     first << "gpumm " << GPUMM_VERSION << ": study " << no_break(study_path) << ", " << to_string(study.method) << ", "
-          << result.values.rows() << " runs of " << no_break(study.scenario) << " on "
+          << result.values.rows() << " runs of " << no_break(study.scenario)
+          << (study.scenario_seed == Study::ScenarioSeed::per_run ? ", each with a seed of its own," : "") << " on "
           << (shared ? std::to_string(share->size) + " processes x " : "") << used
           << (used == 1 ? " thread in " : " threads in ") << duration_text(secs) << "\n";
     labelled << "  output            " << no_break(dir.dir().string() + "/") << " (samples.csv, " << (table.empty() ? "" : table + ", ")
