@@ -53,12 +53,12 @@ struct Study {
   /// (quasi-random; most even when `samples` is a power of two).
   enum class Sampler { latin_hypercube, sobol };
   Sampler sampler = Sampler::latin_hypercube;
-  /// Where a run's random draws (slips of projects and launches, sampled builds) come from: the
-  /// scenario's seed in every run (`fixed`: runs differ by their parameters alone, as sweeps and
-  /// sensitivity indices want), or a seed of its own per run, drawn from the study's seed and
-  /// the run's index (`per_run`: the draws vary with the parameters, as uncertainty bands
-  /// want). Read from the file's `scenario_seed`; by default per_run for Monte Carlo, fixed
-  /// for the other methods.
+  /// Where a run's random draws (slips of projects and launches, programs' jitter, sampled
+  /// builds) come from: the scenario's seed in every run (`fixed`: runs differ by their
+  /// parameters alone, as sweeps and sensitivity indices want), or a seed of its own per run,
+  /// drawn from the study's seed and the run's index (`per_run`: the draws vary with the
+  /// parameters, as uncertainty bands want). Read from the file's `scenario_seed`; by default
+  /// per_run for Monte Carlo, fixed for the other methods.
   enum class ScenarioSeed { fixed, per_run };
   ScenarioSeed scenario_seed = ScenarioSeed::fixed;
   std::uint64_t seed = 1;
