@@ -1085,7 +1085,7 @@ TEST_CASE("cli: a run or study that cannot write its files fails with the reason
   for (auto& e : fs::directory_iterator(earlier)) staging += e.path().filename().string().rfind(".staging", 0) == 0;
   CHECK(staging == 0);
   // the text files too (verdict.txt, scenario.resolved.yaml): a one-month run whose largest
-  // files they are, under limits of 3 and 4 blocks of 512 bytes (the verdict has about 1.6 kB,
+  // files they are, under limits of 3 and 4 blocks of 512 bytes (the verdict has about 2.0 kB,
   // the resolved scenario 2.1 kB, the CSV files less)
   const fs::path texts = scratch("write-fails-text"), month = texts / "month.yaml";
   fs::create_directories(texts);
@@ -1267,6 +1267,59 @@ TEST_CASE("cli: a scenario with demand reports it and lists its projects") {
   const fs::path again = scratch("demand-again");
   REQUIRE(run_gpumm("run '" + (out / "scenario.resolved.yaml").string() + "' -q -o '" + again.string() + "'").code == 0);
   for (const char* f : kFiles) CHECK_MESSAGE(slurp(out / f) == slurp(again / f), std::string(f));
+}
+
+TEST_CASE("cli: the last two years' trend is provisional: how far it moved in summary.csv and what it may change in verdict.txt and explain") {
+  const fs::path out = scratch("revision");
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);
+  const auto dates = column(out / "summary.csv", "date");
+  const auto revision = column(out / "summary.csv", "trend_revision_frac");
+  REQUIRE(dates.size() == 120);
+  // empty before the last 24 months, a move in each of them: 4.7% of demand 23 months before
+  // the end, 17.4% at it (the README's figures)
+  for (size_t t = 0; t < 96; ++t) CHECK_MESSAGE(revision[t].empty(), dates[t]);
+  for (size_t t = 96; t < 120; ++t) CHECK_MESSAGE(std::stod(revision[t]) > 0, dates[t]);
+  CHECK(dates[96] == "2031-01-01");
+  CHECK(std::stod(revision[96]) == doctest::Approx(0.047).epsilon(0.01));
+  CHECK(std::stod(revision[119]) == doctest::Approx(0.174).epsilon(0.01));
+  const std::string verdict = unwrapped(slurp(out / "verdict.txt"));
+  CHECK(verdict.find("The trend of the last two years (2031-01 to 2032-12) is provisional: it rests on fewer later months "
+                     "and moves when the horizon is extended. In this run, the trend 23 months before a cut-off end moved "
+                     "by up to 4.7% of demand when two more years came after it, and the trend at that end by up to 17.4% ") !=
+        std::string::npos);
+  // the base's shortage of 2031-2032 is deeper than any such move
+  CHECK(verdict.find("In each of those months the trend is further than that from the threshold it would have to cross "
+                     "to change the regime (-5.0%, or +5.0% with utilization below 85%)") != std::string::npos);
+  // cut at 2030-12, the base calls 2030 balanced, which the two more years of the base revise
+  // into a structural shortage: the verdict and explain say the regime may change there
+  const fs::path dir = scratch("revision-cut"), cut = dir / "to-2030.yaml";
+  fs::create_directories(dir);
+  std::ofstream(cut) << "extends: '" << (kSource / "inputs/base.yaml").string() << "'\nname: to-2030\nend: 2030-12-31\n";
+  REQUIRE(run_gpumm("run '" + cut.string() + "' -q -o '" + (dir / "out").string() + "'").code == 0);
+  const std::string cut_verdict = unwrapped(slurp(dir / "out" / "verdict.txt"));
+  CHECK(cut_verdict.find("2027-12 to 2030-12  balanced             trend from -4.8% to +3.5%") != std::string::npos);
+  CHECK(cut_verdict.find("In 7 of those months (from 2029-01) it is within that of the threshold it would have to cross to "
+                         "change the regime (-5.0%, or +5.0% with utilization below 85%): their regime may change") !=
+        std::string::npos);
+  const auto cut_dates = column(dir / "out" / "summary.csv", "date");
+  const auto cut_trend = column(dir / "out" / "summary.csv", "trend_relative_balance_frac");
+  const auto base_trend = column(out / "summary.csv", "trend_relative_balance_frac");
+  REQUIRE(cut_dates.size() == 96);
+  CHECK(cut_dates[84] == "2030-01-01");
+  CHECK(std::stod(cut_trend[84]) == doctest::Approx(0.015).epsilon(0.05));   // +1.5% cut at 2030-12
+  CHECK(std::stod(base_trend[84]) == doctest::Approx(-0.072).epsilon(0.01));  // -7.2% to 2032
+  CHECK(std::stod(base_trend[90]) - std::stod(cut_trend[90]) == doctest::Approx(-0.130).epsilon(0.01));  // July: 13.0 points
+  const Result july = run_gpumm("explain '" + cut.string() + "' --firm meta --date 2030-07");
+  CHECK(unwrapped(july.out).find("The trend is provisional here, 5 months before the horizon's end: it rests on fewer later "
+                                 "months and moves when the horizon is extended. In this run a trend 5 months before a "
+                                 "cut-off end moved by up to 7.4% of demand when two more years came after it; this one is "
+                                 "7.6 points from the -5% threshold, more than that: a move as large as this run's past ones "
+                                 "would not change its regime, but a turn after the horizon could") != std::string::npos);
+  const Result november = run_gpumm("explain '" + cut.string() + "' --firm meta --date 2030-11");
+  CHECK(unwrapped(november.out).find("this one is 8.3 points from the -5% threshold, less than that: its regime may change") !=
+        std::string::npos);
+  // a month before the last two years gets no such note
+  CHECK(run_gpumm("explain '" + cut.string() + "' --firm meta --date 2028-12").out.find("provisional") == std::string::npos);
 }
 
 TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and verdict.txt") {

@@ -151,3 +151,80 @@ TEST_CASE("diagnosis: defaults by step") {
   CHECK(q.window == 5);
   CHECK(q.persistence == 2);
 }
+
+namespace {
+// A diagnosis by a centred moving average of 3 points, structural beyond 5% from one period on.
+SeriesDiagnosis moving_average_diagnosis(const std::vector<double>& y, const std::vector<double>& util) {
+  DiagnosisSettings s;
+  s.method = DiagnosisSettings::Method::moving_average;
+  s.window = 3;
+  s.threshold = 0.05;
+  s.persistence = 1;
+  s.utilization = 0.85;
+  return diagnose_series(y, util, s);
+}
+}  // namespace
+
+TEST_CASE("diagnosis: the trend's revision near the end measured by hand on a moving average") {
+  // y = 0 0 0 0 0.06, one period added in the test. Cut at e = 1, 2, 3 (the cuts that leave a
+  // period after them): the last point of a cut is its own average, and one period later it is
+  // the average of three. Only the cut at 3 moves: 0 -> (0 + 0 + 0.06) / 3 = 0.02.
+  const std::vector<double> util(5, 0.5);
+  SeriesDiagnosis d = moving_average_diagnosis({0, 0, 0, 0, 0.06}, util);
+  revise_trend(d, std::vector<double>{0, 0, 0, 0, 0.06}, util, 1);
+  const TrendRevision& rev = d.revision;
+  CHECK(rev.samples == 3);
+  CHECK(rev.zone_start() == 4);
+  for (size_t t = 0; t < 4; ++t) CHECK(rev.bound[t] == 0.0);
+  CHECK(rev.bound[4] == doctest::Approx(0.02).epsilon(1e-12));
+  // the last trend, 0.06 (oversupply: utilization 50%), is 0.01 from +5%: within 0.02, it may change
+  CHECK(d.regimes[4] == Regime::oversupply);
+  CHECK(rev.threshold[4] == 0.05);
+  CHECK(rev.may_change(d.trend, 4));
+  CHECK_FALSE(rev.may_change(d.trend, 3));  // before the zone
+  // 0.09 at the end: the cut at 3 moves by 0.03, and the trend is 0.04 from +5%: it holds
+  SeriesDiagnosis far = moving_average_diagnosis({0, 0, 0, 0, 0.09}, util);
+  revise_trend(far, std::vector<double>{0, 0, 0, 0, 0.09}, util, 1);
+  CHECK(far.revision.bound[4] == doctest::Approx(0.03).epsilon(1e-12));
+  CHECK_FALSE(far.revision.may_change(far.trend, 4));
+  // busy (utilization 90%, no oversupply to call): the threshold to cross is -5%, 0.11 away
+  SeriesDiagnosis busy = moving_average_diagnosis({0, 0, 0, 0, 0.06}, std::vector<double>(5, 0.9));
+  revise_trend(busy, std::vector<double>{0, 0, 0, 0, 0.06}, std::vector<double>(5, 0.9), 1);
+  CHECK(busy.revision.threshold[4] == -0.05);
+  CHECK_FALSE(busy.revision.may_change(busy.trend, 4));
+}
+
+TEST_CASE("diagnosis: a straight line's HP trend is not revised when the series grows") {
+  // every cut of a straight line is its own HP trend: nothing moves at any distance
+  std::vector<double> y, util;
+  for (int t = 0; t < 60; ++t) {
+    y.push_back(-0.30 + 0.001 * t);
+    util.push_back(0.99);
+  }
+  DiagnosisSettings s = resolve_defaults({}, Step::month);
+  SeriesDiagnosis d = diagnose_series(y, util, s);
+  revise_trend(d, y, util, revision_lookahead(Step::month));
+  CHECK(d.revision.lookahead == 24);
+  CHECK(d.revision.samples == 60 - 2 * 24);  // cuts at 24 to 35
+  CHECK(d.revision.zone_start() == 36);
+  for (size_t t = 0; t < y.size(); ++t) {
+    CHECK(std::abs(d.revision.bound[t]) < 1e-9);
+    CHECK_FALSE(d.revision.may_change(d.trend, t));
+  }
+}
+
+TEST_CASE("diagnosis: a series too short for the revision test leaves its last periods unmeasured and provisional") {
+  // 10 months, two years added in the test: the whole run is the zone, and nothing can be cut
+  const std::vector<double> y(10, -0.3), util(10, 0.99);
+  SeriesDiagnosis d = diagnose_series(y, util, resolve_defaults({}, Step::month));
+  revise_trend(d, y, util, 24);
+  CHECK(d.revision.samples == 0);
+  CHECK_FALSE(d.revision.measured());
+  CHECK(d.revision.zone_start() == 0);
+  for (size_t t = 0; t < y.size(); ++t) {
+    CHECK(std::isnan(d.revision.bound[t]));
+    CHECK(d.revision.may_change(d.trend, t));
+  }
+  CHECK(revision_lookahead(Step::quarter) == 8);
+  CHECK(revision_lookahead(Step::week) == 104);
+}

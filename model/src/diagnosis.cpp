@@ -2,7 +2,9 @@
 
 #include <Eigen/Sparse>
 #include <Eigen/SparseCholesky>
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace gpumm {
 
@@ -102,17 +104,66 @@ std::vector<Regime> classify_regimes(std::span<const double> trend, std::span<co
   return out;
 }
 
+namespace {
+std::vector<double> trend_of(std::span<const double> y, const DiagnosisSettings& s) {
+  return s.method == DiagnosisSettings::Method::hp ? hp_trend(y, s.lambda) : centred_moving_average(y, s.window);
+}
+}  // namespace
+
 SeriesDiagnosis diagnose_series(std::span<const double> relative_balance,
                                 std::span<const double> utilization, const DiagnosisSettings& settings) {
   SeriesDiagnosis d;
   d.settings = settings;
-  d.trend = settings.method == DiagnosisSettings::Method::hp
-                ? hp_trend(relative_balance, settings.lambda)
-                : centred_moving_average(relative_balance, settings.window);
+  d.trend = trend_of(relative_balance, settings);
   d.temporary.resize(relative_balance.size());
   for (size_t i = 0; i < relative_balance.size(); ++i) d.temporary[i] = relative_balance[i] - d.trend[i];
   d.regimes = classify_regimes(d.trend, utilization, settings);
   return d;
+}
+
+int revision_lookahead(Step step) {
+  return 2 * (step == Step::week ? 52 : step == Step::month ? 12 : 4);
+}
+
+void revise_trend(SeriesDiagnosis& d, std::span<const double> relative_balance,
+                  std::span<const double> utilization, int lookahead) {
+  const int n = static_cast<int>(relative_balance.size());
+  TrendRevision& rev = d.revision;
+  rev = TrendRevision{};
+  rev.lookahead = lookahead;
+  rev.bound.assign(static_cast<size_t>(n), 0.0);
+  // the threshold a move of the trend would have to cross to change the regime
+  const double theta = d.settings.threshold;
+  rev.threshold.resize(static_cast<size_t>(n));
+  for (size_t t = 0; t < static_cast<size_t>(n); ++t) {
+    const bool glut_possible = utilization[t] < d.settings.utilization;
+    rev.threshold[t] = glut_possible && std::abs(d.trend[t] - theta) < std::abs(d.trend[t] + theta) ? theta : -theta;
+  }
+  if (lookahead < 1 || n == 0) return;
+  const int zone = std::min(lookahead, n);  // the last periods, whose bound is measured
+  // the trend of the series cut at e (its first e + 1 periods), for every cut the test reads
+  std::vector<std::vector<double>> cut(static_cast<size_t>(n));
+  const auto trend_cut_at = [&](int e) -> const std::vector<double>& {
+    auto& c = cut[static_cast<size_t>(e)];
+    if (c.empty()) c = trend_of(relative_balance.first(static_cast<size_t>(e) + 1), d.settings);
+    return c;
+  };
+  // the largest move at each distance k from a cut's end when `lookahead` periods come after it
+  std::vector<double> most(static_cast<size_t>(zone), 0.0);
+  for (int e = lookahead; e + lookahead <= n - 1; ++e) {
+    ++rev.samples;
+    const std::vector<double>& now = trend_cut_at(e);
+    const std::vector<double>& later = trend_cut_at(e + lookahead);
+    for (int k = 0; k < zone && k <= e; ++k) {
+      const size_t t = static_cast<size_t>(e - k);
+      most[static_cast<size_t>(k)] = std::max(most[static_cast<size_t>(k)], std::abs(later[t] - now[t]));
+    }
+    cut[static_cast<size_t>(e)].clear();  // no later cut reads it again
+    cut[static_cast<size_t>(e)].shrink_to_fit();
+  }
+  for (int k = 0; k < zone; ++k)
+    rev.bound[static_cast<size_t>(n - 1 - k)] =
+        rev.samples > 0 ? most[static_cast<size_t>(k)] : std::numeric_limits<double>::quiet_NaN();
 }
 
 std::vector<RegimeRun> regime_runs(std::span<const Regime> regimes) {

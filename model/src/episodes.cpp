@@ -7,19 +7,36 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "gpumm/io.hpp"
 #include "gpumm/market.hpp"
 #include "gpumm/sensitivity.hpp"
 #include "parallel.hpp"
 
 namespace gpumm {
 
-SeriesDiagnosis diagnose_run(const Scenario& s, const RunResult& r) {
-  std::vector<double> rel, util;
-  for (const PeriodSummary& p : r.periods) {
-    rel.push_back(p.relative_balance());
-    util.push_back(p.utilization());
+namespace {
+// The series the diagnosis reads: relative balance and market utilization per period.
+struct RunSeries {
+  std::vector<double> relative_balance, utilization;
+  explicit RunSeries(const RunResult& r) {
+    for (const PeriodSummary& p : r.periods) {
+      relative_balance.push_back(p.relative_balance());
+      utilization.push_back(p.utilization());
+    }
   }
-  return diagnose_series(rel, util, resolve_defaults(s.diagnosis, s.step));
+};
+}  // namespace
+
+SeriesDiagnosis diagnose_run(const Scenario& s, const RunResult& r) {
+  const RunSeries x(r);
+  return diagnose_series(x.relative_balance, x.utilization, resolve_defaults(s.diagnosis, s.step));
+}
+
+SeriesDiagnosis diagnose_run_revised(const Scenario& s, const RunResult& r) {
+  const RunSeries x(r);
+  SeriesDiagnosis d = diagnose_series(x.relative_balance, x.utilization, resolve_defaults(s.diagnosis, s.step));
+  revise_trend(d, x.relative_balance, x.utilization, revision_lookahead(s.step));
+  return d;
 }
 
 const char* largest_cause(const CauseNumbers& x) {
@@ -229,6 +246,34 @@ std::string explain_across_seeds(const Scenario& s, const Calendar& cal, const S
          std::to_string(spread.runs) + " runs.\n";
 }
 
+std::string trend_revision_note(const Calendar& cal, const SeriesDiagnosis& d, int t) {
+  const TrendRevision& rev = d.revision;
+  if (rev.bound.empty() || t < rev.zone_start()) return "";
+  const size_t i = static_cast<size_t>(t);
+  const int before_end = cal.size() - 1 - t;
+  const std::string steps = to_string(cal.step()) + "s";
+  const std::string where = before_end == 0 ? "at the horizon's end" : count_text(before_end, to_string(cal.step())) + " before the horizon's end";
+  std::string v = "The trend is provisional here, " + where + ": it rests on fewer later " + steps +
+                  " and moves when the horizon is extended";
+  if (!rev.measured())
+    return v + ", by how much a run shorter than " + count_text(2 * rev.lookahead + 1, to_string(cal.step())) +
+           " cannot measure (extending `end`, with the inputs of the added years, confirms the regime).\n";
+  v += ".";
+  const double moved = rev.bound[i], distance = std::abs(d.trend[i] - rev.threshold[i]);
+  const bool may_change = rev.may_change(d.trend, i);
+  char line[400];
+  std::snprintf(line, sizeof line,
+                " In this run a trend %s a cut-off end moved by up to %.1f%% of demand when two more years came "
+                "after it; this one is %.1f points from the %s%.0f%% threshold, %s (extending `end`, with the "
+                "inputs of the added years, confirms the regime).\n",
+                before_end == 0 ? "at" : (count_text(before_end, to_string(cal.step())) + " before").c_str(), 100 * moved,
+                100 * distance, rev.threshold[i] < 0 ? "-" : "+", 100 * d.settings.threshold,
+                may_change ? "less than that: its regime may change"
+                           : "more than that: a move as large as this run's past ones would not change its regime, but a "
+                             "turn after the horizon could");
+  return v + line;
+}
+
 std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesDiagnosis& d,
                             const std::vector<Episode>& episodes, int firm, int t) {
   const Calendar& cal = r.calendar;
@@ -261,6 +306,7 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
                 100 * d.temporary[static_cast<size_t>(t)], 100 * p.utilization(), p.mismatch_index,
                 p.mismatch_firms, p.mismatch_regions, p.mismatch_generations);
   v += line;
+  v += trend_revision_note(cal, d, t);
   // the price, which a glut story reads first
   if (s.market.enabled) {
     const int year_ago = cal.index_of(Calendar::add(cal[t].start, Duration{-1, Duration::Unit::year}));

@@ -376,7 +376,7 @@ const std::vector<std::string>& summary_columns() {
   static const std::vector<std::string> c = [] {
     std::vector<std::string> names = {"date", "period_end", "period_days"};
     for (const SummaryNumber& n : summary_numbers()) names.emplace_back(n.name);
-    names.insert(names.end(), {"regime", "binding_upstream_node"});
+    names.insert(names.end(), {"regime", "trend_revision_frac", "binding_upstream_node"});
     return names;
   }();
   return c;
@@ -585,6 +585,47 @@ void verdict_timeline(std::string& v, const RunResult& r, const SeriesDiagnosis&
   }
 }
 
+// The last two years' trend moves when the horizon is extended: how far it moved in this run at
+// each distance from a cut-off end, and whether the trend there is further than that from the
+// threshold it would have to cross.
+void verdict_revision(std::string& v, const RunResult& r, const SeriesDiagnosis& d) {
+  const TrendRevision& rev = d.revision;
+  if (rev.bound.empty()) return;
+  const Calendar& cal = r.calendar;
+  const int T = cal.size(), first = rev.zone_start();
+  const std::string step = to_string(cal.step()), steps = step + "s";
+  std::string text = (first == 0 ? "\nThe trend of the whole run"
+                                  : "\nThe trend of the last two years (" + month_of(cal, first) + " to " +
+                                        end_month_of(cal, T - 1) + ")") +
+                     " is provisional: it rests on fewer later " + steps + " and moves when the horizon is extended";
+  if (!rev.measured()) {
+    prose(v, text + ", by how much a run shorter than " + count_text(2 * rev.lookahead + 1, step) + " cannot measure.\n");
+    return;
+  }
+  text += ".";
+  int within = 0, first_within = -1;
+  for (int t = first; t < T; ++t)
+    if (rev.may_change(d.trend, static_cast<size_t>(t))) {
+      ++within;
+      if (first_within < 0) first_within = t;
+    }
+  const int far = T - 1 - first;
+  text += " In this run, the trend " + count_text(far, step) + " before a cut-off end moved by up to " +
+          pct(rev.bound[static_cast<size_t>(first)]).substr(1) + " of demand when two more years came after it, and the trend at that end by up to " +
+          pct(rev.bound[static_cast<size_t>(T - 1)]).substr(1) + " (summary.csv's trend_revision_frac gives it " + step + " by " + step +
+          ").";
+  const std::string crossing = "the threshold it would have to cross to change the regime (-" + pct(d.settings.threshold).substr(1) +
+                               ", or +" + pct(d.settings.threshold).substr(1) + " with utilization below " +
+                               std::to_string(static_cast<int>(std::lround(100 * d.settings.utilization))) + "%)";
+  if (within == 0)
+    text += " In each of those " + steps + " the trend is further than that from " + crossing +
+            ": a move as large as this run's past ones would not change their regimes, but a turn after the horizon could.";
+  else
+    text += " In " + std::to_string(within) + " of those " + steps + " (from " + month_of(cal, first_within) +
+            ") it is within that of " + crossing + ": their regime may change; extending `end`, with the inputs of the added years, confirms it.";
+  prose(v, text + "\n");
+}
+
 // Prices by regime: a spot that falls while compute is structurally short reads as a glut.
 void verdict_prices(std::string& v, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d) {
   if (!s.market.enabled) return;
@@ -724,6 +765,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   // episodes and firm by firm whether they indicate oversupply
   prose(v, verdict_headline(r, d) + "\n");
   verdict_timeline(v, r, d);
+  verdict_revision(v, r, d);
   verdict_prices(v, s, r, d);
   std::vector<char> named(std::size(kSpareCauses), 0);  // causes the verdict names, to say what they mean
   verdict_episodes(v, s, r, episodes, named);
@@ -1092,14 +1134,19 @@ struct RunWriter::Impl {
     check_lines(r, "contracts.csv", contracts);
     check_lines(r, "market.csv", market);
     // the diagnosis of the whole run: trend, temporary component, regimes
-    const SeriesDiagnosis diag = diagnose_run(s, r);
+    const SeriesDiagnosis diag = diagnose_run_revised(s, r);
     CsvWriter summary(out.staged("summary.csv"), summary_columns());
     for (const PeriodSummary& p : r.periods) {
       const size_t t = static_cast<size_t>(p.period);
       const Period& per = cal[p.period];
       summary.text(to_iso(per.start)).text(to_iso(per.last)).number(per.days);
       for (const SummaryNumber& n : summary_numbers()) summary.number(n.value(p, diag, t));
-      summary.text(to_string(diag.regimes[t])).text(binding_upstream_name(s, p.binding_upstream));
+      summary.text(to_string(diag.regimes[t]));
+      // how far the trend may yet move: measured for the last two years only
+      const double revision = diag.revision.bound[t];
+      if (static_cast<int>(t) >= diag.revision.zone_start() && !std::isnan(revision)) summary.number(revision);
+      else summary.text("");
+      summary.text(binding_upstream_name(s, p.binding_upstream));
       summary.end_row();
     }
     summary.close();

@@ -89,7 +89,7 @@ int cmd_explain(const std::vector<std::string>& args, std::ostream& out, std::os
   }
   try {
     RunResult r = simulate(s);
-    const SeriesDiagnosis d = diagnose_run(s, r);
+    const SeriesDiagnosis d = diagnose_run_revised(s, r);
     std::string text = explain_surplus(s, r, d, find_episodes(s, r, d), firm, t);
     // a date written as a quarter or a month, longer than the scenario's step, is read as its
     // first day: say which period that is, and that the others of the span are not in the answer

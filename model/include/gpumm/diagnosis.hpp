@@ -2,6 +2,8 @@
 // Diagnosis (DESIGN §6): the market's structural balance (a trend of the relative balance),
 // the temporary component around it, the mismatch index, and the regime of each period.
 // Pure functions of series, so each can be tested on series with known answers.
+#include <algorithm>
+#include <cmath>
 #include <span>
 #include <string>
 #include <vector>
@@ -52,18 +54,57 @@ DiagnosisSettings resolve_defaults(DiagnosisSettings s, Step step);
 std::vector<Regime> classify_regimes(std::span<const double> trend, std::span<const double> utilization,
                                      const DiagnosisSettings& s);
 
+/// How far the trend near the horizon's end may yet move. Both trends are two-sided: the trend
+/// of a period rests on the periods after it as much as on those before, and the last periods
+/// of a run have fewer after them, so their trend is revised when the horizon is extended (for
+/// the HP filter by several points of demand in the last year). Measured on the series itself,
+/// as a pseudo-real-time test: the series is cut at each period e from `lookahead` to
+/// n - 1 - `lookahead`, and the trend of the series cut at e is compared, at each distance k
+/// (0 to `lookahead` - 1) before e, with the trend of the series cut `lookahead` periods later.
+/// A guide, not a bound: a turn of the series after the horizon can move the trend further.
+struct TrendRevision {
+  int lookahead = 0;                ///< periods added to a cut series in the test
+  int samples = 0;                  ///< cuts measured; 0 when the series is shorter than 2 x lookahead + 1
+  /// per period: for the last `lookahead` periods (the zone), the largest move measured at
+  /// the period's distance from the end (a fraction of demand, as the trend); NaN there when
+  /// nothing could be measured (samples 0); 0 before the zone
+  std::vector<double> bound;
+  /// per period: the threshold nearest the trend whose crossing changes the regime: -theta, or
+  /// +theta where market utilization is below u* (above it, oversupply cannot be called)
+  std::vector<double> threshold;
+  /// Whether the regime of period t may change when the horizon is extended: t is in the zone
+  /// and its trend is within the bound of its threshold (or the bound is not measured).
+  bool may_change(const std::vector<double>& trend, size_t t) const {
+    return static_cast<int>(t) >= zone_start() && !(std::abs(trend[t] - threshold[t]) > bound[t]);
+  }
+  /// The first period of the zone (n - lookahead, at least 0).
+  int zone_start() const { return std::max(0, static_cast<int>(bound.size()) - lookahead); }
+  bool measured() const { return samples > 0; }
+};
+
+/// Periods added in the revision test: two years of periods (24 months, 8 quarters, 104 weeks).
+int revision_lookahead(Step step);
+
 /// The decomposition of a run's relative balance and its regimes.
 struct SeriesDiagnosis {
   DiagnosisSettings settings;      ///< with the step's defaults filled in
   std::vector<double> trend;       ///< structural component of the relative balance
   std::vector<double> temporary;   ///< relative balance - trend
   std::vector<Regime> regimes;
+  /// How far the trend may yet move near the horizon's end: measured by `revise_trend` (a run's
+  /// output and `gpumm explain` do; studies, which do not show it, skip it and leave it empty).
+  TrendRevision revision;
 };
 
 /// Split the relative balance into trend (HP or centred moving average) and temporary
 /// component, and classify each period. `settings` must be resolved (`resolve_defaults`).
 SeriesDiagnosis diagnose_series(std::span<const double> relative_balance,
                                 std::span<const double> utilization, const DiagnosisSettings& settings);
+
+/// Measure `d.revision` (see TrendRevision) for the series `d` was made from, with the same
+/// method and settings; `lookahead` periods are added in the test.
+void revise_trend(SeriesDiagnosis& d, std::span<const double> relative_balance,
+                  std::span<const double> utilization, int lookahead);
 
 /// A run of consecutive periods in one regime, [first, last].
 struct RegimeRun {

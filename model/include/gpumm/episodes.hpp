@@ -18,6 +18,16 @@ namespace gpumm {
 /// classified with the scenario's diagnosis settings (their defaults resolved for its step).
 SeriesDiagnosis diagnose_run(const Scenario& s, const RunResult& r);
 
+/// The same, with how far the trend may yet move near the horizon's end measured
+/// (`SeriesDiagnosis::revision`; two years of periods added in the test): for what a run
+/// writes and `gpumm explain` says.
+SeriesDiagnosis diagnose_run_revised(const Scenario& s, const RunResult& r);
+
+/// For a period in the last two years of a run whose diagnosis measured how far its trend may
+/// yet move (`diagnose_run_revised`): a paragraph on that move and on how far the trend is from
+/// the threshold it would have to cross; "" for any other period.
+std::string trend_revision_note(const Calendar& cal, const SeriesDiagnosis& d, int t);
+
 /// A run of periods in which a firm has more idle capacity than unserved demand.
 struct Episode {
   int firm = -1;
