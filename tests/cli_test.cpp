@@ -1295,7 +1295,10 @@ TEST_CASE("cli: the last two years' trend is provisional: how far it moved in su
   const fs::path dir = scratch("revision-cut"), cut = dir / "to-2030.yaml";
   fs::create_directories(dir);
   std::ofstream(cut) << "extends: '" << (kSource / "inputs/base.yaml").string() << "'\nname: to-2030\nend: 2030-12-31\n";
-  REQUIRE(run_gpumm("run '" + cut.string() + "' -q -o '" + (dir / "out").string() + "'").code == 0);
+  const Result cut_run = run_gpumm("run '" + cut.string() + "' -o '" + (dir / "out").string() + "'");
+  REQUIRE(cut_run.code == 0);
+  CHECK(unwrapped(cut_run.out).find("The regime of 7 of the last 24 months may change when the horizon is extended "
+                                    "(verdict.txt says how far their trend moved).") != std::string::npos);
   const std::string cut_verdict = unwrapped(slurp(dir / "out" / "verdict.txt"));
   CHECK(cut_verdict.find("2027-12 to 2030-12  balanced             trend from -4.8% to +3.5%") != std::string::npos);
   CHECK(cut_verdict.find("In 7 of those months (from 2029-01) it is within that of the threshold it would have to cross to "
@@ -1320,6 +1323,18 @@ TEST_CASE("cli: the last two years' trend is provisional: how far it moved in su
         std::string::npos);
   // a month before the last two years gets no such note
   CHECK(run_gpumm("explain '" + cut.string() + "' --firm meta --date 2028-12").out.find("provisional") == std::string::npos);
+  // the base's run summary has no such line; a run too short to measure says so
+  CHECK(run_gpumm("run inputs/base.yaml -o '" + out.string() + "'").out.find("may change") == std::string::npos);
+  const fs::path year = dir / "year.yaml";
+  std::ofstream(year) << "extends: '" << (kSource / "inputs/base.yaml").string() << "'\nname: year\nend: 2023-12-31\n";
+  const Result short_run = run_gpumm("run '" + year.string() + "' -o '" + (dir / "year").string() + "'");
+  CHECK(unwrapped(short_run.out).find("The regimes of this run may change when the horizon is extended: a run shorter "
+                                      "than 49 months cannot measure how far their trend may move.") != std::string::npos);
+  CHECK(unwrapped(slurp(dir / "year" / "verdict.txt")).find("The trend of the whole run is provisional: it rests on fewer "
+                                                           "later months and moves when the horizon is extended, by how "
+                                                           "much a run shorter than 49 months cannot measure.") !=
+        std::string::npos);
+  CHECK(column(dir / "year" / "summary.csv", "trend_revision_frac") == std::vector<std::string>(12, ""));
 }
 
 TEST_CASE("cli: the run's diagnosis: regimes in summary.csv, episodes.csv and verdict.txt") {

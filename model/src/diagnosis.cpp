@@ -121,6 +121,13 @@ SeriesDiagnosis diagnose_series(std::span<const double> relative_balance,
   return d;
 }
 
+std::vector<int> TrendRevision::may_change(const std::vector<double>& trend) const {
+  std::vector<int> out;
+  for (size_t t = static_cast<size_t>(zone_start()); t < bound.size(); ++t)
+    if (may_change(trend, t)) out.push_back(static_cast<int>(t));
+  return out;
+}
+
 int revision_lookahead(Step step) {
   return 2 * (step == Step::week ? 52 : step == Step::month ? 12 : 4);
 }

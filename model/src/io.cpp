@@ -603,12 +603,7 @@ void verdict_revision(std::string& v, const RunResult& r, const SeriesDiagnosis&
     return;
   }
   text += ".";
-  int within = 0, first_within = -1;
-  for (int t = first; t < T; ++t)
-    if (rev.may_change(d.trend, static_cast<size_t>(t))) {
-      ++within;
-      if (first_within < 0) first_within = t;
-    }
+  const std::vector<int> changing = rev.may_change(d.trend);
   const int far = T - 1 - first;
   text += " In this run, the trend " + count_text(far, step) + " before a cut-off end moved by up to " +
           pct(rev.bound[static_cast<size_t>(first)]).substr(1) + " of demand when two more years came after it, and the trend at that end by up to " +
@@ -617,11 +612,11 @@ void verdict_revision(std::string& v, const RunResult& r, const SeriesDiagnosis&
   const std::string crossing = "the threshold it would have to cross to change the regime (-" + pct(d.settings.threshold).substr(1) +
                                ", or +" + pct(d.settings.threshold).substr(1) + " with utilization below " +
                                std::to_string(static_cast<int>(std::lround(100 * d.settings.utilization))) + "%)";
-  if (within == 0)
+  if (changing.empty())
     text += " In each of those " + steps + " the trend is further than that from " + crossing +
             ": a move as large as this run's past ones would not change their regimes, but a turn after the horizon could.";
   else
-    text += " In " + std::to_string(within) + " of those " + steps + " (from " + month_of(cal, first_within) +
+    text += " In " + std::to_string(changing.size()) + " of those " + steps + " (from " + month_of(cal, changing.front()) +
             ") it is within that of " + crossing + ": their regime may change; extending `end`, with the inputs of the added years, confirms it.";
   prose(v, text + "\n");
 }

@@ -173,6 +173,20 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     // the verdict's first lines: the regimes and the mismatch
     std::istringstream headline(verdict_headline(r, *diagnosis));
     for (std::string line; std::getline(headline, line);) out << wrap_text("  " + line + "\n", kTerminalWidth, 4);
+    // regimes the last two years' trend may yet change, when the horizon is extended
+    const TrendRevision& rev = diagnosis->revision;
+    const size_t changing = rev.may_change(diagnosis->trend).size();
+    const std::string step = to_string(r.calendar.step());
+    const std::string zone = rev.zone_start() == 0 ? "this run"
+                             : "the last " + count_text(static_cast<long long>(rev.bound.size()) - rev.zone_start(), step);
+    if (!rev.measured())
+      out << wrap_text("  The regimes of " + zone + " may change when the horizon is extended: a run shorter than " +
+                           count_text(2 * rev.lookahead + 1, step) + " cannot measure how far their trend may move.\n",
+                       kTerminalWidth, 4);
+    else if (changing > 0)
+      out << wrap_text("  The regime of " + std::to_string(changing) + " of " + zone +
+                           " may change when the horizon is extended (verdict.txt says how far their trend moved).\n",
+                       kTerminalWidth, 4);
     return kOk;
   } catch (const OutputError& e) {
     err << "gpumm: " << e.what() << "\n";

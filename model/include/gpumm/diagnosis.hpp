@@ -77,6 +77,8 @@ struct TrendRevision {
   bool may_change(const std::vector<double>& trend, size_t t) const {
     return static_cast<int>(t) >= zone_start() && !(std::abs(trend[t] - threshold[t]) > bound[t]);
   }
+  /// The periods whose regime may change, in order.
+  std::vector<int> may_change(const std::vector<double>& trend) const;
   /// The first period of the zone (n - lookahead, at least 0).
   int zone_start() const { return std::max(0, static_cast<int>(bound.size()) - lookahead); }
   bool measured() const { return samples > 0; }
