@@ -132,6 +132,84 @@ int revision_lookahead(Step step) {
   return 2 * (step == Step::week ? 52 : step == Step::month ? 12 : 4);
 }
 
+namespace {
+// The HP trend of every prefix of a series near the prefix's end, from one factorization.
+// A = I + lambda D'D of a prefix of m points agrees with that of the whole series in its first
+// m - 2 rows (D'D differs only where the prefix's last rows of D end), so the LDL' factors of
+// those rows, and the forward substitution through them, serve every prefix; a prefix's last
+// two rows are factored on their own, and the back substitution runs only as far as the trend
+// values asked for. The revision test thus costs O(n x lookahead), not n sparse solves.
+class HpPrefixes {
+ public:
+  HpPrefixes(std::span<const double> y, double lambda) : y_(y), lambda_(lambda) {
+    const int n = static_cast<int>(y.size());
+    p_.assign(static_cast<size_t>(n), 0.0);
+    q_.assign(static_cast<size_t>(n), 0.0);
+    d_.assign(static_cast<size_t>(n), 0.0);
+    z_.assign(static_cast<size_t>(n), 0.0);
+    for (int i = 0; i < n; ++i) {
+      const Row r = factor(i, n, i >= 1 ? p_[static_cast<size_t>(i - 1)] : 0.0, i >= 1 ? d_[static_cast<size_t>(i - 1)] : 0.0,
+                           i >= 1 ? z_[static_cast<size_t>(i - 1)] : 0.0);
+      p_[static_cast<size_t>(i)] = r.p;
+      q_[static_cast<size_t>(i)] = r.q;
+      d_[static_cast<size_t>(i)] = r.d;
+      z_[static_cast<size_t>(i)] = r.z;
+    }
+  }
+
+  // The trend of y[0, m) at its last `count` points: out[k] is the value at m - 1 - k.
+  void tail(int m, int count, std::vector<double>& out) const {
+    count = std::min(count, m);
+    out.assign(static_cast<size_t>(count), 0.0);
+    if (m < 3 || lambda_ <= 0) {  // its own trend, as hp_trend has it
+      for (int k = 0; k < count; ++k) out[static_cast<size_t>(k)] = y_[static_cast<size_t>(m - 1 - k)];
+      return;
+    }
+    // the prefix's last two rows, factored with its own entries
+    const size_t a = static_cast<size_t>(m - 3);
+    const Row r2 = factor(m - 2, m, p_[a], d_[a], z_[a]);
+    const Row r1 = factor(m - 1, m, r2.p, r2.d, r2.z);
+    const auto p = [&](int i) { return i == m - 1 ? r1.p : i == m - 2 ? r2.p : p_[static_cast<size_t>(i)]; };
+    const auto q = [&](int i) { return i == m - 1 ? r1.q : i == m - 2 ? r2.q : q_[static_cast<size_t>(i)]; };
+    const auto w = [&](int i) {  // D^-1 z
+      return i == m - 1 ? r1.z / r1.d : i == m - 2 ? r2.z / r2.d : z_[static_cast<size_t>(i)] / d_[static_cast<size_t>(i)];
+    };
+    // back substitution, L' x = w, from the end as far as asked
+    double x1 = 0, x2 = 0;  // x[i + 1], x[i + 2]
+    for (int i = m - 1; i >= m - count; --i) {
+      const double x = w(i) - (i + 1 < m ? p(i + 1) * x1 : 0.0) - (i + 2 < m ? q(i + 2) * x2 : 0.0);
+      out[static_cast<size_t>(m - 1 - i)] = x;
+      x2 = x1;
+      x1 = x;
+    }
+  }
+
+ private:
+  struct Row {
+    double p, q, d, z;  // L(i, i-1), L(i, i-2), D(i), the forward substitution's z(i)
+  };
+  // Row i of the LDL' factors of A for a series of m points, given row i - 1's p, d and z
+  // (rows i - 2 and before are the shared ones: i - 2 <= m - 3).
+  Row factor(int i, int m, double p_prev, double d_prev, double z_prev) const {
+    // A(i, i), A(i, i-1), A(i, i-2) of I + lambda D'D, D's rows r covering points r, r+1, r+2
+    const double diag = 1.0 + lambda_ * ((i <= m - 3) + 4.0 * (i >= 1 && i <= m - 2) + (i >= 2 && i <= m - 1));
+    const double off1 = -2.0 * lambda_ * ((i >= 1 && i <= m - 2) + (i >= 2 && i <= m - 1));
+    const double off2 = lambda_ * (i >= 2 && i <= m - 1);
+    Row r{0, 0, 0, 0};
+    const double d_prev2 = i >= 2 ? d_[static_cast<size_t>(i - 2)] : 0.0;
+    if (i >= 2) r.q = off2 / d_prev2;
+    if (i >= 1) r.p = (off1 - (i >= 2 ? r.q * p_prev * d_prev2 : 0.0)) / d_prev;
+    r.d = diag - (i >= 1 ? r.p * r.p * d_prev : 0.0) - (i >= 2 ? r.q * r.q * d_prev2 : 0.0);
+    r.z = y_[static_cast<size_t>(i)] - (i >= 1 ? r.p * z_prev : 0.0) - (i >= 2 ? r.q * z_[static_cast<size_t>(i - 2)] : 0.0);
+    return r;
+  }
+
+  std::span<const double> y_;
+  double lambda_;
+  std::vector<double> p_, q_, d_, z_;
+};
+}  // namespace
+
 void revise_trend(SeriesDiagnosis& d, std::span<const double> relative_balance,
                   std::span<const double> utilization, int lookahead) {
   const int n = static_cast<int>(relative_balance.size());
@@ -148,25 +226,31 @@ void revise_trend(SeriesDiagnosis& d, std::span<const double> relative_balance,
   }
   if (lookahead < 1 || n == 0) return;
   const int zone = std::min(lookahead, n);  // the last periods, whose bound is measured
-  // the trend of the series cut at e (its first e + 1 periods), for every cut the test reads
-  std::vector<std::vector<double>> cut(static_cast<size_t>(n));
-  const auto trend_cut_at = [&](int e) -> const std::vector<double>& {
-    auto& c = cut[static_cast<size_t>(e)];
-    if (c.empty()) c = trend_of(relative_balance.first(static_cast<size_t>(e) + 1), d.settings);
-    return c;
+  // the trend of the series cut after its first m points, at its last `count` points (out[k]
+  // at m - 1 - k), by the diagnosis' method
+  const bool hp = d.settings.method == DiagnosisSettings::Method::hp;
+  const HpPrefixes prefixes(hp ? relative_balance : std::span<const double>(), d.settings.lambda);
+  const auto tail = [&](int m, int count, std::vector<double>& out) {
+    if (hp) return prefixes.tail(m, count, out);
+    // the centred moving average, its window shrinking at the prefix's end (centred_moving_average)
+    const int half = std::max(0, d.settings.window / 2);
+    out.assign(static_cast<size_t>(std::min(count, m)), 0.0);
+    for (int k = 0; k < static_cast<int>(out.size()); ++k) {
+      const int i = m - 1 - k, h = std::min({half, i, m - 1 - i});
+      double sum = 0;
+      for (int j = i - h; j <= i + h; ++j) sum += relative_balance[static_cast<size_t>(j)];
+      out[static_cast<size_t>(k)] = sum / (2 * h + 1);
+    }
   };
   // the largest move at each distance k from a cut's end when `lookahead` periods come after it
-  std::vector<double> most(static_cast<size_t>(zone), 0.0);
+  std::vector<double> most(static_cast<size_t>(zone), 0.0), now, later;
   for (int e = lookahead; e + lookahead <= n - 1; ++e) {
     ++rev.samples;
-    const std::vector<double>& now = trend_cut_at(e);
-    const std::vector<double>& later = trend_cut_at(e + lookahead);
-    for (int k = 0; k < zone && k <= e; ++k) {
-      const size_t t = static_cast<size_t>(e - k);
-      most[static_cast<size_t>(k)] = std::max(most[static_cast<size_t>(k)], std::abs(later[t] - now[t]));
-    }
-    cut[static_cast<size_t>(e)].clear();  // no later cut reads it again
-    cut[static_cast<size_t>(e)].shrink_to_fit();
+    tail(e + 1, zone, now);                        // now[k]: the trend at e - k, cut at e
+    tail(e + lookahead + 1, lookahead + zone, later);  // later[lookahead + k]: the same point, cut later
+    for (int k = 0; k < zone && k <= e; ++k)
+      most[static_cast<size_t>(k)] = std::max(most[static_cast<size_t>(k)],
+                                              std::abs(later[static_cast<size_t>(lookahead + k)] - now[static_cast<size_t>(k)]));
   }
   for (int k = 0; k < zone; ++k)
     rev.bound[static_cast<size_t>(n - 1 - k)] =
