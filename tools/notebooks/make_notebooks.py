@@ -80,6 +80,17 @@ def h100e(x):
     return "%.0fk" % (x / 1e3) if abs(x) < 1e6 else "%.2fM" % (x / 1e6)
 
 
+def revision_words(zone, trend_of):
+    """Whether the last two years' regimes hold against their trend's revision (as verdict.txt has it)."""
+    margin = [abs(trend_of(r) + 0.05) - num(r["trend_revision_frac"]) for r in zone]
+    if min(margin) > 0:
+        return ("In each of those months the trend is further than that below -5%% (by %.1f points at least), so the "
+                "regime holds against moves as large as the run's past ones; a turn after 2032 could still move it."
+                % (100 * min(margin)))
+    return ("In %d of those months the trend is within that of -5%%: their regime may change with a longer horizon."
+            % sum(m <= 0 for m in margin))
+
+
 class Chart:
     """A line chart: x in years, y as given; series, markers, shaded spans, reference lines."""
 
@@ -282,8 +293,14 @@ def notebook(runs, tornado, sobol, diff, mc, out):
         c.span(year_of(a), year_of(b) + 1 / 12, REGIME_FILL[regime])
     c.hline(-0.05, "shortage threshold -5%", "#cc0000")
     c.hline(0.05, "oversupply threshold +5%", "#3366cc")
+    # the last two years' trend may yet move: as far as it moved in the run at that distance
+    # from a cut-off end (summary.csv's trend_revision_frac)
+    zone = [r for r in s if r["trend_revision_frac"] != ""]
+    trend_of = lambda r: num(r["trend_relative_balance_frac"])
+    c.band([year_of(r["date"]) for r in zone], [trend_of(r) - num(r["trend_revision_frac"]) for r in zone],
+           [trend_of(r) + num(r["trend_revision_frac"]) for r in zone], "trend +/- its revision (last two years)", COLOURS[1])
     c.line(xs, [num(r["relative_balance_frac"]) for r in s], "relative balance", COLOURS[0], 1.2)
-    c.line(xs, [num(r["trend_relative_balance_frac"]) for r in s], "structural trend (Hodrick-Prescott)", COLOURS[1], 2.4)
+    c.line(xs, [trend_of(r) for r in s], "structural trend (Hodrick-Prescott)", COLOURS[1], 2.4)
     save("balance.svg", c.svg())
     counts = {}
     for r in s:
@@ -295,7 +312,12 @@ def notebook(runs, tornado, sobol, diff, mc, out):
     for a, b, regime, n in regime_runs(s):
         md.append("- %s to %s: `%s` (%d months)" % (a[:7], b[:7], regime, n))
     md += ["", "The monthly balance dips well below its trend in 2026 (chips waiting for power): the filter calls "
-           "that part temporary, because capacity catches up in 2027-2029.", ""]
+           "that part temporary, because capacity catches up in 2027-2029.", "",
+           "The trend is two-sided, so that of the last two years (%s to %s) is provisional: it moves when the horizon "
+           "is extended. The band around it is as far as the run's own trend moved at that distance from a cut-off end "
+           "when two more years came after it: %.1f%% of demand 23 months before the end, %.1f%% at the end. %s"
+           % (zone[0]["date"][:7], zone[-1]["date"][:7], 100 * num(zone[0]["trend_revision_frac"]),
+              100 * num(zone[-1]["trend_revision_frac"]), revision_words(zone, trend_of)), ""]
 
     # 2. prices
     m = read_csv(os.path.join(runs["base"], "market.csv"))
