@@ -8,6 +8,8 @@
 //                  load it, simulate, diagnose (what every run of a study costs, one thread)
 //   BM_StudyInstantiate, BM_StudySimulate, BM_StudyDiagnose  its three parts apart (the
 //                  simulation on the first 96 points of BM_SobolStudy's design)
+//   BM_DiagnoseRevised the diagnosis a written run makes: BM_StudyDiagnose's, and how far
+//                  the last two years' trend may yet move (the revision test)
 //   BM_SobolStudy  a Sobol study of 10 base parameters, N = 64 (768 runs) on 2 threads;
 //                  `runs_per_s` extrapolates to the N = 2^13 (98,304-run) study
 //   BM_ExplainSeeds `gpumm explain --seeds 256` on the base (meta, 2026-07), 2 threads
@@ -212,6 +214,16 @@ void BM_StudyDiagnose(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_StudyDiagnose)->Unit(benchmark::kMillisecond);
+
+void BM_DiagnoseRevised(benchmark::State& state) {
+  const gpumm::Scenario s = gpumm::load_scenario_file(GPUMM_SOURCE_DIR "/inputs/base.yaml");
+  const gpumm::RunResult r = gpumm::simulate(s);
+  for (auto _ : state) {
+    const auto d = gpumm::diagnose_run_revised(s, r);
+    benchmark::DoNotOptimize(d.revision.bound.back());
+  }
+}
+BENCHMARK(BM_DiagnoseRevised)->Unit(benchmark::kMillisecond);
 
 void BM_SobolStudy(benchmark::State& state) {
   gpumm::Study study;

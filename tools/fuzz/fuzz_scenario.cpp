@@ -1,8 +1,9 @@
-// libFuzzer target for the scenario loader and the run (see README, "Fuzzing").
+// libFuzzer target for the scenario loader, the run and its diagnosis (see README, "Fuzzing").
 // Any text either loads or is refused with a ScenarioError; a scenario that loads runs
 // without a fault, keeps its stocks within their bounds (no `invariant` warning) and gives
-// finite numbers. Anything else (another exception, a crash, a sanitizer report, a hang, a
-// NaN) is a bug.
+// finite numbers, and its diagnosis (trend, its revision near the end, episodes, the verdict)
+// is made without a fault and with finite numbers. Anything else (another exception, a crash,
+// a sanitizer report, a hang, a NaN) is a bug.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -10,7 +11,9 @@
 #include <exception>
 #include <string>
 
+#include "gpumm/episodes.hpp"
 #include "gpumm/error.hpp"
+#include "gpumm/io.hpp"
 #include "gpumm/scenario.hpp"
 #include "gpumm/simulate.hpp"
 
@@ -47,5 +50,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::fprintf(stderr, "period %d: a number that is not finite\n", p.period);
         std::abort();
       }
+  // what a written run adds: the diagnosis with its trend's revision, episodes and the verdict
+  try {
+    const gpumm::SeriesDiagnosis d = gpumm::diagnose_run_revised(s, run);
+    for (size_t t = 0; t < d.trend.size(); ++t) {
+      const double bound = d.revision.bound[t];
+      if (!std::isfinite(d.trend[t]) || !(std::isfinite(bound) || (std::isnan(bound) && !d.revision.measured()))) {
+        std::fprintf(stderr, "period %zu: a trend or its revision that is not finite\n", t);
+        std::abort();
+      }
+    }
+    (void)gpumm::verdict_text(s, run, d, gpumm::find_episodes(s, run, d));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "the diagnosis of a run failed: %s\n", e.what());
+    std::abort();
+  }
   return 0;
 }
