@@ -1323,6 +1323,17 @@ TEST_CASE("cli: the last two years' trend is provisional: how far it moved in su
         std::string::npos);
   // a month before the last two years gets no such note
   CHECK(run_gpumm("explain '" + cut.string() + "' --firm meta --date 2028-12").out.find("provisional") == std::string::npos);
+  // the base extended past its capex plan (to 2032) is warned that its firms buy nothing after it
+  const fs::path longer = dir / "to-2034.yaml";
+  std::ofstream(longer) << "extends: '" << (kSource / "inputs/base.yaml").string() << "'\nname: to-2034\nend: 2034-12-31\n";
+  const Result long_run = run_gpumm("run '" + longer.string() + "' -o '" + (dir / "to-2034").string() + "'");
+  CHECK(long_run.code == 0);
+  const std::string missing = "capex_missing: years of the run without capex, which spend nothing: microsoft 2033-2034; "
+                              "google 2033-2034; amazon 2033-2034; and 6 more firms (after a firm's first year of capex, "
+                              "a year it does not give is $0: give it, or $0 where none is meant)";
+  CHECK(unwrapped(long_run.out).find("warning: 2023-01-01: " + missing) != std::string::npos);
+  CHECK(slurp(dir / "to-2034" / "warnings.csv").find("2023-01-01,capex_missing,") != std::string::npos);
+  CHECK(slurp(out / "warnings.csv").find("capex_missing") == std::string::npos);  // the base's plan covers its run
   // the base's run summary has no such line; a run too short to measure says so
   CHECK(run_gpumm("run inputs/base.yaml -o '" + out.string() + "'").out.find("may change") == std::string::npos);
   const fs::path year = dir / "year.yaml";

@@ -264,6 +264,41 @@ TEST_CASE("simulate: capex buys GPUs at their price, spread over the year by day
   CHECK(r.periods[1].capex_spent_usd == doctest::Approx(14.0e6));
 }
 
+TEST_CASE("simulate: years of the run without capex after a firm's first are warned of, and spend nothing") {
+  // 2024-2028 by quarters; capex given for 2025 and 2027 only: 2024 is before the plan (no
+  // warning: a firm may start spending later), 2026 is skipped and 2028 is past the plan's end
+  const std::string firm = "    power_at_start: {r1: 1 GW}\n"
+                           "    capex: {2025: $3B, 2027: $5B}\n    family_mix: {g1: 1.0}\n";
+  Scenario s = load(one_firm("quarter", "2024-Q1", "2028-12-31", firm));
+  const std::vector<MissingCapex> missing = missing_capex(s, Calendar(s.start, s.end, s.step));
+  REQUIRE(missing.size() == 2);
+  CHECK(missing[0].year == 2026);
+  CHECK(missing[1].year == 2028);
+  RunResult r = simulate(s);
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].period == 0);
+  CHECK(r.warnings[0].code == "capex_missing");
+  CHECK(r.warnings[0].message ==
+        "years of the run without capex, which spend nothing: f1 2026, 2028 (after a firm's first year of capex, a year "
+        "it does not give is $0: give it, or $0 where none is meant)");
+  // the quarters of 2026 and 2028 spend nothing; those of 2025 and 2027 do
+  for (const PeriodSummary& p : r.periods) {
+    const int year = r.calendar[p.period].start.year();
+    CHECK_MESSAGE((p.capex_spent_usd > 0) == (year == 2025 || year == 2027), std::to_string(year));
+  }
+  // $0 written for those years says it is meant: no warning
+  Scenario zero = load(one_firm("quarter", "2024-Q1", "2028-12-31",
+                                "    power_at_start: {r1: 1 GW}\n"
+                                "    capex: {2025: $3B, 2026: $0, 2027: $5B, 2028: $0}\n    family_mix: {g1: 1.0}\n"));
+  CHECK(simulate(zero).warnings.empty());
+  // a capex_start after the plan's first year counts from the first year the run spends
+  Scenario later = load(one_firm("quarter", "2024-Q1", "2026-12-31",
+                                 "    power_at_start: {r1: 1 GW}\n"
+                                 "    capex: {2023: $1B, 2025: $3B, 2026: $4B}\n    capex_start: 2025-01-01\n"
+                                 "    family_mix: {g1: 1.0}\n"));
+  CHECK(missing_capex(later, Calendar(later.start, later.end, later.step)).empty());
+}
+
 TEST_CASE("simulate: capex of years that no period spends is warned of, with its years and sums") {
   // quarters of 2025-2026; capex from 2025-05-01: the quarter Apr-Jun 2025 is the first spent
   // (its last day is after that date), so 2025 and 2026 are spent, 2023-2024 and 2027-2029 not

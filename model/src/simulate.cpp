@@ -17,6 +17,10 @@ RunResult Engine::run(const PeriodObserver& observer) {
   // changed number there changes nothing, which would otherwise go unseen
   if (const std::vector<UnspentCapex> unspent = unspent_capex(s_, cal_); !unspent.empty())
     warn_once(0, "capex_outside_run", describe_unspent_capex(s_, unspent));
+  // nor is a plan that ends before the horizon, but the firm then buys nothing, which a horizon
+  // extended past a plan would otherwise show as a collapse of supply with no word of why
+  if (const std::vector<MissingCapex> missing = missing_capex(s_, cal_); !missing.empty())
+    warn_once(0, "capex_missing", describe_missing_capex(s_, missing));
   result.periods.reserve(static_cast<size_t>(p_.T));
   records_ = &result.firm_records;
   records_->assign(static_cast<size_t>(p_.T * p_.F), {});
@@ -367,6 +371,51 @@ std::string describe_unspent_capex(const Scenario& s, const std::vector<UnspentC
   if (firms > kFirmsShown) text += "; and " + std::to_string(firms - kFirmsShown) + " more firms";
   return text +
          " (a year's capex is spent in the periods it overlaps, from the firm's capex_start, or the start, to the end)";
+}
+
+std::vector<MissingCapex> missing_capex(const Scenario& s, const Calendar& cal) {
+  std::vector<MissingCapex> out;
+  const int T = cal.size();
+  if (T == 0) return out;
+  const int last_year = cal[T - 1].last.year();
+  for (size_t f = 0; f < s.firms.size(); ++f) {
+    const Firm& firm = s.firms[f];
+    if (firm.capex_usd.empty()) continue;
+    // from the first year given (or the first the run spends, if later) to the end
+    int first = 0;
+    while (first < T && firm.capex_start && cal[first].last < *firm.capex_start) ++first;
+    if (first == T) continue;
+    const int from = std::max(firm.capex_usd.begin()->first, static_cast<int>(cal[first].start.year()));
+    for (int year = from + 1; year <= last_year; ++year)
+      if (!firm.capex_usd.contains(year)) out.push_back({static_cast<int>(f), year});
+  }
+  return out;
+}
+
+std::string describe_missing_capex(const Scenario& s, const std::vector<MissingCapex>& missing) {
+  constexpr size_t kFirmsShown = 3;
+  std::string text = "years of the run without capex, which spend nothing: ";
+  size_t firms = 0;
+  for (size_t k = 0; k < missing.size();) {
+    size_t end = k;
+    while (end < missing.size() && missing[end].firm == missing[k].firm) ++end;
+    if (++firms <= kFirmsShown) {
+      if (firms > 1) text += "; ";
+      text += s.firms[static_cast<size_t>(missing[k].firm)].id + " ";
+      // runs of consecutive years as one range: `2033-2034`
+      for (size_t j = k; j < end;) {
+        size_t last = j;
+        while (last + 1 < end && missing[last + 1].year == missing[last].year + 1) ++last;
+        if (j > k) text += ", ";
+        text += std::to_string(missing[j].year);
+        if (last > j) text.append(1, '-').append(std::to_string(missing[last].year));
+        j = last + 1;
+      }
+    }
+    k = end;
+  }
+  if (firms > kFirmsShown) text += "; and " + std::to_string(firms - kFirmsShown) + " more firms";
+  return text + " (after a firm's first year of capex, a year it does not give is $0: give it, or $0 where none is meant)";
 }
 
 RunResult simulate(const Scenario& s, const PeriodObserver& observer) {

@@ -47,7 +47,7 @@ std::string lookalike_note(const std::string& text);
 /// from writing a run's files, never from a study's runs.
 inline constexpr const char* kWarningCodes[] = {"uncalibrated_step", "capex_unspent", "backlog_undeliverable",
                                                  "contract_shortfall", "invariant", "spreadsheet_rows",
-                                                 "orders_before_start", "capex_outside_run"};
+                                                 "orders_before_start", "capex_outside_run", "capex_missing"};
 
 /// Numeric trouble during a run: recorded with its period, never thrown.
 struct Warning {

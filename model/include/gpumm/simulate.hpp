@@ -203,6 +203,18 @@ std::vector<UnspentCapex> unspent_capex(const Scenario& s, const Calendar& cal);
 /// amounts, the first few firms in full.
 std::string describe_unspent_capex(const Scenario& s, const std::vector<UnspentCapex>& unspent);
 
+/// The years of the run without a value in a firm's capex after its first one, which it spends
+/// nothing in (a plan that ends before the horizon, or skips a year), by firm and year.
+struct MissingCapex {
+  int firm = 0;
+  int year = 0;
+};
+std::vector<MissingCapex> missing_capex(const Scenario& s, const Calendar& cal);
+
+/// One line on `missing` for a run's warnings (`capex_missing`): the firms and years, the first
+/// few firms in full.
+std::string describe_missing_capex(const Scenario& s, const std::vector<MissingCapex>& missing);
+
 /// Run the scenario. `seed` overrides the scenario's seed when given.
 RunResult simulate(const Scenario& s, const PeriodObserver& observer = {});
 
