@@ -340,36 +340,51 @@ std::vector<UnspentCapex> unspent_capex(const Scenario& s, const Calendar& cal) 
   return out;
 }
 
-std::string describe_unspent_capex(const Scenario& s, const std::vector<UnspentCapex>& unspent) {
+namespace {
+// "f1 2023-2024 ($3B), 2027 ($5B), outside 2025-2026; f2 ...; and 2 more firms": the years of
+// the first few firms in `v` (sorted by firm, then year), runs of consecutive years as one range
+// followed by `range_note(first, last)` (indices into v), each firm's by `firm_note(its first)`.
+template <class Entry, class RangeNote, class FirmNote>
+std::string years_by_firm(const Scenario& s, const std::vector<Entry>& v, RangeNote range_note, FirmNote firm_note) {
   constexpr size_t kFirmsShown = 3;
-  std::string text = "capex that no period spends: ";
+  std::string text;
   size_t firms = 0;
-  for (size_t k = 0; k < unspent.size();) {
-    const UnspentCapex& u = unspent[k];
+  for (size_t k = 0; k < v.size();) {
     size_t end = k;
-    while (end < unspent.size() && unspent[end].firm == u.firm) ++end;
+    while (end < v.size() && v[end].firm == v[k].firm) ++end;
     if (++firms <= kFirmsShown) {
       if (firms > 1) text += "; ";
-      text += s.firms[static_cast<size_t>(u.firm)].id + " ";
-      // runs of consecutive years as one range with their sum: `2025-2029 ($796B)`
+      text += s.firms[static_cast<size_t>(v[k].firm)].id + " ";
       for (size_t j = k; j < end;) {
         size_t last = j;
-        double usd = unspent[j].usd;
-        while (last + 1 < end && unspent[last + 1].year == unspent[last].year + 1) usd += unspent[++last].usd;
+        while (last + 1 < end && v[last + 1].year == v[last].year + 1) ++last;
         if (j > k) text += ", ";
-        text += std::to_string(unspent[j].year);
-        if (last > j) text.append(1, '-').append(std::to_string(unspent[last].year));
-        text += " ($" + significant_number(usd) + ")";
+        text += std::to_string(v[j].year);
+        if (last > j) text.append(1, '-').append(std::to_string(v[last].year));
+        text += range_note(j, last);
         j = last + 1;
       }
-      text += u.first_year <= u.last_year
-                  ? ", outside " + std::to_string(u.first_year) + "-" + std::to_string(u.last_year)
-                  : ", as its capex_start is after the end";
+      text += firm_note(v[k]);
     }
     k = end;
   }
   if (firms > kFirmsShown) text += "; and " + std::to_string(firms - kFirmsShown) + " more firms";
-  return text +
+  return text;
+}
+}  // namespace
+
+std::string describe_unspent_capex(const Scenario& s, const std::vector<UnspentCapex>& unspent) {
+  // each range with its sum: `2025-2029 ($796B)`
+  const auto sum = [&](size_t first, size_t last) {
+    double usd = 0;
+    for (size_t j = first; j <= last; ++j) usd += unspent[j].usd;
+    return " ($" + significant_number(usd) + ")";
+  };
+  const auto outside = [](const UnspentCapex& u) {
+    return u.first_year <= u.last_year ? ", outside " + std::to_string(u.first_year) + "-" + std::to_string(u.last_year)
+                                       : std::string(", as its capex_start is after the end");
+  };
+  return "capex that no period spends: " + years_by_firm(s, unspent, sum, outside) +
          " (a year's capex is spent in the periods it overlaps, from the firm's capex_start, or the start, to the end)";
 }
 
@@ -393,29 +408,9 @@ std::vector<MissingCapex> missing_capex(const Scenario& s, const Calendar& cal) 
 }
 
 std::string describe_missing_capex(const Scenario& s, const std::vector<MissingCapex>& missing) {
-  constexpr size_t kFirmsShown = 3;
-  std::string text = "years of the run without capex, which spend nothing: ";
-  size_t firms = 0;
-  for (size_t k = 0; k < missing.size();) {
-    size_t end = k;
-    while (end < missing.size() && missing[end].firm == missing[k].firm) ++end;
-    if (++firms <= kFirmsShown) {
-      if (firms > 1) text += "; ";
-      text += s.firms[static_cast<size_t>(missing[k].firm)].id + " ";
-      // runs of consecutive years as one range: `2033-2034`
-      for (size_t j = k; j < end;) {
-        size_t last = j;
-        while (last + 1 < end && missing[last + 1].year == missing[last].year + 1) ++last;
-        if (j > k) text += ", ";
-        text += std::to_string(missing[j].year);
-        if (last > j) text.append(1, '-').append(std::to_string(missing[last].year));
-        j = last + 1;
-      }
-    }
-    k = end;
-  }
-  if (firms > kFirmsShown) text += "; and " + std::to_string(firms - kFirmsShown) + " more firms";
-  return text + " (after a firm's first year of capex, a year it does not give is $0: give it, or $0 where none is meant)";
+  const auto none = [](auto&&...) { return std::string(); };
+  return "years of the run without capex, which spend nothing: " + years_by_firm(s, missing, none, none) +
+         " (after a firm's first year of capex, a year it does not give is $0: give it, or $0 where none is meant)";
 }
 
 RunResult simulate(const Scenario& s, const PeriodObserver& observer) {
