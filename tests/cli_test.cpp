@@ -1269,7 +1269,7 @@ TEST_CASE("cli: a scenario with demand reports it and lists its projects") {
   for (const char* f : kFiles) CHECK_MESSAGE(slurp(out / f) == slurp(again / f), std::string(f));
 }
 
-TEST_CASE("cli: the last two years' trend is provisional: how far it moved in summary.csv and what it may change in verdict.txt and explain") {
+TEST_CASE("cli: the trend read in real time and the last two years' provisional trend in summary.csv and verdict.txt and explain") {
   const fs::path out = scratch("revision");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + out.string() + "'").code == 0);
   const auto dates = column(out / "summary.csv", "date");
@@ -1290,6 +1290,29 @@ TEST_CASE("cli: the last two years' trend is provisional: how far it moved in su
   // the base's shortage of 2031-2032 is deeper than any such move
   CHECK(verdict.find("In each of those months the trend is further than that from the threshold it would have to cross "
                      "to change the regime (-5.0%, or +5.0% with utilization below 85%)") != std::string::npos);
+  // read in real time (from the months up to each only) the trend of July 2030 is +6.9%,
+  // balanced, where after the fact it is -10.4%, a structural shortage (the README's figures)
+  const auto realtime = column(out / "summary.csv", "trend_realtime_frac");
+  const auto regime_then = column(out / "summary.csv", "regime_realtime");
+  const auto regime = column(out / "summary.csv", "regime");
+  CHECK(dates[90] == "2030-07-01");
+  CHECK(std::stod(realtime[90]) == doctest::Approx(0.069).epsilon(0.01));
+  CHECK(regime_then[90] == "balanced");
+  CHECK(regime[90] == "structural_shortage");
+  CHECK(std::stod(realtime[0]) == doctest::Approx(std::stod(column(out / "summary.csv", "relative_balance_frac")[0])));
+  int differ = 0;
+  for (size_t t = 0; t < regime.size(); ++t) differ += regime[t] != regime_then[t];
+  CHECK(differ == 58);
+  CHECK(verdict.find("Read in real time (each month's trend from the months up to it only, as an analyst would have "
+                     "measured it then), the regime differs from the one after the fact in 58 of 120 months: ") !=
+        std::string::npos);
+  CHECK(verdict.find("2029-08 to 2031-06  balanced            in real time (trend +3.6% to -3.7%, highest +7.0%), "
+                     "structural_shortage after the fact (-5.2% to -18.6%)") != std::string::npos);
+  CHECK(verdict.find("In 41 of those months the trend read in real time stands above the trend after the fact") !=
+        std::string::npos);
+  CHECK(unwrapped(run_gpumm("explain inputs/base.yaml --firm meta --date 2030-07").out)
+            .find("Read in real time, from the months up to 2030-07 only, the trend was +6.9% of demand: regime "
+                  "balanced then (structural_shortage after the fact).") != std::string::npos);
   // cut at 2030-12, the base calls 2030 balanced, which the two more years of the base revise
   // into a structural shortage: the verdict and explain say the regime may change there
   const fs::path dir = scratch("revision-cut"), cut = dir / "to-2030.yaml";

@@ -183,6 +183,10 @@ TEST_CASE("diagnosis: the trend's revision near the end measured by hand on a mo
   CHECK(rev.threshold[4] == 0.05);
   CHECK(rev.may_change(d.trend, 4));
   CHECK_FALSE(rev.may_change(d.trend, 3));  // before the zone
+  // in real time a centred moving average has only the period itself at a cut's end
+  CHECK(rev.realtime == std::vector<double>{0, 0, 0, 0, 0.06});
+  CHECK(rev.realtime_regimes.back() == Regime::oversupply);
+  CHECK(rev.realtime_regimes[3] == Regime::balanced);
   // 0.09 at the end: the cut at 3 moves by 0.03, and the trend is 0.04 from +5%: it holds
   SeriesDiagnosis far = moving_average_diagnosis({0, 0, 0, 0, 0.09}, util);
   revise_trend(far, std::vector<double>{0, 0, 0, 0, 0.09}, util, 1);
@@ -230,7 +234,7 @@ TEST_CASE("diagnosis: a series too short for the revision test leaves its last p
   CHECK(revision_lookahead(Step::week) == 104);
 }
 
-TEST_CASE("diagnosis: the trend's revision equals one measured with a sparse solve of every cut") {
+TEST_CASE("diagnosis: the trend's revision and its real-time reading equal those of a sparse solve of every cut") {
   // the test as written: the trend of each cut by hp_trend (or the moving average), compared
   // point by point; the library shares one factorization among the cuts instead
   const auto brute = [](const std::vector<double>& y, const DiagnosisSettings& s, int lookahead) {
@@ -273,7 +277,13 @@ TEST_CASE("diagnosis: the trend's revision equals one measured with a sparse sol
       for (size_t t = 0; t < y.size(); ++t) {
         const std::string where = std::string(gpumm::to_string(step)) + " period " + std::to_string(t);
         CHECK_MESSAGE(std::abs(d.revision.bound[t] - expected[t]) < 1e-8, where);
+        // the trend in real time is the last value of the cut at t
+        const std::vector<double> head(y.begin(), y.begin() + static_cast<long>(t) + 1);
+        const double realtime = method == DiagnosisSettings::Method::hp ? hp_trend(head, s.lambda).back()
+                                                                        : centred_moving_average(head, s.window).back();
+        CHECK_MESSAGE(std::abs(d.revision.realtime[t] - realtime) < 1e-8, where);
       }
+      CHECK(d.revision.realtime_regimes == classify_regimes(d.revision.realtime, util, s));
       if (method == DiagnosisSettings::Method::hp) CHECK(d.revision.bound[y.size() - 1] > 0.01);
     }
   }

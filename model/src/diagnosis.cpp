@@ -224,8 +224,7 @@ void revise_trend(SeriesDiagnosis& d, std::span<const double> relative_balance,
     const bool glut_possible = utilization[t] < d.settings.utilization;
     rev.threshold[t] = glut_possible && std::abs(d.trend[t] - theta) < std::abs(d.trend[t] + theta) ? theta : -theta;
   }
-  if (lookahead < 1 || n == 0) return;
-  const int zone = std::min(lookahead, n);  // the last periods, whose bound is measured
+  if (n == 0) return;
   // the trend of the series cut after its first m points, at its last `count` points (out[k]
   // at m - 1 - k), by the diagnosis' method
   const bool hp = d.settings.method == DiagnosisSettings::Method::hp;
@@ -242,8 +241,18 @@ void revise_trend(SeriesDiagnosis& d, std::span<const double> relative_balance,
       out[static_cast<size_t>(k)] = sum / (2 * h + 1);
     }
   };
+  // the trend in real time: each cut's own last value
+  std::vector<double> now, later;
+  rev.realtime.resize(static_cast<size_t>(n));
+  for (int t = 0; t < n; ++t) {
+    tail(t + 1, 1, now);
+    rev.realtime[static_cast<size_t>(t)] = now[0];
+  }
+  rev.realtime_regimes = classify_regimes(rev.realtime, utilization, d.settings);
+  if (lookahead < 1) return;
+  const int zone = std::min(lookahead, n);  // the last periods, whose bound is measured
   // the largest move at each distance k from a cut's end when `lookahead` periods come after it
-  std::vector<double> most(static_cast<size_t>(zone), 0.0), now, later;
+  std::vector<double> most(static_cast<size_t>(zone), 0.0);
   for (int e = lookahead; e + lookahead <= n - 1; ++e) {
     ++rev.samples;
     tail(e + 1, zone, now);                        // now[k]: the trend at e - k, cut at e

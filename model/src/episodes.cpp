@@ -306,6 +306,15 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
                 100 * d.temporary[static_cast<size_t>(t)], 100 * p.utilization(), p.mismatch_index,
                 p.mismatch_firms, p.mismatch_regions, p.mismatch_generations);
   v += line;
+  // what an analyst would have measured then, from the periods up to it only
+  if (!d.revision.realtime.empty()) {
+    const Regime then = d.revision.realtime_regimes[static_cast<size_t>(t)];
+    std::snprintf(line, sizeof line, "Read in real time, from the %ss up to %s only, the trend was %+.1f%% of demand: regime %s%s.\n",
+                  to_string(cal.step()).c_str(), period_words(cal, t).c_str(), 100 * d.revision.realtime[static_cast<size_t>(t)],
+                  to_string(then).c_str(),
+                  then == regime ? ", as after the fact" : (" then (" + to_string(regime) + " after the fact)").c_str());
+    v += line;
+  }
   v += trend_revision_note(cal, d, t);
   // the price, which a glut story reads first
   if (s.market.enabled) {

@@ -376,7 +376,8 @@ const std::vector<std::string>& summary_columns() {
   static const std::vector<std::string> c = [] {
     std::vector<std::string> names = {"date", "period_end", "period_days"};
     for (const SummaryNumber& n : summary_numbers()) names.emplace_back(n.name);
-    names.insert(names.end(), {"regime", "trend_revision_frac", "binding_upstream_node"});
+    names.insert(names.end(), {"regime", "trend_revision_frac", "trend_realtime_frac", "regime_realtime",
+                               "binding_upstream_node"});
     return names;
   }();
   return c;
@@ -621,6 +622,49 @@ void verdict_revision(std::string& v, const RunResult& r, const SeriesDiagnosis&
   prose(v, text + "\n");
 }
 
+// The regime read in real time (each period's trend from the periods up to it only) where it
+// differs from the regime after the fact: what the market would have seen then, and was not.
+void verdict_realtime(std::string& v, const RunResult& r, const SeriesDiagnosis& d) {
+  const TrendRevision& rev = d.revision;
+  if (rev.realtime_regimes.empty()) return;
+  const Calendar& cal = r.calendar;
+  const int T = cal.size();
+  const std::string steps = to_string(cal.step()) + "s";
+  int differ = 0;
+  for (int t = 0; t < T; ++t) differ += rev.realtime_regimes[static_cast<size_t>(t)] != d.regimes[static_cast<size_t>(t)];
+  if (differ == 0) return;  // nothing to tell apart
+  std::string head = "\nRead in real time (each " + to_string(cal.step()) + "'s trend from the " + steps +
+                     " up to it only, as an analyst would have measured it then";
+  if (d.settings.method == DiagnosisSettings::Method::moving_average)
+    head += "; a centred moving average has only the " + to_string(cal.step()) + " itself at a cut's end";
+  head += "), the regime differs from the one after the fact in " + std::to_string(differ) + " of " + count_text(T, to_string(cal.step()));
+  prose(v, head + ":\n");
+  const auto realtime = [&](int t) { return rev.realtime[static_cast<size_t>(t)]; };
+  const auto after = [&](int t) { return d.trend[static_cast<size_t>(t)]; };
+  for (int t = 0; t < T;) {
+    const Regime now = rev.realtime_regimes[static_cast<size_t>(t)], later = d.regimes[static_cast<size_t>(t)];
+    int last = t;
+    while (last + 1 < T && rev.realtime_regimes[static_cast<size_t>(last + 1)] == now &&
+           d.regimes[static_cast<size_t>(last + 1)] == later)
+      ++last;
+    if (now != later) {
+      char line[200];
+      std::snprintf(line, sizeof line, "  %s to %s  %-20s", month_of(cal, t).c_str(), end_month_of(cal, last).c_str(),
+                    to_string(now).c_str());
+      v += wrap_text(std::string(line) + "in real time (trend " + first_to_last(t, last, realtime, pct) + "), " +
+                         to_string(later) + " after the fact (" + first_to_last(t, last, after, pct) + ")\n",
+                     kVerdictWidth, kRowText);
+    }
+    t = last + 1;
+  }
+  int above = 0;
+  for (int t = 0; t < T; ++t)
+    above += rev.realtime_regimes[static_cast<size_t>(t)] != d.regimes[static_cast<size_t>(t)] && realtime(t) > after(t);
+  prose(v, "In " + std::to_string(above) + " of those " + steps + " the trend read in real time stands above the "
+        "trend after the fact: spare capacity then looked more lasting than it was, which only the " + steps +
+        " after it show.\n");
+}
+
 // Prices by regime: a spot that falls while compute is structurally short reads as a glut.
 void verdict_prices(std::string& v, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d) {
   if (!s.market.enabled) return;
@@ -761,6 +805,7 @@ std::string verdict_text(const Scenario& s, const RunResult& r, const SeriesDiag
   prose(v, verdict_headline(r, d) + "\n");
   verdict_timeline(v, r, d);
   verdict_revision(v, r, d);
+  verdict_realtime(v, r, d);
   verdict_prices(v, s, r, d);
   std::vector<char> named(std::size(kSpareCauses), 0);  // causes the verdict names, to say what they mean
   verdict_episodes(v, s, r, episodes, named);
@@ -1141,6 +1186,7 @@ struct RunWriter::Impl {
       const double revision = diag.revision.bound[t];
       if (static_cast<int>(t) >= diag.revision.zone_start() && !std::isnan(revision)) summary.number(revision);
       else summary.text("");
+      summary.number(diag.revision.realtime[t]).text(to_string(diag.revision.realtime_regimes[t]));
       summary.text(binding_upstream_name(s, p.binding_upstream));
       summary.end_row();
     }

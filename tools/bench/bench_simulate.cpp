@@ -8,8 +8,8 @@
 //                  load it, simulate, diagnose (what every run of a study costs, one thread)
 //   BM_StudyInstantiate, BM_StudySimulate, BM_StudyDiagnose  its three parts apart (the
 //                  simulation on the first 96 points of BM_SobolStudy's design)
-//   BM_DiagnoseRevised the diagnosis a written run makes: BM_StudyDiagnose's, and how far
-//                  the last two years' trend may yet move (the revision test)
+//   BM_DiagnoseRevised the diagnosis a written run makes: BM_StudyDiagnose's, the trend read
+//                  in real time, and how far the last two years' trend may yet move
 //   BM_SobolStudy  a Sobol study of 10 base parameters, N = 64 (768 runs) on 2 threads;
 //                  `runs_per_s` extrapolates to the N = 2^13 (98,304-run) study
 //   BM_ExplainSeeds `gpumm explain --seeds 256` on the base (meta, 2026-07), 2 threads

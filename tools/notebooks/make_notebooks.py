@@ -301,6 +301,7 @@ def notebook(runs, tornado, sobol, diff, mc, out):
            [trend_of(r) + num(r["trend_revision_frac"]) for r in zone], "trend +/- its revision (last two years)", COLOURS[1])
     c.line(xs, [num(r["relative_balance_frac"]) for r in s], "relative balance", COLOURS[0], 1.2)
     c.line(xs, [trend_of(r) for r in s], "structural trend (Hodrick-Prescott)", COLOURS[1], 2.4)
+    c.line(xs, [num(r["trend_realtime_frac"]) for r in s], "trend read in real time", COLOURS[2], 1.6)
     save("balance.svg", c.svg())
     counts = {}
     for r in s:
@@ -311,8 +312,16 @@ def notebook(runs, tornado, sobol, diff, mc, out):
            % (len(s), counts.get("structural_shortage", 0), counts.get("balanced", 0), counts.get("oversupply", 0)), ""]
     for a, b, regime, n in regime_runs(s):
         md.append("- %s to %s: `%s` (%d months)" % (a[:7], b[:7], regime, n))
+    july = next(r for r in s if r["date"].startswith("2030-07"))
+    differ = sum(r["regime"] != r["regime_realtime"] for r in s)
     md += ["", "The monthly balance dips well below its trend in 2026 (chips waiting for power): the filter calls "
            "that part temporary, because capacity catches up in 2027-2029.", "",
+           "The trend read in real time (each month's from the months up to it only, as an analyst would have "
+           "measured it then) lags the trend after the fact: in July 2030 it reads %+.1f%% of demand (`%s`) where "
+           "the market is, after the fact, at %+.1f%% (`%s`); the two regimes differ in %d of %d months. The surplus "
+           "of 2028-2030 looked lasting at the time; the months after it show a market short again."
+           % (100 * num(july["trend_realtime_frac"]), july["regime_realtime"], 100 * trend_of(july), july["regime"],
+              differ, len(s)), "",
            "The trend is two-sided, so that of the last two years (%s to %s) is provisional: it moves when the horizon "
            "is extended. The band around it is as far as the run's own trend moved at that distance from a cut-off end "
            "when two more years came after it: %.1f%% of demand 23 months before the end, %.1f%% at the end. %s"

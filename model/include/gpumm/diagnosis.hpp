@@ -54,7 +54,8 @@ DiagnosisSettings resolve_defaults(DiagnosisSettings s, Step step);
 std::vector<Regime> classify_regimes(std::span<const double> trend, std::span<const double> utilization,
                                      const DiagnosisSettings& s);
 
-/// How far the trend near the horizon's end may yet move. Both trends are two-sided: the trend
+/// How the trend reads with fewer later periods: in real time, and near the horizon's end, where
+/// it may yet move. Both trends are two-sided: the trend
 /// of a period rests on the periods after it as much as on those before, and the last periods
 /// of a run have fewer after them, so their trend is revised when the horizon is extended (for
 /// the HP filter by several points of demand in the last year). Measured on the series itself,
@@ -72,6 +73,12 @@ struct TrendRevision {
   /// per period: the threshold nearest the trend whose crossing changes the regime: -theta, or
   /// +theta where market utilization is below u* (above it, oversupply cannot be called)
   std::vector<double> threshold;
+  /// per period t: the trend read in real time, from periods 0 to t only (the trend of the
+  /// series cut at t, at t: what an analyst would have measured then; by a centred moving
+  /// average, which shrinks to the last point at a cut's end, the relative balance itself)
+  std::vector<double> realtime;
+  /// the regimes of the real-time trend, by the same rule (threshold, persistence, utilization)
+  std::vector<Regime> realtime_regimes;
   /// Whether the regime of period t may change when the horizon is extended: t is in the zone
   /// and its trend is within the bound of its threshold (or the bound is not measured).
   bool may_change(const std::vector<double>& trend, size_t t) const {
@@ -93,8 +100,9 @@ struct SeriesDiagnosis {
   std::vector<double> trend;       ///< structural component of the relative balance
   std::vector<double> temporary;   ///< relative balance - trend
   std::vector<Regime> regimes;
-  /// How far the trend may yet move near the horizon's end: measured by `revise_trend` (a run's
-  /// output and `gpumm explain` do; studies, which do not show it, skip it and leave it empty).
+  /// The trend read in real time, and how far it may yet move near the horizon's end: measured
+  /// by `revise_trend` (a run's output and `gpumm explain` do; studies, which do not show it,
+  /// skip it and leave it empty).
   TrendRevision revision;
 };
 
@@ -104,7 +112,8 @@ SeriesDiagnosis diagnose_series(std::span<const double> relative_balance,
                                 std::span<const double> utilization, const DiagnosisSettings& settings);
 
 /// Measure `d.revision` (see TrendRevision) for the series `d` was made from, with the same
-/// method and settings; `lookahead` periods are added in the test.
+/// method and settings; `lookahead` periods are added in the test. Also reads the trend in
+/// real time, period by period.
 void revise_trend(SeriesDiagnosis& d, std::span<const double> relative_balance,
                   std::span<const double> utilization, int lookahead);
 
