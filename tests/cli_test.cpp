@@ -230,7 +230,7 @@ TEST_CASE("cli: the base scenario runs and writes every file with the documented
     bool in_output = false;  // the output line and its continuation lines
     for (const std::string& line : lines(block)) {
       in_output = line.starts_with("  output ") || (in_output && line.starts_with(std::string(20, ' ')));
-      if (line.empty() || in_output) continue;
+      if (line.empty() || in_output || line == "  ...") continue;  // "  ..." stands for lines left out
       const std::string shown = line.ends_with("(...)") ? line.substr(0, line.size() - 5) : line;
       CHECK_MESSAGE(r.out.find(shown) != std::string::npos, shown);
       ++compared;
