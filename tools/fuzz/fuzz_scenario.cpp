@@ -1,9 +1,9 @@
 // libFuzzer target for the scenario loader, the run and its diagnosis (see README, "Fuzzing").
 // Any text either loads or is refused with a ScenarioError; a scenario that loads runs
 // without a fault, keeps its stocks within their bounds (no `invariant` warning) and gives
-// finite numbers, and its diagnosis (trend, its revision near the end, episodes, the verdict)
-// is made without a fault and with finite numbers. Anything else (another exception, a crash,
-// a sanitizer report, a hang, a NaN) is a bug.
+// finite numbers, and its diagnosis (the trend, read in real time and revised near the end,
+// episodes, the verdict) is made without a fault and with finite numbers. Anything else
+// (another exception, a crash, a sanitizer report, a hang, a NaN) is a bug.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -55,8 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const gpumm::SeriesDiagnosis d = gpumm::diagnose_run_revised(s, run);
     for (size_t t = 0; t < d.trend.size(); ++t) {
       const double bound = d.revision.bound[t];
-      if (!std::isfinite(d.trend[t]) || !(std::isfinite(bound) || (std::isnan(bound) && !d.revision.measured()))) {
-        std::fprintf(stderr, "period %zu: a trend or its revision that is not finite\n", t);
+      if (!std::isfinite(d.trend[t]) || !std::isfinite(d.revision.realtime[t]) ||
+          !(std::isfinite(bound) || (std::isnan(bound) && !d.revision.measured()))) {
+        std::fprintf(stderr, "period %zu: a trend, its real-time reading or its revision that is not finite\n", t);
         std::abort();
       }
     }
