@@ -173,7 +173,6 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     // the verdict's first lines: the regimes and the mismatch
     std::istringstream headline(verdict_headline(r, *diagnosis));
     for (std::string line; std::getline(headline, line);) out << wrap_text("  " + line + "\n", kTerminalWidth, 4);
-    // regimes the last two years' trend may yet change, when the horizon is extended
     const TrendRevision& rev = diagnosis->revision;
     // the regimes an analyst would have read then, where they differ from those after the fact
     long long differ = 0;
@@ -183,6 +182,7 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
                            count_text(static_cast<long long>(r.periods.size()), to_string(r.calendar.step())) +
                            " (verdict.txt).\n",
                        kTerminalWidth, 4);
+    // regimes the last two years' trend may yet change, when the horizon is extended
     const size_t changing = rev.may_change(diagnosis->trend).size();
     const std::string step = to_string(r.calendar.step());
     const std::string zone = rev.zone_start() == 0 ? "this run"
