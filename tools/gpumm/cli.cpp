@@ -48,10 +48,11 @@ Usage:
   gpumm explain SCENARIO.yaml --firm FIRM --date DATE [--seed N] [--seeds N]
         [--threads N] [--set PATH=VALUE]...
       Answer "does FIRM's surplus at DATE indicate market oversupply?" with the
-      evidence: the market's regime, structural balance and mismatch, the firm's
-      balance, and the surplus episode with its causes, for the period that
-      holds DATE (2026-07-15, 2026-07 or 2026-Q3: a month or a quarter is read
-      as its first day). Writes no files.
+      evidence: the market's regime and structural balance (read after the
+      fact, and in real time from the months up to DATE only), its mismatch,
+      the firm's balance, and the surplus episode with its causes, for the
+      period that holds DATE (2026-07-15, 2026-07 or 2026-Q3: a month or a
+      quarter is read as its first day). Writes no files.
       --seeds N          ask again of N runs with the seeds from the scenario's
                          (or --seed) on, whose slips and draws differ: how
                          often each answer and regime comes, and the spread
