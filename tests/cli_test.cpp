@@ -1315,9 +1315,16 @@ TEST_CASE("cli: the trend read in real time and the last two years' provisional 
                   "balanced then (structural_shortage after the fact).") != std::string::npos);
   // cut at 2030-12, the base calls 2030 balanced, which the two more years of the base revise
   // into a structural shortage: the verdict and explain say the regime may change there
-  const fs::path dir = scratch("revision-cut"), cut = dir / "to-2030.yaml";
+  const fs::path dir = scratch("revision-cut");
   fs::create_directories(dir);
-  std::ofstream(cut) << "extends: '" << (kSource / "inputs/base.yaml").string() << "'\nname: to-2030\nend: 2030-12-31\n";
+  // the base with another end, as a scenario that extends it
+  const auto base_to = [&](const std::string& name, const std::string& end) {
+    const fs::path file = dir / (name + ".yaml");
+    std::ofstream(file) << "extends: '" << (kSource / "inputs/base.yaml").string() << "'\nname: " << name
+                        << "\nend: " << end << "\n";
+    return file;
+  };
+  const fs::path cut = base_to("to-2030", "2030-12-31");
   const Result cut_run = run_gpumm("run '" + cut.string() + "' -o '" + (dir / "out").string() + "'");
   REQUIRE(cut_run.code == 0);
   CHECK(unwrapped(cut_run.out).find("The regime of 7 of the last 24 months may change when the horizon is extended "
@@ -1347,8 +1354,7 @@ TEST_CASE("cli: the trend read in real time and the last two years' provisional 
   // a month before the last two years gets no such note
   CHECK(run_gpumm("explain '" + cut.string() + "' --firm meta --date 2028-12").out.find("provisional") == std::string::npos);
   // the base extended past its capex plan (to 2032) is warned that its firms buy nothing after it
-  const fs::path longer = dir / "to-2034.yaml";
-  std::ofstream(longer) << "extends: '" << (kSource / "inputs/base.yaml").string() << "'\nname: to-2034\nend: 2034-12-31\n";
+  const fs::path longer = base_to("to-2034", "2034-12-31");
   const Result long_run = run_gpumm("run '" + longer.string() + "' -o '" + (dir / "to-2034").string() + "'");
   CHECK(long_run.code == 0);
   const std::string missing = "capex_missing: years of the run without capex, which spend nothing: microsoft 2033-2034; "
@@ -1359,8 +1365,7 @@ TEST_CASE("cli: the trend read in real time and the last two years' provisional 
   CHECK(slurp(out / "warnings.csv").find("capex_missing") == std::string::npos);  // the base's plan covers its run
   // the base's run summary has no such line; a run too short to measure says so
   CHECK(run_gpumm("run inputs/base.yaml -o '" + out.string() + "'").out.find("may change") == std::string::npos);
-  const fs::path year = dir / "year.yaml";
-  std::ofstream(year) << "extends: '" << (kSource / "inputs/base.yaml").string() << "'\nname: year\nend: 2023-12-31\n";
+  const fs::path year = base_to("year", "2023-12-31");
   const Result short_run = run_gpumm("run '" + year.string() + "' -o '" + (dir / "year").string() + "'");
   CHECK(unwrapped(short_run.out).find("The regimes of this run may change when the horizon is extended: a run shorter "
                                       "than 49 months cannot measure how far their trend may move.") != std::string::npos);

@@ -23,6 +23,14 @@ const Record& last_ending_by(const std::vector<Record>& records, Date d) {
 }
 
 // One firm in one region, one generation with ample production; `extra` adds firm keys.
+// The run warned once, at its start, of `code` with `message`.
+void check_only_warning(const RunResult& r, const std::string& code, const std::string& message) {
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].period == 0);
+  CHECK(r.warnings[0].code == code);
+  CHECK(r.warnings[0].message == message);
+}
+
 std::string one_firm(const std::string& step, const std::string& start, const std::string& end,
                      const std::string& firm_extra, const std::string& gen_extra = "",
                      const std::string& region_extra = "", const std::string& top_extra = "") {
@@ -88,13 +96,10 @@ TEST_CASE("simulate: orders due before the start join the first period and are w
                              "             {generation: g1, units: 500, date: 2023-11-01}]\n"));
   RunResult r = simulate(s);
   CHECK(r.periods[0].ordered_gpus == 1500);
-  REQUIRE(r.warnings.size() == 1);
-  CHECK(r.warnings[0].period == 0);
-  CHECK(r.warnings[0].code == "orders_before_start");
-  CHECK(r.warnings[0].message ==
-        "orders for 1000 GPUs (the first dated 2023-09-01) fall due before the start, 2024-01-01: they join the first "
-        "period's backlog and wait for production then; a scenario that starts after its orders would give those "
-        "GPUs as fleet_at_start");
+  check_only_warning(r, "orders_before_start",
+                     "orders for 1000 GPUs (the first dated 2023-09-01) fall due before the start, 2024-01-01: they join the first "
+                     "period's backlog and wait for production then; a scenario that starts after its orders would give those "
+                     "GPUs as fleet_at_start");
   // nothing lost: all 1,500 arrive within the year
   CHECK(r.periods.back().installed_gpus == 1500);
   // due at the start itself is not before it
@@ -275,12 +280,9 @@ TEST_CASE("simulate: years of the run without capex after a firm's first are war
   CHECK(missing[0].year == 2026);
   CHECK(missing[1].year == 2028);
   RunResult r = simulate(s);
-  REQUIRE(r.warnings.size() == 1);
-  CHECK(r.warnings[0].period == 0);
-  CHECK(r.warnings[0].code == "capex_missing");
-  CHECK(r.warnings[0].message ==
-        "years of the run without capex, which spend nothing: f1 2026, 2028 (after a firm's first year of capex, a year "
-        "it does not give is $0: give it, or $0 where none is meant)");
+  check_only_warning(r, "capex_missing",
+                     "years of the run without capex, which spend nothing: f1 2026, 2028 (after a firm's first year of capex, a year "
+                     "it does not give is $0: give it, or $0 where none is meant)");
   // the quarters of 2026 and 2028 spend nothing; those of 2025 and 2027 do
   for (const PeriodSummary& p : r.periods) {
     const int year = r.calendar[p.period].start.year();
@@ -317,12 +319,9 @@ TEST_CASE("simulate: capex of years that no period spends is warned of, with its
     CHECK(u.last_year == 2026);
   }
   RunResult r = simulate(s);
-  REQUIRE(r.warnings.size() == 1);
-  CHECK(r.warnings[0].period == 0);
-  CHECK(r.warnings[0].code == "capex_outside_run");
-  CHECK(r.warnings[0].message ==
-        "capex that no period spends: f1 2023-2024 ($3B), 2027 ($5B), 2029 ($7B), outside 2025-2026 (a year's capex is "
-        "spent in the periods it overlaps, from the firm's capex_start, or the start, to the end)");
+  check_only_warning(r, "capex_outside_run",
+                     "capex that no period spends: f1 2023-2024 ($3B), 2027 ($5B), 2029 ($7B), outside 2025-2026 (a year's capex is "
+                     "spent in the periods it overlaps, from the firm's capex_start, or the start, to the end)");
   // what is spent is 2025 from its second quarter and 2026: 3 x 91/365 of $3B is not, the rest is
   double spent = 0;
   for (const PeriodSummary& p : r.periods) spent += p.capex_spent_usd;
