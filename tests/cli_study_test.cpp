@@ -175,7 +175,8 @@ TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and brok
             "(the metrics: ") != std::string::npos);
   CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric glut")) ==
         "gpumm: --metric: unknown metric `glut` (the metrics: peak_unserved_h100e, "
-        "periods_in_structural_shortage, periods_in_oversupply, mean_mismatch_index_frac, mean_relative_balance_frac, "
+        "periods_in_structural_shortage, periods_in_oversupply, periods_misread_in_real_time, "
+        "periods_shortage_missed_in_real_time, mean_mismatch_index_frac, mean_relative_balance_frac, "
         "final_relative_balance_frac, final_spot_usd_per_h100e_hour, final_installed_h100e, peak_stranded_gpus, "
         "contract_shortfall_h100e_months, surplus_h100e_months:FIRM, spare_share:CAUSE)");
   // a metric given twice would be measured and written twice
@@ -306,6 +307,51 @@ TEST_CASE("cli: spare_share metrics give the share of the firms' spare capacity 
     if (i + 2 >= metric.size()) CHECK(std::stod(after[i]) == doctest::Approx(sold ? glut_sold : glut_weak).epsilon(1e-9));
   }
 }
+TEST_CASE("cli: the real-time metrics count the months in which summary.csv's regime_realtime differs from regime") {
+  // misread: the two regimes differ; missed: a structural shortage after the fact that the
+  // reading in real time did not call one
+  const auto counts = [](const fs::path& dir) {
+    const auto after = column(dir / "summary.csv", "regime"), then = column(dir / "summary.csv", "regime_realtime");
+    REQUIRE(after.size() == then.size());
+    std::pair<int, int> n{0, 0};
+    for (size_t t = 0; t < after.size(); ++t) {
+      n.first += after[t] != then[t];
+      n.second += after[t] == "structural_shortage" && then[t] != "structural_shortage";
+    }
+    return n;
+  };
+  const fs::path base = scratch("realtime-base"), delay = scratch("realtime-delay"), diff = scratch("realtime-diff"),
+                 study = scratch("realtime-study");
+  REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + base.string() + "'").code == 0);
+  REQUIRE(run_gpumm("run inputs/cases/grid-delay.yaml -q -o '" + delay.string() + "'").code == 0);
+  const auto [base_misread, base_missed] = counts(base);
+  const auto [delay_misread, delay_missed] = counts(delay);
+  // the base: 41 months of shortage read as balanced then, 17 false alarms
+  CHECK(base_misread == 58);
+  CHECK(base_missed == 41);
+  CHECK(delay_missed < base_missed);  // the grid-delay case's shortage is deep enough to be seen
+  REQUIRE(run_gpumm("diff inputs/base.yaml inputs/cases/grid-delay.yaml -q --metric periods_misread_in_real_time "
+                    "--metric periods_shortage_missed_in_real_time -o '" + diff.string() + "'").code == 0);
+  const auto metric = column(diff / "diff.csv", "metric"), before = column(diff / "diff.csv", "metric_before"),
+             after = column(diff / "diff.csv", "metric_after");
+  REQUIRE(metric.size() >= 4);
+  for (size_t i = 0; i < metric.size(); ++i) {
+    CAPTURE(metric[i]);
+    const bool missed = metric[i] == "periods_shortage_missed_in_real_time";
+    if (i < 2) CHECK(std::stoi(before[i]) == (missed ? base_missed : base_misread));
+    if (i + 2 >= metric.size()) CHECK(std::stoi(after[i]) == (missed ? delay_missed : delay_misread));
+  }
+  // a study measures them too: the tornado's base run is the base
+  fs::create_directories(study);
+  std::ofstream(study / "study.yaml") << "scenario: '" << (kSource / "inputs/base.yaml").string()
+                                      << "'\nmethod: tornado\nparameters:\n"
+                                         "  - {path: regions.us_central.interconnect_cap, low: 6, high: 18}\n"
+                                         "outputs: [periods_shortage_missed_in_real_time, periods_misread_in_real_time]\n";
+  REQUIRE(run_gpumm("study '" + (study / "study.yaml").string() + "' -q -o '" + (study / "out").string() + "'").code == 0);
+  CHECK(column(study / "out" / "tornado.csv", "at_base") ==
+        std::vector<std::string>{std::to_string(base_missed), std::to_string(base_misread)});
+}
+
 TEST_CASE("cli: study tornado writes its table sorted by swing, samples and a manifest") {
   const fs::path out = scratch("study-tornado");
   Result r = run_gpumm("study tests/testdata/studies/tornado_small.yaml -o '" + out.string() + "'");
@@ -892,6 +938,16 @@ TEST_CASE("cli: a study asked for more threads than runs uses one per run, with 
   REQUIRE(run_gpumm("study inputs/studies/tornado.yaml -q --threads 1 -o '" + one.string() + "'").code == 0);
   CHECK(slurp(many / "samples.csv") == slurp(one / "samples.csv"));
   CHECK(slurp(many / "tornado.csv") == slurp(one / "tornado.csv"));
+  // the README's figure: of the months of shortage the base's reading in real time misses (41),
+  // us_central's grid moves the most, to 18 at 6 GW/y
+  const auto output = column(one / "tornado.csv", "output"), parameter = column(one / "tornado.csv", "parameter"),
+             at_low = column(one / "tornado.csv", "at_low"), at_base = column(one / "tornado.csv", "at_base");
+  const auto missed = std::find(output.begin(), output.end(), "periods_shortage_missed_in_real_time");
+  REQUIRE(missed != output.end());
+  const size_t top = static_cast<size_t>(missed - output.begin());
+  CHECK(parameter[top] == "regions.us_central.interconnect_cap");
+  CHECK(at_low[top] == "18");
+  CHECK(at_base[top] == "41");
   // stopped once every run is saved, then resumed: no run to make, no thread started for one
   const fs::path stopped = scratch("study-threads-stopped");
   Result all_saved = run_gpumm("study inputs/studies/tornado.yaml --threads 1000 -o '" + stopped.string() + "'", kSource,

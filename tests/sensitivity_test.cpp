@@ -11,6 +11,7 @@
 
 #include "gpumm/scenario.hpp"
 #include "gpumm/sensitivity.hpp"
+#include "gpumm/simulate.hpp"
 #include "gpumm/study.hpp"
 
 using namespace gpumm;
@@ -554,4 +555,26 @@ TEST_CASE("sensitivity: a run's own scenario seed depends on the study's seed an
   CHECK(load_study_file(dir + "monte_carlo.yaml").scenario_seed == Study::ScenarioSeed::per_run);
   CHECK(load_study_file(dir + "sobol.yaml").scenario_seed == Study::ScenarioSeed::fixed);
   CHECK(load_study_file(dir + "tornado.yaml").scenario_seed == Study::ScenarioSeed::fixed);
+}
+
+TEST_CASE("sensitivity: the real-time metrics count the periods whose regime read then differs from the one after the fact") {
+  using R = Regime;
+  SeriesDiagnosis d;
+  d.regimes = {R::structural_shortage, R::structural_shortage, R::balanced, R::balanced, R::structural_shortage,
+               R::oversupply};
+  const Scenario s;
+  const RunResult r{Calendar(parse_date("2030-01-01").value, parse_date("2030-06-30").value, Step::month), {}, {}, {}, {}, {}};
+  // without the reading in real time the metrics cannot be measured, and say so rather than give 0
+  CHECK_THROWS_AS(run_metric("periods_misread_in_real_time", s, r, d), std::logic_error);
+  CHECK_THROWS_AS(run_metric("periods_shortage_missed_in_real_time", s, r, d), std::logic_error);
+  d.revision.realtime_regimes = {R::balanced, R::structural_shortage, R::balanced, R::structural_shortage,
+                                 R::oversupply, R::balanced};
+  // differ at 0 (shortage read as balanced), 3 (a false alarm), 4 (shortage read as a glut), 5
+  CHECK(run_metric("periods_misread_in_real_time", s, r, d) == 4);
+  // of the three months of shortage after the fact, 0 and 4 were not called one then
+  CHECK(run_metric("periods_shortage_missed_in_real_time", s, r, d) == 2);
+  CHECK(metric_reads_in_real_time("periods_misread_in_real_time"));
+  CHECK_FALSE(metric_reads_in_real_time("periods_in_structural_shortage"));
+  CHECK(metric_problem("misread_periods") ==
+        "unknown metric `misread_periods`; did you mean `periods_misread_in_real_time`?");
 }

@@ -67,7 +67,7 @@ Waterfall waterfall(const ScenarioTemplate& a, const ScenarioTemplate& b, const 
     }
     if (seed) s.seed = *seed;
     const RunResult r = simulate(s);
-    const SeriesDiagnosis d = diagnose_run(s, r);
+    const SeriesDiagnosis d = diagnose_for_metrics(s, r, metrics);
     out.metrics.emplace();
     for (const std::string& m : metrics) out.metrics->push_back(run_metric(m, s, r, d));
     out.warnings = warning_codes(warning_bits(r.warnings));

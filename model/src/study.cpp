@@ -57,6 +57,12 @@ const std::vector<std::pair<std::string, std::string>>& study_metrics() {
       {"peak_unserved_h100e", "largest unserved demand in any period (H100e)"},
       {"periods_in_structural_shortage", "periods the diagnosis calls a structural shortage"},
       {"periods_in_oversupply", "periods the diagnosis calls oversupply"},
+      {"periods_misread_in_real_time",
+       "periods whose regime read in real time (the trend from the periods up to each only: summary.csv's "
+       "regime_realtime) differs from the regime after the fact (regime)"},
+      {"periods_shortage_missed_in_real_time",
+       "periods of structural shortage after the fact that the reading in real time did not call a shortage: the "
+       "months an analyst would have read the market's spare capacity as something other than a shortage"},
       {"mean_mismatch_index_frac", "mean of the mismatch index over the horizon (0 to 1)"},
       {"mean_relative_balance_frac",
        "mean relative balance over the horizon (balance over demand, a fraction: -0.05 is 5% short)"},
@@ -105,6 +111,10 @@ const MetricOtherNames kMetricOtherNames[] = {
       "structural_shortage"},
      "periods_in_structural_shortage"},
     {{"oversupply_periods", "periods_oversupplied", "glut_periods", "oversupply"}, "periods_in_oversupply"},
+    {{"periods_misread", "misread_periods", "realtime_misread", "periods_misread_in_realtime", "misread"},
+     "periods_misread_in_real_time"},
+    {{"missed_shortage", "shortage_missed", "periods_shortage_missed", "missed_shortage_periods"},
+     "periods_shortage_missed_in_real_time"},
     {{"surplus", "firm_surplus", "surplus_h100e", "spare"}, "surplus_h100e_months:FIRM"},
 };
 
@@ -184,8 +194,28 @@ std::vector<double> run_series(const Study& study, const RunResult& r, const Ser
   return row;
 }
 
+bool metric_reads_in_real_time(const std::string& name) {
+  return name == "periods_misread_in_real_time" || name == "periods_shortage_missed_in_real_time";
+}
+
+SeriesDiagnosis diagnose_for_metrics(const Scenario& s, const RunResult& r, const std::vector<std::string>& metrics) {
+  return std::any_of(metrics.begin(), metrics.end(), metric_reads_in_real_time) ? diagnose_run_revised(s, r)
+                                                                                 : diagnose_run(s, r);
+}
+
 double run_metric(const std::string& name, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d) {
   const auto& p = r.periods;
+  if (metric_reads_in_real_time(name)) {
+    const std::vector<Regime>& then = d.revision.realtime_regimes;
+    if (then.size() != d.regimes.size())
+      throw std::logic_error("run_metric: " + name + " needs the diagnosis read in real time (diagnose_for_metrics)");
+    const bool missed = name == "periods_shortage_missed_in_real_time";
+    double count = 0;
+    for (size_t t = 0; t < then.size(); ++t)
+      count += missed ? d.regimes[t] == Regime::structural_shortage && then[t] != Regime::structural_shortage
+                      : d.regimes[t] != then[t];
+    return count;
+  }
   if (name == "peak_unserved_h100e") {
     double m = 0;
     for (const auto& x : p) m = std::max(m, x.unserved_h100e);
@@ -548,7 +578,7 @@ StudyResult run_study(const Study& study, const ScenarioTemplate& tmpl, int thre
         Scenario s = (*make)(values);
         if (study.scenario_seed == Study::ScenarioSeed::per_run) s.seed = run_scenario_seed(study.seed, k);
         const RunResult run = simulate(s);
-        const SeriesDiagnosis diag = diagnose_run(s, run);
+        const SeriesDiagnosis diag = diagnose_for_metrics(s, run, study.outputs);
         for (size_t o = 0; o < study.outputs.size(); ++o)
           r.outputs(k, static_cast<int>(o)) = run_metric(study.outputs[o], s, run, diag);
         r.warned[static_cast<size_t>(k)] = warning_bits(run.warnings);
