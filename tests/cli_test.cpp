@@ -1939,14 +1939,21 @@ TEST_CASE("cli: explain --seeds counts the answers across seeds as the README sh
   const std::string across =
       "Across 64 seeds (42 to 105; only the slips and random draws differ): No in 64 of\n"
       "  64 (a local, temporary mismatch in 40, no surplus in 24), Yes in 0. The market\n"
-      "  in 2026-07: in structural shortage in 64, balanced in 0, in oversupply in 0.\n"
-      "  meta's balance then: P10 -17.4k, median 22.5k, P90 59.1k H100e; in a surplus\n"
-      "  episode in 0 of the 64 runs.\n";
+      "  in 2026-07: in structural shortage in 64, balanced in 0, in oversupply in 0;\n"
+      "  read in real time, from the months up to then only: in structural shortage in\n"
+      "  64, balanced in 0, in oversupply in 0. meta's balance then: P10 -17.4k, median\n"
+      "  22.5k, P90 59.1k H100e; in a surplus episode in 0 of the 64 runs.\n";
   CHECK(two.out.ends_with("\n\n" + across));
   std::string readme;
   for (const std::string& line : lines(across)) readme += "  " + line + "\n";
   CHECK(slurp(kSource / "README.md").find("\n  $ gpumm " + ask + "\n  ...\n" + readme + "  ```\n") != std::string::npos);
   CHECK(run_gpumm(ask + " --threads 1").out == two.out);
+  // the README's July 2030: a shortage after the fact in every draw, read as balanced in real time in every draw
+  const std::string july_2030 = unwrapped(run_gpumm("explain inputs/base.yaml --firm meta --date 2030-07 --seeds 64").out);
+  CHECK(july_2030.find("The market in 2030-07: in structural shortage in 64, balanced in 0, in oversupply in 0; read in "
+                       "real time, from the months up to then only: in structural shortage in 0, balanced in 64, in "
+                       "oversupply in 0.") != std::string::npos);
+  CHECK(july_2030.find("in a surplus episode in 64 of the 64 runs") != std::string::npos);
   // from --seed on, and the seed said after
   Result from = run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07 --seeds 3 --seed 7");
   CHECK(from.out.find("\nAcross 3 seeds (7 to 9; ") != std::string::npos);

@@ -313,11 +313,13 @@ TEST_CASE("episodes: asked across seeds each run is the scenario with the next s
   CHECK(spread.runs == runs);
   REQUIRE(spread.balances.size() == static_cast<size_t>(runs));
   int slipped = 0;
+  std::array<int, 3> realtime{};
   for (int k = 0; k < runs; ++k) {
     CAPTURE(k);
     Scenario one = s;
     one.seed = 11 + static_cast<std::uint64_t>(k);
     const RunResult r = simulate(one);
+    ++realtime[static_cast<size_t>(diagnose_run_revised(one, r).revision.realtime_regimes[static_cast<size_t>(t)])];
     CHECK(spread.balances[static_cast<size_t>(k)] == r.firm_records[static_cast<size_t>(t)].balance_h100e());
     const double b = spread.balances[static_cast<size_t>(k)];
     CHECK((b == doctest::Approx(0) || b == doctest::Approx(800)));
@@ -329,6 +331,7 @@ TEST_CASE("episodes: asked across seeds each run is the scenario with the next s
   CHECK(spread.answers[static_cast<size_t>(SurplusAnswer::no_surplus)] == runs - slipped);
   CHECK(spread.answers[0] + spread.answers[1] + spread.answers[2] == runs);
   CHECK(spread.regimes[0] + spread.regimes[1] + spread.regimes[2] == runs);
+  CHECK(spread.realtime_regimes == realtime);  // each run's regime read in real time at t, counted
   CHECK(spread.in_episode <= slipped);
   // the same on one thread or three
   const SeedSpread one = across_seeds(s, 0, t, runs, 1), three = across_seeds(s, 0, t, runs, 3);
@@ -336,6 +339,7 @@ TEST_CASE("episodes: asked across seeds each run is the scenario with the next s
   CHECK(three.balances == spread.balances);
   CHECK(one.answers == spread.answers);
   CHECK(three.regimes == spread.regimes);
+  CHECK(three.realtime_regimes == spread.realtime_regimes);
   CHECK(three.in_episode == spread.in_episode);
   // the text counts them and names the seeds
   const std::string text = explain_across_seeds(s, Calendar(s.start, s.end, s.step), spread, 0, t);

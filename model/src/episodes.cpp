@@ -196,7 +196,7 @@ SeedSpread across_seeds(const Scenario& s, int firm, int t, int runs, int thread
   out.runs = runs;
   out.balances.resize(static_cast<size_t>(runs));
   std::vector<SurplusAnswer> answers(static_cast<size_t>(runs));
-  std::vector<Regime> regimes(static_cast<size_t>(runs));
+  std::vector<Regime> regimes(static_cast<size_t>(runs)), realtime(static_cast<size_t>(runs));
   std::vector<char> in_episode(static_cast<size_t>(runs), 0);
   std::mutex lock;
   int done = 0;
@@ -204,9 +204,10 @@ SeedSpread across_seeds(const Scenario& s, int firm, int t, int runs, int thread
     Scenario run_of = s;
     run_of.seed = s.seed + k;
     const RunResult r = simulate(run_of);
-    const SeriesDiagnosis d = diagnose_run(run_of, r);
+    const SeriesDiagnosis d = diagnose_run_revised(run_of, r);
     const FirmRecord& rec = r.firm_records[static_cast<size_t>(t * s.nfirm() + firm)];
     regimes[k] = d.regimes[static_cast<size_t>(t)];
+    realtime[k] = d.revision.realtime_regimes[static_cast<size_t>(t)];
     answers[k] = surplus_answer(rec, regimes[k]);
     out.balances[k] = rec.balance_h100e();
     for (const Episode& e : find_episodes(run_of, r, d))
@@ -219,6 +220,7 @@ SeedSpread across_seeds(const Scenario& s, int firm, int t, int runs, int thread
   for (size_t k = 0; k < static_cast<size_t>(runs); ++k) {
     ++out.answers[static_cast<size_t>(answers[k])];
     ++out.regimes[static_cast<size_t>(regimes[k])];
+    ++out.realtime_regimes[static_cast<size_t>(realtime[k])];
     out.in_episode += in_episode[k];
   }
   return out;
@@ -227,7 +229,11 @@ SeedSpread across_seeds(const Scenario& s, int firm, int t, int runs, int thread
 std::string explain_across_seeds(const Scenario& s, const Calendar& cal, const SeedSpread& spread, int firm, int t) {
   const auto count = [](int n, const char* what) { return std::string(what) + " in " + std::to_string(n); };
   const auto& a = spread.answers;
-  const auto& g = spread.regimes;
+  const auto regimes = [&](const std::array<int, 3>& g) {
+    return count(g[static_cast<size_t>(Regime::structural_shortage)], "in structural shortage") + ", " +
+           count(g[static_cast<size_t>(Regime::balanced)], "balanced") + ", " +
+           count(g[static_cast<size_t>(Regime::oversupply)], "in oversupply");
+  };
   std::vector<double> sorted = spread.balances;
   std::sort(sorted.begin(), sorted.end());
   const int no = a[static_cast<size_t>(SurplusAnswer::no_surplus)] + a[static_cast<size_t>(SurplusAnswer::mismatch)];
@@ -237,9 +243,8 @@ std::string explain_across_seeds(const Scenario& s, const Calendar& cal, const S
          count(a[static_cast<size_t>(SurplusAnswer::mismatch)], "a local, temporary mismatch") + ", " +
          count(a[static_cast<size_t>(SurplusAnswer::no_surplus)], "no surplus") + "), " +
          count(a[static_cast<size_t>(SurplusAnswer::oversupply)], "Yes") + ". The market in " + period_words(cal, t) +
-         ": " + count(g[static_cast<size_t>(Regime::structural_shortage)], "in structural shortage") + ", " +
-         count(g[static_cast<size_t>(Regime::balanced)], "balanced") + ", " +
-         count(g[static_cast<size_t>(Regime::oversupply)], "in oversupply") + ". " +
+         ": " + regimes(spread.regimes) + "; read in real time, from the " + to_string(cal.step()) +
+         "s up to then only: " + regimes(spread.realtime_regimes) + ". " +
          s.firms[static_cast<size_t>(firm)].id + "'s balance then: P10 " + num(quantile_sorted(sorted, 0.1)) +
          ", median " + num(quantile_sorted(sorted, 0.5)) + ", P90 " + num(quantile_sorted(sorted, 0.9)) +
          " H100e; in a surplus episode in " + std::to_string(spread.in_episode) + " of the " +

@@ -135,6 +135,7 @@ struct SeedSpread {
   int runs = 0;
   std::array<int, 3> answers{};  ///< runs per SurplusAnswer
   std::array<int, 3> regimes{};  ///< runs per Regime at t
+  std::array<int, 3> realtime_regimes{};  ///< runs per Regime at t read in real time (TrendRevision)
   int in_episode = 0;            ///< runs in which the firm is in a surplus episode at t
   std::vector<double> balances;  ///< the firm's balance at t (H100e), run by run in seed order
 };
@@ -144,7 +145,7 @@ SeedSpread across_seeds(const Scenario& s, int firm, int t, int runs, int thread
                         const std::function<void(int, int)>& progress = {});
 
 /// A spread across seeds as a paragraph of `gpumm explain --seeds`: the answers, the regimes
-/// and the firm's balance (P10, median, P90) at period `t` of the calendar `cal`.
+/// (after the fact and read in real time) and the firm's balance (P10, median, P90) at period `t` of the calendar `cal`.
 std::string explain_across_seeds(const Scenario& s, const Calendar& cal, const SeedSpread& spread, int firm, int t);
 
 /// The answer for firm `firm` at period `t`, with its evidence, as text (`gpumm explain`).
