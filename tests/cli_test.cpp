@@ -1310,6 +1310,11 @@ TEST_CASE("cli: the trend read in real time and the last two years' provisional 
                      "structural_shortage after the fact (-5.2% to -18.6%)") != std::string::npos);
   CHECK(verdict.find("In 41 of those months the trend read in real time stands above the trend after the fact") !=
         std::string::npos);
+  int missed = 0;  // months of shortage after the fact that the reading in real time did not call one
+  for (size_t t = 0; t < regime.size(); ++t) missed += regime[t] == "structural_shortage" && regime_then[t] != regime[t];
+  CHECK(missed == 41);
+  CHECK(verdict.find("Of the 93 months of structural shortage, 41 were not called one in real time (a study's "
+                     "periods_shortage_missed_in_real_time).") != std::string::npos);
   CHECK(unwrapped(run_gpumm("explain inputs/base.yaml --firm meta --date 2030-07").out)
             .find("Read in real time, from the months up to 2030-07 only, the trend was +6.9% of demand: regime "
                   "balanced then (structural_shortage after the fact).") != std::string::npos);

@@ -128,6 +128,19 @@ std::vector<int> TrendRevision::may_change(const std::vector<double>& trend) con
   return out;
 }
 
+int TrendRevision::misread(std::span<const Regime> regimes) const {
+  int n = 0;
+  for (size_t t = 0; t < realtime_regimes.size() && t < regimes.size(); ++t) n += realtime_regimes[t] != regimes[t];
+  return n;
+}
+
+int TrendRevision::shortage_missed(std::span<const Regime> regimes) const {
+  int n = 0;
+  for (size_t t = 0; t < realtime_regimes.size() && t < regimes.size(); ++t)
+    n += regimes[t] == Regime::structural_shortage && realtime_regimes[t] != Regime::structural_shortage;
+  return n;
+}
+
 int revision_lookahead(Step step) {
   return 2 * (step == Step::week ? 52 : step == Step::month ? 12 : 4);
 }

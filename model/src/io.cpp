@@ -630,8 +630,7 @@ void verdict_realtime(std::string& v, const RunResult& r, const SeriesDiagnosis&
   const Calendar& cal = r.calendar;
   const int T = cal.size();
   const std::string steps = to_string(cal.step()) + "s";
-  int differ = 0;
-  for (int t = 0; t < T; ++t) differ += rev.realtime_regimes[static_cast<size_t>(t)] != d.regimes[static_cast<size_t>(t)];
+  const int differ = rev.misread(d.regimes);
   if (differ == 0) return;  // nothing to tell apart
   std::string head = "\nRead in real time (each " + to_string(cal.step()) + "'s trend from the " + steps +
                      " up to it only, as an analyst would have measured it then";
@@ -660,9 +659,14 @@ void verdict_realtime(std::string& v, const RunResult& r, const SeriesDiagnosis&
   int above = 0;
   for (int t = 0; t < T; ++t)
     above += rev.realtime_regimes[static_cast<size_t>(t)] != d.regimes[static_cast<size_t>(t)] && realtime(t) > after(t);
-  prose(v, "In " + std::to_string(above) + " of those " + steps + " the trend read in real time stands above the "
-        "trend after the fact: spare capacity then looked more lasting than it was, which only the " + steps +
-        " after it show.\n");
+  std::string tail = "In " + std::to_string(above) + " of those " + steps + " the trend read in real time stands above the "
+                     "trend after the fact: spare capacity then looked more lasting than it was, which only the " + steps +
+                     " after it show.";
+  if (const auto shortage = std::count(d.regimes.begin(), d.regimes.end(), Regime::structural_shortage); shortage > 0)
+    tail += " Of the " + count_text(shortage, to_string(cal.step())) + " of structural shortage, " +
+            std::to_string(rev.shortage_missed(d.regimes)) + " were not called one in real time " +
+            "(a study's periods_shortage_missed_in_real_time).";
+  prose(v, tail + "\n");
 }
 
 // Prices by regime: a spot that falls while compute is structurally short reads as a glut.

@@ -206,15 +206,10 @@ SeriesDiagnosis diagnose_for_metrics(const Scenario& s, const RunResult& r, cons
 double run_metric(const std::string& name, const Scenario& s, const RunResult& r, const SeriesDiagnosis& d) {
   const auto& p = r.periods;
   if (metric_reads_in_real_time(name)) {
-    const std::vector<Regime>& then = d.revision.realtime_regimes;
-    if (then.size() != d.regimes.size())
+    if (d.revision.realtime_regimes.size() != d.regimes.size())
       throw std::logic_error("run_metric: " + name + " needs the diagnosis read in real time (diagnose_for_metrics)");
-    const bool missed = name == "periods_shortage_missed_in_real_time";
-    double count = 0;
-    for (size_t t = 0; t < then.size(); ++t)
-      count += missed ? d.regimes[t] == Regime::structural_shortage && then[t] != Regime::structural_shortage
-                      : d.regimes[t] != then[t];
-    return count;
+    return name == "periods_shortage_missed_in_real_time" ? d.revision.shortage_missed(d.regimes)
+                                                          : d.revision.misread(d.regimes);
   }
   if (name == "peak_unserved_h100e") {
     double m = 0;

@@ -175,13 +175,16 @@ int cmd_run(const std::vector<std::string>& args, std::ostream& out, std::ostrea
     for (std::string line; std::getline(headline, line);) out << wrap_text("  " + line + "\n", kTerminalWidth, 4);
     const TrendRevision& rev = diagnosis->revision;
     // the regimes an analyst would have read then, where they differ from those after the fact
-    long long differ = 0;
-    for (size_t t = 0; t < rev.realtime_regimes.size(); ++t) differ += rev.realtime_regimes[t] != diagnosis->regimes[t];
-    if (differ > 0)
+    if (const int differ = rev.misread(diagnosis->regimes); differ > 0) {
+      const int missed = rev.shortage_missed(diagnosis->regimes);
       out << wrap_text("  Read in real time, the regime differs in " + std::to_string(differ) + " of " +
                            count_text(static_cast<long long>(r.periods.size()), to_string(r.calendar.step())) +
+                           (missed > 0 ? "; " + count_text(missed, to_string(r.calendar.step())) +
+                                             " of structural shortage were not called one then"
+                                       : std::string()) +
                            " (verdict.txt).\n",
                        kTerminalWidth, 4);
+    }
     // regimes the last two years' trend may yet change, when the horizon is extended
     const size_t changing = rev.may_change(diagnosis->trend).size();
     const std::string step = to_string(r.calendar.step());

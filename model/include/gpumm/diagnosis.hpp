@@ -86,6 +86,10 @@ struct TrendRevision {
   }
   /// The periods whose regime may change, in order.
   std::vector<int> may_change(const std::vector<double>& trend) const;
+  /// Periods whose regime read in real time differs from `regimes`, the regimes after the fact.
+  int misread(std::span<const Regime> regimes) const;
+  /// Periods of structural shortage in `regimes` that the reading in real time did not call one.
+  int shortage_missed(std::span<const Regime> regimes) const;
   /// The first period of the zone (n - lookahead, at least 0).
   int zone_start() const { return std::max(0, static_cast<int>(bound.size()) - lookahead); }
   bool measured() const { return samples > 0; }
