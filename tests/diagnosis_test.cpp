@@ -166,6 +166,40 @@ SeriesDiagnosis moving_average_diagnosis(const std::vector<double>& y, const std
 }
 }  // namespace
 
+TEST_CASE("diagnosis: the regime read in real time needs the persistence seen by then, not still to come") {
+  // the trend is the series itself (a moving average of one point); shortage needs three
+  // periods below -5%. After the fact the run of 2-4 is a shortage from its first period; in
+  // real time it is one only from its third, when three periods below -5% have been seen.
+  DiagnosisSettings s;
+  s.method = DiagnosisSettings::Method::moving_average;
+  s.window = 1;
+  s.threshold = 0.05;
+  s.persistence = 3;
+  s.utilization = 0.85;
+  using R = Regime;
+  const std::vector<double> y = {0, 0, -0.1, -0.1, -0.1, 0, 0.1, 0.1, 0.1},
+                            util = {0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.5, 0.5, 0.5};
+  SeriesDiagnosis d = diagnose_series(y, util, s);
+  revise_trend(d, y, util, 1);
+  CHECK(d.regimes == std::vector<R>{R::balanced, R::balanced, R::structural_shortage, R::structural_shortage,
+                                    R::structural_shortage, R::balanced, R::oversupply, R::oversupply, R::oversupply});
+  CHECK(d.revision.realtime == y);
+  CHECK(d.revision.realtime_regimes == std::vector<R>{R::balanced, R::balanced, R::balanced, R::balanced,
+                                                      R::structural_shortage, R::balanced, R::balanced, R::balanced,
+                                                      R::oversupply});
+  CHECK(d.revision.misread(d.regimes) == 4);
+  CHECK(d.revision.shortage_missed(d.regimes) == 2);
+  // a run's first two periods, too few to confirm a regime, keep the one after the fact: a
+  // shortage where the run opens with one, and no regime from one or two periods alone
+  const std::vector<double> opens = {-0.1, -0.1, -0.1, 0}, brief = {-0.1, -0.1, 0, 0}, busy(4, 0.9);
+  SeriesDiagnosis o = diagnose_series(opens, busy, s), b = diagnose_series(brief, busy, s);
+  revise_trend(o, opens, busy, 1);
+  revise_trend(b, brief, busy, 1);
+  CHECK(o.revision.realtime_regimes ==
+        std::vector<R>{R::structural_shortage, R::structural_shortage, R::structural_shortage, R::balanced});
+  CHECK(b.revision.realtime_regimes == std::vector<R>(4, R::balanced));
+}
+
 TEST_CASE("diagnosis: the trend's revision near the end measured by hand on a moving average") {
   // y = 0 0 0 0 0.06, one period added in the test. Cut at e = 1, 2, 3 (the cuts that leave a
   // period after them): the last point of a cut is its own average, and one period later it is
@@ -283,7 +317,17 @@ TEST_CASE("diagnosis: the trend's revision and its real-time reading equal those
                                                                         : centred_moving_average(head, s.window).back();
         CHECK_MESSAGE(std::abs(d.revision.realtime[t] - realtime) < 1e-8, where);
       }
-      CHECK(d.revision.realtime_regimes == classify_regimes(d.revision.realtime, util, s));
+      // the regime in real time is the last of the cut at t, classified by the rule on its own
+      for (size_t t = 0; t < y.size(); t += 7) {
+        const std::vector<double> head(y.begin(), y.begin() + static_cast<long>(t) + 1),
+            head_util(util.begin(), util.begin() + static_cast<long>(t) + 1);
+        const std::vector<double> cut = method == DiagnosisSettings::Method::hp ? hp_trend(head, s.lambda)
+                                                                                : centred_moving_average(head, s.window);
+        // (a run's first periods, too few to confirm a regime, keep the one after the fact)
+        const std::string where = std::string(gpumm::to_string(step)) + " period " + std::to_string(t);
+        const Regime then = static_cast<int>(t) + 1 < s.persistence ? d.regimes[t] : classify_regimes(cut, head_util, s).back();
+        CHECK_MESSAGE(d.revision.realtime_regimes[t] == then, where);
+      }
       if (method == DiagnosisSettings::Method::hp) CHECK(d.revision.bound[y.size() - 1] > 0.01);
     }
   }

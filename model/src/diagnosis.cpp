@@ -254,14 +254,31 @@ void revise_trend(SeriesDiagnosis& d, std::span<const double> relative_balance,
       out[static_cast<size_t>(k)] = sum / (2 * h + 1);
     }
   };
-  // the trend in real time: each cut's own last value
+  // the trend in real time: each cut's own last value; and the regime an analyst would have
+  // called then: the cut's regime at its end, which the rule gives from the cut's own trend over
+  // its last `persistence` periods (a run of them beyond the threshold that reaches the end),
+  // never from a later period's. A run's first `persistence` - 1 periods have too few before
+  // them to confirm a regime; they stand for the market before the run, which an analyst would
+  // have known and the run does not hold, and keep the regime after the fact.
   std::vector<double> now, later;
   rev.realtime.resize(static_cast<size_t>(n));
+  rev.realtime_regimes.assign(static_cast<size_t>(n), Regime::balanced);
+  const int persistence = std::max(1, d.settings.persistence);
   for (int t = 0; t < n; ++t) {
-    tail(t + 1, 1, now);
+    tail(t + 1, persistence, now);  // now[k]: the trend at t - k of the series cut at t
     rev.realtime[static_cast<size_t>(t)] = now[0];
+    if (t + 1 < persistence) {
+      rev.realtime_regimes[static_cast<size_t>(t)] = d.regimes[static_cast<size_t>(t)];
+      continue;
+    }
+    bool short_all = true, glut_all = true;
+    for (int k = 0; k < persistence; ++k) {
+      short_all = short_all && now[static_cast<size_t>(k)] < -theta;
+      glut_all = glut_all && now[static_cast<size_t>(k)] > theta && utilization[static_cast<size_t>(t - k)] < d.settings.utilization;
+    }
+    if (short_all) rev.realtime_regimes[static_cast<size_t>(t)] = Regime::structural_shortage;
+    if (glut_all) rev.realtime_regimes[static_cast<size_t>(t)] = Regime::oversupply;
   }
-  rev.realtime_regimes = classify_regimes(rev.realtime, utilization, d.settings);
   if (lookahead < 1) return;
   const int zone = std::min(lookahead, n);  // the last periods, whose bound is measured
   // the largest move at each distance k from a cut's end when `lookahead` periods come after it

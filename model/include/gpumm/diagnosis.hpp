@@ -77,7 +77,13 @@ struct TrendRevision {
   /// series cut at t, at t: what an analyst would have measured then; by a centred moving
   /// average, which shrinks to the last point at a cut's end, the relative balance itself)
   std::vector<double> realtime;
-  /// the regimes of the real-time trend, by the same rule (threshold, persistence, utilization)
+  /// per period t: the regime an analyst would have called then, by the same rule (threshold,
+  /// persistence, utilization) applied to the series cut at t, at its end: the trend of the cut
+  /// beyond the threshold in each of its last `persistence` periods. Unlike the regime after the
+  /// fact, it never looks at a later period, not even to see whether a run beyond the threshold
+  /// lasts. A run's first `persistence` - 1 periods, too few to confirm a regime, stand for the
+  /// market before the run (which an analyst would have known and the run does not hold) and
+  /// keep the regime after the fact.
   std::vector<Regime> realtime_regimes;
   /// Whether the regime of period t may change when the horizon is extended: t is in the zone
   /// and its trend is within the bound of its threshold (or the bound is not measured).
