@@ -1310,14 +1310,29 @@ TEST_CASE("cli: the trend read in real time and the last two years' provisional 
                      "structural_shortage after the fact (-5.2% to -19.5%)") != std::string::npos);
   CHECK(verdict.find("In 42 of those months the trend read in real time stands above the trend after the fact") !=
         std::string::npos);
+  // the README: the shortage that begins in August 2029 is first called in real time in August 2031
+  REQUIRE(dates[79] == "2029-08-01");
+  REQUIRE(dates[103] == "2031-08-01");
+  CHECK(regime[78] == "balanced");
+  for (size_t t = 79; t < 120; ++t) CHECK_MESSAGE(regime[t] == "structural_shortage", dates[t]);
+  for (size_t t = 79; t < 103; ++t) CHECK_MESSAGE(regime_then[t] != "structural_shortage", dates[t]);
+  CHECK(regime_then[103] == "structural_shortage");
   int missed = 0;  // months of shortage after the fact that the reading in real time did not call one
   for (size_t t = 0; t < regime.size(); ++t) missed += regime[t] == "structural_shortage" && regime_then[t] != regime[t];
   CHECK(missed == 42);
   CHECK(verdict.find("Of the 93 months of structural shortage, 42 were not called one in real time (a study's "
                      "periods_shortage_missed_in_real_time).") != std::string::npos);
-  CHECK(unwrapped(run_gpumm("explain inputs/base.yaml --firm meta --date 2030-07").out)
-            .find("Read in real time, from the months up to 2030-07 only, the trend was +6.9% of demand: regime "
-                  "balanced then (structural_shortage after the fact).") != std::string::npos);
+  const std::string july_2030 = unwrapped(run_gpumm("explain inputs/base.yaml --firm meta --date 2030-07").out);
+  CHECK(july_2030.find("Read in real time, from the months up to 2030-07 only, the trend was +6.9% of demand: regime "
+                       "balanced then (structural_shortage after the fact). That is above +5%, but the market's "
+                       "utilization was 94%: oversupply needs it below 85%.") != std::string::npos);
+  // the month the shortage's reading in real time first crosses -5%: one month of six
+  const std::string july_2031 = unwrapped(run_gpumm("explain inputs/base.yaml --firm meta --date 2031-07").out);
+  CHECK(july_2031.find("the trend was -5.1% of demand: regime balanced then (structural_shortage after the fact). The "
+                       "trend of that reading was below -5% in its last month only: a structural shortage needs 6 "
+                       "months in a row.") != std::string::npos);
+  CHECK(unwrapped(run_gpumm("explain inputs/base.yaml --firm meta --date 2031-08").out)
+            .find("the trend was -6.4% of demand: regime structural_shortage, as after the fact.") != std::string::npos);
   // cut at 2030-12, the base calls 2030 balanced, which the two more years of the base revise
   // into a structural shortage: the verdict and explain say the regime may change there
   const fs::path dir = scratch("revision-cut");

@@ -184,6 +184,8 @@ TEST_CASE("diagnosis: the regime read in real time needs the persistence seen by
   CHECK(d.regimes == std::vector<R>{R::balanced, R::balanced, R::structural_shortage, R::structural_shortage,
                                     R::structural_shortage, R::balanced, R::oversupply, R::oversupply, R::oversupply});
   CHECK(d.revision.realtime == y);
+  // how many periods in a row, back from each, the reading then is beyond the threshold
+  CHECK(d.revision.realtime_run == std::vector<int>{0, 0, 1, 2, 3, 0, 1, 2, 3});
   CHECK(d.revision.realtime_regimes == std::vector<R>{R::balanced, R::balanced, R::balanced, R::balanced,
                                                       R::structural_shortage, R::balanced, R::balanced, R::balanced,
                                                       R::oversupply});

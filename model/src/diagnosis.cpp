@@ -263,21 +263,23 @@ void revise_trend(SeriesDiagnosis& d, std::span<const double> relative_balance,
   std::vector<double> now, later;
   rev.realtime.resize(static_cast<size_t>(n));
   rev.realtime_regimes.assign(static_cast<size_t>(n), Regime::balanced);
+  rev.realtime_run.assign(static_cast<size_t>(n), 0);
   const int persistence = std::max(1, d.settings.persistence);
   for (int t = 0; t < n; ++t) {
     tail(t + 1, persistence, now);  // now[k]: the trend at t - k of the series cut at t
     rev.realtime[static_cast<size_t>(t)] = now[0];
-    if (t + 1 < persistence) {
+    const bool shortage = now[0] < -theta;
+    const auto beyond = [&](int k) {
+      const double x = now[static_cast<size_t>(k)];
+      return shortage ? x < -theta : x > theta && utilization[static_cast<size_t>(t - k)] < d.settings.utilization;
+    };
+    int run = 0;
+    while (run < static_cast<int>(now.size()) && beyond(run)) ++run;
+    rev.realtime_run[static_cast<size_t>(t)] = run;
+    if (t + 1 < persistence)
       rev.realtime_regimes[static_cast<size_t>(t)] = d.regimes[static_cast<size_t>(t)];
-      continue;
-    }
-    bool short_all = true, glut_all = true;
-    for (int k = 0; k < persistence; ++k) {
-      short_all = short_all && now[static_cast<size_t>(k)] < -theta;
-      glut_all = glut_all && now[static_cast<size_t>(k)] > theta && utilization[static_cast<size_t>(t - k)] < d.settings.utilization;
-    }
-    if (short_all) rev.realtime_regimes[static_cast<size_t>(t)] = Regime::structural_shortage;
-    if (glut_all) rev.realtime_regimes[static_cast<size_t>(t)] = Regime::oversupply;
+    else if (run == persistence)
+      rev.realtime_regimes[static_cast<size_t>(t)] = shortage ? Regime::structural_shortage : Regime::oversupply;
   }
   if (lookahead < 1) return;
   const int zone = std::min(lookahead, n);  // the last periods, whose bound is measured

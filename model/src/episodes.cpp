@@ -319,6 +319,21 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
                   to_string(then).c_str(),
                   then == regime ? ", as after the fact" : (" then (" + to_string(regime) + " after the fact)").c_str());
     v += line;
+    // beyond the threshold, yet no regime: a market too busy for oversupply, or too few periods
+    // of that reading in a row so far
+    const double now = d.revision.realtime[static_cast<size_t>(t)], theta = d.settings.threshold;
+    const int run = d.revision.realtime_run[static_cast<size_t>(t)], need = d.settings.persistence;
+    const std::string step = to_string(cal.step());
+    if (then == Regime::balanced && now > theta && p.utilization() >= d.settings.utilization) {
+      v += "That is above +" + pct(theta) + ", but the market's utilization was " + pct(p.utilization()) +
+           ": oversupply needs it below " + pct(d.settings.utilization) + ".\n";
+    } else if (then == Regime::balanced && run > 0 && run < need && t + 1 >= need) {
+      const bool below = now < 0;
+      v += "The trend of that reading was " + std::string(below ? "below -" : "above +") + pct(theta) +
+           (below ? "" : " with utilization below " + pct(d.settings.utilization)) + " in its last " +
+           (run == 1 ? step : count_text(run, step)) + " only: " + (below ? "a structural shortage" : "oversupply") +
+           " needs " + count_text(need, step) + " in a row.\n";
+    }
   }
   v += trend_revision_note(cal, d, t);
   // the price, which a glut story reads first

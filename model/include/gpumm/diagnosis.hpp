@@ -85,6 +85,11 @@ struct TrendRevision {
   /// market before the run (which an analyst would have known and the run does not hold) and
   /// keep the regime after the fact.
   std::vector<Regime> realtime_regimes;
+  /// per period t: of the last `persistence` periods of the series cut at t, how many in a row,
+  /// counted back from t, have its trend beyond the threshold on the side of its value at t
+  /// (above +theta with utilization below u*); 0 where it is within the thresholds. A regime
+  /// is called in real time where this reaches the persistence.
+  std::vector<int> realtime_run;
   /// Whether the regime of period t may change when the horizon is extended: t is in the zone
   /// and its trend is within the bound of its threshold (or the bound is not measured).
   bool may_change(const std::vector<double>& trend, size_t t) const {
