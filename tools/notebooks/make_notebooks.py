@@ -314,15 +314,21 @@ def notebook(runs, tornado, sobol, diff, mc, out):
     for a, b, regime, n in regime_runs(s):
         md.append("- %s to %s: `%s` (%d months)" % (a[:7], b[:7], regime, n))
     july = next(r for r in s if r["date"].startswith("2030-07"))
+    # the last structural shortage after the fact, and the first month in it called one in real time
+    last_short = s[max(k for k, r in enumerate(s) if r["regime"] == "structural_shortage" and
+                       (k == 0 or s[k - 1]["regime"] != "structural_shortage"))]
+    seen = next(r for r in s[s.index(last_short):] if r["regime_realtime"] == "structural_shortage")
     differ = sum(r["regime"] != r["regime_realtime"] for r in s)
     md += ["", "The monthly balance dips well below its trend in 2026 (chips waiting for power): the filter calls "
            "that part temporary, because capacity catches up in 2027-2029.", "",
            "The trend read in real time (each month's from the months up to it only, as an analyst would have "
            "measured it then) lags the trend after the fact: in July 2030 it reads %+.1f%% of demand (`%s`) where "
            "the market is, after the fact, at %+.1f%% (`%s`); the two regimes differ in %d of %d months. The surplus "
-           "of 2028-2030 looked lasting at the time; the months after it show a market short again."
+           "of 2028-2030 looked lasting at the time; the months after it show a market short again: the structural "
+           "shortage that began in %s was first called in real time in %s, %d months later (a regime read in real time "
+           "needs the trend, as read that month, below -5%% in each of its last six months, not in months still to come)."
            % (100 * num(july["trend_realtime_frac"]), july["regime_realtime"], 100 * trend_of(july), july["regime"],
-              differ, len(s)), "",
+              differ, len(s), last_short["date"][:7], seen["date"][:7], s.index(seen) - s.index(last_short)), "",
            "The trend is two-sided, so that of the last two years (%s to %s) is provisional: it moves when the horizon "
            "is extended. The band around it is as far as the run's own trend moved at that distance from a cut-off end "
            "when two more years came after it: %.1f%% of demand 23 months before the end, %.1f%% at the end. %s"
