@@ -145,7 +145,8 @@ SeedSpread across_seeds(const Scenario& s, int firm, int t, int runs, int thread
                         const std::function<void(int, int)>& progress = {});
 
 /// A spread across seeds as a paragraph of `gpumm explain --seeds`: the answers, the regimes
-/// (after the fact and read in real time) and the firm's balance (P10, median, P90) at period `t` of the calendar `cal`.
+/// (after the fact and read in real time) and the firm's balance (P10, median, P90) at period
+/// `t` of the calendar `cal`.
 std::string explain_across_seeds(const Scenario& s, const Calendar& cal, const SeedSpread& spread, int firm, int t);
 
 /// The answer for firm `firm` at period `t`, with its evidence, as text (`gpumm explain`).
