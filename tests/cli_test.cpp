@@ -1317,6 +1317,10 @@ TEST_CASE("cli: the trend read in real time and the last two years' provisional 
   for (size_t t = 79; t < 120; ++t) CHECK_MESSAGE(regime[t] == "structural_shortage", dates[t]);
   for (size_t t = 79; t < 103; ++t) CHECK_MESSAGE(regime_then[t] != "structural_shortage", dates[t]);
   CHECK(regime_then[103] == "structural_shortage");
+  CHECK(verdict.find("The structural shortage of 2029-08 to 2032-12 was first called one in real time in 2031-08, 24 "
+                     "months after it began.") != std::string::npos);
+  // the one of 2023-2027 was called from its start: no such sentence for it
+  CHECK(verdict.find("The structural shortage of 2023-01") == std::string::npos);
   int missed = 0;  // months of shortage after the fact that the reading in real time did not call one
   for (size_t t = 0; t < regime.size(); ++t) missed += regime[t] == "structural_shortage" && regime_then[t] != regime[t];
   CHECK(missed == 42);

@@ -316,3 +316,28 @@ TEST_CASE("io: a count names its noun in the singular for one") {
   CHECK(count_text(0, "period") == "0 periods");
   CHECK(count_text(120, "month") == "120 months");
 }
+
+TEST_CASE("io: the verdict says when each structural shortage was first called in real time, or that it never was") {
+  const Scenario s = load_scenario_file(GPUMM_SOURCE_DIR "/tests/testdata/good_small.yaml");
+  const RunResult r = simulate(s);
+  REQUIRE(r.periods.size() == 36);  // 2024-01 to 2026-12, monthly
+  SeriesDiagnosis d;
+  d.settings = resolve_defaults(s.diagnosis, s.step);
+  d.trend.assign(36, -0.1);
+  d.temporary.assign(36, 0.0);
+  using R = Regime;
+  // after the fact: short in 2024-03 to 2024-12 and 2025-07 to 2026-06; in real time the first
+  // is called from 2024-08, the second never
+  d.regimes.assign(36, R::balanced);
+  for (int t = 2; t < 12; ++t) d.regimes[static_cast<size_t>(t)] = R::structural_shortage;
+  for (int t = 18; t < 30; ++t) d.regimes[static_cast<size_t>(t)] = R::structural_shortage;
+  d.revision.realtime.assign(36, 0.0);
+  d.revision.realtime_regimes.assign(36, R::balanced);
+  for (int t = 7; t < 12; ++t) d.revision.realtime_regimes[static_cast<size_t>(t)] = R::structural_shortage;
+  CHECK(d.revision.shortage_missed(d.regimes) == 5 + 12);
+  const std::string v = unwrapped(verdict_text(s, r, d, find_episodes(s, r, d)));
+  CHECK(v.find("Of the 22 months of structural shortage, 17 were not called one in real time (a study's "
+               "periods_shortage_missed_in_real_time). The structural shortage of 2024-03 to 2024-12 was first called "
+               "one in real time in 2024-08, 5 months after it began. The structural shortage of 2025-07 to 2026-06 was "
+               "never called one in real time while it lasted.") != std::string::npos);
+}
