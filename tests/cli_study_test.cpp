@@ -176,7 +176,8 @@ TEST_CASE("cli: diff takes the metrics of studies, refuses unknown ones and brok
   CHECK(first_line(run_gpumm("diff inputs/base.yaml inputs/cases/glut.yaml --metric glut")) ==
         "gpumm: --metric: unknown metric `glut` (the metrics: peak_unserved_h100e, "
         "periods_in_structural_shortage, periods_in_oversupply, periods_misread_in_real_time, "
-        "periods_shortage_missed_in_real_time, mean_mismatch_index_frac, mean_relative_balance_frac, "
+        "periods_shortage_missed_in_real_time, periods_before_shortage_seen_in_real_time, mean_mismatch_index_frac, "
+        "mean_relative_balance_frac, "
         "final_relative_balance_frac, final_spot_usd_per_h100e_hour, final_installed_h100e, peak_stranded_gpus, "
         "contract_shortfall_h100e_months, surplus_h100e_months:FIRM, spare_share:CAUSE)");
   // a metric given twice would be measured and written twice
@@ -309,14 +310,21 @@ TEST_CASE("cli: spare_share metrics give the share of the firms' spare capacity 
 }
 TEST_CASE("cli: the real-time metrics count the months in which summary.csv's regime_realtime differs from regime") {
   // misread: the two regimes differ; missed: a structural shortage after the fact that the
-  // reading in real time did not call one
+  // reading in real time did not call one; lag: the longest a shortage went before it did
   const auto counts = [](const fs::path& dir) {
     const auto after = column(dir / "summary.csv", "regime"), then = column(dir / "summary.csv", "regime_realtime");
     REQUIRE(after.size() == then.size());
-    std::pair<int, int> n{0, 0};
+    std::map<std::string, int> n;
     for (size_t t = 0; t < after.size(); ++t) {
-      n.first += after[t] != then[t];
-      n.second += after[t] == "structural_shortage" && then[t] != "structural_shortage";
+      n["periods_misread_in_real_time"] += after[t] != then[t];
+      n["periods_shortage_missed_in_real_time"] += after[t] == "structural_shortage" && then[t] != "structural_shortage";
+    }
+    for (size_t t = 0; t < after.size(); ++t) {
+      if (after[t] != "structural_shortage" || (t > 0 && after[t - 1] == "structural_shortage")) continue;
+      size_t seen = t;
+      while (seen < after.size() && after[seen] == "structural_shortage" && then[seen] != "structural_shortage") ++seen;
+      n["periods_before_shortage_seen_in_real_time"] =
+          std::max(n["periods_before_shortage_seen_in_real_time"], static_cast<int>(seen - t));
     }
     return n;
   };
@@ -324,32 +332,36 @@ TEST_CASE("cli: the real-time metrics count the months in which summary.csv's re
                  study = scratch("realtime-study");
   REQUIRE(run_gpumm("run inputs/base.yaml -q -o '" + base.string() + "'").code == 0);
   REQUIRE(run_gpumm("run inputs/cases/grid-delay.yaml -q -o '" + delay.string() + "'").code == 0);
-  const auto [base_misread, base_missed] = counts(base);
-  const auto [delay_misread, delay_missed] = counts(delay);
-  // the base: 42 months of shortage read as balanced then, 17 false alarms
-  CHECK(base_misread == 59);
-  CHECK(base_missed == 42);
-  CHECK(delay_missed < base_missed);  // the grid-delay case's shortage is deep enough to be seen
+  auto at_base = counts(base), at_delay = counts(delay);
+  // the base: 42 months of shortage read as balanced then, 17 false alarms; the shortage of
+  // 2029-2032 first called 24 months in
+  CHECK(at_base["periods_misread_in_real_time"] == 59);
+  CHECK(at_base["periods_shortage_missed_in_real_time"] == 42);
+  CHECK(at_base["periods_before_shortage_seen_in_real_time"] == 24);
+  // the grid-delay case's shortage is deep enough to be seen
+  CHECK(at_delay["periods_shortage_missed_in_real_time"] < at_base["periods_shortage_missed_in_real_time"]);
   REQUIRE(run_gpumm("diff inputs/base.yaml inputs/cases/grid-delay.yaml -q --metric periods_misread_in_real_time "
-                    "--metric periods_shortage_missed_in_real_time -o '" + diff.string() + "'").code == 0);
+                    "--metric periods_shortage_missed_in_real_time --metric periods_before_shortage_seen_in_real_time -o '" +
+                    diff.string() + "'").code == 0);
   const auto metric = column(diff / "diff.csv", "metric"), before = column(diff / "diff.csv", "metric_before"),
              after = column(diff / "diff.csv", "metric_after");
-  REQUIRE(metric.size() >= 4);
+  REQUIRE(metric.size() >= 6);
   for (size_t i = 0; i < metric.size(); ++i) {
     CAPTURE(metric[i]);
-    const bool missed = metric[i] == "periods_shortage_missed_in_real_time";
-    if (i < 2) CHECK(std::stoi(before[i]) == (missed ? base_missed : base_misread));
-    if (i + 2 >= metric.size()) CHECK(std::stoi(after[i]) == (missed ? delay_missed : delay_misread));
+    if (i < 3) CHECK(std::stoi(before[i]) == at_base.at(metric[i]));  // the first step starts at the base
+    if (i + 3 >= metric.size()) CHECK(std::stoi(after[i]) == at_delay.at(metric[i]));  // the last ends at the case
   }
   // a study measures them too: the tornado's base run is the base
   fs::create_directories(study);
   std::ofstream(study / "study.yaml") << "scenario: '" << (kSource / "inputs/base.yaml").string()
                                       << "'\nmethod: tornado\nparameters:\n"
                                          "  - {path: regions.us_central.interconnect_cap, low: 6, high: 18}\n"
-                                         "outputs: [periods_shortage_missed_in_real_time, periods_misread_in_real_time]\n";
+                                         "outputs: [periods_shortage_missed_in_real_time, periods_misread_in_real_time, "
+                                         "periods_before_shortage_seen_in_real_time]\n";
   REQUIRE(run_gpumm("study '" + (study / "study.yaml").string() + "' -q -o '" + (study / "out").string() + "'").code == 0);
-  CHECK(column(study / "out" / "tornado.csv", "at_base") ==
-        std::vector<std::string>{std::to_string(base_missed), std::to_string(base_misread)});
+  const auto output = column(study / "out" / "tornado.csv", "output"), base_value = column(study / "out" / "tornado.csv", "at_base");
+  REQUIRE(output.size() == 3);
+  for (size_t i = 0; i < output.size(); ++i) CHECK(std::stoi(base_value[i]) == at_base.at(output[i]));
 }
 
 TEST_CASE("cli: study tornado writes its table sorted by swing, samples and a manifest") {
@@ -948,6 +960,18 @@ TEST_CASE("cli: a study asked for more threads than runs uses one per run, with 
   CHECK(parameter[top] == "regions.us_central.interconnect_cap");
   CHECK(at_low[top] == "18");
   CHECK(at_base[top] == "42");
+  // and the longest a shortage went unseen: 24 months on the base, none at 6 GW/y in us_central
+  // or with OpenAI's runs growing 4.6 times a year (the README's figures)
+  const auto at_high = column(one / "tornado.csv", "at_high");
+  bool grid = false, growth = false;
+  for (size_t k = 0; k < output.size(); ++k) {
+    if (output[k] != "periods_before_shortage_seen_in_real_time") continue;
+    CHECK(at_base[k] == "24");
+    if (parameter[k] == "regions.us_central.interconnect_cap") grid = at_low[k] == "0";
+    if (parameter[k] == "programs.openai_frontier.growth_per_year") growth = at_high[k] == "0";
+  }
+  CHECK(grid);
+  CHECK(growth);
   // stopped once every run is saved, then resumed: no run to make, no thread started for one
   const fs::path stopped = scratch("study-threads-stopped");
   Result all_saved = run_gpumm("study inputs/studies/tornado.yaml --threads 1000 -o '" + stopped.string() + "'", kSource,

@@ -573,6 +573,17 @@ TEST_CASE("sensitivity: the real-time metrics count the periods whose regime rea
   CHECK(run_metric("periods_misread_in_real_time", s, r, d) == 4);
   // of the three months of shortage after the fact, 0 and 4 were not called one then
   CHECK(run_metric("periods_shortage_missed_in_real_time", s, r, d) == 2);
+  // shortages 0-1 (seen at 1: one period late) and 4 (never seen: its one period): the longest, 1
+  CHECK(run_metric("periods_before_shortage_seen_in_real_time", s, r, d) == 1);
+  const std::vector<ShortageSeen> seen = d.revision.shortages_seen(d.regimes);
+  REQUIRE(seen.size() == 2);
+  CHECK((seen[0].first == 0 && seen[0].last == 1 && seen[0].seen == 1));
+  CHECK((seen[1].first == 4 && seen[1].last == 4 && seen[1].seen == 5));
+  // none: 0
+  SeriesDiagnosis calm;
+  calm.regimes.assign(3, R::balanced);
+  calm.revision.realtime_regimes.assign(3, R::structural_shortage);
+  CHECK(run_metric("periods_before_shortage_seen_in_real_time", s, r, calm) == 0);
   CHECK(metric_reads_in_real_time("periods_misread_in_real_time"));
   CHECK_FALSE(metric_reads_in_real_time("periods_in_structural_shortage"));
   CHECK(metric_problem("misread_periods") ==

@@ -141,6 +141,17 @@ int TrendRevision::shortage_missed(std::span<const Regime> regimes) const {
   return n;
 }
 
+std::vector<ShortageSeen> TrendRevision::shortages_seen(std::span<const Regime> regimes) const {
+  std::vector<ShortageSeen> out;
+  for (const RegimeRun& run : regime_runs(regimes)) {
+    if (run.regime != Regime::structural_shortage) continue;
+    int seen = run.first;
+    while (seen <= run.last && realtime_regimes[static_cast<size_t>(seen)] != Regime::structural_shortage) ++seen;
+    out.push_back({run.first, run.last, seen});
+  }
+  return out;
+}
+
 int revision_lookahead(Step step) {
   return 2 * (step == Step::week ? 52 : step == Step::month ? 12 : 4);
 }

@@ -667,15 +667,12 @@ void verdict_realtime(std::string& v, const RunResult& r, const SeriesDiagnosis&
             std::to_string(rev.shortage_missed(d.regimes)) + " were not called one in real time " +
             "(a study's periods_shortage_missed_in_real_time).";
   // each structural shortage (after the fact) that the reading in real time called late, or never
-  for (const RegimeRun& run : regime_runs(d.regimes)) {
-    if (run.regime != Regime::structural_shortage) continue;
-    int seen = run.first;
-    while (seen <= run.last && rev.realtime_regimes[static_cast<size_t>(seen)] != Regime::structural_shortage) ++seen;
-    if (seen == run.first) continue;
+  for (const ShortageSeen& run : rev.shortages_seen(d.regimes)) {
+    if (run.lag() == 0) continue;
     tail += " The structural shortage of " + month_of(cal, run.first) + " to " + end_month_of(cal, run.last) +
-            (seen > run.last ? std::string(" was never called one in real time while it lasted.")
-                             : " was first called one in real time in " + month_of(cal, seen) + ", " +
-                                   count_text(seen - run.first, to_string(cal.step())) + " after it began.");
+            (run.seen > run.last ? std::string(" was never called one in real time while it lasted.")
+                                 : " was first called one in real time in " + month_of(cal, run.seen) + ", " +
+                                       count_text(run.lag(), to_string(cal.step())) + " after it began.");
   }
   prose(v, tail + "\n");
 }

@@ -63,6 +63,9 @@ const std::vector<std::pair<std::string, std::string>>& study_metrics() {
       {"periods_shortage_missed_in_real_time",
        "periods of structural shortage after the fact that the reading in real time did not call a shortage: the "
        "months an analyst would have read the market's spare capacity as something other than a shortage"},
+      {"periods_before_shortage_seen_in_real_time",
+       "the longest a structural shortage (after the fact) went before the reading in real time first called it "
+       "one, in periods from its start (its whole length if it never did; 0 without a shortage)"},
       {"mean_mismatch_index_frac", "mean of the mismatch index over the horizon (0 to 1)"},
       {"mean_relative_balance_frac",
        "mean relative balance over the horizon (balance over demand, a fraction: -0.05 is 5% short)"},
@@ -115,6 +118,8 @@ const MetricOtherNames kMetricOtherNames[] = {
      "periods_misread_in_real_time"},
     {{"missed_shortage", "shortage_missed", "periods_shortage_missed", "missed_shortage_periods"},
      "periods_shortage_missed_in_real_time"},
+    {{"recognition_lag", "shortage_recognition_lag", "shortage_lag", "lag_to_see_shortage", "months_to_see_shortage"},
+     "periods_before_shortage_seen_in_real_time"},
     {{"surplus", "firm_surplus", "surplus_h100e", "spare"}, "surplus_h100e_months:FIRM"},
 };
 
@@ -195,7 +200,8 @@ std::vector<double> run_series(const Study& study, const RunResult& r, const Ser
 }
 
 bool metric_reads_in_real_time(const std::string& name) {
-  return name == "periods_misread_in_real_time" || name == "periods_shortage_missed_in_real_time";
+  return name == "periods_misread_in_real_time" || name == "periods_shortage_missed_in_real_time" ||
+         name == "periods_before_shortage_seen_in_real_time";
 }
 
 SeriesDiagnosis diagnose_for_metrics(const Scenario& s, const RunResult& r, const std::vector<std::string>& metrics) {
@@ -208,6 +214,11 @@ double run_metric(const std::string& name, const Scenario& s, const RunResult& r
   if (metric_reads_in_real_time(name)) {
     if (d.revision.realtime_regimes.size() != d.regimes.size())
       throw std::logic_error("run_metric: " + name + " needs the diagnosis read in real time (diagnose_for_metrics)");
+    if (name == "periods_before_shortage_seen_in_real_time") {
+      int longest = 0;
+      for (const ShortageSeen& run : d.revision.shortages_seen(d.regimes)) longest = std::max(longest, run.lag());
+      return longest;
+    }
     return name == "periods_shortage_missed_in_real_time" ? d.revision.shortage_missed(d.regimes)
                                                           : d.revision.misread(d.regimes);
   }

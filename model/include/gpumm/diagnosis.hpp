@@ -54,6 +54,13 @@ DiagnosisSettings resolve_defaults(DiagnosisSettings s, Step step);
 std::vector<Regime> classify_regimes(std::span<const double> trend, std::span<const double> utilization,
                                      const DiagnosisSettings& s);
 
+/// A structural shortage after the fact, periods [first, last], and the first of its periods
+/// that the reading in real time called a shortage (last + 1 when none did).
+struct ShortageSeen {
+  int first = 0, last = 0, seen = 0;
+  int lag() const { return seen - first; }  ///< periods of it before it was first seen
+};
+
 /// How the trend reads with fewer later periods: in real time, and near the horizon's end, where
 /// it may yet move. Both trends are two-sided: the trend
 /// of a period rests on the periods after it as much as on those before, and the last periods
@@ -101,6 +108,9 @@ struct TrendRevision {
   int misread(std::span<const Regime> regimes) const;
   /// Periods of structural shortage in `regimes` that the reading in real time did not call one.
   int shortage_missed(std::span<const Regime> regimes) const;
+  /// Each run of structural shortage in `regimes`, with when the reading in real time first
+  /// called it one.
+  std::vector<ShortageSeen> shortages_seen(std::span<const Regime> regimes) const;
   /// The first period of the zone (n - lookahead, at least 0).
   int zone_start() const { return std::max(0, static_cast<int>(bound.size()) - lookahead); }
   bool measured() const { return samples > 0; }
