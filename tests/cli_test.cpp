@@ -1317,6 +1317,14 @@ TEST_CASE("cli: the trend read in real time and the last two years' provisional 
   for (size_t t = 79; t < 120; ++t) CHECK_MESSAGE(regime[t] == "structural_shortage", dates[t]);
   for (size_t t = 79; t < 103; ++t) CHECK_MESSAGE(regime_then[t] != "structural_shortage", dates[t]);
   CHECK(regime_then[103] == "structural_shortage");
+  // read as it came, the trend stays above -5% until June 2031, at most +7.0% (mid-2030)
+  double highest = -1;
+  for (size_t t = 79; t <= 101; ++t) {
+    CHECK_MESSAGE(std::stod(realtime[t]) > -0.05, dates[t]);
+    highest = std::max(highest, std::stod(realtime[t]));
+  }
+  CHECK(std::stod(realtime[102]) < -0.05);
+  CHECK(highest == doctest::Approx(0.070).epsilon(0.01));
   CHECK(verdict.find("The structural shortage of 2029-08 to 2032-12 was first called one in real time in 2031-08, 24 "
                      "months after it began.") != std::string::npos);
   // the one of 2023-2027 was called from its start: no such sentence for it
