@@ -1811,11 +1811,29 @@ TEST_CASE("cli: the Sobol headline shown in the README is what the example study
   const size_t a = readme.find("```\n  periods_in_structural_shortage: largest total Sobol' indices");
   REQUIRE(a != std::string::npos);
   const std::string block = readme.substr(a + 4, readme.find("```", a + 4) - a - 4);
-  Result r = run_gpumm("study inputs/studies/sobol.yaml -o '" + scratch("readme-sobol").string() + "'");
+  const fs::path out = scratch("readme-sobol");
+  Result r = run_gpumm("study inputs/studies/sobol.yaml -o '" + out.string() + "'");
   REQUIRE(r.code == 0);
   CHECK(r.out.find(block) != std::string::npos);
   for (const std::string& line : lines(r.out))
     if (line.starts_with("    ")) CHECK_MESSAGE(line.size() <= 80, line);
+  // the README's figures for the third output: interactions decide how long a shortage goes unseen
+  const fs::path csv = out / "sobol.csv";
+  const auto output = column(csv, "output"), parameter = column(csv, "parameter"), first = column(csv, "first_order"),
+             total = column(csv, "total");
+  std::map<std::string, std::pair<double, double>> lag;  // parameter: first order, total
+  double first_sum = 0;
+  for (size_t i = 0; i < output.size(); ++i)
+    if (output[i] == "periods_before_shortage_seen_in_real_time") {
+      lag[parameter[i]] = {std::stod(first[i]), std::stod(total[i])};
+      first_sum += std::stod(first[i]);
+    }
+  REQUIRE(lag.size() == 5);
+  CHECK(lag.at("programs.openai_frontier.growth_per_year").second == doctest::Approx(0.69).epsilon(0.01));
+  CHECK(lag.at("programs.openai_frontier.growth_per_year").first == doctest::Approx(0.32).epsilon(0.02));
+  CHECK(lag.at("inference.chatgpt.tokens_per_user.growth_per_year").second == doctest::Approx(0.57).epsilon(0.01));
+  CHECK(lag.at("inference.chatgpt.tokens_per_user.growth_per_year").first == doctest::Approx(0.14).epsilon(0.03));
+  CHECK(first_sum == doctest::Approx(0.71).epsilon(0.01));
 }
 
 TEST_CASE("cli: resuming with a different study is refused") {
