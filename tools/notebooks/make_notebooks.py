@@ -47,6 +47,8 @@ H100_HISTORY = [
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf"]
 REGIME_FILL = {"structural_shortage": "#f4cccc", "balanced": "#ffffff", "oversupply": "#cfe2f3"}
+# the same regimes in a strip along the plot's top: stronger, as the strip is thin
+REGIME_STRIP = {"structural_shortage": "#d62728", "balanced": "#ffffff", "oversupply": "#1f77b4"}
 
 
 # ---- reading gpumm's CSV ---------------------------------------------------------------------
@@ -112,6 +114,11 @@ class Chart:
     def span(self, a, b, fill):
         self.back.append('<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>' % (
             fmt(self.X(a)), fmt(self.T), fmt(self.X(b) - self.X(a)), fmt(self.H - self.T - self.B), fill))
+
+    def strip(self, a, b, fill, label):
+        """A thin band along the top of the plot from x = a to b (a reading's regime), labelled at its left."""
+        self.front.append('<rect class="strip" data-label="%s" x="%s" y="%s" width="%s" height="8" fill="%s"/>' % (
+            label, fmt(self.X(a)), fmt(self.T + 2), fmt(self.X(b) - self.X(a)), fill))
 
     def hline(self, y, label, colour="#888888"):
         self.back.append('<line x1="%s" x2="%s" y1="%s" y2="%s" stroke="%s" stroke-dasharray="4 3"/>' % (
@@ -242,11 +249,11 @@ def waterfall(title, start_label, end_label, steps):
 
 
 # ---- the notebook ----------------------------------------------------------------------------
-def regime_runs(rows):
+def regime_runs(rows, column="regime"):
     runs, start = [], 0
     for k in range(1, len(rows) + 1):
-        if k == len(rows) or rows[k]["regime"] != rows[start]["regime"]:
-            runs.append((rows[start]["date"], rows[k - 1]["date"], rows[start]["regime"], k - start))
+        if k == len(rows) or rows[k][column] != rows[start][column]:
+            runs.append((rows[start]["date"], rows[k - 1]["date"], rows[start][column], k - start))
             start = k
     return runs
 
@@ -303,12 +310,16 @@ def notebook(runs, tornado, sobol, diff, mc, out):
     c.line(xs, [num(r["relative_balance_frac"]) for r in s], "relative balance", COLOURS[0], 1.2)
     c.line(xs, [trend_of(r) for r in s], "structural trend (Hodrick-Prescott)", COLOURS[1], 2.4)
     c.line(xs, [num(r["trend_realtime_frac"]) for r in s], "trend read in real time", COLOURS[2], 1.6)
+    # the regime read in real time, along the top
+    for a, b, regime, n in regime_runs(s, "regime_realtime"):
+        c.strip(year_of(a), year_of(b) + 1 / 12, REGIME_STRIP[regime], "regime read in real time: " + regime)
     save("balance.svg", c.svg())
     counts = {}
     for r in s:
         counts[r["regime"]] = counts.get(r["regime"], 0) + 1
     md += ["## 1. The base market: structural shortage, then a tight balance", "", "![balance](balance.svg)", "",
-           "Shaded red: months in `structural_shortage`, blue: `oversupply`, white: `balanced`. "
+           "Shaded red: months in `structural_shortage`, blue: `oversupply`, white: `balanced`; the strip along the "
+           "top gives the regime read in real time (red: `structural_shortage`). "
            "Of %d months, %d are in structural shortage, %d balanced and %d in oversupply. Regimes:"
            % (len(s), counts.get("structural_shortage", 0), counts.get("balanced", 0), counts.get("oversupply", 0)), ""]
     for a, b, regime, n in regime_runs(s):
