@@ -329,6 +329,14 @@ TEST_CASE("diagnosis: the trend's revision and its real-time reading equal those
         const std::string where = std::string(gpumm::to_string(step)) + " period " + std::to_string(t);
         const Regime then = static_cast<int>(t) + 1 < s.persistence ? d.regimes[t] : classify_regimes(cut, head_util, s).back();
         CHECK_MESSAGE(d.revision.realtime_regimes[t] == then, where);
+        // and how many of the cut's last periods in a row are beyond the threshold on its last one's side
+        int run = 0;
+        const bool below = cut.back() < -s.threshold;
+        for (size_t k = 0; k < cut.size() && run < s.persistence; ++k, ++run) {
+          const size_t i = cut.size() - 1 - k;
+          if (below ? !(cut[i] < -s.threshold) : !(cut[i] > s.threshold && head_util[i] < s.utilization)) break;
+        }
+        CHECK_MESSAGE(d.revision.realtime_run[t] == run, where);
       }
       if (method == DiagnosisSettings::Method::hp) CHECK(d.revision.bound[y.size() - 1] > 0.01);
     }
