@@ -154,15 +154,20 @@ TEST_CASE("diagnosis: defaults by step") {
 }
 
 namespace {
-// A diagnosis by a centred moving average of 3 points, structural beyond 5% from one period on.
-SeriesDiagnosis moving_average_diagnosis(const std::vector<double>& y, const std::vector<double>& util) {
+// A centred moving average of `window` points, structural beyond 5% for `persistence` periods,
+// oversupply below 85% utilization.
+DiagnosisSettings moving_average_settings(int window, int persistence) {
   DiagnosisSettings s;
   s.method = DiagnosisSettings::Method::moving_average;
-  s.window = 3;
+  s.window = window;
   s.threshold = 0.05;
-  s.persistence = 1;
+  s.persistence = persistence;
   s.utilization = 0.85;
-  return diagnose_series(y, util, s);
+  return s;
+}
+// A diagnosis by a centred moving average of 3 points, structural beyond 5% from one period on.
+SeriesDiagnosis moving_average_diagnosis(const std::vector<double>& y, const std::vector<double>& util) {
+  return diagnose_series(y, util, moving_average_settings(3, 1));
 }
 }  // namespace
 
@@ -170,12 +175,7 @@ TEST_CASE("diagnosis: the regime read in real time needs the persistence seen by
   // the trend is the series itself (a moving average of one point); shortage needs three
   // periods below -5%. After the fact the run of 2-4 is a shortage from its first period; in
   // real time it is one only from its third, when three periods below -5% have been seen.
-  DiagnosisSettings s;
-  s.method = DiagnosisSettings::Method::moving_average;
-  s.window = 1;
-  s.threshold = 0.05;
-  s.persistence = 3;
-  s.utilization = 0.85;
+  const DiagnosisSettings s = moving_average_settings(1, 3);
   using R = Regime;
   const std::vector<double> y = {0, 0, -0.1, -0.1, -0.1, 0, 0.1, 0.1, 0.1},
                             util = {0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 0.5, 0.5, 0.5};
