@@ -1979,6 +1979,8 @@ TEST_CASE("cli: a Monte Carlo study draws a seed per run, so the scenario's slip
                             "    P95 0.338)\n";
   CHECK(example.out.find(shown) != std::string::npos);
   CHECK(readme.find("runs of the base):\n\n```\n" + shown + "```\n") != std::string::npos);
+  // and of the misreading: the shortage goes 24 to 27 months unseen in real time in every draw
+  CHECK(unwrapped(example.out).find("periods_before_shortage_seen_in_real_time: 24 to 27 over 32 runs") != std::string::npos);
   // the other methods keep the scenario's seed: no seed column
   Result tornado = run_gpumm("study tests/testdata/studies/tornado_small.yaml -q -o '" + (dir / "tornado").string() + "'");
   REQUIRE(tornado.code == 0);
