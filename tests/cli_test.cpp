@@ -1343,6 +1343,13 @@ TEST_CASE("cli: the trend read in real time and the last two years' provisional 
   CHECK(july_2031.find("the trend was -5.1% of demand: regime balanced then (structural_shortage after the fact). The "
                        "trend of that reading was below -5% in its last month only: a structural shortage needs 6 "
                        "months in a row.") != std::string::npos);
+  // where the two readings part the answer: the glut case's oversupply was not yet visible in March 2027
+  const std::string glut = unwrapped(run_gpumm("explain inputs/cases/glut.yaml --firm meta --date 2027-03").out);
+  CHECK(glut.rfind("Yes: meta's surplus in 2027-03 comes during market oversupply", 0) == 0);
+  CHECK(glut.find("Read in real time, from the months up to 2027-03 only, the trend was +1.6% of demand: regime "
+                  "balanced then (oversupply after the fact). Asked then, from the months up to 2027-03 only, the "
+                  "answer would have been No: the market read then as balanced; the months after show it was in "
+                  "oversupply.") != std::string::npos);
   CHECK(unwrapped(run_gpumm("explain inputs/base.yaml --firm meta --date 2031-08").out)
             .find("the trend was -6.4% of demand: regime structural_shortage, as after the fact.") != std::string::npos);
   // cut at 2030-12, the base calls 2030 balanced, which the two more years of the base revise

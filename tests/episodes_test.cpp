@@ -164,6 +164,33 @@ TEST_CASE("episodes: explain answers with the evidence") {
   CHECK(text.find("weak demand 100%") != std::string::npos);
 }
 
+TEST_CASE("episodes: explain gives the answer an analyst would have given then, where the real-time reading parts it") {
+  // the lone firm with 80% idle, oversupply after the fact; read in real time (set here by hand)
+  // as balanced, then the answer then was No
+  Run x = run(firm_with("old: 1000", "other_demand:\n  base: {firm: f, h100e: {2025: 200}}\n"));
+  REQUIRE(x.d.regimes[3] == Regime::oversupply);
+  const size_t n = x.d.regimes.size();
+  TrendRevision& rev = x.d.revision;
+  rev.realtime.assign(n, 0.01);
+  rev.realtime_run.assign(n, 0);
+  rev.realtime_regimes.assign(n, Regime::balanced);
+  std::string text = explain_surplus(x.s, x.r, x.d, x.e, 0, 3);
+  CHECK(text.rfind("Yes: f's surplus in 2025-04", 0) == 0);
+  CHECK(text.find("\nAsked then, from the months up to 2025-04 only, the answer would have been No: the market read "
+                  "then as balanced; the months after show it was in oversupply.\n") != std::string::npos);
+  // the other way: balanced after the fact, oversupply as read then
+  x.d.regimes.assign(n, Regime::balanced);
+  rev.realtime.assign(n, 0.8);
+  rev.realtime_regimes.assign(n, Regime::oversupply);
+  text = explain_surplus(x.s, x.r, x.d, x.e, 0, 3);
+  CHECK(text.rfind("No: f's surplus in 2025-04 is a local, temporary mismatch; the market is balanced.", 0) == 0);
+  CHECK(text.find("\nAsked then, from the months up to 2025-04 only, the answer would have been Yes: the surplus came "
+                  "during what read then as oversupply; the months after show it was not.\n") != std::string::npos);
+  // the same reading both ways: nothing to add
+  rev.realtime_regimes.assign(n, Regime::balanced);
+  CHECK(explain_surplus(x.s, x.r, x.d, x.e, 0, 3).find("Asked then") == std::string::npos);
+}
+
 TEST_CASE("episodes: a surplus too small for an episode is explained with this month's causes") {
   // 1000 H100e deployed, 990 used: a balance of 10, 1% of the fleet, under the 2% of an episode
   Run x = run(firm_with("old: 1000", "other_demand:\n  base: {firm: f, h100e: {2025: 990}}\n"));

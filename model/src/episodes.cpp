@@ -334,6 +334,15 @@ std::string explain_surplus(const Scenario& s, const RunResult& r, const SeriesD
            (run == 1 ? step : count_text(run, step)) + " only: " + (below ? "a structural shortage" : "oversupply") +
            " needs " + count_text(need, step) + " in a row.\n";
     }
+    // the answer an analyst would have given then, where the two readings part it
+    const SurplusAnswer answered_then = surplus_answer(rec, then);
+    if (answered_then == SurplusAnswer::oversupply && answer == SurplusAnswer::mismatch)
+      v += "Asked then, from the " + step + "s up to " + period_words(cal, t) + " only, the answer would have been Yes: "
+           "the surplus came during what read then as oversupply; the " + step + "s after show it was not.\n";
+    else if (answered_then == SurplusAnswer::mismatch && answer == SurplusAnswer::oversupply)
+      v += "Asked then, from the " + step + "s up to " + period_words(cal, t) + " only, the answer would have been No: "
+           "the market read then as " + (then == Regime::structural_shortage ? "in structural shortage" : "balanced") +
+           "; the " + step + "s after show it was in oversupply.\n";
   }
   v += trend_revision_note(cal, d, t);
   // the price, which a glut story reads first
