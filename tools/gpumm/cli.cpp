@@ -49,7 +49,8 @@ Usage:
         [--threads N] [--set PATH=VALUE]...
       Answer "does FIRM's surplus at DATE indicate market oversupply?" with the
       evidence: the market's regime and structural balance (read after the
-      fact, and in real time from the months up to DATE only), its mismatch,
+      fact, and in real time from the months up to DATE only, with the answer
+      an analyst would have given then where the two differ), its mismatch,
       the firm's balance, and the surplus episode with its causes, for the
       period that holds DATE (2026-07-15, 2026-07 or 2026-Q3: a month or a
       quarter is read as its first day). Writes no files.
