@@ -1993,6 +1993,13 @@ TEST_CASE("cli: explain --seeds counts the answers across seeds as the README sh
                        "real time, from the months up to then only: in structural shortage in 0, balanced in 64, in "
                        "oversupply in 0.") != std::string::npos);
   CHECK(july_2030.find("in a surplus episode in 64 of the 64 runs") != std::string::npos);
+  CHECK(july_2030.find("Asked then") == std::string::npos);  // No either way: nothing to add
+  // the glut case in March 2027: Yes in every draw after the fact, No in every draw as read then
+  const std::string glut = unwrapped(run_gpumm("explain inputs/cases/glut.yaml --firm meta --date 2027-03 --seeds 16").out);
+  CHECK(glut.find("No in 0 of 16 (a local, temporary mismatch in 0, no surplus in 0), Yes in 16.") != std::string::npos);
+  CHECK(glut.find("in oversupply in 16; read in real time, from the months up to then only: in structural shortage in 0, "
+                  "balanced in 16, in oversupply in 0. Asked then, the answer would have been No in 16, Yes in 0.") !=
+        std::string::npos);
   // from --seed on, and the seed said after
   Result from = run_gpumm("explain inputs/base.yaml --firm meta --date 2026-07 --seeds 3 --seed 7");
   CHECK(from.out.find("\nAcross 3 seeds (7 to 9; ") != std::string::npos);

@@ -359,6 +359,9 @@ TEST_CASE("episodes: asked across seeds each run is the scenario with the next s
   CHECK(spread.answers[0] + spread.answers[1] + spread.answers[2] == runs);
   CHECK(spread.regimes[0] + spread.regimes[1] + spread.regimes[2] == runs);
   CHECK(spread.realtime_regimes == realtime);  // each run's regime read in real time at t, counted
+  CHECK(spread.answers_then[0] + spread.answers_then[1] + spread.answers_then[2] == runs);
+  CHECK(spread.answers_then[static_cast<size_t>(SurplusAnswer::no_surplus)] ==
+        spread.answers[static_cast<size_t>(SurplusAnswer::no_surplus)]);  // no surplus is no surplus, read when it may
   CHECK(spread.in_episode <= slipped);
   // the same on one thread or three
   const SeedSpread one = across_seeds(s, 0, t, runs, 1), three = across_seeds(s, 0, t, runs, 3);

@@ -195,7 +195,7 @@ SeedSpread across_seeds(const Scenario& s, int firm, int t, int runs, int thread
   out.first_seed = s.seed;
   out.runs = runs;
   out.balances.resize(static_cast<size_t>(runs));
-  std::vector<SurplusAnswer> answers(static_cast<size_t>(runs));
+  std::vector<SurplusAnswer> answers(static_cast<size_t>(runs)), answers_then(static_cast<size_t>(runs));
   std::vector<Regime> regimes(static_cast<size_t>(runs)), realtime(static_cast<size_t>(runs));
   std::vector<char> in_episode(static_cast<size_t>(runs), 0);
   std::mutex lock;
@@ -209,6 +209,7 @@ SeedSpread across_seeds(const Scenario& s, int firm, int t, int runs, int thread
     regimes[k] = d.regimes[static_cast<size_t>(t)];
     realtime[k] = d.revision.realtime_regimes[static_cast<size_t>(t)];
     answers[k] = surplus_answer(rec, regimes[k]);
+    answers_then[k] = surplus_answer(rec, realtime[k]);
     out.balances[k] = rec.balance_h100e();
     for (const Episode& e : find_episodes(run_of, r, d))
       if (e.firm == firm && e.first <= t && t <= e.last) in_episode[k] = 1;
@@ -219,6 +220,7 @@ SeedSpread across_seeds(const Scenario& s, int firm, int t, int runs, int thread
   });
   for (size_t k = 0; k < static_cast<size_t>(runs); ++k) {
     ++out.answers[static_cast<size_t>(answers[k])];
+    ++out.answers_then[static_cast<size_t>(answers_then[k])];
     ++out.regimes[static_cast<size_t>(regimes[k])];
     ++out.realtime_regimes[static_cast<size_t>(realtime[k])];
     out.in_episode += in_episode[k];
@@ -237,6 +239,13 @@ std::string explain_across_seeds(const Scenario& s, const Calendar& cal, const S
   std::vector<double> sorted = spread.balances;
   std::sort(sorted.begin(), sorted.end());
   const int no = a[static_cast<size_t>(SurplusAnswer::no_surplus)] + a[static_cast<size_t>(SurplusAnswer::mismatch)];
+  // the answers an analyst would have given then, where the reading in real time changes some
+  const int yes_then = spread.answers_then[static_cast<size_t>(SurplusAnswer::oversupply)];
+  const std::string asked_then =
+      yes_then == a[static_cast<size_t>(SurplusAnswer::oversupply)]
+          ? ""
+          : "Asked then, the answer would have been " + count(spread.runs - yes_then, "No") + ", " +
+                count(yes_then, "Yes") + ". ";
   return "Across " + std::to_string(spread.runs) + " seeds (" + std::to_string(spread.first_seed) + " to " +
          std::to_string(spread.first_seed + static_cast<std::uint64_t>(spread.runs - 1)) +
          "; only the slips and random draws differ): " + count(no, "No") + " of " + std::to_string(spread.runs) + " (" +
@@ -244,7 +253,7 @@ std::string explain_across_seeds(const Scenario& s, const Calendar& cal, const S
          count(a[static_cast<size_t>(SurplusAnswer::no_surplus)], "no surplus") + "), " +
          count(a[static_cast<size_t>(SurplusAnswer::oversupply)], "Yes") + ". The market in " + period_words(cal, t) +
          ": " + regimes(spread.regimes) + "; read in real time, from the " + to_string(cal.step()) +
-         "s up to then only: " + regimes(spread.realtime_regimes) + ". " +
+         "s up to then only: " + regimes(spread.realtime_regimes) + ". " + asked_then +
          s.firms[static_cast<size_t>(firm)].id + "'s balance then: P10 " + num(quantile_sorted(sorted, 0.1)) +
          ", median " + num(quantile_sorted(sorted, 0.5)) + ", P90 " + num(quantile_sorted(sorted, 0.9)) +
          " H100e; in a surplus episode in " + std::to_string(spread.in_episode) + " of the " +

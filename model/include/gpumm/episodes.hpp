@@ -134,6 +134,7 @@ struct SeedSpread {
   std::uint64_t first_seed = 0;
   int runs = 0;
   std::array<int, 3> answers{};  ///< runs per SurplusAnswer
+  std::array<int, 3> answers_then{};  ///< runs per SurplusAnswer by the regime read in real time at t
   std::array<int, 3> regimes{};  ///< runs per Regime at t
   std::array<int, 3> realtime_regimes{};  ///< runs per Regime at t read in real time (TrendRevision)
   int in_episode = 0;            ///< runs in which the firm is in a surplus episode at t
