@@ -1,4 +1,4 @@
-// End-to-end tests of the four case studies (inputs/cases/): each tells the story its file
+// End-to-end tests of the five case studies (inputs/cases/): each tells the story its file
 // says, through the files a run of it leaves.
 #include <doctest/doctest.h>
 
@@ -179,4 +179,82 @@ TEST_CASE("cli: case study meta-sells-compute: a slipped program leaves Meta a t
   ends = column(out2 / "episodes.csv", "end");
   for (size_t i = 0; i < firms.size(); ++i)
     if (firms[i] == "meta") CHECK((ends[i] < "2026-07-01" || starts[i] > "2026-12-31"));
+}
+
+TEST_CASE("cli: case study growth-halves: demand growth halves from 2028 -> the base's shortage turns into oversupply") {
+  const fs::path out = scratch("case-growth-halves");
+  REQUIRE(run_gpumm("run inputs/cases/growth-halves.yaml -q -o '" + out.string() + "'").code == 0);
+  // shortage only before the halving; oversupply from late 2029 to the end, without a break
+  auto dates = column(out / "summary.csv", "date");
+  auto regimes = column(out / "summary.csv", "regime");
+  int shortage = 0, oversupply = 0;
+  std::string first_oversupply;
+  for (size_t t = 0; t < dates.size(); ++t) {
+    if (regimes[t] == "structural_shortage") {
+      ++shortage;
+      CHECK(dates[t] < "2028-01-01");
+    }
+    if (regimes[t] == "oversupply") {
+      ++oversupply;
+      if (first_oversupply.empty()) first_oversupply = dates[t];
+    }
+    if (!first_oversupply.empty()) CHECK(regimes[t] == "oversupply");
+  }
+  CHECK(shortage == 50);
+  CHECK(oversupply == 38);
+  CHECK(first_oversupply == "2029-11-01");
+  const std::string verdict = slurp(out / "verdict.txt");
+  CHECK(verdict.find("\n  2029-11 to 2032-12  oversupply           trend from +11.1% to +23.2%\n") != std::string::npos);
+  // the turn is read late in real time: oversupply from 2030-04, five months in
+  CHECK(verdict.find("\n  2029-11 to 2030-03  balanced            in real time") != std::string::npos);
+  // Meta's surplus in mid-2030 indicates oversupply here, in the base it does not
+  Result r = run_gpumm("explain inputs/cases/growth-halves.yaml --firm meta --date 2030-06");
+  CHECK(r.code == 0);
+  CHECK(unwrapped(r.out).rfind("Yes: meta's surplus in 2030-06 comes during market oversupply", 0) == 0);
+  Result b = run_gpumm("explain inputs/base.yaml --firm meta --date 2030-06");
+  CHECK(unwrapped(b.out).rfind("No: ", 0) == 0);
+  // the growths written by year come back by year in the resolved scenario, which reruns the case
+  const std::string resolved = slurp(out / "scenario.resolved.yaml");
+  CHECK(resolved.find("growth_per_year: {2024: 3, 2028: 1.5}") != std::string::npos);
+  CHECK(resolved.find("growth_per_year: {2023: 2, 2028: 1}") != std::string::npos);
+  const fs::path again = scratch("case-growth-halves-again");
+  REQUIRE(run_gpumm("run '" + (out / "scenario.resolved.yaml").string() + "' -q -o '" + again.string() + "'").code == 0);
+  CHECK(slurp(again / "summary.csv") == slurp(out / "summary.csv"));
+  // which halving does it: the frontier programs' more than the tokens', taken one at a time
+  const fs::path diff = scratch("case-growth-halves-diff");
+  Result d = run_gpumm("diff inputs/base.yaml inputs/cases/growth-halves.yaml -q -o '" + diff.string() + "'");
+  REQUIRE(d.code == 0);
+  const std::string table = slurp(diff / "diff.csv");
+  CHECK(table.find("programs.gdm_frontier.growth_per_year") != std::string::npos);
+  CHECK(table.find("inference.gemini.tokens_per_user") != std::string::npos);
+}
+
+TEST_CASE("cli: a study and --set reach a growth's year, and a growth written as one number says how to write it by year") {
+  const fs::path dir = scratch("study-growth-year");
+  fs::create_directories(dir);
+  std::ofstream(dir / "s.yaml") << "scenario: " << (kSource / "inputs/cases/growth-halves.yaml").string() << "\n"
+                                << "method: sweep\npoints: 3\nparameters:\n"
+                                << "  - {path: inference.chatgpt.tokens_per_user.growth_per_year.2028, low: 0.75, high: 1.5}\n"
+                                << "outputs: [periods_in_oversupply]\n";
+  Result r = run_gpumm("study '" + (dir / "s.yaml").string() + "' -q -o '" + (dir / "out").string() + "'");
+  REQUIRE(r.code == 0);
+  const auto growth = column(dir / "out" / "samples.csv", "inference.chatgpt.tokens_per_user.growth_per_year.2028");
+  const auto months = column(dir / "out" / "samples.csv", "periods_in_oversupply");
+  REQUIRE(months.size() == 3);
+  CHECK(growth == std::vector<std::string>{"0.75", "1.125", "1.5"});
+  CHECK(months[0] == "38");                              // the case as written
+  CHECK(std::stoi(months[2]) < std::stoi(months[0]));    // tokens growing faster: less oversupply
+  // --set the same year gives the sweep's run
+  const fs::path set = scratch("set-growth-year");
+  REQUIRE(run_gpumm("run inputs/cases/growth-halves.yaml --set inference.chatgpt.tokens_per_user.growth_per_year.2028=1.5 -q -o '" +
+                    set.string() + "'").code == 0);
+  const auto regimes = column(set / "summary.csv", "regime");
+  CHECK(std::count(regimes.begin(), regimes.end(), "oversupply") == std::stoi(months[2]));
+  // on the base, where it is one number
+  Result one = run_gpumm("run inputs/base.yaml --set programs.openai_frontier.growth_per_year.2028=2 -q -o '" +
+                         scratch("set-growth-one").string() + "'");
+  CHECK(one.code == 2);
+  CHECK(one.err.find("`programs.openai_frontier.growth_per_year` is one number for every year (3.0), not numbers by "
+                     "year; to change it from 2028 on, write it by year in a scenario that extends this one, e.g. "
+                     "`{<first year>: 3.0, 2028: ...}`") != std::string::npos);
 }

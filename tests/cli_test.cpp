@@ -1876,7 +1876,7 @@ TEST_CASE("cli: a study given to run, a scenario given to study and a misspelt f
   CHECK(run_gpumm("explain '" + (out / "scenario.resolved.yaml").string() + "' --firm meta --date 2026-07").code == 0);
   CHECK(run_gpumm("run inputs/cases -o '" + (out / "x").string() + "'").err ==
         "inputs/cases: a folder, not a YAML file; it holds `inputs/cases/generation-switch.yaml`, "
-        "`inputs/cases/glut.yaml`, `inputs/cases/grid-delay.yaml`, `inputs/cases/meta-sells-compute.yaml`\n"
+        "`inputs/cases/glut.yaml`, `inputs/cases/grid-delay.yaml`, `inputs/cases/growth-halves.yaml` and 1 more\n"
         "1 problem found\n");
   // a table: one of an output's CSV files, or a spreadsheet
   Result t = run_gpumm("validate '" + (out / "summary.csv").string() + "'");

@@ -88,7 +88,7 @@ TEST_CASE("demand: logistic adoption, growing tokens, price elasticity, launches
   CHECK(service_users(sv, one_year) == doctest::Approx(9e8).epsilon(1e-3));
   sv.tokens_per_user_per_day = 1000;
   sv.tokens_at = d("2025-01-01");
-  sv.tokens_growth_per_year = 1.0;  // doubles every year
+  sv.tokens_growth_per_year = {1.0, {}};  // doubles every year
   CHECK(service_tokens_per_user(sv, d("2025-01-01")) == 1000);
   CHECK(service_tokens_per_user(sv, d("2027-01-01")) == doctest::Approx(4000).epsilon(1e-3));
   // doubling the price scales tokens by 2^-elasticity
@@ -129,6 +129,50 @@ TEST_CASE("demand: programs generate growing, longer runs at their cadence") {
   CHECK(runs[2].flop == doctest::Approx(4e25).epsilon(1e-3));  // one year later: x4
   CHECK(runs[0].duration.count == 60);
   CHECK(runs[2].duration.count == 80);  // 90 days capped at 80
+}
+
+TEST_CASE("demand: a growth that changes by year holds each number from its year's January 1") {
+  // one number: number^years exactly, as before growth could change
+  const GrowthPath three{3.0, {}};
+  CHECK(three.factor(d("2024-03-01"), d("2026-09-01"), 0.0) == std::pow(3.0, 914 / 365.2425));
+  // x4 through 2025, flat from 2026: two years grow by 4^(365/365.2425) = 3.99632 only
+  const GrowthPath slows{0.0, {{2025, 4.0}, {2026, 1.0}}};
+  CHECK(slows.factor(d("2025-01-01"), d("2027-01-01"), 0.0) == doctest::Approx(3.99632).epsilon(1e-5));
+  CHECK(slows.factor(d("2026-01-01"), d("2027-01-01"), 0.0) == 1.0);
+  // the first number also holds before its year: 2024 (366 days) at x2 = 2.002877
+  const GrowthPath later{0.0, {{2026, 2.0}}};
+  CHECK(later.factor(d("2024-01-01"), d("2025-01-01"), 0.0) == doctest::Approx(2.002877).epsilon(1e-6));
+  // a share (tokens per user): +100% through 2025, +50% from 2026, from 2025-06-01 either way:
+  // a year back 1 / 2^(365/365.2425) = 0.500230; a year on 2^(214/365.2425) x 1.5^(151/365.2425)
+  const GrowthPath tokens{0.0, {{2025, 1.0}, {2026, 0.5}}};
+  CHECK(tokens.factor(d("2025-06-01"), d("2024-06-01"), 1.0) == doctest::Approx(0.500230).epsilon(1e-6));
+  CHECK(tokens.factor(d("2025-06-01"), d("2026-06-01"), 1.0) == doctest::Approx(1.774915).epsilon(1e-6));
+  CHECK(tokens.factor(d("2025-06-01"), d("2025-06-01"), 1.0) == 1.0);
+  InferenceService sv;
+  sv.tokens_per_user_per_day = 1000;
+  sv.tokens_at = d("2025-06-01");
+  sv.tokens_growth_per_year = tokens;
+  CHECK(service_tokens_per_user(sv, d("2026-06-01")) == doctest::Approx(1774.915).epsilon(1e-6));
+  sv.tokens_growth_until = d("2026-01-01");  // stops growing: 2^(214/365.2425) = 1.500988
+  CHECK(service_tokens_per_user(sv, d("2026-06-01")) == doctest::Approx(1500.988).epsilon(1e-6));
+}
+
+TEST_CASE("demand: a program's runs grow by the growth of the years between, as written by year") {
+  Scenario s = load(capacity(
+      "programs:\n"
+      "  frontier: {firm: lab, first_run: 2025-01-01, cadence: 6mo, until: 2026-12-31, size: 1e25 FLOP,\n"
+      "             growth_per_year: {2025: 4, 2026: 1}, duration: 60d,\n"
+      "             duration_growth_per_year: {2025: 1.5, 2026: 1}}\n"));
+  REQUIRE(s.programs[0].growth_per_year.varies());
+  std::vector<Project> runs = expand_program(s.programs[0], s);
+  REQUIRE(runs.size() == 4);  // 2025-01, 2025-07, 2026-01, 2026-07
+  CHECK(runs[0].flop == 1e25);
+  CHECK(runs[1].flop == doctest::Approx(1.98773e25).epsilon(1e-5));  // 4^(181/365.2425)
+  CHECK(runs[2].flop == doctest::Approx(3.99632e25).epsilon(1e-5));  // 4^(365/365.2425)
+  CHECK(runs[3].flop == runs[2].flop);                               // no growth in 2026
+  CHECK(runs[1].duration.count == 73);  // 60 x 1.5^(181/365.2425) = 73.35
+  CHECK(runs[2].duration.count == 90);  // 60 x 1.5^(365/365.2425) = 89.98
+  CHECK(runs[3].duration.count == 90);
 }
 
 TEST_CASE("demand: a contiguous project waits for one cluster big enough, a spread one does not") {

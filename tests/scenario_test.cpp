@@ -377,6 +377,36 @@ TEST_CASE("scenario: dates, ranges and shapes") {
           "s.yaml:15:7: seed: `9007199254740992`: must be between 0 and 9007199254740991");
     CHECK(load_scenario_text(kValid + "seed: 9007199254740991\n", "s.yaml").seed == kMaxSeed);
   }
+  SUBCASE("a growth by year: years as keys, each number in range, at least one") {
+    const std::string program =
+        kValid + "programs:\n  p: {firm: google, first_run: 2024-03-01, cadence: 6mo, size: 1e25 FLOP, duration: 90d, growth_per_year: ";
+    CHECK(load_scenario_text(program + "{2024: 3, 2028: 1.5}}\n", "s.yaml").programs[0].growth_per_year.by_year ==
+          std::map<int, double>{{2024, 3.0}, {2028, 1.5}});
+    CHECK(first(program + "{2024: 3, 2028: 300}}\n") ==
+          "s.yaml:16:123: programs.p.growth_per_year.2028: `300`: must be between 0.01 and 100");
+    CHECK(first(program + "{2024: 3, soon: 2}}\n") ==
+          "s.yaml:16:123: programs.p.growth_per_year.soon: keyed by year (e.g. `2026: ...`)");
+    CHECK(first(program + "{}}\n") ==
+          "s.yaml:16:107: programs.p.growth_per_year: no year given: a number for every year, or the numbers by "
+          "year from which they hold, e.g. `{2024: 3, 2029: 1.5}`");
+    CHECK(first(program + "fast}\n") == "s.yaml:16:107: programs.p.growth_per_year: `fast`: expected a number");
+    // a growth by year says from when: `{2028: 1.5}` over a base's 3 would read 1.5 before 2028 too
+    CHECK(first(program + "{2028: 1.5}}\n") ==
+          "s.yaml:16:107: programs.p.growth_per_year: the first year given, 2028, is after the first run "
+          "(2024-03-01): give the number from 2024 on too, e.g. `{2024: ..., 2028: 1.5}` (a growth by year "
+          "replaces a single number whole)");
+    // tokens per user are read from the run's start (or `at`, when earlier) on
+    const std::string service =
+        kValid + "inference:\n  chat: {firm: google, users: {saturation: 1e9, midpoint: 2025-01-01, steepness_per_year: 2}, "
+                 "throughput: {tokens_per_h100e_second: 1000, at: 2025-01-01},\n         tokens_per_user: {per_day: 1000, at: ";
+    CHECK(first(service + "2025-01-01, growth_per_year: {2025: 1}}}\n") ==
+          "s.yaml:17:76: inference.chat.tokens_per_user.growth_per_year: the first year given, 2025, is after the "
+          "start (2024-01-01): give the number from 2024 on too, e.g. `{2024: ..., 2025: 1}` (a growth by year "
+          "replaces a single number whole)");
+    CHECK(first(service + "2023-06-01, growth_per_year: {2024: 1}}}\n").find("is after `at` (2023-06-01)") !=
+          std::string::npos);
+    CHECK(first(service + "2025-01-01, growth_per_year: {2024: 1, 2026: 0.5}}}\n") == "(no problem)");
+  }
   SUBCASE("end before start") {
     std::string yaml = kValid;
     yaml.replace(yaml.find("end: 2025-12-31"), 15, "end: 2023-12-31");
@@ -748,6 +778,26 @@ TEST_CASE("scenario: the resolved YAML reloads to the same scenario and the same
     CHECK(ra.periods[t].installed_h100e == rb.periods[t].installed_h100e);
     CHECK(ra.periods[t].stranded_gpus == rb.periods[t].stranded_gpus);
   }
+}
+
+TEST_CASE("scenario: growths written by year are written back by year and reload to the same run") {
+  const std::string yaml = std::string("extends: ") + GPUMM_SOURCE_DIR + "/inputs/base.yaml\n"
+      "programs:\n  openai_frontier: {growth_per_year: {2024: 3, 2028: 1.5}, duration_growth_per_year: {2024: 1.4, 2030: 1}}\n"
+      "inference:\n  chatgpt: {tokens_per_user: {growth_per_year: {2023: 1.5, 2028: 0.75}}}\n";
+  Scenario a = load_scenario_text(yaml, "slows.yaml");
+  const std::string text = write_resolved_yaml(a, "test");
+  CHECK(text.find("growth_per_year: {2024: 3, 2028: 1.5}") != std::string::npos);
+  CHECK(text.find("duration_growth_per_year: {2024: 1.4, 2030: 1}") != std::string::npos);
+  CHECK(text.find("growth_per_year: {2023: 1.5, 2028: 0.75}") != std::string::npos);
+  Scenario b = load_scenario_text(text, "resolved.yaml");
+  CHECK(write_resolved_yaml(b, "test") == text);
+  RunResult ra = simulate(a), rb = simulate(b);
+  REQUIRE(ra.periods.size() == rb.periods.size());
+  for (size_t t = 0; t < ra.periods.size(); ++t) CHECK(ra.periods[t].demand_h100e() == rb.periods[t].demand_h100e());
+  // slower growth from 2028 leaves less demand in 2032 than the base's
+  RunResult base = simulate(load_scenario_file(GPUMM_SOURCE_DIR "/inputs/base.yaml"));
+  CHECK(ra.periods.back().demand_h100e() < base.periods.back().demand_h100e());
+  CHECK(ra.periods[12].demand_h100e() == base.periods[12].demand_h100e());  // 2024: the same
 }
 
 TEST_CASE("scenario: extends merges maps, deletes with null, replaces lists") {

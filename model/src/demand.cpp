@@ -55,6 +55,27 @@ double years_between(Date from, Date to) {
   return static_cast<double>((to - from).days()) / 365.2425;
 }
 
+double GrowthPath::factor(Date from, Date to, double offset) const {
+  if (by_year.empty()) return std::pow(constant + offset, years_between(from, to));
+  const bool back = to < from;
+  const Date a = back ? to : from, b = back ? from : to;
+  // the number holding at a: the last year given at or before a's year, or the first
+  auto next = by_year.upper_bound(a.year());
+  double number = next == by_year.begin() ? next->second : std::prev(next)->second;
+  if (next == by_year.begin()) ++next;  // the first year's number also holds before it
+  double f = 1.0;
+  Date from_here = a;
+  for (; next != by_year.end(); ++next) {
+    const Date change(static_cast<unsigned short>(next->first), 1, 1);
+    if (!(change < b)) break;
+    f *= std::pow(number + offset, years_between(from_here, change));
+    from_here = change;
+    number = next->second;
+  }
+  f *= std::pow(number + offset, years_between(from_here, b));
+  return back ? 1.0 / f : f;
+}
+
 std::vector<Project> expand_program(const Program& p, const Scenario& s) {
   std::vector<Project> out;
   const Date until = p.until.value_or(s.end);
@@ -70,9 +91,8 @@ std::vector<Project> expand_program(const Program& p, const Scenario& s) {
     // jitter: uniform in [-jitter, +jitter] days, drawn from (seed, program, run)
     const double j = p.jitter.approx_days() * (2.0 * uniform01(s.seed, key, static_cast<std::uint64_t>(3 * k)) - 1.0);
     r.start = nominal + boost::gregorian::days(static_cast<long>(std::lround(j)));
-    const double years = years_between(p.first_run, nominal);
-    r.flop = p.flop * std::pow(p.growth_per_year, years);
-    double days = p.duration.approx_days() * std::pow(p.duration_growth_per_year, years);
+    r.flop = p.flop * p.growth_per_year.factor(p.first_run, nominal, 0.0);
+    double days = p.duration.approx_days() * p.duration_growth_per_year.factor(p.first_run, nominal, 0.0);
     if (p.max_duration) days = std::min(days, p.max_duration->approx_days());
     r.duration = Duration{std::max(1L, std::lround(days)), Duration::Unit::day};
     r.mfu = p.mfu;
@@ -116,7 +136,7 @@ double service_users(const InferenceService& sv, Date d) {
 
 double service_tokens_per_user(const InferenceService& sv, Date d) {
   if (sv.tokens_growth_until && *sv.tokens_growth_until < d) d = *sv.tokens_growth_until;
-  return sv.tokens_per_user_per_day * std::pow(1.0 + sv.tokens_growth_per_year, years_between(sv.tokens_at, d));
+  return sv.tokens_per_user_per_day * sv.tokens_growth_per_year.factor(sv.tokens_at, d, 1.0);
 }
 
 double service_throughput(const InferenceService& sv, Date d) {

@@ -969,9 +969,11 @@ class Loader {
     Date until;
     if (date(m, "until", until, false)) p.until = until;
     flop(m, p.flop, true);
-    m.number("growth_per_year", p.growth_per_year, false, 0.01, 100.0);
+    growth(m, "growth_per_year", p.growth_per_year, 0.01, 100.0);
+    growth_from(m, "growth_per_year", p.growth_per_year, p.first_run, "the first run");
     duration(m, "duration", p.duration, true, true);
-    m.number("duration_growth_per_year", p.duration_growth_per_year, false, 0.01, 10.0);
+    growth(m, "duration_growth_per_year", p.duration_growth_per_year, 0.01, 10.0);
+    growth_from(m, "duration_growth_per_year", p.duration_growth_per_year, p.first_run, "the first run");
     Duration maxd;
     if (duration(m, "max_duration", maxd, false, true)) p.max_duration = maxd;
     duration(m, "jitter", p.jitter, false);
@@ -980,6 +982,37 @@ class Loader {
     load_delay(m, p.delay);
     m.finish();
     return p;
+  }
+
+  // A growth that is one number, or `{year: number}` for one that changes by year; every number
+  // within [min, max].
+  void growth(MapReader& m, std::string_view key, GrowthPath& out, double min, double max) {
+    const YAML::Node n = m.get(key);
+    if (!n.IsDefined() || !n.IsMap()) {
+      m.number(key, out.constant, false, min, max);
+      return;
+    }
+    if (n.size() == 0) {
+      d_.error(n, m.child_path(key), "no year given: a number for every year, or the numbers by year from which they hold, e.g. `{2024: 3, 2029: 1.5}`");
+      m.get(key);
+      return;
+    }
+    out.by_year = by_year(m, key, [min, max](MapReader& ym, const std::string& k, double& x) {
+      return ym.number(k, x, false, min, max);
+    });
+  }
+
+  // A growth by year must give the number of the first year it is read in (`from`, when that
+  // date was read): a case that writes `{2028: 1.5}` over its base's 3 replaces the 3 whole and
+  // would read 1.5 in the years before 2028 too.
+  void growth_from(MapReader& m, std::string_view key, const GrowthPath& g, Date from, const std::string& what) {
+    if (!g.varies() || from.is_special() || g.by_year.begin()->first <= from.year()) return;
+    const int first = g.by_year.begin()->first;
+    d_.error(m.get(key), m.child_path(key),
+             "the first year given, " + std::to_string(first) + ", is after " + what + " (" + to_iso(from) +
+                 "): give the number from " + std::to_string(from.year()) + " on too, e.g. `{" +
+                 std::to_string(from.year()) + ": ..., " + std::to_string(first) + ": " +
+                 format_number(g.by_year.begin()->second) + "}` (a growth by year replaces a single number whole)");
   }
 
   // a map from year to a value read by `read`
@@ -1066,7 +1099,11 @@ class Loader {
       MapReader tm(d_, u, m.child_path("tokens_per_user"));
       tm.number("per_day", sv.tokens_per_user_per_day, true, 0.0, 1e12);
       date(tm, "at", sv.tokens_at, true);
-      tm.number("growth_per_year", sv.tokens_growth_per_year, false, -0.99, 100.0);
+      growth(tm, "growth_per_year", sv.tokens_growth_per_year, -0.99, 100.0);
+      // read from `at` back to the run's start and on to its end
+      const bool at_first = !sv.tokens_at.is_special() && (s_.start.is_special() || sv.tokens_at < s_.start);
+      growth_from(tm, "growth_per_year", sv.tokens_growth_per_year, at_first ? sv.tokens_at : s_.start,
+                  at_first ? "`at`" : "the start");
       Date until;
       if (date(tm, "growth_until", until, false)) sv.tokens_growth_until = until;
       tm.finish();

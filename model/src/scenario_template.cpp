@@ -90,7 +90,16 @@ PathWalk walk_path(YAML::Node root, const std::string& path) {
       listed = true;
     }
     const std::string where = walked.empty() ? "the scenario" : "`" + walked + "`";
-    if (!w.node.IsMap()) return fail(where + " has no keys");
+    if (!w.node.IsMap()) {
+      // a year of a growth written as one number for every year (which may be written by year)
+      const auto ends = [&](std::string_view tail) { return walked.ends_with(tail); };
+      if (w.node.IsScalar() && detail::year_key(part) && dot == path.size() && ends("growth_per_year") &&
+          !ends("max_growth_per_year"))
+        return fail(where + " is one number for every year (" + w.node.Scalar() +
+                    "), not numbers by year; to change it from " + part + " on, write it by year in a scenario "
+                    "that extends this one, e.g. `{<first year>: " + w.node.Scalar() + ", " + part + ": ...}`");
+      return fail(where + " has no keys");
+    }
     YAML::Node next(YAML::NodeType::Undefined);
     std::vector<std::string> keys;
     for (auto it = w.node.begin(); it != w.node.end(); ++it)

@@ -35,6 +35,18 @@ const char* distribution_name(Delay::Distribution d) {
   return "exponential";
 }
 
+// a growth as written: one number, or the numbers by year
+void emit_growth(YAML::Emitter& e, const char* key, const GrowthPath& g) {
+  e << YAML::Key << key << YAML::Value;
+  if (!g.varies()) {
+    e << format_number(g.constant);
+    return;
+  }
+  e << YAML::Flow << YAML::BeginMap;
+  for (auto& [y, x] : g.by_year) e << YAML::Key << std::to_string(y) << YAML::Value << format_number(x);
+  e << YAML::EndMap;
+}
+
 void emit_delay(YAML::Emitter& e, const Delay& d) {
   if (d.probability <= 0) return;
   e << YAML::Key << "delay" << YAML::Value << YAML::Flow << YAML::BeginMap
@@ -94,9 +106,9 @@ void emit_demand(YAML::Emitter& e, const Scenario& s) {
       e << YAML::Key << "cadence" << YAML::Value << to_string(p.cadence);
       if (p.until) e << YAML::Key << "until" << YAML::Value << to_iso(*p.until);
       e << YAML::Key << "size" << YAML::Value << flop_text(p.flop);
-      e << YAML::Key << "growth_per_year" << YAML::Value << format_number(p.growth_per_year);
+      emit_growth(e, "growth_per_year", p.growth_per_year);
       e << YAML::Key << "duration" << YAML::Value << to_string(p.duration);
-      e << YAML::Key << "duration_growth_per_year" << YAML::Value << format_number(p.duration_growth_per_year);
+      emit_growth(e, "duration_growth_per_year", p.duration_growth_per_year);
       if (p.max_duration) e << YAML::Key << "max_duration" << YAML::Value << to_string(*p.max_duration);
       e << YAML::Key << "jitter" << YAML::Value << to_string(p.jitter);
       e << YAML::Key << "mfu" << YAML::Value << format_number(p.mfu);
@@ -118,8 +130,8 @@ void emit_demand(YAML::Emitter& e, const Scenario& s) {
         << YAML::Key << "steepness_per_year" << YAML::Value << format_number(sv.users_steepness_per_year) << YAML::EndMap;
       e << YAML::Key << "tokens_per_user" << YAML::Value << YAML::Flow << YAML::BeginMap
         << YAML::Key << "per_day" << YAML::Value << format_number(sv.tokens_per_user_per_day)
-        << YAML::Key << "at" << YAML::Value << to_iso(sv.tokens_at)
-        << YAML::Key << "growth_per_year" << YAML::Value << format_number(sv.tokens_growth_per_year);
+        << YAML::Key << "at" << YAML::Value << to_iso(sv.tokens_at);
+      emit_growth(e, "growth_per_year", sv.tokens_growth_per_year);
       if (sv.tokens_growth_until) e << YAML::Key << "growth_until" << YAML::Value << to_iso(*sv.tokens_growth_until);
       e << YAML::EndMap;
       e << YAML::Key << "throughput" << YAML::Value << YAML::Flow << YAML::BeginMap

@@ -247,9 +247,26 @@ struct Project {
   Delay delay;
 };
 
+/// A growth per year that may change from one year to the next: one number for every year, or
+/// `{year: number}`, each number holding from its year's January 1 until the next year given
+/// (the first also before its year). A program's growth is a multiple per year (3 = x3 a year),
+/// a service's tokens per user a share (1.5 = +150% a year): `factor` takes the `offset` that
+/// makes the number a multiple (0 or 1).
+struct GrowthPath {
+  double constant = 0;            ///< every year's, when `by_year` is empty
+  std::map<int, double> by_year;  ///< from each year's January 1 on
+
+  bool varies() const { return !by_year.empty(); }
+  /// The growth from `from` to `to` (below 1 for a growing path when `to` is earlier): the
+  /// product, over the stretches where one number holds, of (number + offset)^(years of the
+  /// stretch by actual days / 365.2425); with one number, (constant + offset)^years exactly.
+  double factor(Date from, Date to, double offset) const;
+};
+
 /// A series of training projects: the first run, then one every `cadence`, each larger by
 /// `growth_per_year` (a multiplier per year) and longer by `duration_growth_per_year`, up to
-/// `max_duration`; starts jitter uniformly by up to +/- `jitter`.
+/// `max_duration`; starts jitter uniformly by up to +/- `jitter`. Either growth may change by
+/// year (`GrowthPath`).
 struct Program {
   std::string id;
   int firm = -1;
@@ -257,9 +274,9 @@ struct Program {
   Duration cadence{12, Duration::Unit::month};
   std::optional<Date> until;    ///< no run starts after this date (default: the scenario end)
   double flop = 0;              ///< size of the first run, FLOP
-  double growth_per_year = 1.0;
+  GrowthPath growth_per_year{1.0, {}};
   Duration duration{3, Duration::Unit::month};
-  double duration_growth_per_year = 1.0;
+  GrowthPath duration_growth_per_year{1.0, {}};
   std::optional<Duration> max_duration;
   Duration jitter{0, Duration::Unit::day};
   double mfu = 0.4;
@@ -289,7 +306,7 @@ struct InferenceService {
   // tokens per user per day, growing
   double tokens_per_user_per_day = 0;
   Date tokens_at;
-  double tokens_growth_per_year = 0;   ///< share per year (1.5 = +150%/y)
+  GrowthPath tokens_growth_per_year;  ///< share per year (1.5 = +150%/y), may change by year
   std::optional<Date> tokens_growth_until;  ///< tokens per user stop growing on this date
   // serving throughput, improving with algorithms
   double tokens_per_h100e_second = 1000;
