@@ -225,8 +225,9 @@ TEST_CASE("cli: case study growth-halves: demand growth halves from 2028 -> the 
   Result d = run_gpumm("diff inputs/base.yaml inputs/cases/growth-halves.yaml -q -o '" + diff.string() + "'");
   REQUIRE(d.code == 0);
   const std::string table = slurp(diff / "diff.csv");
-  CHECK(table.find("programs.gdm_frontier.growth_per_year") != std::string::npos);
-  CHECK(table.find("inference.gemini.tokens_per_user") != std::string::npos);
+  CHECK(table.find("\r\n3,programs.gdm_frontier.growth_per_year,3.0,\"{2024: 3.0, 2028: 1.5}\","
+                   "periods_in_structural_shortage,81,67,-14,-6\r\n") != std::string::npos);
+  CHECK(table.find("\r\n6,inference.gemini.tokens_per_user,") != std::string::npos);
 }
 
 TEST_CASE("cli: a study and --set reach a growth's year, and a growth written as one number says how to write it by year") {
