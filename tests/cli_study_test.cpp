@@ -1509,14 +1509,30 @@ TEST_CASE("cli: bad study files get located errors, all at once") {
       {"fraction.yaml", "scenario: ../base.yaml\nmethod: sobol\nsamples: 64.5\nseed: 1.5\n"},
       {"not_power.yaml", "scenario: ../base.yaml\nmethod: sobol\nsamples: 100\n"},
       {"not_power_low.yaml", "scenario: ../base.yaml\nmethod: sobol\nsamples: 5000\n"},
-      {"caret.yaml", "scenario: ../base.yaml\nmethod: sobol\nsamples: 2^13\n"}};
+      {"caret.yaml", "scenario: ../base.yaml\nmethod: sobol\nsamples: 2^13\n"},
+      // a count the method does not read is refused, not ignored
+      {"sweep_samples.yaml", "scenario: ../base.yaml\nmethod: sweep\nsamples: 3\n"},
+      {"tornado_points.yaml", "scenario: ../base.yaml\nmethod: tornado\npoints: 3\n"},
+      {"sobol_points.yaml", "scenario: ../base.yaml\nmethod: sobol\npoints: 3\n"},
+      {"sobol_levels.yaml", "scenario: ../base.yaml\nmethod: sobol\nlevels: 6\n"},
+      {"morris_bootstrap.yaml", "scenario: ../base.yaml\nmethod: morris\nbootstrap: 100\n"}};
   const std::vector<std::string> odd_errors = {":3:1: invalid YAML", "lone_comma.yaml:1:1: invalid YAML: unexpected ','",
                                                "two.yaml:2:1: a study file holds one YAML document",
                                                "bomb.yaml:9:8: document too large",
                                                "fraction.yaml:3:10: samples: must be a whole number",
                                                "not_power.yaml:3:10: samples: `100`: Sobol needs a power of two: `128` or `64`",
                                                "not_power_low.yaml:3:10: samples: `5000`: Sobol needs a power of two: `4096` or `8192`",
-                                               "caret.yaml:3:10: samples: `2^13`: write the number itself, `8192`"};
+                                               "caret.yaml:3:10: samples: `2^13`: write the number itself, `8192`",
+                                               "sweep_samples.yaml:3:10: samples: a sweep takes `points`, the values per "
+                                               "parameter from low to high, not `samples`",
+                                               "tornado_points.yaml:3:9: points: a tornado runs each parameter at its low "
+                                               "and its high (or `tornado_quantiles`): it takes no `points`",
+                                               "sobol_points.yaml:3:9: points: only a sweep or a grid takes `points`; a "
+                                               "Sobol study takes its size from `samples`",
+                                               "sobol_levels.yaml:3:9: levels: only a Morris study has `levels` (of its "
+                                               "grid); a Sobol study takes none",
+                                               "morris_bootstrap.yaml:3:12: bootstrap: only a Sobol study resamples for "
+                                               "intervals (`bootstrap`); a Morris study takes none"};
   for (size_t k = 0; k < odd_files.size(); ++k) {
     CAPTURE(odd_files[k].first);
     std::ofstream(odd / odd_files[k].first) << odd_files[k].second;

@@ -314,11 +314,12 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
         st.scenario.clear();
       }
   }
-  m.choice("method", st.method,
-           {{"monte_carlo", StudyMethod::monte_carlo}, {"tornado", StudyMethod::tornado},
-            {"morris", StudyMethod::morris}, {"sobol", StudyMethod::sobol},
-            {"sweep", StudyMethod::sweep}, {"grid", StudyMethod::grid}},
-           true);
+  const bool has_method =
+      m.choice("method", st.method,
+               {{"monte_carlo", StudyMethod::monte_carlo}, {"tornado", StudyMethod::tornado},
+                {"morris", StudyMethod::morris}, {"sobol", StudyMethod::sobol},
+                {"sweep", StudyMethod::sweep}, {"grid", StudyMethod::grid}},
+               true);
   if (m.choice("sampler", st.sampler, {{"latin_hypercube", Study::Sampler::latin_hypercube}, {"sobol", Study::Sampler::sobol}}) &&
       st.method != StudyMethod::monte_carlo)
     d.error(m.get("sampler"), "sampler",
@@ -336,6 +337,29 @@ Study read_study_file(const std::string& path, std::vector<Diagnostic>& problems
   if (whole("samples", samples, 1, 1 << 22)) st.samples = static_cast<int>(samples);
   if (whole("levels", levels, 2, 100)) st.levels = static_cast<int>(levels);
   if (whole("bootstrap", bootstrap, 0, 100000)) st.bootstrap = static_cast<int>(bootstrap);
+  // a count the method does not read is a mistake, not a setting to ignore (`samples: 3` for a
+  // sweep would run its default 5 points)
+  if (has_method) {
+    const StudyMethod k = st.method;
+    const bool by_points = k == StudyMethod::sweep || k == StudyMethod::grid;
+    const std::string a = k == StudyMethod::sweep ? "a sweep" : k == StudyMethod::grid ? "a grid"
+                          : k == StudyMethod::tornado ? "a tornado" : k == StudyMethod::morris ? "a Morris study"
+                          : k == StudyMethod::sobol ? "a Sobol study" : "a Monte Carlo study";
+    const std::string tornado_runs = "a tornado runs each parameter at its low and its high (or `tornado_quantiles`)";
+    if (m.has("samples") && (by_points || k == StudyMethod::tornado))
+      d.error(m.get("samples"), "samples",
+              by_points ? a + " takes `points`, the values per parameter from low to high, not `samples`"
+                        : tornado_runs + ": it takes no `samples`");
+    if (m.has("points") && !by_points)
+      d.error(m.get("points"), "points",
+              k == StudyMethod::tornado ? tornado_runs + ": it takes no `points`"
+                                        : "only a sweep or a grid takes `points`; " + a + " takes its size from `samples`");
+    if (m.has("levels") && k != StudyMethod::morris)
+      d.error(m.get("levels"), "levels", "only a Morris study has `levels` (of its grid); " + a + " takes none");
+    if (m.has("bootstrap") && k != StudyMethod::sobol)
+      d.error(m.get("bootstrap"), "bootstrap",
+              "only a Sobol study resamples for intervals (`bootstrap`); " + a + " takes none");
+  }
   double max_runs = static_cast<double>(st.max_runs);
   m.number("target_width", st.target_width, false, 1e-6, 2);
   const bool has_budget = whole("max_runs", max_runs, 1, 1e9);
