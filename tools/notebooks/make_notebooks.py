@@ -264,7 +264,8 @@ def build(gpumm, out):
         runs = {}
         for name, scenario in [("base", "inputs/base.yaml"), ("meta", "inputs/cases/meta-sells-compute.yaml"),
                                ("glut", "inputs/cases/glut.yaml"), ("grid-delay", "inputs/cases/grid-delay.yaml"),
-                               ("generation-switch", "inputs/cases/generation-switch.yaml")]:
+                               ("generation-switch", "inputs/cases/generation-switch.yaml"),
+                               ("growth-halves", "inputs/cases/growth-halves.yaml")]:
             runs[name] = os.path.join(tmp, name)
             run([gpumm, "run", scenario, "-q", "-o", runs[name]])
         tornado = os.path.join(tmp, "tornado")
@@ -419,7 +420,7 @@ def notebook(runs, tornado, sobol, diff, mc, out):
     c.hline(0.05, "+5%", "#3366cc")
     md += ["## 4. The case studies side by side", "", "![cases](cases.svg)", "", "| scenario | structural shortage | balanced | oversupply |",
            "|---|---|---|---|"]
-    for k, name in enumerate(["base", "meta", "glut", "grid-delay", "generation-switch"]):
+    for k, name in enumerate(["base", "meta", "glut", "grid-delay", "generation-switch", "growth-halves"]):
         rows = read_csv(os.path.join(runs[name], "summary.csv"))
         c.line([year_of(r["date"]) for r in rows], [num(r["trend_relative_balance_frac"]) for r in rows],
                "meta-sells-compute" if name == "meta" else name, COLOURS[k])
@@ -429,8 +430,10 @@ def notebook(runs, tornado, sobol, diff, mc, out):
         md.append("| %s | %d | %d | %d |" % ("meta-sells-compute" if name == "meta" else name, n.get("structural_shortage", 0),
                                              n.get("balanced", 0), n.get("oversupply", 0)))
     save("cases.svg", c.svg())
-    md += ["", "Months in each regime. Only the glut (inference growth stalls while capex goes on) and the generation "
-           "switch built on it reach oversupply; a grid delay makes the shortage deeper and longer.", ""]
+    md += ["", "Months in each regime. The glut (inference growth stalls while capex goes on) and the generation "
+           "switch built on it reach oversupply, and so does demand that keeps growing at half the base's pace from "
+           "2028 (growth-halves): the buildout committed for the base's demand is then too large from late 2029. A "
+           "grid delay makes the shortage deeper and longer.", ""]
 
     # 5. tornado
     t = [r for r in read_csv(os.path.join(tornado, "tornado.csv")) if r["output"] == "periods_in_structural_shortage"]
