@@ -155,6 +155,12 @@ TEST_CASE("demand: a growth that changes by year holds each number from its year
   CHECK(service_tokens_per_user(sv, d("2026-06-01")) == doctest::Approx(1774.915).epsilon(1e-6));
   sv.tokens_growth_until = d("2026-01-01");  // stops growing: 2^(214/365.2425) = 1.500988
   CHECK(service_tokens_per_user(sv, d("2026-06-01")) == doctest::Approx(1500.988).epsilon(1e-6));
+  // throughput the same way: 1000 tokens per H100e-second at 2025-06-01, gaining as `tokens`
+  sv.tokens_per_h100e_second = 1000;
+  sv.throughput_at = d("2025-06-01");
+  sv.throughput_gain_per_year = tokens;
+  CHECK(service_throughput(sv, d("2026-06-01")) == doctest::Approx(1774.915).epsilon(1e-6));
+  CHECK(service_throughput(sv, d("2024-06-01")) == doctest::Approx(500.230).epsilon(1e-6));
 }
 
 TEST_CASE("demand: a program's runs grow by the growth of the years between, as written by year") {

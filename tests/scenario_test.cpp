@@ -406,6 +406,10 @@ TEST_CASE("scenario: dates, ranges and shapes") {
     CHECK(first(service + "2023-06-01, growth_per_year: {2024: 1}}}\n").find("is after `at` (2023-06-01)") !=
           std::string::npos);
     CHECK(first(service + "2025-01-01, growth_per_year: {2024: 1, 2026: 0.5}}}\n") == "(no problem)");
+    std::string gain = service + "2025-01-01}}\n";
+    gain.replace(gain.find("at: 2025-01-01}"), 15, "at: 2025-01-01, gain_per_year: {2026: 0.5}}");
+    CHECK(first(gain).find("inference.chat.throughput.gain_per_year: the first year given, 2026, is after the start "
+                           "(2024-01-01)") != std::string::npos);
   }
   SUBCASE("end before start") {
     std::string yaml = kValid;
@@ -783,12 +787,14 @@ TEST_CASE("scenario: the resolved YAML reloads to the same scenario and the same
 TEST_CASE("scenario: growths written by year are written back by year and reload to the same run") {
   const std::string yaml = std::string("extends: ") + GPUMM_SOURCE_DIR + "/inputs/base.yaml\n"
       "programs:\n  openai_frontier: {growth_per_year: {2024: 3, 2028: 1.5}, duration_growth_per_year: {2024: 1.4, 2030: 1}}\n"
-      "inference:\n  chatgpt: {tokens_per_user: {growth_per_year: {2023: 1.5, 2028: 0.75}}}\n";
+      "inference:\n  chatgpt: {tokens_per_user: {growth_per_year: {2023: 1.5, 2028: 0.75}},\n"
+      "            throughput: {gain_per_year: {2023: 0.5, 2029: 0.25}}}\n";
   Scenario a = load_scenario_text(yaml, "slows.yaml");
   const std::string text = write_resolved_yaml(a, "test");
   CHECK(text.find("growth_per_year: {2024: 3, 2028: 1.5}") != std::string::npos);
   CHECK(text.find("duration_growth_per_year: {2024: 1.4, 2030: 1}") != std::string::npos);
   CHECK(text.find("growth_per_year: {2023: 1.5, 2028: 0.75}") != std::string::npos);
+  CHECK(text.find("gain_per_year: {2023: 0.5, 2029: 0.25}") != std::string::npos);
   Scenario b = load_scenario_text(text, "resolved.yaml");
   CHECK(write_resolved_yaml(b, "test") == text);
   RunResult ra = simulate(a), rb = simulate(b);

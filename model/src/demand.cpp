@@ -141,7 +141,7 @@ double service_tokens_per_user(const InferenceService& sv, Date d) {
 
 double service_throughput(const InferenceService& sv, Date d) {
   return sv.tokens_per_h100e_second *
-         std::pow(1.0 + sv.throughput_gain_per_year, years_between(sv.throughput_at, d));
+         sv.throughput_gain_per_year.factor(sv.throughput_at, d, 1.0);
 }
 
 double service_price_factor(const InferenceService& sv, Date d) {

@@ -1015,6 +1015,13 @@ class Loader {
                  format_number(g.by_year.begin()->second) + "}` (a growth by year replaces a single number whole)");
   }
 
+  // A service's growth from its `at` date, which is read back to the run's start and on to its end
+  void growth_at(MapReader& m, std::string_view key, GrowthPath& g, Date at, double min, double max) {
+    growth(m, key, g, min, max);
+    const bool at_first = !at.is_special() && (s_.start.is_special() || at < s_.start);
+    growth_from(m, key, g, at_first ? at : s_.start, at_first ? "`at`" : "the start");
+  }
+
   // a map from year to a value read by `read`
   template <class F>
   std::map<int, double> by_year(MapReader& m, std::string_view key, F read) {
@@ -1099,11 +1106,7 @@ class Loader {
       MapReader tm(d_, u, m.child_path("tokens_per_user"));
       tm.number("per_day", sv.tokens_per_user_per_day, true, 0.0, 1e12);
       date(tm, "at", sv.tokens_at, true);
-      growth(tm, "growth_per_year", sv.tokens_growth_per_year, -0.99, 100.0);
-      // read from `at` back to the run's start and on to its end
-      const bool at_first = !sv.tokens_at.is_special() && (s_.start.is_special() || sv.tokens_at < s_.start);
-      growth_from(tm, "growth_per_year", sv.tokens_growth_per_year, at_first ? sv.tokens_at : s_.start,
-                  at_first ? "`at`" : "the start");
+      growth_at(tm, "growth_per_year", sv.tokens_growth_per_year, sv.tokens_at, -0.99, 100.0);
       Date until;
       if (date(tm, "growth_until", until, false)) sv.tokens_growth_until = until;
       tm.finish();
@@ -1114,7 +1117,7 @@ class Loader {
       MapReader tm(d_, u, m.child_path("throughput"));
       tm.number("tokens_per_h100e_second", sv.tokens_per_h100e_second, true, 1e-6, 1e9);
       date(tm, "at", sv.throughput_at, true);
-      tm.number("gain_per_year", sv.throughput_gain_per_year, false, -0.99, 100.0);
+      growth_at(tm, "gain_per_year", sv.throughput_gain_per_year, sv.throughput_at, -0.99, 100.0);
       tm.finish();
     } else {
       m.missing("throughput", "{tokens_per_h100e_second, at, gain_per_year}");

@@ -136,8 +136,9 @@ void emit_demand(YAML::Emitter& e, const Scenario& s) {
       e << YAML::EndMap;
       e << YAML::Key << "throughput" << YAML::Value << YAML::Flow << YAML::BeginMap
         << YAML::Key << "tokens_per_h100e_second" << YAML::Value << format_number(sv.tokens_per_h100e_second)
-        << YAML::Key << "at" << YAML::Value << to_iso(sv.throughput_at)
-        << YAML::Key << "gain_per_year" << YAML::Value << format_number(sv.throughput_gain_per_year) << YAML::EndMap;
+        << YAML::Key << "at" << YAML::Value << to_iso(sv.throughput_at);
+      emit_growth(e, "gain_per_year", sv.throughput_gain_per_year);
+      e << YAML::EndMap;
       if (!sv.price_usd_per_mtok.empty() || sv.elasticity != 0) {
         e << YAML::Key << "price" << YAML::Value << YAML::BeginMap;
         if (sv.price_follows_spot) e << YAML::Key << "follows_spot" << YAML::Value << "true";

@@ -311,7 +311,7 @@ struct InferenceService {
   // serving throughput, improving with algorithms
   double tokens_per_h100e_second = 1000;
   Date throughput_at;
-  double throughput_gain_per_year = 0;
+  GrowthPath throughput_gain_per_year;  ///< share per year (0.5 = +50%/y), may change by year
   // price response
   std::map<int, double> price_usd_per_mtok;  ///< year -> price; empty: no price response
   double reference_usd_per_mtok = 0;
