@@ -260,4 +260,10 @@ TEST_CASE("cli: a study and --set reach a growth's year, and a growth written as
   CHECK(one.err.find("`programs.openai_frontier.growth_per_year` is one number for every year (3.0), not numbers by "
                      "year; to change it from 2028 on, write it by year in a scenario that extends this one, e.g. "
                      "`{<first year>: 3.0, 2028: ...}`") != std::string::npos);
+  Result gain = run_gpumm("run inputs/base.yaml --set inference.chatgpt.throughput.gain_per_year.2028=0.3 -q -o '" +
+                          scratch("set-gain-one").string() + "'");
+  CHECK(gain.err.find("`inference.chatgpt.throughput.gain_per_year` is one number for every year (0.5)") != std::string::npos);
+  // a number that is never written by year keeps the plain answer
+  Result pue = run_gpumm("run inputs/base.yaml --set regions.us_east.pue.2028=1.2 -q -o '" + scratch("set-pue").string() + "'");
+  CHECK(pue.err.find("`regions.us_east.pue` has no keys") != std::string::npos);
 }

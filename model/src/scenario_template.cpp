@@ -93,8 +93,8 @@ PathWalk walk_path(YAML::Node root, const std::string& path) {
     if (!w.node.IsMap()) {
       // a year of a growth written as one number for every year (which may be written by year)
       const auto ends = [&](std::string_view tail) { return walked.ends_with(tail); };
-      if (w.node.IsScalar() && detail::year_key(part) && dot == path.size() && ends("growth_per_year") &&
-          !ends("max_growth_per_year"))
+      if (w.node.IsScalar() && detail::year_key(part) && dot == path.size() &&
+          ((ends("growth_per_year") && !ends("max_growth_per_year")) || ends("throughput.gain_per_year")))
         return fail(where + " is one number for every year (" + w.node.Scalar() +
                     "), not numbers by year; to change it from " + part + " on, write it by year in a scenario "
                     "that extends this one, e.g. `{<first year>: " + w.node.Scalar() + ", " + part + ": ...}`");
