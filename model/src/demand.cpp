@@ -55,8 +55,7 @@ double years_between(Date from, Date to) {
   return static_cast<double>((to - from).days()) / 365.2425;
 }
 
-double GrowthPath::factor(Date from, Date to, double offset) const {
-  if (by_year.empty()) return std::pow(constant + offset, years_between(from, to));
+double GrowthPath::factor_by_year(Date from, Date to, double offset) const {
   const bool back = to < from;
   const Date a = back ? to : from, b = back ? from : to;
   // the number holding at a: the last year given at or before a's year, or the first

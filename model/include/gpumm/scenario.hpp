@@ -4,6 +4,7 @@
 // units their names carry (`_mw`, `_usd`, `_kw_per_gpu`); durations keep their calendar unit
 // because `18mo` and `540d` are not the same lead time on a calendar.
 // Entities are referred to by small integer indices into the vectors of `Scenario`.
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -260,7 +261,14 @@ struct GrowthPath {
   /// The growth from `from` to `to` (below 1 for a growing path when `to` is earlier): the
   /// product, over the stretches where one number holds, of (number + offset)^(years of the
   /// stretch by actual days / 365.2425); with one number, (constant + offset)^years exactly.
-  double factor(Date from, Date to, double offset) const;
+  double factor(Date from, Date to, double offset) const {
+    // inline for one number, which a run reads every period (years as in `years_between`)
+    if (by_year.empty()) return std::pow(constant + offset, static_cast<double>((to - from).days()) / 365.2425);
+    return factor_by_year(from, to, offset);
+  }
+
+ private:
+  double factor_by_year(Date from, Date to, double offset) const;
 };
 
 /// A series of training projects: the first run, then one every `cadence`, each larger by
